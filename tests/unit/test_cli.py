@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.test_formats import SEED_COMMENT, SEED_SECTION
+from verifier.cli import main
+
+
+def run(
+    args: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO(stdin))
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("text", [SEED_COMMENT, SEED_SECTION])
+def test_check_config_on_the_seed_formats(
+    text: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["check-config", "-"], text, monkeypatch, capsys)
+    assert code == 0
+    assert "histogram_quantile(0.99, sum by (le) (increase(http_server_request_duration_seconds_bucket[48h])))" in out
+    assert "< 0.1 seconds" in out
+
+
+def test_check_config_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["check-config", "--json"], SEED_COMMENT, monkeypatch, capsys)
+    assert code == 0 and json.loads(out)["threshold"] == "< 0.1 seconds"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nothing here", "no verification config found"),
+        ("*Automated Verification Config*\n{code}\nmetric: x_bytes\ncondition: < 5ms\n{code}", "cannot be compared"),
+    ],
+)
+def test_check_config_errors_are_one_line_and_exit_2(
+    text: str, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["check-config"], text, monkeypatch, capsys)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_missing_file(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(["check-config", str(tmp_path / "nope.txt")], "", monkeypatch, capsys)
+    assert code == 2 and "cannot read" in err
+
+
+def test_python_dash_m_and_help_do_not_import_tracker_clients() -> None:
+    probe = "import sys, runpy; sys.argv=['x','--help']\ntry: runpy.run_module('verifier', run_name='__main__')\nexcept SystemExit: pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] in ('jira','github','prometheus_api_client','yaml')))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]")

@@ -1,0 +1,230 @@
+"""The verification config: what to measure, the condition it must meet, and when.
+
+`build_config` turns raw fields (from any of the formats in `formats.py`) into a checked `VerificationConfig`;
+`render_config` writes the project's own block, which `formats.find_config` reads back unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from verifier.domain.condition import Condition, parse_condition
+from verifier.domain.durations import config_duration, hours, parse_duration
+from verifier.domain.metric import Kind, Metric, understand
+from verifier.domain.tickets import Flavour
+from verifier.errors import ConfigError
+
+HEADER = "# action-item-verifier: v1"
+DEFAULT_DELAY = timedelta(hours=48)
+Mode = Literal["window", "every-step"]
+FIELDS = (
+    "metric",
+    "condition",
+    "delay_hours",
+    "delay",
+    "window",
+    "unit",
+    "labels",
+    "mode",
+    "tolerance",
+    "baseline_window",
+)
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+MAX_METRIC_LENGTH = 4000
+
+
+@dataclass(frozen=True)
+class VerificationConfig:
+    metric: str
+    condition: Condition
+    delay: timedelta = DEFAULT_DELAY
+    window: timedelta = DEFAULT_DELAY
+    unit: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    mode: Mode = "window"
+    tolerance_percent: float = 0.0
+    baseline_window: timedelta | None = None
+    source: str = field(default="block", compare=False)  # which format it was read from
+
+    @property
+    def understood(self) -> Metric:
+        return understand(self.metric, quantile=self.condition.quantile, unit=self.unit)
+
+
+def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
+    """Check every field and the contradictions between them; raise ConfigError naming the first bad field."""
+    unknown = sorted(str(k) for k in raw if k not in FIELDS)
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown field (known fields: {', '.join(FIELDS)})")
+    metric = _text(raw, "metric", required=True)
+    assert metric is not None
+    if len(metric) > MAX_METRIC_LENGTH:
+        raise ConfigError("metric", f"is longer than {MAX_METRIC_LENGTH} characters")
+    condition_text = _text(raw, "condition", required=True)
+    assert condition_text is not None
+    condition = parse_condition(condition_text)
+    delay = _delay(raw)
+    window = _duration(raw, "window") or delay
+    if window > delay:
+        raise ConfigError(
+            "window",
+            f"{config_duration(window)} is longer than the delay {config_duration(delay)}: "
+            "it would measure time before the fix",
+        )
+    unit = _text(raw, "unit")
+    labels = _labels(raw.get("labels"))
+    mode = _mode(raw.get("mode"))
+    tolerance = _tolerance(raw.get("tolerance"), mode)
+    baseline_window = _duration(raw, "baseline_window")
+    if baseline_window and not condition.relative:
+        raise ConfigError("baseline_window", "is set, but the condition is not relative to a baseline")
+    config = VerificationConfig(
+        metric=metric,
+        condition=condition,
+        delay=delay,
+        window=window,
+        unit=unit,
+        labels=labels,
+        mode=mode,
+        tolerance_percent=tolerance,
+        baseline_window=baseline_window,
+        source=source,
+    )
+    understood = config.understood
+    if labels and understood.kind is Kind.EXPRESSION:
+        raise ConfigError("labels", "apply to a bare metric name; write the matchers into the PromQL expression")
+    return config
+
+
+def _text(raw: Mapping[str, object], name: str, *, required: bool = False) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            raise ConfigError(name, "is missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(name, f"must be text, not {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        raise ConfigError(name, "is empty")
+    if "\x00" in text:
+        raise ConfigError(name, "contains a NUL character")
+    return text
+
+
+def _delay(raw: Mapping[str, object]) -> timedelta:
+    if "delay_hours" in raw and "delay" in raw:
+        raise ConfigError("delay", "is given twice: use either delay_hours or delay")
+    value = raw.get("delay_hours")
+    if value is not None:
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise ConfigError("delay_hours", f"'{value}' is not a number of hours") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError("delay_hours", f"must be a number of hours, not {type(value).__name__}")
+        return hours(float(value), "delay_hours")
+    return _duration(raw, "delay") or DEFAULT_DELAY
+
+
+def _duration(raw: Mapping[str, object], name: str) -> timedelta | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(name, f"must be a duration such as 48h, not {type(value).__name__}")
+    return parse_duration(value, name)
+
+
+def _labels(value: object) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ConfigError("labels", 'must be a mapping of label names to values, e.g. {service: "checkout"}')
+    labels = []
+    for key, val in value.items():
+        if not isinstance(key, str) or not _LABEL_NAME.match(key) or key.startswith("__"):
+            raise ConfigError("labels", f"'{key}' is not a valid Prometheus label name")
+        if isinstance(val, bool) or not isinstance(val, str | int | float):
+            raise ConfigError("labels", f"the value of '{key}' must be text")
+        labels.append((key, str(val)))
+    return tuple(sorted(labels))
+
+
+def _mode(value: object) -> Mode:
+    if value is None or value == "window":
+        return "window"
+    if value == "every-step":
+        return "every-step"
+    raise ConfigError("mode", f"'{value}' is not a mode (use 'window' or 'every-step')")
+
+
+def _tolerance(value: object, mode: Mode) -> float:
+    if value is None:
+        return 0.0
+    if mode != "every-step":
+        raise ConfigError("tolerance", "applies only to mode: every-step")
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ConfigError("tolerance", f"'{value}' must be a percentage of steps, such as 5%")
+    percent = float(match.group(1))
+    if not 0 <= percent < 100 or not math.isfinite(percent):
+        raise ConfigError("tolerance", "must be at least 0% and below 100%")
+    return percent
+
+
+def render_config(config: VerificationConfig, flavour: Flavour) -> str:
+    """The project's own config block, fenced for GitHub Markdown or in `{code:yaml}` for Jira."""
+    lines = [
+        HEADER,
+        f"metric: {_quoted(config.metric, flavour)}",
+        f"condition: {_quoted(config.condition.text, flavour)}",
+    ]
+    lines.append(f"delay: {_quoted(config_duration(config.delay), flavour)}")
+    lines.append(f"window: {_quoted(config_duration(config.window), flavour)}")
+    if config.unit:
+        lines.append(f"unit: {_quoted(config.unit, flavour)}")
+    if config.labels:
+        pairs = ", ".join(f"{_quoted(k, flavour)}: {_quoted(v, flavour)}" for k, v in config.labels)
+        lines.append(f"labels: {{{pairs}}}")
+    if config.mode != "window":
+        lines.append(f"mode: {config.mode}")
+    if config.tolerance_percent:
+        lines.append(f'tolerance: "{config.tolerance_percent!r}%"')
+    if config.baseline_window:
+        lines.append(f"baseline_window: {_quoted(config_duration(config.baseline_window), flavour)}")
+    body = "\n".join(lines)
+    if flavour is Flavour.JIRA_WIKI:
+        return "{code:yaml}\n" + body + "\n{code}"
+    return "```yaml\n" + body + "\n```"
+
+
+_YAML_PRINTABLE = re.compile(r"[\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _quoted(text: str, flavour: Flavour) -> str:
+    """A YAML double-quoted scalar that reads back as `text` and cannot end the block it stands in."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif _YAML_PRINTABLE.fullmatch(char) and char not in "\ufeff\u2028\u2029":  # BOM and line breaks
+            out.append(char)
+        elif ord(char) <= 0xFF:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) <= 0xFFFF:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    quoted = "".join(out)
+    if flavour is Flavour.JIRA_WIKI:
+        # `{code}` or `{noformat}` inside the value would close the Jira block early.
+        quoted = re.sub(r"\{(?=code|noformat)", r"\\x7b", quoted, flags=re.IGNORECASE)
+    return f'"{quoted}"'

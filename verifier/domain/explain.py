@@ -1,0 +1,52 @@
+"""What a config means, spelled out for people: the basis of `check-config`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from verifier.domain.durations import config_duration
+from verifier.domain.formats import find_config
+from verifier.domain.models import incident_facts
+from verifier.domain.planning import IncidentFacts, QueryPlan, plan
+from verifier.errors import ConfigError
+
+
+def explain(text: str, now: datetime) -> dict[str, str]:
+    """The config in `text`, its query and threshold. Raises ConfigError when there is none or it is broken."""
+    config = find_config(text)
+    if config is None:
+        raise ConfigError("text", "no verification config found (see README: 'Verification configs')")
+    facts = incident_facts(text)
+    relative = config.condition.relative
+    if relative and facts.actual_value is None and facts.triggered_at is None:
+        # The baseline lives in the ticket body; a comment alone cannot show it, but the plan still can.
+        facts = IncidentFacts(actual_value=1.0, triggered_at=now - timedelta(days=7))
+    planned = plan(config, resolved_at=now - config.delay, now=now, incident=facts)
+    assert isinstance(planned, QueryPlan)  # resolved one delay ago: always due
+    metric = planned.metric
+    out = {
+        "format": config.source,
+        "metric": f"{config.metric} ({metric.kind.value}, {metric.unit.name if metric.unit else 'unit unknown'})",
+        "condition": config.condition.text,
+    }
+    if relative:
+        factor = config.condition.factor
+        out["threshold"] = f"{config.condition.op} {factor:g} x baseline"
+        if planned.baseline_query:
+            out["baseline"] = (
+                f"{planned.baseline_query.query} over {config_duration(planned.baseline_query.window)} "
+                "after the incident triggered"
+            )
+        else:
+            out["baseline"] = "the incident's actual value recorded in the ticket"
+    elif planned.threshold:
+        out["threshold"] = f"{config.condition.op} {planned.threshold.describe()}"
+    out["delay"] = config_duration(config.delay)
+    out["window"] = config_duration(config.window) + " ending when the delay is over"
+    out["mode"] = config.mode + (f" (step {config_duration(planned.step)})" if planned.step else "")
+    if config.tolerance_percent:
+        out["tolerance"] = f"{config.tolerance_percent:g}% of steps"
+    out["query"] = planned.query
+    for number, note in enumerate(planned.notes, start=1):
+        out[f"note {number}"] = note
+    return out

@@ -1,0 +1,184 @@
+"""Incident context and action items, as the seed article models them, rendered as ticket bodies.
+
+A rendered body carries the human-readable "Verification Criteria" section and the machine-readable config
+block; `formats.find_config` reads the block. `incident_facts` reads back what the baseline needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from verifier.domain.config import VerificationConfig, render_config
+from verifier.domain.planning import IncidentFacts
+from verifier.domain.tickets import Flavour
+
+PRIORITIES = ("P0", "P1", "P2", "P3")
+_FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
+_ACTUAL = re.compile(r"Actual Value[*_]*\s*:[*_]*\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
+_TRIGGERED = re.compile(r"Triggered At[*_]*\s*:[*_]*\s*(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)")
+
+
+@dataclass(frozen=True)
+class IncidentContext:
+    """What the alert saw when the incident started."""
+
+    alert_name: str
+    metric_name: str
+    threshold_value: float
+    actual_value: float
+    service_name: str
+    environment: str
+    triggered_at: datetime
+    sample_trace_ids: tuple[str, ...] = ()
+    related_metrics: tuple[tuple[str, str], ...] = ()
+    affected_components: tuple[str, ...] = ()
+
+    def facts(self) -> IncidentFacts:
+        return IncidentFacts(actual_value=self.actual_value, triggered_at=self.triggered_at)
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    title: str
+    description: str
+    priority: str
+    assignee: str | None
+    incident_id: str
+    context: IncidentContext
+    verification: VerificationConfig
+    labels: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, not {self.priority!r}")
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across re-filing the same review: finds the ticket a first filing made."""
+        text = f"{self.incident_id}\n{' '.join(self.title.split()).lower()}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def render_body(item: ActionItem, flavour: Flavour) -> str:
+    """The ticket body: description, incident context, verification criteria, config block, fingerprint."""
+    if flavour is Flavour.JIRA_WIKI:
+        return _jira_body(item)
+    return _markdown_body(item)
+
+
+def _markdown_body(item: ActionItem) -> str:
+    ctx, cfg = item.context, item.verification
+    traces = "\n".join(f"- `{t}`" for t in ctx.sample_trace_ids[:5]) or "- none recorded"
+    related = "\n".join(f"- **{k}**: {v}" for k, v in ctx.related_metrics) or "- none recorded"
+    return f"""{item.description}
+
+## Incident Context (Auto-Generated from OpenTelemetry)
+
+**Alert**: {ctx.alert_name}
+**Service**: {ctx.service_name}
+**Environment**: {ctx.environment}
+**Triggered At**: {ctx.triggered_at.isoformat()}
+
+### Metric That Triggered Alert
+- **Metric**: `{ctx.metric_name}`
+- **Threshold**: {_number(ctx.threshold_value)}
+- **Actual Value**: {_number(ctx.actual_value)}
+
+### Sample Trace IDs
+{traces}
+
+### Related Metrics at Time of Incident
+{related}
+
+### Affected Components
+{", ".join(ctx.affected_components) or "none recorded"}
+
+## Verification Criteria
+Once implemented, this fix will be verified by checking:
+- **Metric**: `{cfg.metric}`
+- **Expected**: {cfg.condition.text}
+- **Verification Window**: {_hours(cfg)} hours after deployment
+
+{render_config(cfg, Flavour.MARKDOWN)}
+
+This ticket was auto-generated from incident **{item.incident_id}**.
+<sub>action-item-verifier fingerprint: {item.fingerprint}</sub>
+"""
+
+
+def _jira_body(item: ActionItem) -> str:
+    ctx, cfg = item.context, item.verification
+    traces = "\n".join(f"* {{{{{_wiki(t)}}}}}" for t in ctx.sample_trace_ids[:5]) or "* none recorded"
+    related = "\n".join(f"* *{_wiki(k)}*: {_wiki(v)}" for k, v in ctx.related_metrics) or "* none recorded"
+    return f"""{_wiki(item.description)}
+
+h2. Incident Context (Auto-Generated from OpenTelemetry)
+
+*Alert*: {_wiki(ctx.alert_name)}
+*Service*: {_wiki(ctx.service_name)}
+*Environment*: {_wiki(ctx.environment)}
+*Triggered At*: {ctx.triggered_at.isoformat()}
+
+h3. Metric That Triggered Alert
+* *Metric*: {{{{{_wiki(ctx.metric_name)}}}}}
+* *Threshold*: {_number(ctx.threshold_value)}
+* *Actual Value*: {_number(ctx.actual_value)}
+
+h3. Sample Trace IDs
+{traces}
+
+h3. Related Metrics at Time of Incident
+{related}
+
+h3. Affected Components
+{_wiki(", ".join(ctx.affected_components)) or "none recorded"}
+
+h2. Verification Criteria
+Once implemented, this fix will be verified by checking:
+* *Metric*: {{{{{_wiki(cfg.metric)}}}}}
+* *Expected*: {_wiki(cfg.condition.text)}
+* *Verification Window*: {_hours(cfg)} hours after deployment
+
+{render_config(cfg, Flavour.JIRA_WIKI)}
+
+This ticket was auto-generated from incident *{_wiki(item.incident_id)}*.
+action-item-verifier fingerprint: {item.fingerprint}
+"""
+
+
+def fingerprint_in(text: str) -> str | None:
+    match = _FINGERPRINT.search(text)
+    return match.group(1) if match else None
+
+
+def incident_facts(text: str) -> IncidentFacts:
+    """The incident's recorded value and trigger time from a rendered ticket body (either flavour)."""
+    actual = _ACTUAL.search(text)
+    triggered = _TRIGGERED.search(text)
+    value = float(actual.group(1)) if actual else None
+    at = None
+    if triggered:
+        try:
+            at = datetime.fromisoformat(triggered.group(1))
+        except ValueError:
+            at = None
+    if at is not None and at.tzinfo is None:
+        at = None  # a time with no zone cannot be placed; no baseline rather than a wrong one
+    return IncidentFacts(actual_value=value if value is not None and math.isfinite(value) else None, triggered_at=at)
+
+
+def _hours(config: VerificationConfig) -> str:
+    return format(config.delay.total_seconds() / 3600, "g")
+
+
+def _number(value: float) -> str:
+    return format(value, "g")
+
+
+def _wiki(text: str) -> str:
+    """Escape the characters that open Jira wiki macros and links inside running text."""
+    return re.sub(r"([{}\[\]|])", r"\\\1", text)

@@ -1,0 +1,157 @@
+"""Query planning: config + resolution time + now -> the exact PromQL, when to evaluate it and the threshold.
+
+Pure: `now` is an argument. The window ends `delay` after the resolution and spans `window` before that end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from verifier.domain.config import VerificationConfig
+from verifier.domain.durations import promql_duration
+from verifier.domain.metric import Kind, Metric
+from verifier.domain.units import Threshold, convert
+from verifier.errors import ConfigError
+
+#: Prometheus refuses range queries of more than 11,000 points per series.
+MAX_POINTS = 11_000
+MIN_STEP = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What the ticket records of the incident: the value that fired the alert and when it fired."""
+
+    actual_value: float | None = None
+    triggered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    due_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class BaselineQuery:
+    """The same measurement over the incident's own window, for conditions relative to a baseline."""
+
+    query: str
+    at: datetime
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    config: VerificationConfig
+    metric: Metric
+    query: str
+    start: datetime  # the judged window
+    end: datetime
+    step: timedelta | None  # every-step mode only
+    threshold: Threshold | None  # None until a baseline query is measured
+    baseline_query: BaselineQuery | None
+    due_at: datetime
+    early: bool  # judged before the window was over (on-call's --now)
+    notes: tuple[str, ...]
+
+    @property
+    def window(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def range_start(self) -> datetime:
+        """First step of an every-step range query: one step in, so no step reaches before the window."""
+        return self.start + (self.step or timedelta(0))
+
+
+def plan(
+    config: VerificationConfig,
+    resolved_at: datetime,
+    now: datetime,
+    *,
+    early: bool = False,
+    incident: IncidentFacts | None = None,
+) -> QueryPlan | Pending:
+    """Plan the measurement, or say why it is not due yet. Raises ConfigError for configs that cannot work."""
+    resolved_at = resolved_at.replace(microsecond=0)
+    due_at = resolved_at + config.delay
+    start = due_at - config.window
+    end = due_at
+    is_early = False
+    if now < due_at:
+        if not early:
+            return Pending(due_at, f"the verification window ends at {due_at.isoformat()}")
+        if now - start < timedelta(minutes=1):
+            return Pending(due_at, f"the verification window has not begun (it starts {start.isoformat()})")
+        end, is_early = now.replace(microsecond=0), True
+    metric = config.understood
+    step = _step(end - start) if config.mode == "every-step" else None
+    query = build_query(config, metric, step or (end - start))
+    notes = list(metric.notes)
+    threshold, baseline = _threshold(config, metric, query, incident)
+    if threshold and threshold.assumed:
+        notes.append(f"the metric's unit is not known: {threshold.unit.name if threshold.unit else ''} assumed")
+    if is_early:
+        notes.append(f"judged early, before the window ends at {due_at.isoformat()}")
+    return QueryPlan(config, metric, query, start, end, step, threshold, baseline, due_at, is_early, tuple(notes))
+
+
+def build_query(config: VerificationConfig, metric: Metric, span: timedelta) -> str:
+    """The PromQL for one evaluation over `span` (the window, or one step in every-step mode)."""
+    rng = promql_duration(span)
+    selector = metric.promql + _matchers(config.labels)
+    if metric.kind is Kind.HISTOGRAM:
+        assert config.condition.quantile is not None
+        bucket = metric.promql + "_bucket" + _matchers(config.labels)
+        q = format(config.condition.quantile, ".10g")
+        return f"histogram_quantile({q}, sum by (le) (increase({bucket}[{rng}])))"
+    if metric.kind is Kind.COUNTER:
+        return f"sum(increase({selector}[{rng}]))"
+    if metric.kind is Kind.GAUGE:
+        return f"avg_over_time({selector}[{rng}])"
+    return metric.promql.replace("${window}", rng).replace("$window", rng)
+
+
+def _matchers(labels: tuple[tuple[str, str], ...]) -> str:
+    if not labels:
+        return ""
+    escaped = (v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for _, v in labels)
+    return "{" + ",".join(f'{k}="{v}"' for (k, _), v in zip(labels, escaped, strict=True)) + "}"
+
+
+def _step(window: timedelta) -> timedelta:
+    """The smallest whole-minute step, at least 5 minutes, that keeps the range query under the point limit."""
+    minutes = math.ceil(window.total_seconds() / MAX_POINTS / 60)
+    return max(MIN_STEP, timedelta(minutes=minutes))
+
+
+def _threshold(
+    config: VerificationConfig, metric: Metric, query: str, incident: IncidentFacts | None
+) -> tuple[Threshold | None, BaselineQuery | None]:
+    condition = config.condition
+    if not condition.relative:
+        return convert(condition.number, condition.unit, metric.unit), None
+    assert condition.factor is not None
+    if config.baseline_window:
+        if not incident or not incident.triggered_at:
+            raise ConfigError(
+                "baseline_window", "needs the incident's trigger time, and the ticket's context records none"
+            )
+        at = incident.triggered_at.replace(microsecond=0) + config.baseline_window
+        baseline_query = build_query(config, metric, config.baseline_window)
+        return None, BaselineQuery(baseline_query, at, config.baseline_window)
+    if not incident or incident.actual_value is None:
+        raise ConfigError(
+            "condition",
+            "is relative to a baseline, but the ticket records no incident value and no baseline_window is set",
+        )
+    return Threshold(condition.factor * incident.actual_value, metric.unit, assumed=False), None
+
+
+def relative_threshold(plan: QueryPlan, baseline_value: float) -> Threshold:
+    """The threshold of a relative condition once the baseline is measured."""
+    assert plan.config.condition.factor is not None
+    return Threshold(plan.config.condition.factor * baseline_value, plan.metric.unit, assumed=False)

@@ -1,0 +1,38 @@
+"""Tracker-neutral tickets, as the verifier sees them in Jira and GitHub alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Flavour(StrEnum):
+    """How a tracker writes rich text: GitHub Markdown, or Jira's v2 wiki markup."""
+
+    MARKDOWN = "markdown"
+    JIRA_WIKI = "jira-wiki"
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: str
+    author: str
+    body: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One action item in a tracker. `resolved_at` is None while it is open."""
+
+    key: str
+    url: str
+    title: str
+    status: str
+    resolved_at: datetime | None
+    resolution: str | None
+    labels: frozenset[str]
+    body: str
+    reporter: str
+    comments: tuple[Comment, ...] = field(default=())

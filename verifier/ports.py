@@ -1,0 +1,62 @@
+"""The two ports the services talk through. Adapters implement them; tests use fakes or the sandbox servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Protocol
+
+from verifier.domain.measurement import Measurement
+from verifier.domain.tickets import Flavour, Ticket
+
+
+class Tracker(Protocol):
+    """An issue tracker holding post-incident action items (Jira or GitHub).
+
+    Every method raises `TrackerError` (never a client library's own exception) when the tracker fails.
+    """
+
+    flavour: Flavour
+
+    def account(self) -> str:
+        """The identity the tool writes as (Jira accountId or name, GitHub login): its comments are trusted."""
+        ...
+
+    def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
+        """Done tickets carrying `label`, resolved within the lookback, streamed page by page.
+
+        Tickets closed as not-a-fix (Won't Do, Duplicate, GitHub `not_planned`, ...) are left out.
+        Each ticket comes with its comments (all pages of them).
+        """
+        ...
+
+    def get_ticket(self, key: str) -> Ticket:
+        """One ticket by key, with all its comments."""
+        ...
+
+    def comment(self, key: str, body: str) -> None:
+        """Add a comment written in this tracker's `flavour`."""
+        ...
+
+    def add_labels(self, key: str, labels: Iterable[str]) -> None:
+        """Add labels, keeping those the ticket already has."""
+        ...
+
+    def reopen(self, key: str) -> bool:
+        """Move the ticket back to an open state; False when the workflow offers no way to do so."""
+        ...
+
+
+class Metrics(Protocol):
+    """A Prometheus-compatible query API (Prometheus, Mimir, Thanos, VictoriaMetrics, Grafana Cloud).
+
+    Raises `QueryRejected` when the backend refuses a query and `BackendUnavailable` when it cannot answer.
+    """
+
+    def instant(self, query: str, at: datetime) -> Measurement:
+        """Evaluate `query` at one instant."""
+        ...
+
+    def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> Measurement:
+        """Evaluate `query` at every step from `start` to `end`."""
+        ...
