@@ -1,0 +1,170 @@
+"""Pure parts of the Prometheus adapter: response parsing, exemplars, range checks, the connection model."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from verifier.adapters.prometheus import (
+    PrometheusConnection,
+    check_range,
+    parse_exemplars,
+    parse_query_response,
+    unix_seconds,
+)
+from verifier.domain.measurement import Measurement, Series
+from verifier.errors import BackendUnavailable, QueryRejected
+
+
+def body(result_type: str, result: object, **extra: object) -> dict[str, object]:
+    return {"status": "success", "data": {"resultType": result_type, "result": result}, **extra}
+
+
+def test_vector_becomes_sorted_series_with_float_values() -> None:
+    result = [
+        {"metric": {"job": "b", "__name__": "up"}, "value": [1700000000.5, "NaN"]},
+        {"metric": {"job": "a", "__name__": "up"}, "value": [1700000000.5, "+Inf"]},
+        {"metric": {"job": "c", "__name__": "up"}, "value": [1700000000.5, "-Inf"]},
+    ]
+    m = parse_query_response(body("vector", result), "up")
+    assert [s.labels for s in m.series] == [
+        (("__name__", "up"), ("job", "a")),
+        (("__name__", "up"), ("job", "b")),
+        (("__name__", "up"), ("job", "c")),
+    ]
+    assert m.series[0].points == ((1700000000.5, math.inf),)
+    assert math.isnan(m.series[1].points[0][1])
+    assert m.series[2].points[0][1] == -math.inf
+
+
+def test_scalar_is_one_series_without_labels() -> None:
+    m = parse_query_response(body("scalar", [1700000000, "0.25"]), "0.25")
+    assert m == Measurement(series=(Series(labels=(), points=((1700000000.0, 0.25),)),))
+
+
+def test_matrix_keeps_every_point() -> None:
+    result = [{"metric": {"le": "0.5"}, "values": [[1, "1"], [61, "2.5"]]}]
+    m = parse_query_response(body("matrix", result), "q")
+    assert m.series == (Series(labels=(("le", "0.5"),), points=((1.0, 1.0), (61.0, 2.5))),)
+
+
+def test_empty_result_and_warnings() -> None:
+    m = parse_query_response(body("vector", [], warnings=["partial response", "store down"]), "q")
+    assert m == Measurement(series=(), warnings=("partial response", "store down"))
+
+
+def test_string_result_is_rejected() -> None:
+    with pytest.raises(QueryRejected, match="string") as caught:
+        parse_query_response(body("string", [1, "abc"]), '"abc"')
+    assert caught.value.query == '"abc"'
+
+
+def test_native_histograms_are_rejected() -> None:
+    result = [{"metric": {}, "histogram": [1, {"count": "2", "sum": "3", "buckets": []}]}]
+    with pytest.raises(QueryRejected, match="native histogram"):
+        parse_query_response(body("vector", result), "h")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"status": "success"},
+        {"status": "success", "data": None},
+        body("weird", []),
+        body("vector", [{"metric": {}}]),
+        body("vector", [{"metric": {}, "value": [1, "not a number"]}]),
+        body("vector", [{"metric": {}, "value": [1]}]),
+        body("matrix", [{"metric": {}, "values": "x"}]),
+        body("scalar", None),
+    ],
+)
+def test_malformed_bodies_are_backend_failures(bad: dict[str, object]) -> None:
+    with pytest.raises(BackendUnavailable, match="malformed"):
+        parse_query_response(bad, "q")
+
+
+def test_exemplars_trace_id_label_variants_newest_first_distinct_and_limited() -> None:
+    data = [
+        {
+            "seriesLabels": {"__name__": "lat_bucket", "le": "0.5"},
+            "exemplars": [
+                {"labels": {"trace_id": "aaa"}, "value": "0.3", "timestamp": 10.0},
+                {"labels": {"traceID": "bbb"}, "value": "0.4", "timestamp": 30.0},
+                {"labels": {"span_id": "not-a-trace"}, "value": "0.4", "timestamp": 40.0},
+            ],
+        },
+        {
+            "seriesLabels": {"__name__": "lat_bucket", "le": "+Inf"},
+            "exemplars": [
+                {"labels": {"traceId": "ccc"}, "value": "2", "timestamp": 20.0},
+                {"labels": {"trace-id": "aaa"}, "value": "2", "timestamp": 5.0},
+            ],
+        },
+    ]
+    assert parse_exemplars({"status": "success", "data": data}, 10) == ["bbb", "ccc", "aaa"]
+    assert parse_exemplars({"status": "success", "data": data}, 2) == ["bbb", "ccc"]
+    assert parse_exemplars({"status": "success", "data": []}, 5) == []
+    assert parse_exemplars({"status": "success", "data": None}, 5) == []
+
+
+def test_malformed_exemplars_are_backend_failures() -> None:
+    with pytest.raises(BackendUnavailable, match="malformed exemplars"):
+        parse_exemplars({"status": "success", "data": [{"exemplars": ["x"]}]}, 5)
+
+
+def test_range_limits() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    check_range("q", start, start + timedelta(seconds=110_000), 10)  # exactly 11,000 steps: what Prometheus allows
+    with pytest.raises(QueryRejected, match="at least 11s"):
+        check_range("q", start, start + timedelta(seconds=110_010), 10)
+    with pytest.raises(QueryRejected, match="positive"):
+        check_range("q", start, start, 0)
+    with pytest.raises(QueryRejected, match="before its start"):
+        check_range("q", start, start - timedelta(seconds=1), 60)
+
+
+def test_unix_seconds() -> None:
+    assert unix_seconds(datetime(2024, 5, 1, 12, 0, tzinfo=UTC)) == "1714564800.000"
+    assert unix_seconds(datetime(2024, 5, 1, 14, 0, 0, 250_000, tzinfo=timezone(timedelta(hours=2)))) == (
+        "1714564800.250"
+    )
+    assert unix_seconds(datetime(2024, 5, 1, 12, 0)) == "1714564800.000"  # naive: UTC
+
+
+def test_connection_url_keeps_the_path_prefix_without_trailing_slash() -> None:
+    assert PrometheusConnection(url="https://mimir.example/prometheus/").url == "https://mimir.example/prometheus"
+
+
+@pytest.mark.parametrize("url", ["mimir.example", "ftp://x", "https://u:p@x", "http://x/?a=1", "http://x/#f", ""])
+def test_connection_rejects_unusable_urls(url: str) -> None:
+    with pytest.raises(ValidationError, match="url"):
+        PrometheusConnection(url=url)
+
+
+def test_bearer_and_basic_auth_are_mutually_exclusive_and_secrets_hidden() -> None:
+    with pytest.raises(ValidationError, match="bearer_token and username/password") as caught:
+        PrometheusConnection(url="http://x", bearer_token="tok-s3cr3t", username="u", password="pw-s3cr3t")
+    assert "s3cr3t" not in str(caught.value)
+    connection = PrometheusConnection(url="http://x", username="u", password="pw-s3cr3t")
+    assert "s3cr3t" not in repr(connection)
+    assert "s3cr3t" not in str(connection.model_dump())
+    assert "s3cr3t" not in repr(PrometheusConnection(url="http://x", bearer_token="tok-s3cr3t"))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"password": "p"}, "password is set but username"),
+        ({"client_key": "/k.pem"}, "client_key is set but client_cert"),
+        ({"headers": {"authorization": "Bearer x"}}, "Authorization"),
+        ({"retries": -1}, "retries"),
+        ({"timeout_seconds": 0}, "timeout_seconds"),
+        ({"unknown": 1}, "unknown"),
+    ],
+)
+def test_connection_validation_names_the_fields(settings: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        PrometheusConnection.model_validate({"url": "http://x", **settings})

@@ -1,0 +1,310 @@
+"""The `Metrics` port over a Prometheus-compatible HTTP API (Prometheus, Mimir, Thanos, VictoriaMetrics, ...).
+
+Built on `prometheus-api-client`, with a `requests.Session` of our own that carries auth, TLS and an urllib3
+`Retry` (bounded retries, exponential backoff, Retry-After honoured). The library is not used for everything:
+
+* `custom_query` / `custom_query_range` return only `data.result`: the `resultType` (scalar, vector, string) and
+  the response `warnings` (Thanos partial responses) are lost, and a refused query becomes an exception whose
+  text is the raw body's bytes repr. `/api/v1/query` and `/api/v1/query_range` are therefore sent through the
+  same session here and their JSON read in full. 0.7 has no exemplars call, so `/api/v1/query_exemplars` too.
+* `check_prometheus_connection` GETs the base URL itself, which behind a path prefix or an auth proxy is often a
+  404; `ping` asks `/api/v1/status/buildinfo` and, where a backend lacks it, falls back to the library's
+  `custom_query("1")`, for which losing warnings and the result type does not matter.
+
+Every requests/urllib3/JSON failure is translated: a refused query (HTTP 400/422) is `QueryRejected`, anything
+else `BackendUnavailable`. Secrets live in `SecretStr` and never reach a repr or an error text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Self
+
+import requests
+import urllib3
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from verifier.domain.measurement import Measurement, Series
+from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
+
+MAX_POINTS_PER_SERIES = 11_000
+"""Prometheus refuses range queries with more points per series than this; most compatible backends follow."""
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_REJECT_STATUSES = frozenset({400, 422})
+_REJECT_ERROR_TYPES = frozenset({"bad_data", "execution"})
+_MAX_RETRY_AFTER_SECONDS = 60
+
+
+class PrometheusConnection(BaseModel):
+    """Where and how to reach the query API. `url` may carry a path prefix (Mimir: `https://host/prometheus`)."""
+
+    # hide_input_in_errors: a validation error would otherwise print the raw input, secrets included.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    url: str
+    bearer_token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(default_factory=dict)
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    verify_tls: bool = True
+    timeout_seconds: float = Field(default=30, gt=0)
+    query_timeout: str | None = None
+    retries: int = Field(default=3, ge=0)
+    backoff_seconds: float = Field(default=0.5, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://[^/@?#\s]+(/[^?#\s]*)?", url):
+            raise ValueError("must be http(s)://host[:port][/path prefix], without credentials, query or fragment")
+        return url.rstrip("/")
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        if any(name.lower() == "authorization" for name in headers):
+            raise ValueError("Authorization is set through bearer_token or username/password, not headers")
+        return headers
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Self:
+        if self.bearer_token is not None and (self.username is not None or self.password is not None):
+            raise ValueError("bearer_token and username/password are mutually exclusive: set one or the other")
+        if self.password is not None and self.username is None:
+            raise ValueError("password is set but username is not")
+        if self.client_key is not None and self.client_cert is None:
+            raise ValueError("client_key is set but client_cert is not")
+        return self
+
+
+class PrometheusMetrics:
+    """Implements `verifier.ports.Metrics`; also `exemplars` and `ping`. Close it (or use `with`) when done."""
+
+    def __init__(self, connection: PrometheusConnection) -> None:
+        self.connection = connection
+        retry = _Retry(
+            total=connection.retries,
+            backoff_factor=connection.backoff_seconds,
+            status_forcelist=_RETRY_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            raise_on_status=False,  # the last error response is returned and translated below, with its text
+            respect_retry_after_header=True,
+        )
+        self._session = _session(connection, retry)
+        self.client = PrometheusConnect(
+            url=connection.url, session=self._session, retry=retry, timeout=connection.timeout_seconds
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def instant(self, query: str, at: datetime) -> Measurement:
+        body = self._get("query", {**self._query_params(query), "time": unix_seconds(at)}, query)
+        return parse_query_response(body, query)
+
+    def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> Measurement:
+        check_range(query, start, end, step_seconds)
+        params = {"start": unix_seconds(start), "end": unix_seconds(end), "step": str(step_seconds)}
+        body = self._get("query_range", {**self._query_params(query), **params}, query)
+        return parse_query_response(body, query)
+
+    def exemplars(self, query: str, start: datetime, end: datetime, limit: int = 5) -> list[str]:
+        """Up to `limit` distinct trace IDs of exemplars attached to `query`'s series, newest first."""
+        params = {"query": query, "start": unix_seconds(start), "end": unix_seconds(end)}
+        return parse_exemplars(self._get("query_exemplars", params, query), limit)
+
+    def ping(self) -> None:
+        """Return when the backend answers its API, raise `BackendUnavailable` otherwise."""
+        try:
+            response = self._send("status/buildinfo", {})
+            if response.status_code != 404:
+                _payload(response, None)
+                return
+            # Older VictoriaMetrics releases and some proxies have no buildinfo: a trivial query proves the API.
+            self.client.custom_query("1", params={**self.connection.params, "time": unix_seconds(datetime.now(UTC))})
+        except MetricsError as exc:
+            raise BackendUnavailable(f"{self.connection.url} health check failed: {exc.reason}") from exc
+        except (PrometheusApiClientException, *_TRANSPORT_ERRORS, LookupError, TypeError) as exc:
+            raise BackendUnavailable(f"{self.connection.url} health check failed: {_transport_reason(exc)}") from exc
+
+    def _query_params(self, query: str) -> dict[str, str]:
+        timeout = {"timeout": self.connection.query_timeout} if self.connection.query_timeout else {}
+        return {"query": query, **timeout}
+
+    def _get(self, endpoint: str, params: dict[str, str], query: str | None) -> Any:
+        try:
+            response = self._send(endpoint, params)
+        except _TRANSPORT_ERRORS as exc:
+            reason = _transport_reason(exc)
+            raise BackendUnavailable(f"{self.connection.url}/api/v1/{endpoint}: {reason}", query=query) from exc
+        return _payload(response, query)
+
+    def _send(self, endpoint: str, params: dict[str, str]) -> requests.Response:
+        url = f"{self.connection.url}/api/v1/{endpoint}"
+        params = {**self.connection.params, **params}
+        return self._session.get(url, params=params, timeout=self.connection.timeout_seconds)
+
+
+class _Retry(Retry):
+    """Honours Retry-After (429, 503), but never waits longer than a minute for one retry."""
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), _MAX_RETRY_AFTER_SECONDS)
+
+
+_TRANSPORT_ERRORS = (OSError, ValueError, urllib3.exceptions.HTTPError)  # RequestException is an OSError
+
+
+def _session(connection: PrometheusConnection, retry: Retry) -> requests.Session:
+    session = requests.Session()
+    session.headers.update({"Accept": "application/json", **connection.headers})
+    if connection.bearer_token is not None:
+        session.headers["Authorization"] = f"Bearer {connection.bearer_token.get_secret_value()}"
+    elif connection.username is not None:
+        password = connection.password.get_secret_value() if connection.password else ""
+        session.auth = (connection.username, password)
+    session.verify = (connection.ca_bundle or True) if connection.verify_tls else False
+    if connection.client_cert is not None:
+        key = connection.client_key
+        session.cert = (connection.client_cert, key) if key else connection.client_cert
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _transport_reason(exc: BaseException) -> str:
+    """One short line for a failed exchange: no object reprs, no URLs with their query strings."""
+    inner = getattr(exc.args[0], "reason", None) if exc.args else None  # MaxRetryError wraps the last failure
+    refused = isinstance(inner, urllib3.exceptions.NewConnectionError)  # a TimeoutError subclass, oddly
+    if isinstance(exc, requests.Timeout) or (isinstance(inner, urllib3.exceptions.TimeoutError) and not refused):
+        return "timed out"
+    if isinstance(exc, requests.exceptions.RetryError):
+        return "gave up after retries: the backend kept answering with an error status"
+    if isinstance(exc, PrometheusApiClientException):
+        return _snippet(str(exc))
+    text = str(exc)
+    for pattern in (r"\[Errno -?\d+\] ([^'\")\]]+)", r"(certificate verify failed[^'\")\]]*)", r"(SSL[^'\")\]]*)"):
+        if match := re.search(pattern, text):
+            return f"{type(exc).__name__}: {match.group(1).strip()}"
+    return type(exc).__name__
+
+
+def _payload(response: requests.Response, query: str | None) -> Any:
+    """The JSON body of a successful answer; `QueryRejected` / `BackendUnavailable` for anything else."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        text = _snippet(response.text) or "(empty body)"
+        if status in _REJECT_STATUSES:
+            raise QueryRejected(f"backend rejected the query (HTTP {status}): {text}", query=query)
+        what = "malformed response, not a JSON object" if status < 400 else "error"
+        raise BackendUnavailable(f"HTTP {status} {what}: {text}", query=query)
+    error_type = str(body.get("errorType") or "")
+    error = _snippet(str(body.get("error") or response.reason or "no error text"))
+    http = f"HTTP {status}" + (f" {error_type}" if error_type not in ("", str(status)) else "")  # VM: "422"
+    if status in _REJECT_STATUSES or (body.get("status") == "error" and error_type in _REJECT_ERROR_TYPES):
+        raise QueryRejected(f"backend rejected the query ({http}): {error}", query=query)
+    if status >= 400 or body.get("status") == "error":
+        raise BackendUnavailable(f"backend failed ({http}): {error}", query=query)
+    if body.get("status") != "success" or "data" not in body:
+        text = _snippet(response.text, 200)
+        raise BackendUnavailable(f"malformed response (HTTP {status}), no success status and data: {text}", query=query)
+    return body
+
+
+def _snippet(text: str, limit: int = 500) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def unix_seconds(moment: datetime) -> str:
+    """The API's time parameter. A naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.timestamp():.3f}"
+
+
+def check_range(query: str, start: datetime, end: datetime, step_seconds: int) -> None:
+    """Refuse, before sending, a range the backend would refuse."""
+    if step_seconds <= 0:
+        raise QueryRejected(f"range step must be positive, got {step_seconds}s", query=query)
+    span = (end - start).total_seconds()
+    if span < 0:
+        raise QueryRejected(f"range end {end.isoformat()} is before its start {start.isoformat()}", query=query)
+    if span / step_seconds > MAX_POINTS_PER_SERIES:
+        needed = math.ceil(span / MAX_POINTS_PER_SERIES)
+        raise QueryRejected(
+            f"range of {span:.0f}s at step {step_seconds}s needs {int(span // step_seconds) + 1} points per series,"
+            f" over the limit of {MAX_POINTS_PER_SERIES:,}: use a step of at least {needed}s or a shorter range",
+            query=query,
+        )
+
+
+def parse_query_response(body: Mapping[str, Any], query: str) -> Measurement:
+    """A `/api/v1/query(_range)` success body as a `Measurement`; series sorted by labels."""
+    warnings = tuple(str(w) for w in body.get("warnings") or ())
+    try:
+        data = body["data"]
+        kind, result = data["resultType"], data["result"]
+        if kind == "string":
+            raise QueryRejected("the query evaluates to a string, not to numbers", query=query)
+        if kind == "scalar":
+            return Measurement(series=(Series((), (_point(result),)),), warnings=warnings)
+        if kind not in ("vector", "matrix"):
+            raise BackendUnavailable(f"malformed response: unknown resultType {kind!r}", query=query)
+        series = []
+        for item in result:
+            if "histogram" in item or "histograms" in item:
+                raise QueryRejected("native histogram samples are not supported: aggregate them", query=query)
+            points = (_point(item["value"]),) if kind == "vector" else tuple(_point(p) for p in item["values"])
+            series.append(Series(_labels(item["metric"]), points))
+    except (LookupError, TypeError, ValueError) as exc:
+        raise BackendUnavailable(f"malformed response: {type(exc).__name__} {exc}", query=query) from exc
+    return Measurement(series=tuple(sorted(series, key=lambda s: s.labels)), warnings=warnings)
+
+
+def _labels(metric: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(name), str(value)) for name, value in metric.items()))
+
+
+def _point(pair: Any) -> tuple[float, float]:
+    """`[1700000000.123, "0.5"]` -> (1700000000.123, 0.5); "NaN", "+Inf" and "-Inf" become the floats."""
+    timestamp, value = pair
+    return float(timestamp), float(value)
+
+
+def parse_exemplars(body: Mapping[str, Any], limit: int) -> list[str]:
+    """Distinct trace IDs (label trace_id, traceID, traceId, trace-id, ...) of the exemplars, newest first."""
+    found: list[tuple[float, str]] = []
+    try:
+        for group in body["data"] or ():
+            for exemplar in group.get("exemplars") or ():
+                for name, value in (exemplar.get("labels") or {}).items():
+                    if re.sub(r"[_\-.]", "", str(name)).lower() == "traceid" and value:
+                        found.append((float(exemplar.get("timestamp") or 0), str(value)))
+    except (LookupError, TypeError, ValueError, AttributeError) as exc:
+        raise BackendUnavailable(f"malformed exemplars response: {type(exc).__name__} {exc}") from exc
+    trace_ids = dict.fromkeys(trace_id for _, trace_id in sorted(found, key=lambda f: -f[0]))
+    return list(trace_ids)[: max(limit, 0)]
