@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from verifier import __version__
-from verifier.errors import ConfigError
+from verifier.errors import ConfigError, SettingsError
 
 EXIT_OK = 0
 EXIT_INVALID = 2
+#: `evaluate` exit codes, one per verdict.
+VERDICT_EXIT = {"VERIFIED": 0, "FAILED": 1, "INVALID": 2, "INCONCLUSIVE": 3, "PENDING": 4, "ERROR": 5}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,7 +50,36 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", default="-", help="file to read; - (default) reads standard input")
     check.add_argument("--json", action="store_true", help="print JSON instead of text")
     check.set_defaults(handler=_check_config)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="would this config pass right now? query the metrics backend and print the verdict",
+        description="Evaluate one verification config against the metrics backend (VERIFIER_PROMETHEUS_* "
+        "settings; no tracker needed) and print the verdict, the value, the threshold, the window and the "
+        "PromQL that ran. Exit codes: 0 verified, 1 failed, 2 invalid, 3 inconclusive, 4 pending, 5 backend "
+        "error.",
+    )
+    evaluate.add_argument(
+        "--config", required=True, metavar="FILE", help="ticket body, comment or bare block; - for stdin"
+    )
+    evaluate.add_argument(
+        "--resolved-at", required=True, type=_timestamp, metavar="ISO-8601", help="when the fix was resolved"
+    )
+    evaluate.add_argument("--now", type=_timestamp, metavar="ISO-8601", help="judge as of this time (default: now)")
+    evaluate.add_argument("--early", action="store_true", help="judge the window so far instead of answering PENDING")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of text")
+    evaluate.set_defaults(handler=_evaluate)
     return parser
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO-8601 time such as 2026-11-20T10:00:00Z") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"'{text}' has no time zone; add Z or +00:00")
+    return moment
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -69,6 +100,36 @@ def _check_config(args: argparse.Namespace) -> int:
         for key, value in explained.items():
             print(f"{key + ':':<12} {value}")
     return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from verifier.services.evaluate import evaluate_text
+    from verifier.settings import MetricsSettings, load
+
+    try:
+        text = _read(args.config)
+        settings = load(MetricsSettings)
+    except (OSError, SettingsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    from verifier import bootstrap
+
+    with bootstrap.metrics(settings) as metrics:
+        report = evaluate_text(
+            text,
+            metrics,
+            resolved_at=args.resolved_at,
+            now=args.now or datetime.now(UTC),
+            early=args.early,
+            accept_warnings=settings.accept_warnings,
+        )
+    if args.json:
+        _print_json(report)
+    else:
+        for key, value in report.items():
+            if value is not None and value != []:
+                print(f"{key + ':':<12} {value}")
+    return VERDICT_EXIT[report["verdict"]]
 
 
 def _read(path: str) -> str:

@@ -1,0 +1,87 @@
+"""In-memory stand-ins for the two ports, for fast tests of the run's logic (the adapters have their own HTTP tests)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from verifier.domain.measurement import Measurement
+from verifier.domain.tickets import Comment, Flavour, Ticket
+from verifier.errors import MetricsError, TrackerError
+
+BOT = "verifier-bot"
+
+
+@dataclass
+class FakeTracker:
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    flavour: Flavour = Flavour.MARKDOWN
+    reopenable: bool = True
+    fail_on: set[str] = field(default_factory=set)  # "comment", "label", "reopen": raise TrackerError once
+    writes: list[tuple[str, str, str]] = field(default_factory=list)
+    clock: datetime | None = None
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
+
+    def account(self) -> str:
+        return BOT
+
+    def add(self, ticket: Ticket) -> None:
+        self.tickets[ticket.key] = ticket
+
+    def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
+        for ticket in list(self.tickets.values()):
+            if ticket.resolved_at is not None and label in ticket.labels:
+                yield ticket
+
+    def get_ticket(self, key: str) -> Ticket:
+        if key not in self.tickets:
+            raise TrackerError("no such ticket", ticket=key)
+        return self.tickets[key]
+
+    def _maybe_fail(self, kind: str, key: str) -> None:
+        if kind in self.fail_on:
+            self.fail_on.discard(kind)
+            raise TrackerError(f"{kind} failed with HTTP 500", ticket=key)
+
+    def comment(self, key: str, body: str) -> None:
+        self._maybe_fail("comment", key)
+        ticket = self.tickets[key]
+        created = (self.clock or datetime.now().astimezone()) + timedelta(seconds=len(ticket.comments))
+        new = Comment(str(next(self._ids)), BOT, body, created)
+        self.tickets[key] = replace(ticket, comments=(*ticket.comments, new))
+        self.writes.append((key, "comment", body))
+
+    def add_labels(self, key: str, labels: Iterable[str]) -> None:
+        self._maybe_fail("label", key)
+        ticket = self.tickets[key]
+        added = tuple(labels)
+        self.tickets[key] = replace(ticket, labels=ticket.labels | frozenset(added))
+        self.writes.append((key, "label", ",".join(added)))
+
+    def reopen(self, key: str) -> bool:
+        self._maybe_fail("reopen", key)
+        if not self.reopenable:
+            return False
+        self.tickets[key] = replace(self.tickets[key], status="To Do", resolved_at=None, resolution=None)
+        self.writes.append((key, "reopen", ""))
+        return True
+
+
+@dataclass
+class FakeMetrics:
+    """Answers by query text: a Measurement, an error to raise, or a function of the evaluation time."""
+
+    answers: dict[str, Measurement | MetricsError | Callable[[datetime], Measurement]] = field(default_factory=dict)
+    asked: list[tuple[str, datetime]] = field(default_factory=list)
+
+    def instant(self, query: str, at: datetime) -> Measurement:
+        self.asked.append((query, at))
+        answer = self.answers.get(query, Measurement(()))
+        if isinstance(answer, MetricsError):
+            raise answer
+        return answer(at) if callable(answer) else answer
+
+    def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> Measurement:
+        return self.instant(query, end)

@@ -1,0 +1,90 @@
+"""Which config a ticket's verification uses, and what this tool already recorded on it.
+
+Trust: a config counts only from the body of a ticket whose reporter is trusted, or from a comment by a trusted
+author (the tool's own account is always trusted). Anyone else's config is ignored, so no commenter can make the
+verifier run their PromQL and post the answer. Of the trusted configs, the newest wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from verifier.domain.config import VerificationConfig
+from verifier.domain.formats import find_config
+from verifier.domain.render import Marker, parse_marker
+from verifier.domain.tickets import Comment, Ticket
+from verifier.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The newest trusted config of a ticket: the config, or the error that makes it unusable."""
+
+    config: VerificationConfig | None
+    error: ConfigError | None
+    where: str  # "body" or "comment <id>"
+    created: datetime | None  # None for the body: older than every comment
+
+
+@dataclass(frozen=True)
+class Selection:
+    choice: Choice | None
+    ignored_authors: tuple[str, ...]  # untrusted authors whose text carries a config
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A result this tool already wrote for the ticket's current resolution and config."""
+
+    marker: Marker
+    comment: Comment
+
+
+def select_config(ticket: Ticket, trusted: frozenset[str]) -> Selection:
+    """The newest trusted config; configs by others are ignored and reported."""
+    sources: list[tuple[str, str, str, datetime | None]] = [("body", ticket.reporter, ticket.body, None)]
+    sources += [(f"comment {c.id}", c.author, c.body, c.created) for c in _by_time(ticket.comments)]
+    ignored: list[str] = []
+    chosen: Choice | None = None
+    for where, author, text, created in sources:
+        if parse_marker(text):
+            continue  # the tool's own result comments are not configs
+        try:
+            config, error = find_config(text), None
+        except ConfigError as problem:
+            config, error = None, problem.for_ticket(ticket.key)
+        if config is None and error is None:
+            continue
+        if author not in trusted:
+            ignored.append(author)
+            continue
+        chosen = Choice(config, error, where, created)  # later sources replace earlier ones
+    return Selection(chosen, tuple(dict.fromkeys(ignored)))
+
+
+def recorded_result(ticket: Ticket, own: frozenset[str], choice: Choice | None, *, early: bool) -> Recorded | None:
+    """The result already written for this resolution of this config, if any.
+
+    Only markers in the tool's own comments count. A result older than the chosen config does not count (someone
+    fixed an invalid config). An early (`--now`) result does not stand in for the scheduled one.
+    """
+    if ticket.resolved_at is None:
+        return None
+    resolved = ticket.resolved_at.replace(microsecond=0)
+    for comment in reversed(_by_time(ticket.comments)):
+        if comment.author not in own:
+            continue
+        marker = parse_marker(comment.body)
+        if marker is None or marker.resolved_at != resolved:
+            continue
+        if choice and choice.created and comment.created < choice.created:
+            return None
+        if marker.early and not early:
+            continue
+        return Recorded(marker, comment)
+    return None
+
+
+def _by_time(comments: tuple[Comment, ...]) -> list[Comment]:
+    return sorted(comments, key=lambda c: c.created)

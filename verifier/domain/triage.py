@@ -1,0 +1,80 @@
+"""What a run does with one listed ticket, decided without I/O: skip it, wait, re-apply, or measure it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from verifier.domain.models import incident_facts
+from verifier.domain.planning import Pending, QueryPlan, plan
+from verifier.domain.selection import Recorded, recorded_result, select_config
+from verifier.domain.tickets import Ticket
+from verifier.domain.verdicts import Verdict, invalid
+from verifier.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Policy:
+    trusted: frozenset[str]  # authors whose configs count (the tool's own account included)
+    own: frozenset[str]  # the tool's own account(s): only their result markers count
+    not_a_fix: frozenset[str]  # resolutions (lower case) that are not a fix: Won't Do, not_planned, ...
+    early: bool = False  # on-call's --now: judge the window so far
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str  # "open", "not a fix: Won't Do", "no trusted config"
+    ignored_authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Wait:
+    pending: Pending
+
+
+@dataclass(frozen=True)
+class AlreadyRecorded:
+    """A result exists for this resolution: only labels or a reopen may still be missing."""
+
+    recorded: Recorded
+
+
+@dataclass(frozen=True)
+class Measure:
+    plan: QueryPlan
+
+
+@dataclass(frozen=True)
+class Judged:
+    """Decided without measuring: the config is invalid."""
+
+    verdict: Verdict
+
+
+Triage = Skip | Wait | AlreadyRecorded | Measure | Judged
+
+
+def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
+    if ticket.resolved_at is None:
+        return Skip("not resolved")
+    if ticket.resolution and ticket.resolution.strip().lower() in policy.not_a_fix:
+        return Skip(f"not a fix: {ticket.resolution}")
+    selection = select_config(ticket, policy.trusted)
+    choice = selection.choice
+    if choice is None:
+        return Skip("no trusted config", selection.ignored_authors)
+    recorded = recorded_result(ticket, policy.own, choice, early=policy.early)
+    if recorded is not None:
+        return AlreadyRecorded(recorded)
+    if choice.error is not None:
+        return Judged(invalid(str(choice.error)))
+    assert choice.config is not None
+    try:
+        # The incident's recorded value (a baseline) counts only from a body a trusted reporter wrote.
+        facts = incident_facts(ticket.body) if ticket.reporter in policy.trusted else None
+        planned = plan(choice.config, ticket.resolved_at, now, early=policy.early, incident=facts)
+    except ConfigError as error:
+        return Judged(invalid(str(error.for_ticket(ticket.key))))
+    if isinstance(planned, Pending):
+        return Wait(planned)
+    return Measure(planned)

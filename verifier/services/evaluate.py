@@ -1,0 +1,56 @@
+"""On-call's "would it pass right now?": one config, one resolution time, the metrics backend, a verdict."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from verifier.domain.formats import find_config
+from verifier.domain.models import incident_facts
+from verifier.domain.planning import Pending, plan
+from verifier.domain.verdicts import Verdict, invalid, not_due
+from verifier.errors import ConfigError
+from verifier.ports import Metrics
+from verifier.services.measure import measure
+
+
+def evaluate_text(
+    text: str,
+    metrics: Metrics,
+    *,
+    resolved_at: datetime,
+    now: datetime,
+    early: bool = False,
+    accept_warnings: bool = False,
+) -> dict[str, Any]:
+    """Find the config in `text`, plan it, measure it, and describe the verdict for people and machines."""
+    try:
+        config = find_config(text)
+        if config is None:
+            raise ConfigError("text", "no verification config found")
+        planned = plan(config, resolved_at, now, early=early, incident=incident_facts(text))
+    except ConfigError as error:
+        return describe(invalid(str(error)))
+    if isinstance(planned, Pending):
+        return describe(not_due(planned))
+    return describe(measure(planned, metrics, accept_warnings=accept_warnings))
+
+
+def describe(verdict: Verdict) -> dict[str, Any]:
+    """A verdict as a flat mapping: what `evaluate` prints and `--json` emits."""
+    threshold = verdict.threshold
+    unit = threshold.unit.name if threshold and threshold.unit else None
+    return {
+        "verdict": verdict.outcome.value,
+        "reason": verdict.reason,
+        "value": verdict.value,
+        "threshold": f"{verdict.op} {threshold.value:g}" if threshold and verdict.op else None,
+        "unit": unit,
+        "series": verdict.series,
+        "window": f"{verdict.start.isoformat()} to {verdict.end.isoformat()}"
+        if verdict.start and verdict.end
+        else None,
+        "due": verdict.end.isoformat() if verdict.end and verdict.start is None else None,
+        "query": verdict.query,
+        "notes": list(verdict.notes),
+    }

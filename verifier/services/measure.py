@@ -1,0 +1,33 @@
+"""Measure one planned verification: the only code between a plan and the metrics port.
+
+A refused query makes the verdict INVALID; a failing backend makes it ERROR. Neither is ever FAILED, so no
+ticket is reopened because a backend blinked.
+"""
+
+from __future__ import annotations
+
+from verifier.domain.measurement import Measurement
+from verifier.domain.planning import QueryPlan
+from verifier.domain.verdicts import Verdict, backend_error, decide, invalid
+from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
+from verifier.ports import Metrics
+
+
+def measure(plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False) -> Verdict:
+    """Run the plan's queries and judge the answer."""
+    try:
+        baseline = None
+        if plan.baseline_query:
+            baseline = metrics.instant(plan.baseline_query.query, plan.baseline_query.at)
+        measurement = _main_query(plan, metrics)
+    except QueryRejected as error:
+        return invalid(f"the backend refused the query: {error.reason}", plan)
+    except (BackendUnavailable, MetricsError) as error:
+        return backend_error(f"the metrics backend failed: {error.reason}", plan)
+    return decide(plan, measurement, baseline, accept_warnings=accept_warnings)
+
+
+def _main_query(plan: QueryPlan, metrics: Metrics) -> Measurement:
+    if plan.step is None:
+        return metrics.instant(plan.query, plan.end)
+    return metrics.range(plan.query, plan.range_start, plan.end, int(plan.step.total_seconds()))

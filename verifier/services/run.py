@@ -1,0 +1,265 @@
+"""The verification run: the CronJob's job, and on-call's `run --issue KEY --now`.
+
+list done tickets -> triage each (pure) -> measure the due ones concurrently -> write the results, oldest due
+first, within the write budget. One ticket's failure never stops the others; a backend failure writes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from verifier.domain.actions import REOPEN_FAILED_NOTE, Action, AddLabel, Labels, Reopen, WriteComment, actions_for
+from verifier.domain.planning import QueryPlan
+from verifier.domain.tickets import Ticket
+from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
+from verifier.domain.verdicts import Outcome, Verdict
+from verifier.errors import TrackerError
+from verifier.ports import Metrics, Tracker
+from verifier.services.measure import measure
+
+log = structlog.get_logger("verifier.run")
+
+EXIT_OK, EXIT_ERRORS, EXIT_INTERRUPTED = 0, 1, 143
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    label: str = "post-incident"
+    lookback_days: int = 90
+    trusted_authors: frozenset[str] = frozenset()
+    not_a_fix: frozenset[str] = frozenset()
+    labels: Labels = field(default_factory=Labels)
+    concurrency: int = 8
+    max_writes: int = 200
+    dry_run: bool = False
+    early: bool = False  # --now: judge the window so far
+    issues: tuple[str, ...] = ()
+    accept_warnings: bool = False
+
+
+@dataclass
+class TicketResult:
+    key: str
+    url: str
+    outcome: str  # a verdict, or SKIPPED
+    reason: str
+    value: float | None = None
+    threshold: float | None = None
+    query: str | None = None
+    due_at: datetime | None = None
+    actions: list[str] = field(default_factory=list)  # what was written (or, in a dry run, would be)
+    deferred: bool = False  # left for the next run: the write budget ran out
+
+
+@dataclass
+class RunReport:
+    started: datetime
+    dry_run: bool
+    results: list[TicketResult] = field(default_factory=list)
+    writes: int = 0
+    errors: list[str] = field(default_factory=list)  # run-level failures (listing the tracker)
+    interrupted: bool = False
+    duration_seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for result in self.results:
+            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.errors or any(r.outcome == Outcome.ERROR for r in self.results):
+            return EXIT_ERRORS
+        return EXIT_OK
+
+
+@dataclass
+class _Due:
+    """A ticket that may need writes: judged already (invalid config, recorded result) or to be measured."""
+
+    ticket: Ticket
+    result: TicketResult
+    verdict: Verdict | None = None
+    plan: QueryPlan | None = None
+    future: Future[Verdict] | None = None
+    already_written: bool = False
+
+
+def run(
+    tracker: Tracker,
+    metrics: Metrics,
+    options: RunOptions,
+    now: datetime,
+    stop: threading.Event | None = None,
+) -> RunReport:
+    stop = stop or threading.Event()
+    clock = time.monotonic()
+    report = RunReport(started=now, dry_run=options.dry_run)
+    own = frozenset({tracker.account()})
+    policy = Policy(options.trusted_authors | own, own, options.not_a_fix, options.early)
+    due: list[_Due] = []
+    with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="measure") as pool:
+        try:
+            for ticket in _tickets(tracker, options, report):
+                if stop.is_set():
+                    report.interrupted = True
+                    break
+                item = _triage(ticket, now, policy, report)
+                if item is None:
+                    continue
+                if item.plan is not None:
+                    item.future = pool.submit(_measure_safely, item.ticket.key, item.plan, metrics, options)
+                due.append(item)
+        finally:
+            if stop.is_set():
+                pool.shutdown(wait=True, cancel_futures=True)
+        for item in due:
+            if item.future is not None:
+                item.verdict = item.future.result() if not item.future.cancelled() else None
+    _write(tracker, sorted(due, key=_due_order), options, report, stop)
+    report.duration_seconds = time.monotonic() - clock
+    return report
+
+
+def _tickets(tracker: Tracker, options: RunOptions, report: RunReport) -> Iterator[Ticket]:
+    if options.issues:
+        for key in options.issues:
+            try:
+                yield tracker.get_ticket(key)
+            except TrackerError as error:
+                report.errors.append(str(error))
+                log.error("ticket_unreadable", ticket=key, error=str(error))
+        return
+    try:
+        yield from tracker.resolved_tickets(options.label, options.lookback_days)
+    except TrackerError as error:
+        report.errors.append(f"listing tickets stopped: {error}")
+        log.error("listing_failed", error=str(error))
+
+
+def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) -> _Due | None:
+    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING.value, "")
+    report.results.append(result)
+    try:
+        decision = triage(ticket, now, policy)
+    except Exception as error:  # a bug must not take the other tickets down
+        log.exception("triage_crashed", ticket=ticket.key)
+        result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
+        return None
+    if isinstance(decision, Skip):
+        result.outcome, result.reason = "SKIPPED", decision.reason
+        if decision.ignored_authors:
+            log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
+        log.info("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
+        return None
+    if isinstance(decision, Wait):
+        result.reason, result.due_at = decision.pending.reason, decision.pending.due_at
+        log.info("ticket", ticket=ticket.key, verdict="PENDING", due_at=decision.pending.due_at.isoformat())
+        return None
+    if isinstance(decision, AlreadyRecorded):
+        marker = decision.recorded.marker
+        result.outcome, result.reason = marker.verdict.value, "already recorded"
+        return _Due(ticket, result, Verdict(marker.verdict, "already recorded"), already_written=True)
+    if isinstance(decision, Judged):
+        return _Due(ticket, result, decision.verdict)
+    assert isinstance(decision, Measure)
+    result.due_at, result.query = decision.plan.due_at, decision.plan.query
+    return _Due(ticket, result, plan=decision.plan)
+
+
+def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOptions) -> Verdict:
+    started = time.monotonic()
+    try:
+        verdict = measure(plan, metrics, accept_warnings=options.accept_warnings)
+    except Exception as error:  # a bug in one measurement must not take the other tickets down
+        log.exception("measure_crashed", ticket=key)
+        return Verdict(Outcome.ERROR, f"internal error: {error}")
+    log.info(
+        "ticket",
+        ticket=key,
+        verdict=verdict.outcome.value,
+        value=verdict.value,
+        threshold=verdict.threshold.value if verdict.threshold else None,
+        query_seconds=round(time.monotonic() - started, 3),
+    )
+    return verdict
+
+
+def _due_order(item: _Due) -> tuple[int, datetime]:
+    return (0 if item.result.due_at else 1, item.result.due_at or item.ticket.resolved_at or datetime.min)
+
+
+def _write(
+    tracker: Tracker, due: Iterable[_Due], options: RunOptions, report: RunReport, stop: threading.Event
+) -> None:
+    for item in due:
+        verdict = item.verdict
+        if verdict is None:  # cancelled by a stop before it was measured
+            continue
+        result = item.result
+        result.outcome, result.reason = verdict.outcome.value, verdict.reason or result.reason
+        result.value = verdict.value
+        result.threshold = verdict.threshold.value if verdict.threshold else None
+        result.query = verdict.query or result.query
+        actions = actions_for(
+            verdict, item.ticket, tracker.flavour, options.labels, already_written=item.already_written
+        )
+        if not actions:
+            continue
+        if stop.is_set():
+            report.interrupted = True
+            result.deferred = True
+            continue
+        if report.writes + len(actions) > options.max_writes:
+            result.deferred = True
+            log.info("write_budget_exhausted", ticket=item.ticket.key, writes=report.writes)
+            continue
+        _apply(tracker, item.ticket, actions, options, report, result)
+
+
+def _apply(
+    tracker: Tracker,
+    ticket: Ticket,
+    actions: list[Action],
+    options: RunOptions,
+    report: RunReport,
+    result: TicketResult,
+) -> None:
+    for action in actions:
+        result.actions.append(_describe(action))
+        if options.dry_run:
+            continue
+        try:
+            report.writes += 1
+            if isinstance(action, WriteComment):
+                tracker.comment(ticket.key, action.body)
+            elif isinstance(action, AddLabel):
+                tracker.add_labels(ticket.key, [action.label])
+            elif isinstance(action, Reopen) and not tracker.reopen(ticket.key):
+                log.warning("reopen_impossible", ticket=ticket.key)
+                report.writes += 2
+                tracker.comment(ticket.key, REOPEN_FAILED_NOTE)
+                tracker.add_labels(ticket.key, [options.labels.reopen_failed])
+                result.actions.append("reopen impossible: comment + label " + options.labels.reopen_failed)
+        except TrackerError as error:
+            log.error("write_failed", ticket=ticket.key, error=str(error))
+            result.outcome, result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
+            return
+
+
+def _describe(action: Action) -> str:
+    if isinstance(action, WriteComment):
+        return "comment"
+    if isinstance(action, AddLabel):
+        return f"label {action.label}"
+    return "reopen"
