@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from verifier.adapters.prometheus import PrometheusConnection
 from verifier.errors import SettingsError
@@ -34,6 +34,91 @@ class MetricsSettings(PrometheusConnection, BaseSettings):
     def connection(self) -> PrometheusConnection:
         return PrometheusConnection(**self.model_dump(exclude={"accept_warnings"}))
 
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redactor."""
+        return [v.get_secret_value() for v in (self.bearer_token, self.password) if v is not None]
+
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+def _env(*names: str) -> Any:
+    """Field(...) reading the first of these variables (or secret files) that is set."""
+    return Field(default=None, validation_alias=AliasChoices(*names))
+
+
+class RunSettings(BaseSettings):
+    """`VERIFIER_*`: the tracker, what the run looks at, and how much it may write."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VERIFIER_", extra="ignore", frozen=True, hide_input_in_errors=True, populate_by_name=True
+    )
+
+    tracker: Literal["jira", "github"]
+    # Jira: Cloud (email + API token) or Data Center (personal access token). The seed's names work too.
+    jira_url: str | None = _env("VERIFIER_JIRA_URL", "JIRA_BASE_URL")
+    jira_email: str | None = _env("VERIFIER_JIRA_EMAIL", "JIRA_EMAIL")
+    jira_api_token: SecretStr | None = _env("VERIFIER_JIRA_API_TOKEN", "JIRA_API_TOKEN")
+    jira_pat: SecretStr | None = None
+    jira_project: str | None = None
+    jira_extra_jql: str | None = None
+    jira_not_fix_resolutions: CommaList = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
+    jira_reopen_transition: str | None = None
+    # GitHub: a token or a GitHub App; GitHub Enterprise Server through the API URL.
+    github_repository: CommaList = ()
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_app_id: int | None = None
+    github_app_private_key: SecretStr | None = None
+    github_installation_id: int | None = None
+    # Both trackers.
+    tracker_verify_tls: bool = True
+    tracker_ca_bundle: str | None = None
+    tracker_timeout_seconds: float = Field(default=30, gt=0)
+    # The run.
+    label: str = "post-incident"
+    verified_label: str = "verified-by-otel"
+    failed_label: str = "verification-failed"
+    inconclusive_label: str = "needs-human"
+    invalid_label: str = "verification-config-invalid"
+    lookback_days: int = Field(default=90, ge=1, le=3650)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    max_writes: int = Field(default=200, ge=0)
+    dry_run: bool = False
+    trusted_authors: CommaList = ()
+    pushgateway_url: str | None = None
+    pushgateway_job: str = "action-item-verifier"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("jira_not_fix_resolutions", "github_repository", "trusted_authors", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("github_repository")
+    @classmethod
+    def _owner_repo(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if v.count("/") != 1 or v.startswith("/") or v.endswith("/")]
+        if bad:
+            raise ValueError(f"expected owner/repo, got {', '.join(bad)}")
+        return value
+
+    @model_validator(mode="after")
+    def _tracker_complete(self) -> RunSettings:
+        if self.tracker == "jira" and not self.jira_url:
+            raise ValueError("VERIFIER_JIRA_URL (or JIRA_BASE_URL) is required when VERIFIER_TRACKER=jira")
+        if self.tracker == "github" and not self.github_repository:
+            raise ValueError("VERIFIER_GITHUB_REPOSITORY is required when VERIFIER_TRACKER=github")
+        return self
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redactor."""
+        values = (self.jira_api_token, self.jira_pat, self.github_token, self.github_app_private_key)
+        return [v.get_secret_value() for v in values if v is not None]
+
 
 def load(cls: type[S], **overrides: Any) -> S:
     """Build settings from the environment and the secrets directory, or raise SettingsError naming each field."""
@@ -50,6 +135,8 @@ def load(cls: type[S], **overrides: Any) -> S:
 def _problem(cls: type[BaseSettings], error: Any) -> str:
     prefix = str(cls.model_config.get("env_prefix", ""))
     location = [str(part) for part in error.get("loc", ())]
-    name = (prefix + location[0]).upper() if location else prefix.rstrip("_")
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{name}: {message}"
+    if not location:  # a check across fields: its message names them
+        return message
+    name = location[0] if location[0].isupper() else prefix + location[0]
+    return f"{name.upper()}: {message}"

@@ -128,3 +128,12 @@ def test_relative_without_a_baseline_is_a_config_error(cfg: object, field: str) 
     with pytest.raises(ConfigError) as error:
         planned(cfg())  # type: ignore[operator]
     assert error.value.field == field
+
+
+def test_early_every_step_waits_for_the_first_whole_step() -> None:
+    """Regression: 2 minutes into an every-step window, the range query would end before its first step."""
+    cfg = config(metric="x_seconds", condition="< 1s p99", mode="every-step", delay="6h")
+    assert isinstance(plan(cfg, RESOLVED, RESOLVED + timedelta(minutes=2), early=True), Pending)
+    ready = plan(cfg, RESOLVED, RESOLVED + timedelta(minutes=5), early=True)
+    assert isinstance(ready, QueryPlan)
+    assert ready.range_start <= ready.end

@@ -114,8 +114,8 @@ def test_pending_and_untrusted_and_not_a_fix_are_untouched() -> None:
     assert metrics.asked == []
     reasons = {r.key: (r.outcome, r.reason) for r in report.results}
     assert reasons["A-1"][0] == "PENDING"
-    assert reasons["A-2"] == ("SKIPPED", "no trusted config")
-    assert reasons["A-3"] == ("SKIPPED", "no trusted config")
+    assert reasons["A-2"] == ("SKIPPED", "no trusted config (ignored configs by untrusted mallory)")
+    assert reasons["A-3"] == ("SKIPPED", "no trusted config (ignored configs by untrusted mallory)")
     assert reasons["A-4"] == ("SKIPPED", "not a fix: Won't Do")
 
 

@@ -112,3 +112,15 @@ def test_verdict_is_total_and_never_claims_more_than_the_data(series: list[list[
         assert all(s and any(not math.isnan(x) for x in s) for s in series) and valid
     if not valid:
         assert v.outcome is Outcome.INCONCLUSIVE
+
+
+def test_tolerated_steps_are_named_in_a_verified_verdict() -> None:
+    v = decide(p(mode="every-step", tolerance="10%"), steps(0.05, 0.05, 0.05, 0.05, 0.5, 0.05, 0.05, 0.05, 0.05, 0.05))
+    assert v.outcome is Outcome.VERIFIED
+    assert "1 of 10 steps broke it, within the 10% tolerance" in v.reason
+    assert v.value == 0.5
+
+
+def test_measured_baseline_is_reported() -> None:
+    v = decide(p(condition="<= 0.5x baseline p99", baseline_window="1h"), instant(0.1), baseline=instant(0.4))
+    assert any(n.startswith("baseline 0.4 measured at") for n in v.notes)

@@ -84,7 +84,8 @@ def plan(
     if now < due_at:
         if not early:
             return Pending(due_at, f"the verification window ends at {due_at.isoformat()}")
-        if now - start < timedelta(minutes=1):
+        # Something to judge: a minute of data, or in every-step mode one whole step.
+        if now - start < (MIN_STEP if config.mode == "every-step" else timedelta(minutes=1)):
             return Pending(due_at, f"the verification window has not begun (it starts {start.isoformat()})")
         end, is_early = now.replace(microsecond=0), True
     metric = config.understood

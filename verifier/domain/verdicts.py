@@ -51,11 +51,14 @@ def decide(
 ) -> Verdict:
     """Judge a measurement against the plan's condition. Every series must hold; the worst is reported."""
     threshold = plan.threshold
+    notes: tuple[str, ...] = ()
     if threshold is None:
         found = _baseline_value(baseline)
         if isinstance(found, str):
             return _verdict(plan, Outcome.INCONCLUSIVE, found)
         threshold = relative_threshold(plan, found)
+        assert plan.baseline_query is not None
+        notes = (f"baseline {found:.6g} measured at {plan.baseline_query.at.isoformat()}: {plan.baseline_query.query}",)
     if measurement.warnings and not accept_warnings:
         return _verdict(plan, Outcome.INCONCLUSIVE, "the backend warned: " + "; ".join(measurement.warnings))
     condition = plan.config.condition
@@ -63,7 +66,7 @@ def decide(
     with_data = [j for j in judged if j.value is not None]
     if not with_data:
         reason = "no data: the query returned no samples" if not judged else "no data: every sample is NaN"
-        return _verdict(plan, Outcome.INCONCLUSIVE, reason, threshold=threshold)
+        return _verdict(plan, Outcome.INCONCLUSIVE, reason, threshold=threshold, notes=notes)
     failing = [j for j in with_data if not j.held]
     pick = _worst(failing or with_data, condition.op)
     if failing:
@@ -72,12 +75,20 @@ def decide(
         )
         if pick.violations:
             reason += f" ({pick.violations} of {pick.points} steps)"
-        return _verdict(plan, Outcome.FAILED, reason, pick, threshold)
+        return _verdict(plan, Outcome.FAILED, reason, pick, threshold, notes)
     if len(with_data) < len(judged):
         missing = len(judged) - len(with_data)
-        return _verdict(plan, Outcome.INCONCLUSIVE, f"{missing} of {len(judged)} series have no data", pick, threshold)
+        reason = f"{missing} of {len(judged)} series have no data"
+        return _verdict(plan, Outcome.INCONCLUSIVE, reason, pick, threshold, notes)
     reason = "the condition held" + (f" on all {len(judged)} series" if len(judged) > 1 else "")
-    return _verdict(plan, Outcome.VERIFIED, reason, pick, threshold)
+    tolerated = max(with_data, key=lambda j: j.violations)
+    if tolerated.violations:
+        reason += (
+            f"; {tolerated.violations} of {tolerated.points} steps broke it, within the "
+            f"{plan.config.tolerance_percent:g}% tolerance (the worst such step is shown)"
+        )
+        pick = tolerated
+    return _verdict(plan, Outcome.VERIFIED, reason, pick, threshold, notes)
 
 
 def not_due(pending: Pending) -> Verdict:
@@ -147,6 +158,7 @@ def _verdict(
     reason: str,
     judged: _Judged | None = None,
     threshold: Threshold | None = None,
+    notes: tuple[str, ...] = (),
 ) -> Verdict:
     if plan is None:
         return Verdict(outcome, reason)
@@ -161,5 +173,5 @@ def _verdict(
         end=plan.end,
         series=judged.series.describe() if judged and judged.series.labels else None,
         early=plan.early,
-        notes=plan.notes,
+        notes=plan.notes + notes,
     )

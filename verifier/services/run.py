@@ -159,6 +159,7 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
     if isinstance(decision, Skip):
         result.outcome, result.reason = "SKIPPED", decision.reason
         if decision.ignored_authors:
+            result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
             log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
         log.info("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
         return None
