@@ -12,7 +12,11 @@ def test_known_secrets_never_reach_a_log_line() -> None:
     secrets = ["ghp_AAAABBBBCCCC1234", "jira-api-token-XYZ", "prom-bearer-987654"]
     logs.register_secrets(secrets)
     log = structlog.get_logger("test")
-    log.info("request", url="https://api.example/?token=ghp_AAAABBBBCCCC1234", headers={"Authorization": "Bearer prom-bearer-987654"})
+    log.info(
+        "request",
+        url="https://api.example/?token=ghp_AAAABBBBCCCC1234",
+        headers={"Authorization": "Bearer prom-bearer-987654"},
+    )
     log.error("failed", error=RuntimeError("401 for jira-api-token-XYZ"))
     try:
         raise ValueError("boom with ghp_AAAABBBBCCCC1234")
