@@ -27,6 +27,10 @@ class Tracker(Protocol):
 
         Tickets closed as not-a-fix (Won't Do, Duplicate, GitHub `not_planned`, ...) are left out.
         Each ticket comes with its comments (all pages of them).
+
+        The caller may write (comment, label, reopen) while iterating. Reopening takes a ticket out of the
+        search, which would shift the offsets of the pages still to come, so the Jira and GitHub adapters read
+        every page of the search before handing out the first ticket; comments are still fetched per ticket.
         """
         ...
 

@@ -71,6 +71,7 @@ class RunSettings(BaseSettings):
     github_app_id: int | None = None
     github_app_private_key: SecretStr | None = None
     github_installation_id: int | None = None
+    github_app_slug: str | None = None  # the App's comments come from `<slug>[bot]`: trusted as the tool's own
     # Both trackers.
     tracker_verify_tls: bool = True
     tracker_ca_bundle: str | None = None

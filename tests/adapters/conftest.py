@@ -1,0 +1,89 @@
+"""Sandbox trackers for the adapter tests, each with the contract validator on every exchange.
+
+A fixture's teardown fails the test when any request the adapter sent or any reply the sandbox gave broke the
+official API description (see contract.py), or when a sandbox hook raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.adapters.contract import (
+    GITHUB_CONTRACT,
+    JIRA_CONTRACT,
+    ContractValidator,
+    jira_paths,
+    require_contracts,
+    strip_prefix,
+)
+from verifier.sandbox.github import GitHubSandbox
+from verifier.sandbox.http import SandboxServer
+from verifier.sandbox.jira import JiraSandbox
+
+
+@pytest.fixture(scope="session")
+def contracts() -> Path:
+    return require_contracts()
+
+
+def _validated(server: SandboxServer, validator: ContractValidator) -> Iterator[ContractValidator]:
+    server.start()
+    server.on_exchange(validator)
+    try:
+        yield validator
+    finally:
+        server.stop()
+    assert not server.hook_errors, server.hook_errors
+    assert not validator.violations, "contract violations:\n" + "\n".join(validator.violations)
+
+
+@pytest.fixture
+def jira_contract(contracts: Path) -> ContractValidator:
+    return ContractValidator(contracts / JIRA_CONTRACT, rewrite=jira_paths)
+
+
+@pytest.fixture
+def github_contract(contracts: Path) -> ContractValidator:
+    # GET /app is how an App learns its own slug; it is not in the subset (docs.github.com/rest/apps/apps).
+    outside = {("GET", "/app"): "get the authenticated app"}
+    return ContractValidator(contracts / GITHUB_CONTRACT, outside_subset=outside)
+
+
+@pytest.fixture
+def jira_cloud(jira_contract: ContractValidator) -> Iterator[JiraSandbox]:
+    server = JiraSandbox("cloud")
+    for _ in _validated(server, jira_contract):
+        yield server
+
+
+@pytest.fixture
+def jira_dc(jira_contract: ContractValidator) -> Iterator[JiraSandbox]:
+    server = JiraSandbox("datacenter")
+    for _ in _validated(server, jira_contract):
+        yield server
+
+
+@pytest.fixture(params=["cloud", "datacenter"])
+def jira(request: pytest.FixtureRequest, jira_contract: ContractValidator) -> Iterator[JiraSandbox]:
+    server = JiraSandbox(request.param)
+    for _ in _validated(server, jira_contract):
+        yield server
+
+
+@pytest.fixture
+def github(github_contract: ContractValidator) -> Iterator[GitHubSandbox]:
+    server = GitHubSandbox()
+    for _ in _validated(server, github_contract):
+        yield server
+
+
+@pytest.fixture
+def github_enterprise(contracts: Path) -> Iterator[GitHubSandbox]:
+    """A GitHub Enterprise Server: the API lives under /api/v3."""
+    server = GitHubSandbox(base_path="/api/v3")
+    validator = ContractValidator(contracts / GITHUB_CONTRACT, rewrite=strip_prefix("/api/v3"))
+    for _ in _validated(server, validator):
+        yield server

@@ -1,0 +1,344 @@
+"""The GitHub adapter through the real PyGithub client, over HTTP, against the GitHub sandbox.
+
+Every exchange is validated against GitHub's API description (see conftest.py / contract.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from github import Auth, Github
+from pydantic import SecretStr, ValidationError
+
+from tests.adapters.contract import ContractValidator
+from verifier.adapters.github import GitHubConnection, GitHubTracker, WritePacer
+from verifier.domain.tickets import Flavour
+from verifier.errors import TrackerError
+from verifier.sandbox.github import GitHubSandbox
+
+LABEL = "postmortem"
+REPO = "acme/api"
+
+
+class FakeClock:
+    """A monotonic clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def connect(server: GitHubSandbox, **overrides: object) -> GitHubConnection:
+    values: dict[str, object] = {"api_url": server.url, "repositories": (REPO,), "token": server.token}
+    return GitHubConnection.model_validate({**values, **overrides})
+
+
+def tracker(
+    server: GitHubSandbox, sleeps: list[float] | None = None, clock: FakeClock | None = None, **overrides: object
+) -> GitHubTracker:
+    naps = sleeps if sleeps is not None else []
+    pace = clock or FakeClock()
+    return GitHubTracker(
+        connect(server, **overrides),
+        pacer=WritePacer(clock=pace, sleep=pace.sleep),
+        sleep=naps.append,
+        backoff_factor=0.01,
+        max_rate_limit_wait=30,
+    )
+
+
+# -- listing ---------------------------------------------------------------------------------------------------
+def test_lists_closed_issues_over_several_pages_leaving_out_prs_and_non_fixes(github: GitHubSandbox) -> None:
+    now = datetime.now(UTC)
+    numbers = [github.add_issue(REPO, title=f"item {n}", labels=[LABEL], state="closed") for n in range(250)]
+    github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    github.add_issue(REPO, labels=[LABEL], state="closed", state_reason="not_planned")
+    github.add_issue(REPO, labels=[LABEL], state="closed", state_reason="duplicate")
+    github.add_issue(REPO, labels=[LABEL], state="open")
+    github.add_issue(REPO, labels=["other"], state="closed")
+    old = github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=now - timedelta(days=60))
+    github.add_comment(REPO, old, "a late comment bumps updated_at, not closed_at")
+
+    found = list(tracker(github).resolved_tickets(LABEL, lookback_days=30))
+
+    assert sorted(t.key for t in found) == sorted(f"{REPO}#{n}" for n in numbers)
+    assert all(t.resolution == "completed" and t.status == "closed" and t.resolved_at for t in found)
+    pages = [r for r in github.requests if r.path == f"/repos/{REPO}/issues"]
+    assert len(pages) == 3
+    first = pages[0]
+    assert (first.param("state"), first.param("labels"), first.param("per_page")) == ("closed", LABEL, "100")
+    since = datetime.fromisoformat(str(first.param("since")).replace("Z", "+00:00"))
+    assert abs(since - (now - timedelta(days=30))) < timedelta(minutes=1)
+    assert [r for r in github.requests if r.path.startswith(f"/repos/{REPO}/issues/")] == []  # no per-issue GETs
+
+
+def test_lists_every_configured_repository(github: GitHubSandbox) -> None:
+    first = github.add_issue(REPO, labels=[LABEL], state="closed")
+    second = github.add_issue("acme/web", labels=[LABEL], state="closed")
+    adapter = tracker(github, repositories=(REPO, "acme/web"))
+    assert [t.key for t in adapter.resolved_tickets(LABEL, 7)] == [f"{REPO}#{first}", f"acme/web#{second}"]
+
+
+def test_comments_beyond_the_first_page(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    for n in range(130):
+        github.add_comment(REPO, number, f"comment {n}", user="bob" if n % 2 else "carol")
+    (ticket,) = tracker(github).resolved_tickets(LABEL, 7)
+    assert [c.body for c in ticket.comments] == [f"comment {n}" for n in range(130)]
+    assert ticket.comments[1].author == "bob"
+    pages = [r for r in github.requests if r.path.endswith(f"/issues/{number}/comments")]
+    assert [r.param("page") for r in pages] == [None, "2"]
+
+
+def test_get_ticket_reads_every_field(github: GitHubSandbox) -> None:
+    closed = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
+    number = github.add_issue(
+        REPO, title="Add retries", body="## Fix", labels=[LABEL, "x"], state="closed", closed_at=closed
+    )
+    ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+    assert (ticket.title, ticket.body, ticket.labels, ticket.reporter) == (
+        "Add retries",
+        "## Fix",
+        {LABEL, "x"},
+        "alice",
+    )
+    assert (ticket.resolved_at, ticket.resolution, ticket.comments) == (closed, "completed", ())
+    assert ticket.url == f"{github.root}/{REPO}/issues/{number}"
+
+
+def test_enterprise_server_base_url(github_enterprise: GitHubSandbox) -> None:
+    number = github_enterprise.add_issue(REPO, labels=[LABEL], state="closed")
+    adapter = tracker(github_enterprise)
+    assert [t.key for t in adapter.resolved_tickets(LABEL, 7)] == [f"{REPO}#{number}"]
+    adapter.comment(f"{REPO}#{number}", "ok")
+    assert {r.path.split("/repos/")[0] for r in github_enterprise.requests} == {"/api/v3"}
+
+
+# -- identity --------------------------------------------------------------------------------------------------
+def test_account_with_a_token(github: GitHubSandbox) -> None:
+    adapter = tracker(github)
+    assert adapter.flavour is Flavour.MARKDOWN
+    assert adapter.account() == "verifier-bot"
+
+
+@pytest.fixture(scope="module")
+def app_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return pem.decode()
+
+
+def test_github_app_installation(github: GitHubSandbox, app_key: str) -> None:
+    app = {
+        "token": None,
+        "app_id": github.app_id,
+        "app_private_key": app_key,
+        "installation_id": github.installation_id,
+    }
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    assert tracker(github, **app, app_slug="verifier-app").account() == "verifier-app[bot]"
+    adapter = tracker(github, **app)
+    assert adapter.account() == "action-item-verifier[bot]"  # learnt from GET /app
+    assert len(list(adapter.resolved_tickets(LABEL, 7))) == 1
+    adapter.comment(f"{REPO}#{number}", "verified")
+    assert github.issue(REPO, number).comments[-1].user == "action-item-verifier[bot]"
+    assert [r.path for r in github.requests if r.path.startswith("/app")] == [
+        "/app",
+        f"/app/installations/{github.installation_id}/access_tokens",
+    ]
+    assert app_key not in repr(connect(github, **app)) and app_key not in repr(adapter)
+
+
+# -- writing ---------------------------------------------------------------------------------------------------
+def test_comment(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed")
+    tracker(github).comment(f"{REPO}#{number}", "**Verified**: p99 0.21 s")
+    (write,) = github.writes()
+    assert (write.method, write.path, write.json()) == (
+        "POST",
+        f"/repos/{REPO}/issues/{number}/comments",
+        {"body": "**Verified**: p99 0.21 s"},
+    )
+    assert github.issue(REPO, number).comments[-1].user == "verifier-bot"
+
+
+def test_add_labels_adds_and_never_replaces(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL, "keep-me"], state="closed")
+    tracker(github).add_labels(f"{REPO}#{number}", ["verified", "verified", "auto"])
+    (write,) = github.writes()
+    assert (write.method, write.path) == ("POST", f"/repos/{REPO}/issues/{number}/labels")
+    assert write.json() == {"labels": ["verified", "auto"]}
+    assert github.issue(REPO, number).labels == [LABEL, "keep-me", "verified", "auto"]
+
+
+def test_reopen(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    assert tracker(github).reopen(f"{REPO}#{number}") is True
+    (write,) = github.writes()
+    assert (write.method, write.json()) == ("PATCH", {"state": "open", "state_reason": "reopened"})
+    issue = github.issue(REPO, number)
+    assert (issue.state, issue.state_reason, issue.closed_at, issue.labels) == ("open", "reopened", None, [LABEL])
+
+
+def test_writes_are_paced(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed")
+    clock = FakeClock()
+    adapter = tracker(github, clock=clock)
+    adapter.comment(f"{REPO}#{number}", "one")
+    adapter.add_labels(f"{REPO}#{number}", ["two"])
+    adapter.reopen(f"{REPO}#{number}")
+    assert clock.sleeps == [1.0, 1.0]
+
+
+def test_pacer_keeps_under_the_secondary_limits() -> None:
+    clock = FakeClock()
+    pacer = WritePacer(min_interval=0.0, clock=clock, sleep=clock.sleep)
+    for _ in range(80):
+        pacer.acquire()
+    assert clock.sleeps == []
+    pacer.acquire()
+    assert clock.sleeps == [60.0]
+    hourly = WritePacer(min_interval=0.0, per_minute=1000, max_wait=4000, clock=clock, sleep=clock.sleep)
+    for _ in range(501):
+        hourly.acquire()
+    assert clock.sleeps[-1] == 3600.0
+    stingy = WritePacer(min_interval=0.0, per_minute=1, max_wait=10, clock=clock, sleep=clock.sleep)
+    stingy.acquire()
+    with pytest.raises(TrackerError, match="next write is allowed in 60s"):
+        stingy.acquire("acme/api#1")
+
+
+# -- failures --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", [403, 429])
+def test_secondary_rate_limit_with_retry_after(github: GitHubSandbox, status: int) -> None:
+    github.add_issue(REPO, labels=[LABEL], state="closed")
+    github.throttle(times=2, status=status, retry_after=1)
+    sleeps: list[float] = []
+    assert len(list(tracker(github, sleeps).resolved_tickets(LABEL, 7))) == 1
+    assert sleeps == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_primary_rate_limit_waits_for_the_reset(github: GitHubSandbox, status: int) -> None:
+    number = github.add_issue(REPO, state="closed")
+    github.throttle(times=1, status=status, retry_after=None, reset_in=5)
+    sleeps: list[float] = []
+    tracker(github, sleeps).comment(f"{REPO}#{number}", "hello")
+    assert len(sleeps) == 1 and 4 <= sleeps[0] <= 7
+    assert len(github.issue(REPO, number).comments) == 1
+
+
+def test_a_rate_limit_beyond_the_cap_fails_at_once(github: GitHubSandbox) -> None:
+    github.throttle(times=1, retry_after=3600)
+    with pytest.raises(TrackerError, match="asked to wait 3600s"):
+        tracker(github).get_ticket(f"{REPO}#1")
+    github.throttle(times=1, retry_after=None, reset_in=3600)
+    with pytest.raises(TrackerError, match="HTTP 403"):
+        tracker(github).get_ticket(f"{REPO}#1")
+
+
+def test_5xx_bursts_are_retried_for_reads_and_patches(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    github.fail(times=2, status=502)
+    assert tracker(github).get_ticket(f"{REPO}#{number}").key == f"{REPO}#{number}"
+    github.fail(times=1, status=503, match=lambda r: r.method == "PATCH")
+    assert tracker(github).reopen(f"{REPO}#{number}") is True
+    assert [r.method for r in github.writes()] == ["PATCH", "PATCH"]
+
+
+def test_a_500_becomes_a_tracker_error_naming_the_ticket_and_a_comment_is_not_resent(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed")
+    github.fail(times=10, status=500)
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).comment(f"{REPO}#{number}", "hello")
+    assert caught.value.ticket == f"{REPO}#{number}"
+    assert str(caught.value) == f"{REPO}#{number}: GitHub comment failed: HTTP 500: sandbox: injected failure"
+    assert len(github.writes()) == 1
+
+
+def test_reads_give_up_after_the_retries(github: GitHubSandbox) -> None:
+    github.fail(times=10, status=500)
+    with pytest.raises(TrackerError, match="HTTP 500"):
+        list(tracker(github).resolved_tickets(LABEL, 7))
+    assert len(github.requests) == 5
+
+
+def test_wrong_token_and_bad_keys(github: GitHubSandbox) -> None:
+    with pytest.raises(TrackerError) as caught:
+        tracker(github, token="ghp_wrong").account()
+    assert "HTTP 401: Bad credentials" in str(caught.value) and "ghp_wrong" not in str(caught.value)
+    with pytest.raises(TrackerError, match="expected owner/repo#N"):
+        tracker(github).comment("acme/api-7", "x")
+    with pytest.raises(TrackerError, match="not one of the configured repositories"):
+        tracker(github).comment("evil/repo#1", "x")
+    assert github.writes() == []
+
+
+# -- configuration ---------------------------------------------------------------------------------------------
+def test_connection_needs_exactly_one_auth_method() -> None:
+    with pytest.raises(ValidationError, match="either token or app_id"):
+        GitHubConnection(repositories=(REPO,), token=SecretStr("t"), app_id=1)
+    with pytest.raises(ValidationError, match="missing token"):
+        GitHubConnection(repositories=(REPO,))
+    with pytest.raises(ValidationError, match="missing app_private_key, installation_id"):
+        GitHubConnection(repositories=(REPO,), app_id=1)
+    with pytest.raises(ValidationError, match="expected owner/repo"):
+        GitHubConnection(repositories=("acme",), token=SecretStr("t"))
+    with pytest.raises(ValidationError, match="not an unencrypted PEM private key") as caught:
+        GitHubConnection.model_validate(
+            {"repositories": [REPO], "app_id": 1, "app_private_key": "s3cr3t", "installation_id": 2}
+        )
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_secrets_stay_out_of_reprs_and_errors(github: GitHubSandbox) -> None:
+    adapter = tracker(github)
+    github.fail(times=10, status=500)
+    with pytest.raises(TrackerError) as caught:
+        adapter.get_ticket(f"{REPO}#1")
+    for text in (repr(connect(github)), str(connect(github)), repr(adapter), str(caught.value)):
+        assert github.token not in text
+
+
+# -- the sandbox itself ----------------------------------------------------------------------------------------
+def test_sandbox_lists_pull_requests_and_patch_replaces_labels(github: GitHubSandbox) -> None:
+    auth = {"Authorization": f"token {github.token}"}
+    issue = github.add_issue(REPO, labels=["a", "b"])
+    github.add_issue(REPO, pull_request=True)
+    listed = requests.get(f"{github.url}/repos/{REPO}/issues", params={"state": "all"}, headers=auth).json()
+    assert ["pull_request" in item for item in listed] == [True, False]  # newest first
+    patched = requests.patch(f"{github.url}/repos/{REPO}/issues/{issue}", json={"labels": ["c"]}, headers=auth)
+    assert [label["name"] for label in patched.json()["labels"]] == ["c"]
+    assert requests.get(f"{github.url}/user").status_code == 401
+
+
+def test_sandbox_paginates_with_link_headers(github: GitHubSandbox) -> None:
+    for _ in range(5):
+        github.add_issue(REPO)
+    auth = {"Authorization": f"Bearer {github.token}"}
+    page = requests.get(f"{github.url}/repos/{REPO}/issues", params={"per_page": 2, "page": 2}, headers=auth)
+    assert len(page.json()) == 2
+    assert set(page.links) == {"next", "prev", "first", "last"}
+    assert page.links["last"]["url"].endswith("page=3")
+
+
+def test_the_contract_catches_what_the_api_would_reject(
+    github: GitHubSandbox, github_contract: ContractValidator
+) -> None:
+    """PyGithub's own `add_to_labels` posts a bare array; the description accepts only {"labels": [...]}."""
+    number = github.add_issue(REPO)
+    client = Github(auth=Auth.Token(github.token), base_url=github.url, lazy=True, seconds_between_writes=None)
+    client.get_repo(REPO).get_issue(number).add_to_labels("x")
+    assert any("/labels: request: InvalidRequestBody" in v for v in github_contract.violations)
+    github_contract.violations.clear()

@@ -1,0 +1,410 @@
+"""A GitHub REST API that runs in-process, for adapter tests and the demo.
+
+    with GitHubSandbox() as gh:
+        gh.add_repo("acme/api")
+        n = gh.add_issue("acme/api", title="Add retries", labels=["postmortem"], state="closed")
+        gh.add_comment("acme/api", n, "fixed in #12", user="alice")
+        ... point PyGithub at gh.url with Auth.Token(gh.token) ...
+        gh.issue("acme/api", n).labels, gh.writes()
+
+Like GitHub: the issue list includes pull requests (they carry `pull_request`), `since` filters on `updated_at`,
+pages are linked with a `Link` header, `labels` in a PATCH replaces the set while `POST .../labels` adds, closed
+issues carry `closed_at` and `state_reason`, and every change bumps `updated_at`. Auth is `token X` / `Bearer X`;
+GitHub App flows work too: `POST /app/installations/{id}/access_tokens` with an app JWT (its claims are checked,
+its signature is not) returns an installation token that acts as `<app_slug>[bot]`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from verifier.sandbox.github_model import (
+    GitHubComment,
+    GitHubIssue,
+    GitHubRepo,
+    Payloads,
+    gh_time,
+    label_names,
+    paginate,
+    parse_timestamp,
+    rate_headers,
+)
+from verifier.sandbox.http import (
+    HttpError,
+    RecordedRequest,
+    Reply,
+    RequestMatcher,
+    SandboxServer,
+    json_object,
+)
+
+__all__ = ["GitHubComment", "GitHubIssue", "GitHubRepo", "GitHubSandbox"]
+
+_DOCS = "https://docs.github.com/rest"
+_SECONDARY = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID sandbox."
+)
+
+
+class GitHubSandbox(SandboxServer):
+    """An in-process GitHub. Seeding methods return the number or id they created; `issue()` is live state."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "ghp_sandbox",  # noqa: S107 - a sandbox credential, not a secret
+        login: str = "verifier-bot",
+        base_path: str = "",
+        app_id: int = 424242,
+        app_slug: str = "action-item-verifier",
+        installation_id: int = 4242,
+        clock: Callable[[], datetime] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(host=host, port=port)
+        self.token, self.login, self.base_path = token, login, base_path.rstrip("/")
+        self.app_id, self.app_slug, self.installation_id = app_id, app_slug, installation_id
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.tokens: dict[str, str] = {token: login}
+        self.installation_tokens: set[str] = set()
+        self.repos: dict[str, GitHubRepo] = {}
+        self.remaining = 5000
+        self._next_id = 5_000_000
+        self._register_routes()
+
+    @property
+    def url(self) -> str:
+        """The API root to give PyGithub as `base_url`."""
+        return self.root + self.base_path
+
+    @property
+    def payloads(self) -> Payloads:
+        return Payloads(api=self.url, web=self.root)
+
+    def now(self) -> datetime:
+        return self.clock().replace(microsecond=0)
+
+    # -- seeding -------------------------------------------------------------------------------------------
+    def add_token(self, token: str, login: str) -> None:
+        self.tokens[token] = login
+
+    def add_repo(self, full_name: str) -> GitHubRepo:
+        owner, _, name = full_name.partition("/")
+        with self._lock:
+            self._next_id += 1
+            return self.repos.setdefault(full_name, GitHubRepo(owner, name, self._next_id, self.now()))
+
+    def add_issue(
+        self,
+        repo: str,
+        *,
+        title: str = "Action item",
+        body: str | None = "",
+        user: str = "alice",
+        labels: Iterable[str] = (),
+        state: str = "open",
+        state_reason: str | None = None,
+        created_at: datetime | None = None,
+        updated_at: datetime | None = None,
+        closed_at: datetime | None = None,
+        pull_request: bool = False,
+    ) -> int:
+        """Create an issue (or a pull request) and return its number. Closed without `closed_at`: an hour ago;
+        closed issues default to `state_reason` "completed"."""
+        now = self.now()
+        with self._lock:
+            target = self.add_repo(repo)
+            self._next_id += 1
+            closed = state == "closed"
+            closed_at = (closed_at or now - timedelta(hours=1)) if closed else None
+            number = len(target.issues) + 1
+            target.issues[number] = GitHubIssue(
+                number=number,
+                id=self._next_id,
+                title=title,
+                body=body,
+                user=user,
+                state=state,
+                state_reason=(state_reason or (None if pull_request else "completed")) if closed else state_reason,
+                labels=list(dict.fromkeys(labels)),
+                created_at=created_at or now - timedelta(days=3),
+                updated_at=updated_at or closed_at or now,
+                closed_at=closed_at,
+                closed_by=user if closed else None,
+                pull_request=pull_request,
+            )
+            return number
+
+    def add_comment(
+        self, repo: str, number: int, body: str, *, user: str = "alice", created_at: datetime | None = None
+    ) -> int:
+        """Add a comment and return its id; like GitHub, it bumps the issue's `updated_at`."""
+        with self._lock:
+            issue = self.issue(repo, number)
+            self._next_id += 1
+            moment = created_at or self.now()
+            issue.comments.append(GitHubComment(self._next_id, user, body, moment, moment))
+            issue.updated_at = max(issue.updated_at, moment)
+            return self._next_id
+
+    def issue(self, repo: str, number: int) -> GitHubIssue:
+        return self.repos[repo].issues[number]
+
+    # -- faults --------------------------------------------------------------------------------------------
+    def throttle(
+        self,
+        times: int = 1,
+        *,
+        status: int = 403,
+        retry_after: int | None = 1,
+        reset_in: int = 1,
+        match: RequestMatcher | None = None,
+    ) -> None:
+        """Rate-limit the next `times` matching requests: a secondary limit with `retry-after` (default), or
+        with `retry_after=None` a primary one: `x-ratelimit-remaining: 0` and `x-ratelimit-reset` in `reset_in` s."""
+
+        def reply() -> Reply:
+            if retry_after is not None:
+                return Reply.json(
+                    status, {"message": _SECONDARY, "documentation_url": _DOCS}, [("Retry-After", str(retry_after))]
+                )
+            headers = rate_headers(0, int(self.clock().timestamp()) + reset_in)
+            message = "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, ..."
+            return Reply.json(status, {"message": message, "documentation_url": _DOCS}, headers)
+
+        self.faults.inject(reply, times=times, match=match)
+
+    # -- the HTTP side -------------------------------------------------------------------------------------
+    def error(self, status: int, message: str) -> Reply:
+        return Reply.json(status, {"message": message, "documentation_url": _DOCS, "status": str(status)})
+
+    def strip_base(self, path: str) -> str | None:
+        if not self.base_path:
+            return path
+        return path[len(self.base_path) :] if path.startswith(self.base_path + "/") else None
+
+    def authenticate(self, request: RecordedRequest) -> Reply | None:
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        path = self.strip_base(request.path) or ""
+        if path.startswith("/app"):
+            return (
+                None
+                if scheme.lower() == "bearer" and self._valid_jwt(credential)
+                else self.error(401, "A JSON web token could not be decoded")
+            )
+        if path == "/rate_limit" and not scheme:
+            return None
+        if not scheme:
+            return self.error(401, "Requires authentication")
+        if scheme.lower() not in ("token", "bearer") or credential not in self.tokens:
+            return self.error(401, "Bad credentials")
+        return None
+
+    def _valid_jwt(self, token: str) -> bool:
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+            return bool(str(claims["iss"]) == str(self.app_id) and claims["exp"] > self.clock().timestamp())
+        except (IndexError, KeyError, ValueError, binascii.Error):
+            return False
+
+    def decorate(self, request: RecordedRequest, reply: Reply) -> Reply:
+        if reply.header("x-ratelimit-remaining") is not None:
+            return reply
+        with self._lock:
+            self.remaining = max(0, self.remaining - 1)
+        return reply.with_headers(rate_headers(self.remaining, int(self.clock().timestamp()) + 3600))
+
+    def _register_routes(self) -> None:
+        repo, issue = "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/issues/{number}"
+        for method, path, handler in (
+            ("GET", repo, self._get_repo),
+            ("GET", f"{repo}/issues", self._list_issues),
+            ("POST", f"{repo}/issues", self._create_issue),
+            ("GET", issue, self._get_issue),
+            ("PATCH", issue, self._edit_issue),
+            ("GET", f"{issue}/comments", self._list_comments),
+            ("POST", f"{issue}/comments", self._add_comment),
+            ("GET", f"{issue}/labels", self._list_labels),
+            ("POST", f"{issue}/labels", self._add_labels),
+            ("PUT", f"{issue}/labels", self._set_labels),
+            ("GET", "/user", self._user),
+            ("GET", "/rate_limit", self._rate_limit),
+            ("POST", "/app/installations/{installation_id}/access_tokens", self._access_token),
+            ("GET", "/app", self._app),
+        ):
+            self.route(method, path, handler)
+
+    def _repo(self, p: Mapping[str, str]) -> GitHubRepo:
+        found = self.repos.get(f"{p['owner']}/{p['repo']}")
+        if found is None:
+            raise HttpError(self.error(404, "Not Found"))
+        return found
+
+    def _issue(self, p: Mapping[str, str]) -> tuple[GitHubRepo, GitHubIssue]:
+        repo = self._repo(p)
+        try:
+            return repo, repo.issues[int(p["number"])]
+        except (KeyError, ValueError) as exc:
+            raise HttpError(self.error(404, "Not Found")) from exc
+
+    def _caller(self, req: RecordedRequest) -> str:
+        return self.tokens.get(req.headers.get("authorization", "").partition(" ")[2], self.login)
+
+    def _get_repo(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        return Reply.json(200, self.payloads.repository(self._repo(p)))
+
+    def _list_issues(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo = self._repo(p)
+        state = req.param("state") or "open"
+        sort, direction = req.param("sort") or "created", req.param("direction") or "desc"
+        if state not in ("open", "closed", "all") or sort not in ("created", "updated", "comments"):
+            raise HttpError(self._invalid("state or sort"))
+        if direction not in ("asc", "desc"):
+            raise HttpError(self._invalid("direction"))
+        wanted = {label for label in (req.param("labels") or "").split(",") if label}
+        since = parse_timestamp(req.param("since"), self)
+        found = [
+            issue
+            for issue in repo.issues.values()
+            if state in ("all", issue.state)
+            and wanted <= set(issue.labels)
+            and (since is None or issue.updated_at >= since)
+        ]
+        order: dict[str, Callable[[GitHubIssue], Any]] = {
+            "created": lambda i: (i.created_at, i.number),
+            "updated": lambda i: (i.updated_at, i.number),
+            "comments": lambda i: (len(i.comments), i.number),
+        }
+        found.sort(key=order[sort], reverse=direction == "desc")
+        page, headers = paginate(req, found, self.root, self)
+        return Reply.json(200, [self.payloads.issue(repo, i) for i in page], headers)
+
+    def _create_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo = self._repo(p)
+        body = json_object(req.json(), self)
+        if not body.get("title"):
+            raise HttpError(self._invalid("title"))
+        number = self.add_issue(
+            repo.full_name,
+            title=str(body["title"]),
+            body=body.get("body"),
+            user=self._caller(req),
+            labels=label_names(body.get("labels", []), self),
+        )
+        return Reply.json(201, self.payloads.issue(repo, repo.issues[number]))
+
+    def _get_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo, issue = self._issue(p)
+        return Reply.json(200, self.payloads.issue(repo, issue))
+
+    def _edit_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo, issue = self._issue(p)
+        body = json_object(req.json(), self)
+        state, reason = body.get("state", issue.state), body.get("state_reason")
+        if state not in ("open", "closed") or reason not in (None, "completed", "not_planned", "duplicate", "reopened"):
+            raise HttpError(self._invalid("state or state_reason"))
+        now = self.now()
+        if state != issue.state:
+            closing = state == "closed"
+            issue.state = state
+            issue.closed_at, issue.closed_by = (now, self._caller(req)) if closing else (None, None)
+            issue.state_reason = (reason or "completed") if closing else "reopened"
+        if "title" in body:
+            issue.title = str(body["title"])
+        if "body" in body:
+            issue.body = body["body"]
+        if "labels" in body:
+            issue.labels = list(dict.fromkeys(label_names(body["labels"], self)))
+        issue.updated_at = now
+        return Reply.json(200, self.payloads.issue(repo, issue))
+
+    def _list_comments(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo, issue = self._issue(p)
+        since = parse_timestamp(req.param("since"), self)
+        comments = [c for c in issue.comments if since is None or c.updated_at >= since]
+        page, headers = paginate(req, comments, self.root, self)
+        return Reply.json(200, [self.payloads.comment(repo, issue, c) for c in page], headers)
+
+    def _add_comment(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo, issue = self._issue(p)
+        text = json_object(req.json(), self).get("body")
+        if not isinstance(text, str) or not text:
+            raise HttpError(self._invalid("body"))
+        comment_id = self.add_comment(repo.full_name, issue.number, text, user=self._caller(req))
+        comment = next(c for c in issue.comments if c.id == comment_id)
+        return Reply.json(201, self.payloads.comment(repo, issue, comment))
+
+    def _labels_reply(self, repo: GitHubRepo, issue: GitHubIssue) -> Reply:
+        return Reply.json(200, [self.payloads.label(repo, name) for name in issue.labels])
+
+    def _list_labels(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        return self._labels_reply(*self._issue(p))
+
+    def _add_labels(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo, issue = self._issue(p)
+        body = req.json()
+        names = label_names(body.get("labels", []) if isinstance(body, dict) else body, self)
+        if not names:
+            raise HttpError(self._invalid("labels"))
+        issue.labels = list(dict.fromkeys([*issue.labels, *names]))
+        issue.updated_at = self.now()
+        return self._labels_reply(repo, issue)
+
+    def _set_labels(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo, issue = self._issue(p)
+        body = req.json()
+        issue.labels = list(
+            dict.fromkeys(label_names(body.get("labels", []) if isinstance(body, dict) else body, self))
+        )
+        issue.updated_at = self.now()
+        return self._labels_reply(repo, issue)
+
+    def _user(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        credential = req.headers.get("authorization", "").partition(" ")[2]
+        if credential in self.installation_tokens:
+            return self.error(403, "Resource not accessible by integration")
+        return Reply.json(200, self.payloads.private_user(self._caller(req), self.now() - timedelta(days=400)))
+
+    def _rate_limit(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        reset = int(self.clock().timestamp()) + 3600
+        return Reply.json(200, self.payloads.rate_limit(self.remaining, reset))
+
+    def _access_token(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        if p["installation_id"] != str(self.installation_id):
+            raise HttpError(self.error(404, "Not Found"))
+        token = "ghs_" + secrets.token_hex(16)
+        self.tokens[token] = f"{self.app_slug}[bot]"
+        self.installation_tokens.add(token)
+        expires = gh_time(self.now() + timedelta(hours=1))
+        payload = {
+            "token": token,
+            "expires_at": expires,
+            "permissions": {"issues": "write"},
+            "repository_selection": "all",
+        }
+        return Reply.json(201, payload)
+
+    def _app(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        created = gh_time(self.now() - timedelta(days=30))
+        app = {"id": self.app_id, "slug": self.app_slug, "node_id": f"A_{self.app_id}", "name": self.app_slug}
+        details = {"owner": self.payloads.user("acme"), "description": "", "external_url": self.root}
+        timestamps = {"html_url": f"{self.root}/apps/{self.app_slug}", "created_at": created, "updated_at": created}
+        return Reply.json(200, {**app, **details, **timestamps, "permissions": {"issues": "write"}, "events": []})
+
+    def _invalid(self, field: str) -> Reply:
+        return Reply.json(
+            422,
+            {
+                "message": "Validation Failed",
+                "errors": [{"field": field, "code": "invalid"}],
+                "documentation_url": _DOCS,
+            },
+        )

@@ -1,0 +1,423 @@
+"""A Jira that runs in-process, for adapter tests and the demo: Cloud or Data Center flavour.
+
+    with JiraSandbox("cloud") as jira:
+        key = jira.add_issue(summary="Add retries", labels=["postmortem"], resolution="Done")
+        jira.add_comment(key, "done in #123", author="alice")
+        ... point the adapter at jira.url with jira.email / jira.api_token (Cloud) or jira.pat (Data Center) ...
+        jira.issue(key).labels, jira.writes()
+
+Cloud: `serverInfo.deploymentType` "Cloud", basic auth with email + API token, `/rest/api/{2,3}/search` answers
+410 Gone, search is `/rest/api/{2,3}/search/jql` paged by `nextPageToken`. Data Center: deploymentType "Server",
+bearer PAT, `/rest/api/2/search` paged by `startAt` with `total`, no v3 and no `search/jql`. v2 speaks wiki-markup
+strings, v3 Atlassian Document Format (a plain-string comment body on v3 is answered 400).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from verifier.sandbox.http import (
+    HttpError,
+    RecordedRequest,
+    Reply,
+    RequestMatcher,
+    SandboxServer,
+    int_param,
+    json_object,
+)
+from verifier.sandbox.jira_model import (
+    DEFAULT_WORKFLOW,
+    JiraComment,
+    JiraIssue,
+    JiraTransition,
+    JiraUser,
+    Renderer,
+    StatusCategory,
+    adf_text,
+    category_of,
+    decode_page_token,
+    encode_page_token,
+    selected_fields,
+)
+from verifier.sandbox.jql import JqlError, parse_jql
+
+__all__ = ["DEFAULT_WORKFLOW", "JiraComment", "JiraIssue", "JiraSandbox", "JiraTransition", "JiraUser"]
+
+Deployment = Literal["cloud", "datacenter"]
+_REMOVED_SEARCH = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+
+
+class JiraSandbox(SandboxServer):
+    """An in-process Jira. Every seeding method returns the key or id it created; `issue(key)` is live state."""
+
+    def __init__(
+        self,
+        deployment: Deployment = "cloud",
+        *,
+        email: str = "verifier@example.com",
+        api_token: str = "sandbox-api-token",  # noqa: S107 - a sandbox credential, not a secret
+        pat: str = "sandbox-pat",
+        bot_name: str = "verifier-bot",
+        clock: Callable[[], datetime] | None = None,
+        max_page_size: int = 100,
+        inline_comments: int = 20,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(host=host, port=port)
+        self.deployment = deployment
+        self.email, self.api_token, self.pat = email, api_token, pat
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.max_page_size = max_page_size
+        self.inline_comments = inline_comments
+        self.bot = JiraUser.named(bot_name, email)
+        self.users: dict[str, JiraUser] = {bot_name: self.bot}
+        self.issues: dict[str, JiraIssue] = {}
+        self.workflows: dict[str, tuple[JiraTransition, ...]] = {"default": DEFAULT_WORKFLOW, "none": ()}
+        self._next_id = 10000
+        self._next_comment = 20000
+        self._register_routes()
+
+    @property
+    def cloud(self) -> bool:
+        return self.deployment == "cloud"
+
+    @property
+    def url(self) -> str:
+        return self.root
+
+    # -- seeding -------------------------------------------------------------------------------------------
+    def user(self, name: str) -> JiraUser:
+        """The user called `name` (created on first use); Cloud identifies it by `account_id`."""
+        with self._lock:
+            return self.users.setdefault(name, JiraUser.named(name))
+
+    def set_workflow(self, name: str, transitions: Sequence[JiraTransition]) -> None:
+        """Define a workflow; `add_issue(workflow=name)` uses it. "none" (no transitions) exists already."""
+        with self._lock:
+            self.workflows[name] = tuple(transitions)
+
+    def add_issue(
+        self,
+        *,
+        project: str = "OPS",
+        summary: str = "Action item",
+        description: str | None = None,
+        status: str = "Done",
+        category: StatusCategory | None = None,
+        resolution: str | None = "Done",
+        resolved: datetime | None = None,
+        labels: Iterable[str] = (),
+        reporter: str = "alice",
+        workflow: str = "default",
+        created: datetime | None = None,
+        properties: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create an issue and return its key. A done issue without `resolved` was resolved an hour ago."""
+        now = self.clock()
+        cat: StatusCategory = category or category_of(status)  # type: ignore[assignment]
+        with self._lock:
+            if workflow not in self.workflows:
+                raise ValueError(f"unknown workflow {workflow!r}")
+            self._next_id += 1
+            number = 1 + sum(1 for i in self.issues.values() if i.project == project)
+            key = f"{project}-{number}"
+            self.issues[key] = JiraIssue(
+                id=self._next_id,
+                key=key,
+                project=project,
+                summary=summary,
+                description=description,
+                status=status,
+                category=cat,
+                resolution=resolution if cat == "done" else None,
+                resolved=(resolved or now - timedelta(hours=1)) if cat == "done" else None,
+                labels=list(dict.fromkeys(labels)),
+                reporter=self.user(reporter),
+                workflow=workflow,
+                created=created or now - timedelta(days=3),
+                updated=now,
+                properties=dict(properties or {}),
+            )
+            return key
+
+    def add_comment(self, key: str, body: str, *, author: str = "alice", created: datetime | None = None) -> str:
+        """Add a (wiki-markup) comment and return its id."""
+        with self._lock:
+            issue = self.issue(key)
+            self._next_comment += 1
+            moment = created or self.clock()
+            comment = JiraComment(str(self._next_comment), self.user(author), body, moment, moment)
+            issue.comments.append(comment)
+            issue.updated = max(issue.updated, moment)
+            return comment.id
+
+    def issue(self, key: str) -> JiraIssue:
+        return self.issues[key]
+
+    # -- faults --------------------------------------------------------------------------------------------
+    def throttle(self, times: int = 1, *, retry_after: int = 1, match: RequestMatcher | None = None) -> None:
+        """Answer the next `times` matching requests with 429 and `Retry-After`."""
+        reply = Reply.json(
+            429,
+            {"errorMessages": ["Rate limit exceeded."], "errors": {}},
+            [("Retry-After", str(retry_after)), ("X-RateLimit-Limit", "100"), ("X-RateLimit-FillRate", "10")],
+        )
+        self.faults.inject(reply, times=times, match=match)
+
+    # -- the HTTP side -------------------------------------------------------------------------------------
+    def error(self, status: int, message: str) -> Reply:
+        return Reply.json(status, {"errorMessages": [message], "errors": {}})
+
+    def authenticate(self, request: RecordedRequest) -> Reply | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if self.cloud and scheme.lower() == "basic":
+            try:
+                if base64.b64decode(credentials).decode() == f"{self.email}:{self.api_token}":
+                    return None
+            except (binascii.Error, UnicodeDecodeError):
+                pass
+        if not self.cloud and scheme.lower() == "bearer" and credentials == self.pat:
+            return None
+        return self.error(401, "You are not authenticated. Authentication required to perform this operation.")
+
+    def _render(self, version: str) -> Renderer:
+        allowed = ("2", "3", "latest") if self.cloud else ("2", "latest")
+        if version not in allowed:
+            raise HttpError(self.error(404, "Not Found"))
+        return Renderer(self.root, "2" if version == "latest" else version, self.cloud)
+
+    def _find(self, key: str) -> JiraIssue:
+        for issue in self.issues.values():
+            if key in (issue.key, str(issue.id)):
+                return issue
+        raise HttpError(self.error(404, "Issue does not exist or you do not have permission to see it."))
+
+    def _register_routes(self) -> None:
+        api = "/rest/api/{v}"
+        for method, path, handler in (
+            ("GET", "/serverInfo", self._server_info),
+            ("GET", "/myself", self._myself),
+            ("GET", "/search", self._search),
+            ("POST", "/search", self._search),
+            ("GET", "/search/jql", self._search_jql),
+            ("POST", "/search/jql", self._search_jql),
+            ("POST", "/issue", self._create_issue),
+            ("GET", "/issue/{key}", self._get_issue),
+            ("PUT", "/issue/{key}", self._edit_issue),
+            ("GET", "/issue/{key}/comment", self._list_comments),
+            ("POST", "/issue/{key}/comment", self._add_comment),
+            ("GET", "/issue/{key}/transitions", self._list_transitions),
+            ("POST", "/issue/{key}/transitions", self._transition),
+            ("GET", "/issue/{key}/properties", self._list_properties),
+            ("GET", "/issue/{key}/properties/{prop}", self._get_property),
+            ("PUT", "/issue/{key}/properties/{prop}", self._put_property),
+            ("DELETE", "/issue/{key}/properties/{prop}", self._delete_property),
+        ):
+            self.route(method, api + path, handler)
+
+    def _server_info(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        return Reply.json(200, self._render(p["v"]).server_info(self.clock()))
+
+    def _myself(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        return Reply.json(200, {**r.user(self.bot), "emailAddress": self.bot.email, "locale": "en_US"})
+
+    # -- search ----------------------------------------------------------------------------------------------
+    def _search_args(self, req: RecordedRequest) -> dict[str, Any]:
+        if req.method == "POST":
+            body = req.json()
+            if not isinstance(body, dict):
+                raise HttpError(self.error(400, "The request body must be a JSON object."))
+            return body
+        args: dict[str, Any] = {k: req.param(k) for k in ("jql", "startAt", "maxResults", "nextPageToken")}
+        args["fields"] = [f for value in req.params("fields") for f in value.split(",")]
+        return {k: v for k, v in args.items() if v not in (None, [])}
+
+    def _run_jql(self, jql: str) -> list[JiraIssue]:
+        try:
+            query = parse_jql(jql, self.clock())
+        except JqlError as exc:
+            raise HttpError(self.error(400, str(exc))) from exc
+        by_key = {issue.key.lower(): issue for issue in self.issues.values()}
+        return [by_key[f.key] for f in query.run([i.facts() for i in self.issues.values()])]
+
+    def _page_size(self, value: Any) -> int:
+        size = int_param(value, 50, self)
+        return max(0, min(size, self.max_page_size))
+
+    def _search(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        if self.cloud:
+            return Reply.json(410, {"errorMessages": [_REMOVED_SEARCH], "errors": {}})
+        args = self._search_args(req)
+        found = self._run_jql(str(args.get("jql", "")))
+        start, size = int_param(args.get("startAt"), 0, self), self._page_size(args.get("maxResults"))
+        fields = selected_fields(args.get("fields"), "*navigable")
+        issues = [r.issue(i, fields, self.inline_comments) for i in found[start : start + size]]
+        payload = {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(found)}
+        return Reply.json(200, {**payload, "issues": issues})
+
+    def _search_jql(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        if not self.cloud:
+            raise HttpError(self.error(404, "Not Found"))
+        args = self._search_args(req)
+        jql = str(args.get("jql", ""))
+        found = self._run_jql(jql)
+        size = self._page_size(args.get("maxResults"))
+        try:
+            start = decode_page_token(args.get("nextPageToken"), jql)
+        except ValueError as exc:
+            raise HttpError(self.error(400, "The provided next page token is invalid or expired.")) from exc
+        fields = selected_fields(args.get("fields"), "id")
+        issues = [r.issue(i, fields, self.inline_comments) for i in found[start : start + size]]
+        payload: dict[str, Any] = {"issues": issues, "isLast": start + size >= len(found)}
+        if start + size < len(found):
+            payload["nextPageToken"] = encode_page_token(start + size, jql)
+        return Reply.json(200, payload)
+
+    # -- issues ----------------------------------------------------------------------------------------------
+    def _get_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        fields = selected_fields([f for v in req.params("fields") for f in v.split(",")], "*all")
+        return Reply.json(200, r.issue(self._find(p["key"]), fields, self.inline_comments))
+
+    def _create_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        fields = json_object(req.json(), self).get("fields")
+        if not isinstance(fields, dict) or not isinstance(fields.get("project"), dict) or not fields.get("summary"):
+            raise HttpError(Reply.json(400, {"errorMessages": [], "errors": {"project": "project is required"}}))
+        description = fields.get("description")
+        key = self.add_issue(
+            project=str(fields["project"].get("key")),
+            summary=str(fields["summary"]),
+            description=adf_text(description) if isinstance(description, dict) else description,
+            status="To Do",
+            labels=[str(label) for label in fields.get("labels", [])],
+            reporter=self.bot.name,
+        )
+        issue = self.issue(key)
+        return Reply.json(201, {"id": str(issue.id), "key": key, "self": r.api(f"issue/{issue.id}")})
+
+    def _edit_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        issue = self._find(p["key"])
+        body = json_object(req.json(), self)
+        fields, update = json_object(body.get("fields", {}), self), json_object(body.get("update", {}), self)
+        errors: dict[str, str] = {}
+        for name in set(fields) | set(update):
+            if name not in ("summary", "description", "labels"):
+                errors[name] = f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+            elif name in fields and name in update:
+                errors[name] = f"Field '{name}' cannot be set in both 'fields' and 'update'."
+        labels = list(issue.labels)
+        if isinstance(fields.get("labels"), list):
+            labels = [str(label) for label in fields["labels"]]
+        for op in update.get("labels", []):
+            for verb, value in json_object(op, self).items():
+                if verb == "add" and value not in labels:
+                    labels.append(str(value))
+                elif verb == "remove" and value in labels:
+                    labels.remove(value)
+                elif verb == "set":
+                    labels = [str(label) for label in value]
+        for label in labels:
+            if not label or any(c.isspace() for c in label):
+                errors["labels"] = f"The label '{label}' contains spaces which is invalid."
+        if errors:
+            raise HttpError(Reply.json(400, {"errorMessages": [], "errors": errors}))
+        issue.labels = labels
+        if "summary" in fields:
+            issue.summary = str(fields["summary"])
+        if "description" in fields:
+            text = fields["description"]
+            issue.description = adf_text(text) if r.version == "3" and isinstance(text, dict) else text
+        issue.updated = self.clock()
+        return Reply.empty(204)
+
+    # -- comments --------------------------------------------------------------------------------------------
+    def _list_comments(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        issue = self._find(p["key"])
+        start = int_param(req.param("startAt"), 0, self)
+        size = max(0, min(int_param(req.param("maxResults"), 100, self), self.max_page_size))
+        return Reply.json(200, r.comment_page(issue, start, size, newest_first=req.param("orderBy") == "-created"))
+
+    def _add_comment(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        issue = self._find(p["key"])
+        body = json_object(req.json(), self).get("body")
+        if r.version == "3":
+            if not isinstance(body, dict) or body.get("type") != "doc":
+                message = "Comment body is not valid: expected an Atlassian Document Format object."
+                raise HttpError(Reply.json(400, {"errorMessages": [], "errors": {"comment": message}}))
+            body = adf_text(body)
+        if not isinstance(body, str) or not body.strip():
+            raise HttpError(
+                Reply.json(400, {"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}})
+            )
+        comment_id = self.add_comment(issue.key, body, author=self.bot.name)
+        comment = next(c for c in issue.comments if c.id == comment_id)
+        return Reply.json(201, r.comment(issue, comment))
+
+    # -- transitions -----------------------------------------------------------------------------------------
+    def _available(self, issue: JiraIssue) -> list[JiraTransition]:
+        return [t for t in self.workflows[issue.workflow] if t.to_status != issue.status]
+
+    def _list_transitions(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        available = [r.transition(t) for t in self._available(self._find(p["key"]))]
+        return Reply.json(200, {"expand": "transitions", "transitions": available})
+
+    def _transition(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        self._render(p["v"])
+        issue = self._find(p["key"])
+        body = json_object(req.json(), self)
+        wanted = str(json_object(body.get("transition"), self).get("id"))
+        transition = next((t for t in self._available(issue) if t.id == wanted), None)
+        if transition is None:
+            raise HttpError(self.error(400, f"Transition id '{wanted}' is not valid for this issue."))
+        resolution = json_object(json_object(body.get("fields", {}), self).get("resolution", {}), self).get("name")
+        issue.status, issue.category = transition.to_status, transition.to_category
+        done = transition.to_category == "done"
+        issue.resolution = (resolution or "Done") if done else None
+        issue.resolved = self.clock() if done else None
+        issue.updated = self.clock()
+        return Reply.empty(204)
+
+    # -- properties ------------------------------------------------------------------------------------------
+    def _list_properties(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        r = self._render(p["v"])
+        issue = self._find(p["key"])
+        keys = [{"key": k, "self": r.api(f"issue/{issue.id}/properties/{k}")} for k in issue.properties]
+        return Reply.json(200, {"keys": keys})
+
+    def _get_property(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        self._render(p["v"])
+        issue = self._find(p["key"])
+        if p["prop"] not in issue.properties:
+            raise HttpError(self.error(404, f"The property with key '{p['prop']}' does not exist."))
+        return Reply.json(200, {"key": p["prop"], "value": issue.properties[p["prop"]]})
+
+    def _put_property(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        self._render(p["v"])
+        issue = self._find(p["key"])
+        existed = p["prop"] in issue.properties
+        issue.properties[p["prop"]] = req.json()
+        return Reply.empty(200 if existed else 201)
+
+    def _delete_property(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        self._render(p["v"])
+        issue = self._find(p["key"])
+        if issue.properties.pop(p["prop"], None) is None:
+            raise HttpError(self.error(404, f"The property with key '{p['prop']}' does not exist."))
+        return Reply.empty(204)
