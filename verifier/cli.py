@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from verifier import __version__
-from verifier.errors import ConfigError, SettingsError
+from verifier.errors import ConfigError, SettingsError, VerifierError
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -69,6 +69,42 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--early", action="store_true", help="judge the window so far instead of answering PENDING")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of text")
     evaluate.set_defaults(handler=_evaluate)
+
+    run = commands.add_parser(
+        "run",
+        help="verify every done post-incident ticket that is due (the CronJob's job)",
+        description="List done post-incident tickets, read each one's trusted verification config, evaluate the "
+        "due ones against the metrics backend, and comment, label or reopen. Settings come from VERIFIER_* "
+        "variables and the secrets directory (see README). Exit 0 when every ticket was handled, 1 when any hit "
+        "an error (tried again next run), 2 for a settings error, 143 when stopped by SIGTERM.",
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="read and evaluate, write nothing, print what would be written"
+    )
+    run.add_argument("--issue", action="append", default=[], metavar="KEY", help="only this ticket (repeatable)")
+    run.add_argument(
+        "--now", action="store_true", help="ignore the delay: judge the window so far (the comment says so)"
+    )
+    run.add_argument("--report", metavar="FILE", help="write the run report as JSON to FILE")
+    run.add_argument("--json", action="store_true", help="print the run report as JSON instead of a table")
+    run.set_defaults(handler=_run)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the credentials and reachability of the tracker and the metrics backend",
+        description="Sign in to the tracker and ping the metrics backend with the run's settings; name what "
+        "failed. Exit 0 when both answer, 1 when one does not, 2 for a settings error.",
+    )
+    doctor.set_defaults(handler=_doctor)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the real verification against in-process Jira and Prometheus servers with a seeded incident",
+        description="Start in-process servers that answer as Jira Cloud and the Prometheus HTTP API, seed an "
+        "incident with tickets that hold, regress, have no data, are pending or carry an invalid config, run the "
+        "real `run` code path against them over HTTP, and print each outcome and the comments written.",
+    )
+    demo.set_defaults(handler=_demo)
     return parser
 
 
@@ -130,6 +166,73 @@ def _evaluate(args: argparse.Namespace) -> int:
             if value is not None and value != []:
                 print(f"{key + ':':<12} {value}")
     return VERDICT_EXIT[report["verdict"]]
+
+
+def _run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from verifier import bootstrap, logs
+    from verifier.services.run import run
+    from verifier.services.summary import as_json, as_text
+    from verifier.settings import MetricsSettings, RunSettings, load
+
+    try:
+        settings, metrics_settings = load(RunSettings), load(MetricsSettings)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    logs.configure(json=_log_json(settings.log_format), level=settings.log_level)
+    logs.register_secrets([*settings.secrets(), *metrics_settings.secrets()])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    options = bootstrap.run_options(
+        settings, metrics_settings, dry_run=args.dry_run, early=args.now, issues=tuple(args.issue)
+    )
+    tracker = bootstrap.tracker(settings)
+    with bootstrap.metrics(metrics_settings) as metrics:
+        report = run(tracker, metrics, options, datetime.now(UTC), stop)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as handle:
+            json.dump(as_json(report), handle, indent=2)
+    if args.json:
+        _print_json(as_json(report))
+    else:
+        print(as_text(report))
+    if settings.pushgateway_url and not report.dry_run:
+        bootstrap.push_metrics(settings, report)
+    return report.exit_code
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from verifier import bootstrap
+    from verifier.settings import MetricsSettings, RunSettings, load
+
+    try:
+        settings, metrics_settings = load(RunSettings), load(MetricsSettings)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    failures = 0
+    for name, check in bootstrap.checks(settings, metrics_settings):
+        try:
+            detail = check()
+        except VerifierError as error:
+            failures += 1
+            print(f"FAIL  {name}: {error}")
+        else:
+            print(f"ok    {name}: {detail}")
+    return 1 if failures else EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from verifier.sandbox.demo import run_demo
+
+    return run_demo(sys.stdout)
+
+
+def _log_json(log_format: str) -> bool | None:
+    return None if log_format == "auto" else log_format == "json"
 
 
 def _read(path: str) -> str:
