@@ -38,8 +38,12 @@ class Tracker(Protocol):
         """One ticket by key, with all its comments."""
         ...
 
-    def comment(self, key: str, body: str) -> None:
-        """Add a comment written in this tracker's `flavour`."""
+    def comment(self, key: str, body: str) -> str:
+        """Add a comment written in this tracker's `flavour`; returns the new comment's id."""
+        ...
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete one of the tool's own comments (a duplicate result written by a concurrent run)."""
         ...
 
     def add_labels(self, key: str, labels: Iterable[str]) -> None:

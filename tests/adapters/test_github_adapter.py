@@ -342,3 +342,14 @@ def test_the_contract_catches_what_the_api_would_reject(
     client.get_repo(REPO).get_issue(number).add_to_labels("x")
     assert any("/labels: request: InvalidRequestBody" in v for v in github_contract.violations)
     github_contract.violations.clear()
+
+
+def test_comment_returns_its_id_and_delete_comment_removes_it(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed")
+    github.add_comment(REPO, number, "keep me", user="carol")
+    client = tracker(github)
+    comment_id = client.comment(f"{REPO}#{number}", "duplicate result")
+    client.delete_comment(f"{REPO}#{number}", comment_id)
+    assert [c.body for c in github.issue(REPO, number).comments] == ["keep me"]
+    delete = github.writes()[-1]
+    assert (delete.method, delete.path) == ("DELETE", f"/repos/{REPO}/issues/comments/{comment_id}")

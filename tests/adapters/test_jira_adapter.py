@@ -381,3 +381,14 @@ def test_sandbox_jql(jql: str, expected: list[str]) -> None:
     query = parse_jql(jql, datetime(2025, 1, 10, tzinfo=UTC))
     assert [f.key.upper() for f in query.run([i.facts() for i in server.issues.values()])] == expected
     server.stop()
+
+
+def test_comment_returns_its_id_and_delete_comment_removes_it(jira: JiraSandbox) -> None:
+    key = jira.add_issue(labels=["post-incident"])
+    jira.add_comment(key, "keep me", author="alice")
+    client = tracker(jira)
+    comment_id = client.comment(key, "duplicate result")
+    assert [c.id for c in jira.issue(key).comments][-1] == comment_id
+    client.delete_comment(key, comment_id)
+    assert [c.body for c in jira.issue(key).comments] == ["keep me"]
+    assert jira.writes()[-1].method == "DELETE"

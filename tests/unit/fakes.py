@@ -45,13 +45,19 @@ class FakeTracker:
             self.fail_on.discard(kind)
             raise TrackerError(f"{kind} failed with HTTP 500", ticket=key)
 
-    def comment(self, key: str, body: str) -> None:
+    def comment(self, key: str, body: str) -> str:
         self._maybe_fail("comment", key)
         ticket = self.tickets[key]
         created = (self.clock or datetime.now().astimezone()) + timedelta(seconds=len(ticket.comments))
         new = Comment(str(next(self._ids)), BOT, body, created)
         self.tickets[key] = replace(ticket, comments=(*ticket.comments, new))
         self.writes.append((key, "comment", body))
+        return new.id
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        ticket = self.tickets[key]
+        self.tickets[key] = replace(ticket, comments=tuple(c for c in ticket.comments if c.id != comment_id))
+        self.writes.append((key, "delete", comment_id))
 
     def add_labels(self, key: str, labels: Iterable[str]) -> None:
         self._maybe_fail("label", key)

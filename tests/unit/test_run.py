@@ -208,3 +208,42 @@ def test_reopened_and_resolved_again_is_verified_anew() -> None:
     later = NOW + timedelta(days=3)
     run(tracker, metrics, RunOptions(), later)
     assert kinds(tracker, "A-1")[-2:] == ["comment", "label:verified-by-otel"]
+
+
+class RacingTracker(FakeTracker):
+    """Another run writes the same result at a chosen moment: before our re-read, or just before our comment."""
+
+    def __init__(self, moment: str) -> None:
+        super().__init__(clock=NOW)
+        self.moment = moment
+        self.raced = False
+
+    def _other_run_writes(self, key: str) -> None:
+        if not self.raced:
+            self.raced = True
+            self.moment = ""
+            other = FakeTracker(tickets=dict(self.tickets), clock=NOW - timedelta(seconds=30))
+            other._ids = iter(range(500, 600))  # one tracker: comment ids never repeat
+            run(other, FakeMetrics({QUERY: instant(0.05)}), RunOptions(), NOW)
+            self.tickets[key] = other.tickets[key]
+            self.writes.extend(other.writes)
+
+    def get_ticket(self, key: str) -> Ticket:
+        if self.moment == "before-reread":
+            self._other_run_writes(key)
+        return super().get_ticket(key)
+
+    def comment(self, key: str, body: str) -> str:
+        if self.moment == "before-comment":
+            self._other_run_writes(key)
+        return super().comment(key, body)
+
+
+@pytest.mark.parametrize("moment", ["before-reread", "before-comment"])
+def test_two_runs_at_once_leave_one_result(moment: str) -> None:
+    tracker = RacingTracker(moment)
+    tracker.add(ticket("A-1"))
+    run(tracker, FakeMetrics({QUERY: instant(0.05)}), RunOptions(), NOW)
+    results = [c for c in tracker.tickets["A-1"].comments if "action-item-verifier result" in c.body]
+    assert len(results) == 1
+    assert "verified-by-otel" in tracker.tickets["A-1"].labels

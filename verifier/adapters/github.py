@@ -298,10 +298,18 @@ class GitHubTracker:
     def get_ticket(self, key: str) -> Ticket:
         return self._call(lambda: self._ticket(key, self._issue(key)), action="read", ticket=key)
 
-    def comment(self, key: str, body: str) -> None:
+    def comment(self, key: str, body: str) -> str:
         issue = self._issue(key)
         self._pacer.acquire(key)
-        self._call(lambda: issue.create_comment(body), action="comment", ticket=key)
+        created = self._call(lambda: issue.create_comment(body), action="comment", ticket=key)
+        return str(created.id)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        full_name, _ = _parse_key(key)
+        self._issue(key)  # checks the repository is one of ours
+        url = f"/repos/{full_name}/issues/comments/{int(comment_id)}"
+        send = self._gh.requester.requestJsonAndCheck
+        self._call(lambda: send("DELETE", url), action="delete comment", ticket=key)
 
     def add_labels(self, key: str, labels: Iterable[str]) -> None:
         wanted = list(dict.fromkeys(label for label in labels if label))

@@ -177,8 +177,15 @@ class JiraTracker:
         raw = self._request("GET", path, ticket=key, action="read", params={"fields": ",".join(SEARCH_FIELDS)})
         return self._ticket(raw)
 
-    def comment(self, key: str, body: str) -> None:
-        self._call(lambda: self._client.add_comment(key, body), action="comment", ticket=key, idempotent=False)
+    def comment(self, key: str, body: str) -> str:
+        created = self._call(
+            lambda: self._client.add_comment(key, body), action="comment", ticket=key, idempotent=False
+        )
+        return str(created.id)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        path = f"issue/{quote(key, safe='')}/comment/{quote(comment_id, safe='')}"
+        self._request("DELETE", path, ticket=key, action="delete comment", idempotent=True)
 
     def add_labels(self, key: str, labels: Iterable[str]) -> None:
         wanted = list(dict.fromkeys(label for label in labels if label))

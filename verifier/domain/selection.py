@@ -69,22 +69,28 @@ def recorded_result(ticket: Ticket, own: frozenset[str], choice: Choice | None, 
     Only markers in the tool's own comments count. A result older than the chosen config does not count (someone
     fixed an invalid config). An early (`--now`) result does not stand in for the scheduled one.
     """
-    if ticket.resolved_at is None:
-        return None
-    resolved = ticket.resolved_at.replace(microsecond=0)
-    for comment in reversed(_by_time(ticket.comments)):
-        if comment.author not in own:
-            continue
-        marker = parse_marker(comment.body)
-        if marker is None or marker.resolved_at != resolved:
-            continue
-        if choice and choice.created and comment.created < choice.created:
+    for found in reversed(own_results(ticket, own)):
+        if choice and choice.created and found.comment.created < choice.created:
             return None
-        if marker.early and not early:
+        if found.marker.early and not early:
             continue
-        return Recorded(marker, comment)
+        return found
     return None
 
 
+def own_results(ticket: Ticket, own: frozenset[str]) -> list[Recorded]:
+    """The tool's result comments for the ticket's current resolution, oldest first."""
+    if ticket.resolved_at is None:
+        return []
+    resolved = ticket.resolved_at.replace(microsecond=0)
+    found = []
+    for comment in _by_time(ticket.comments):
+        marker = parse_marker(comment.body) if comment.author in own else None
+        if marker is not None and marker.resolved_at == resolved:
+            found.append(Recorded(marker, comment))
+    return found
+
+
 def _by_time(comments: tuple[Comment, ...]) -> list[Comment]:
-    return sorted(comments, key=lambda c: c.created)
+    """Oldest first; ids (numeric strings on both trackers) break ties between equal timestamps."""
+    return sorted(comments, key=lambda c: (c.created, len(c.id), c.id))

@@ -232,6 +232,7 @@ class GitHubSandbox(SandboxServer):
             ("PATCH", issue, self._edit_issue),
             ("GET", f"{issue}/comments", self._list_comments),
             ("POST", f"{issue}/comments", self._add_comment),
+            ("DELETE", f"{repo}/issues/comments/{{comment_id}}", self._delete_comment),
             ("GET", f"{issue}/labels", self._list_labels),
             ("POST", f"{issue}/labels", self._add_labels),
             ("PUT", f"{issue}/labels", self._set_labels),
@@ -341,6 +342,15 @@ class GitHubSandbox(SandboxServer):
         comment_id = self.add_comment(repo.full_name, issue.number, text, user=self._caller(req))
         comment = next(c for c in issue.comments if c.id == comment_id)
         return Reply.json(201, self.payloads.comment(repo, issue, comment))
+
+    def _delete_comment(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo = self._repo(p)
+        for issue in repo.issues.values():
+            kept = [c for c in issue.comments if str(c.id) != p["comment_id"]]
+            if len(kept) < len(issue.comments):
+                issue.comments[:] = kept
+                return Reply.empty(204)
+        raise HttpError(self.error(404, "Not Found"))
 
     def _labels_reply(self, repo: GitHubRepo, issue: GitHubIssue) -> Reply:
         return Reply.json(200, [self.payloads.label(repo, name) for name in issue.labels])

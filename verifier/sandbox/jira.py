@@ -215,6 +215,7 @@ class JiraSandbox(SandboxServer):
             ("PUT", "/issue/{key}", self._edit_issue),
             ("GET", "/issue/{key}/comment", self._list_comments),
             ("POST", "/issue/{key}/comment", self._add_comment),
+            ("DELETE", "/issue/{key}/comment/{id}", self._delete_comment),
             ("GET", "/issue/{key}/transitions", self._list_transitions),
             ("POST", "/issue/{key}/transitions", self._transition),
             ("GET", "/issue/{key}/properties", self._list_properties),
@@ -368,6 +369,14 @@ class JiraSandbox(SandboxServer):
         comment_id = self.add_comment(issue.key, body, author=self.bot.name)
         comment = next(c for c in issue.comments if c.id == comment_id)
         return Reply.json(201, r.comment(issue, comment))
+
+    def _delete_comment(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        issue = self._find(p["key"])
+        kept = [c for c in issue.comments if c.id != p["id"]]
+        if len(kept) == len(issue.comments):
+            raise HttpError(self.error(404, "Can not find a comment for the id: " + p["id"]))
+        issue.comments[:] = kept
+        return Reply.empty(204)
 
     # -- transitions -----------------------------------------------------------------------------------------
     def _available(self, issue: JiraIssue) -> list[JiraTransition]:

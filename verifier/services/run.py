@@ -17,6 +17,7 @@ import structlog
 
 from verifier.domain.actions import REOPEN_FAILED_NOTE, Action, AddLabel, Labels, Reopen, WriteComment, actions_for
 from verifier.domain.planning import QueryPlan
+from verifier.domain.selection import own_results, recorded_result, select_config
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
 from verifier.domain.verdicts import Outcome, Verdict
@@ -126,7 +127,7 @@ def run(
         for item in due:
             if item.future is not None:
                 item.verdict = item.future.result() if not item.future.cancelled() else None
-    _write(tracker, sorted(due, key=_due_order), options, report, stop)
+    _write(tracker, sorted(due, key=_due_order), options, policy, report, stop)
     report.duration_seconds = time.monotonic() - clock
     return report
 
@@ -201,7 +202,12 @@ def _due_order(item: _Due) -> tuple[int, datetime]:
 
 
 def _write(
-    tracker: Tracker, due: Iterable[_Due], options: RunOptions, report: RunReport, stop: threading.Event
+    tracker: Tracker,
+    due: Iterable[_Due],
+    options: RunOptions,
+    policy: Policy,
+    report: RunReport,
+    stop: threading.Event,
 ) -> None:
     for item in due:
         verdict = item.verdict
@@ -225,37 +231,59 @@ def _write(
             result.deferred = True
             log.info("write_budget_exhausted", ticket=item.ticket.key, writes=report.writes)
             continue
-        _apply(tracker, item.ticket, actions, options, report, result)
+        if options.dry_run:
+            result.actions.extend(_describe(a) for a in actions)
+            continue
+        try:
+            _apply(tracker, item, verdict, options, policy, report)
+        except TrackerError as error:
+            log.error("write_failed", ticket=item.ticket.key, error=str(error))
+            result.outcome, result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
 
 
 def _apply(
-    tracker: Tracker,
-    ticket: Ticket,
-    actions: list[Action],
-    options: RunOptions,
-    report: RunReport,
-    result: TicketResult,
+    tracker: Tracker, item: _Due, verdict: Verdict, options: RunOptions, policy: Policy, report: RunReport
 ) -> None:
-    for action in actions:
+    """Write what is still missing, judged on the ticket as it is now: another run may have written meanwhile."""
+    listed, result = item.ticket, item.result
+    ticket = tracker.get_ticket(listed.key)
+    if ticket.resolved_at != listed.resolved_at:
+        result.reason += "; the ticket changed since it was listed, left for the next run"
+        return
+    choice = select_config(ticket, policy.trusted).choice
+    written = item.already_written or recorded_result(ticket, policy.own, choice, early=verdict.early) is not None
+    for action in actions_for(verdict, ticket, tracker.flavour, options.labels, already_written=written):
         result.actions.append(_describe(action))
-        if options.dry_run:
-            continue
-        try:
-            report.writes += 1
-            if isinstance(action, WriteComment):
-                tracker.comment(ticket.key, action.body)
-            elif isinstance(action, AddLabel):
-                tracker.add_labels(ticket.key, [action.label])
-            elif isinstance(action, Reopen) and not tracker.reopen(ticket.key):
-                log.warning("reopen_impossible", ticket=ticket.key)
-                report.writes += 2
-                tracker.comment(ticket.key, REOPEN_FAILED_NOTE)
-                tracker.add_labels(ticket.key, [options.labels.reopen_failed])
-                result.actions.append("reopen impossible: comment + label " + options.labels.reopen_failed)
-        except TrackerError as error:
-            log.error("write_failed", ticket=ticket.key, error=str(error))
-            result.outcome, result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
-            return
+        report.writes += 1
+        if isinstance(action, WriteComment):
+            comment_id = tracker.comment(ticket.key, action.body)
+            since = choice.created if choice else None
+            if _is_duplicate(tracker, ticket.key, comment_id, policy.own, verdict.early, since):
+                tracker.delete_comment(ticket.key, comment_id)
+                result.actions.append("deleted: a concurrent run wrote the same result first")
+                return
+        elif isinstance(action, AddLabel):
+            tracker.add_labels(ticket.key, [action.label])
+        elif isinstance(action, Reopen) and not tracker.reopen(ticket.key):
+            log.warning("reopen_impossible", ticket=ticket.key)
+            report.writes += 2
+            tracker.comment(ticket.key, REOPEN_FAILED_NOTE)
+            tracker.add_labels(ticket.key, [options.labels.reopen_failed])
+            result.actions.append("reopen impossible: comment + label " + options.labels.reopen_failed)
+
+
+def _is_duplicate(
+    tracker: Tracker, key: str, comment_id: str, own: frozenset[str], early: bool, since: datetime | None
+) -> bool:
+    """Two runs at once may both write a result: the oldest stays, every later one deletes itself.
+
+    Results older than the config they judged (`since`) belong to an earlier config and do not count."""
+    results = [
+        r
+        for r in own_results(tracker.get_ticket(key), own)
+        if r.marker.early == early and (since is None or r.comment.created >= since)
+    ]
+    return bool(results) and results[0].comment.id != comment_id
 
 
 def _describe(action: Action) -> str:
