@@ -1,0 +1,63 @@
+# syntax=docker/dockerfile:1
+#
+# The action-item-verifier image: `docker build -t action-item-verifier:0.1.0 .`
+# Runs as user 65532 on a read-only root filesystem; writes nothing outside /tmp.
+#
+# The base is the official python:3.12-slim (CPython 3.12.14, Debian trixie), pinned to its multi-arch index
+# digest as published in docker-library/repo-info on 2026-08-25. Refresh the digest when bumping:
+#   docker buildx imagetools inspect python:3.12-slim
+ARG PYTHON_IMAGE=python:3.12.14-slim@sha256:7a8b475003c4fe15a2cd4e55e5cfc2f3560bdc9333d624f24cdd6d4340fd7a17
+
+# ---- build: a virtual environment at /opt/venv holding the dependencies, then the package ----
+FROM ${PYTHON_IMAGE} AS build
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    PYTHONDONTWRITEBYTECODE=1
+
+# The venv has no pip of its own: the base image's pip installs into it (--python), so none ships.
+RUN python -m venv --without-pip /opt/venv
+
+WORKDIR /src
+
+# Dependencies first, from pyproject.toml alone: this layer is rebuilt only when the dependencies change.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip --python /opt/venv/bin/python install --no-compile -r /tmp/requirements.txt
+
+# Then the code, built into a wheel and installed without touching the dependencies.
+COPY README.md ./
+COPY verifier ./verifier
+RUN pip wheel --no-deps --wheel-dir /tmp/wheels . \
+    && pip --python /opt/venv/bin/python install --no-compile --no-deps /tmp/wheels/*.whl \
+    && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv/lib \
+    && /opt/venv/bin/action-item-verifier --version
+
+# ---- runtime ----
+FROM ${PYTHON_IMAGE} AS runtime
+
+LABEL org.opencontainers.image.title="action-item-verifier" \
+      org.opencontainers.image.description="Verifies closed post-incident action items against the metrics in a Prometheus-compatible backend." \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
+# The standard library too is byte-compiled ahead of time: at run time nothing may be written next to it.
+# unchecked-hash .pyc files stay valid whatever the files' timestamps become in the image layers.
+RUN python -m compileall -q -j 0 --invalidation-mode unchecked-hash \
+        "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
+
+COPY --from=build /opt/venv /opt/venv
+
+# HOME and TMPDIR point at /tmp, the only writable path (an emptyDir in the Kubernetes manifests).
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    TMPDIR=/tmp
+
+WORKDIR /tmp
+USER 65532:65532
+
+ENTRYPOINT ["action-item-verifier"]
+CMD ["run"]

@@ -1,0 +1,220 @@
+{{/*
+The chart name, or nameOverride.
+*/}}
+{{- define "action-item-verifier.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name of the objects: fullnameOverride, or "<release>-<name>" (just the release name when it already
+contains the name). Truncated to 52 characters: a CronJob adds an 11-character suffix to its Jobs' names.
+*/}}
+{{- define "action-item-verifier.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "action-item-verifier.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The labels that select this release's Pods (NetworkPolicy).
+*/}}
+{{- define "action-item-verifier.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "action-item-verifier.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Labels of every object.
+*/}}
+{{- define "action-item-verifier.labels" -}}
+helm.sh/chart: {{ include "action-item-verifier.chart" . }}
+{{ include "action-item-verifier.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: action-item-verifier
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ServiceAccount the Pods run as.
+*/}}
+{{- define "action-item-verifier.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "action-item-verifier.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret holding the credentials; empty when there is none.
+*/}}
+{{- define "action-item-verifier.secretName" -}}
+{{- if .Values.secret.existingSecret }}
+{{- .Values.secret.existingSecret }}
+{{- else if .Values.secret.values }}
+{{- include "action-item-verifier.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image reference: repository:tag, or repository@digest when a digest is given.
+*/}}
+{{- define "action-item-verifier.image" -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/*
+A setting's value as an environment variable string: lists joined with commas, maps as JSON, whole numbers
+without an exponent (values files are read as JSON numbers, so 1234567 would otherwise print as 1.234567e+06).
+*/}}
+{{- define "action-item-verifier.envValue" -}}
+{{- if kindIs "slice" . }}
+{{- join "," . }}
+{{- else if kindIs "map" . }}
+{{- toJson . }}
+{{- else if and (kindIs "float64" .) (eq . (floor .)) }}
+{{- int64 . }}
+{{- else }}
+{{- . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The container's env: the tracker, dry run, every `config` setting, and the credentials (env mode) or the
+secrets directory (files mode). Shared by the CronJob and the helm test Pod.
+*/}}
+{{- define "action-item-verifier.env" -}}
+- name: VERIFIER_TRACKER
+  value: {{ .Values.tracker | quote }}
+- name: VERIFIER_DRY_RUN
+  value: {{ .Values.dryRun | ternary "true" "false" | quote }}
+{{- range $name, $value := .Values.config }}
+- name: {{ $name }}
+  value: {{ include "action-item-verifier.envValue" $value | quote }}
+{{- end }}
+{{- $secret := include "action-item-verifier.secretName" . }}
+{{- if and $secret (eq .Values.secret.mode "files") }}
+- name: VERIFIER_SECRETS_DIR
+  value: {{ .Values.secret.mountPath | quote }}
+{{- else if $secret }}
+{{- $keys := .Values.secret.keys }}
+{{- if not .Values.secret.existingSecret }}
+{{- $keys = keys .Values.secret.values | sortAlpha }}
+{{- end }}
+{{- range $keys }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+      optional: true
+{{- end }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Pod spec shared by the CronJob's Pods and the helm test Pod; the caller passes the container's args.
+Usage: include "action-item-verifier.podSpec" (dict "root" . "args" (list "doctor"))
+*/}}
+{{- define "action-item-verifier.podSpec" -}}
+{{- $root := .root }}
+{{- $secret := include "action-item-verifier.secretName" $root -}}
+serviceAccountName: {{ include "action-item-verifier.serviceAccountName" $root }}
+automountServiceAccountToken: false
+restartPolicy: Never
+{{- with $root.Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
+containers:
+  - name: verifier
+    image: {{ include "action-item-verifier.image" $root | quote }}
+    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    args:
+      {{- toYaml .args | nindent 6 }}
+    env:
+      {{- include "action-item-verifier.env" $root | nindent 6 }}
+    {{- with $root.Values.extraEnvFrom }}
+    envFrom:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    securityContext:
+      {{- toYaml $root.Values.securityContext | nindent 6 }}
+    resources:
+      {{- toYaml $root.Values.resources | nindent 6 }}
+    volumeMounts:
+      - name: tmp
+        mountPath: /tmp
+      {{- if and $secret (eq $root.Values.secret.mode "files") }}
+      - name: credentials
+        mountPath: {{ $root.Values.secret.mountPath }}
+        readOnly: true
+      {{- end }}
+      {{- with $root.Values.extraVolumeMounts }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: {{ $root.Values.tmpSizeLimit }}
+  {{- if and $secret (eq $root.Values.secret.mode "files") }}
+  - name: credentials
+    secret:
+      secretName: {{ $secret }}
+      defaultMode: 0440
+  {{- end }}
+  {{- with $root.Values.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with $root.Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The job label value the run pushes its metrics under (VERIFIER_PUSHGATEWAY_JOB).
+*/}}
+{{- define "action-item-verifier.pushgatewayJob" -}}
+{{- (.Values.config).VERIFIER_PUSHGATEWAY_JOB | default "action-item-verifier" }}
+{{- end }}
