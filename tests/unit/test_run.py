@@ -145,7 +145,7 @@ def test_invalid_config_is_written_once_then_a_corrected_config_is_verified() ->
 def test_write_budget_handles_oldest_due_first_and_the_rest_next_run() -> None:
     tracker, metrics = setup(ticket("OLD", resolved_days_ago=9), ticket("MID", resolved_days_ago=6), ticket("NEW"))
     report = run(tracker, metrics, RunOptions(max_writes=4), NOW)
-    assert [k for k, *_ in tracker.writes] == ["OLD", "OLD", "MID", "MID"]
+    assert sorted(k for k, *_ in tracker.writes) == ["MID", "MID", "OLD", "OLD"]  # tickets are written in parallel
     assert [r.key for r in report.results if r.deferred] == ["NEW"]
     run(tracker, metrics, RunOptions(max_writes=4), NOW)
     assert [k for k, *_ in tracker.writes][4:] == ["NEW", "NEW"]

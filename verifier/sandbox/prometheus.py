@@ -70,11 +70,20 @@ class QueryError(Exception):
 class MetricsStore:
     scrape_seconds: int = 60
     series: list[Series] = field(default_factory=list)
+    _answers: dict[tuple[str, float], list[tuple[Labels, float]]] = field(default_factory=dict, repr=False)
 
     def add(self, *series: Series) -> None:
         self.series.extend(series)
+        self._answers.clear()
 
     def evaluate(self, query: str, at: float) -> list[tuple[Labels, float]]:
+        """The answer at `at`; series are functions of time, so an answer once computed is kept."""
+        key = (query, at)
+        if key not in self._answers:
+            self._answers[key] = self._evaluate(query, at)
+        return self._answers[key]
+
+    def _evaluate(self, query: str, at: float) -> list[tuple[Labels, float]]:
         for pattern, evaluate in (
             (_HISTOGRAM, self._histogram),
             (_COUNTER, self._counter),

@@ -56,6 +56,7 @@ class TicketResult:
     query: str | None = None
     due_at: datetime | None = None
     actions: list[str] = field(default_factory=list)  # what was written (or, in a dry run, would be)
+    writes: int = 0  # tracker writes made for this ticket
     deferred: bool = False  # left for the next run: the write budget ran out
 
 
@@ -64,10 +65,13 @@ class RunReport:
     started: datetime
     dry_run: bool
     results: list[TicketResult] = field(default_factory=list)
-    writes: int = 0
     errors: list[str] = field(default_factory=list)  # run-level failures (listing the tracker)
     interrupted: bool = False
     duration_seconds: float = 0.0
+
+    @property
+    def writes(self) -> int:
+        return sum(r.writes for r in self.results)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -209,6 +213,9 @@ def _write(
     report: RunReport,
     stop: threading.Event,
 ) -> None:
+    """Give the write budget to the oldest due tickets first, then write them, several tickets at a time."""
+    budget = options.max_writes
+    chosen: list[tuple[_Due, Verdict]] = []
     for item in due:
         verdict = item.verdict
         if verdict is None:  # cancelled by a stop before it was measured
@@ -223,27 +230,44 @@ def _write(
         )
         if not actions:
             continue
-        if stop.is_set():
-            report.interrupted = True
+        if len(actions) > budget:
             result.deferred = True
+            log.info("write_budget_exhausted", ticket=item.ticket.key, budget=options.max_writes)
             continue
-        if report.writes + len(actions) > options.max_writes:
-            result.deferred = True
-            log.info("write_budget_exhausted", ticket=item.ticket.key, writes=report.writes)
-            continue
+        budget -= len(actions)
         if options.dry_run:
             result.actions.extend(_describe(a) for a in actions)
-            continue
-        try:
-            _apply(tracker, item, verdict, options, policy, report)
-        except TrackerError as error:
-            log.error("write_failed", ticket=item.ticket.key, error=str(error))
-            result.outcome, result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
+        else:
+            chosen.append((item, verdict))
+    with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="write") as pool:
+        for item, verdict in chosen:
+            pool.submit(_write_ticket, tracker, item, verdict, options, policy, report, stop)
 
 
-def _apply(
-    tracker: Tracker, item: _Due, verdict: Verdict, options: RunOptions, policy: Policy, report: RunReport
+def _write_ticket(
+    tracker: Tracker,
+    item: _Due,
+    verdict: Verdict,
+    options: RunOptions,
+    policy: Policy,
+    report: RunReport,
+    stop: threading.Event,
 ) -> None:
+    if stop.is_set():
+        report.interrupted = True
+        item.result.deferred = True
+        return
+    try:
+        _apply(tracker, item, verdict, options, policy)
+    except TrackerError as error:
+        log.error("write_failed", ticket=item.ticket.key, error=str(error))
+        item.result.outcome, item.result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
+    except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
+        log.exception("write_crashed", ticket=item.ticket.key)
+        item.result.outcome, item.result.reason = Outcome.ERROR.value, f"internal error: {error}"
+
+
+def _apply(tracker: Tracker, item: _Due, verdict: Verdict, options: RunOptions, policy: Policy) -> None:
     """Write what is still missing, judged on the ticket as it is now: another run may have written meanwhile."""
     listed, result = item.ticket, item.result
     ticket = tracker.get_ticket(listed.key)
@@ -254,7 +278,7 @@ def _apply(
     written = item.already_written or recorded_result(ticket, policy.own, choice, early=verdict.early) is not None
     for action in actions_for(verdict, ticket, tracker.flavour, options.labels, already_written=written):
         result.actions.append(_describe(action))
-        report.writes += 1
+        result.writes += 1
         if isinstance(action, WriteComment):
             comment_id = tracker.comment(ticket.key, action.body)
             since = choice.created if choice else None
@@ -266,7 +290,7 @@ def _apply(
             tracker.add_labels(ticket.key, [action.label])
         elif isinstance(action, Reopen) and not tracker.reopen(ticket.key):
             log.warning("reopen_impossible", ticket=ticket.key)
-            report.writes += 2
+            result.writes += 2
             tracker.comment(ticket.key, REOPEN_FAILED_NOTE)
             tracker.add_labels(ticket.key, [options.labels.reopen_failed])
             result.actions.append("reopen impossible: comment + label " + options.labels.reopen_failed)
