@@ -113,8 +113,8 @@ def _text(raw: Mapping[str, object], name: str, *, required: bool = False) -> st
     text = str(value).strip()
     if not text:
         raise ConfigError(name, "is empty")
-    if "\x00" in text:
-        raise ConfigError(name, "contains a NUL character")
+    if "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text):
+        raise ConfigError(name, "contains a NUL character or a lone surrogate")
     return text
 
 
@@ -154,6 +154,8 @@ def _labels(value: object) -> tuple[tuple[str, str], ...]:
             raise ConfigError("labels", f"'{key}' is not a valid Prometheus label name")
         if isinstance(val, bool) or not isinstance(val, str | int | float):
             raise ConfigError("labels", f"the value of '{key}' must be text")
+        if any("\ud800" <= c <= "\udfff" or c == "\x00" for c in str(val)):
+            raise ConfigError("labels", f"the value of '{key}' contains a NUL character or a lone surrogate")
         labels.append((key, str(val)))
     return tuple(sorted(labels))
 

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
@@ -175,12 +175,18 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
     if isinstance(decision, AlreadyRecorded):
         marker = decision.recorded.marker
         result.outcome, result.reason = marker.verdict.value, "already recorded"
-        return _Due(ticket, result, Verdict(marker.verdict, "already recorded"), already_written=True)
+        return _Due(_slim(ticket), result, Verdict(marker.verdict, "already recorded"), already_written=True)
     if isinstance(decision, Judged):
-        return _Due(ticket, result, decision.verdict)
+        return _Due(_slim(ticket), result, decision.verdict)
     assert isinstance(decision, Measure)
     result.due_at, result.query = decision.plan.due_at, decision.plan.query
-    return _Due(ticket, result, plan=decision.plan)
+    return _Due(_slim(ticket), result, plan=decision.plan)
+
+
+def _slim(ticket: Ticket) -> Ticket:
+    """What the write phase needs of a listed ticket (key, resolution, labels): it re-reads the rest before writing,
+    so thousands of due tickets do not keep their bodies and comments in memory."""
+    return replace(ticket, body="", comments=())
 
 
 def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOptions) -> Verdict:

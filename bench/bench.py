@@ -1,0 +1,281 @@
+"""The benchmark: the run at 100, 1,000 and 10,000 due tickets against the sandbox servers with injected latency.
+
+    .venv/bin/python bench/bench.py [--sizes 100,1000,10000] [--latency 0.05] [--concurrency 16]
+
+For each size it seeds a Jira Cloud sandbox and a Prometheus API sandbox, each answering every request after
+`--latency` seconds, and runs `action-item-verifier run --json` as a child process over HTTP (so start-up,
+imports and the real clients count). It reports wall time, requests by kind, the child's peak RSS, and the ratio
+to the round-trip lower bound: sequential search pages, plus queries and writes spread over the run's concurrency,
+each costing one latency. Then an idle re-run (everything already recorded), the seed article's sequential loop
+(per ticket: read comments, one query, one write) at the size the goals name, and `--help` start-up time.
+Goals (from the benchmark issue) are printed beside each figure; a missed goal is shown, not hidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter as Tally
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from verifier.sandbox.http import RecordedRequest  # noqa: E402
+from verifier.sandbox.jira import JiraSandbox  # noqa: E402
+from verifier.sandbox.prometheus import Counter, MetricsStore, PrometheusSandbox  # noqa: E402
+
+BOT = "action-item-verifier"
+WINDOW_HOURS = 6
+BODY = (
+    "{code:yaml}\n# action-item-verifier: v1\n"
+    f'metric: "bench_errors_total"\ncondition: "< 1"\ndelay: "{WINDOW_HOURS}h"\n'
+    "{code}"
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seed-loop-size", type=int, default=1000, help="tickets for the seed-style loop (0: skip)")
+    parser.add_argument(
+        "--real-prometheus", type=int, default=0, metavar="N", help="also N tickets against a real Prometheus"
+    )
+    args = parser.parse_args()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"latency {args.latency * 1000:.0f} ms a request, concurrency {args.concurrency}\n")
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        rows.append(scenario(size, args.latency, args.concurrency))
+    print_table(rows)
+    if args.seed_loop_size:
+        seed_loop(args.seed_loop_size, args.latency, args.concurrency)
+    if args.real_prometheus:
+        real_backend(args.real_prometheus, args.latency, args.concurrency)
+    help_time()
+    return 0
+
+
+def scenario(size: int, latency: float, concurrency: int) -> dict[str, object]:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with sandboxes(size, now) as (jira, prometheus):
+        jira.set_latency(latency)
+        prometheus.set_latency(latency)
+        first = run_child(jira, prometheus, concurrency)
+        kinds = request_kinds(jira.requests, prometheus.requests)
+        jira.clear_requests()
+        prometheus.clear_requests()
+        idle = run_child(jira, prometheus, concurrency)
+        idle_kinds = request_kinds(jira.requests, prometheus.requests)
+    writes_per_ticket = max(1, kinds["writes"] // max(1, size))
+    bound = latency * (
+        kinds["search pages"]
+        + math.ceil(kinds["metric queries"] / concurrency)
+        + max(writes_per_ticket, math.ceil((kinds["writes"] + kinds["per-ticket reads"]) / concurrency))
+    )
+    return {
+        "size": size,
+        "wall": first["wall"],
+        "rss": first["rss_mb"],
+        "kinds": kinds,
+        "bound": bound,
+        "ratio": first["wall"] / bound if bound else float("nan"),
+        "idle_wall": idle["wall"],
+        "idle_kinds": idle_kinds,
+        "counts": first["report"].get("counts", {}),
+    }
+
+
+class sandboxes:
+    """A Jira Cloud sandbox with `size` due tickets, and a Prometheus sandbox whose metric holds for all."""
+
+    def __init__(self, size: int, now: datetime) -> None:
+        self.size, self.now = size, now
+
+    def __enter__(self) -> tuple[JiraSandbox, PrometheusSandbox]:
+        store = MetricsStore(scrape_seconds=60)
+        store.add(Counter("bench_errors_total", (), lambda t: 0.0))
+        self.prometheus = PrometheusSandbox(store).start()
+        self.jira = JiraSandbox("cloud", bot_name=BOT).start()
+        for i in range(self.size):
+            # Resolutions spread over a day, all due: the run handles the oldest first.
+            resolved = self.now - timedelta(hours=WINDOW_HOURS + 1, minutes=i % 1440)
+            self.jira.add_issue(
+                summary=f"[Post-Incident] action item {i}",
+                description=BODY,
+                resolved=resolved,
+                labels=["post-incident"],
+                reporter=BOT,
+            )
+        return self.jira, self.prometheus
+
+    def __exit__(self, *exc: object) -> None:
+        self.jira.stop()
+        self.prometheus.stop()
+
+
+def run_child(jira: JiraSandbox, prometheus: PrometheusSandbox | _Url, concurrency: int) -> dict[str, object]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")},
+        "VERIFIER_TRACKER": "jira",
+        "VERIFIER_JIRA_URL": jira.url,
+        "VERIFIER_JIRA_EMAIL": jira.email,
+        "VERIFIER_JIRA_API_TOKEN": jira.api_token,
+        "VERIFIER_PROMETHEUS_URL": prometheus.url,
+        "VERIFIER_CONCURRENCY": str(concurrency),
+        "VERIFIER_MAX_WRITES": "1000000",
+        "VERIFIER_LOG_LEVEL": "warning",
+        "VERIFIER_LOG_FORMAT": "json",
+    }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "verifier", "run", "--json"], env=env, capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far, in KiB
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        raise SystemExit(f"the run exited {done.returncode}")
+    return {"wall": wall, "rss_mb": max(peak, before) / 1024, "report": json.loads(done.stdout)}
+
+
+def request_kinds(jira: list[RecordedRequest], prometheus: list[RecordedRequest]) -> Tally[str]:
+    kinds: Tally[str] = Tally()
+    for r in jira:
+        if r.method not in ("GET", "HEAD"):
+            kinds["writes"] += 1
+        elif r.path.endswith(("/search/jql", "/search")):
+            kinds["search pages"] += 1
+        elif "/issue/" in r.path:
+            kinds["per-ticket reads"] += 1
+        else:
+            kinds["other reads"] += 1
+    kinds["metric queries"] = sum(1 for r in prometheus if "/api/v1/query" in r.path)
+    return kinds
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    print(
+        "| due tickets | wall s | lower bound s | ratio (goal <= 1.3 at 10k) | search pages | per-ticket reads | metric queries | writes | peak RSS MB (goal <= 150 at 10k) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        k = r["kinds"]
+        assert isinstance(k, Tally)
+        print(
+            f"| {r['size']:,} | {r['wall']:.1f} | {r['bound']:.1f} | {r['ratio']:.2f} | {k['search pages']} | "
+            f"{k['per-ticket reads']} | {k['metric queries']} | {k['writes']} | {r['rss']:.0f} |"
+        )
+    print("\nidle re-run (everything already recorded; goal: no writes, no per-ticket reads):")
+    for r in rows:
+        k = r["idle_kinds"]
+        assert isinstance(k, Tally)
+        print(
+            f"  {r['size']:,} tickets: {r['idle_wall']:.1f} s, {k['search pages']} search pages, "
+            f"{k['per-ticket reads']} per-ticket reads, {k['metric queries']} metric queries, {k['writes']} writes"
+        )
+
+
+def seed_loop(size: int, latency: float, concurrency: int) -> None:
+    """The seed article's checker, sequential: per ticket read its comments, run one query, write one comment."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with sandboxes(size, now) as (jira, prometheus):
+        jira.set_latency(latency)
+        prometheus.set_latency(latency)
+        session = requests.Session()
+        session.auth = (jira.email, jira.api_token)
+        keys = list(jira.issues)
+        started = time.perf_counter()
+        for key in keys:
+            session.get(f"{jira.url}/rest/api/2/issue/{key}/comment", timeout=30).raise_for_status()
+            session.get(
+                f"{prometheus.url}/api/v1/query",
+                params={"query": "sum(increase(bench_errors_total[6h]))", "time": str(now.timestamp())},
+                timeout=30,
+            ).raise_for_status()
+            session.post(
+                f"{jira.url}/rest/api/2/issue/{key}/comment", json={"body": "Verified"}, timeout=30
+            ).raise_for_status()
+        sequential = time.perf_counter() - started
+    row = scenario(size, latency, concurrency)
+    wall = row["wall"]
+    assert isinstance(wall, float)
+    print(
+        f"\nseed-style sequential loop at {size:,} tickets: {sequential:.1f} s; the run: {wall:.1f} s; "
+        f"speed-up {sequential / wall:.1f}x (goal >= 20x)"
+    )
+
+
+def real_backend(size: int, latency: float, concurrency: int) -> None:
+    """`size` tickets, each verified against its own series in a real Prometheus holding 48 h of backfilled history."""
+    import tempfile
+
+    from tests.integration.backends import History, PrometheusServer, quiet_anchor
+
+    end = quiet_anchor()
+    history = History(start=end - timedelta(hours=49), end=end, step_seconds=60)
+    for i in range(size):
+        history.counter("bench_real_errors_total", 0.0 if i % 10 else 0.01, {"ticket": str(i)})
+    with tempfile.TemporaryDirectory() as workdir, PrometheusServer(Path(workdir)) as prometheus:
+        started = time.perf_counter()
+        prometheus.load(history)
+        loaded = time.perf_counter() - started
+        jira = JiraSandbox("cloud", bot_name=BOT).start()
+        try:
+            for i in range(size):
+                body = BODY.replace('delay: "6h"', 'delay: "48h"').replace(
+                    'metric: "bench_errors_total"', f'metric: "bench_real_errors_total"\nlabels: {{ticket: "{i}"}}'
+                )
+                jira.add_issue(
+                    summary=f"[Post-Incident] real {i}",
+                    description=body,
+                    resolved=end - timedelta(hours=48),
+                    labels=["post-incident"],
+                    reporter=BOT,
+                )
+            jira.set_latency(latency)
+            result = run_child(jira, _Url(prometheus.url), concurrency)
+            kinds = request_kinds(jira.requests, [])
+        finally:
+            jira.stop()
+    report = result["report"]
+    assert isinstance(report, dict)
+    print(
+        f"\nreal Prometheus ({loaded:.0f} s to backfill {size:,} distinct 48 h series): {size:,} tickets in "
+        f"{result['wall']:.1f} s, peak RSS {result['rss_mb']:.0f} MB, {kinds['writes']} writes, "
+        f"verdicts {report.get('counts')}"
+    )
+
+
+class _Url:
+    """Stands where run_child expects a sandbox: only the URL is read."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def help_time() -> None:
+    times = []
+    for _ in range(7):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "verifier", "--help"], capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    print(f"`action-item-verifier --help`: median {statistics.median(times):.3f} s over 7 runs (goal < 0.3 s)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
