@@ -45,6 +45,8 @@ def tracker(settings: RunSettings) -> Tracker:
                 extra_jql=settings.jira_extra_jql,
                 not_fix_resolutions=settings.jira_not_fix_resolutions,
                 reopen_transition=settings.jira_reopen_transition,
+                issue_type=settings.jira_issue_type,
+                priorities=settings.jira_priorities,
                 verify_tls=settings.tracker_verify_tls,
                 ca_bundle=ca_bundle,
                 timeout_seconds=settings.tracker_timeout_seconds,
@@ -81,7 +83,7 @@ def run_options(
         label=settings.label,
         lookback_days=settings.lookback_days,
         trusted_authors=frozenset(settings.trusted_authors),
-        not_a_fix=frozenset(r.lower() for r in not_a_fix),
+        not_a_fix=frozenset(not_a_fix),
         labels=Labels(
             verified=settings.verified_label,
             failed=settings.failed_label,

@@ -146,7 +146,7 @@ def test_write_budget_handles_oldest_due_first_and_the_rest_next_run() -> None:
     tracker, metrics = setup(ticket("OLD", resolved_days_ago=9), ticket("MID", resolved_days_ago=6), ticket("NEW"))
     report = run(tracker, metrics, RunOptions(max_writes=4), NOW)
     assert sorted(k for k, *_ in tracker.writes) == ["MID", "MID", "OLD", "OLD"]  # tickets are written in parallel
-    assert [r.key for r in report.results if r.deferred] == ["NEW"]
+    assert [(r.key, r.deferred) for r in report.results if r.deferred] == [("NEW", "the write budget is used up")]
     run(tracker, metrics, RunOptions(max_writes=4), NOW)
     assert [k for k, *_ in tracker.writes][4:] == ["NEW", "NEW"]
 
@@ -247,3 +247,28 @@ def test_two_runs_at_once_leave_one_result(moment: str) -> None:
     results = [c for c in tracker.tickets["A-1"].comments if "action-item-verifier result" in c.body]
     assert len(results) == 1
     assert "verified-by-otel" in tracker.tickets["A-1"].labels
+
+
+def test_a_typographic_apostrophe_in_wont_do_is_still_not_a_fix() -> None:
+    tracker, metrics = setup(ticket("A-1", resolution="Won\u2019t Do"), answer=instant(0.4))
+    report = run(tracker, metrics, RunOptions(issues=("A-1",), not_a_fix=frozenset({"Won't Do"})), NOW)
+    assert tracker.writes == []
+    assert report.results[0].reason == "not a fix: Won\u2019t Do"
+
+
+def test_a_stale_reopen_failed_label_does_not_stop_the_reopen_of_a_new_resolution() -> None:
+    stale = ticket("A-1", labels=frozenset({"post-incident", "reopen-failed"}))
+    tracker, metrics = setup(stale, answer=instant(0.4))
+    run(tracker, metrics, RunOptions(), NOW)
+    assert kinds(tracker, "A-1") == ["comment", "label:verification-failed", "reopen"]
+
+
+def test_a_ticket_that_cannot_be_reopened_is_tried_again_without_new_comments() -> None:
+    tracker, metrics = setup(ticket("A-1"), answer=instant(0.4))
+    tracker.reopenable = False
+    run(tracker, metrics, RunOptions(), NOW)
+    run(tracker, metrics, RunOptions(), NOW)
+    assert kinds(tracker, "A-1") == ["comment", "label:verification-failed", "comment", "label:reopen-failed"]
+    tracker.reopenable = True  # the workflow gained its way back
+    run(tracker, metrics, RunOptions(), NOW)
+    assert kinds(tracker, "A-1")[-1] == "reopen"

@@ -66,6 +66,6 @@ def actions_for(
         actions.append(WriteComment(render_result(verdict, ticket.resolved_at, flavour)))
     if label not in ticket.labels:
         actions.append(AddLabel(label))
-    if verdict.outcome is Outcome.FAILED and labels.reopen_failed not in ticket.labels:
-        actions.append(Reopen())
+    if verdict.outcome is Outcome.FAILED:
+        actions.append(Reopen())  # still resolved, so still to reopen (a stale reopen-failed label says nothing)
     return actions

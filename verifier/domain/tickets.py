@@ -36,3 +36,8 @@ class Ticket:
     body: str
     reporter: str
     comments: tuple[Comment, ...] = field(default=())
+
+
+def fold_resolution(name: str) -> str:
+    """Resolution names compared the way people mean them: `Won’t Do` (typographic apostrophe) is `won't do`."""
+    return name.replace("\u2019", "'").casefold().strip()

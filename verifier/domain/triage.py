@@ -8,7 +8,7 @@ from datetime import datetime
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, QueryPlan, plan
 from verifier.domain.selection import Recorded, recorded_result, select_config
-from verifier.domain.tickets import Ticket
+from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.verdicts import Verdict, invalid
 from verifier.errors import ConfigError
 
@@ -17,7 +17,7 @@ from verifier.errors import ConfigError
 class Policy:
     trusted: frozenset[str]  # authors whose configs count (the tool's own account included)
     own: frozenset[str]  # the tool's own account(s): only their result markers count
-    not_a_fix: frozenset[str]  # resolutions (lower case) that are not a fix: Won't Do, not_planned, ...
+    not_a_fix: frozenset[str]  # resolutions that are not a fix, folded (fold_resolution): won't do, not_planned
     early: bool = False  # on-call's --now: judge the window so far
 
 
@@ -57,7 +57,7 @@ Triage = Skip | Wait | AlreadyRecorded | Measure | Judged
 def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     if ticket.resolved_at is None:
         return Skip("not resolved")
-    if ticket.resolution and ticket.resolution.strip().lower() in policy.not_a_fix:
+    if ticket.resolution and fold_resolution(ticket.resolution) in policy.not_a_fix:
         return Skip(f"not a fix: {ticket.resolution}")
     selection = select_config(ticket, policy.trusted)
     choice = selection.choice

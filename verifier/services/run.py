@@ -18,7 +18,7 @@ import structlog
 from verifier.domain.actions import REOPEN_FAILED_NOTE, Action, AddLabel, Labels, Reopen, WriteComment, actions_for
 from verifier.domain.planning import QueryPlan
 from verifier.domain.selection import own_results, recorded_result, select_config
-from verifier.domain.tickets import Ticket
+from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError
@@ -57,7 +57,7 @@ class TicketResult:
     due_at: datetime | None = None
     actions: list[str] = field(default_factory=list)  # what was written (or, in a dry run, would be)
     writes: int = 0  # tracker writes made for this ticket
-    deferred: bool = False  # left for the next run: the write budget ran out
+    deferred: str = ""  # why it is left for the next run: the write budget ran out, or the run was stopped
 
 
 @dataclass
@@ -111,7 +111,8 @@ def run(
     clock = time.monotonic()
     report = RunReport(started=now, dry_run=options.dry_run)
     own = frozenset({tracker.account()})
-    policy = Policy(options.trusted_authors | own, own, options.not_a_fix, options.early)
+    not_a_fix = frozenset(fold_resolution(name) for name in options.not_a_fix)
+    policy = Policy(options.trusted_authors | own, own, not_a_fix, options.early)
     due: list[_Due] = []
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="measure") as pool:
         try:
@@ -130,7 +131,10 @@ def run(
                 pool.shutdown(wait=True, cancel_futures=True)
         for item in due:
             if item.future is not None:
-                item.verdict = item.future.result() if not item.future.cancelled() else None
+                if item.future.cancelled():
+                    item.result.outcome, item.result.reason = "SKIPPED", "not judged: the run was stopped first"
+                else:
+                    item.verdict = item.future.result()
     _write(tracker, sorted(due, key=_due_order), options, policy, report, stop)
     report.duration_seconds = time.monotonic() - clock
     return report
@@ -237,7 +241,7 @@ def _write(
         if not actions:
             continue
         if len(actions) > budget:
-            result.deferred = True
+            result.deferred = "the write budget is used up"
             log.info("write_budget_exhausted", ticket=item.ticket.key, budget=options.max_writes)
             continue
         budget -= len(actions)
@@ -261,7 +265,7 @@ def _write_ticket(
 ) -> None:
     if stop.is_set():
         report.interrupted = True
-        item.result.deferred = True
+        item.result.deferred = "the run was stopped"
         return
     try:
         _apply(tracker, item, verdict, options, policy)
@@ -296,6 +300,8 @@ def _apply(tracker: Tracker, item: _Due, verdict: Verdict, options: RunOptions, 
             tracker.add_labels(ticket.key, [action.label])
         elif isinstance(action, Reopen) and not tracker.reopen(ticket.key):
             log.warning("reopen_impossible", ticket=ticket.key)
+            if options.labels.reopen_failed in ticket.labels:
+                continue  # said already for this resolution; tried again every run in case the workflow changed
             result.writes += 2
             tracker.comment(ticket.key, REOPEN_FAILED_NOTE)
             tracker.add_labels(ticket.key, [options.labels.reopen_failed])

@@ -37,7 +37,7 @@ def as_text(report: RunReport) -> str:
             verb = "would write" if report.dry_run else "wrote"
             detail += f" [{verb}: {', '.join(result.actions)}]"
         if result.deferred:
-            detail += " [deferred to the next run: write budget used up]"
+            detail += f" [left for the next run: {result.deferred}]"
         lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
     counts = ", ".join(f"{n} {k.lower()}" for k, n in report.counts().items()) or "no tickets"
     mode = " (dry run: nothing written)" if report.dry_run else ""
