@@ -19,6 +19,7 @@ from verifier.domain.tickets import Flavour
 PRIORITIES = ("P0", "P1", "P2", "P3")
 _FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
 _ACTUAL = re.compile(r"Actual Value[*_]*\s*:[*_]*\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
+_SERVICE = re.compile(r"Service[*_]*\s*:[*_]*[ \t]*([^\s*_][^\n*]*?)[ \t]*$", re.M)
 _TRIGGERED = re.compile(r"Triggered At[*_]*\s*:[*_]*\s*(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)")
 
 
@@ -169,6 +170,12 @@ def incident_facts(text: str) -> IncidentFacts:
     if at is not None and at.tzinfo is None:
         at = None  # a time with no zone cannot be placed; no baseline rather than a wrong one
     return IncidentFacts(actual_value=value if value is not None and math.isfinite(value) else None, triggered_at=at)
+
+
+def incident_service(text: str) -> str | None:
+    """The service the incident context names (`**Service**: checkout`), or None."""
+    match = _SERVICE.search(text)
+    return match.group(1).strip() if match else None
 
 
 def _hours(config: VerificationConfig) -> str:

@@ -36,6 +36,8 @@ class Ticket:
     body: str
     reporter: str
     comments: tuple[Comment, ...] = field(default=())
+    created: datetime | None = None
+    priority: str | None = None  # P0–P3 when the tracker's priority maps to one
 
 
 def fold_resolution(name: str) -> str:

@@ -1,0 +1,200 @@
+"""The weekly review's material: what was filed, completed, verified, regressed and overdue, and the fix-hold rate.
+
+Pure: tickets, the period and `now` in; a `Report` out, rendered as Markdown for a review document or as JSON for a
+dashboard. Results are read from the tool's own result markers, so the report needs no store of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from verifier.domain.models import incident_service
+from verifier.domain.render import parse_marker
+from verifier.domain.tickets import Ticket
+from verifier.domain.triage import Policy, Wait, triage
+from verifier.domain.verdicts import Outcome
+
+GroupBy = Literal["service", "team", "label"]
+#: Days an open action item may stay open, by priority (the SRE practice the seed article cites).
+DEFAULT_SLA_DAYS: Mapping[str, int] = {"P0": 3, "P1": 7, "P2": 30, "P3": 90}
+DEFAULT_PRIORITY = "P2"
+
+
+@dataclass
+class Counts:
+    filed: int = 0
+    completed: int = 0
+    verified: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+    invalid: int = 0
+    pending: int = 0
+    overdue: int = 0
+
+    @property
+    def fix_hold_rate(self) -> float | None:
+        """held / (held + regressed); None when nothing was judged."""
+        judged = self.verified + self.failed
+        return self.verified / judged if judged else None
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str
+    url: str
+    title: str
+    group: str
+    detail: str
+
+
+@dataclass
+class Report:
+    since: datetime
+    until: datetime
+    group_by: GroupBy
+    overall: Counts = field(default_factory=Counts)
+    groups: dict[str, Counts] = field(default_factory=dict)
+    failed: list[Line] = field(default_factory=list)
+    overdue: list[Line] = field(default_factory=list)
+
+
+def due_date(ticket: Ticket, sla_days: Mapping[str, int]) -> datetime | None:
+    """When an open action item becomes overdue: created + the SLA of its priority."""
+    if ticket.created is None:
+        return None
+    days = sla_days.get(ticket.priority or DEFAULT_PRIORITY, sla_days.get(DEFAULT_PRIORITY, 30))
+    return ticket.created + timedelta(days=days)
+
+
+def build_report(
+    tickets: Iterable[Ticket],
+    *,
+    since: datetime,
+    now: datetime,
+    policy: Policy,
+    group_by: GroupBy = "service",
+    label: str = "post-incident",
+    sla_days: Mapping[str, int] = DEFAULT_SLA_DAYS,
+) -> Report:
+    report = Report(since=since, until=now, group_by=group_by)
+    for ticket in tickets:
+        for group in _groups(ticket, group_by, label):
+            counts = report.groups.setdefault(group, Counts())
+            _count(ticket, group, counts, report, since=since, now=now, policy=policy, sla_days=sla_days)
+        _count(ticket, "", report.overall, None, since=since, now=now, policy=policy, sla_days=sla_days)
+    report.groups = dict(sorted(report.groups.items()))
+    return report
+
+
+def _count(
+    ticket: Ticket,
+    group: str,
+    counts: Counts,
+    report: Report | None,
+    *,
+    since: datetime,
+    now: datetime,
+    policy: Policy,
+    sla_days: Mapping[str, int],
+) -> None:
+    """Add one ticket to `counts`; with `report`, also list it among the failed or overdue tickets."""
+    if ticket.created and ticket.created >= since:
+        counts.filed += 1
+    if ticket.resolved_at and ticket.resolved_at >= since:
+        counts.completed += 1
+    result = _latest_result(ticket, policy.own, since)
+    if result is Outcome.VERIFIED:
+        counts.verified += 1
+    elif result is Outcome.FAILED:
+        counts.failed += 1
+        if report is not None:
+            report.failed.append(_line(ticket, group, "failed verification; reopened for investigation"))
+    elif result is Outcome.INCONCLUSIVE:
+        counts.inconclusive += 1
+    elif result is Outcome.INVALID:
+        counts.invalid += 1
+    if ticket.resolved_at is not None and isinstance(triage(ticket, now, policy), Wait):
+        counts.pending += 1
+    due = due_date(ticket, sla_days) if ticket.resolved_at is None else None
+    if due is not None and due < now:
+        counts.overdue += 1
+        if report is not None:
+            late = (now - due).days
+            priority = ticket.priority or DEFAULT_PRIORITY
+            report.overdue.append(_line(ticket, group, f"{priority}, due {due.date().isoformat()}, {late} days late"))
+
+
+def _latest_result(ticket: Ticket, own: frozenset[str], since: datetime) -> Outcome | None:
+    latest = None
+    for comment in sorted(ticket.comments, key=lambda c: c.created):
+        if comment.author in own and comment.created >= since:
+            marker = parse_marker(comment.body)
+            if marker is not None and not marker.early:
+                latest = marker.verdict
+    return latest
+
+
+def _groups(ticket: Ticket, group_by: GroupBy, label: str) -> list[str]:
+    if group_by == "service":
+        return [incident_service(ticket.body) or "(no service recorded)"]
+    if group_by == "team":
+        teams = [
+            lb.split(":", 1)[-1].removeprefix("team-") for lb in ticket.labels if lb.startswith(("team-", "team:"))
+        ]
+        return sorted(teams) or ["(no team label)"]
+    return sorted(lb for lb in ticket.labels if lb != label) or ["(no other label)"]
+
+
+def _line(ticket: Ticket, group: str, detail: str) -> Line:
+    return Line(ticket.key, ticket.url, ticket.title, group, detail)
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    def counts(c: Counts) -> dict[str, Any]:
+        return {**asdict(c), "fix_hold_rate": c.fix_hold_rate}
+
+    return {
+        "since": report.since.isoformat(),
+        "until": report.until.isoformat(),
+        "group_by": report.group_by,
+        "overall": counts(report.overall),
+        "groups": {name: counts(c) for name, c in report.groups.items()},
+        "failed_verification": [asdict(line) for line in report.failed],
+        "overdue": [asdict(line) for line in report.overdue],
+    }
+
+
+def as_markdown(report: Report) -> str:
+    period = f"{report.since.date().isoformat()} to {report.until.date().isoformat()}"
+    rate = report.overall.fix_hold_rate
+    lines = [
+        f"## Post-incident action items, {period}",
+        "",
+        f"Fix-hold rate: **{_percent(rate)}** ({report.overall.verified} held, {report.overall.failed} regressed). "
+        f"{report.overall.overdue} open past their due date.",
+        "",
+        f"| {report.group_by} | filed | completed | verified | failed | inconclusive | invalid | pending | overdue | fix-hold |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, c in [*report.groups.items(), ("**all**", report.overall)]:
+        lines.append(
+            f"| {_cell(name)} | {c.filed} | {c.completed} | {c.verified} | {c.failed} | {c.inconclusive} | "
+            f"{c.invalid} | {c.pending} | {c.overdue} | {_percent(c.fix_hold_rate)} |"
+        )
+    for title, entries in (("Failed verification", report.failed), ("Overdue", report.overdue)):
+        lines += ["", f"### {title}", ""]
+        lines += [f"- [{e.key}]({e.url}) {_cell(e.title)} ({_cell(e.group)}): {e.detail}" for e in entries] or [
+            "- none"
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.0%}"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
