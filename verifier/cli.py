@@ -89,6 +89,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the run report as JSON instead of a table")
     run.set_defaults(handler=_run)
 
+    file = commands.add_parser(
+        "file",
+        help="file a review's action items as tickets with the incident's context and a verification config",
+        description="Read an action-items file (YAML: the incident, optionally its Alertmanager webhook payload, "
+        "related queries and the items with their verification configs; see docs/filing.md), check every item, "
+        "capture the incident's context from the metrics backend when VERIFIER_PROMETHEUS_URL is set, and create "
+        "each ticket not filed yet. Filing the same file again creates nothing twice. Exit 0 when every item is "
+        "filed, 1 when the tracker or the metrics backend failed (run it again), 2 for a bad file or settings.",
+    )
+    file.add_argument("action_items", metavar="ACTION_ITEMS.yaml", help="the action-items file; - for stdin")
+    file.add_argument("--dry-run", action="store_true", help="check and look up everything, create nothing")
+    file.add_argument("--json", action="store_true", help="print the filing report as JSON")
+    file.set_defaults(handler=_file)
+
     doctor = commands.add_parser(
         "doctor",
         help="check the credentials and reachability of the tracker and the metrics backend",
@@ -201,6 +215,63 @@ def _run(args: argparse.Namespace) -> int:
         print(as_text(report))
     if settings.pushgateway_url and not report.dry_run:
         bootstrap.push_metrics(settings, report)
+    return report.exit_code
+
+
+def _file(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from verifier.domain.filing import parse_filing
+    from verifier.errors import MetricsError
+    from verifier.settings import MetricsSettings, RunSettings, load
+
+    folder = Path(args.action_items).parent if args.action_items != "-" else Path.cwd()
+
+    def read(path: str) -> str:  # an `alertmanager:` payload, relative to the action-items file
+        return (folder / path).read_text(encoding="utf-8")
+
+    try:
+        document = parse_filing(_read(args.action_items), read=read)
+        settings = load(RunSettings)
+        metrics_settings = load(MetricsSettings) if os.environ.get("VERIFIER_PROMETHEUS_URL") else None
+        if settings.tracker == "jira" and not settings.jira_project:
+            raise SettingsError(["VERIFIER_JIRA_PROJECT: the project to file the action items in is required"])
+    except (ConfigError, SettingsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as error:
+        print(f"error: cannot read {args.action_items}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_INVALID
+    from verifier import bootstrap, logs
+    from verifier.services.filing import as_json, as_text, file_items
+
+    logs.configure(json=_log_json(settings.log_format), level=settings.log_level)
+    logs.register_secrets([*settings.secrets(), *(metrics_settings.secrets() if metrics_settings else [])])
+    tracker = bootstrap.tracker(settings)
+    options: dict[str, Any] = {
+        "dry_run": args.dry_run or settings.dry_run,
+        "config_comment": settings.jira_seed_comment,
+        "extra_labels": () if settings.label == "post-incident" else (settings.label,),
+    }
+    try:
+        if metrics_settings is None:
+            report = file_items(document, tracker, None, **options)
+        else:
+            with bootstrap.metrics(metrics_settings) as metrics:
+                report = file_items(document, tracker, metrics, **options)
+    except ConfigError as error:
+        print(f"error: {error}; nothing was filed", file=sys.stderr)
+        return EXIT_INVALID
+    except MetricsError as error:
+        print(f"error: the metrics backend failed: {error}; nothing was filed", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(as_json(report))
+    else:
+        print(as_text(report))
+    if report.error:
+        print(f"error: {report.error}", file=sys.stderr)
     return report.exit_code
 
 

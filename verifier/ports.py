@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from verifier.domain.measurement import Measurement
+from verifier.domain.models import ActionItem
 from verifier.domain.tickets import Flavour, Ticket
 
 
@@ -52,6 +53,28 @@ class Tracker(Protocol):
 
     def reopen(self, key: str) -> bool:
         """Move the ticket back to an open state; False when the workflow offers no way to do so."""
+        ...
+
+    # -- filing action items ---------------------------------------------------------------------------------
+    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+        """The ticket an earlier filing made for this action item, open or closed, or None.
+
+        Searches the tickets labelled with the incident (Jira `incident-<id>`, GitHub `incident:<id>`) and
+        matches the fingerprint their body carries (`models.fingerprint_in`); the title alone is not trusted,
+        since people rename tickets. Search indexes lag behind writes (Jira Cloud by seconds), so a filing
+        repeated at once may not see a ticket just created.
+        """
+        ...
+
+    def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
+        """File `item` as a new ticket and return it as the tracker now shows it.
+
+        Title `[Post-Incident] <title>`, body `models.render_body` in this tracker's flavour (the v1 config block,
+        the incident facts and the fingerprint), the seed's labels (post-incident, the incident, ...) plus the
+        item's own, its priority and assignee. `config_comment` also writes the seed's "Automated Verification
+        Config" comment where the seed has one (Jira), and only when its three fields say exactly what the
+        body's block says; GitHub ignores it. Never retried after an answer that may mean it was stored.
+        """
         ...
 
 

@@ -64,6 +64,10 @@ class RunSettings(BaseSettings):
     jira_extra_jql: str | None = None
     jira_not_fix_resolutions: CommaList = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
     jira_reopen_transition: str | None = None
+    # Filing action items in Jira (`file`): the issue type, P0-P3 -> priority name or id, the seed's comment.
+    jira_issue_type: str = Field(default="Bug", min_length=1)
+    jira_priorities: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    jira_seed_comment: bool = True
     # GitHub: a token or a GitHub App; GitHub Enterprise Server through the API URL.
     github_repository: CommaList = ()
     github_token: SecretStr | None = None
@@ -98,6 +102,20 @@ class RunSettings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("jira_priorities", mode="before")
+    @classmethod
+    def _priority_map(cls, value: Any) -> Any:
+        """`P0=Highest,P1=High,P2=3`: a name, or an id when all digits."""
+        if not isinstance(value, str):
+            return value
+        mapping: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, name = part.partition("=")
+            if not sep or key.strip().upper() not in ("P0", "P1", "P2", "P3") or not name.strip():
+                raise ValueError(f"'{part}' is not P0..P3=<priority name or id> (e.g. P0=Highest,P1=High)")
+            mapping[key.strip().upper()] = name.strip()
+        return mapping
 
     @field_validator("github_repository")
     @classmethod

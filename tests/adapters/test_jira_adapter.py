@@ -5,18 +5,22 @@ Every exchange is validated against Atlassian's API description (see conftest.py
 
 from __future__ import annotations
 
+import email.utils
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from jira import JIRA
 from pydantic import SecretStr, ValidationError
+from urllib3.util.retry import Retry
 
 from tests.adapters.contract import ContractValidator
 from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
 from verifier.domain.tickets import Flavour
 from verifier.errors import TrackerError
+from verifier.sandbox.http import Reply
 from verifier.sandbox.jira import JiraSandbox, JiraTransition
 
 LABEL = "postmortem"
@@ -235,8 +239,10 @@ def test_429_on_a_write_is_retried_once_and_writes_once(jira: JiraSandbox) -> No
 
 def test_a_retry_after_beyond_the_cap_fails_at_once(jira: JiraSandbox) -> None:
     jira.throttle(times=1, retry_after=3600)
-    with pytest.raises(TrackerError, match="HTTP 429"):
-        tracker(jira).get_ticket(jira.add_issue())
+    sleeps: list[float] = []
+    with pytest.raises(TrackerError, match=r"HTTP 429.*asked to wait 3600s, beyond the cap of 60s"):
+        tracker(jira, sleeps).get_ticket(jira.add_issue())
+    assert sleeps == [] and len(jira.requests) == 1
 
 
 def test_5xx_bursts_are_retried_for_reads(jira: JiraSandbox) -> None:
@@ -244,7 +250,58 @@ def test_5xx_bursts_are_retried_for_reads(jira: JiraSandbox) -> None:
     jira.fail(times=2, status=502)
     sleeps: list[float] = []
     assert tracker(jira, sleeps).get_ticket(key).key == key
-    assert sleeps == [0.01, 0.02]
+    assert sleeps == [0.02]  # urllib3's backoff: the first retry goes at once, then factor × 2ⁿ
+
+
+def test_503_on_a_write_is_retried_but_a_502_is_not(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    jira.fail(times=1, status=503, match=lambda r: r.method == "POST")
+    tracker(jira).comment(key, "first")
+    assert [c.body for c in jira.issue(key).comments] == ["first"]
+    jira.fail(times=1, status=502, match=lambda r: r.method == "POST")
+    with pytest.raises(TrackerError, match="HTTP 502"):
+        tracker(jira).comment(key, "second")
+    assert len([r for r in jira.writes() if r.method == "POST"]) == 3
+
+
+def test_retry_after_as_an_http_date_is_honoured(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    jira.faults.inject(Reply.json(429, {"errorMessages": ["slow down"], "errors": {}}, [("Retry-After", when)]))
+    sleeps: list[float] = []
+    assert tracker(jira, sleeps).get_ticket(key).key == key
+    assert len(sleeps) == 1 and 25 <= sleeps[0] <= 30
+
+
+def test_throttling_that_never_ends_gives_up_after_the_attempts(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    jira.throttle(times=10, retry_after=1, match=lambda r: r.method == "POST")
+    sleeps: list[float] = []
+    with pytest.raises(TrackerError, match=r"HTTP 429.*after 4 attempts"):
+        tracker(jira, sleeps).comment(key, "hello")
+    assert sleeps == [1, 1, 1] and jira.issue(key).comments == []
+
+
+def test_connection_errors_are_retried_then_fail_naming_the_cause() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sleeps: list[float] = []
+    adapter = JiraTracker(
+        JiraConnection(url=f"http://127.0.0.1:{port}", pat=SecretStr("p")),
+        retry=RetryPolicy(backoff_seconds=0.01, sleep=sleeps.append),
+    )
+    with pytest.raises(TrackerError, match=r"NewConnectionError \(after 4 attempts\)"):
+        adapter.comment("OPS-1", "hello")  # a POST: the request never reached the server
+    assert sleeps == [0.02, 0.04]
+
+
+def test_retries_are_urllib3_on_the_library_session(jira: JiraSandbox) -> None:
+    adapter = tracker(jira)
+    session = adapter._client._session
+    assert session.max_retries == 0  # the library's own ResilientSession loop is off
+    retry = session.get_adapter(jira.url).max_retries
+    assert isinstance(retry, Retry) and retry.total == 3 and "POST" not in retry.allowed_methods
 
 
 def test_a_500_becomes_a_tracker_error_naming_the_ticket(jira: JiraSandbox) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from verifier.domain.measurement import Measurement
+from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import MetricsError, TrackerError
 
@@ -73,6 +74,24 @@ class FakeTracker:
         self.tickets[key] = replace(self.tickets[key], status="To Do", resolved_at=None, resolution=None)
         self.writes.append((key, "reopen", ""))
         return True
+
+    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+        label = f"incident:{incident_id}"
+        return next(
+            (t for t in self.tickets.values() if label in t.labels and fingerprint_in(t.body) == fingerprint), None
+        )
+
+    def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
+        self._maybe_fail("create", item.title)
+        key = f"FAKE-{len(self.tickets) + 1}"
+        labels = frozenset({"post-incident", f"incident:{item.incident_id}", *item.labels})
+        body = render_body(item, self.flavour)
+        ticket = Ticket(
+            key, f"https://fake/{key}", f"[Post-Incident] {item.title}", "open", None, None, labels, body, BOT
+        )
+        self.tickets[key] = ticket
+        self.writes.append((key, "create", item.title))
+        return ticket
 
 
 @dataclass

@@ -16,6 +16,9 @@ Ticket keys are `owner/repo#N`. What PyGithub (2.10) does, and how it is configu
   carry no `pull_request` key, so `issue.pull_request` would cost one GET per issue; the raw JSON is read instead.
 - `Issue.add_to_labels` posts a bare JSON array; the API description accepts only `{"labels": [...]}`, which is
   posted through PyGithub's requester instead.
+- Filing creates issues in the first configured repository (`Repository.create_issue`, paced as content
+  creation; a POST is never retried after a 5xx or a read error, so a retry cannot file it twice) and finds them
+  again in any configured repository by the `incident:<id>` label and the fingerprint in the body.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
+from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError
 
@@ -329,6 +333,39 @@ class GitHubTracker:
         _log.info("github.reopened", ticket=key)
         return True
 
+    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+        for full_name in self._connection.repositories:
+            listing = self._gh.get_repo(full_name).get_issues(
+                state="all", labels=[incident_label(incident_id)], sort="created", direction="asc"
+            )
+            issues: list[Issue] = self._call(partial(list, listing), action=f"list {full_name} issues", ticket=None)
+            for issue in issues:
+                if "pull_request" in _raw(issue) or fingerprint_in(issue.body or "") != fingerprint:
+                    continue
+                key = f"{full_name}#{issue.number}"
+                return self._call(partial(self._ticket, key, issue), action="read", ticket=key)
+        return None
+
+    def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
+        """`config_comment` is ignored: the seed's GitHub filing writes no config comment (the body carries it)."""
+        full_name = self._connection.repositories[0]
+        repo = self._gh.get_repo(full_name)
+        labels = ["post-incident", f"priority:{item.priority}", incident_label(item.incident_id), *item.labels]
+        self._pacer.acquire(None)
+        issue = self._call(
+            lambda: repo.create_issue(
+                title=f"[Post-Incident] {item.title}",
+                body=render_body(item, Flavour.MARKDOWN),
+                labels=list(dict.fromkeys(labels)),
+                assignees=[item.assignee] if item.assignee else [],
+            ),
+            action="create the issue",
+            ticket=None,
+        )
+        key = f"{full_name}#{issue.number}"
+        _log.info("github.created", ticket=key, fingerprint=item.fingerprint)
+        return self._call(partial(self._ticket, key, issue), action="read", ticket=key)
+
     # -- helpers ---------------------------------------------------------------------------------------------
     def _issue(self, key: str) -> Issue:
         full_name, number = _parse_key(key)
@@ -368,6 +405,11 @@ class GitHubTracker:
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             reason = type(exc).__name__
         raise TrackerError(f"GitHub {action} failed: {reason}", ticket=ticket)
+
+
+def incident_label(incident_id: str) -> str:
+    """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`."""
+    return f"incident:{incident_id}"
 
 
 def _parse_key(key: str) -> tuple[str, int]:

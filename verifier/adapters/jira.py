@@ -4,13 +4,18 @@ What the `jira` library does and does not do for us (jira 3.10):
 - `JIRA(..., get_server_info=False)` makes no request at construction (no serverInfo, no session check; the
   update check is off by default). Its `logging` flag sets the level of the library's global logger; we pass False.
 - Its `ResilientSession` retries only 429 and 503, sleeping 2×Retry-After (or 10·2ⁿ s) times a random jitter, and
-  10·2ⁿ s after connection errors, all with `time.sleep`. We construct it with `max_retries=0` and retry ourselves
-  (`RetryPolicy`): honours Retry-After, retries 5xx for idempotent calls only, has a cap, and an injectable sleep.
+  10·2ⁿ s after connection errors, all with `time.sleep`. We construct it with `max_retries=0` and mount urllib3's
+  `Retry` on its session instead (`_Retry`, built from `RetryPolicy`): 429 and 503 are retried for every method
+  (Jira refused the request before processing it), other 5xx and read errors only for idempotent methods (a POST
+  may have been stored), connection errors always; Retry-After is honoured, and one beyond the cap fails at once.
 - `enhanced_search_issues` (Cloud `search/jql`) first fetches `/field` to translate field names, and its paging
   helper is guarded by `@cloud_api`, which returns None unless `deploymentType` was read at construction. We call
   `search/jql` and `search` through the library's session (`_session`, `_get_url`) instead.
 - `transition_issue` posts the transition id as a number; the API description types it as a string. We post it
   ourselves, as a string.
+- Filing: `create_issue` would fetch every field's metadata first; `POST /issue` is sent through the session.
+  Cloud assigns by `accountId` (names were removed for privacy), found with `user/search?query=`; Data Center by
+  `name`. Priorities and the issue type are sent by id when the setting is a number, by name otherwise.
 
 Searches read every page before the first ticket is handed out: the caller reopens tickets as it goes, which takes
 them out of the result set and would shift the offsets (`startAt`, or Cloud's token) of the pages still to come.
@@ -18,28 +23,43 @@ them out of the result set and would shift the offsets (`startAt`, or Cloud's to
 
 from __future__ import annotations
 
-import email.utils
 import json
+import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote
+from types import TracebackType
+from typing import Any, Self, TypeVar, cast
+from urllib.parse import quote, urlsplit
 
 import requests
 import structlog
 from jira import JIRA, JIRAError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
 
+from verifier.domain.config import VerificationConfig
+from verifier.domain.formats import find_config
+from verifier.domain.models import PRIORITIES, ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
-from verifier.errors import TrackerError
+from verifier.errors import ConfigError, TrackerError
 
-__all__ = ["DEFAULT_NOT_FIX_RESOLUTIONS", "JiraConnection", "JiraTracker", "RetryPolicy"]
+__all__ = ["DEFAULT_NOT_FIX_RESOLUTIONS", "DEFAULT_PRIORITIES", "JiraConnection", "JiraTracker", "RetryPolicy"]
 
 DEFAULT_NOT_FIX_RESOLUTIONS = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
+#: Jira's default priority scheme, by name; a number in the setting is a priority id instead.
+DEFAULT_PRIORITIES = {"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"}
 SEARCH_FIELDS = ("summary", "status", "resolution", "resolutiondate", "labels", "description", "reporter", "comment")
+FIND_FIELDS = ("description",)  # where the fingerprint is
+FILED_LABELS = ("post-incident", "auto-generated")
+#: Cloud account ids: 24 hex digits (older accounts) or `<number>:<uuid-ish>`.
+_ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
 T = TypeVar("T")
 _log = structlog.get_logger()
 
@@ -60,6 +80,9 @@ class JiraConnection(BaseModel):
     verify_tls: bool = True
     ca_bundle: Path | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
+    # Filing action items.
+    issue_type: str = Field(default="Bug", min_length=1)  # a name, or an id when all digits
+    priorities: Mapping[str, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITIES))  # P0..P3 -> name or id
 
     @field_validator("url")
     @classmethod
@@ -67,6 +90,17 @@ class JiraConnection(BaseModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// (or http://)")
         return value.rstrip("/")
+
+    @field_validator("priorities")
+    @classmethod
+    def _priorities(cls, value: Mapping[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(PRIORITIES))
+        if unknown:
+            raise ValueError(f"unknown priority {unknown[0]!r} (the file's priorities are {', '.join(PRIORITIES)})")
+        empty = [key for key, name in value.items() if not name.strip()]
+        if empty:
+            raise ValueError(f"{empty[0]} maps to an empty priority")
+        return {**DEFAULT_PRIORITIES, **{key: name.strip() for key, name in value.items()}}
 
     @field_validator("extra_jql")
     @classmethod
@@ -95,27 +129,97 @@ class JiraConnection(BaseModel):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """When to try again: 429 and 503 always (honouring Retry-After), other 5xx and connection errors only for
-    idempotent calls; at most `attempts` tries, and never a wait longer than `max_wait_seconds`."""
+    """When to try again: 429 and 503 always (honouring Retry-After), other 5xx and read errors only for
+    idempotent methods, connection errors always; at most `attempts` tries, exponential backoff
+    (`backoff_seconds` × 2ⁿ, urllib3's: the first retry goes at once), and never a wait longer than
+    `max_wait_seconds`: a Retry-After beyond it fails at once."""
 
     attempts: int = 4
     backoff_seconds: float = 1.0
     max_wait_seconds: float = 60.0
     sleep: Callable[[float], None] = time.sleep
 
-    def wait(self, status: int | None, retry_after: str | None, attempt: int, idempotent: bool) -> float | None:
-        """Seconds to wait before try `attempt + 1`, or None to give up."""
-        if attempt >= self.attempts:
-            return None
-        backoff = self.backoff_seconds * 2 ** (attempt - 1)
-        if status in (429, 503):
-            wait = _retry_after_seconds(retry_after)
-            wait = backoff if wait is None else wait
-        elif idempotent and status in (None, 500, 502, 504):
-            wait = backoff
-        else:
-            return None
-        return wait if wait <= self.max_wait_seconds else None
+    def retry(self) -> _Retry:
+        return _Retry(
+            total=max(0, self.attempts - 1),
+            backoff_factor=self.backoff_seconds,
+            backoff_max=self.max_wait_seconds,
+            status_forcelist=_RETRY_IDEMPOTENT,
+            allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,  # GET HEAD PUT DELETE OPTIONS TRACE, never POST
+            raise_on_status=False,  # the last answer is returned; the jira session turns it into a JIRAError
+            respect_retry_after_header=True,
+            max_wait=self.max_wait_seconds,
+            sleep=self.sleep,
+        )
+
+
+_RETRY_ALWAYS = frozenset({429, 503})  # refused before processing: safe to send again, even a POST
+_RETRY_IDEMPOTENT = frozenset({500, 502, 504})
+
+
+class _Retry(Retry):
+    """urllib3's `Retry` with the rules above: POST retried on 429/503 only, a hard cap on Retry-After, and an
+    injectable sleep."""
+
+    def __init__(self, *, max_wait: float = 60.0, sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
+        self.max_wait = max_wait
+        self._sleep_fn = sleep
+        super().__init__(**kwargs)
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("max_wait", self.max_wait)
+        kw.setdefault("sleep", self._sleep_fn)
+        return super().new(**kw)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code in _RETRY_ALWAYS:
+            return True  # whatever the method; `increment` still counts the attempts and applies the cap
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        wait = self.get_retry_after(response) if response is not None else None
+        if wait is not None and wait > self.max_wait:
+            # Raised here, urlopen hands back the response (raise_on_status=False): the caller sees the 429.
+            reason = ResponseError(f"Retry-After {wait:.0f}s is beyond the cap of {self.max_wait:.0f}s")
+            raise MaxRetryError(cast(ConnectionPool, _pool), url, reason)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        _log.warning(
+            "jira.retry",
+            method=method,
+            path=urlsplit(url or "").path,
+            status=response.status if response is not None else None,
+            error=type(error).__name__ if error is not None else None,
+            retry_after=wait,
+            attempt=len(retry.history),
+        )
+        return retry
+
+    def beyond_cap(self, retry_after: str | None) -> bool:
+        """Whether a Retry-After header asks for a longer wait than the cap."""
+        try:
+            return retry_after is not None and self.parse_retry_after(retry_after) > self.max_wait
+        except InvalidHeader:
+            return False
+
+    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after:
+            self._sleep_fn(retry_after)
+            return True
+        return False
+
+    def _sleep_backoff(self) -> None:
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self._sleep_fn(backoff)
 
 
 class JiraTracker:
@@ -127,6 +231,7 @@ class JiraTracker:
         self._connection = connection
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
+        self._account_ids: dict[str, str] = {}
         self._not_fix = {_fold(r) for r in connection.not_fix_resolutions}
         self._cloud: bool | None = None
         auth: dict[str, Any] = (
@@ -144,6 +249,10 @@ class JiraTracker:
             logging=False,
             **auth,
         )
+        # Retries are urllib3's, on the library's own session (whose ResilientSession retries are off).
+        adapter = HTTPAdapter(max_retries=self._retry.retry())
+        for scheme in ("https://", "http://"):
+            self._client._session.mount(scheme, adapter)
 
     def __repr__(self) -> str:
         method = "pat" if self._connection.pat is not None else "email+api_token"
@@ -178,14 +287,12 @@ class JiraTracker:
         return self._ticket(raw)
 
     def comment(self, key: str, body: str) -> str:
-        created = self._call(
-            lambda: self._client.add_comment(key, body), action="comment", ticket=key, idempotent=False
-        )
+        created = self._call(lambda: self._client.add_comment(key, body), action="comment", ticket=key)
         return str(created.id)
 
     def delete_comment(self, key: str, comment_id: str) -> None:
         path = f"issue/{quote(key, safe='')}/comment/{quote(comment_id, safe='')}"
-        self._request("DELETE", path, ticket=key, action="delete comment", idempotent=True)
+        self._request("DELETE", path, ticket=key, action="delete comment")
 
     def add_labels(self, key: str, labels: Iterable[str]) -> None:
         wanted = list(dict.fromkeys(label for label in labels if label))
@@ -204,9 +311,76 @@ class JiraTracker:
             )
             return False
         body = {"transition": {"id": str(chosen["id"])}}
-        self._request("POST", path, ticket=key, action="reopen", body=body, idempotent=False)
+        self._request("POST", path, ticket=key, action="reopen", body=body)
         _log.info("jira.reopened", ticket=key, transition=chosen.get("name"))
         return True
+
+    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+        clauses = [f"labels = {_quote(incident_label(incident_id))}"]
+        if self._connection.project:
+            clauses.append(f"project = {_quote(self._connection.project)}")
+        jql = " AND ".join(clauses) + " ORDER BY key ASC"
+        for raw in self._search(jql, FIND_FIELDS):
+            key = str(raw.get("key", "?"))
+            description = _fields(raw, key).get("description")
+            if isinstance(description, str) and fingerprint_in(description) == fingerprint:
+                return self.get_ticket(key)
+        return None
+
+    def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
+        project = self._connection.project
+        if not project:
+            raise TrackerError("filing needs the Jira project key to create issues in (VERIFIER_JIRA_PROJECT)")
+        labels = [FILED_LABELS[0], incident_label(item.incident_id), FILED_LABELS[1], *item.labels]
+        fields: dict[str, Any] = {
+            "project": {"key": project},
+            "summary": f"[Post-Incident] {item.title}",
+            "description": render_body(item, Flavour.JIRA_WIKI),
+            "issuetype": _reference(self._connection.issue_type),
+            "priority": _reference(self._connection.priorities[item.priority]),
+            "labels": list(dict.fromkeys(labels)),
+        }
+        if item.assignee:
+            fields["assignee"] = self._assignee(item.assignee)
+        action = "create the issue"
+        created = self._request("POST", "issue", ticket=None, action=action, body={"fields": fields})
+        key = str(created.get("key") or "")
+        if not key:
+            raise TrackerError(f"Jira {action}: the answer carries no issue key")
+        _log.info("jira.created", ticket=key, fingerprint=item.fingerprint)
+        if config_comment:
+            comment = seed_comment(item.verification)
+            if comment is None:
+                _log.info(
+                    "jira.seed_comment_skipped", ticket=key, reason="the config needs more than the seed's fields"
+                )
+            else:
+                self.comment(key, comment)
+        return self.get_ticket(key)
+
+    def _assignee(self, who: str) -> dict[str, str]:
+        """Cloud: the user's accountId (given as such, or found by name or email); Data Center: the user name."""
+        if not self._is_cloud():
+            return {"name": who}
+        if _ACCOUNT_ID.match(who):
+            return {"accountId": who}
+        if who not in self._account_ids:
+            action = f"look up the assignee '{who}'"
+            found = self._request("GET", "user/search", ticket=None, action=action, params={"query": who})
+            users = [u for u in found if isinstance(u, dict) and u.get("accountId")] if isinstance(found, list) else []
+            humans = [u for u in users if u.get("active", True) and u.get("accountType", "atlassian") == "atlassian"]
+            exact = [
+                u
+                for u in humans
+                if _fold(who) in (_fold(str(u.get("emailAddress") or "")), _fold(str(u.get("displayName") or "")))
+            ]
+            chosen = exact if len(exact) == 1 else humans
+            if len(chosen) != 1:
+                names = ", ".join(str(u.get("displayName")) for u in chosen[:5])
+                problem = f"matches {len(chosen)} users ({names})" if chosen else "matches no active user"
+                raise TrackerError(f"the assignee '{who}' {problem}; give an email or the accountId")
+            self._account_ids[who] = str(chosen[0]["accountId"])
+        return {"accountId": self._account_ids[who]}
 
     # -- search ----------------------------------------------------------------------------------------------
     def jql(self, label: str, lookback_days: int) -> str:
@@ -220,8 +394,8 @@ class JiraTracker:
             clauses.append(f"({self._connection.extra_jql})")
         return " AND ".join(clauses) + " ORDER BY key ASC"
 
-    def _search(self, jql: str) -> Iterator[dict[str, Any]]:
-        params: dict[str, Any] = {"jql": jql, "maxResults": self._page_size, "fields": ",".join(SEARCH_FIELDS)}
+    def _search(self, jql: str, fields: tuple[str, ...] = SEARCH_FIELDS) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"jql": jql, "maxResults": self._page_size, "fields": ",".join(fields)}
         if self._is_cloud():
             seen: set[str] = set()
             while True:
@@ -319,7 +493,6 @@ class JiraTracker:
         action: str,
         params: dict[str, Any] | None = None,
         body: Any = None,
-        idempotent: bool | None = None,
     ) -> Any:
         url = self._client._get_url(path)
         data = None if body is None else json.dumps(body)
@@ -327,8 +500,7 @@ class JiraTracker:
         def send() -> requests.Response:
             return self._client._session.request(method, url, params=params, data=data)
 
-        safe = method in ("GET", "PUT") if idempotent is None else idempotent
-        response = self._call(send, action=action, ticket=ticket, idempotent=safe)
+        response = self._call(send, action=action, ticket=ticket)
         if not response.content:
             return {}
         try:
@@ -336,24 +508,29 @@ class JiraTracker:
         except ValueError as exc:
             raise TrackerError(f"Jira {action}: the answer is not JSON", ticket=ticket) from exc
 
-    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None, idempotent: bool = True) -> T:
-        attempt = 1
-        while True:
-            try:
-                return fn()
-            except JIRAError as exc:
-                status: int | None = exc.status_code
-                retry_after = exc.response.headers.get("Retry-After") if exc.response is not None else None
-                reason = f"HTTP {status}: {exc.text or 'no details'}"
-            except requests.RequestException as exc:
-                status, retry_after, reason = None, None, type(exc).__name__
-            wait = self._retry.wait(status, retry_after, attempt, idempotent)
-            if wait is None:
-                tries = f" (after {attempt} attempts)" if attempt > 1 else ""
-                raise TrackerError(f"Jira {action} failed: {reason}{tries}", ticket=ticket) from None
-            _log.warning("jira.retry", action=action, ticket=ticket, status=status, wait_seconds=wait, attempt=attempt)
-            self._retry.sleep(wait)
-            attempt += 1
+    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None) -> T:
+        """Run one client call (retried underneath by the session's urllib3 `Retry`); failures as TrackerError."""
+        try:
+            return fn()
+        except JIRAError as exc:
+            reason = f"HTTP {exc.status_code}: {exc.text or 'no details'}"
+            attempts = _attempts(exc.response)
+            wait = exc.response.headers.get("Retry-After") if exc.response is not None else None
+            if exc.status_code in _RETRY_ALWAYS and self._retry.retry().beyond_cap(wait):
+                reason += f" (asked to wait {wait}s, beyond the cap of {self._retry.max_wait_seconds:g}s)"
+        except requests.RequestException as exc:
+            cause = exc.args[0] if exc.args else None
+            reason, attempts = type(exc).__name__, 1
+            if isinstance(cause, MaxRetryError):  # retried until the attempts ran out
+                reason, attempts = type(cause.reason or exc).__name__, self._retry.attempts
+        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+        raise TrackerError(f"Jira {action} failed: {reason}{tries}", ticket=ticket) from None
+
+
+def _attempts(response: requests.Response | None) -> int:
+    """How many times the request was sent: urllib3 keeps the retry history on the raw response."""
+    history = getattr(getattr(getattr(response, "raw", None), "retries", None), "history", None)
+    return len(history) + 1 if isinstance(history, tuple) else 1
 
 
 def _fields(raw: dict[str, Any], key: str) -> dict[str, Any]:
@@ -393,14 +570,27 @@ def _parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
+def incident_label(incident_id: str) -> str:
+    """The label a filed ticket carries for its incident, as the seed writes it: `incident-<id>`."""
+    return f"incident-{incident_id}"
+
+
+def seed_comment(config: VerificationConfig) -> str | None:
+    """The seed's "Automated Verification Config" comment for `config`, or None when its three fields cannot say
+    the same (a window, labels, a unit, a mode): a comment by the tool is trusted and newer than the body, so it
+    would replace the body's block with a different check."""
+    hours = format(config.delay.total_seconds() / 3600, "g")
+    text = (
+        "*Automated Verification Config*\n{code}\n"
+        f"metric: {config.metric}\ncondition: {config.condition.text}\ndelay_hours: {hours}\n{{code}}"
+    )
     try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+        same = find_config(text) == config
+    except ConfigError:
+        same = False
+    return text if same else None
+
+
+def _reference(value: str) -> dict[str, str]:
+    """A priority or issue type by id (all digits) or by name."""
+    return {"id": value} if value.isdigit() else {"name": value}

@@ -11,7 +11,9 @@ Like GitHub: the issue list includes pull requests (they carry `pull_request`), 
 pages are linked with a `Link` header, `labels` in a PATCH replaces the set while `POST .../labels` adds, closed
 issues carry `closed_at` and `state_reason`, and every change bumps `updated_at`. Auth is `token X` / `Bearer X`;
 GitHub App flows work too: `POST /app/installations/{id}/access_tokens` with an app JWT (its claims are checked,
-its signature is not) returns an installation token that acts as `<app_slug>[bot]`.
+its signature is not) returns an installation token that acts as `<app_slug>[bot]`. Creating an issue takes
+`title`, `body`, `labels` (new ones come into being) and `assignees`: logins that can be assigned (`assignable`,
+everyone when None), else 422 as on GitHub.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -76,6 +79,7 @@ class GitHubSandbox(SandboxServer):
         self.tokens: dict[str, str] = {token: login}
         self.installation_tokens: set[str] = set()
         self.repos: dict[str, GitHubRepo] = {}
+        self.assignable: set[str] | None = None  # logins issues may be assigned to; None: any valid login
         self.remaining = 5000
         self._next_id = 5_000_000
         self._register_routes()
@@ -116,6 +120,7 @@ class GitHubSandbox(SandboxServer):
         updated_at: datetime | None = None,
         closed_at: datetime | None = None,
         pull_request: bool = False,
+        assignees: Iterable[str] = (),
     ) -> int:
         """Create an issue (or a pull request) and return its number. Closed without `closed_at`: an hour ago;
         closed issues default to `state_reason` "completed"."""
@@ -140,6 +145,7 @@ class GitHubSandbox(SandboxServer):
                 closed_at=closed_at,
                 closed_by=user if closed else None,
                 pull_request=pull_request,
+                assignees=list(dict.fromkeys(assignees)),
             )
             return number
 
@@ -293,12 +299,20 @@ class GitHubSandbox(SandboxServer):
         body = json_object(req.json(), self)
         if not body.get("title"):
             raise HttpError(self._invalid("title"))
+        assignees = body.get("assignees", [])
+        if not isinstance(assignees, list) or not all(isinstance(a, str) for a in assignees):
+            raise HttpError(self._invalid("assignees"))
+        for login in assignees:
+            valid = re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", login) is not None
+            if not valid or (self.assignable is not None and login not in self.assignable):
+                raise HttpError(self._invalid("assignees", value=login))
         number = self.add_issue(
             repo.full_name,
             title=str(body["title"]),
             body=body.get("body"),
             user=self._caller(req),
             labels=label_names(body.get("labels", []), self),
+            assignees=assignees,
         )
         return Reply.json(201, self.payloads.issue(repo, repo.issues[number]))
 
@@ -409,12 +423,15 @@ class GitHubSandbox(SandboxServer):
         timestamps = {"html_url": f"{self.root}/apps/{self.app_slug}", "created_at": created, "updated_at": created}
         return Reply.json(200, {**app, **details, **timestamps, "permissions": {"issues": "write"}, "events": []})
 
-    def _invalid(self, field: str) -> Reply:
+    def _invalid(self, field: str, *, value: str | None = None) -> Reply:
+        error: dict[str, Any] = {"resource": "Issue", "field": field, "code": "invalid"}
+        if value is not None:
+            error["value"] = value
         return Reply.json(
             422,
             {
                 "message": "Validation Failed",
-                "errors": [{"field": field, "code": "invalid"}],
+                "errors": [error],
                 "documentation_url": _DOCS,
             },
         )

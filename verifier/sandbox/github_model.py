@@ -45,6 +45,7 @@ class GitHubIssue:
     closed_by: str | None = None
     pull_request: bool = False
     comments: list[GitHubComment] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -191,8 +192,8 @@ class Payloads:
             "body": issue.body,
             "user": self.user(issue.user),
             "labels": [self.label(repo, name) for name in issue.labels],
-            "assignee": None,
-            "assignees": [],
+            "assignee": self.user(issue.assignees[0]) if issue.assignees else None,
+            "assignees": [self.user(login) for login in issue.assignees],
             "milestone": None,
             "locked": False,
             "active_lock_reason": None,

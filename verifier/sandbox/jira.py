@@ -10,12 +10,17 @@ Cloud: `serverInfo.deploymentType` "Cloud", basic auth with email + API token, `
 410 Gone, search is `/rest/api/{2,3}/search/jql` paged by `nextPageToken`. Data Center: deploymentType "Server",
 bearer PAT, `/rest/api/2/search` paged by `startAt` with `total`, no v3 and no `search/jql`. v2 speaks wiki-markup
 strings, v3 Atlassian Document Format (a plain-string comment body on v3 is answered 400).
+
+Creating issues checks what Jira checks: a project key, a one-line summary, a known issue type and priority (by id
+or name), labels without spaces, and an assignee that exists — by `accountId` on Cloud (user names were removed
+there; `GET user/search?query=` finds the id by name or email), by `name` on Data Center.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -31,6 +36,8 @@ from verifier.sandbox.http import (
 )
 from verifier.sandbox.jira_model import (
     DEFAULT_WORKFLOW,
+    ISSUE_TYPES,
+    PRIORITIES,
     JiraComment,
     JiraIssue,
     JiraTransition,
@@ -119,10 +126,15 @@ class JiraSandbox(SandboxServer):
         workflow: str = "default",
         created: datetime | None = None,
         properties: Mapping[str, Any] | None = None,
+        issue_type: str = "Task",
+        priority: str | None = None,
+        assignee: str | None = None,
     ) -> str:
         """Create an issue and return its key. A done issue without `resolved` was resolved an hour ago."""
         now = self.clock()
         cat: StatusCategory = category or category_of(status)  # type: ignore[assignment]
+        if issue_type not in ISSUE_TYPES.values() or (priority is not None and priority not in PRIORITIES.values()):
+            raise ValueError(f"unknown issue type {issue_type!r} or priority {priority!r} (see jira_model)")
         with self._lock:
             if workflow not in self.workflows:
                 raise ValueError(f"unknown workflow {workflow!r}")
@@ -145,6 +157,9 @@ class JiraSandbox(SandboxServer):
                 created=created or now - timedelta(days=3),
                 updated=now,
                 properties=dict(properties or {}),
+                issue_type=issue_type,
+                priority=priority,
+                assignee=self.user(assignee) if assignee else None,
             )
             return key
 
@@ -206,6 +221,7 @@ class JiraSandbox(SandboxServer):
         for method, path, handler in (
             ("GET", "/serverInfo", self._server_info),
             ("GET", "/myself", self._myself),
+            ("GET", "/user/search", self._user_search),
             ("GET", "/search", self._search),
             ("POST", "/search", self._search),
             ("GET", "/search/jql", self._search_jql),
@@ -231,6 +247,24 @@ class JiraSandbox(SandboxServer):
     def _myself(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])
         return Reply.json(200, {**r.user(self.bot), "emailAddress": self.bot.email, "locale": "en_US"})
+
+    def _user_search(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """Cloud: `query` matches a prefix of the display name (or of a word in it) or of the email address.
+        Data Center: `username` does the same, and matches the user name too."""
+        r = self._render(p["v"])
+        wanted = req.param("query") if self.cloud else req.param("username")
+        if not wanted or not wanted.strip():
+            missing = "query" if self.cloud else "username"
+            raise HttpError(self.error(400, f"The '{missing}' query parameter is required."))
+        prefix = wanted.strip().casefold()
+        found = []
+        for user in self.users.values():
+            words = [user.display_name, *user.display_name.split(), user.email, *(() if self.cloud else (user.name,))]
+            if any(word.casefold().startswith(prefix) for word in words):
+                found.append({**r.user(user), "emailAddress": user.email})
+        start = int_param(req.param("startAt"), 0, self)
+        size = int_param(req.param("maxResults"), 50, self)
+        return Reply.json(200, found[start : start + size])
 
     # -- search ----------------------------------------------------------------------------------------------
     def _search_args(self, req: RecordedRequest) -> dict[str, Any]:
@@ -295,19 +329,67 @@ class JiraSandbox(SandboxServer):
     def _create_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])
         fields = json_object(req.json(), self).get("fields")
-        if not isinstance(fields, dict) or not isinstance(fields.get("project"), dict) or not fields.get("summary"):
-            raise HttpError(Reply.json(400, {"errorMessages": [], "errors": {"project": "project is required"}}))
+        if not isinstance(fields, dict):
+            raise HttpError(Reply.json(400, {"errorMessages": ["Field 'fields' is required."], "errors": {}}))
+        errors: dict[str, str] = {}
+        project = fields.get("project")
+        key = project.get("key") if isinstance(project, dict) else None
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]+", key):
+            errors["project"] = "Specify a valid project ID or key"
+        summary = fields.get("summary")
+        if not isinstance(summary, str) or not summary.strip():
+            errors["summary"] = "You must specify a summary of the issue."
+        elif "\n" in summary or "\r" in summary or len(summary) > 255:
+            errors["summary"] = "The summary is invalid: at most 255 characters, on one line."
+        issue_type = _named(fields.get("issuetype"), ISSUE_TYPES)
+        if issue_type is None:
+            errors["issuetype"] = "Specify a valid issue type"
+        priority = _named(fields["priority"], PRIORITIES) if "priority" in fields else None
+        if "priority" in fields and priority is None:
+            errors["priority"] = "The priority selected is invalid."
+        assignee = self._assignee(fields.get("assignee"), errors) if fields.get("assignee") is not None else None
+        labels = fields.get("labels", [])
+        if not isinstance(labels, list) or not all(isinstance(x, str) and x and not x.isspace() for x in labels):
+            errors["labels"] = "Labels must be a list of non-empty strings."
+        elif any(any(c.isspace() for c in x) or len(x) > 255 for x in labels):
+            errors["labels"] = "The label contains spaces which is invalid, or is longer than 255 characters."
         description = fields.get("description")
+        if r.version == "3" and description is not None and not isinstance(description, dict):
+            errors["description"] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+        elif r.version != "3" and description is not None and not isinstance(description, str):
+            errors["description"] = "Operation value must be a string"
+        known = {"project", "summary", "issuetype", "priority", "assignee", "labels", "description"}
+        for name in sorted(set(fields) - known):
+            errors[name] = f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+        if errors:
+            raise HttpError(Reply.json(400, {"errorMessages": [], "errors": errors}))
         key = self.add_issue(
-            project=str(fields["project"].get("key")),
-            summary=str(fields["summary"]),
+            project=str(key),
+            summary=str(summary),
             description=adf_text(description) if isinstance(description, dict) else description,
             status="To Do",
-            labels=[str(label) for label in fields.get("labels", [])],
+            labels=[str(label) for label in labels],
             reporter=self.bot.name,
+            issue_type=issue_type or "Task",
+            priority=priority,
+            assignee=assignee,
         )
         issue = self.issue(key)
         return Reply.json(201, {"id": str(issue.id), "key": key, "self": r.api(f"issue/{issue.id}")})
+
+    def _assignee(self, value: Any, errors: dict[str, str]) -> str | None:
+        """The user name of the assignee a create request names; an error for an unknown one."""
+        wanted = None
+        if isinstance(value, dict):
+            wanted = (value.get("accountId") or value.get("id")) if self.cloud else value.get("name")
+        for user in self.users.values():
+            if wanted is not None and wanted == (user.account_id if self.cloud else user.name):
+                return user.name
+        hint = (
+            " (Jira Cloud assigns by accountId)" if self.cloud and isinstance(value, dict) and "name" in value else ""
+        )
+        errors["assignee"] = f"User '{wanted or value}' does not exist{hint}."
+        return None
 
     def _edit_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])
@@ -430,3 +512,12 @@ class JiraSandbox(SandboxServer):
         if issue.properties.pop(p["prop"], None) is None:
             raise HttpError(self.error(404, f"The property with key '{p['prop']}' does not exist."))
         return Reply.empty(204)
+
+
+def _named(value: Any, known: Mapping[str, str]) -> str | None:
+    """The name of the issue type or priority a request refers to by `id` or `name`; None when unknown."""
+    if not isinstance(value, dict):
+        return None
+    if "id" in value:
+        return known.get(str(value["id"]))
+    return value.get("name") if value.get("name") in known.values() else None

@@ -36,9 +36,14 @@ ISSUE_FIELDS = (
     "comment",
     "project",
     "issuetype",
+    "priority",
+    "assignee",
     "created",
     "updated",
 )
+#: The issue types and priorities every sandbox project has: id -> name (Jira's defaults).
+ISSUE_TYPES = {"10000": "Epic", "10001": "Task", "10002": "Bug", "10003": "Story"}
+PRIORITIES = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,9 @@ class JiraIssue:
     updated: datetime
     comments: list[JiraComment] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+    issue_type: str = "Task"
+    priority: str | None = None
+    assignee: JiraUser | None = None
 
     @property
     def number(self) -> int:
@@ -198,6 +206,11 @@ class Renderer:
             **common,
         }
 
+    def named(self, kind: str, known: dict[str, str], name: str) -> dict[str, Any]:
+        """An issue type or priority reference: self, id and name."""
+        ident = next(i for i, n in known.items() if n == name)
+        return {"self": self.api(f"{kind}/{ident}"), "id": ident, "name": name}
+
     def status(self, name: str, category: str) -> dict[str, Any]:
         cat_id, cat_name, colour = CATEGORIES[category]
         status_id = str(10000 + int(hashlib.sha256(name.encode()).hexdigest()[:4], 16))
@@ -256,7 +269,9 @@ class Renderer:
             "reporter": self.user(issue.reporter),
             "comment": self.comment_page(issue, 0, inline_comments),
             "project": {"self": self.api(f"project/{issue.project}"), "key": issue.project, "name": issue.project},
-            "issuetype": {"self": self.api("issuetype/10001"), "id": "10001", "name": "Task", "subtask": False},
+            "issuetype": self.named("issuetype", ISSUE_TYPES, issue.issue_type) | {"subtask": False},
+            "priority": None if issue.priority is None else self.named("priority", PRIORITIES, issue.priority),
+            "assignee": None if issue.assignee is None else self.user(issue.assignee),
             "created": jira_time(issue.created),
             "updated": jira_time(issue.updated),
         }

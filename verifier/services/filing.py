@@ -1,0 +1,297 @@
+"""Filing a review's action items: `action-item-verifier file ACTION_ITEMS.yaml`.
+
+    capture the context the file leaves out (metrics backend, optional): the incident query's value at the trigger
+        time, each related query's value then, up to five exemplar trace ids around it
+    check every item: its verification plans with the incident's facts, and its query runs on the backend now
+    look every item up (`find_filed`: incident label + fingerprint), then create the ones not filed yet
+
+Nothing is created until every item has passed every check, so one bad item files nothing. Filing the same file
+again finds the tickets the first filing made and creates none twice; a filing stopped by a tracker failure is
+finished by running it again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+
+import structlog
+
+from verifier.domain.filing import FilingDocument, IncidentSpec, action_item, check_plan, incident_context
+from verifier.domain.measurement import Measurement
+from verifier.domain.models import ActionItem
+from verifier.domain.planning import QueryPlan, plan
+from verifier.errors import ConfigError, MetricsError, QueryRejected, TrackerError
+from verifier.ports import Metrics, Tracker
+
+log = structlog.get_logger("verifier.filing")
+
+#: Exemplars are looked for this long before and after the alert fired.
+EXEMPLAR_SPAN = timedelta(minutes=15)
+MAX_TRACES = 5
+
+
+@runtime_checkable
+class Exemplars(Protocol):
+    """A metrics backend that also serves exemplars (`PrometheusMetrics` does)."""
+
+    def exemplars(self, query: str, start: datetime, end: datetime, limit: int = 5) -> list[str]: ...
+
+
+@dataclass
+class FiledItem:
+    number: int
+    title: str
+    fingerprint: str
+    status: str  # created | already filed | would create | not filed
+    key: str | None = None
+    url: str | None = None
+    priority: str = ""
+    assignee: str | None = None
+    labels: tuple[str, ...] = ()
+    condition: str = ""
+    query: str | None = None  # the verification query, as planned for a fix resolved now
+
+    @property
+    def name(self) -> str:
+        return f'item {self.number} ("{self.title}")'
+
+
+@dataclass
+class FilingReport:
+    incident: str
+    dry_run: bool
+    items: list[FiledItem] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # a tracker failure that stopped the filing
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.error else 0
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.status] = counts.get(item.status, 0) + 1
+        return counts
+
+
+def file_items(
+    document: FilingDocument,
+    tracker: Tracker,
+    metrics: Metrics | None,
+    *,
+    dry_run: bool,
+    now: datetime | None = None,
+    config_comment: bool = True,
+    extra_labels: Sequence[str] = (),
+) -> FilingReport:
+    """File every item of `document` not filed yet. Raises ConfigError (an item or the incident is wrong, or the
+    backend refused a query) and MetricsError (the backend failed) before anything is written; a TrackerError
+    stops the filing and is reported in `FilingReport.error`."""
+    now = now or datetime.now(UTC)
+    incident = document.incident
+    report = FilingReport(incident=incident.id, dry_run=dry_run)
+    actual = incident.actual_value
+    traces: tuple[str, ...] = ()
+    related: tuple[tuple[str, str], ...] = ()
+    if metrics is not None:
+        actual, traces, related = _capture(document, metrics, report.notes)
+    if actual is None:
+        raise ConfigError(
+            "incident.actual_value",
+            "is missing: give it, or give incident.query and set VERIFIER_PROMETHEUS_URL so that it is measured "
+            "at the trigger time",
+        )
+    context = incident_context(incident, actual_value=actual, sample_trace_ids=traces, related_metrics=related)
+    report.context = _context_json(incident, context.actual_value, context.sample_trace_ids, context.related_metrics)
+    facts = context.facts()
+    items: list[ActionItem] = []
+    for spec in document.items:
+        check_plan(spec, facts)  # again, with the measured value: a relative threshold needs it
+        planned = plan(spec.verification, now - spec.verification.delay, now, incident=facts)
+        assert isinstance(planned, QueryPlan)  # resolved a whole delay ago: due now
+        if metrics is not None:
+            _try_queries(spec.name, planned, metrics, now, report.notes)
+        item = action_item(spec, incident.id, context, tuple(extra_labels))
+        items.append(item)
+        report.items.append(
+            FiledItem(
+                number=spec.number,
+                title=spec.title,
+                fingerprint=item.fingerprint,
+                status="not filed",
+                priority=item.priority,
+                assignee=item.assignee,
+                labels=item.labels,
+                condition=spec.verification.condition.text,
+                query=planned.query,
+            )
+        )
+    if metrics is None:
+        unmeasured = " and related_queries were not measured" if document.related_queries else ""
+        report.notes.append(
+            f"no metrics backend set (VERIFIER_PROMETHEUS_URL): the verification queries were not tried{unmeasured}"
+        )
+
+    found = {}
+    for filed, item in zip(report.items, items, strict=True):
+        try:
+            found[filed.number] = tracker.find_filed(item.incident_id, item.fingerprint)
+        except TrackerError as error:
+            report.error = f"{filed.name}: looking for an earlier filing failed: {error}"
+            return report
+    for filed, item in zip(report.items, items, strict=True):
+        existing = found[filed.number]
+        if existing is not None:
+            filed.status, filed.key, filed.url = "already filed", existing.key, existing.url
+            continue
+        if dry_run:
+            filed.status = "would create"
+            continue
+        try:
+            ticket = tracker.create(item, config_comment=config_comment)
+        except TrackerError as error:
+            report.error = f"{filed.name}: {error}"
+            return report
+        filed.status, filed.key, filed.url = "created", ticket.key, ticket.url
+        log.info("filing.created", ticket=ticket.key, item=filed.number, fingerprint=filed.fingerprint)
+    return report
+
+
+# -- capturing the context ------------------------------------------------------------------------------------
+def _capture(
+    document: FilingDocument, metrics: Metrics, notes: list[str]
+) -> tuple[float | None, tuple[str, ...], tuple[tuple[str, str], ...]]:
+    incident = document.incident
+    at = incident.triggered_at
+    actual = incident.actual_value
+    if actual is None and incident.query:
+        measured = _instant(metrics, incident.query, at, "incident.query")
+        actual = _incident_value(measured, incident.threshold_value, notes)
+        if actual is None:
+            notes.append(f"incident.query returned no number at {at.isoformat()}")
+    related = tuple(
+        (name, _describe(_instant(metrics, query, at, f"related_queries.{name}")))
+        for name, query in document.related_queries
+    )
+    traces: tuple[str, ...] = ()
+    if not incident.sample_trace_ids and isinstance(metrics, Exemplars):
+        selector = incident.query or incident.metric_name
+        try:
+            traces = tuple(metrics.exemplars(selector, at - EXEMPLAR_SPAN, at + EXEMPLAR_SPAN, MAX_TRACES))
+        except MetricsError as error:  # many backends keep no exemplars: the ticket says "none recorded"
+            notes.append(f"no exemplar trace ids captured: {error.reason}")
+        if not traces:
+            notes.append("no exemplar trace ids around the trigger time")
+    return actual, traces, related
+
+
+def _instant(metrics: Metrics, query: str, at: datetime, field: str) -> Measurement:
+    try:
+        return metrics.instant(query, at)
+    except QueryRejected as error:
+        raise ConfigError(field, f"the backend refused the query: {error.reason}") from None
+
+
+def _incident_value(measured: Measurement, threshold: float, notes: list[str]) -> float | None:
+    """The incident's value: the only series' value, or of several the one furthest past the threshold."""
+    values = [p[1] for s in measured.series for p in s.points[-1:] if math.isfinite(p[1])]
+    if not values:
+        return None
+    if len(values) > 1:
+        notes.append(f"incident.query returned {len(values)} series: the one furthest from the threshold is recorded")
+    return max(values, key=lambda v: abs(v - threshold))
+
+
+def _describe(measured: Measurement) -> str:
+    shown = []
+    for series in measured.series[:3]:
+        value = format(series.points[-1][1], ".4g") if series.points else "no data"
+        shown.append(value if len(measured.series) == 1 else f"{value} {series.describe()}")
+    more = f" (+{len(measured.series) - 3} more)" if len(measured.series) > 3 else ""
+    return ", ".join(shown) + more if shown else "no data"
+
+
+def _try_queries(name: str, planned: QueryPlan, metrics: Metrics, now: datetime, notes: list[str]) -> None:
+    """Send the item's verification query (and baseline query) once, now: a query the backend refuses would make
+    the verification INVALID after the fix; refuse it before filing."""
+    queries = [planned.query, *([planned.baseline_query.query] if planned.baseline_query else [])]
+    for query in queries:
+        try:
+            measured = metrics.instant(query, now)
+        except QueryRejected as error:
+            raise ConfigError(
+                "verification.metric", f"the backend refused its query: {error.reason}", ticket=name
+            ) from None
+        if not measured.series:
+            notes.append(f"{name}: its verification query returns no data now: {query}")
+
+
+def _context_json(
+    incident: IncidentSpec, actual: float, traces: tuple[str, ...], related: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    return {
+        "alert_name": incident.alert_name,
+        "metric_name": incident.metric_name,
+        "threshold_value": incident.threshold_value,
+        "actual_value": actual,
+        "service_name": incident.service_name,
+        "environment": incident.environment,
+        "triggered_at": incident.triggered_at.isoformat(),
+        "sample_trace_ids": list(traces),
+        "related_metrics": dict(related),
+    }
+
+
+# -- output ---------------------------------------------------------------------------------------------------
+def as_json(report: FilingReport) -> dict[str, Any]:
+    return {
+        "incident": report.incident,
+        "dry_run": report.dry_run,
+        "items": [
+            {
+                "number": i.number,
+                "title": i.title,
+                "status": i.status,
+                "key": i.key,
+                "url": i.url,
+                "fingerprint": i.fingerprint,
+                "priority": i.priority,
+                "assignee": i.assignee,
+                "labels": list(i.labels),
+                "condition": i.condition,
+                "query": i.query,
+            }
+            for i in report.items
+        ],
+        "counts": report.counts(),
+        "context": report.context,
+        "notes": report.notes,
+        "error": report.error,
+    }
+
+
+def as_text(report: FilingReport) -> str:
+    lines = []
+    width = max([len(i.key or "-") for i in report.items] + [1])
+    for item in report.items:
+        key = (item.key or "-").ljust(width)
+        line = f"{item.status.upper():<14} {key}  {item.title}"
+        if item.url:
+            line += f"  {item.url}"
+        lines.append(line)
+        if item.status == "would create":
+            who = f"assignee {item.assignee}" if item.assignee else "unassigned"
+            labels = f"; labels {', '.join(item.labels)}" if item.labels else ""
+            lines.append(f"{'':<14} {'':<{width}}  {item.priority}, {who}{labels}")
+            lines.append(f"{'':<14} {'':<{width}}  verify {item.condition}: {item.query}")
+    lines.extend(f"note: {note}" for note in report.notes)
+    counts = ", ".join(f"{n} {status}" for status, n in report.counts().items())
+    suffix = " (dry run: nothing written)" if report.dry_run else ""
+    lines.append(f"{report.incident}: {len(report.items)} action items: {counts}{suffix}")
+    return "\n".join(lines)
