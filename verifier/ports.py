@@ -29,9 +29,9 @@ class Tracker(Protocol):
         Tickets closed as not-a-fix (Won't Do, Duplicate, GitHub `not_planned`, ...) are left out.
         Each ticket comes with its comments (all pages of them).
 
-        The caller may write (comment, label, reopen) while iterating. Reopening takes a ticket out of the
-        search, which would shift the offsets of the pages still to come, so the Jira and GitHub adapters read
-        every page of the search before handing out the first ticket; comments are still fetched per ticket.
+        Pages are read as the caller iterates, so thousands of tickets are never held at once. The caller must
+        not write while iterating: reopening takes a ticket out of the search and would shift the offsets
+        (`startAt`, GitHub's `page`) of the pages still to come. The run writes only once the listing is done.
         """
         ...
 

@@ -88,15 +88,15 @@ def test_cloud_sandbox_answers_410_on_the_removed_search(jira_cloud: JiraSandbox
     assert "search/jql" in answer.json()["errorMessages"][0]
 
 
-def test_data_center_pages_with_start_at_even_when_tickets_are_reopened_meanwhile(jira_dc: JiraSandbox) -> None:
+def test_data_center_pages_are_read_as_the_caller_iterates(jira_dc: JiraSandbox) -> None:
+    """Streamed: 250 tickets are never all in memory; each page is asked for when the one before is used up."""
     keys = [jira_dc.add_issue(labels=[LABEL]) for _ in range(250)]
-    adapter = tracker(jira_dc)
-    seen = []
-    for ticket in adapter.resolved_tickets(LABEL, 30):
-        seen.append(ticket.key)
-        assert adapter.reopen(ticket.key)
-    assert seen == keys
-    assert all(jira_dc.issue(k).category == "new" for k in keys)
+    listing = tracker(jira_dc).resolved_tickets(LABEL, 30)
+    first = [next(listing).key for _ in range(100)]
+    assert len(searches(jira_dc)) == 1
+    rest = [t.key for t in listing]
+    assert first + rest == keys
+    assert [r.param("startAt") for r in jira_dc.requests if r.path.endswith("/search")] == ["0", "100", "200"]
 
 
 def test_comments_beyond_the_first_page(jira: JiraSandbox) -> None:

@@ -286,12 +286,6 @@ def test_issue_on_a_wont_do_ticket_with_a_typographic_apostrophe_is_skipped(
     assert not desk.state(key).open
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: verifier/adapters/github.py:302 get_ticket does not skip pull requests as resolved_tickets does "
-    "(:293): `run --issue owner/repo#N` on a closed pull request comments on it and labels it (and reopens it when "
-    "the verdict is FAILED)",
-)
 @pytest.mark.parametrize("desk", ["github"], indirect=True)
 def test_issue_on_a_pull_request_is_skipped(desk: Desk, env: dict[str, str], t: Timeline) -> None:
     key = desk.file(replace(SPECS["held"], pull_request=True), "pr", t)

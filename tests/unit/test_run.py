@@ -272,3 +272,10 @@ def test_a_ticket_that_cannot_be_reopened_is_tried_again_without_new_comments() 
     tracker.reopenable = True  # the workflow gained its way back
     run(tracker, metrics, RunOptions(), NOW)
     assert kinds(tracker, "A-1")[-1] == "reopen"
+
+
+def test_a_pull_request_named_with_issue_is_left_alone() -> None:
+    tracker, metrics = setup(ticket("acme/api#7", kind="pull request"))
+    report = run(tracker, metrics, RunOptions(issues=("acme/api#7",)), NOW)
+    assert tracker.writes == []
+    assert report.results[0].reason == "a pull request, not an action item"

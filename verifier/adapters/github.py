@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives import serialization
 from github import Auth, BadAttributeException, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.Issue import Issue
+from github.PaginatedList import PaginatedList
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
@@ -286,9 +287,8 @@ class GitHubTracker:
             listing = self._gh.get_repo(full_name).get_issues(
                 state="closed", labels=[label], since=cutoff, sort="updated", direction="asc"
             )
-            issues: list[Issue] = self._call(partial(list, listing), action=f"list {full_name} issues", ticket=None)
-            _log.info("github.search", repository=full_name, label=label, found=len(issues))
-            for issue in issues:
+            _log.info("github.search", repository=full_name, label=label)
+            for issue in self._each(listing, action=f"list {full_name} issues"):
                 key = f"{full_name}#{issue.number}"
                 if "pull_request" in _raw(issue):
                     continue
@@ -301,6 +301,12 @@ class GitHubTracker:
 
     def get_ticket(self, key: str) -> Ticket:
         return self._call(lambda: self._ticket(key, self._issue(key)), action="read", ticket=key)
+
+    def _each(self, listing: PaginatedList[Issue], *, action: str) -> Iterator[Issue]:
+        """The listing's issues, one page requested at a time, with the library's errors translated."""
+        issues = iter(listing)
+        while (issue := self._call(partial(next, issues, None), action=action, ticket=None)) is not None:
+            yield issue
 
     def comment(self, key: str, body: str) -> str:
         issue = self._issue(key)
@@ -391,6 +397,7 @@ class GitHubTracker:
             body=issue.body or "",
             reporter=issue.user.login if issue.user else "",
             comments=tuple(comments),
+            kind="pull request" if "pull_request" in _raw(issue) else "issue",
         )
 
     def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None) -> T:

@@ -17,8 +17,7 @@ What the `jira` library does and does not do for us (jira 3.10):
   Cloud assigns by `accountId` (names were removed for privacy), found with `user/search?query=`; Data Center by
   `name`. Priorities and the issue type are sent by id when the setting is a number, by name otherwise.
 
-Searches read every page before the first ticket is handed out: the caller reopens tickets as it goes, which takes
-them out of the result set and would shift the offsets (`startAt`, or Cloud's token) of the pages still to come.
+Searches are streamed page by page; the caller writes only after the listing (see `Tracker.resolved_tickets`).
 """
 
 from __future__ import annotations
@@ -271,9 +270,8 @@ class JiraTracker:
 
     def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
         jql = self.jql(label, lookback_days)
-        found = list(self._search(jql))
-        _log.info("jira.search", jql=jql, found=len(found))
-        for raw in found:
+        _log.info("jira.search", jql=jql)
+        for raw in self._search(jql):
             key = str(raw.get("key", "?"))
             resolution = _name(_fields(raw, key).get("resolution"))
             if resolution is not None and _fold(resolution) in self._not_fix:

@@ -38,6 +38,7 @@ class Ticket:
     comments: tuple[Comment, ...] = field(default=())
     created: datetime | None = None
     priority: str | None = None  # P0–P3 when the tracker's priority maps to one
+    kind: str = "issue"  # GitHub lists pull requests with issues: "pull request" ones are never action items
 
 
 def fold_resolution(name: str) -> str:

@@ -55,6 +55,8 @@ Triage = Skip | Wait | AlreadyRecorded | Measure | Judged
 
 
 def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
+    if ticket.kind != "issue":
+        return Skip(f"a {ticket.kind}, not an action item")
     if ticket.resolved_at is None:
         return Skip("not resolved")
     if ticket.resolution and fold_resolution(ticket.resolution) in policy.not_a_fix:
