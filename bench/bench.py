@@ -18,7 +18,6 @@ import json
 import math
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -140,17 +139,25 @@ def run_child(jira: JiraSandbox, prometheus: PrometheusSandbox | _Url, concurren
         "VERIFIER_LOG_LEVEL": "warning",
         "VERIFIER_LOG_FORMAT": "json",
     }
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "verifier", "run", "--json"], env=env, capture_output=True, text=True, check=False
-    )
+    command = [sys.executable, "-c", _MEASURED_RUN]  # our own code, no outside input
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far, in KiB
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
         raise SystemExit(f"the run exited {done.returncode}")
-    return {"wall": wall, "rss_mb": max(peak, before) / 1024, "report": json.loads(done.stdout)}
+    peak_kib = int(done.stderr.rsplit("peak-rss-kib=", 1)[1].split()[0])
+    return {"wall": wall, "rss_mb": peak_kib / 1024, "report": json.loads(done.stdout)}
+
+
+# The CLI's own entry point, which then reports its own peak RSS (RUSAGE_CHILDREN would also count promtool).
+_MEASURED_RUN = """
+import resource, sys
+from verifier.cli import main
+code = main(["run", "--json"])
+print(f"peak-rss-kib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+sys.exit(code)
+"""
 
 
 def request_kinds(jira: list[RecordedRequest], prometheus: list[RecordedRequest]) -> Tally[str]:

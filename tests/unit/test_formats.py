@@ -244,3 +244,10 @@ def test_arbitrary_text_raises_only_config_error(parts: list[str]) -> None:
         find_config("".join(parts))
     except ConfigError as error:
         assert str(error)
+
+
+def test_a_lone_surrogate_in_a_block_is_a_config_error() -> None:
+    """Regression (found by the fuzz job): libyaml raised UnicodeEncodeError on a lone surrogate."""
+    with pytest.raises(ConfigError) as error:
+        find_config("{code}# action-item-verifier: v1\n\ud800{code}")
+    assert error.value.field == "block"

@@ -168,6 +168,8 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _safe_load(body: str) -> object:
     """Safe YAML with no anchors or aliases: a ticket body cannot make the parser expand a billion laughs."""
+    if any("\ud800" <= c <= "\udfff" for c in body):  # not Unicode text: libyaml cannot even encode it
+        raise ConfigError("block", "contains a lone surrogate, which is not valid Unicode text")
     for event in yaml.parse(body, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
             raise ConfigError("block", "YAML anchors and aliases are not allowed in a config")
