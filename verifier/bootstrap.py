@@ -4,15 +4,16 @@ serves which port; tracker clients are imported here, lazily, so that commands w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
+from pydantic import ValidationError
 
 from verifier.domain.actions import Labels
-from verifier.errors import VerifierError
-from verifier.services.run import RunOptions, RunReport
+from verifier.errors import SettingsError, VerifierError
+from verifier.services.run import RunOptions, RunReport, TicketResult
 from verifier.settings import MetricsSettings, RunSettings
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 #: GitHub's closing reasons that are not a fix; Jira's come from settings.
 GITHUB_NOT_A_FIX = ("not_planned", "duplicate")
+#: The `service` label of a ticket whose incident context names no service.
+UNKNOWN_SERVICE = "unknown"
 
 
 def metrics(settings: MetricsSettings) -> PrometheusMetrics:
@@ -30,6 +33,22 @@ def metrics(settings: MetricsSettings) -> PrometheusMetrics:
 
 
 def tracker(settings: RunSettings) -> Tracker:
+    """The configured tracker's adapter. Connection checks the settings could not make (one sign-in method, a
+    readable private key...) raise SettingsError naming the variables, like any other bad setting."""
+    try:
+        return _tracker(settings)
+    except ValidationError as error:
+        prefix = f"VERIFIER_{settings.tracker.upper()}_"
+        raise SettingsError([_connection_problem(prefix, e) for e in error.errors()]) from None
+
+
+def _connection_problem(prefix: str, error: Any) -> str:
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    location = [str(part) for part in error.get("loc", ())]
+    return f"{prefix}{location[0].upper()}: {message}" if location else f"{prefix.rstrip('_')}: {message}"
+
+
+def _tracker(settings: RunSettings) -> Tracker:
     ca_bundle = Path(settings.tracker_ca_bundle) if settings.tracker_ca_bundle else None
     if settings.tracker == "jira":
         from verifier.adapters.jira import JiraConnection, JiraTracker
@@ -72,7 +91,7 @@ def tracker(settings: RunSettings) -> Tracker:
 
 def run_options(
     settings: RunSettings,
-    metrics_settings: MetricsSettings,
+    metrics_settings: MetricsSettings | None = None,
     *,
     dry_run: bool = False,
     early: bool = False,
@@ -95,13 +114,15 @@ def run_options(
         dry_run=dry_run or settings.dry_run,
         early=early,
         issues=issues,
-        accept_warnings=metrics_settings.accept_warnings,
+        accept_warnings=metrics_settings.accept_warnings if metrics_settings else False,
+        overdue_reminders=settings.overdue_reminders,
+        sla_days=dict(settings.sla_days),
     )
 
 
 def push_metrics(settings: RunSettings, report: RunReport) -> None:
     """Push the run's metrics; a Pushgateway that is down is logged, never a reason to fail the run."""
-    from verifier.adapters.pushgateway import push_run_metrics
+    from verifier.adapters.pushgateway import push_run_metrics, push_service_metrics
 
     assert settings.pushgateway_url is not None
     counts = report.counts()
@@ -116,8 +137,25 @@ def push_metrics(settings: RunSettings, report: RunReport) -> None:
             finished_at=time.time(),
             succeeded=report.exit_code == 0,
         )
+        push_service_metrics(
+            settings.pushgateway_url,
+            settings.pushgateway_job,
+            results=by_service(report.results),
+            overdue={service: sum(n.values()) for service, n in by_service(report.overdue).items()}
+            if report.reminders_checked
+            else None,
+        )
     except VerifierError as error:
         structlog.get_logger("verifier").warning("metrics_push_failed", error=str(error))
+
+
+def by_service(results: Iterable[TicketResult]) -> dict[str, dict[str, int]]:
+    """Ticket counts by service (`unknown` when the ticket names none), then by outcome."""
+    counts: dict[str, dict[str, int]] = {}
+    for result in results:
+        outcomes = counts.setdefault(result.service or UNKNOWN_SERVICE, {})
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+    return counts
 
 
 def checks(settings: RunSettings, metrics_settings: MetricsSettings) -> list[tuple[str, Callable[[], str]]]:

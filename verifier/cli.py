@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from verifier import __version__
 from verifier.errors import ConfigError, SettingsError, VerifierError
 
+T = TypeVar("T")
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_INVALID = 2
 #: `evaluate` exit codes, one per verdict.
 VERDICT_EXIT = {"VERIFIED": 0, "FAILED": 1, "INVALID": 2, "INCONCLUSIVE": 3, "PENDING": 4, "ERROR": 5}
@@ -89,6 +91,31 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the run report as JSON instead of a table")
     run.set_defaults(handler=_run)
 
+    report = commands.add_parser(
+        "report",
+        help="the weekly review's figures: filed, completed, verified, regressed, overdue, fix-hold rate",
+        description="Read the post-incident tickets (every open one, and the done ones updated in the period) and "
+        "print what was filed, completed, verified, regressed and is overdue, and the fix-hold rate (held / held + "
+        "regressed), by service, team or label, with the failed and overdue tickets listed. Reads only. Settings "
+        "as for `run` (the tracker's, VERIFIER_LABEL, VERIFIER_TRUSTED_AUTHORS, VERIFIER_SLA_DAYS). Exit 0, 1 when "
+        "the tracker failed, 2 for a settings error.",
+    )
+    report.add_argument(
+        "--since",
+        type=_since,
+        default="7d",
+        metavar="AGE|ISO",
+        help="start of the period: an age such as 7d, 2w, 90d (default 7d) or an ISO-8601 date or time",
+    )
+    report.add_argument("--format", choices=("markdown", "json"), default="markdown", help="default: markdown")
+    report.add_argument(
+        "--group-by",
+        choices=("service", "team", "label"),
+        default="service",
+        help="rows of the table (default: service)",
+    )
+    report.set_defaults(handler=_report)
+
     file = commands.add_parser(
         "file",
         help="file a review's action items as tickets with the incident's context and a verification config",
@@ -130,6 +157,32 @@ def _timestamp(text: str) -> datetime:
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"'{text}' has no time zone; add Z or +00:00")
     return moment
+
+
+def _since(text: str) -> datetime | timedelta:
+    """An age (`7d`, `2w`, `36h`) or an ISO-8601 date or time (UTC unless it says otherwise)."""
+    from verifier.domain.durations import parse_duration
+
+    try:
+        return parse_duration(text, "--since")
+    except ConfigError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is neither an age such as 7d (at most 366d) nor an ISO-8601 date"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _settings(read: Callable[[], T]) -> T | None:
+    """The settings `read` loads (with `settings.load`), or None once it has said on stderr what is wrong."""
+    try:
+        return read()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -191,11 +244,10 @@ def _run(args: argparse.Namespace) -> int:
     from verifier.services.summary import as_json, as_text
     from verifier.settings import MetricsSettings, RunSettings, load
 
-    try:
-        settings, metrics_settings = load(RunSettings), load(MetricsSettings)
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
+    loaded = _settings(lambda: (load(RunSettings), load(MetricsSettings)))
+    if loaded is None:
         return EXIT_INVALID
+    settings, metrics_settings = loaded
     logs.configure(json=_log_json(settings.log_format), level=settings.log_level)
     logs.register_secrets([*settings.secrets(), *metrics_settings.secrets()])
     stop = threading.Event()
@@ -203,7 +255,9 @@ def _run(args: argparse.Namespace) -> int:
     options = bootstrap.run_options(
         settings, metrics_settings, dry_run=args.dry_run, early=args.now, issues=tuple(args.issue)
     )
-    tracker = bootstrap.tracker(settings)
+    tracker = _settings(lambda: bootstrap.tracker(settings))
+    if tracker is None:
+        return EXIT_INVALID
     with bootstrap.metrics(metrics_settings) as metrics:
         report = run(tracker, metrics, options, datetime.now(UTC), stop)
     if args.report:
@@ -216,6 +270,35 @@ def _run(args: argparse.Namespace) -> int:
     if settings.pushgateway_url and not report.dry_run:
         bootstrap.push_metrics(settings, report)
     return report.exit_code
+
+
+def _report(args: argparse.Namespace) -> int:
+    from verifier import bootstrap, logs
+    from verifier.domain.report import as_json, as_markdown
+    from verifier.errors import TrackerError
+    from verifier.services.report import make_report
+    from verifier.settings import RunSettings, load
+
+    settings = _settings(lambda: load(RunSettings))
+    if settings is None:
+        return EXIT_INVALID
+    logs.configure(json=_log_json(settings.log_format), level=settings.log_level)
+    logs.register_secrets(settings.secrets())
+    now = datetime.now(UTC)
+    since = now - args.since if isinstance(args.since, timedelta) else args.since
+    tracker = _settings(lambda: bootstrap.tracker(settings))
+    if tracker is None:
+        return EXIT_INVALID
+    try:
+        report = make_report(tracker, bootstrap.run_options(settings), since=since, now=now, group_by=args.group_by)
+    except TrackerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.format == "json":
+        _print_json(as_json(report))
+    else:
+        sys.stdout.write(as_markdown(report))
+    return EXIT_OK
 
 
 def _file(args: argparse.Namespace) -> int:
@@ -248,7 +331,9 @@ def _file(args: argparse.Namespace) -> int:
 
     logs.configure(json=_log_json(settings.log_format), level=settings.log_level)
     logs.register_secrets([*settings.secrets(), *(metrics_settings.secrets() if metrics_settings else [])])
-    tracker = bootstrap.tracker(settings)
+    tracker = _settings(lambda: bootstrap.tracker(settings))
+    if tracker is None:
+        return EXIT_INVALID
     options: dict[str, Any] = {
         "dry_run": args.dry_run or settings.dry_run,
         "config_comment": settings.jira_seed_comment,
@@ -279,11 +364,10 @@ def _doctor(args: argparse.Namespace) -> int:
     from verifier import bootstrap
     from verifier.settings import MetricsSettings, RunSettings, load
 
-    try:
-        settings, metrics_settings = load(RunSettings), load(MetricsSettings)
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
+    loaded = _settings(lambda: (load(RunSettings), load(MetricsSettings)))
+    if loaded is None:
         return EXIT_INVALID
+    settings, metrics_settings = loaded
     failures = 0
     for name, check in bootstrap.checks(settings, metrics_settings):
         try:

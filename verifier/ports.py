@@ -35,6 +35,17 @@ class Tracker(Protocol):
         """
         ...
 
+    def post_incident_tickets(self, label: str, since: datetime) -> Iterator[Ticket]:
+        """Every open ticket carrying `label`, whatever its age, and every done one updated since `since`.
+
+        What the weekly report and the overdue reminders read: tickets of any resolution (not-a-fix ones
+        included), with `created`, `priority` and all their comments, streamed page by page like
+        `resolved_tickets` (the caller must not write while iterating). GitHub pull requests are left out.
+        A tracker may return a few done tickets updated a little before `since` (Jira reads JQL times in the
+        user's time zone); callers judge by the tickets' own times.
+        """
+        ...
+
     def get_ticket(self, key: str) -> Ticket:
         """One ticket by key, with all its comments."""
         ...

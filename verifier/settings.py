@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from verifier.adapters.prometheus import PrometheusConnection
+from verifier.domain.report import DEFAULT_SLA_DAYS
 from verifier.errors import SettingsError
 
 DEFAULT_SECRETS_DIR = "/var/run/secrets/action-item-verifier"
@@ -91,6 +92,9 @@ class RunSettings(BaseSettings):
     max_writes: int = Field(default=200, ge=0)
     dry_run: bool = False
     trusted_authors: CommaList = ()
+    # Open action items: days each priority may stay open (`report`, reminders), and whether `run` reminds.
+    sla_days: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    overdue_reminders: bool = False
     pushgateway_url: str | None = None
     pushgateway_job: str = "action-item-verifier"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -116,6 +120,31 @@ class RunSettings(BaseSettings):
                 raise ValueError(f"'{part}' is not P0..P3=<priority name or id> (e.g. P0=Highest,P1=High)")
             mapping[key.strip().upper()] = name.strip()
         return mapping
+
+    @field_validator("sla_days", mode="before")
+    @classmethod
+    def _sla_map(cls, value: Any) -> Any:
+        """`P0=3,P1=7,P2=30,P3=90`; a priority left out keeps its default."""
+        if not isinstance(value, str):
+            return value
+        mapping: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, days = part.partition("=")
+            if not sep or not days.strip().isdigit():
+                raise ValueError(f"'{part}' is not P0..P3=<days> (e.g. P0=3,P1=7,P2=30,P3=90)")
+            mapping[key.strip().upper()] = days.strip()
+        return mapping
+
+    @field_validator("sla_days")
+    @classmethod
+    def _sla_known(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(DEFAULT_SLA_DAYS))
+        if unknown:
+            raise ValueError(f"unknown priority {unknown[0]!r} (the priorities are {', '.join(DEFAULT_SLA_DAYS)})")
+        short = [key for key, days in value.items() if days < 1]
+        if short:
+            raise ValueError(f"{short[0]} must have at least 1 day")
+        return {**DEFAULT_SLA_DAYS, **value}
 
     @field_validator("github_repository")
     @classmethod

@@ -71,6 +71,8 @@ def test_lists_done_tickets_over_several_pages(jira: JiraSandbox) -> None:
         "description",
         "reporter",
         "comment",
+        "created",
+        "priority",
     }
 
 

@@ -641,7 +641,9 @@ def test_prometheus_rules_pass_promtool_check(rendered: Mapping[str, Rendering],
     assert exprs["ActionItemVerifierNoRecentSuccess"] == (
         f"time() - max(action_item_verifier_last_success_timestamp_seconds{{{job}}}) > 2 * 21600"
     )
-    assert exprs["ActionItemVerifierFixesFailed"] == f'max(action_item_verifier_tickets{{{job},verdict="FAILED"}}) > 0'
+    assert exprs["ActionItemVerifierFixesFailed"] == (
+        f'sum by (service) (action_item_verifier_results{{{job},verdict="FAILED"}}) > 0'
+    )
 
 
 def test_prometheus_rules_fire_when_they_should(rendered: Mapping[str, Rendering], tmp_path: Path) -> None:
@@ -655,20 +657,32 @@ def test_prometheus_rules_fire_when_they_should(rendered: Mapping[str, Rendering
         return [
             {
                 "exp_labels": {"severity": severity, **labels, **extra},
-                "exp_annotations": _annotations(rules, alertname, value),
+                "exp_annotations": _annotations(rules, alertname, value, extra),
             }
         ]
+
+    def results(service: str) -> str:
+        """A series as `push_service_metrics` pushes it, to its own group."""
+        return f'action_item_verifier_results{{{job},breakdown="service",service="{service}",verdict="FAILED"}}'
 
     tests = {
         "rule_files": [rules.name],
         "evaluation_interval": "1m",
         "tests": [
             {
-                # The last success at t=0 and never again; two reopened tickets in the run at 30m only.
+                # The last success at t=0 and never again; in the run at 30m only, two reopened tickets of
+                # checkout and one of search (the per-service series; the overall count stays quiet).
                 "interval": "1m",
                 "input_series": [
                     {"series": f"action_item_verifier_last_success_timestamp_seconds{{{job}}}", "values": "0x1200"},
-                    {"series": f'action_item_verifier_tickets{{{job},verdict="FAILED"}}', "values": "0x30 2x30 0x60"},
+                    {"series": f'action_item_verifier_tickets{{{job},verdict="FAILED"}}', "values": "0x30 3x30 0x60"},
+                    {"series": results("checkout"), "values": "0x30 2x30 0x60"},
+                    {"series": results("search"), "values": "0x30 1x30 0x60"},
+                    {"series": results("payments"), "values": "0x120"},
+                    {
+                        "series": 'action_item_verifier_results{job="another-install",service="x",verdict="FAILED"}',
+                        "values": "5x120",
+                    },
                 ],
                 "alert_rule_test": [
                     {"eval_time": "11h", "alertname": "ActionItemVerifierNoRecentSuccess", "exp_alerts": []},
@@ -682,7 +696,10 @@ def test_prometheus_rules_fire_when_they_should(rendered: Mapping[str, Rendering
                     {
                         "eval_time": "45m",
                         "alertname": "ActionItemVerifierFixesFailed",
-                        "exp_alerts": expect("ActionItemVerifierFixesFailed", "info", "2"),
+                        "exp_alerts": [
+                            *expect("ActionItemVerifierFixesFailed", "info", "2", service="checkout"),
+                            *expect("ActionItemVerifierFixesFailed", "info", "1", service="search"),
+                        ],
                     },
                     {"eval_time": "90m", "alertname": "ActionItemVerifierFixesFailed", "exp_alerts": []},
                 ],
@@ -709,11 +726,17 @@ def test_prometheus_rules_fire_when_they_should(rendered: Mapping[str, Rendering
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _annotations(rules: Path, alertname: str, value: str) -> dict[str, str]:
-    """The alert's annotations as Prometheus fills them in, with `value` for the {{ $value ... }} template."""
+def _annotations(rules: Path, alertname: str, value: str, labels: Mapping[str, str]) -> dict[str, str]:
+    """The alert's annotations as Prometheus fills them in, with `value` for the {{ $value ... }} template and
+    the alert's `labels` for {{ $labels.NAME }}."""
     groups = yaml.safe_load(rules.read_text())["groups"]
     rule = next(r for g in groups for r in g["rules"] if r.get("alert") == alertname)
-    return {key: re.sub(r"\{\{ \$value[^}]*\}\}", value, text) for key, text in rule["annotations"].items()}
+
+    def fill(text: str) -> str:
+        text = re.sub(r"\{\{ \$value[^}]*\}\}", value, text)
+        return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), text)
+
+    return {key: fill(text) for key, text in rule["annotations"].items()}
 
 
 # ---------------------------------------------------------------------------------------------- deploy/

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
 from tests.integration.backends import Pushgateway
-from verifier.adapters.pushgateway import push_run_metrics
+from verifier.adapters.pushgateway import push_run_metrics, push_service_metrics
+from verifier.bootstrap import push_metrics
 from verifier.errors import VerifierError
+from verifier.services.run import RunReport, TicketResult
+from verifier.settings import RunSettings
 
 
 def _scrape(gateway: Pushgateway, job: str) -> dict[str, float]:
@@ -71,3 +75,93 @@ def test_an_unreachable_pushgateway_is_a_verifier_error() -> None:
             succeeded=True,
             timeout_seconds=2,
         )
+
+
+def _series(gateway: Pushgateway, job: str, metric: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Every series of `metric` pushed under `job`: its labels (job and instance left out) -> value."""
+    text = requests.get(f"{gateway.url}/metrics", timeout=5).text
+    found = {}
+    for line in text.splitlines():
+        match = re.match(rf"^{metric}\{{([^}}]*)\}} (\S+)$", line)
+        if match is None:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
+        if labels.pop("job", None) == job:
+            labels.pop("instance", None)
+            found[tuple(sorted(labels.items()))] = float(match.group(2))
+    return found
+
+
+def _results(gateway: Pushgateway, job: str) -> dict[tuple[str, str], float]:
+    series = _series(gateway, job, "action_item_verifier_results")
+    assert all(dict(labels)["breakdown"] == "service" for labels in series)
+    return {(dict(k)["service"], dict(k)["verdict"]): v for k, v in series.items() if v}
+
+
+def test_service_figures_replace_the_last_run_s_and_leave_the_run_metrics_alone(pushgateway: Pushgateway) -> None:
+    job = "verifier-services"
+    push_run_metrics(
+        pushgateway.url,
+        job,
+        counts={"FAILED": 2},
+        errors=0,
+        writes=1,
+        duration_seconds=1,
+        finished_at=500.0,
+        succeeded=True,
+    )
+    push_service_metrics(
+        pushgateway.url,
+        job,
+        results={"checkout": {"VERIFIED": 2, "FAILED": 1}, "search": {"FAILED": 1}},
+        overdue={"search": 3},
+    )
+    assert _results(pushgateway, job) == {
+        ("checkout", "VERIFIED"): 2,
+        ("checkout", "FAILED"): 1,
+        ("search", "FAILED"): 1,
+    }
+    every = _series(pushgateway, job, "action_item_verifier_results")
+    assert len(every) == 2 * 7  # every verdict of each service, zeros included
+    overdue = _series(pushgateway, job, "action_item_verifier_overdue")
+    assert overdue == {(("breakdown", "service"), ("service", "search")): 3}
+
+    # The next run saw only checkout and did not list open tickets: search's series and the overdue ones go.
+    push_service_metrics(pushgateway.url, job, results={"checkout": {"VERIFIED": 1}}, overdue=None)
+    assert _results(pushgateway, job) == {("checkout", "VERIFIED"): 1}
+    assert _series(pushgateway, job, "action_item_verifier_overdue") == {}
+    # A run with no tickets at all leaves no series behind.
+    push_service_metrics(pushgateway.url, job, results={}, overdue={})
+    assert _series(pushgateway, job, "action_item_verifier_results") == {}
+    assert _scrape(pushgateway, job)["action_item_verifier_last_success_timestamp_seconds"] == 500.0
+    assert _scrape(pushgateway, job)["action_item_verifier_tickets:FAILED"] == 2
+
+
+def test_a_run_report_is_pushed_by_service(pushgateway: Pushgateway) -> None:
+    settings = RunSettings(
+        tracker="github",
+        github_repository=("acme/api",),
+        pushgateway_url=pushgateway.url,
+        pushgateway_job="verifier-report",
+    )
+    report = RunReport(started=datetime.now(UTC), dry_run=False, reminders_checked=True)
+    report.results += [
+        TicketResult("a#1", "u", "VERIFIED", "", service="checkout"),
+        TicketResult("a#2", "u", "FAILED", "", service="checkout"),
+        TicketResult("a#3", "u", "FAILED", "", service=None),
+    ]
+    report.overdue += [
+        TicketResult("a#4", "u", "OVERDUE", "", service="search"),
+        TicketResult("a#5", "u", "ERROR", "reminder failed", service="search"),
+    ]
+
+    push_metrics(settings, report)
+
+    assert _results(pushgateway, "verifier-report") == {
+        ("checkout", "VERIFIED"): 1,
+        ("checkout", "FAILED"): 1,
+        ("unknown", "FAILED"): 1,
+    }
+    overdue = _series(pushgateway, "verifier-report", "action_item_verifier_overdue")
+    assert overdue == {(("breakdown", "service"), ("service", "search")): 2}
+    assert _scrape(pushgateway, "verifier-report")["action_item_verifier_tickets:FAILED"] == 2

@@ -36,6 +36,13 @@ class FakeTracker:
             if ticket.resolved_at is not None and label in ticket.labels:
                 yield ticket
 
+    def post_incident_tickets(self, label: str, since: datetime) -> Iterator[Ticket]:
+        """Open tickets with the label, and done ones resolved or commented on since `since`."""
+        for ticket in list(self.tickets.values()):
+            recent = (ticket.resolved_at or since) >= since or any(c.created >= since for c in ticket.comments)
+            if label in ticket.labels and ticket.kind == "issue" and (ticket.resolved_at is None or recent):
+                yield ticket
+
     def get_ticket(self, key: str) -> Ticket:
         if key not in self.tickets:
             raise TrackerError("no such ticket", ticket=key)

@@ -125,3 +125,12 @@ def test_pending_uses_the_real_plan() -> None:
     config = find_config(BLOCK)
     assert config is not None
     assert not isinstance(plan(config, ticket.resolved_at, NOW), QueryPlan)
+
+
+def test_a_ticket_closed_as_not_a_fix_is_not_completed() -> None:
+    wont_do = Ticket(
+        **{**make("W-1", "search", created_days=3, resolved_days=1).__dict__, "resolution": "Won\u2019t Do"}
+    )
+    policy = Policy(frozenset({BOT}), frozenset({BOT}), frozenset({"won't do"}))
+    report = build_report([wont_do], since=WEEK_AGO, now=NOW, policy=policy)
+    assert (report.overall.filed, report.overall.completed) == (1, 0)

@@ -59,6 +59,7 @@ __all__ = ["GitHubConnection", "GitHubTracker", "WritePacer"]
 T = TypeVar("T")
 _KEY = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
 _NOT_A_FIX = ("not_planned", "duplicate")
+_PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)  # as filing writes it: priority:P1
 _log = structlog.get_logger()
 
 
@@ -299,6 +300,23 @@ class GitHubTracker:
                     continue
                 yield self._call(partial(self._ticket, key, issue), action="read", ticket=key)
 
+    def post_incident_tickets(self, label: str, since: datetime) -> Iterator[Ticket]:
+        seen: set[str] = set()  # a ticket closed or reopened between the two listings must not come twice
+        for full_name in self._connection.repositories:
+            repo = self._gh.get_repo(full_name)
+            listings = (
+                repo.get_issues(state="open", labels=[label], sort="created", direction="asc"),
+                repo.get_issues(state="closed", labels=[label], since=since, sort="updated", direction="asc"),
+            )
+            _log.info("github.search", repository=full_name, label=label, closed_since=since.isoformat())
+            for listing in listings:
+                for issue in self._each(listing, action=f"list {full_name} issues"):
+                    key = f"{full_name}#{issue.number}"
+                    if "pull_request" in _raw(issue) or key in seen:
+                        continue
+                    seen.add(key)
+                    yield self._call(partial(self._ticket, key, issue), action="read", ticket=key)
+
     def get_ticket(self, key: str) -> Ticket:
         return self._call(lambda: self._ticket(key, self._issue(key)), action="read", ticket=key)
 
@@ -397,6 +415,8 @@ class GitHubTracker:
             body=issue.body or "",
             reporter=issue.user.login if issue.user else "",
             comments=tuple(comments),
+            created=issue.created_at,
+            priority=_priority(label.name for label in issue.labels),
             kind="pull request" if "pull_request" in _raw(issue) else "issue",
         )
 
@@ -417,6 +437,12 @@ class GitHubTracker:
 def incident_label(incident_id: str) -> str:
     """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`."""
     return f"incident:{incident_id}"
+
+
+def _priority(labels: Iterable[str]) -> str | None:
+    """P0-P3 from a `priority:P1` label (the highest when there are several), else None."""
+    levels = [match.group(1).upper() for name in labels if (match := _PRIORITY_LABEL.match(name))]
+    return min(levels, default=None)
 
 
 def _parse_key(key: str) -> tuple[str, int]:

@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
@@ -54,9 +54,23 @@ __all__ = ["DEFAULT_NOT_FIX_RESOLUTIONS", "DEFAULT_PRIORITIES", "JiraConnection"
 DEFAULT_NOT_FIX_RESOLUTIONS = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
 #: Jira's default priority scheme, by name; a number in the setting is a priority id instead.
 DEFAULT_PRIORITIES = {"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"}
-SEARCH_FIELDS = ("summary", "status", "resolution", "resolutiondate", "labels", "description", "reporter", "comment")
+SEARCH_FIELDS = (
+    "summary",
+    "status",
+    "resolution",
+    "resolutiondate",
+    "labels",
+    "description",
+    "reporter",
+    "comment",
+    "created",
+    "priority",
+)
 FIND_FIELDS = ("description",)  # where the fingerprint is
 FILED_LABELS = ("post-incident", "auto-generated")
+#: JQL reads a date in the signed-in user's time zone (UTC-12 to UTC+14): a search for tickets updated since a
+#: moment asks from a day earlier, so that no time zone leaves any out.
+_JQL_TIME_ZONE_MARGIN = timedelta(days=1)
 #: Cloud account ids: 24 hex digits (older accounts) or `<number>:<uuid-ish>`.
 _ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
 T = TypeVar("T")
@@ -279,6 +293,12 @@ class JiraTracker:
                 continue
             yield self._ticket(raw)
 
+    def post_incident_tickets(self, label: str, since: datetime) -> Iterator[Ticket]:
+        jql = self.report_jql(label, since)
+        _log.info("jira.search", jql=jql)
+        for raw in self._search(jql):
+            yield self._ticket(raw)
+
     def get_ticket(self, key: str) -> Ticket:
         path = f"issue/{quote(key, safe='')}"
         raw = self._request("GET", path, ticket=key, action="read", params={"fields": ",".join(SEARCH_FIELDS)})
@@ -392,6 +412,17 @@ class JiraTracker:
             clauses.append(f"({self._connection.extra_jql})")
         return " AND ".join(clauses) + " ORDER BY key ASC"
 
+    def report_jql(self, label: str, since: datetime) -> str:
+        """The search for the report and the reminders: open tickets with `label`, and done ones updated since
+        `since` (a day early, see `_JQL_TIME_ZONE_MARGIN`), in the project, with extra JQL."""
+        moment = (since.astimezone(UTC) - _JQL_TIME_ZONE_MARGIN).strftime("%Y/%m/%d %H:%M")
+        clauses = [f"labels = {_quote(label)}", f'(statusCategory != Done OR updated >= "{moment}")']
+        if self._connection.project:
+            clauses.append(f"project = {_quote(self._connection.project)}")
+        if self._connection.extra_jql:
+            clauses.append(f"({self._connection.extra_jql})")
+        return " AND ".join(clauses) + " ORDER BY key ASC"
+
     def _search(self, jql: str, fields: tuple[str, ...] = SEARCH_FIELDS) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {"jql": jql, "maxResults": self._page_size, "fields": ",".join(fields)}
         if self._is_cloud():
@@ -431,6 +462,8 @@ class JiraTracker:
                 body=description if isinstance(description, str) else "",
                 reporter=self._user(fields.get("reporter")),
                 comments=tuple(self._comments(key, fields.get("comment"))),
+                created=_parse_time(fields.get("created")),
+                priority=self._priority(fields.get("priority")),
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise TrackerError(f"unexpected Jira issue shape: {exc}", ticket=key) from exc
@@ -457,6 +490,18 @@ class JiraTracker:
                 body=body if isinstance(body, str) else "",
                 created=created or datetime.fromtimestamp(0, UTC),
             )
+
+    def _priority(self, value: Any) -> str | None:
+        """P0-P3 for a Jira priority, through the filing mapping (by id when the setting is a number, else by
+        name); None for a priority the mapping does not name."""
+        if not isinstance(value, dict):
+            return None
+        name, ident = _fold(str(value.get("name") or "")), str(value.get("id") or "")
+        for level in sorted(self._connection.priorities):
+            wanted = self._connection.priorities[level]
+            if (ident and wanted == ident) if wanted.isdigit() else (bool(name) and _fold(wanted) == name):
+                return level
+        return None
 
     def _user(self, user: Any) -> str:
         if not isinstance(user, dict):

@@ -1,17 +1,26 @@
 """Pushes a run's metrics to a Pushgateway, so a dashboard and an alert can see every run.
 
-POST (pushadd) rather than PUT: a failed run updates its own series but leaves
-`action_item_verifier_last_success_timestamp_seconds` as the last good run set it, which is what the
-"no successful run for two intervals" alert reads.
+The run's figures go to the group `job=<job>` by POST (pushadd) rather than PUT: a failed run updates its own
+series but leaves `action_item_verifier_last_success_timestamp_seconds` as the last good run set it, which is
+what the "no successful run for two intervals" alert reads.
+
+The fix-hold figures by service (`action_item_verifier_results{service,verdict}`, `..._overdue{service}`) go to
+a group of their own, `job=<job>,breakdown=service`, by PUT: each run replaces the whole group, so a service
+that had no ticket in this run has no series left over from an earlier one. (A POST cannot do that: a metric
+with no series at all is not sent, so it would not replace the old series.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 
 from verifier.errors import VerifierError
+
+VERDICTS = ("VERIFIED", "FAILED", "INCONCLUSIVE", "PENDING", "INVALID", "ERROR", "SKIPPED")
+#: The grouping label of the per-service group, which each run replaces as a whole.
+SERVICE_GROUP = {"breakdown": "service"}
 
 
 def push_run_metrics(
@@ -31,7 +40,7 @@ def push_run_metrics(
     tickets = Gauge(
         "action_item_verifier_tickets", "Tickets seen by the last run, by verdict.", ["verdict"], registry=registry
     )
-    for verdict in ("VERIFIED", "FAILED", "INCONCLUSIVE", "PENDING", "INVALID", "ERROR", "SKIPPED"):
+    for verdict in VERDICTS:
         tickets.labels(verdict).set(counts.get(verdict, 0))
     Gauge("action_item_verifier_run_errors", "Tickets or listings that hit an error.", registry=registry).set(errors)
     Gauge("action_item_verifier_writes", "Tracker writes made by the last run.", registry=registry).set(writes)
@@ -50,4 +59,40 @@ def push_run_metrics(
     try:
         pushadd_to_gateway(url, job=job, registry=registry, timeout=timeout_seconds)
     except OSError as error:  # urllib's URLError / HTTPError are OSErrors
+        raise VerifierError(f"pushing metrics to {url} failed: {error}") from None
+
+
+def push_service_metrics(
+    url: str,
+    job: str,
+    *,
+    results: Mapping[str, Mapping[str, int]],
+    overdue: Mapping[str, int] | None,
+    timeout_seconds: float = 10,
+) -> None:
+    """Replace the per-service group with this run's figures: `results` is tickets by service, then by verdict
+    (every verdict of a service is pushed, zeros included); `overdue` is open tickets past their SLA by service,
+    or None when the run did not list the open tickets (reminders off): then the metric is not pushed at all."""
+    registry = CollectorRegistry()
+    verdicts = Gauge(
+        "action_item_verifier_results",
+        "Tickets judged by the last run, by the service their incident names and by verdict.",
+        ["service", "verdict"],
+        registry=registry,
+    )
+    for service, counts in results.items():
+        for verdict in VERDICTS:
+            verdicts.labels(service, verdict).set(counts.get(verdict, 0))
+    if overdue is not None:
+        late = Gauge(
+            "action_item_verifier_overdue",
+            "Open action items past the SLA of their priority, by service, as the last run found them.",
+            ["service"],
+            registry=registry,
+        )
+        for service, count in overdue.items():
+            late.labels(service).set(count)
+    try:
+        push_to_gateway(url, job=job, grouping_key=SERVICE_GROUP, registry=registry, timeout=timeout_seconds)
+    except OSError as error:
         raise VerifierError(f"pushing metrics to {url} failed: {error}") from None

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from verifier.domain.models import incident_service
 from verifier.domain.render import parse_marker
-from verifier.domain.tickets import Ticket
+from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import Policy, Wait, triage
 from verifier.domain.verdicts import Outcome
 
@@ -103,7 +103,7 @@ def _count(
     """Add one ticket to `counts`; with `report`, also list it among the failed or overdue tickets."""
     if ticket.created and ticket.created >= since:
         counts.filed += 1
-    if ticket.resolved_at and ticket.resolved_at >= since:
+    if ticket.resolved_at and ticket.resolved_at >= since and not _not_a_fix(ticket, policy):
         counts.completed += 1
     result = _latest_result(ticket, policy.own, since)
     if result is Outcome.VERIFIED:
@@ -125,6 +125,11 @@ def _count(
             late = (now - due).days
             priority = ticket.priority or DEFAULT_PRIORITY
             report.overdue.append(_line(ticket, group, f"{priority}, due {due.date().isoformat()}, {late} days late"))
+
+
+def _not_a_fix(ticket: Ticket, policy: Policy) -> bool:
+    """Closed as Won't Do, Duplicate, not_planned...: closed, but not completed."""
+    return bool(ticket.resolution) and fold_resolution(ticket.resolution or "") in policy.not_a_fix
 
 
 def _latest_result(ticket: Ticket, own: frozenset[str], since: datetime) -> Outcome | None:

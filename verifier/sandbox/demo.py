@@ -2,7 +2,8 @@
 
 The seeded incident (INC-2041, checkout latency) has action items whose fixes held, regressed, have no data, are
 still in their window, or carry a broken config; one closed as Won't Do; one whose only config was written by an
-untrusted commenter. The demo runs `run` twice to show that the second run writes nothing.
+untrusted commenter; two are still open, one of them (from an earlier incident) past its due date. The demo runs
+`run` twice to show that the second run writes nothing, then prints the week's `report`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from pydantic import SecretStr
 from verifier import bootstrap, logs
 from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, IncidentContext, render_body
+from verifier.domain.report import as_markdown
 from verifier.domain.tickets import Flavour
 from verifier.sandbox.jira import JiraSandbox
 from verifier.sandbox.prometheus import Counter, Gauge, Histogram, MetricsStore, PrometheusSandbox
+from verifier.services.report import make_report
 from verifier.services.run import RunReport, run
 from verifier.services.summary import as_text
 from verifier.settings import MetricsSettings, RunSettings
@@ -63,10 +66,16 @@ def run_demo(out: TextIO) -> int:
                     )
                     print(comment.body, file=out)
         writes_before = len(jira.writes())
-        second = _run(settings, metrics_settings, now + timedelta(hours=6))
+        later = now + timedelta(hours=6)
+        second = _run(settings, metrics_settings, later)
         print("\nSecond run, six hours later (the CronJob's next tick):", file=out)
         print(as_text(second), file=out)
         print(f"tracker writes in the second run: {len(jira.writes()) - writes_before}", file=out)
+        report = make_report(
+            bootstrap.tracker(settings), bootstrap.run_options(settings), since=later - timedelta(days=7), now=later
+        )
+        print("\nThe week's report (`action-item-verifier report --since 7d`):\n", file=out)
+        print(as_markdown(report), file=out, end="")
     return first.exit_code
 
 
@@ -121,6 +130,8 @@ def _tickets(jira: JiraSandbox, now: datetime) -> list[str]:
             resolved=now - resolved,
             labels=["post-incident", "incident-INC-2041", "auto-generated"],
             reporter=BOT,
+            created=now - timedelta(days=6),
+            priority="High",  # P1
         )
 
     held = item(
@@ -156,4 +167,34 @@ def _tickets(jira: JiraSandbox, now: datetime) -> list[str]:
         untrusted, "```yaml\n# action-item-verifier: v1\nmetric: up\ncondition: '> 0'\n```", author="mallory"
     )
     keys.append(untrusted)
+    # Still open: one filed this week, one from an earlier incident, P1 and twelve days old (due after seven).
+    runbook = replace(held, title="Write the checkout failover runbook", priority="P2")
+    keys.append(
+        jira.add_issue(
+            summary=f"[Post-Incident] {runbook.title}",
+            description=render_body(runbook, Flavour.JIRA_WIKI),
+            status="To Do",
+            labels=["post-incident", "incident-INC-2041", "auto-generated"],
+            reporter=BOT,
+            created=now - timedelta(days=2),
+            priority="Medium",
+        )
+    )
+    breaker = replace(
+        held,
+        title="Add a circuit breaker to the payments client",
+        incident_id="INC-1987",
+        context=replace(context, service_name="payments", alert_name="PaymentsErrorRateHigh"),
+    )
+    keys.append(
+        jira.add_issue(
+            summary=f"[Post-Incident] {breaker.title}",
+            description=render_body(breaker, Flavour.JIRA_WIKI),
+            status="In Progress",
+            labels=["post-incident", "incident-INC-1987", "auto-generated"],
+            reporter=BOT,
+            created=now - timedelta(days=12),
+            priority="High",
+        )
+    )
     return keys

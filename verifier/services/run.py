@@ -2,13 +2,15 @@
 
 list done tickets -> triage each (pure) -> measure the due ones concurrently -> write the results, oldest due
 first, within the write budget. One ticket's failure never stops the others; a backend failure writes nothing.
+With overdue reminders on, it then lists the open tickets and reminds those past their SLA, once per breach,
+with what is left of the budget.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,7 +18,11 @@ from datetime import datetime
 import structlog
 
 from verifier.domain.actions import REOPEN_FAILED_NOTE, Action, AddLabel, Labels, Reopen, WriteComment, actions_for
+from verifier.domain.models import incident_service
 from verifier.domain.planning import QueryPlan
+from verifier.domain.reminders import LABEL as OVERDUE_LABEL
+from verifier.domain.reminders import breach, render_reminder
+from verifier.domain.report import DEFAULT_PRIORITY, DEFAULT_SLA_DAYS, due_date
 from verifier.domain.selection import own_results, recorded_result, select_config
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
@@ -43,13 +49,21 @@ class RunOptions:
     early: bool = False  # --now: judge the window so far
     issues: tuple[str, ...] = ()
     accept_warnings: bool = False
+    overdue_reminders: bool = False  # remind open tickets past their SLA (not with `issues`)
+    sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+
+
+def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
+    """Whose configs count (the trusted authors and the tool's own account) and whose results are the tool's."""
+    not_a_fix = frozenset(fold_resolution(name) for name in options.not_a_fix)
+    return Policy(options.trusted_authors | own, own, not_a_fix, options.early)
 
 
 @dataclass
 class TicketResult:
     key: str
     url: str
-    outcome: str  # a verdict, or SKIPPED
+    outcome: str  # a verdict, SKIPPED, or OVERDUE (an open ticket past its SLA)
     reason: str
     value: float | None = None
     threshold: float | None = None
@@ -58,6 +72,7 @@ class TicketResult:
     actions: list[str] = field(default_factory=list)  # what was written (or, in a dry run, would be)
     writes: int = 0  # tracker writes made for this ticket
     deferred: str = ""  # why it is left for the next run: the write budget ran out, or the run was stopped
+    service: str | None = None  # the service the ticket's incident context names
 
 
 @dataclass
@@ -65,13 +80,15 @@ class RunReport:
     started: datetime
     dry_run: bool
     results: list[TicketResult] = field(default_factory=list)
+    overdue: list[TicketResult] = field(default_factory=list)  # open tickets past their SLA (reminders on)
+    reminders_checked: bool = False  # whether the run listed the open tickets (then `overdue` is complete)
     errors: list[str] = field(default_factory=list)  # run-level failures (listing the tracker)
     interrupted: bool = False
     duration_seconds: float = 0.0
 
     @property
     def writes(self) -> int:
-        return sum(r.writes for r in self.results)
+        return sum(r.writes for r in (*self.results, *self.overdue))
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -83,7 +100,7 @@ class RunReport:
     def exit_code(self) -> int:
         if self.interrupted:
             return EXIT_INTERRUPTED
-        if self.errors or any(r.outcome == Outcome.ERROR for r in self.results):
+        if self.errors or any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue)):
             return EXIT_ERRORS
         return EXIT_OK
 
@@ -110,9 +127,13 @@ def run(
     stop = stop or threading.Event()
     clock = time.monotonic()
     report = RunReport(started=now, dry_run=options.dry_run)
-    own = frozenset({tracker.account()})
-    not_a_fix = frozenset(fold_resolution(name) for name in options.not_a_fix)
-    policy = Policy(options.trusted_authors | own, own, not_a_fix, options.early)
+    try:
+        policy = policy_for(options, frozenset({tracker.account()}))
+    except TrackerError as error:  # cannot even sign in: nothing to do but say so
+        report.errors.append(f"signing in to the tracker failed: {error}")
+        log.error("sign_in_failed", error=str(error))
+        report.duration_seconds = time.monotonic() - clock
+        return report
     due: list[_Due] = []
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="measure") as pool:
         try:
@@ -135,7 +156,9 @@ def run(
                     item.result.outcome, item.result.reason = "SKIPPED", "not judged: the run was stopped first"
                 else:
                     item.verdict = item.future.result()
-    _write(tracker, sorted(due, key=_due_order), options, policy, report, stop)
+    budget = _write(tracker, sorted(due, key=_due_order), options, policy, report, stop)
+    if options.overdue_reminders and not options.issues and not stop.is_set():
+        _remind(tracker, options, policy, report, budget, now, stop)
     report.duration_seconds = time.monotonic() - clock
     return report
 
@@ -157,7 +180,7 @@ def _tickets(tracker: Tracker, options: RunOptions, report: RunReport) -> Iterat
 
 
 def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) -> _Due | None:
-    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING.value, "")
+    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING.value, "", service=incident_service(ticket.body))
     report.results.append(result)
     try:
         decision = triage(ticket, now, policy)
@@ -222,8 +245,9 @@ def _write(
     policy: Policy,
     report: RunReport,
     stop: threading.Event,
-) -> None:
-    """Give the write budget to the oldest due tickets first, then write them, several tickets at a time."""
+) -> int:
+    """Give the write budget to the oldest due tickets first, then write them, several tickets at a time.
+    Returns what is left of the budget."""
     budget = options.max_writes
     chosen: list[tuple[_Due, Verdict]] = []
     for item in due:
@@ -252,6 +276,7 @@ def _write(
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="write") as pool:
         for item, verdict in chosen:
             pool.submit(_write_ticket, tracker, item, verdict, options, policy, report, stop)
+    return budget
 
 
 def _write_ticket(
@@ -320,6 +345,87 @@ def _is_duplicate(
         if r.marker.early == early and (since is None or r.comment.created >= since)
     ]
     return bool(results) and results[0].comment.id != comment_id
+
+
+def _remind(
+    tracker: Tracker,
+    options: RunOptions,
+    policy: Policy,
+    report: RunReport,
+    budget: int,
+    now: datetime,
+    stop: threading.Event,
+) -> None:
+    """List the open tickets, note every one past its SLA, and write one reminder (comment + `overdue` label) per
+    breach not reminded yet, the longest overdue first, within what is left of the write budget. A ticket this
+    run has just written to (a reopened fix) is reminded next run, so that it gets one comment at a time."""
+    report.reminders_checked = True
+    touched = {r.key for r in report.results if r.actions}
+    todo: list[tuple[datetime, Ticket, TicketResult]] = []
+    try:
+        for ticket in tracker.post_incident_tickets(options.label, now):
+            if stop.is_set():
+                report.interrupted = True
+                return
+            due = due_date(ticket, options.sla_days)
+            if ticket.resolved_at is not None or ticket.kind != "issue" or due is None or due >= now:
+                continue
+            priority = ticket.priority or DEFAULT_PRIORITY
+            late = f"{priority} due {due.date().isoformat()}, {(now - due).days} days late"
+            result = TicketResult(
+                ticket.key, ticket.url, "OVERDUE", late, due_at=due, service=incident_service(ticket.body)
+            )
+            report.overdue.append(result)
+            if breach(ticket, policy.own, options.sla_days, now) is None:
+                result.reason += "; reminded already"
+            elif ticket.key in touched:
+                result.deferred = "written to by this run; reminded next run"
+            else:
+                todo.append((due, _slim(ticket), result))
+    except TrackerError as error:
+        report.errors.append(f"listing open tickets stopped: {error}")
+        log.error("listing_failed", error=str(error), listing="open tickets")
+    for _, ticket, result in sorted(todo, key=lambda item: item[0]):
+        cost = 1 if OVERDUE_LABEL in ticket.labels else 2
+        if cost > budget:
+            result.deferred = "the write budget is used up"
+            log.info("write_budget_exhausted", ticket=ticket.key, budget=options.max_writes)
+            continue
+        budget -= cost
+        if options.dry_run:
+            result.actions.extend(["reminder", f"label {OVERDUE_LABEL}"][:cost])
+            continue
+        if stop.is_set():
+            report.interrupted = True
+            result.deferred = "the run was stopped"
+            continue
+        try:
+            _write_reminder(tracker, ticket.key, result, options, policy, now)
+        except TrackerError as error:
+            log.error("write_failed", ticket=ticket.key, error=str(error))
+            result.outcome, result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
+        except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
+            log.exception("write_crashed", ticket=ticket.key)
+            result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
+
+
+def _write_reminder(
+    tracker: Tracker, key: str, result: TicketResult, options: RunOptions, policy: Policy, now: datetime
+) -> None:
+    """Write the reminder, judged on the ticket as it is now: it may have been closed or reminded meanwhile."""
+    ticket = tracker.get_ticket(key)
+    due = breach(ticket, policy.own, options.sla_days, now)
+    if due is None:
+        result.reason += "; the ticket changed since it was listed, left for the next run"
+        return
+    result.actions.append("reminder")
+    result.writes += 1
+    tracker.comment(key, render_reminder(ticket, due, now, tracker.flavour))
+    log.info("reminded", ticket=key, due=due.date().isoformat())
+    if OVERDUE_LABEL not in ticket.labels:
+        result.actions.append(f"label {OVERDUE_LABEL}")
+        result.writes += 1
+        tracker.add_labels(key, [OVERDUE_LABEL])
 
 
 def _describe(action: Action) -> str:

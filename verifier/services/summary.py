@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from verifier.services.run import RunReport
+from verifier.services.run import RunReport, TicketResult
 
 
 def as_json(report: RunReport) -> dict[str, Any]:
@@ -19,17 +19,19 @@ def as_json(report: RunReport) -> dict[str, Any]:
         "writes": report.writes,
         "counts": report.counts(),
         "errors": report.errors,
-        "tickets": [
-            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(result).items()}
-            for result in report.results
-        ],
+        "tickets": [_result(result) for result in report.results],
+        "overdue": [_result(result) for result in report.overdue] if report.reminders_checked else None,
     }
+
+
+def _result(result: TicketResult) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(result).items()}
 
 
 def as_text(report: RunReport) -> str:
     lines = []
-    width = max((len(r.key) for r in report.results), default=6)
-    for result in report.results:
+    width = max((len(r.key) for r in (*report.results, *report.overdue)), default=6)
+    for result in (*report.results, *report.overdue):
         detail = result.reason
         if result.value is not None and result.threshold is not None:
             detail = f"{result.value:.4g} vs threshold {result.threshold:.4g}; {detail}"
@@ -44,6 +46,10 @@ def as_text(report: RunReport) -> str:
     lines.append(
         f"{len(report.results)} tickets: {counts}; {report.writes} writes in {report.duration_seconds:.1f}s{mode}"
     )
+    if report.reminders_checked:
+        reminded = sum(1 for r in report.overdue if "reminder" in r.actions)
+        verb = "would be reminded" if report.dry_run else "reminded"
+        lines.append(f"{len(report.overdue)} open tickets overdue: {reminded} {verb} now")
     lines.extend(f"error: {e}" for e in report.errors)
     if report.interrupted:
         lines.append("interrupted: stopped taking new tickets; the next run picks up the rest")
