@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import requests
 import structlog
@@ -50,6 +50,7 @@ from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
+from verifier.adapters.retry import SleepingRetry
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError
@@ -159,16 +160,8 @@ class WritePacer:
             self._sent.append(self._clock())
 
 
-class _Retry(GithubRetry):
+class _Retry(SleepingRetry, GithubRetry):
     """`GithubRetry` with 429 handling, no unsafe POST retries, a hard cap on Retry-After, an injectable sleep."""
-
-    def __init__(self, *, sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
-        self._sleep_fn = sleep
-        super().__init__(**kwargs)
-
-    def new(self, **kw: Any) -> Self:
-        kw["sleep"] = self._sleep_fn
-        return super().new(**kw)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if method.upper() == "POST" and status_code >= 500:
@@ -195,18 +188,6 @@ class _Retry(GithubRetry):
             backoff = wait if wait is not None else self.secondary_rate_wait
             retry.get_backoff_time = lambda: backoff  # type: ignore[method-assign]
         return retry
-
-    def sleep_for_retry(self, response: Any) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after:
-            self._sleep_fn(retry_after)
-            return True
-        return False
-
-    def _sleep_backoff(self) -> None:
-        backoff = self.get_backoff_time()
-        if backoff > 0:
-            self._sleep_fn(backoff)
 
 
 class GitHubTracker:

@@ -43,6 +43,7 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+from verifier.adapters.retry import SleepingRetry
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
 from verifier.domain.models import PRIORITIES, ActionItem, fingerprint_in, render_body
@@ -170,18 +171,16 @@ _RETRY_ALWAYS = frozenset({429, 503})  # refused before processing: safe to send
 _RETRY_IDEMPOTENT = frozenset({500, 502, 504})
 
 
-class _Retry(Retry):
+class _Retry(SleepingRetry):
     """urllib3's `Retry` with the rules above: POST retried on 429/503 only, a hard cap on Retry-After, and an
     injectable sleep."""
 
-    def __init__(self, *, max_wait: float = 60.0, sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
+    def __init__(self, *, max_wait: float = 60.0, **kwargs: Any) -> None:
         self.max_wait = max_wait
-        self._sleep_fn = sleep
         super().__init__(**kwargs)
 
     def new(self, **kw: Any) -> Self:
         kw.setdefault("max_wait", self.max_wait)
-        kw.setdefault("sleep", self._sleep_fn)
         return super().new(**kw)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -221,18 +220,6 @@ class _Retry(Retry):
             return retry_after is not None and self.parse_retry_after(retry_after) > self.max_wait
         except InvalidHeader:
             return False
-
-    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after:
-            self._sleep_fn(retry_after)
-            return True
-        return False
-
-    def _sleep_backoff(self) -> None:
-        backoff = self.get_backoff_time()
-        if backoff > 0:
-            self._sleep_fn(backoff)
 
 
 class JiraTracker:

@@ -1,0 +1,35 @@
+"""What the adapters' urllib3 `Retry` subclasses share: their waits go through an injectable sleep, so tests can
+exercise Retry-After and backoff without waiting, and a retry policy is still urllib3's own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Self
+
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
+
+
+class SleepingRetry(Retry):
+    """`Retry` whose waits (Retry-After and backoff) call `sleep`, carried over to every copy `new` makes."""
+
+    def __init__(self, *, sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
+        self._sleep_fn = sleep
+        super().__init__(**kwargs)
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("sleep", self._sleep_fn)
+        return super().new(**kw)
+
+    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after:
+            self._sleep_fn(retry_after)
+            return True
+        return False
+
+    def _sleep_backoff(self) -> None:
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self._sleep_fn(backoff)
