@@ -6,10 +6,11 @@ Not part of the default test run (`-m "not fuzz"` in pyproject); `.ci/run` runs 
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from verifier.domain.condition import parse_condition
@@ -22,7 +23,13 @@ from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import ConfigError
 
 pytestmark = pytest.mark.fuzz
-EXAMPLES = settings(max_examples=100_000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+EXAMPLES = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "100000")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    phases=[Phase.generate, Phase.shrink],  # no explain phase: it reruns every failing example many times
+)
 
 _fragments = st.sampled_from(
     [
