@@ -150,12 +150,15 @@ def run_child(jira: JiraSandbox, prometheus: PrometheusSandbox | _Url, concurren
     return {"wall": wall, "rss_mb": peak_kib / 1024, "report": json.loads(done.stdout)}
 
 
-# The CLI's own entry point, which then reports its own peak RSS (RUSAGE_CHILDREN would also count promtool).
+# The CLI's own entry point, which then reports its own peak RSS: VmHWM belongs to the address space exec made,
+# where ru_maxrss would also count the parent's memory at fork time (and RUSAGE_CHILDREN promtool's backfill).
 _MEASURED_RUN = """
-import resource, sys
+import sys
 from verifier.cli import main
 code = main(["run", "--json"])
-print(f"peak-rss-kib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+with open("/proc/self/status") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+print(f"peak-rss-kib={peak}", file=sys.stderr)
 sys.exit(code)
 """
 
