@@ -5,9 +5,9 @@ the reply the sandbox gave with openapi-core 0.23, and collects violations; the 
 teardown that there are none. So a test fails when the adapter sends what the real API would reject, and when the
 sandbox answers what the real API would not.
 
-Where the contract files live: `../shared/contracts/` beside the repository (CI clones the repo into another folder
-with a copy of shared/ next to it), or `$VERIFIER_CONTRACTS_DIR`. Missing files skip the adapter tests locally and
-fail them when `$CI` is set.
+Where the contract files live: `tests/contracts/` in this repository (provenance and licences in its README), or
+`$VERIFIER_CONTRACTS_DIR` to validate against other copies. Missing files skip the adapter tests locally and fail
+them when `$CI` is set.
 
 How the sandbox traffic is mapped onto the descriptions, and why:
 - Host: openapi-core matches the request URL against the description's `servers`; the sandbox listens on
@@ -52,12 +52,13 @@ CONTRACTS_ENV = "VERIFIER_CONTRACTS_DIR"
 JIRA_CONTRACT = "jira-platform-rest.subset.openapi.json"
 GITHUB_CONTRACT = "github-issues-rest.subset.openapi.json"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_CONTRACTS = REPO_ROOT / "tests" / "contracts"
 
 
 def contracts_dir() -> Path | None:
     """Where the contract files are, or None when they cannot be found."""
     override = os.environ.get(CONTRACTS_ENV)
-    folder = Path(override) if override else REPO_ROOT.parent / "shared" / "contracts"
+    folder = Path(override) if override else BUNDLED_CONTRACTS
     if all((folder / name).is_file() for name in (JIRA_CONTRACT, GITHUB_CONTRACT)):
         return folder
     return None
@@ -68,7 +69,7 @@ def require_contracts() -> Path:
     folder = contracts_dir()
     if folder is not None:
         return folder
-    where = os.environ.get(CONTRACTS_ENV) or str(REPO_ROOT.parent / "shared" / "contracts")
+    where = os.environ.get(CONTRACTS_ENV) or str(BUNDLED_CONTRACTS)
     message = f"API contracts not found in {where} (set {CONTRACTS_ENV} to their folder)"
     if os.environ.get("CI"):
         pytest.fail(message)
