@@ -39,6 +39,10 @@ _fragments = st.sampled_from(
         "{code}",
         "{code:yaml}",
         "{noformat}",
+        "{code:",
+        "~~~~",
+        "```   ",
+        "{CODE}",
         "*Automated Verification Config*\n",
         "# action-item-verifier: v1\n",
         "# action-item-verifier: v2\n",
@@ -70,7 +74,16 @@ _fragments = st.sampled_from(
         "\\",
     ]
 )
-_texts = st.lists(st.one_of(_fragments, st.text(max_size=20)), max_size=16).map("".join)
+_numbers = st.one_of(
+    st.text("0123456789", min_size=16, max_size=6000),
+    st.floats().map(repr),
+    st.sampled_from(["1e400", "-1e400", ".nan", ".inf", "9" * 400 + "d", "2026-13-45", "0x" + "f" * 300]),
+)
+_fields = st.sampled_from(["delay_hours: ", "delay: ", "window: ", "tolerance: ", "labels: {a: ", "metric: "])
+_huge = st.tuples(_fields, _numbers).map(lambda pair: "\n".join(pair) + "\n")
+# One fragment repeated thousands of times: unclosed fences and macros, the shape of a quadratic-time attack.
+_repeated = st.tuples(_fragments, st.integers(min_value=100, max_value=2000)).map(lambda pair: pair[0] * pair[1])
+_texts = st.lists(st.one_of(_fragments, st.text(max_size=20), _huge, _repeated), max_size=16).map("".join)
 
 
 @EXAMPLES

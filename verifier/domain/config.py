@@ -130,6 +130,8 @@ def _delay(raw: Mapping[str, object]) -> timedelta:
                 raise ConfigError("delay_hours", f"'{value}' is not a number of hours") from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError("delay_hours", f"must be a number of hours, not {type(value).__name__}")
+        if isinstance(value, int) and abs(value) > 10**6:  # float() of a 400-digit integer overflows
+            raise ConfigError("delay_hours", "must be at most 8784 hours")
         return hours(float(value), "delay_hours")
     return _duration(raw, "delay") or DEFAULT_DELAY
 

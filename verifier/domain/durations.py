@@ -15,19 +15,24 @@ _WORD_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 #: Longest window or delay a config may ask for; beyond it the answer is about another system.
 MAX_DURATION = timedelta(days=366)
+_MAX_TEXT = 100
 
 
 def parse_duration(text: str, field: str) -> timedelta:
     """`48h`, `2d`, `1h30m`, `3600s`, or words (`48 hours`). Must be positive and at most a year."""
     raw = text.strip()
+    if len(raw) > _MAX_TEXT:  # no duration is this long; a 5,000-digit number would not even convert
+        raise ConfigError(field, f"is longer than {_MAX_TEXT} characters")
     if _WHOLE.fullmatch(raw):
-        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(raw))
+        seconds: float = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(raw))
     else:
         words = _WORDS.fullmatch(raw)
         if not words:
             raise ConfigError(field, f"'{text}' is not a duration (examples: 48h, 90m, 2d, 1h30m)")
-        seconds = round(float(words.group(1)) * _WORD_SECONDS[words.group(2)[0].lower()])
-    return checked(timedelta(seconds=seconds), field)
+        seconds = float(words.group(1)) * _WORD_SECONDS[words.group(2)[0].lower()]
+    if seconds > MAX_DURATION.total_seconds():  # before timedelta(), which overflows on huge numbers
+        raise ConfigError(field, f"must be at most {MAX_DURATION.days} days")
+    return checked(timedelta(seconds=round(seconds)), field)
 
 
 def hours(value: float, field: str) -> timedelta:

@@ -13,7 +13,9 @@ last one wins. Whatever the text, only `ConfigError` is raised.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import yaml
@@ -21,18 +23,23 @@ import yaml
 from verifier.domain.config import HEADER, VerificationConfig, build_config
 from verifier.errors import ConfigError
 
+#: The most of one text (a body or a comment) the parser reads; a longer text is a ConfigError. Trackers store
+#: far less (GitHub 65,536 characters, Jira 32,767), so only a crafted text is refused.
 MAX_TEXT = 1_000_000
-_FENCE = re.compile(
-    r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)^[ \t]*(?P=fence)[ \t]*$", re.M | re.S
-)
-_JIRA_BLOCK = re.compile(r"\{(?P<macro>code|noformat)(?::[^}\n]*)?\}(?P<body>.*?)\{(?P=macro)\}", re.S | re.I)
+#: The most a config block may hold: a real one is a few lines; YAML is parsed only within this.
+MAX_BLOCK = 20_000
+_FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$", re.M)
+_JIRA_TAG = re.compile(r"\{(code|noformat)", re.I)
+_PARAMS_END = re.compile(r"[}\n]")
 _SEED_TITLE = re.compile(r"Automated Verification Config", re.I)
 _HEADER = re.compile(r"^\s*#\s*action-item-verifier\s*:\s*(?P<version>\S+)\s*$")
-_SECTION = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*|h[1-6]\.[ \t]*)Verification Criteria[ \t]*:?[ \t]*$", re.M | re.I)
+_SECTION = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*|h[1-6]\.[ \t]*)Verification Criteria[ \t]*(?::[ \t]*)?$", re.M | re.I)
 _NEXT_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|h[1-6]\.[ \t])", re.M)
+# The value runs to the end of the line and is stripped in code: a lazy value before `[ \t]*$` backtracks
+# quadratically over a run of spaces.
 _BULLET = re.compile(
     r"^[ \t]*[-*+][ \t]+(?:\*\*|\*)?(?P<key>Metric|Expected|Verification Window)(?:\*\*|\*)?[ \t]*:"
-    r"(?:\*\*|\*)?[ \t]*(?P<value>.*?)[ \t]*$",
+    r"(?:\*\*|\*)?(?P<value>[^\n]*)",
     re.M | re.I,
 )
 _WINDOW_WORDS = re.compile(r"^(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|days?|d|minutes?|mins?)\b", re.I)
@@ -61,18 +68,99 @@ def find_config(text: str) -> VerificationConfig | None:
 
 def _blocks(text: str) -> list[_Candidate]:
     found: list[_Candidate] = []
-    for match in _FENCE.finditer(text):
-        raw = _project_block(match.group("body"))
-        if raw is not None:
-            found.append(_Candidate("block", match.start(), raw))
-    for match in _JIRA_BLOCK.finditer(text):
-        body = match.group("body")
+    for position, body in _fenced(text):
         raw = _project_block(body)
         if raw is not None:
-            found.append(_Candidate("block", match.start(), raw))
-        elif _SEED_TITLE.search(text, 0, match.start()):
-            found.append(_Candidate("seed-comment", match.start(), _seed_lines(body)))
+            found.append(_Candidate("block", position, raw))
+    title = _SEED_TITLE.search(text)
+    for position, body in _jira_blocks(text):
+        raw = _project_block(body)
+        if raw is not None:
+            found.append(_Candidate("block", position, raw))
+        elif title is not None and title.end() <= position:
+            found.append(_Candidate("seed-comment", position, _seed_lines(body)))
     return found
+
+
+def carries_config(text: str) -> bool:
+    """Whether `find_config` would find a config or an error in the text, without reading any YAML: how an
+    untrusted author's text is judged, so that their text costs no parsing and cannot raise."""
+    text = text[:MAX_TEXT]
+    if _SECTION.search(text):
+        return True
+    if any(_HEADER.match(body.lstrip("\n").split("\n", 1)[0]) for _, body in _fenced(text)):
+        return True
+    title = _SEED_TITLE.search(text)
+    for position, body in _jira_blocks(text):
+        if _HEADER.match(body.lstrip("\n").split("\n", 1)[0]) or (title is not None and title.end() <= position):
+            return True
+    return False
+
+
+def _fenced(text: str) -> Iterator[tuple[int, str]]:
+    """Fenced blocks (``` or ~~~, closed by the same fence on a line of its own), as (start, body), in one pass.
+
+    The closing fence of each opening one is looked up in an index of fence lines, so that thousands of unclosed
+    fences cost no rescans (a regex with a lazy body rescans to the end of the text from each of them).
+    """
+    openers: list[tuple[int, int, str]] = []  # line start, line end, fence
+    closers: dict[str, list[tuple[int, int]]] = {}  # fence -> (line start, line end) of its bare lines
+    for line in _FENCE_LINE.finditer(text):
+        fence, rest = line.group(1), line.group(2)
+        if not rest.strip(" \t"):
+            closers.setdefault(fence, []).append((line.start(), line.end()))
+        if "`" not in rest and line.end() < len(text):  # an opening fence needs a line after it
+            openers.append((line.start(), line.end(), fence))
+    tildes = sorted(len(f) for f in closers if f[0] == "~")
+    after = 0
+    for start, end, fence in openers:
+        if start < after:  # inside the previous block
+            continue
+        # A longer tilde fence may also open as a shorter one (its extra tildes then read as the info string).
+        if fence[0] == "~":
+            candidates = ["~" * n for n in reversed(tildes[: bisect.bisect_right(tildes, len(fence))])]
+        else:
+            candidates = [fence]
+        for candidate in candidates:
+            lines = closers.get(candidate, [])
+            index = bisect.bisect_right(lines, (end, 0))
+            if index < len(lines):
+                closing_start, closing_end = lines[index]
+                yield start, text[end + 1 : closing_start]
+                after = closing_end + 1
+                break
+
+
+def _jira_blocks(text: str) -> Iterator[tuple[int, str]]:
+    """`{code}`/`{code:…}`/`{noformat}` blocks, closed by the bare tag of the same macro, as (start, body).
+
+    Linear: every tag is found once, and where a `{code:` tag's parameters end is remembered, not rescanned.
+    """
+    tags: list[tuple[int, int, str]] = []  # start, end, macro
+    bare: dict[str, list[int]] = {}  # macro -> starts of `{code}` / `{noformat}`
+    params_end = -1
+    for match in _JIRA_TAG.finditer(text):
+        macro, end = match.group(1).lower(), match.end()
+        following = text[end : end + 1]
+        if following == "}":
+            tags.append((match.start(), end + 1, macro))
+            bare.setdefault(macro, []).append(match.start())
+        elif following == ":":
+            if params_end <= end:
+                stop = _PARAMS_END.search(text, end + 1)
+                params_end = stop.start() if stop else len(text)
+            if params_end < len(text) and text[params_end] == "}":
+                tags.append((match.start(), params_end + 1, macro))
+    after = 0
+    for start, end, macro in tags:
+        if start < after:
+            continue
+        closers = bare.get(macro, [])
+        index = bisect.bisect_left(closers, end)
+        if index < len(closers):
+            closing = closers[index]
+            yield start, text[end:closing]
+            after = closing + len(macro) + 2
 
 
 def _project_block(body: str) -> dict[str, object] | None:
@@ -82,18 +170,22 @@ def _project_block(body: str) -> dict[str, object] | None:
     if not header:
         return None
     if f"# action-item-verifier: {header.group('version')}" != HEADER:
-        raise ConfigError("version", f"'{header.group('version')}' is not a config version this tool reads (v1)")
+        raise ConfigError("version", f"'{header.group('version')[:40]}' is not a config version this tool reads (v1)")
+    if len(body) > MAX_BLOCK:
+        raise ConfigError("block", f"is longer than {MAX_BLOCK} characters")
     try:
         loaded = _safe_load(body)
+        if loaded is None:
+            raise ConfigError("metric", "is missing (the block is empty)")
+        if not isinstance(loaded, dict):
+            raise ConfigError("block", "must be a mapping of fields such as 'metric: ...'")
+        return {str(k): v for k, v in loaded.items()}
     except yaml.YAMLError as error:
         raise ConfigError("block", f"is not valid YAML: {_yaml_problem(error)}") from None
     except RecursionError:
         raise ConfigError("block", "is nested too deeply") from None
-    if loaded is None:
-        raise ConfigError("metric", "is missing (the block is empty)")
-    if not isinstance(loaded, dict):
-        raise ConfigError("block", "must be a mapping of fields such as 'metric: ...'")
-    return {str(k): v for k, v in loaded.items()}
+    except (ValueError, OverflowError):  # an integer of thousands of digits, a date such as 2026-13-45
+        raise ConfigError("block", "holds a number or date that cannot be read") from None
 
 
 def _seed_lines(body: str) -> dict[str, object]:
@@ -119,7 +211,7 @@ def _sections(text: str) -> list[_Candidate]:
         section = text[heading.end() : end_match.start() if end_match else len(text)]
         raw: dict[str, object] = {}
         for bullet in _BULLET.finditer(section):
-            key, value = bullet.group("key").lower(), bullet.group("value")
+            key, value = bullet.group("key").lower(), bullet.group("value").strip(" \t")
             if key == "metric":
                 raw["metric"] = _strip_code(value)
             elif key == "expected":

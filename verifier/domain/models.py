@@ -19,7 +19,7 @@ from verifier.domain.tickets import Flavour
 PRIORITIES = ("P0", "P1", "P2", "P3")
 _FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
 _ACTUAL = re.compile(r"Actual Value[*_]*\s*:[*_]*\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
-_SERVICE = re.compile(r"Service[*_]*\s*:[*_]*[ \t]*([^\s*_][^\n*]*?)[ \t]*$", re.M)
+_SERVICE = re.compile(r"Service[*_]*\s*:[*_]*[ \t]*(?=[^\s*_])")
 _TRIGGERED = re.compile(r"Triggered At[*_]*\s*:[*_]*\s*(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)")
 
 
@@ -174,8 +174,14 @@ def incident_facts(text: str) -> IncidentFacts:
 
 def incident_service(text: str) -> str | None:
     """The service the incident context names (`**Service**: checkout`), or None."""
-    match = _SERVICE.search(text)
-    return match.group(1).strip() if match else None
+    position = 0
+    while match := _SERVICE.search(text, position):
+        end = text.find("\n", match.end())
+        value = text[match.end() : end if end >= 0 else len(text)]
+        if "*" not in value:
+            return value.strip()
+        position = match.end() + value.index("*")  # one scan per line, however many `Service:` it repeats
+    return None
 
 
 def _hours(config: VerificationConfig) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from verifier.domain.config import VerificationConfig
-from verifier.domain.formats import find_config
+from verifier.domain.formats import carries_config, find_config
 from verifier.domain.render import Marker, parse_marker
 from verifier.domain.tickets import Comment, Ticket
 from verifier.errors import ConfigError
@@ -50,14 +50,15 @@ def select_config(ticket: Ticket, trusted: frozenset[str]) -> Selection:
     for where, author, text, created in sources:
         if parse_marker(text):
             continue  # the tool's own result comments are not configs
+        if author not in trusted:  # checked before parsing: an untrusted text is only looked at, never read
+            if carries_config(text):
+                ignored.append(author)
+            continue
         try:
             config, error = find_config(text), None
         except ConfigError as problem:
             config, error = None, problem.for_ticket(ticket.key)
         if config is None and error is None:
-            continue
-        if author not in trusted:
-            ignored.append(author)
             continue
         chosen = Choice(config, error, where, created)  # later sources replace earlier ones
     return Selection(chosen, tuple(dict.fromkeys(ignored)))

@@ -1,0 +1,186 @@
+"""Total and linear parsing: any text gives a config, no config, or a ConfigError; adversarial text costs linear time.
+
+The block scanners replaced two regexes with lazy bodies (quadratic on unclosed fences); the differential tests
+below hold the scanners to exactly what those regexes matched, so no existing ticket reads differently.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from verifier.domain.formats import MAX_TEXT, _fenced, _jira_blocks, carries_config, find_config
+from verifier.errors import ConfigError
+
+_OLD_FENCE = re.compile(
+    r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)^[ \t]*(?P=fence)[ \t]*$", re.M | re.S
+)
+_OLD_JIRA_BLOCK = re.compile(r"\{(?P<macro>code|noformat)(?::[^}\n]*)?\}(?P<body>.*?)\{(?P=macro)\}", re.S | re.I)
+_pieces = st.sampled_from(
+    [
+        "```",
+        "````",
+        "~~~",
+        "~~~~",
+        "`",
+        "~",
+        " ",
+        "\t",
+        "\n",
+        "yaml",
+        "x",
+        "{code}",
+        "{CODE}",
+        "{code:",
+        "}",
+        "{",
+        ":",
+        "{noformat}",
+        "{noformat:x}",
+        "\r",
+    ]
+)
+_texts = st.lists(_pieces, max_size=30).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_texts)
+def test_fence_scanner_matches_exactly_what_the_old_regex_matched(text: str) -> None:
+    assert list(_fenced(text)) == [(m.start(), m.group("body")) for m in _OLD_FENCE.finditer(text)]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_texts)
+def test_jira_block_scanner_matches_exactly_what_the_old_regex_matched(text: str) -> None:
+    assert list(_jira_blocks(text)) == [(m.start(), m.group("body")) for m in _OLD_JIRA_BLOCK.finditer(text)]
+
+
+_config_pieces = st.sampled_from(
+    [
+        "```yaml\n",
+        "```\n",
+        "~~~\n",
+        "{code}",
+        "{code:yaml}",
+        "{noformat}",
+        "*Automated Verification Config*\n",
+        "# action-item-verifier: v1\n",
+        "# action-item-verifier: v9\n",
+        "## Verification Criteria\n",
+        "metric: x\n",
+        "condition: < 1ms\n",
+        "a: b\n",
+        "\n",
+        "- **Metric**: `x`\n",
+    ]
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_config_pieces, max_size=12).map("".join))
+def test_carries_config_agrees_with_find_config(text: str) -> None:
+    try:
+        found = find_config(text) is not None
+    except ConfigError:
+        found = True
+    assert carries_config(text) == found
+
+
+BLOCK = (
+    "```yaml\n# action-item-verifier: v1\nmetric: http_server_request_duration_seconds\ncondition: < 100ms p99\n{}\n```"
+)
+JIRA_BLOCK = "{{code:yaml}}\n# action-item-verifier: v1\nmetric: x_seconds\ncondition: < 100ms p99\n{}\n{{code}}"
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("delay: 99999999999999999999d", "delay"),
+        ("delay: 99999999999999999999 days", "delay"),
+        ("delay_hours: " + "9" * 400, "delay_hours"),
+        ('delay_hours: "' + "9" * 400 + '"', "delay_hours"),
+        ("delay_hours: " + "9" * 5000, "block"),  # beyond Python's int() digit limit
+        ("window: " + "9" * 5000 + "h", "window"),
+        ("delay_hours: 1e400", "delay_hours"),
+        ("delay_hours: -1e400", "delay_hours"),
+        ("delay_hours: .nan", "delay_hours"),
+        ("delay: 2026-13-45", "block"),  # YAML reads it as a date, which does not exist
+        ("labels: {a: " + "9" * 5000 + "}", "block"),
+        ("tolerance: " + "9" * 400 + "%\nmode: every-step", "tolerance"),
+    ],
+)
+@pytest.mark.parametrize("template", [BLOCK, JIRA_BLOCK])
+def test_huge_numbers_are_config_errors_naming_the_field(line: str, field: str, template: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        find_config(template.format(line))
+    assert raised.value.field == field
+    assert len(str(raised.value)) < 300
+
+
+def test_seed_formats_with_huge_numbers_are_config_errors() -> None:
+    seed = "*Automated Verification Config*\n{code}\nmetric: x_seconds\ncondition: < 1ms\ndelay_hours: " + "9" * 400
+    with pytest.raises(ConfigError, match="delay_hours"):
+        find_config(seed + "\n{code}")
+    section = "## Verification Criteria\n- **Metric**: `x_seconds`\n- **Expected**: < 1ms\n- **Verification Window**: "
+    with pytest.raises(ConfigError, match="delay_hours"):
+        find_config(section + "9" * 400 + " hours")
+
+
+@contextmanager
+def _within(seconds: int) -> Iterator[None]:
+    """Not a speed goal (those are in bench/bench.py): a guard against quadratic time, which on these texts takes
+    minutes; the linear parser takes milliseconds."""
+
+    def expire(*_: object) -> None:
+        raise TimeoutError(f"parsing took over {seconds}s: quadratic again?")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+ADVERSARIAL = {
+    "tildes": "~~~\n" * (MAX_TEXT // 4),
+    "backtick fences with spaces": "```   \n" * (MAX_TEXT // 7),
+    "backtick runs on one line": ("``` " * (MAX_TEXT // 4)),
+    "unclosed code macros": "{code:" * (MAX_TEXT // 6),
+    "unclosed code tags": "{code:yaml}\n" * (MAX_TEXT // 12),
+    "noformat and code": "{noformat}{code}" * (MAX_TEXT // 16),
+    "seed title and blocks": "Automated Verification Config {code:x}" * (MAX_TEXT // 40),
+    "spaces after a heading": "## Verification Criteria" + " " * (MAX_TEXT - 30) + "x",
+    "spaces in a bullet": "## Verification Criteria\n- **Metric**: a" + " " * (MAX_TEXT - 60) + "b",
+    "mixed fences": ("```yaml\n~~~\n{code}\n````\n{noformat:a}\n") * (MAX_TEXT // 45),
+    "long tilde fence": "~" * (MAX_TEXT - 10) + "\nx",
+}
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_a_megabyte_of_adversarial_text_is_parsed_in_linear_time(name: str) -> None:
+    text = ADVERSARIAL[name]
+    assert len(text) <= MAX_TEXT
+    with _within(10):
+        try:
+            find_config(text)
+        except ConfigError:
+            pass
+        carries_config(text)
+
+
+def test_text_over_the_cap_is_refused_in_one_line() -> None:
+    with pytest.raises(ConfigError, match=f"longer than {MAX_TEXT}"):
+        find_config("x" * (MAX_TEXT + 1))
+
+
+def test_a_config_block_over_its_cap_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"block.*longer than"):
+        find_config(BLOCK.format("# " + "x" * 30_000))
