@@ -30,7 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INVALID
-    result: int = args.handler(args)
+    from verifier import redaction
+
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = redaction.RedactingStream(out), redaction.RedactingStream(err)
+    try:
+        result: int = args.handler(args)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = out, err
     return result
 
 
@@ -215,6 +224,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     except (OSError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
+    from verifier import redaction
+
+    redaction.register(settings.secrets())
     from verifier import bootstrap
 
     with bootstrap.metrics(settings) as metrics:
@@ -239,7 +251,7 @@ def _run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from verifier import bootstrap, logs
+    from verifier import bootstrap, logs, redaction
     from verifier.services.run import run
     from verifier.services.summary import as_json, as_text
     from verifier.settings import MetricsSettings, RunSettings, load
@@ -262,7 +274,7 @@ def _run(args: argparse.Namespace) -> int:
         report = run(tracker, metrics, options, datetime.now(UTC), stop)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as handle:
-            json.dump(as_json(report), handle, indent=2)
+            json.dump(redaction.redact_data(as_json(report)), handle, indent=2)
     if args.json:
         _print_json(as_json(report))
     else:
@@ -368,6 +380,9 @@ def _doctor(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_INVALID
     settings, metrics_settings = loaded
+    from verifier import redaction
+
+    redaction.register([*settings.secrets(), *metrics_settings.secrets()])
     failures = 0
     for name, check in bootstrap.checks(settings, metrics_settings):
         try:

@@ -13,25 +13,23 @@ from typing import Any, TextIO
 
 import structlog
 
-_secrets: set[str] = set()
+from verifier import redaction
 
 
 def register_secrets(values: Iterable[str | None]) -> None:
     """Values that must never appear in a log line (tokens, passwords), however they got into an event."""
-    _secrets.update(v for v in values if v and len(v) >= 4)
+    redaction.register(values)
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    if not _secrets:
-        return event
     for key, value in list(event.items()):
         text = value if isinstance(value, str) else None
         if text is None and not isinstance(value, int | float | bool | type(None)):
             text = str(value)
-        if text is not None and any(s in text for s in _secrets):
-            for secret in _secrets:
-                text = text.replace(secret, "**********")
-            event[key] = text
+        if text is not None:
+            redacted = redaction.redact(text)
+            if redacted != text:
+                event[key] = redacted
     return event
 
 

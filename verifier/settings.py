@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from verifier.adapters.prometheus import PrometheusConnection
 from verifier.domain.report import DEFAULT_SLA_DAYS
 from verifier.errors import SettingsError
+from verifier.redaction import basic_auth
 
 DEFAULT_SECRETS_DIR = "/var/run/secrets/action-item-verifier"
 
@@ -36,8 +37,11 @@ class MetricsSettings(PrometheusConnection, BaseSettings):
         return PrometheusConnection(**self.model_dump(exclude={"accept_warnings"}))
 
     def secrets(self) -> list[str]:
-        """Every secret value, for the log redactor."""
-        return [v.get_secret_value() for v in (self.bearer_token, self.password) if v is not None]
+        """Every secret value, for the redactor: tokens, the password (also as its Basic header), header values."""
+        values = [v.get_secret_value() for v in (self.bearer_token, self.password) if v is not None]
+        if self.username is not None and self.password is not None:
+            values.append(basic_auth(self.username, self.password.get_secret_value()))
+        return [*values, *self.headers.values()]
 
 
 CommaList = Annotated[tuple[str, ...], NoDecode]

@@ -33,6 +33,7 @@ from urllib3.util.retry import Retry
 
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
+from verifier.redaction import MIN_LENGTH, basic_auth, redact
 
 MAX_POINTS_PER_SERIES = 11_000
 """Prometheus refuses range queries with more points per series than this; most compatible backends follow."""
@@ -141,9 +142,11 @@ class PrometheusMetrics:
             # Older VictoriaMetrics releases and some proxies have no buildinfo: a trivial query proves the API.
             self.client.custom_query("1", params={**self.connection.params, "time": unix_seconds(datetime.now(UTC))})
         except MetricsError as exc:
-            raise BackendUnavailable(f"{self.connection.url} health check failed: {exc.reason}") from exc
+            reason = redact(exc.reason, self._secrets())
+            raise BackendUnavailable(f"{self.connection.url} health check failed: {reason}") from None
         except (PrometheusApiClientException, *_TRANSPORT_ERRORS, LookupError, TypeError) as exc:
-            raise BackendUnavailable(f"{self.connection.url} health check failed: {_transport_reason(exc)}") from exc
+            reason = redact(_transport_reason(exc), self._secrets())
+            raise BackendUnavailable(f"{self.connection.url} health check failed: {reason}") from None
 
     def _query_params(self, query: str) -> dict[str, str]:
         timeout = {"timeout": self.connection.query_timeout} if self.connection.query_timeout else {}
@@ -155,7 +158,18 @@ class PrometheusMetrics:
         except _TRANSPORT_ERRORS as exc:
             reason = _transport_reason(exc)
             raise BackendUnavailable(f"{self.connection.url}/api/v1/{endpoint}: {reason}", query=query) from exc
-        return _payload(response, query)
+        try:
+            return _payload(response, query)
+        except MetricsError as exc:  # a backend or proxy may echo the request's headers in its error text
+            raise type(exc)(redact(exc.reason, self._secrets()), query=exc.query) from None
+
+    def _secrets(self) -> list[str]:
+        """What this connection sends that no answer may repeat back into a comment or a report."""
+        c = self.connection
+        values = [v.get_secret_value() for v in (c.bearer_token, c.password) if v is not None]
+        if c.username is not None and c.password is not None:
+            values.append(basic_auth(c.username, c.password.get_secret_value()))
+        return [v for v in (*values, *c.headers.values()) if len(v) >= MIN_LENGTH]
 
     def _send(self, endpoint: str, params: dict[str, str]) -> requests.Response:
         url = f"{self.connection.url}/api/v1/{endpoint}"

@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from verifier.domain import neutral
 from verifier.domain.durations import promql_duration
+from verifier.domain.neutral import code_fence
 from verifier.domain.tickets import Flavour
 from verifier.domain.verdicts import Outcome, Verdict
 
@@ -76,9 +78,10 @@ def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour) -> 
             f"{_NEXT_STEP[verdict.outcome]}\n\n{marker}"
         )
     table = "\n".join(f"| {k} | {_md_cell(v)} |" for k, v in rows)
-    query = f"\n\n```promql\n{verdict.query}\n```" if verdict.query else ""
+    fence = code_fence(verdict.query or "")
+    query = f"\n\n{fence}promql\n{verdict.query}\n{fence}" if verdict.query else ""
     return (
-        f"### {emoji} {headline}\n{_summary(verdict)}\n\n|  |  |\n|---|---|\n{table}{query}\n\n"
+        f"### {emoji} {headline}\n{_md_cell(_summary(verdict))}\n\n|  |  |\n|---|---|\n{table}{query}\n\n"
         f"{_NEXT_STEP[verdict.outcome]}\n\n<sub>{marker}</sub>"
     )
 
@@ -110,11 +113,11 @@ def _utc(moment: datetime) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return neutral.markdown(text)
 
 
 def _wiki_cell(text: str) -> str:
-    return re.sub(r"([{}\[\]|])", r"\\\1", " ".join(text.split()))
+    return neutral.wiki(text)
 
 
 def _noformat(query: str) -> str:

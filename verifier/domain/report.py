@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from verifier.domain import neutral
 from verifier.domain.models import incident_service
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Ticket, fold_resolution
@@ -186,7 +187,7 @@ def as_markdown(report: Report) -> str:
     ]
     for name, c in [*report.groups.items(), ("**all**", report.overall)]:
         lines.append(
-            f"| {_cell(name)} | {c.filed} | {c.completed} | {c.verified} | {c.failed} | {c.inconclusive} | "
+            f"| {name if c is report.overall else _cell(name)} | {c.filed} | {c.completed} | {c.verified} | {c.failed} | {c.inconclusive} | "
             f"{c.invalid} | {c.pending} | {c.overdue} | {_percent(c.fix_hold_rate)} |"
         )
     for title, entries in (("Failed verification", report.failed), ("Overdue", report.overdue)):
@@ -202,4 +203,5 @@ def _percent(rate: float | None) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """Titles, services, teams and labels come from whoever filed the ticket: shown, never rendered."""
+    return neutral.markdown(text)
