@@ -101,7 +101,7 @@ def run_options(
     return RunOptions(
         label=settings.label,
         lookback_days=settings.lookback_days,
-        trusted_authors=frozenset(settings.trusted_authors),
+        trusted_authors=frozenset(a.lower() if settings.tracker == "github" else a for a in settings.trusted_authors),
         not_a_fix=frozenset(not_a_fix),
         labels=Labels(
             verified=settings.verified_label,

@@ -254,12 +254,13 @@ class GitHubTracker:
     # -- Tracker ---------------------------------------------------------------------------------------------
     def account(self) -> str:
         if self._app_auth is None:
-            return self._call(lambda: self._gh.get_user().login, action="read the signed-in user", ticket=None)
+            login = self._call(lambda: self._gh.get_user().login, action="read the signed-in user", ticket=None)
+            return login.lower()
         if self._connection.app_slug:
-            return f"{self._connection.app_slug}[bot]"
+            return f"{self._connection.app_slug}[bot]".lower()
         integration = GithubIntegration(auth=self._app_auth, **self._client_options())
         slug = self._call(lambda: integration.get_app().slug, action="read the GitHub App", ticket=None)
-        return f"{slug}[bot]"
+        return f"{slug}[bot]".lower()
 
     def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
         if lookback_days < 1:
@@ -382,7 +383,7 @@ class GitHubTracker:
         comments: list[Comment] = []
         if issue.comments:
             comments = [
-                Comment(id=str(c.id), author=c.user.login if c.user else "", body=c.body or "", created=c.created_at)
+                Comment(id=str(c.id), author=_login(c.user), body=c.body or "", created=c.created_at)
                 for c in issue.get_comments()
             ]
         return Ticket(
@@ -394,7 +395,7 @@ class GitHubTracker:
             resolution=issue.state_reason,
             labels=frozenset(label.name for label in issue.labels),
             body=issue.body or "",
-            reporter=issue.user.login if issue.user else "",
+            reporter=_login(issue.user),
             comments=tuple(comments),
             created=issue.created_at,
             priority=_priority(label.name for label in issue.labels),
@@ -418,6 +419,12 @@ class GitHubTracker:
 def incident_label(incident_id: str) -> str:
     """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`."""
     return f"incident:{incident_id}"
+
+
+def _login(user: Any) -> str:
+    """GitHub logins are case-insensitive (`Trent` is `trent`): the adapter gives them in lower case, and
+    trusted authors are compared in lower case (`bootstrap.run_options`)."""
+    return str(user.login).lower() if user is not None and user.login else ""
 
 
 def _priority(labels: Iterable[str]) -> str | None:

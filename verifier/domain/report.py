@@ -60,6 +60,7 @@ class Report:
     groups: dict[str, Counts] = field(default_factory=dict)
     failed: list[Line] = field(default_factory=list)
     overdue: list[Line] = field(default_factory=list)
+    left_out: int = 0  # tickets with the label filed by someone neither the tool nor trusted
 
 
 def due_date(ticket: Ticket, sla_days: Mapping[str, int]) -> datetime | None:
@@ -82,6 +83,9 @@ def build_report(
 ) -> Report:
     report = Report(since=since, until=now, group_by=group_by)
     for ticket in tickets:
+        if ticket.reporter not in policy.trusted:  # anyone can add the label: only trusted filings count
+            report.left_out += 1
+            continue
         for group in _groups(ticket, group_by, label):
             counts = report.groups.setdefault(group, Counts())
             _count(ticket, group, counts, report, since=since, now=now, policy=policy, sla_days=sla_days)
@@ -170,6 +174,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "groups": {name: counts(c) for name, c in report.groups.items()},
         "failed_verification": [asdict(line) for line in report.failed],
         "overdue": [asdict(line) for line in report.overdue],
+        "left_out": report.left_out,
     }
 
 
@@ -180,7 +185,12 @@ def as_markdown(report: Report) -> str:
         f"## Post-incident action items, {period}",
         "",
         f"Fix-hold rate: **{_percent(rate)}** ({report.overall.verified} held, {report.overall.failed} regressed). "
-        f"{report.overall.overdue} open past their due date.",
+        f"{report.overall.overdue} open past their due date."
+        + (
+            f" {report.left_out} ticket(s) with the label left out: not filed by the tool or a trusted reporter."
+            if report.left_out
+            else ""
+        ),
         "",
         f"| {report.group_by} | filed | completed | verified | failed | inconclusive | invalid | pending | overdue | fix-hold |",
         "|---|---|---|---|---|---|---|---|---|---|",

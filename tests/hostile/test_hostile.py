@@ -1,0 +1,242 @@
+"""One test per attack of issue #12, through the CLI on the tracker test servers, asserting what a user expects.
+
+Anyone who can comment on a ticket (on GitHub: anyone who can open an issue), file a ticket with the label, emit a
+metric, or answer as the metrics backend is an attacker here. Each attack must end with the trusted config still
+judged, no traceback, `report` working, nothing rendered as a mention, image, link or HTML, and no secret shown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import MetricsProxy, make_desk
+from tests.e2e.seed import (
+    COMMENTER,
+    LATENCY,
+    REPO_ROOT,
+    REPORTER,
+    SPECS,
+    VERIFIED,
+    Desk,
+    Spec,
+    Timeline,
+    base_env,
+    block,
+    held,
+    run_cli,
+)
+from tests.integration.backends import PrometheusServer
+from verifier.domain.neutral import ZWSP
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "tok-4f9a8b7c6d5e"  # the metrics backend's bearer token
+HEADER = "tenant-secret-77aa"  # a custom header's value
+
+
+def cli(env: Mapping[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "verifier", *args],
+        env=dict(env),
+        cwd=REPO_ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+@pytest.fixture
+def jira(request: pytest.FixtureRequest) -> Desk:
+    return make_desk(request, "jira-cloud")
+
+
+@pytest.fixture
+def gh(request: pytest.FixtureRequest) -> Desk:
+    return make_desk(request, "github")
+
+
+def env_for(desk: Desk, metrics_url: str, **extra: str) -> dict[str, str]:
+    return {**base_env(metrics_url), **desk.env(), **extra}
+
+
+def seed_one(desk: Desk, t: Timeline, spec: Spec, name: str = "held") -> str:
+    SPECS[f"hostile-{name}"] = spec
+    try:
+        return desk.seed(t, [f"hostile-{name}"])[f"hostile-{name}"]
+    finally:
+        del SPECS[f"hostile-{name}"]
+
+
+# -- 1. huge numbers in an untrusted block ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line", ["delay: 99999999999999999999d", "delay_hours: " + "9" * 400])
+def test_huge_numbers_in_an_untrusted_comment_do_not_stop_the_trusted_config(
+    jira: Desk, live_prometheus: PrometheusServer, t: Timeline, line: str, tmp_path: Path
+) -> None:
+    hostile = "```yaml\n# action-item-verifier: v1\nmetric: x\ncondition: < 1\n" + line + "\n```"
+    key = seed_one(jira, t, held(comment=(COMMENTER, hostile)))
+    env = env_for(jira, live_prometheus.url)
+
+    run = run_cli(env, "--json")
+    report = cli(env, "report", "--since", "30d")
+    (tmp_path / "comment.txt").write_text(hostile)
+    check = cli(env, "check-config", str(tmp_path / "comment.txt"))
+
+    assert run.code == 0, run.err
+    assert jira.state(key).results == ["VERIFIED"] and VERIFIED in jira.state(key).labels
+    assert report.returncode == 0, report.stderr
+    assert check.returncode == 2 and check.stderr.count("\n") == 1 and "config field 'delay" in check.stderr
+
+
+# -- 2. long repetitive fence text -----------------------------------------------------------------------------
+
+FENCE_FLOODS = ["~~~\n" * 16_000, "```   \n" * 9_000, "{code:" * 10_000, "{code:yaml}\n" * 5_000]
+
+
+def test_comments_of_repeated_fences_leave_the_trusted_config_judged(
+    jira: Desk, live_prometheus: PrometheusServer, t: Timeline
+) -> None:
+    key = seed_one(jira, t, held())
+    for flood in FENCE_FLOODS:
+        jira.add_comment(key, flood, COMMENTER)  # untrusted: looked at, never parsed
+        jira.add_comment(key, flood, REPORTER)  # trusted: parsed, in linear time
+
+    run = run_cli(env_for(jira, live_prometheus.url, VERIFIER_TRUSTED_AUTHORS=jira.identity(REPORTER)), timeout=60)
+
+    assert run.code == 0, run.err
+    assert jira.state(key).results == ["VERIFIED"]
+
+
+# -- 5. label values reach result comments inert ----------------------------------------------------------------
+
+EVIL = "@org/team ![x](https://e.vil/p.png) <img src=x> [~admin] !https://e.vil/i.png! [l|https://e.vil]"
+
+
+@pytest.mark.parametrize("tracker", ["github", "jira-cloud"])
+def test_metric_label_values_do_not_render_in_result_comments(
+    request: pytest.FixtureRequest, metrics_proxy: MetricsProxy, t: Timeline, tracker: str
+) -> None:
+    desk = make_desk(request, tracker)
+    key = seed_one(desk, t, held())
+    series = {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"service": "checkout", "route": EVIL}, "value": [1, "0.5"]},
+        {"metric": {"service": "checkout", "route": EVIL + "2"}, "value": [1, "0.6"]},
+    ]}}  # fmt: skip
+    metrics_proxy.add(match=LATENCY, status=200, body=json.dumps(series))
+
+    run = run_cli(env_for(desk, metrics_proxy.url))
+
+    assert run.code == 0, run.err
+    [comment] = desk.state(key).bot_comments
+    live = re.sub(r"\\.", "", comment)  # what a renderer reads as markup: escaped characters are text
+    assert "@org" not in live and "https://" not in live
+    if desk.is_jira:  # Jira wiki renders no HTML; its images, links and mentions need ! and [
+        live = re.sub(r"\{noformat\}.*?\{noformat\}", "", live, flags=re.S)  # the query, shown verbatim
+        assert "[" not in live and "!" not in live
+    else:
+        assert "![" not in live and "](" not in live and "<img" not in live
+    assert "org/team" in comment.replace(ZWSP, "")  # shown, as text
+
+
+# -- 6. a backend that echoes the request's headers -------------------------------------------------------------
+
+
+class EchoingBackend:
+    """Answers every request with an error whose text repeats the request's headers, as some proxies do."""
+
+    def __init__(self, status: int) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps({"status": "error", "errorType": "bad_data", "error": f"denied: {self.headers}"})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
+
+
+@pytest.fixture
+def echoing() -> Iterator[EchoingBackend]:
+    backend = EchoingBackend(400)  # 400: the query is "rejected", so the verdict (and its reason) is written
+    yield backend
+    backend.http.shutdown()
+
+
+def test_no_secret_from_an_echoing_backend_reaches_any_output(
+    jira: Desk, echoing: EchoingBackend, t: Timeline, tmp_path: Path
+) -> None:
+    key = seed_one(jira, t, held())
+    secrets = {"VERIFIER_PROMETHEUS_BEARER_TOKEN": TOKEN, "VERIFIER_PROMETHEUS_HEADERS": json.dumps({"X-Org": HEADER})}
+    env = env_for(jira, echoing.url, **secrets, VERIFIER_LOG_LEVEL="debug")
+    config = tmp_path / "config.md"
+    config.write_text(block(LATENCY, "< 100ms p99"))
+
+    text = cli(env, "run")
+    as_json = cli(env, "run", "--json", "--report", str(tmp_path / "report.json"))
+    doctor = cli(env, "doctor")
+    evaluate = cli(env, "evaluate", "--json", "--config", str(config), "--resolved-at", "2026-01-01T00:00:00Z")
+
+    assert "denied" in text.stdout + text.stderr  # the backend's text is shown...
+    outputs = [p.stdout + p.stderr for p in (text, as_json, doctor, evaluate)]
+    outputs += [(tmp_path / "report.json").read_text(), *jira.state(key).bot_comments]
+    for output in outputs:
+        assert TOKEN not in output and HEADER not in output, output  # ...but not the secrets in it
+    assert jira.state(key).results == ["INVALID"]
+
+
+# -- 7. GitHub logins are case-insensitive ----------------------------------------------------------------------
+
+
+def test_a_trusted_author_matches_a_github_login_in_any_case(
+    gh: Desk, live_prometheus: PrometheusServer, t: Timeline
+) -> None:
+    key = seed_one(gh, t, held(reporter=REPORTER))
+
+    run = run_cli(env_for(gh, live_prometheus.url, VERIFIER_TRUSTED_AUTHORS=REPORTER.title()))
+
+    assert run.code == 0, run.err
+    assert gh.state(key).results == ["VERIFIED"]
+
+
+# -- 8. anyone can add a ticket with the label ------------------------------------------------------------------
+
+
+def test_report_counts_only_trusted_filings_and_shows_titles_inert(
+    jira: Desk, live_prometheus: PrometheusServer, t: Timeline
+) -> None:
+    seed_one(jira, t, held())
+    body = "**Service**: @org/team ![x](https://e.vil/p.png)\n"
+    for n in range(3):
+        key = seed_one(jira, t, Spec(reporter=COMMENTER, body=body), name=f"spam{n}")
+        jira.server.issue(key).summary = "[click](https://e.vil) <b>x</b> @org/team"  # type: ignore[attr-defined]
+
+    markdown = cli(env_for(jira, live_prometheus.url), "report", "--since", "30d")
+    as_json = cli(env_for(jira, live_prometheus.url), "report", "--since", "30d", "--format", "json")
+
+    assert markdown.returncode == as_json.returncode == 0, markdown.stderr
+    assert json.loads(as_json.stdout)["left_out"] == 3
+    assert json.loads(as_json.stdout)["overall"]["filed"] == 1
+    assert "3 ticket(s) with the label left out" in markdown.stdout
+    live = re.sub(r"\\.", "", markdown.stdout)
+    assert "@org" not in live and "https://" not in live and "<b>" not in live and "](https" not in live
