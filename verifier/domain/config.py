@@ -16,10 +16,11 @@ from typing import Literal
 from verifier.domain.condition import Condition, parse_condition
 from verifier.domain.durations import config_duration, hours, parse_duration
 from verifier.domain.metric import Kind, Metric, understand
+from verifier.domain.protocol import CONFIG_HEADER
 from verifier.domain.tickets import Flavour
 from verifier.errors import ConfigError
 
-HEADER = "# action-item-verifier: v1"
+HEADER = CONFIG_HEADER
 DEFAULT_DELAY = timedelta(hours=48)
 Mode = Literal["window", "every-step"]
 FIELDS = (

@@ -14,10 +14,11 @@ from datetime import datetime
 
 from verifier.domain.config import VerificationConfig, render_config
 from verifier.domain.planning import IncidentFacts
+from verifier.domain.protocol import fingerprint_in as fingerprint_in  # re-exported: adapters find filings by it
+from verifier.domain.protocol import fingerprint_line
 from verifier.domain.tickets import Flavour
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
-_FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
 _ACTUAL = re.compile(r"Actual Value[*_]*\s*:[*_]*\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
 _SERVICE = re.compile(r"Service[*_]*\s*:[*_]*[ \t]*(?=[^\s*_])")
 _TRIGGERED = re.compile(r"Triggered At[*_]*\s*:[*_]*\s*(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)")
@@ -107,7 +108,7 @@ Once implemented, this fix will be verified by checking:
 {render_config(cfg, Flavour.MARKDOWN)}
 
 This ticket was auto-generated from incident **{item.incident_id}**.
-<sub>action-item-verifier fingerprint: {item.fingerprint}</sub>
+<sub>{fingerprint_line(item.fingerprint)}</sub>
 """
 
 
@@ -147,13 +148,8 @@ Once implemented, this fix will be verified by checking:
 {render_config(cfg, Flavour.JIRA_WIKI)}
 
 This ticket was auto-generated from incident *{_wiki(item.incident_id)}*.
-action-item-verifier fingerprint: {item.fingerprint}
+{fingerprint_line(item.fingerprint)}
 """
-
-
-def fingerprint_in(text: str) -> str | None:
-    match = _FINGERPRINT.search(text)
-    return match.group(1) if match else None
 
 
 def incident_facts(text: str) -> IncidentFacts:

@@ -6,15 +6,14 @@ nothing, and a changed priority (a new due date) is a new breach.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from verifier.domain.protocol import parse_reminder, reminder_marker
 from verifier.domain.report import DEFAULT_PRIORITY, due_date
 from verifier.domain.tickets import Flavour, Ticket
 
 LABEL = "overdue"
-_MARKER = re.compile(r"action-item-verifier reminder v1; due=(\d{4}-\d\d-\d\d)")
 
 
 def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now: datetime) -> datetime | None:
@@ -26,8 +25,7 @@ def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now
         return None
     stamp = due.date().isoformat()
     for comment in ticket.comments:
-        match = _MARKER.search(comment.body.replace("\\", ""))
-        if comment.author in own and match and match.group(1) == stamp:
+        if comment.author in own and parse_reminder(comment.body) == stamp:
             return None
     return due
 
@@ -39,7 +37,7 @@ def render_reminder(ticket: Ticket, due: datetime, now: datetime, flavour: Flavo
         f"This {priority} post-incident action item was due on {due.date().isoformat()} and is {late} days late. "
         "Please finish it, or lower its priority or close it with a reason if the plan changed."
     )
-    marker = f"action-item-verifier reminder v1; due={due.date().isoformat()}"
+    marker = reminder_marker(due.date())
     if flavour is Flavour.JIRA_WIKI:
         return f"h3. (!) Overdue action item\n{text}\n\n{marker}"
     return f"### ⏰ Overdue action item\n{text}\n\n<sub>{marker}</sub>"

@@ -1,26 +1,23 @@
 """Result comments for GitHub (Markdown) and Jira (v2 wiki markup), and the marker a later run recognises.
 
-The marker is one plain-text line, `action-item-verifier result v1; verdict=…; resolved=…`, because plain text
-survives every tracker's rendering round trip (Jira Cloud stores comments as ADF and may escape characters on
-the way back, so `parse_marker` ignores backslashes and markup around it).
+The marker is one plain-text line (`verifier.domain.protocol`), because plain text survives every tracker's
+rendering round trip (Jira Cloud stores comments as ADF and may escape characters on the way back, so
+`parse_marker` ignores backslashes and markup around it).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from verifier.domain import neutral
 from verifier.domain.durations import promql_duration
 from verifier.domain.neutral import code_fence
+from verifier.domain.protocol import Marker, result_marker
+from verifier.domain.protocol import parse_result as parse_marker
 from verifier.domain.tickets import Flavour
 from verifier.domain.verdicts import Outcome, Verdict
 
-_MARKER = re.compile(
-    r"action-item-verifier result v1; verdict=(?P<verdict>[A-Z]+); "
-    r"resolved=(?P<resolved>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?P<early>; early)?"
-)
 _HEADLINES = {
     Outcome.VERIFIED: ("✅", "(/)", "Verified: the fix held"),
     Outcome.FAILED: ("❌", "(x)", "Verification failed: the fix did not hold"),
@@ -39,37 +36,15 @@ _NEXT_STEP = {
 }
 
 
-@dataclass(frozen=True)
-class Marker:
-    verdict: Outcome
-    resolved_at: datetime
-    early: bool
+def marker_line(verdict: Verdict, resolved_at: datetime, signature: str | None = None) -> str:
+    return result_marker(verdict.outcome, resolved_at, early=verdict.early, signature=signature)
 
 
-def marker_line(verdict: Verdict, resolved_at: datetime) -> str:
-    early = "; early" if verdict.early else ""
-    return f"action-item-verifier result v1; verdict={verdict.outcome.value}; resolved={_utc(resolved_at)}{early}"
-
-
-def parse_marker(text: str) -> Marker | None:
-    """The last result marker in a comment, or None."""
-    matches = list(_MARKER.finditer(text.replace("\\", "")))
-    if not matches:
-        return None
-    last = matches[-1]
-    try:
-        verdict = Outcome(last.group("verdict"))
-    except ValueError:
-        return None
-    resolved = datetime.strptime(last.group("resolved"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    return Marker(verdict, resolved, early=bool(last.group("early")))
-
-
-def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour) -> str:
-    """The comment a run writes for a verdict."""
+def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour, signature: str | None = None) -> str:
+    """The comment a run writes for a verdict; `signature` (protocol.result_signature) goes into its marker."""
     rows = _rows(verdict)
     emoji, jira_icon, headline = _HEADLINES[verdict.outcome]
-    marker = marker_line(verdict, resolved_at)
+    marker = marker_line(verdict, resolved_at, signature)
     if flavour is Flavour.JIRA_WIKI:
         table = "\n".join(f"||{k}|{_wiki_cell(v)}|" for k, v in rows)
         query = f"\n{{noformat}}\n{_noformat(verdict.query)}\n{{noformat}}" if verdict.query else ""
@@ -122,3 +97,6 @@ def _wiki_cell(text: str) -> str:
 
 def _noformat(query: str) -> str:
     return re.sub(r"\{noformat\}", "{ noformat}", query, flags=re.IGNORECASE)
+
+
+__all__ = ["Marker", "marker_line", "parse_marker", "render_result"]

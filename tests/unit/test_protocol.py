@@ -1,0 +1,96 @@
+"""Golden tests of the text protocol: every line a released version ever wrote keeps being read the same way.
+
+Add a row here for every new format; never change or remove one (old comments stay in trackers for years).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from verifier.domain import protocol
+from verifier.domain.formats import find_config
+from verifier.domain.protocol import Marker
+from verifier.domain.verdicts import Outcome
+
+AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+# (what v1 wrote, or what a tracker gave back, and what it means)
+RESULTS = [
+    ("<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-11-01T12:00:00Z</sub>", "VERIFIED", False),
+    ("action-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z", "FAILED", False),
+    (
+        "<sub>action-item-verifier result v1; verdict=PENDING; resolved=2026-11-01T12:00:00Z; early</sub>",
+        "PENDING",
+        True,
+    ),
+    ("action\\-item\\-verifier result v1; verdict=INVALID; resolved=2026\\-11\\-01T12:00:00Z", "INVALID", False),
+    (
+        "_action\\-item\\-verifier result v1; verdict=INCONCLUSIVE; resolved=2026-11-01T12:00:00Z; early_",
+        "INCONCLUSIVE",
+        True,
+    ),
+    ("h3. (x) x\n\naction-item-verifier result v1; verdict=ERROR; resolved=2026-11-01T12:00:00Z", "ERROR", False),
+]
+
+
+@pytest.mark.parametrize(("line", "verdict", "early"), RESULTS)
+def test_every_result_marker_ever_written_is_read(line: str, verdict: str, early: bool) -> None:
+    assert protocol.parse_result(line) == Marker(Outcome(verdict), AT, early)
+
+
+def test_result_markers_are_written_as_v1_wrote_them() -> None:
+    assert protocol.result_marker(Outcome.VERIFIED, AT, early=False) == RESULTS[1][0].replace("FAILED", "VERIFIED")
+    assert protocol.result_marker(Outcome.PENDING, AT, early=True) == RESULTS[2][0].removeprefix("<sub>")[:-6]
+
+
+def test_a_signed_marker_is_v1_with_a_field_appended_so_older_releases_still_read_it() -> None:
+    signature = protocol.result_signature(b"k" * 32, "OPS-1", Outcome.FAILED, AT, early=False)
+    line = protocol.result_marker(Outcome.FAILED, AT, early=False, signature=signature)
+    assert line == f"{RESULTS[1][0]}; sig={signature}"
+    marker = protocol.parse_result(line)
+    assert marker == Marker(Outcome.FAILED, AT, False, signature)
+    assert protocol.signed_by(b"k" * 32, "OPS-1", marker)
+    assert not protocol.signed_by(b"k" * 32, "OPS-2", marker)  # not copied from another ticket
+    assert not protocol.signed_by(b"other", "OPS-1", marker)
+    forged = protocol.parse_result(line.replace("FAILED", "VERIFIED"))
+    assert forged is not None and not protocol.signed_by(b"k" * 32, "OPS-1", forged)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<sub>action-item-verifier reminder v1; due=2026-11-05</sub>",
+        "action-item-verifier reminder v1; due=2026-11-05",
+        "action\\-item\\-verifier reminder v1; due=2026\\-11\\-05",
+    ],
+)
+def test_every_reminder_marker_ever_written_is_read(line: str) -> None:
+    assert protocol.parse_reminder(line) == "2026-11-05"
+    assert protocol.reminder_marker(date(2026, 11, 5)) == "action-item-verifier reminder v1; due=2026-11-05"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<sub>action-item-verifier fingerprint: 0123456789abcdef</sub>",
+        "action-item-verifier fingerprint: 0123456789abcdef",
+        "action-item-verifier fingerprint `0123456789abcdef`",
+        "action-item-verifier fingerprint: {{0123456789abcdef}}",
+    ],
+)
+def test_every_fingerprint_ever_written_is_read(line: str) -> None:
+    assert protocol.fingerprint_in(line) == "0123456789abcdef"
+    assert protocol.fingerprint_line("0123456789abcdef") == "action-item-verifier fingerprint: 0123456789abcdef"
+
+
+def test_the_v1_config_header_is_read_in_both_flavours() -> None:
+    assert protocol.CONFIG_HEADER == "# action-item-verifier: v1"
+    fields = "metric: x_seconds\ncondition: < 1s p99\n"
+    for text in (
+        f"```yaml\n# action-item-verifier: v1\n{fields}```",
+        f"{{code:yaml}}\n# action-item-verifier: v1\n{fields}{{code}}",
+    ):
+        config = find_config(text)
+        assert config is not None and config.metric == "x_seconds"

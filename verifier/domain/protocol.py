@@ -1,0 +1,126 @@
+"""The text protocol: everything this tool writes into a tracker and reads back later.
+
+The tracker's comment history is the tool's database, so these formats are an API with old data in it. Rules:
+- every format carries a version (`v1`); a reader keeps reading every version a release ever wrote (the golden
+  tests in tests/unit/test_protocol.py hold them), and a new field is appended, never inserted, so that older
+  releases still read what newer ones write;
+- readers ignore backslashes (Jira Cloud may escape characters on the way back) and markup around a line.
+
+Formats (v1):
+    result marker    action-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z[; early][; sig=…]
+    reminder marker  action-item-verifier reminder v1; due=2026-11-05
+    fingerprint      action-item-verifier fingerprint: 0123456789abcdef
+    config header    # action-item-verifier: v1          (first line of a config block; `# sig: …` may end it)
+
+`sig` is an HMAC-SHA256 (hex, first 32 digits) with the key from `VERIFIER_SIGNING_KEY` over what the line asserts:
+for a result, the ticket, verdict, resolution time and early flag; for a filed config, the block's fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when parsing: config.py reads CONFIG_HEADER, and verdicts -> planning -> config
+    from verifier.domain.verdicts import Outcome
+
+VERSION = "v1"
+CONFIG_HEADER = f"# action-item-verifier: {VERSION}"
+SIGNATURE_LENGTH = 32  # hex digits: 128 bits of HMAC-SHA256
+
+_RESULT = re.compile(
+    r"action-item-verifier result v1; verdict=(?P<verdict>[A-Z]+); "
+    r"resolved=(?P<resolved>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?P<early>; early)?(?:; sig=(?P<sig>[0-9a-f]{32}))?"
+)
+_REMINDER = re.compile(r"action-item-verifier reminder v1; due=(\d{4}-\d\d-\d\d)")
+_FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
+_CONFIG_SIGNATURE = re.compile(r"^[ \t]*# sig: ([0-9a-f]{32})[ \t]*\r?$", re.M)
+
+
+@dataclass(frozen=True)
+class Marker:
+    verdict: Outcome
+    resolved_at: datetime
+    early: bool
+    signature: str | None = None  # None in results written without a signing key
+
+
+def result_marker(outcome: Outcome, resolved_at: datetime, *, early: bool, signature: str | None = None) -> str:
+    line = f"action-item-verifier result v1; verdict={outcome.value}; resolved={utc(resolved_at)}"
+    return line + ("; early" if early else "") + (f"; sig={signature}" if signature else "")
+
+
+def parse_result(text: str) -> Marker | None:
+    """The last result marker in a comment, or None."""
+    matches = list(_RESULT.finditer(text.replace("\\", "")))
+    if not matches:
+        return None
+    from verifier.domain.verdicts import Outcome
+
+    last = matches[-1]
+    try:
+        verdict = Outcome(last.group("verdict"))
+    except ValueError:
+        return None
+    resolved = datetime.strptime(last.group("resolved"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return Marker(verdict, resolved, early=bool(last.group("early")), signature=last.group("sig"))
+
+
+def result_signature(key: bytes, ticket: str, outcome: Outcome, resolved_at: datetime, *, early: bool) -> str:
+    return _mac(key, f"result v1\n{ticket}\n{outcome.value}\n{utc(resolved_at)}\n{int(early)}")
+
+
+def signed_by(key: bytes, ticket: str, marker: Marker) -> bool:
+    """Whether the marker's signature was made with `key` for this ticket and this claim."""
+    if marker.signature is None:
+        return False
+    wanted = result_signature(key, ticket, marker.verdict, marker.resolved_at, early=marker.early)
+    return hmac.compare_digest(wanted, marker.signature)
+
+
+def reminder_marker(due: date) -> str:
+    return f"action-item-verifier reminder v1; due={due.isoformat()}"
+
+
+def parse_reminder(text: str) -> str | None:
+    """The due date (ISO) of the first reminder marker in a comment, or None."""
+    match = _REMINDER.search(text.replace("\\", ""))
+    return match.group(1) if match else None
+
+
+def fingerprint_line(fingerprint: str) -> str:
+    return f"action-item-verifier fingerprint: {fingerprint}"
+
+
+def fingerprint_in(text: str) -> str | None:
+    match = _FINGERPRINT.search(text)
+    return match.group(1) if match else None
+
+
+def config_signature(key: bytes, fields: str) -> str:
+    """The signature line's value for a filed config block whose field lines are `fields`."""
+    return _mac(key, "config v1\n" + "\n".join(line.rstrip() for line in fields.strip().splitlines()))
+
+
+def signature_line(signature: str) -> str:
+    return f"# sig: {signature}"
+
+
+def split_config_signature(body: str) -> tuple[str, str | None]:
+    """A config block's body without its `# sig:` line, and the signature (None when unsigned)."""
+    match = _CONFIG_SIGNATURE.search(body)
+    if match is None:
+        return body, None
+    return body[: match.start()] + body[match.end() :], match.group(1)
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _mac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:SIGNATURE_LENGTH]
