@@ -117,6 +117,7 @@ def run_options(
         accept_warnings=metrics_settings.accept_warnings if metrics_settings else False,
         overdue_reminders=settings.overdue_reminders,
         sla_days=dict(settings.sla_days),
+        signing_key=settings.signing_key.get_secret_value().encode() if settings.signing_key else None,
     )
 
 

@@ -103,6 +103,8 @@ class RunSettings(BaseSettings):
     pushgateway_job: str = "action-item-verifier"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
+    # HMAC key for the tool's result markers (from the Secret); at least 32 characters.
+    signing_key: SecretStr | None = Field(default=None, min_length=32)
 
     @field_validator("jira_not_fix_resolutions", "github_repository", "trusted_authors", mode="before")
     @classmethod
@@ -168,7 +170,7 @@ class RunSettings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redactor."""
-        values = (self.jira_api_token, self.jira_pat, self.github_token, self.github_app_private_key)
+        values = (self.jira_api_token, self.jira_pat, self.github_token, self.github_app_private_key, self.signing_key)
         return [v.get_secret_value() for v in values if v is not None]
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 
 from tests.e2e.conftest import MetricsProxy, make_desk
 from tests.e2e.seed import (
+    BOT,
     COMMENTER,
     LATENCY,
     REPO_ROOT,
@@ -34,6 +36,7 @@ from tests.e2e.seed import (
     block,
     held,
     run_cli,
+    wiki,
 )
 from tests.integration.backends import PrometheusServer
 from verifier.domain.neutral import ZWSP
@@ -240,3 +243,77 @@ def test_report_counts_only_trusted_filings_and_shows_titles_inert(
     assert "3 ticket(s) with the label left out" in markdown.stdout
     live = re.sub(r"\\.", "", markdown.stdout)
     assert "@org" not in live and "https://" not in live and "<b>" not in live and "](https" not in live
+
+
+# -- 4. edited results and configs -------------------------------------------------------------------------------
+
+
+def _close_again(desk: Desk, key: str, at: datetime) -> None:
+    """Someone closes the reopened ticket again: a new resolution, which no result covers yet."""
+    if desk.is_jira:
+        issue = desk.server.issue(key)  # type: ignore[attr-defined]
+        issue.status, issue.category, issue.resolution, issue.resolved = "Done", "done", "Done", at
+    else:
+        issue = desk.server.issue("acme/api", int(key.rsplit("#", 1)[1]))  # type: ignore[attr-defined]
+        issue.state, issue.state_reason, issue.closed_at = "closed", "completed", at
+
+
+def _forge(body: str, old: datetime, new: datetime) -> str:
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    return body.replace("verdict=FAILED", "verdict=VERIFIED").replace(old.strftime(stamp), new.strftime(stamp))
+
+
+def test_an_edited_failed_result_is_not_taken_for_the_tools_verdict(
+    gh: Desk, live_prometheus: PrometheusServer, t: Timeline
+) -> None:
+    key = seed_one(gh, t, SPECS["regressed"])
+    env = env_for(gh, live_prometheus.url)
+    assert run_cli(env).code == 0 and gh.state(key).results == ["FAILED"] and gh.state(key).open
+    again = (t.resolved + timedelta(minutes=5)).replace(microsecond=0)
+    _close_again(gh, key, again)
+    [result] = [c for c in gh.server.issue("acme/api", int(key.rsplit("#", 1)[1])).comments if c.user == BOT]  # type: ignore[attr-defined]
+    forged, later = _forge(result.body, t.resolved, again), datetime.now(UTC) + timedelta(minutes=1)
+    gh.server.edit_comment("acme/api", int(key.rsplit("#", 1)[1]), result.id, forged, at=later)  # type: ignore[attr-defined]
+
+    run = run_cli(env)
+    report = json.loads(cli(env, "report", "--since", "30d", "--format", "json").stdout)
+
+    assert run.code == 0, run.err
+    assert gh.state(key).results == ["VERIFIED", "FAILED"]  # the forged one, then the tool's own new judgement
+    assert gh.state(key).open  # reopened again
+    assert report["overall"]["verified"] == 0 and report["overall"]["failed"] == 1
+
+
+def test_with_a_signing_key_a_marker_changed_without_a_trace_is_not_the_tools(
+    jira: Desk, live_prometheus: PrometheusServer, t: Timeline
+) -> None:
+    key = seed_one(jira, t, SPECS["regressed"])
+    env = env_for(jira, live_prometheus.url, VERIFIER_SIGNING_KEY="k" * 40)
+    assert run_cli(env).code == 0 and jira.state(key).results == ["FAILED"]
+    again = (t.resolved + timedelta(minutes=5)).replace(microsecond=0)
+    _close_again(jira, key, again)
+    [result] = [c for c in jira.server.issue(key).comments if c.author.name == BOT]  # type: ignore[attr-defined]
+    result.body = _forge(result.body, t.resolved, again)  # no `updated` stamp: only the signature tells
+
+    run = run_cli(env)
+
+    assert run.code == 0, run.err
+    assert jira.state(key).results == ["VERIFIED", "FAILED"] and jira.state(key).open
+    assert "; sig=" in jira.state(key).bot_comments[-1]
+
+
+def test_a_trusted_config_edited_by_someone_else_is_not_trusted(
+    jira: Desk, live_prometheus: PrometheusServer, t: Timeline
+) -> None:
+    key = seed_one(jira, t, held())
+    comment = jira.server.add_comment(
+        key, wiki(block(LATENCY, "< 100ms p99", {"service": "checkout"})), author=REPORTER
+    )  # type: ignore[attr-defined]
+    regressing = wiki(block(LATENCY, "< 100ms p99", {"service": "inventory"}))
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    jira.server.edit_comment(key, comment, regressing, editor=COMMENTER, at=later)  # type: ignore[attr-defined]
+
+    run = run_cli(env_for(jira, live_prometheus.url, VERIFIER_TRUSTED_AUTHORS=jira.identity(REPORTER)))
+
+    assert run.code == 0, run.err
+    assert jira.state(key).results == ["VERIFIED"]  # the body's config, not the edited comment's

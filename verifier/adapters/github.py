@@ -383,7 +383,9 @@ class GitHubTracker:
         comments: list[Comment] = []
         if issue.comments:
             comments = [
-                Comment(id=str(c.id), author=_login(c.user), body=c.body or "", created=c.created_at)
+                Comment(
+                    id=str(c.id), author=_login(c.user), body=c.body or "", created=c.created_at, updated=c.updated_at
+                )
                 for c in issue.get_comments()
             ]
         return Ticket(

@@ -476,6 +476,8 @@ class JiraTracker:
                 author=self._user(item.get("author")),
                 body=body if isinstance(body, str) else "",
                 created=created or datetime.fromtimestamp(0, UTC),
+                updated=_parse_time(item.get("updated")),
+                updated_by=self._user(item.get("updateAuthor")) or None,
             )
 
     def _priority(self, value: Any) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verifier.domain.protocol import result_signature
 from verifier.domain.render import render_result
 from verifier.domain.tickets import Flavour, Ticket
 from verifier.domain.verdicts import Outcome, Verdict
@@ -55,15 +56,27 @@ REOPEN_FAILED_NOTE = (
 
 
 def actions_for(
-    verdict: Verdict, ticket: Ticket, flavour: Flavour, labels: Labels, *, already_written: bool
+    verdict: Verdict,
+    ticket: Ticket,
+    flavour: Flavour,
+    labels: Labels,
+    *,
+    already_written: bool,
+    signing_key: bytes | None = None,
 ) -> list[Action]:
-    """The writes still missing for a verdict. PENDING and ERROR write nothing."""
+    """The writes still missing for a verdict. PENDING and ERROR write nothing. With a signing key the result's
+    marker is signed (`protocol.result_signature`), so that an edited verdict is not taken for the tool's."""
     label = labels.for_outcome(verdict.outcome)
     if label is None or ticket.resolved_at is None:
         return []
     actions: list[Action] = []
     if not already_written:
-        actions.append(WriteComment(render_result(verdict, ticket.resolved_at, flavour)))
+        signature = (
+            result_signature(signing_key, ticket.key, verdict.outcome, ticket.resolved_at, early=verdict.early)
+            if signing_key
+            else None
+        )
+        actions.append(WriteComment(render_result(verdict, ticket.resolved_at, flavour, signature)))
     if label not in ticket.labels:
         actions.append(AddLabel(label))
     if verdict.outcome is Outcome.FAILED:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from verifier.domain import neutral
 from verifier.domain.models import incident_service
-from verifier.domain.render import parse_marker
+from verifier.domain.selection import tool_marker
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import Policy, Wait, triage
 from verifier.domain.verdicts import Outcome
@@ -110,7 +110,7 @@ def _count(
         counts.filed += 1
     if ticket.resolved_at and ticket.resolved_at >= since and not _not_a_fix(ticket, policy):
         counts.completed += 1
-    result = _latest_result(ticket, policy.own, since)
+    result = _latest_result(ticket, policy, since)
     if result is Outcome.VERIFIED:
         counts.verified += 1
     elif result is Outcome.FAILED:
@@ -137,11 +137,11 @@ def _not_a_fix(ticket: Ticket, policy: Policy) -> bool:
     return bool(ticket.resolution) and fold_resolution(ticket.resolution or "") in policy.not_a_fix
 
 
-def _latest_result(ticket: Ticket, own: frozenset[str], since: datetime) -> Outcome | None:
+def _latest_result(ticket: Ticket, policy: Policy, since: datetime) -> Outcome | None:
     latest = None
     for comment in sorted(ticket.comments, key=lambda c: c.created):
-        if comment.author in own and comment.created >= since:
-            marker = parse_marker(comment.body)
+        if comment.created >= since:
+            marker = tool_marker(ticket, comment, policy.own, policy.signing_key)
             if marker is not None and not marker.early:
                 latest = marker.verdict
     return latest

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import carries_config, find_config
+from verifier.domain.protocol import signed_by
 from verifier.domain.render import Marker, parse_marker
 from verifier.domain.tickets import Comment, Ticket
 from verifier.errors import ConfigError
@@ -44,7 +45,7 @@ class Recorded:
 def select_config(ticket: Ticket, trusted: frozenset[str]) -> Selection:
     """The newest trusted config; configs by others are ignored and reported."""
     sources: list[tuple[str, str, str, datetime | None]] = [("body", ticket.reporter, ticket.body, None)]
-    sources += [(f"comment {c.id}", c.author, c.body, c.created) for c in _by_time(ticket.comments)]
+    sources += [(f"comment {c.id}", _writer(c, trusted), c.body, c.created) for c in _by_time(ticket.comments)]
     ignored: list[str] = []
     chosen: Choice | None = None
     for where, author, text, created in sources:
@@ -64,13 +65,34 @@ def select_config(ticket: Ticket, trusted: frozenset[str]) -> Selection:
     return Selection(chosen, tuple(dict.fromkeys(ignored)))
 
 
-def recorded_result(ticket: Ticket, own: frozenset[str], choice: Choice | None, *, early: bool) -> Recorded | None:
+def _writer(comment: Comment, trusted: frozenset[str]) -> str:
+    """Who a comment's text is from: its author, unless someone else (or, where the tracker does not say who,
+    anyone) edited it after it was written."""
+    if not comment.edited or (comment.updated_by in trusted and comment.updated_by == comment.author):
+        return comment.author
+    return f"{comment.author} (edited by {comment.updated_by or 'someone'})"
+
+
+def tool_marker(ticket: Ticket, comment: Comment, own: frozenset[str], key: bytes | None = None) -> Marker | None:
+    """The comment's result marker if this tool wrote it: posted by its account, never edited, and, with a signing
+    key, signed with that key for this ticket and this verdict."""
+    if comment.author not in own or comment.edited:
+        return None
+    marker = parse_marker(comment.body)
+    if marker is None or (key is not None and not signed_by(key, ticket.key, marker)):
+        return None
+    return marker
+
+
+def recorded_result(
+    ticket: Ticket, own: frozenset[str], choice: Choice | None, *, early: bool, key: bytes | None = None
+) -> Recorded | None:
     """The result already written for this resolution of this config, if any.
 
     Only markers in the tool's own comments count. A result older than the chosen config does not count (someone
     fixed an invalid config). An early (`--now`) result does not stand in for the scheduled one.
     """
-    for found in reversed(own_results(ticket, own)):
+    for found in reversed(own_results(ticket, own, key)):
         if choice and choice.created and found.comment.created < choice.created:
             return None
         if found.marker.early and not early:
@@ -79,14 +101,14 @@ def recorded_result(ticket: Ticket, own: frozenset[str], choice: Choice | None, 
     return None
 
 
-def own_results(ticket: Ticket, own: frozenset[str]) -> list[Recorded]:
-    """The tool's result comments for the ticket's current resolution, oldest first."""
+def own_results(ticket: Ticket, own: frozenset[str], key: bytes | None = None) -> list[Recorded]:
+    """The tool's result comments (`tool_marker`) for the ticket's current resolution, oldest first."""
     if ticket.resolved_at is None:
         return []
     resolved = ticket.resolved_at.replace(microsecond=0)
     found = []
     for comment in _by_time(ticket.comments):
-        marker = parse_marker(comment.body) if comment.author in own else None
+        marker = tool_marker(ticket, comment, own, key)
         if marker is not None and marker.resolved_at == resolved:
             found.append(Recorded(marker, comment))
     return found

@@ -20,6 +20,13 @@ class Comment:
     author: str
     body: str
     created: datetime
+    updated: datetime | None = None  # GitHub `updated_at`, Jira `updated`: later than `created` once edited
+    updated_by: str | None = None  # who edited it last (Jira `updateAuthor`); None when the tracker does not say
+
+    @property
+    def edited(self) -> bool:
+        """Changed after it was written (to the second: both trackers stamp a new comment's two times alike)."""
+        return self.updated is not None and self.updated.replace(microsecond=0) > self.created.replace(microsecond=0)
 
 
 @dataclass(frozen=True)

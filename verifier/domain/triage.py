@@ -19,6 +19,7 @@ class Policy:
     own: frozenset[str]  # the tool's own account(s): only their result markers count
     not_a_fix: frozenset[str]  # resolutions that are not a fix, folded (fold_resolution): won't do, not_planned
     early: bool = False  # on-call's --now: judge the window so far
+    signing_key: bytes | None = None  # VERIFIER_SIGNING_KEY: results are signed with it, and must verify
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     choice = selection.choice
     if choice is None:
         return Skip("no trusted config", selection.ignored_authors)
-    recorded = recorded_result(ticket, policy.own, choice, early=policy.early)
+    recorded = recorded_result(ticket, policy.own, choice, early=policy.early, key=policy.signing_key)
     if recorded is not None:
         return AlreadyRecorded(recorded)
     if choice.error is not None:

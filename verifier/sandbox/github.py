@@ -161,6 +161,12 @@ class GitHubSandbox(SandboxServer):
             issue.updated_at = max(issue.updated_at, moment)
             return self._next_id
 
+    def edit_comment(self, repo: str, number: int, comment_id: int, body: str, *, at: datetime | None = None) -> None:
+        """Change a comment as someone with write access would: GitHub stamps `updated_at` (not who edited)."""
+        with self._lock:
+            comment = next(c for c in self.issue(repo, number).comments if c.id == comment_id)
+            comment.body, comment.updated_at = body, at or self.now()
+
     def issue(self, repo: str, number: int) -> GitHubIssue:
         return self.repos[repo].issues[number]
 

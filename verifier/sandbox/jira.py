@@ -174,6 +174,13 @@ class JiraSandbox(SandboxServer):
             issue.updated = max(issue.updated, moment)
             return comment.id
 
+    def edit_comment(self, key: str, comment_id: str, body: str, *, editor: str, at: datetime | None = None) -> None:
+        """Change a comment as someone with "edit all comments" would: Jira stamps `updated` and `updateAuthor`."""
+        with self._lock:
+            comment = next(c for c in self.issue(key).comments if c.id == comment_id)
+            comment.body, comment.update_author = body, self.user(editor)
+            comment.updated = at or self.clock()
+
     def issue(self, key: str) -> JiraIssue:
         return self.issues[key]
 

@@ -83,6 +83,7 @@ class JiraComment:
     body: str
     created: datetime
     updated: datetime
+    update_author: JiraUser | None = None  # who edited it last; None: its author
 
 
 @dataclass
@@ -235,7 +236,7 @@ class Renderer:
             "self": self.api(f"issue/{issue.id}/comment/{comment.id}"),
             "id": comment.id,
             "author": author,
-            "updateAuthor": author,
+            "updateAuthor": self.user(comment.update_author) if comment.update_author else author,
             "body": self.rich(comment.body),
             "created": rfc3339(comment.created),
             "updated": rfc3339(comment.updated),

@@ -51,12 +51,13 @@ class RunOptions:
     accept_warnings: bool = False
     overdue_reminders: bool = False  # remind open tickets past their SLA (not with `issues`)
     sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    signing_key: bytes | None = None  # signs result markers; only markers that verify are the tool's
 
 
 def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
     """Whose configs count (the trusted authors and the tool's own account) and whose results are the tool's."""
     not_a_fix = frozenset(fold_resolution(name) for name in options.not_a_fix)
-    return Policy(options.trusted_authors | own, own, not_a_fix, options.early)
+    return Policy(options.trusted_authors | own, own, not_a_fix, options.early, options.signing_key)
 
 
 @dataclass
@@ -260,7 +261,12 @@ def _write(
         result.threshold = verdict.threshold.value if verdict.threshold else None
         result.query = verdict.query or result.query
         actions = actions_for(
-            verdict, item.ticket, tracker.flavour, options.labels, already_written=item.already_written
+            verdict,
+            item.ticket,
+            tracker.flavour,
+            options.labels,
+            already_written=item.already_written,
+            signing_key=options.signing_key,
         )
         if not actions:
             continue
@@ -310,14 +316,18 @@ def _apply(tracker: Tracker, item: _Due, verdict: Verdict, options: RunOptions, 
         result.reason += "; the ticket changed since it was listed, left for the next run"
         return
     choice = select_config(ticket, policy.trusted).choice
-    written = item.already_written or recorded_result(ticket, policy.own, choice, early=verdict.early) is not None
-    for action in actions_for(verdict, ticket, tracker.flavour, options.labels, already_written=written):
+    key = policy.signing_key
+    recorded = recorded_result(ticket, policy.own, choice, early=verdict.early, key=key)
+    written = item.already_written or recorded is not None
+    for action in actions_for(
+        verdict, ticket, tracker.flavour, options.labels, already_written=written, signing_key=key
+    ):
         result.actions.append(_describe(action))
         result.writes += 1
         if isinstance(action, WriteComment):
             comment_id = tracker.comment(ticket.key, action.body)
             since = choice.created if choice else None
-            if _is_duplicate(tracker, ticket.key, comment_id, policy.own, verdict.early, since):
+            if _is_duplicate(tracker, ticket.key, comment_id, policy.own, verdict.early, since, key):
                 tracker.delete_comment(ticket.key, comment_id)
                 result.actions.append("deleted: a concurrent run wrote the same result first")
                 return
@@ -334,14 +344,20 @@ def _apply(tracker: Tracker, item: _Due, verdict: Verdict, options: RunOptions, 
 
 
 def _is_duplicate(
-    tracker: Tracker, key: str, comment_id: str, own: frozenset[str], early: bool, since: datetime | None
+    tracker: Tracker,
+    key: str,
+    comment_id: str,
+    own: frozenset[str],
+    early: bool,
+    since: datetime | None,
+    signing_key: bytes | None = None,
 ) -> bool:
     """Two runs at once may both write a result: the oldest stays, every later one deletes itself.
 
     Results older than the config they judged (`since`) belong to an earlier config and do not count."""
     results = [
         r
-        for r in own_results(tracker.get_ticket(key), own)
+        for r in own_results(tracker.get_ticket(key), own, signing_key)
         if r.marker.early == early and (since is None or r.comment.created >= since)
     ]
     return bool(results) and results[0].comment.id != comment_id
