@@ -350,6 +350,7 @@ def _file(args: argparse.Namespace) -> int:
         "dry_run": args.dry_run or settings.dry_run,
         "config_comment": settings.jira_seed_comment,
         "extra_labels": () if settings.label == "post-incident" else (settings.label,),
+        "signing_key": settings.signing_key.get_secret_value().encode() if settings.signing_key else None,
     }
     try:
         if metrics_settings is None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,11 +36,16 @@ from tests.e2e.seed import (
     base_env,
     block,
     held,
+    incident,
     run_cli,
     wiki,
 )
 from tests.integration.backends import PrometheusServer
+from verifier.domain.config import canonical
+from verifier.domain.formats import find_config
+from verifier.domain.models import ActionItem, render_body
 from verifier.domain.neutral import ZWSP
+from verifier.domain.protocol import config_signature
 
 pytestmark = pytest.mark.integration
 
@@ -317,3 +323,34 @@ def test_a_trusted_config_edited_by_someone_else_is_not_trusted(
 
     assert run.code == 0, run.err
     assert jira.state(key).results == ["VERIFIED"]  # the body's config, not the edited comment's
+
+
+def _filed_body(desk: Desk, t: Timeline, key: bytes, service: str) -> str:
+    """A body as `file` writes it with a signing key: the config block carries `# sig:`."""
+    config = find_config(block(LATENCY, "< 100ms p99", {"service": service}, "3h"))
+    assert config is not None
+    signed = replace(config, signature=config_signature(key, canonical(config)))
+    item = ActionItem("Fix it", "Fix it.", "P1", None, "INC-7", incident(t), signed)
+    return render_body(item, desk.flavour)
+
+
+@pytest.mark.parametrize("tracker", ["github", "jira-cloud"])
+def test_with_a_signing_key_an_edited_filed_config_is_not_trusted(
+    request: pytest.FixtureRequest, live_prometheus: PrometheusServer, t: Timeline, tracker: str
+) -> None:
+    desk, key = make_desk(request, tracker), b"k" * 40
+    intact = seed_one(desk, t, Spec(body=_filed_body(desk, t, key, "checkout")), name="intact")
+    edited = seed_one(desk, t, Spec(body=_filed_body(desk, t, key, "checkout")), name="edited")
+    if desk.is_jira:  # someone with edit rights points the filed config at another service
+        issue = desk.server.issue(edited)  # type: ignore[attr-defined]
+        issue.description = issue.description.replace('"checkout"', '"inventory"')
+    else:
+        issue = desk.server.issue("acme/api", int(edited.rsplit("#", 1)[1]))  # type: ignore[attr-defined]
+        issue.body = issue.body.replace('"checkout"', '"inventory"')
+
+    run = run_cli(env_for(desk, live_prometheus.url, VERIFIER_SIGNING_KEY="k" * 40))
+
+    assert run.code == 0, run.err
+    assert desk.state(intact).results == ["VERIFIED"]
+    assert desk.state(edited).results == []
+    assert "not signed with the signing key" in run.line(edited)

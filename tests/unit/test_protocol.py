@@ -94,3 +94,24 @@ def test_the_v1_config_header_is_read_in_both_flavours() -> None:
     ):
         config = find_config(text)
         assert config is not None and config.metric == "x_seconds"
+
+
+@pytest.mark.parametrize("flavour", ["markdown", "jira-wiki"])
+def test_a_signed_filed_config_reads_back_with_a_signature_that_verifies(flavour: str) -> None:
+    from dataclasses import replace
+
+    from verifier.domain.config import canonical, render_config
+    from verifier.domain.tickets import Flavour
+
+    config = find_config(
+        '```yaml\n# action-item-verifier: v1\nmetric: x_seconds\ncondition: < 1s p99\nlabels: {a: "{code}"}\n```'
+    )
+    assert config is not None
+    signed = replace(config, signature=protocol.config_signature(b"key", canonical(config)))
+    text = render_config(signed, Flavour(flavour))
+    assert "\n# sig: " in text
+    back = find_config(text)
+    assert back == config and back is not None and back.signature == signed.signature
+    assert protocol.config_signature(b"key", canonical(back)) == signed.signature
+    edited = find_config(text.replace("< 1s p99", "< 9s p99"))
+    assert edited is not None and protocol.config_signature(b"key", canonical(edited)) != edited.signature

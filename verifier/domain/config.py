@@ -9,14 +9,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Literal
 
 from verifier.domain.condition import Condition, parse_condition
 from verifier.domain.durations import config_duration, hours, parse_duration
 from verifier.domain.metric import Kind, Metric, understand
-from verifier.domain.protocol import CONFIG_HEADER
+from verifier.domain.protocol import CONFIG_HEADER, signature_line
 from verifier.domain.tickets import Flavour
 from verifier.errors import ConfigError
 
@@ -52,6 +52,7 @@ class VerificationConfig:
     tolerance_percent: float = 0.0
     baseline_window: timedelta | None = None
     source: str = field(default="block", compare=False)  # which format it was read from
+    signature: str | None = field(default=None, compare=False)  # `# sig:` of a block the tool filed (protocol)
 
     @property
     def understood(self) -> Metric:
@@ -205,10 +206,19 @@ def render_config(config: VerificationConfig, flavour: Flavour) -> str:
         lines.append(f'tolerance: "{config.tolerance_percent!r}%"')
     if config.baseline_window:
         lines.append(f"baseline_window: {_quoted(config_duration(config.baseline_window), flavour)}")
+    if config.signature:
+        lines.append(signature_line(config.signature))
     body = "\n".join(lines)
     if flavour is Flavour.JIRA_WIKI:
         return "{code:yaml}\n" + body + "\n{code}"
     return "```yaml\n" + body + "\n```"
+
+
+def canonical(config: VerificationConfig) -> str:
+    """The config's fields as the tool writes them, whatever flavour or escaping it was read from: what a filed
+    config's signature covers."""
+    block = render_config(replace(config, signature=None), Flavour.MARKDOWN)
+    return block.split("\n", 2)[2].rsplit("\n", 1)[0]  # without the fence line, the header and the closing fence
 
 
 _YAML_PRINTABLE = re.compile(r"[\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -16,11 +16,12 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import yaml
 
 from verifier.domain.config import HEADER, VerificationConfig, build_config
+from verifier.domain.protocol import split_config_signature
 from verifier.errors import ConfigError
 
 #: The most of one text (a body or a comment) the parser reads; a longer text is a ConfigError. Trackers store
@@ -51,6 +52,7 @@ class _Candidate:
     source: str
     position: int
     raw: dict[str, object]
+    signature: str | None = None
 
 
 def find_config(text: str) -> VerificationConfig | None:
@@ -63,20 +65,23 @@ def find_config(text: str) -> VerificationConfig | None:
     if not candidates:
         return None
     chosen = max(candidates, key=lambda c: (_PRIORITY[c.source], c.position))
-    return build_config(chosen.raw, chosen.source)
+    config = build_config(chosen.raw, chosen.source)
+    return replace(config, signature=chosen.signature) if chosen.signature else config
 
 
 def _blocks(text: str) -> list[_Candidate]:
     found: list[_Candidate] = []
     for position, body in _fenced(text):
+        body, signature = split_config_signature(body)
         raw = _project_block(body)
         if raw is not None:
-            found.append(_Candidate("block", position, raw))
+            found.append(_Candidate("block", position, raw, signature))
     title = _SEED_TITLE.search(text)
     for position, body in _jira_blocks(text):
+        body, signature = split_config_signature(body)
         raw = _project_block(body)
         if raw is not None:
-            found.append(_Candidate("block", position, raw))
+            found.append(_Candidate("block", position, raw, signature))
         elif title is not None and title.end() <= position:
             found.append(_Candidate("seed-comment", position, _seed_lines(body)))
     return found

@@ -7,12 +7,13 @@ verifier run their PromQL and post the answer. Of the trusted configs, the newes
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from verifier.domain.config import VerificationConfig
+from verifier.domain.config import VerificationConfig, canonical
 from verifier.domain.formats import carries_config, find_config
-from verifier.domain.protocol import signed_by
+from verifier.domain.protocol import config_signature, signed_by
 from verifier.domain.render import Marker, parse_marker
 from verifier.domain.tickets import Comment, Ticket
 from verifier.errors import ConfigError
@@ -42,8 +43,11 @@ class Recorded:
     comment: Comment
 
 
-def select_config(ticket: Ticket, trusted: frozenset[str]) -> Selection:
-    """The newest trusted config; configs by others are ignored and reported."""
+def select_config(
+    ticket: Ticket, trusted: frozenset[str], own: frozenset[str] = frozenset(), key: bytes | None = None
+) -> Selection:
+    """The newest trusted config; configs by others are ignored and reported. With a signing key, a config in the
+    tool's own text (the body it filed) counts only when its `# sig:` verifies: nobody edited what it filed."""
     sources: list[tuple[str, str, str, datetime | None]] = [("body", ticket.reporter, ticket.body, None)]
     sources += [(f"comment {c.id}", _writer(c, trusted), c.body, c.created) for c in _by_time(ticket.comments)]
     ignored: list[str] = []
@@ -61,8 +65,17 @@ def select_config(ticket: Ticket, trusted: frozenset[str]) -> Selection:
             config, error = None, problem.for_ticket(ticket.key)
         if config is None and error is None:
             continue
+        if key is not None and author in own and not (config is not None and _signed(key, config)):
+            ignored.append(f"{author} (not signed with the signing key)")
+            continue
         chosen = Choice(config, error, where, created)  # later sources replace earlier ones
     return Selection(chosen, tuple(dict.fromkeys(ignored)))
+
+
+def _signed(key: bytes, config: VerificationConfig) -> bool:
+    return config.signature is not None and hmac.compare_digest(
+        config.signature, config_signature(key, canonical(config))
+    )
 
 
 def _writer(comment: Comment, trusted: frozenset[str]) -> str:

@@ -62,7 +62,7 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
         return Skip("not resolved")
     if ticket.resolution and fold_resolution(ticket.resolution) in policy.not_a_fix:
         return Skip(f"not a fix: {ticket.resolution}")
-    selection = select_config(ticket, policy.trusted)
+    selection = select_config(ticket, policy.trusted, policy.own, policy.signing_key)
     choice = selection.choice
     if choice is None:
         return Skip("no trusted config", selection.ignored_authors)

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
+from verifier.domain.config import canonical
 from verifier.domain.filing import FilingDocument, IncidentSpec, action_item, check_plan, incident_context
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
 from verifier.domain.planning import QueryPlan, plan
+from verifier.domain.protocol import config_signature
 from verifier.errors import ConfigError, MetricsError, QueryRejected, TrackerError
 from verifier.ports import Metrics, Tracker
 
@@ -89,6 +91,7 @@ def file_items(
     now: datetime | None = None,
     config_comment: bool = True,
     extra_labels: Sequence[str] = (),
+    signing_key: bytes | None = None,
 ) -> FilingReport:
     """File every item of `document` not filed yet. Raises ConfigError (an item or the incident is wrong, or the
     backend refused a query) and MetricsError (the backend failed) before anything is written; a TrackerError
@@ -118,6 +121,9 @@ def file_items(
         if metrics is not None:
             _try_queries(spec.name, planned, metrics, now, report.notes)
         item = action_item(spec, incident.id, context, tuple(extra_labels))
+        if signing_key:  # runs then trust the filed config only while its signature verifies
+            signature = config_signature(signing_key, canonical(item.verification))
+            item = replace(item, verification=replace(item.verification, signature=signature))
         items.append(item)
         report.items.append(
             FiledItem(
