@@ -53,6 +53,9 @@ def main() -> int:
     parser.add_argument(
         "--real-prometheus", type=int, default=0, metavar="N", help="also N tickets against a real Prometheus"
     )
+    parser.add_argument(
+        "--hostile-comments", type=int, default=2000, metavar="N", help="one ticket with N comments of 60 KB (0: skip)"
+    )
     args = parser.parse_args()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"latency {args.latency * 1000:.0f} ms a request, concurrency {args.concurrency}\n")
@@ -64,6 +67,8 @@ def main() -> int:
         seed_loop(args.seed_loop_size, args.latency, args.concurrency)
     if args.real_prometheus:
         real_backend(args.real_prometheus, args.latency, args.concurrency)
+    if args.hostile_comments:
+        hostile_ticket(args.hostile_comments, args.concurrency)
     help_time()
     return 0
 
@@ -278,6 +283,38 @@ class _Url:
 
     def __init__(self, url: str) -> None:
         self.url = url
+
+
+# Comment texts an attacker would post: fence floods (quadratic for a lazy regex), a config block with a
+# 400-digit delay, and plain junk; 60 KB each, within GitHub's 65,536-character limit.
+_HOSTILE = (
+    "~~~\n" * 15_000,
+    "```   \n" * 8_500,
+    "{code:" * 10_000,
+    "{code:yaml}\n# action-item-verifier: v1\nmetric: x\ncondition: < 1\ndelay_hours: "
+    + "9" * 400
+    + "\n{code}\n"
+    + "x" * 59_000,
+    "lorem ipsum " * 5_000,
+)
+
+
+def hostile_ticket(comments: int, concurrency: int) -> None:
+    """One due ticket carrying `comments` hostile comments of about 60 KB, against the same ticket without them:
+    the child's peak RSS (the chart's memory limit is 384Mi) and the run's time, hostile / plain (goal <= 1.5x)."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    walls, rss = {}, {}
+    for name, count in (("plain", 0), ("hostile", comments)):
+        with sandboxes(1, now) as (jira, prometheus):
+            for n in range(count):
+                jira.add_comment("OPS-1", _HOSTILE[n % len(_HOSTILE)], author="mallory" if n % 2 else BOT)
+            result = run_child(jira, prometheus, concurrency)
+        walls[name], rss[name] = result["wall"], result["rss_mb"]
+    print(
+        f"one ticket, {comments} comments of ~60 KB ({comments * 60 / 1024:.0f} MB of text): "
+        f"peak RSS {rss['hostile']:.0f} MB (plain {rss['plain']:.0f} MB; chart limit 384Mi = 403 MB), "
+        f"wall {walls['hostile']:.1f} s vs {walls['plain']:.1f} s plain"
+    )
 
 
 def help_time() -> None:

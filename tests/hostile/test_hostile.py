@@ -293,7 +293,7 @@ def test_an_edited_failed_result_is_not_taken_for_the_tools_verdict(
 def test_with_a_signing_key_a_marker_changed_without_a_trace_is_not_the_tools(
     jira: Desk, live_prometheus: PrometheusServer, t: Timeline
 ) -> None:
-    key = seed_one(jira, t, SPECS["regressed"])
+    key = seed_one(jira, t, Spec(body=_filed_body(jira, t, b"k" * 40, "inventory")))
     env = env_for(jira, live_prometheus.url, VERIFIER_SIGNING_KEY="k" * 40)
     assert run_cli(env).code == 0 and jira.state(key).results == ["FAILED"]
     again = (t.resolved + timedelta(minutes=5)).replace(microsecond=0)

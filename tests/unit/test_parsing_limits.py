@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.domain.formats import MAX_TEXT, _fenced, _jira_blocks, carries_config, find_config
+from verifier.domain.formats import MAX_TEXT, _fenced, _jira_blocks, carries_config, essentials, find_config
+from verifier.domain.protocol import parse_reminder, parse_result
 from verifier.errors import ConfigError
 
 _OLD_FENCE = re.compile(
@@ -52,13 +53,13 @@ _texts = st.lists(_pieces, max_size=30).map("".join)
 @settings(max_examples=1000, deadline=None)
 @given(_texts)
 def test_fence_scanner_matches_exactly_what_the_old_regex_matched(text: str) -> None:
-    assert list(_fenced(text)) == [(m.start(), m.group("body")) for m in _OLD_FENCE.finditer(text)]
+    assert list(_fenced(text)) == [(m.start(), m.group("body"), m.end()) for m in _OLD_FENCE.finditer(text)]
 
 
 @settings(max_examples=1000, deadline=None)
 @given(_texts)
 def test_jira_block_scanner_matches_exactly_what_the_old_regex_matched(text: str) -> None:
-    assert list(_jira_blocks(text)) == [(m.start(), m.group("body")) for m in _OLD_JIRA_BLOCK.finditer(text)]
+    assert list(_jira_blocks(text)) == [(m.start(), m.group("body"), m.end()) for m in _OLD_JIRA_BLOCK.finditer(text)]
 
 
 _config_pieces = st.sampled_from(
@@ -184,3 +185,62 @@ def test_text_over_the_cap_is_refused_in_one_line() -> None:
 def test_a_config_block_over_its_cap_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"block.*longer than"):
         find_config(BLOCK.format("# " + "x" * 30_000))
+
+
+_comment_pieces = st.sampled_from(
+    [
+        "```yaml\n",
+        "```\n",
+        "~~~\n",
+        "{code}",
+        "{code:yaml}",
+        "{noformat}",
+        "*Automated Verification Config*\n",
+        "# action-item-verifier: v1\n",
+        "# action-item-verifier: v9\n",
+        "## Verification Criteria\n",
+        "metric: x\n",
+        "condition: < 1ms\n",
+        "delay: 2h\n",
+        "\n",
+        "- **Metric**: `x`\n",
+        "- **Expected**: < 2ms\n",
+        "## Other\n",
+        "junk ",
+        "action-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z\n",
+        "action\\-item\\-verifier result v1; verdict=VERIFIED; resolved=2026-11-02T12:00:00Z; early\n",
+        "action-item-verifier reminder v1; due=2026-11-05\n",
+        "metric: y\n",
+        "# sig: " + "a" * 32 + "\n",
+    ]
+)
+
+
+def _outcome(text: str) -> object:
+    try:
+        return find_config(text)
+    except ConfigError as error:
+        return ("error", error.field)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_comment_pieces, max_size=14).map("".join))
+def test_what_a_listing_keeps_of_a_comment_decides_exactly_as_the_whole_comment(text: str) -> None:
+    kept = essentials(text, keep_whole=0)
+    assert parse_result(kept) == parse_result(text)
+    assert parse_reminder(kept) == parse_reminder(text)
+    if parse_result(text) is not None:
+        return  # a text with a result marker is never read as a config (selection.select_config)
+    assert _outcome(kept) == _outcome(text)
+    assert carries_config(kept) == carries_config(text)
+    found = _outcome(text)
+    if found is not None and not isinstance(found, tuple):
+        assert getattr(found, "signature", None) == getattr(_outcome(kept), "signature", None)
+
+
+def test_a_large_comment_keeps_only_its_config_block_and_markers() -> None:
+    block = "```yaml\n# action-item-verifier: v1\nmetric: x_seconds\ncondition: < 1s\n```"
+    text = "x" * 60_000 + "\n" + block + "\n" + "~~~\n" * 10_000
+    assert essentials(text) == block
+    assert essentials("y" * 60_000) == ""
+    assert essentials("short") == "short"

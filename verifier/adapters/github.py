@@ -51,6 +51,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
 from verifier.adapters.retry import SleepingRetry
+from verifier.domain.formats import essentials
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError
@@ -62,6 +63,7 @@ _KEY = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
 _NOT_A_FIX = ("not_planned", "duplicate")
 _PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)  # as filing writes it: priority:P1
 _log = structlog.get_logger()
+_PER_PAGE = 100
 
 
 class GitHubConnection(BaseModel):
@@ -236,7 +238,7 @@ class GitHubTracker:
         )
         return {
             "base_url": self._connection.api_url,
-            "per_page": 100,
+            "per_page": _PER_PAGE,
             "retry": self._retry,
             "timeout": max(1, math.ceil(self._connection.timeout_seconds)),
             "verify": verify,
@@ -382,12 +384,18 @@ class GitHubTracker:
     def _ticket(self, key: str, issue: Issue) -> Ticket:
         comments: list[Comment] = []
         if issue.comments:
-            comments = [
-                Comment(
-                    id=str(c.id), author=_login(c.user), body=c.body or "", created=c.created_at, updated=c.updated_at
+            # A page at a time (iterating a PaginatedList keeps every raw comment it fetched), keeping of each
+            # comment only what decisions read: thousands of large comments never sit in memory at once.
+            pages, number = issue.get_comments(), 0
+            while True:
+                batch = pages.get_page(number)
+                comments += (
+                    Comment(str(c.id), _login(c.user), essentials(c.body or ""), c.created_at, c.updated_at)
+                    for c in batch
                 )
-                for c in issue.get_comments()
-            ]
+                if len(batch) < _PER_PAGE or len(comments) >= issue.comments:
+                    break
+                number += 1
         return Ticket(
             key=key,
             url=issue.html_url,

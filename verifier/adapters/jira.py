@@ -45,7 +45,7 @@ from urllib3.util.retry import Retry
 
 from verifier.adapters.retry import SleepingRetry
 from verifier.domain.config import VerificationConfig
-from verifier.domain.formats import find_config
+from verifier.domain.formats import essentials, find_config
 from verifier.domain.models import PRIORITIES, ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import ConfigError, TrackerError
@@ -456,29 +456,33 @@ class JiraTracker:
             raise TrackerError(f"unexpected Jira issue shape: {exc}", ticket=key) from exc
 
     def _comments(self, key: str, inline: Any) -> Iterator[Comment]:
+        """A ticket's comments, a page at a time: of each only what decisions read is kept (`essentials`), so
+        that thousands of large comments never sit in memory at once."""
         page: dict[str, Any] = inline if isinstance(inline, dict) else {"comments": [], "total": None}
-        raw = list(page.get("comments", []))
-        total = page.get("total")
+        batch = list(page.get("comments", []))
+        seen, total = len(batch), page.get("total")
+        yield from map(self._comment, batch)
         path = f"issue/{quote(key, safe='')}/comment"
-        while total is None or len(raw) < int(total):
-            params = {"startAt": len(raw), "maxResults": 100}
+        while total is None or seen < int(total):
+            params = {"startAt": seen, "maxResults": 100}
             page = self._request("GET", path, ticket=key, action="read comments", params=params)
             batch = page.get("comments", [])
-            raw.extend(batch)
-            total = page.get("total", len(raw))
+            seen += len(batch)
+            total = page.get("total", seen)
+            yield from map(self._comment, batch)
             if not batch:
                 break
-        for item in raw:
-            created = _parse_time(item.get("created"))
-            body = item.get("body")
-            yield Comment(
-                id=str(item.get("id", "")),
-                author=self._user(item.get("author")),
-                body=body if isinstance(body, str) else "",
-                created=created or datetime.fromtimestamp(0, UTC),
-                updated=_parse_time(item.get("updated")),
-                updated_by=self._user(item.get("updateAuthor")) or None,
-            )
+
+    def _comment(self, item: dict[str, Any]) -> Comment:
+        body = item.get("body")
+        return Comment(
+            id=str(item.get("id", "")),
+            author=self._user(item.get("author")),
+            body=essentials(body) if isinstance(body, str) else "",
+            created=_parse_time(item.get("created")) or datetime.fromtimestamp(0, UTC),
+            updated=_parse_time(item.get("updated")),
+            updated_by=self._user(item.get("updateAuthor")) or None,
+        )
 
     def _priority(self, value: Any) -> str | None:
         """P0-P3 for a Jira priority, through the filing mapping (by id when the setting is a number, else by

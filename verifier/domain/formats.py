@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import yaml
 
 from verifier.domain.config import HEADER, VerificationConfig, build_config
-from verifier.domain.protocol import split_config_signature
+from verifier.domain.protocol import parse_reminder, parse_result, result_marker, split_config_signature
 from verifier.errors import ConfigError
 
 #: The most of one text (a body or a comment) the parser reads; a longer text is a ConfigError. Trackers store
@@ -29,6 +29,8 @@ from verifier.errors import ConfigError
 MAX_TEXT = 1_000_000
 #: The most a config block may hold: a real one is a few lines; YAML is parsed only within this.
 MAX_BLOCK = 20_000
+#: Comments up to this long are listed whole; of a longer one a listing keeps only what decisions read.
+KEEP_WHOLE = 4096
 _FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$", re.M)
 _JIRA_TAG = re.compile(r"\{(code|noformat)", re.I)
 _PARAMS_END = re.compile(r"[}\n]")
@@ -71,13 +73,13 @@ def find_config(text: str) -> VerificationConfig | None:
 
 def _blocks(text: str) -> list[_Candidate]:
     found: list[_Candidate] = []
-    for position, body in _fenced(text):
+    for position, body, _ in _fenced(text):
         body, signature = split_config_signature(body)
         raw = _project_block(body)
         if raw is not None:
             found.append(_Candidate("block", position, raw, signature))
     title = _SEED_TITLE.search(text)
-    for position, body in _jira_blocks(text):
+    for position, body, _ in _jira_blocks(text):
         body, signature = split_config_signature(body)
         raw = _project_block(body)
         if raw is not None:
@@ -93,17 +95,59 @@ def carries_config(text: str) -> bool:
     text = text[:MAX_TEXT]
     if _SECTION.search(text):
         return True
-    if any(_HEADER.match(body.lstrip("\n").split("\n", 1)[0]) for _, body in _fenced(text)):
+    if any(_HEADER.match(body.lstrip("\n").split("\n", 1)[0]) for _, body, _ in _fenced(text)):
         return True
     title = _SEED_TITLE.search(text)
-    for position, body in _jira_blocks(text):
+    for position, body, _ in _jira_blocks(text):
         if _HEADER.match(body.lstrip("\n").split("\n", 1)[0]) or (title is not None and title.end() <= position):
             return True
     return False
 
 
-def _fenced(text: str) -> Iterator[tuple[int, str]]:
-    """Fenced blocks (``` or ~~~, closed by the same fence on a line of its own), as (start, body), in one pass.
+def essentials(text: str, keep_whole: int = KEEP_WHOLE) -> str:
+    """What decisions read of a comment, so that a listing holds little of thousands of large ones: a short text
+    whole; of a longer one, its result and reminder markers (rewritten as the protocol writes them) and, unless
+    it has a result marker (then it is never read as a config), the spans `find_config` reads, in order."""
+    if len(text) <= keep_whole or len(text) > MAX_TEXT:
+        return text
+    markers = []
+    if (due := parse_reminder(text)) is not None:
+        markers.append(f"action-item-verifier reminder v1; due={due}")
+    if (result := parse_result(text)) is not None:
+        markers.append(
+            result_marker(result.verdict, result.resolved_at, early=result.early, signature=result.signature)
+        )
+        return "\n".join(markers)
+    if not carries_config(text):
+        return "\n".join(markers)
+    spans = [(m.start(), _section_end(text, m.end())) for m in _SECTION.finditer(text)]
+    title = _SEED_TITLE.search(text)
+    for start, body, end in _fenced(text):
+        if _HEADER.match(body.lstrip("\n").split("\n", 1)[0]):
+            spans.append((start, end))
+    for start, body, end in _jira_blocks(text):
+        seed = title is not None and title.end() <= start
+        if seed or _HEADER.match(body.lstrip("\n").split("\n", 1)[0]):
+            spans.append((start, end))
+            if seed and title is not None:
+                spans.append((title.start(), title.end()))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return "\n".join([*(text[start:end] for start, end in merged), *markers])
+
+
+def _section_end(text: str, after: int) -> int:
+    following = _NEXT_HEADING.search(text, after)
+    return following.start() if following else len(text)
+
+
+def _fenced(text: str) -> Iterator[tuple[int, str, int]]:
+    """Fenced blocks (``` or ~~~, closed by the same fence on a line of its own), as (start, body, end), in one
+    pass.
 
     The closing fence of each opening one is looked up in an index of fence lines, so that thousands of unclosed
     fences cost no rescans (a regex with a lazy body rescans to the end of the text from each of them).
@@ -131,13 +175,13 @@ def _fenced(text: str) -> Iterator[tuple[int, str]]:
             index = bisect.bisect_right(lines, (end, 0))
             if index < len(lines):
                 closing_start, closing_end = lines[index]
-                yield start, text[end + 1 : closing_start]
+                yield start, text[end + 1 : closing_start], closing_end
                 after = closing_end + 1
                 break
 
 
-def _jira_blocks(text: str) -> Iterator[tuple[int, str]]:
-    """`{code}`/`{code:…}`/`{noformat}` blocks, closed by the bare tag of the same macro, as (start, body).
+def _jira_blocks(text: str) -> Iterator[tuple[int, str, int]]:
+    """`{code}`/`{code:…}`/`{noformat}` blocks, closed by the bare tag of the same macro, as (start, body, end).
 
     Linear: every tag is found once, and where a `{code:` tag's parameters end is remembered, not rescanned.
     """
@@ -164,8 +208,8 @@ def _jira_blocks(text: str) -> Iterator[tuple[int, str]]:
         index = bisect.bisect_left(closers, end)
         if index < len(closers):
             closing = closers[index]
-            yield start, text[end:closing]
             after = closing + len(macro) + 2
+            yield start, text[end:closing], after
 
 
 def _project_block(body: str) -> dict[str, object] | None:
@@ -212,8 +256,7 @@ def _seed_lines(body: str) -> dict[str, object]:
 def _sections(text: str) -> list[_Candidate]:
     found = []
     for heading in _SECTION.finditer(text):
-        end_match = _NEXT_HEADING.search(text, heading.end())
-        section = text[heading.end() : end_match.start() if end_match else len(text)]
+        section = text[heading.end() : _section_end(text, heading.end())]
         raw: dict[str, object] = {}
         for bullet in _BULLET.finditer(section):
             key, value = bullet.group("key").lower(), bullet.group("value").strip(" \t")

@@ -38,7 +38,7 @@ _RESULT = re.compile(
 )
 _REMINDER = re.compile(r"action-item-verifier reminder v1; due=(\d{4}-\d\d-\d\d)")
 _FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
-_CONFIG_SIGNATURE = re.compile(r"^[ \t]*# sig: ([0-9a-f]{32})[ \t]*\r?$", re.M)
+_CONFIG_SIGNATURE = re.compile(r"\n[ \t]*# sig: ([0-9a-f]{32})[ \t\r\n]*\Z")  # the block's last line
 
 
 @dataclass(frozen=True)
@@ -111,11 +111,11 @@ def signature_line(signature: str) -> str:
 
 
 def split_config_signature(body: str) -> tuple[str, str | None]:
-    """A config block's body without its `# sig:` line, and the signature (None when unsigned)."""
+    """A config block's body without its last line when that is `# sig: …`, and the signature (None: unsigned)."""
     match = _CONFIG_SIGNATURE.search(body)
     if match is None:
         return body, None
-    return body[: match.start()] + body[match.end() :], match.group(1)
+    return body[: match.start()] + "\n", match.group(1)
 
 
 def utc(moment: datetime) -> str:
