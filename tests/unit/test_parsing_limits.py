@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.domain.formats import MAX_TEXT, _fenced, _jira_blocks, carries_config, essentials, find_config
+from verifier.domain.formats import MAX_FENCES, MAX_TEXT, _fenced, _jira_blocks, carries_config, essentials, find_config
 from verifier.domain.protocol import parse_reminder, parse_result
 from verifier.errors import ConfigError
 
@@ -240,7 +240,20 @@ def test_what_a_listing_keeps_of_a_comment_decides_exactly_as_the_whole_comment(
 
 def test_a_large_comment_keeps_only_its_config_block_and_markers() -> None:
     block = "```yaml\n# action-item-verifier: v1\nmetric: x_seconds\ncondition: < 1s\n```"
-    text = "x" * 60_000 + "\n" + block + "\n" + "~~~\n" * 10_000
+    text = "x" * 60_000 + "\n" + block + "\n" + "~~~\n" * 100
     assert essentials(text) == block
     assert essentials("y" * 60_000) == ""
     assert essentials("short") == "short"
+
+
+FENCED = "```yaml\n# action-item-verifier: v1\nmetric: x_seconds\ncondition: < 1s\n```\n"
+
+
+@pytest.mark.parametrize(
+    ("block", "flood"),
+    [(FENCED, "```\n"), (FENCED, "~~~\n"), (FENCED.replace("```yaml", "{code}").replace("```", "{code}"), "{code}")],
+)
+def test_a_text_with_a_flood_of_fences_is_not_read_for_config_blocks(block: str, flood: str) -> None:
+    assert find_config(block + flood * 10) is not None
+    crowded = block + flood * MAX_FENCES
+    assert find_config(crowded) is None and not carries_config(crowded) and essentials(crowded, keep_whole=0) == ""

@@ -29,6 +29,9 @@ from verifier.errors import ConfigError
 MAX_TEXT = 1_000_000
 #: The most a config block may hold: a real one is a few lines; YAML is parsed only within this.
 MAX_BLOCK = 20_000
+#: A text with more fence lines (or more `{code`/`{noformat` tags) than this is not read for config blocks: a
+#: config needs two, and a flood of them is an attack on the run's time, not a config.
+MAX_FENCES = 200
 #: Comments up to this long are listed whole; of a longer one a listing keeps only what decisions read.
 KEEP_WHOLE = 4096
 _FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$", re.M)
@@ -154,7 +157,9 @@ def _fenced(text: str) -> Iterator[tuple[int, str, int]]:
     """
     openers: list[tuple[int, int, str]] = []  # line start, line end, fence
     closers: dict[str, list[tuple[int, int]]] = {}  # fence -> (line start, line end) of its bare lines
-    for line in _FENCE_LINE.finditer(text):
+    for number, line in enumerate(_FENCE_LINE.finditer(text)):
+        if number == MAX_FENCES:
+            return
         fence, rest = line.group(1), line.group(2)
         if not rest.strip(" \t"):
             closers.setdefault(fence, []).append((line.start(), line.end()))
@@ -188,7 +193,9 @@ def _jira_blocks(text: str) -> Iterator[tuple[int, str, int]]:
     tags: list[tuple[int, int, str]] = []  # start, end, macro
     bare: dict[str, list[int]] = {}  # macro -> starts of `{code}` / `{noformat}`
     params_end = -1
-    for match in _JIRA_TAG.finditer(text):
+    for number, match in enumerate(_JIRA_TAG.finditer(text)):
+        if number == MAX_FENCES:
+            return
         macro, end = match.group(1).lower(), match.end()
         following = text[end : end + 1]
         if following == "}":
