@@ -6,6 +6,7 @@ below hold the scanners to exactly what those regexes matched, so no existing ti
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 from collections.abc import Iterator
@@ -223,7 +224,7 @@ def _outcome(text: str) -> object:
         return ("error", error.field)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=int(os.environ.get("LISTING_EXAMPLES", "1500")), deadline=None)
 @given(st.lists(_comment_pieces, max_size=14).map("".join))
 def test_what_a_listing_keeps_of_a_comment_decides_exactly_as_the_whole_comment(text: str) -> None:
     kept = essentials(text, keep_whole=0)

@@ -140,7 +140,18 @@ def essentials(text: str, keep_whole: int = KEEP_WHOLE) -> str:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    return "\n".join([*(text[start:end] for start, end in merged), *markers])
+    kept = "\n".join([*(text[start:end] for start, end in merged), *markers])
+    # Blocks that overlap sections or other blocks can pair up differently once the text between them is gone:
+    # then the whole text is kept (rare, and bounded by the tracker's comment size).
+    return kept if _decision(kept) == _decision(text) else text
+
+
+def _decision(text: str) -> tuple[object, ...]:
+    try:
+        config = find_config(text)
+    except ConfigError as error:
+        return ("error", str(error))
+    return (config, config.signature if config else None, config.source if config else None)
 
 
 def _section_end(text: str, after: int) -> int:
