@@ -354,3 +354,19 @@ def test_with_a_signing_key_an_edited_filed_config_is_not_trusted(
     assert desk.state(intact).results == ["VERIFIED"]
     assert desk.state(edited).results == []
     assert "not signed with the signing key" in run.line(edited)
+
+
+def test_a_description_changed_by_someone_untrusted_is_not_trusted(
+    jira: Desk, live_prometheus: PrometheusServer, t: Timeline
+) -> None:
+    key = seed_one(jira, t, held())  # filed by the tool: its config holds
+    issue = jira.server.issue(key)  # type: ignore[attr-defined]
+    regressing = issue.description.replace('"checkout"', '"inventory"')
+    assert regressing != issue.description
+    jira.server.edit_description(key, regressing, editor=COMMENTER)  # type: ignore[attr-defined]
+
+    run = run_cli(env_for(jira, live_prometheus.url))
+
+    assert run.code == 0, run.err
+    assert jira.state(key).results == []
+    assert "description edited by" in run.line(key)

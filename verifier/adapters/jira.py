@@ -288,8 +288,8 @@ class JiraTracker:
 
     def get_ticket(self, key: str) -> Ticket:
         path = f"issue/{quote(key, safe='')}"
-        raw = self._request("GET", path, ticket=key, action="read", params={"fields": ",".join(SEARCH_FIELDS)})
-        return self._ticket(raw)
+        params = {"fields": ",".join(SEARCH_FIELDS), "expand": "changelog"}
+        return self._ticket(self._request("GET", path, ticket=key, action="read", params=params))
 
     def comment(self, key: str, body: str) -> str:
         created = self._call(lambda: self._client.add_comment(key, body), action="comment", ticket=key)
@@ -412,6 +412,8 @@ class JiraTracker:
 
     def _search(self, jql: str, fields: tuple[str, ...] = SEARCH_FIELDS) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {"jql": jql, "maxResults": self._page_size, "fields": ",".join(fields)}
+        if fields is SEARCH_FIELDS:  # tickets to judge: who changed their descriptions (selection trusts by it)
+            params["expand"] = "changelog"
         if self._is_cloud():
             seen: set[str] = set()
             while True:
@@ -451,9 +453,21 @@ class JiraTracker:
                 comments=tuple(self._comments(key, fields.get("comment"))),
                 created=_parse_time(fields.get("created")),
                 priority=self._priority(fields.get("priority")),
+                body_edited_by=self._description_editors(raw.get("changelog")),
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise TrackerError(f"unexpected Jira issue shape: {exc}", ticket=key) from exc
+
+    def _description_editors(self, changelog: Any) -> tuple[str, ...]:
+        """Who changed the description, from the issue's changelog (`expand=changelog`)."""
+        histories = changelog.get("histories") if isinstance(changelog, dict) else None
+        editors = [
+            self._user(history.get("author"))
+            for history in histories or ()
+            if isinstance(history, dict)
+            and any(isinstance(i, dict) and i.get("field") == "description" for i in history.get("items") or ())
+        ]
+        return tuple(dict.fromkeys(editors))
 
     def _comments(self, key: str, inline: Any) -> Iterator[Comment]:
         """A ticket's comments, a page at a time: of each only what decisions read is kept (`essentials`), so

@@ -48,7 +48,9 @@ def select_config(
 ) -> Selection:
     """The newest trusted config; configs by others are ignored and reported. With a signing key, a config in the
     tool's own text (the body it filed) counts only when its `# sig:` verifies: nobody edited what it filed."""
-    sources: list[tuple[str, str, str, datetime | None]] = [("body", ticket.reporter, ticket.body, None)]
+    editors = [e for e in ticket.body_edited_by if e != ticket.reporter and e not in trusted]
+    body_from = f"{ticket.reporter} (description edited by {editors[0]})" if editors else ticket.reporter
+    sources: list[tuple[str, str, str, datetime | None]] = [("body", body_from, ticket.body, None)]
     sources += [(f"comment {c.id}", _writer(c, trusted), c.body, c.created) for c in _by_time(ticket.comments)]
     ignored: list[str] = []
     chosen: Choice | None = None

@@ -46,6 +46,7 @@ class Ticket:
     created: datetime | None = None
     priority: str | None = None  # P0–P3 when the tracker's priority maps to one
     kind: str = "issue"  # GitHub lists pull requests with issues: "pull request" ones are never action items
+    body_edited_by: tuple[str, ...] = ()  # who changed the body since filing (Jira's changelog; GitHub: unknown)
 
 
 def fold_resolution(name: str) -> str:

@@ -174,6 +174,14 @@ class JiraSandbox(SandboxServer):
             issue.updated = max(issue.updated, moment)
             return comment.id
 
+    def edit_description(self, key: str, text: str, *, editor: str, at: datetime | None = None) -> None:
+        """Change the description as an editor would: Jira records it in the issue's changelog."""
+        with self._lock:
+            issue = self.issue(key)
+            moment = at or self.clock()
+            issue.changes.append((self.user(editor), moment, "description", issue.description, text))
+            issue.description, issue.updated = text, max(issue.updated, moment)
+
     def edit_comment(self, key: str, comment_id: str, body: str, *, editor: str, at: datetime | None = None) -> None:
         """Change a comment as someone with "edit all comments" would: Jira stamps `updated` and `updateAuthor`."""
         with self._lock:
@@ -304,7 +312,8 @@ class JiraSandbox(SandboxServer):
         found = self._run_jql(str(args.get("jql", "")))
         start, size = int_param(args.get("startAt"), 0, self), self._page_size(args.get("maxResults"))
         fields = selected_fields(args.get("fields"), "*navigable")
-        issues = [r.issue(i, fields, self.inline_comments) for i in found[start : start + size]]
+        changelog = "changelog" in (req.param("expand") or "")
+        issues = [r.issue(i, fields, self.inline_comments, changelog=changelog) for i in found[start : start + size]]
         payload = {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(found)}
         return Reply.json(200, {**payload, "issues": issues})
 
@@ -321,7 +330,8 @@ class JiraSandbox(SandboxServer):
         except ValueError as exc:
             raise HttpError(self.error(400, "The provided next page token is invalid or expired.")) from exc
         fields = selected_fields(args.get("fields"), "id")
-        issues = [r.issue(i, fields, self.inline_comments) for i in found[start : start + size]]
+        changelog = "changelog" in (req.param("expand") or "")
+        issues = [r.issue(i, fields, self.inline_comments, changelog=changelog) for i in found[start : start + size]]
         payload: dict[str, Any] = {"issues": issues, "isLast": start + size >= len(found)}
         if start + size < len(found):
             payload["nextPageToken"] = encode_page_token(start + size, jql)
@@ -331,7 +341,8 @@ class JiraSandbox(SandboxServer):
     def _get_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])
         fields = selected_fields([f for v in req.params("fields") for f in v.split(",")], "*all")
-        return Reply.json(200, r.issue(self._find(p["key"]), fields, self.inline_comments))
+        changelog = "changelog" in (req.param("expand") or "")
+        return Reply.json(200, r.issue(self._find(p["key"]), fields, self.inline_comments, changelog=changelog))
 
     def _create_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])

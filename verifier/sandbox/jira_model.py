@@ -109,6 +109,8 @@ class JiraIssue:
     issue_type: str = "Task"
     priority: str | None = None
     assignee: JiraUser | None = None
+    # Field changes, oldest first: (who, when, field, old text, new text); served with `expand=changelog`.
+    changes: list[tuple[JiraUser, datetime, str, str | None, str | None]] = field(default_factory=list)
 
     @property
     def number(self) -> int:
@@ -253,10 +255,13 @@ class Renderer:
             "startAt": start,
         }
 
-    def issue(self, issue: JiraIssue, fields: set[str] | None, inline_comments: int) -> dict[str, Any]:
-        """The issue with `fields` (None: all of them); `fields` empty gives the id only (Cloud's default)."""
+    def issue(
+        self, issue: JiraIssue, fields: set[str] | None, inline_comments: int, *, changelog: bool = False
+    ) -> dict[str, Any]:
+        """The issue with `fields` (None: all of them); `fields` empty gives the id only (Cloud's default).
+        `changelog` (the request's `expand=changelog`) adds its field changes as Jira's PageOfChangelogs."""
         if fields is not None and not fields:
-            return {"id": str(issue.id)}
+            return {"id": str(issue.id)} | ({"changelog": self.changelog(issue)} if changelog else {})
         wanted = set(ISSUE_FIELDS) if fields is None else fields
         values: dict[str, Any] = {
             "summary": issue.summary,
@@ -282,7 +287,31 @@ class Renderer:
             "self": self.api(f"issue/{issue.id}"),
             "key": issue.key,
             "fields": {name: value for name, value in values.items() if name in wanted},
-        }
+        } | ({"changelog": self.changelog(issue)} if changelog else {})
+
+    def changelog(self, issue: JiraIssue) -> dict[str, Any]:
+        histories = [
+            {
+                "id": str(10000 + n),
+                "author": self.user(who),
+                "created": rfc3339(when),
+                "items": [
+                    {
+                        k: v
+                        for k, v in (
+                            ("field", name),
+                            ("fieldtype", "jira"),
+                            ("fieldId", name),
+                            ("fromString", old),
+                            ("toString", new),
+                        )
+                        if v is not None
+                    }
+                ],
+            }
+            for n, (who, when, name, old, new) in enumerate(issue.changes)
+        ]
+        return {"startAt": 0, "maxResults": len(histories), "total": len(histories), "histories": histories}
 
     def transition(self, transition: JiraTransition) -> dict[str, Any]:
         return {
