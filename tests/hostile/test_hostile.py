@@ -370,3 +370,23 @@ def test_a_description_changed_by_someone_untrusted_is_not_trusted(
     assert run.code == 0, run.err
     assert jira.state(key).results == []
     assert "description edited by" in run.line(key)
+
+
+def test_no_secret_from_backend_warnings_reaches_a_result_comment(
+    jira: Desk, metrics_proxy: MetricsProxy, t: Timeline
+) -> None:
+    key = seed_one(jira, t, held())
+    metrics_proxy.add(match=LATENCY, warnings=(f"partial answer for Authorization: Bearer {TOKEN}, X-Org: {HEADER}",))
+    env = env_for(
+        jira,
+        metrics_proxy.url,
+        VERIFIER_PROMETHEUS_BEARER_TOKEN=TOKEN,
+        VERIFIER_PROMETHEUS_HEADERS=json.dumps({"X-Org": HEADER}),
+    )
+
+    run = run_cli(env, "--json")
+
+    assert run.code == 0, run.err
+    [comment] = jira.state(key).bot_comments
+    assert "partial answer" in comment
+    assert TOKEN not in comment + run.out + run.err and HEADER not in comment + run.out + run.err

@@ -29,6 +29,7 @@ from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Ski
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError
 from verifier.ports import Metrics, Tracker
+from verifier.redaction import redact
 from verifier.services.measure import measure
 
 log = structlog.get_logger("verifier.run")
@@ -325,7 +326,7 @@ def _apply(tracker: Tracker, item: _Due, verdict: Verdict, options: RunOptions, 
         result.actions.append(_describe(action))
         result.writes += 1
         if isinstance(action, WriteComment):
-            comment_id = tracker.comment(ticket.key, action.body)
+            comment_id = tracker.comment(ticket.key, redact(action.body))  # backend text may echo a secret
             since = choice.created if choice else None
             if _is_duplicate(tracker, ticket.key, comment_id, policy.own, verdict.early, since, key):
                 tracker.delete_comment(ticket.key, comment_id)
