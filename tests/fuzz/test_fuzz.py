@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
+from verifier.domain import neutral
 from verifier.domain.condition import parse_condition
 from verifier.domain.config import render_config
-from verifier.domain.formats import find_config
+from verifier.domain.formats import carries_config, essentials, find_config
 from verifier.domain.metric import Kind
 from verifier.domain.render import Marker, parse_marker, render_result
 from verifier.domain.tickets import Flavour
@@ -30,6 +31,8 @@ EXAMPLES = settings(
     database=None,
     phases=[Phase.generate, Phase.shrink],  # no explain phase: it reruns every failing example many times
 )
+# The listing and markup properties cost several parses an example: a tenth of the examples keeps the job's time.
+FEWER = settings(EXAMPLES, max_examples=max(1, EXAMPLES.max_examples // 10))
 
 _fragments = st.sampled_from(
     [
@@ -138,3 +141,35 @@ def test_every_result_comment_is_recognised(outcome: Outcome, reason: str, note:
     resolved = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     verdict = Verdict(outcome, reason or "x", notes=(note,) if note else (), query=note or None)
     assert parse_marker(render_result(verdict, resolved, flavour)) == Marker(outcome, resolved, False)
+
+
+def _decision(text: str) -> object:
+    try:
+        config = find_config(text)
+    except ConfigError as error:
+        return ("error", str(error))
+    return (config, config.signature if config else None)
+
+
+@FEWER
+@given(_texts)
+def test_what_a_listing_keeps_of_a_comment_decides_as_the_whole_comment(text: str) -> None:
+    kept = essentials(text, keep_whole=0)
+    assert parse_marker(kept) == parse_marker(text)
+    if parse_marker(text) is None:  # a text with a result marker is never read as a config
+        assert _decision(kept) == _decision(text)
+        assert carries_config(kept) == carries_config(text)
+
+
+@FEWER
+@given(st.text(max_size=300), st.sampled_from(list(Flavour)))
+def test_outside_text_never_renders_as_markup(text: str, flavour: Flavour) -> None:
+    import re
+
+    out = neutral.markdown(text) if flavour is Flavour.MARKDOWN else neutral.wiki(text)
+    live = re.sub(r"\\.", "", out, flags=re.S)
+    assert "\n" not in out and not re.search(r"(?i)\b(https?|ftp)://|\bwww\.|@[A-Za-z0-9]", live)
+    if flavour is Flavour.MARKDOWN:
+        assert not any(c in live for c in "[]<>!|`")
+    else:
+        assert not any(c in live for c in "[]{}!|")
