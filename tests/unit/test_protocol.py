@@ -115,3 +115,17 @@ def test_a_signed_filed_config_reads_back_with_a_signature_that_verifies(flavour
     assert protocol.config_signature(b"key", canonical(back)) == signed.signature
     edited = find_config(text.replace("< 1s p99", "< 9s p99"))
     assert edited is not None and protocol.config_signature(b"key", canonical(edited)) != edited.signature
+
+
+def test_an_edited_reminder_does_not_stand_for_the_tools() -> None:
+    from datetime import timedelta
+
+    from verifier.domain.reminders import breach
+    from verifier.domain.tickets import Comment, Ticket
+
+    now, created = AT + timedelta(days=30), AT
+    reminder = Comment("1", "bot", protocol.reminder_marker(date(2026, 11, 8)), now - timedelta(days=1))
+    ticket = Ticket("OPS-1", "u", "t", "Open", None, None, frozenset(), "", "bot", (reminder,), created, "P1")
+    assert breach(ticket, frozenset({"bot"}), {"P1": 7}, now) is None  # reminded already
+    edited = Comment(reminder.id, "bot", reminder.body, reminder.created, updated=now)  # someone changed it
+    assert breach(Ticket(**{**ticket.__dict__, "comments": (edited,)}), frozenset({"bot"}), {"P1": 7}, now) is not None

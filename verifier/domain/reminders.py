@@ -25,7 +25,7 @@ def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now
         return None
     stamp = due.date().isoformat()
     for comment in ticket.comments:
-        if comment.author in own and parse_reminder(comment.body) == stamp:
+        if comment.author in own and not comment.edited and parse_reminder(comment.body) == stamp:
             return None
     return due
 
