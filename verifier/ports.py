@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -101,4 +101,26 @@ class Metrics(Protocol):
 
     def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> Measurement:
         """Evaluate `query` at every step from `start` to `end`."""
+        ...
+
+
+class RunMetrics(Protocol):
+    """Where a run's figures go for dashboards and alerts (a Pushgateway). Raises `VerifierError` when it fails."""
+
+    def push_run(
+        self,
+        *,
+        counts: Mapping[str, int],
+        errors: int,
+        writes: int,
+        duration_seconds: float,
+        finished_at: float,
+        succeeded: bool,
+    ) -> None:
+        """The run's own figures: tickets by verdict, errors, writes, duration, when it ended and whether it
+        handled every ticket."""
+        ...
+
+    def push_services(self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None) -> None:
+        """Tickets by service then verdict, and open tickets past their SLA by service (None: not listed)."""
         ...

@@ -32,25 +32,23 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import requests
 import structlog
 import urllib3
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from github import Auth, BadAttributeException, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
+from verifier import defaults
 from verifier.adapters.retry import SleepingRetry
+from verifier.connections import GitHubConnection
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError
@@ -59,61 +57,8 @@ __all__ = ["GitHubConnection", "GitHubTracker", "WritePacer"]
 
 T = TypeVar("T")
 _KEY = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
-_NOT_A_FIX = ("not_planned", "duplicate")
 _PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)  # as filing writes it: priority:P1
 _log = structlog.get_logger()
-
-
-class GitHubConnection(BaseModel):
-    """Where the issues are and how to sign in: a token, or a GitHub App installation."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)  # inputs hold secrets
-
-    api_url: str = "https://api.github.com"
-    repositories: tuple[str, ...] = Field(min_length=1)
-    token: SecretStr | None = None
-    app_id: int | str | None = None
-    app_private_key: SecretStr | None = None
-    installation_id: int | None = None
-    app_slug: str | None = None  # the App's login is "<app_slug>[bot]"; read from GET /app when not set
-    verify_tls: bool = True
-    ca_bundle: Path | None = None
-    timeout_seconds: float = Field(default=30.0, gt=0)
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http://)")
-        return value.rstrip("/")
-
-    @field_validator("repositories")
-    @classmethod
-    def _owner_repo(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        wrong = [r for r in value if not re.fullmatch(r"[\w.-]+/[\w.-]+", r)]
-        if wrong:
-            raise ValueError(f"expected owner/repo, got {', '.join(wrong)}")
-        return value
-
-    @model_validator(mode="after")
-    def _one_auth_method(self) -> GitHubConnection:
-        app = {"app_id": self.app_id, "app_private_key": self.app_private_key, "installation_id": self.installation_id}
-        uses_app = any(v is not None for v in app.values())
-        if self.token is not None and uses_app:
-            raise ValueError("set either token or app_id + app_private_key + installation_id, not both")
-        if self.token is None and not uses_app:
-            raise ValueError("missing token (or app_id + app_private_key + installation_id for a GitHub App)")
-        missing = [name for name, value in app.items() if value is None]
-        if uses_app and missing:
-            raise ValueError(
-                f"missing {', '.join(missing)}: a GitHub App needs app_id, app_private_key, installation_id"
-            )
-        if self.app_private_key is not None:
-            try:
-                serialization.load_pem_private_key(self.app_private_key.get_secret_value().encode(), password=None)
-            except (ValueError, TypeError, UnsupportedAlgorithm):
-                raise ValueError("app_private_key is not an unencrypted PEM private key") from None
-        return self
 
 
 class WritePacer:
@@ -274,7 +219,7 @@ class GitHubTracker:
                 key = f"{full_name}#{issue.number}"
                 if "pull_request" in _raw(issue):
                     continue
-                if issue.state_reason in _NOT_A_FIX:
+                if issue.state_reason in defaults.GITHUB_NOT_A_FIX:
                     _log.info("github.skip_not_a_fix", ticket=key, state_reason=issue.state_reason)
                     continue
                 if issue.closed_at is None or issue.closed_at < cutoff:
@@ -355,7 +300,7 @@ class GitHubTracker:
         """`config_comment` is ignored: the seed's GitHub filing writes no config comment (the body carries it)."""
         full_name = self._connection.repositories[0]
         repo = self._gh.get_repo(full_name)
-        labels = ["post-incident", f"priority:{item.priority}", incident_label(item.incident_id), *item.labels]
+        labels = [defaults.LABEL, f"priority:{item.priority}", incident_label(item.incident_id), *item.labels]
         self._pacer.acquire(None)
         issue = self._call(
             lambda: repo.create_issue(

@@ -25,10 +25,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 from urllib.parse import quote, urlsplit
@@ -36,25 +35,24 @@ from urllib.parse import quote, urlsplit
 import requests
 import structlog
 from jira import JIRA, JIRAError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+from verifier import defaults
 from verifier.adapters.retry import SleepingRetry
+from verifier.connections import JiraConnection
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
-from verifier.domain.models import PRIORITIES, ActionItem, fingerprint_in, render_body
+from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import ConfigError, TrackerError
 
-__all__ = ["DEFAULT_NOT_FIX_RESOLUTIONS", "DEFAULT_PRIORITIES", "JiraConnection", "JiraTracker", "RetryPolicy"]
+__all__ = ["JiraConnection", "JiraTracker", "RetryPolicy"]
 
-DEFAULT_NOT_FIX_RESOLUTIONS = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
-#: Jira's default priority scheme, by name; a number in the setting is a priority id instead.
-DEFAULT_PRIORITIES = {"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"}
 SEARCH_FIELDS = (
     "summary",
     "status",
@@ -68,7 +66,7 @@ SEARCH_FIELDS = (
     "priority",
 )
 FIND_FIELDS = ("description",)  # where the fingerprint is
-FILED_LABELS = ("post-incident", "auto-generated")
+FILED_LABELS = (defaults.LABEL, defaults.FILED_LABEL)
 #: JQL reads a date in the signed-in user's time zone (UTC-12 to UTC+14): a search for tickets updated since a
 #: moment asks from a day earlier, so that no time zone leaves any out.
 _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
@@ -76,69 +74,6 @@ _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
 _ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
 T = TypeVar("T")
 _log = structlog.get_logger()
-
-
-class JiraConnection(BaseModel):
-    """Where the Jira is and how to sign in: email + API token (Cloud) or a personal access token (Data Center)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)  # inputs hold secrets
-
-    url: str
-    email: str | None = None
-    api_token: SecretStr | None = None
-    pat: SecretStr | None = None
-    project: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]+$")
-    extra_jql: str | None = None
-    not_fix_resolutions: tuple[str, ...] = DEFAULT_NOT_FIX_RESOLUTIONS
-    reopen_transition: str | None = None
-    verify_tls: bool = True
-    ca_bundle: Path | None = None
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    # Filing action items.
-    issue_type: str = Field(default="Bug", min_length=1)  # a name, or an id when all digits
-    priorities: Mapping[str, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITIES))  # P0..P3 -> name or id
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http://)")
-        return value.rstrip("/")
-
-    @field_validator("priorities")
-    @classmethod
-    def _priorities(cls, value: Mapping[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(PRIORITIES))
-        if unknown:
-            raise ValueError(f"unknown priority {unknown[0]!r} (the file's priorities are {', '.join(PRIORITIES)})")
-        empty = [key for key, name in value.items() if not name.strip()]
-        if empty:
-            raise ValueError(f"{empty[0]} maps to an empty priority")
-        return {**DEFAULT_PRIORITIES, **{key: name.strip() for key, name in value.items()}}
-
-    @field_validator("extra_jql")
-    @classmethod
-    def _no_order_by(cls, value: str | None) -> str | None:
-        if value is not None and "order by" in " ".join(value.lower().split()):
-            raise ValueError("must not contain ORDER BY (it is AND-ed into the search)")
-        return value
-
-    @model_validator(mode="after")
-    def _one_auth_method(self) -> JiraConnection:
-        basic = {"email": self.email, "api_token": self.api_token}
-        if self.pat is not None and any(v is not None for v in basic.values()):
-            raise ValueError("set either email + api_token (Jira Cloud) or pat (Data Center), not both")
-        if self.pat is None:
-            missing = [name for name, value in basic.items() if value is None]
-            if missing:
-                raise ValueError(
-                    f"missing {' and '.join(missing)}: Jira Cloud needs email + api_token, Data Center needs pat"
-                )
-        for name in ("api_token", "pat"):
-            secret = getattr(self, name)
-            if secret is not None and not secret.get_secret_value().strip():
-                raise ValueError(f"{name} is empty")
-        return self
 
 
 @dataclass(frozen=True)

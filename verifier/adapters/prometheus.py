@@ -27,10 +27,10 @@ import requests
 import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
 
@@ -41,52 +41,6 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REJECT_STATUSES = frozenset({400, 422})
 _REJECT_ERROR_TYPES = frozenset({"bad_data", "execution"})
 _MAX_RETRY_AFTER_SECONDS = 60
-
-
-class PrometheusConnection(BaseModel):
-    """Where and how to reach the query API. `url` may carry a path prefix (Mimir: `https://host/prometheus`)."""
-
-    # hide_input_in_errors: a validation error would otherwise print the raw input, secrets included.
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-    url: str
-    bearer_token: SecretStr | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, str] = Field(default_factory=dict)
-    ca_bundle: str | None = None
-    client_cert: str | None = None
-    client_key: str | None = None
-    verify_tls: bool = True
-    timeout_seconds: float = Field(default=30, gt=0)
-    query_timeout: str | None = None
-    retries: int = Field(default=3, ge=0)
-    backoff_seconds: float = Field(default=0.5, ge=0)
-
-    @field_validator("url")
-    @classmethod
-    def _check_url(cls, url: str) -> str:
-        if not re.fullmatch(r"https?://[^/@?#\s]+(/[^?#\s]*)?", url):
-            raise ValueError("must be http(s)://host[:port][/path prefix], without credentials, query or fragment")
-        return url.rstrip("/")
-
-    @field_validator("headers")
-    @classmethod
-    def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        if any(name.lower() == "authorization" for name in headers):
-            raise ValueError("Authorization is set through bearer_token or username/password, not headers")
-        return headers
-
-    @model_validator(mode="after")
-    def _check_auth(self) -> Self:
-        if self.bearer_token is not None and (self.username is not None or self.password is not None):
-            raise ValueError("bearer_token and username/password are mutually exclusive: set one or the other")
-        if self.password is not None and self.username is None:
-            raise ValueError("password is set but username is not")
-        if self.client_key is not None and self.client_cert is None:
-            raise ValueError("client_key is set but client_cert is not")
-        return self
 
 
 class PrometheusMetrics:
