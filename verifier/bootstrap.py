@@ -47,7 +47,7 @@ def build_tracker(settings: TrackerSettings) -> Tracker:
 def build_metrics(settings: MetricsSettings) -> Backend:
     from verifier.adapters.prometheus import PrometheusMetrics
 
-    return PrometheusMetrics(settings.connection())
+    return PrometheusMetrics(settings)  # a PrometheusConnection, validated once
 
 
 def build_run_metrics(settings: RunSettings) -> RunMetrics | None:

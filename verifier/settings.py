@@ -46,9 +46,6 @@ class MetricsSettings(PrometheusConnection, BaseSettings, _Secrets):
 
     accept_warnings: bool = False  # judge answers that carry warnings (Thanos partial responses) anyway
 
-    def connection(self) -> PrometheusConnection:
-        return PrometheusConnection(**self.model_dump(exclude={"accept_warnings"}))
-
 
 #: Connection fields both trackers read from `VERIFIER_TRACKER_*` rather than their own prefix.
 _TRACKER_WIDE = frozenset({"verify_tls", "ca_bundle", "timeout_seconds"})
