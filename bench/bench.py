@@ -31,9 +31,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from verifier.sandbox.http import RecordedRequest  # noqa: E402
-from verifier.sandbox.jira import JiraSandbox  # noqa: E402
-from verifier.sandbox.prometheus import Counter, MetricsStore, PrometheusSandbox  # noqa: E402
+from verifier_sandbox.http import RecordedRequest  # noqa: E402
+from verifier_sandbox.jira import JiraSandbox  # noqa: E402
+from verifier_sandbox.prometheus import Counter, MetricsStore, PrometheusSandbox  # noqa: E402
 
 BOT = "action-item-verifier"
 WINDOW_HOURS = 6

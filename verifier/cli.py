@@ -339,7 +339,7 @@ def _doctor(args: argparse.Namespace, adapters: Adapters | None) -> int:
 
 
 def _demo(args: argparse.Namespace, adapters: Adapters | None) -> int:
-    from verifier.sandbox.demo import run_demo
+    from verifier_sandbox.demo import run_demo
 
     return run_demo(sys.stdout)
 

@@ -19,8 +19,8 @@ from tests.adapters.contract import ContractValidator
 from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
 from verifier.domain.tickets import Flavour
 from verifier.errors import TrackerError
-from verifier.sandbox.http import Reply
-from verifier.sandbox.jira import JiraSandbox, JiraTransition
+from verifier_sandbox.http import Reply
+from verifier_sandbox.jira import JiraSandbox, JiraTransition
 
 LABEL = "postmortem"
 
@@ -438,7 +438,7 @@ def test_sandbox_cloud_search_by_post_defaults_to_ids_and_pages_by_token(jira_cl
     ],
 )
 def test_sandbox_jql(jql: str, expected: list[str]) -> None:
-    from verifier.sandbox.jql import parse_jql
+    from verifier_sandbox.jql import parse_jql
 
     server = JiraSandbox("cloud")
     server.add_issue(labels=["a"], resolved=datetime(2025, 1, 1, tzinfo=UTC))

@@ -13,10 +13,10 @@ import pytest
 from tests.adapters.test_filing import github_tracker, jira_tracker, parsed
 from tests.adapters.test_github_adapter import REPO
 from verifier.errors import TrackerError
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.http import RecordedRequest
-from verifier.sandbox.jira import JiraSandbox
 from verifier.services.filing import file_items
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import RecordedRequest
+from verifier_sandbox.jira import JiraSandbox
 
 
 def posts(server: JiraSandbox | GitHubSandbox) -> list[RecordedRequest]:

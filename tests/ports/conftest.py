@@ -18,8 +18,8 @@ from tests.unit.fakes import FakeTracker
 from verifier import defaults
 from verifier.domain.tickets import Comment, Ticket
 from verifier.ports import Tracker
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.jira import JiraSandbox
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.jira import JiraSandbox
 
 __all__ = ["contracts", "github", "github_contract", "jira_cloud", "jira_contract", "jira_dc"]  # fixtures
 

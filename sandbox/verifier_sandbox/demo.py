@@ -22,12 +22,12 @@ from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, IncidentContext, render_body
 from verifier.domain.report import as_markdown
 from verifier.domain.tickets import Flavour
-from verifier.sandbox.jira import JiraSandbox
-from verifier.sandbox.prometheus import Counter, Gauge, Histogram, MetricsStore, PrometheusSandbox
 from verifier.services.report import make_report
 from verifier.services.run import RunReport, run
 from verifier.services.summary import as_text
 from verifier.settings import JiraSettings, MetricsSettings, RunSettings
+from verifier_sandbox.jira import JiraSandbox
+from verifier_sandbox.prometheus import Counter, Gauge, Histogram, MetricsStore, PrometheusSandbox
 
 BOT = "action-item-verifier"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0)
