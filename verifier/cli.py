@@ -339,8 +339,11 @@ def _doctor(args: argparse.Namespace, adapters: Adapters | None) -> int:
 
 
 def _demo(args: argparse.Namespace, adapters: Adapters | None) -> int:
-    from verifier_sandbox.demo import run_demo
-
+    try:
+        from verifier_sandbox.demo import run_demo
+    except ImportError:  # the product alone (the image): the servers the demo runs against are not installed
+        print("error: the demo needs the sandbox servers: pip install -e ./sandbox in the repository", file=sys.stderr)
+        return ExitCode.INVALID
     return run_demo(sys.stdout)
 
 
