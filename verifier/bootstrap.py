@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -102,28 +102,27 @@ class App:
         return self._closing(self._adapters.run_metrics(self.settings))
 
     def run_options(self, *, dry_run: bool = False, early: bool = False, issues: tuple[str, ...] = ()) -> RunOptions:
+        """The run's options: every RunSettings field with the name of a RunOptions field is copied as it is (so a
+        new setting the run reads needs only the two fields), the others are derived here."""
         settings, tracker = self.settings, self.tracker_settings
         not_a_fix = tracker.not_fix_resolutions if isinstance(tracker, JiraSettings) else defaults.GITHUB_NOT_A_FIX
-        return RunOptions(
-            label=settings.label,
-            lookback_days=settings.lookback_days,
-            trusted_authors=frozenset(settings.trusted_authors),
-            not_a_fix=frozenset(not_a_fix),
-            labels=Labels(
+        same = {f.name: getattr(settings, f.name) for f in fields(RunOptions) if f.name in RunSettings.model_fields}
+        derived: dict[str, Any] = {
+            "trusted_authors": frozenset(settings.trusted_authors),
+            "not_a_fix": frozenset(not_a_fix),
+            "labels": Labels(
                 verified=settings.verified_label,
                 failed=settings.failed_label,
                 inconclusive=settings.inconclusive_label,
                 invalid=settings.invalid_label,
             ),
-            concurrency=settings.concurrency,
-            max_writes=settings.max_writes,
-            dry_run=dry_run or settings.dry_run,
-            early=early,
-            issues=issues,
-            accept_warnings=self.has_metrics() and self.metrics_settings.accept_warnings,
-            overdue_reminders=settings.overdue_reminders,
-            sla_days=dict(settings.sla_days),
-        )
+            "dry_run": dry_run or settings.dry_run,
+            "early": early,
+            "issues": issues,
+            "accept_warnings": self.has_metrics() and self.metrics_settings.accept_warnings,
+            "sla_days": dict(settings.sla_days),
+        }
+        return RunOptions(**{**same, **derived})
 
     def has_metrics(self) -> bool:
         """Whether the metrics settings were loaded (`metrics="if-set"` and VERIFIER_PROMETHEUS_URL unset: not)."""

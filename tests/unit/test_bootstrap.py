@@ -147,11 +147,21 @@ def test_run_options_come_from_the_run_and_tracker_settings(monkeypatch: pytest.
     monkeypatch.setenv("VERIFIER_JIRA_PAT", "pat-123456")
     monkeypatch.setenv("VERIFIER_JIRA_NOT_FIX_RESOLUTIONS", "Won't Do, Obsolete")
     monkeypatch.setenv("VERIFIER_TRUSTED_AUTHORS", "alice, bob")
+    for name, value in {
+        "LOOKBACK_DAYS": "30",
+        "CONCURRENCY": "3",
+        "MAX_WRITES": "5",
+        "OVERDUE_REMINDERS": "true",
+    }.items():
+        monkeypatch.setenv(f"VERIFIER_{name}", value)
+    monkeypatch.setenv("VERIFIER_FAILED_LABEL", "regressed")
     with app(metrics=False) as context:
         options = context.run_options(dry_run=True, issues=("OPS-1",))
     assert options.not_a_fix == {"Won't Do", "Obsolete"}
     assert options.trusted_authors == {"alice", "bob"}
     assert (options.dry_run, options.issues, options.label) == (True, ("OPS-1",), "post-incident")
+    assert (options.lookback_days, options.concurrency, options.max_writes) == (30, 3, 5)
+    assert options.overdue_reminders is True and options.labels.failed == "regressed"
     github_env(monkeypatch)
     with app(metrics=False) as context:
         assert context.run_options().not_a_fix == {"not_planned", "duplicate"}
