@@ -51,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", nargs="?", default="-", help="file to read; - (default) reads standard input")
     check.add_argument("--json", action="store_true", help="print JSON instead of text")
+    check.add_argument(
+        "--resolve",
+        action="store_true",
+        help="also ask the metrics backend (VERIFIER_PROMETHEUS_* settings) which series the metric resolves to",
+    )
+    check.add_argument(
+        "--resolved-at", type=_timestamp, metavar="ISO-8601", help="with --resolve: the window of this resolution"
+    )
     check.set_defaults(handler=_check_config)
 
     evaluate = commands.add_parser(
@@ -197,12 +205,40 @@ def _check_config(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"error: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
         return EXIT_INVALID
+    code = EXIT_OK
+    if args.resolve:
+        resolution = _resolution(text, args.resolved_at)
+        if resolution is None:
+            return EXIT_INVALID
+        outcome = resolution.pop("outcome")
+        code = VERDICT_EXIT.get(outcome, EXIT_OK)
+        explained = {**explained, **resolution}
     if args.json:
         _print_json(explained)
     else:
         for key, value in explained.items():
             print(f"{key + ':':<12} {value}")
-    return EXIT_OK
+    return code
+
+
+def _resolution(text: str, resolved_at: datetime | None) -> dict[str, str] | None:
+    """`check-config --resolve`: the series the metric resolves to on the configured backend."""
+    from verifier.services.resolve import resolution_report
+    from verifier.settings import MetricsSettings, load
+
+    try:
+        settings = load(MetricsSettings)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    from verifier import bootstrap
+
+    with bootstrap.metrics(settings) as metrics:
+        try:
+            return resolution_report(text, metrics, now=datetime.now(UTC), resolved_at=resolved_at)
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return None
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from verifier.domain.otel import (
 from verifier.domain.planning import QueryPlan, plan, resolved
 from verifier.domain.resolution import (
     Found,
+    Misfit,
     Shape,
     bucket_fault,
     choose,
@@ -233,3 +234,11 @@ def test_buckets_must_be_cumulative() -> None:
     assert fault is not None and fault.startswith("the histogram's buckets are not cumulative (le=0.1 grew by 5")
     assert bucket_fault(_buckets(("x", 1))) == "a bucket has the bound le='x', which is not a number"
     assert bucket_fault(Measurement(())) is None
+
+
+def test_a_histogram_without_a_quantile_is_a_misfit_not_missing() -> None:
+    wanted = lookup(config(metric="http.server.request.duration", unit="s", condition="< 100ms"))
+    assert wanted is not None
+    found = choose(wanted, frozenset({"http_server_request_duration_seconds_bucket"}), histogram=False)
+    assert isinstance(found, Misfit)
+    assert found == "'http_server_request_duration_seconds' is a histogram: the condition needs a quantile such as p99"

@@ -112,8 +112,15 @@ def _otel_candidates(name: str, unit: str | None, histogram: bool) -> list[Candi
 _DEFAULT = "OTLP UnderscoreEscapingWithSuffixes (Prometheus default, Collector prometheusremotewrite)"
 
 
+class Misfit(str):
+    """A series exists, but the config cannot apply to it: INVALID, not INCONCLUSIVE."""
+
+    __slots__ = ()
+
+
 def choose(found: Lookup, names: frozenset[str], *, histogram: bool) -> Found | str:
-    """The first candidate that exists, with the shape its siblings show; or why none fits."""
+    """The first candidate that exists, with the shape its siblings show; or why none fits (a `Misfit` when
+    the config is wrong for what exists)."""
     for candidate in found.candidates:
         name = candidate.name
         if histogram:
@@ -125,6 +132,8 @@ def choose(found: Lookup, names: frozenset[str], *, histogram: bool) -> Found | 
                 return Found(candidate, Shape.NATIVE)
         elif name in names:
             return Found(candidate, Shape.COUNTER if name.endswith("_total") else Shape.BARE)
+        elif name + "_bucket" in names:
+            return Misfit(f"'{name}' is a histogram: the condition needs a quantile such as p99")
     exists = sorted(n for n in names if any(n.startswith(c.name) for c in found.candidates))
     hint = f" (found only {', '.join(exists)})" if exists else ""
     return f"no data: no series in the window under any candidate name: tried {found.tried()}{hint}"

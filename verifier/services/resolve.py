@@ -7,9 +7,14 @@ does not tell the type (and one small query when the backend has no metadata), o
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from verifier.domain.durations import promql_duration
-from verifier.domain.planning import QueryPlan, bucket_check_query, resolved, selector
+from verifier.domain.formats import find_config
+from verifier.domain.models import incident_facts
+from verifier.domain.planning import QueryPlan, bucket_check_query, plan, resolved, selector
 from verifier.domain.resolution import (
+    Misfit,
     Shape,
     bucket_fault,
     choose,
@@ -20,6 +25,7 @@ from verifier.domain.resolution import (
     settle,
 )
 from verifier.domain.verdicts import Verdict, inconclusive, invalid
+from verifier.errors import ConfigError, MetricsError
 from verifier.ports import MetricCatalog, Metrics
 
 
@@ -32,6 +38,8 @@ def resolve(plan: QueryPlan, metrics: Metrics) -> QueryPlan | Verdict:
     if names is None:  # the backend cannot list names: query as planned
         return plan
     found = choose(wanted, names, histogram=plan.config.condition.quantile is not None)
+    if isinstance(found, Misfit):
+        return invalid(found, plan)
     if isinstance(found, str):
         return inconclusive(found, plan)
     if found.shape is Shape.BARE:
@@ -59,3 +67,29 @@ def check_buckets(plan: QueryPlan, metrics: Metrics) -> Verdict | None:
         return None
     fault = bucket_fault(metrics.instant(query, plan.end))
     return inconclusive(fault, plan) if fault else None
+
+
+def resolution_report(text: str, metrics: Metrics, *, now: datetime, resolved_at: datetime | None) -> dict[str, str]:
+    """What `check-config --resolve` shows: the candidates, the series chosen (or why none) and the final query,
+    for the window of a fix resolved at `resolved_at` (default: one delay ago, so the window ends now)."""
+    config = find_config(text)
+    if config is None:
+        raise ConfigError("text", "no verification config found (see README: 'Verification configs')")
+    resolved_at = resolved_at or now - config.delay
+    planned = plan(config, resolved_at, max(now, resolved_at + config.delay), incident=incident_facts(text))
+    if not isinstance(planned, QueryPlan):  # pragma: no cover - a window that is over is always due
+        raise ConfigError("text", planned.reason)
+    wanted = lookup(config)
+    window = f"{planned.start.isoformat()} to {planned.end.isoformat()}"
+    if wanted is None:
+        return {"outcome": "OK", "resolved": "a PromQL expression: sent as written", "query": planned.query}
+    out = {"window": window, "candidates": wanted.tried()}
+    try:
+        found = resolve(planned, metrics)
+    except MetricsError as error:
+        return {**out, "outcome": "ERROR", "resolved": f"the metrics backend failed: {error.reason}"}
+    if isinstance(found, Verdict):
+        return {**out, "outcome": found.outcome.value, "resolved": found.reason}
+    if found is planned:
+        return {**out, "outcome": "OK", "resolved": "the backend lists no metric names: queried as planned"}
+    return {**out, "outcome": "OK", "resolved": found.metric.notes[0], "query": found.query}
