@@ -453,3 +453,11 @@ def test_a_short_query_goes_by_get_and_a_long_one_not() -> None:
         with pytest.raises(BackendUnavailable, match="HTTP 501"):  # the scripted server answers GET only
             m.instant(long_query, T)
     assert [seen.query["query"] for seen in server.seen] == [["up"]]
+
+
+def test_a_null_list_of_names_is_no_names() -> None:
+    with scripted(Reply(body={"status": "success", "data": None})) as (_, m):
+        assert m.metric_names('{__name__=~"x"}', T, T) == frozenset()
+    malformed = scripted(Reply(body={"status": "success", "data": {"x": 1}}), retries=0)
+    with malformed as (_, m), pytest.raises(BackendUnavailable, match="not a list of names"):
+        m.label_names("x", T, T)

@@ -329,6 +329,8 @@ def parse_query_response(body: Mapping[str, Any], query: str) -> Measurement:
 
 
 def _strings(data: Any, query: str) -> list[str]:
+    if data is None:  # some proxies answer null for no match
+        return []
     if not isinstance(data, list):
         raise BackendUnavailable("malformed response: data is not a list of names", query=query)
     return [str(item) for item in data]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from verifier.domain.config import VerificationConfig
 from verifier.domain.durations import promql_duration
 from verifier.domain.metric import Kind, Metric
-from verifier.domain.otel import legacy_name
+from verifier.domain.otel import escape_label, legacy_name
 from verifier.domain.units import Threshold, convert
 from verifier.errors import ConfigError
 
@@ -105,7 +105,7 @@ def plan(
 def build_query(config: VerificationConfig, metric: Metric, span: timedelta) -> str:
     """The PromQL for one evaluation over `span` (the window, or one step in every-step mode)."""
     rng = promql_duration(span)
-    labels = config.labels if metric.matchers is None else metric.matchers
+    labels = _series_labels(config, metric)
     if metric.kind is Kind.HISTOGRAM:
         assert config.condition.quantile is not None
         q = format(config.condition.quantile, ".10g")
@@ -129,7 +129,7 @@ def bucket_check_query(plan: QueryPlan) -> str | None:
     if metric.kind is not Kind.HISTOGRAM:
         return None
     rng = promql_duration(plan.window)
-    labels = plan.config.labels if metric.matchers is None else metric.matchers
+    labels = _series_labels(plan.config, metric)
     return f"sum by (le) ({_joined(f'increase({selector(metric.bucket_series, labels)}[{rng}])', metric, rng)})"
 
 
@@ -160,6 +160,14 @@ def selector(name: str, labels: tuple[tuple[str, str], ...]) -> str:
     if legacy_name(name):
         return name + ("{" + ",".join(matchers) + "}" if matchers else "")
     return "{" + ",".join([_quoted(name), *matchers]) + "}"
+
+
+def _series_labels(config: VerificationConfig, metric: Metric) -> tuple[tuple[str, str], ...]:
+    """The matchers as resolved; before resolution, an OTel attribute name as its promoted label (`service_name`),
+    which is what a backend that cannot be asked most likely holds."""
+    if metric.matchers is not None:
+        return metric.matchers
+    return tuple((escape_label(k) if "." in k else k, v) for k, v in config.labels)
 
 
 def _joined(vector: str, metric: Metric, rng: str) -> str:
