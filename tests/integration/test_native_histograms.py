@@ -2,23 +2,20 @@
 
 OTel exponential histograms arrive as native histograms (no `_bucket` series). The Python SDK has no exporter
 that sends them to Prometheus 2.42 (its Prometheus exporter speaks text, which carries no native histograms),
-so the test sends what an exporter would: a remote-write request (protobuf, snappy) with histogram samples,
-encoded here field by field after Prometheus's `prompb` (types.proto, remote.proto).
+so the test sends what an exporter would: a remote-write request with histogram samples (`remote_write.py`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
-import snappy
 
 from tests.integration.backends import PrometheusServer
+from tests.integration.remote_write import native_histogram, push, series
 from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
 from verifier.services.evaluate import evaluate_text
 
@@ -30,63 +27,17 @@ POINTS = 13  # one every 5 s: a minute of history ending at END
 LATENCY = {"held": 0.02, "regressed": 0.8}  # seconds: far below and far above 250 ms
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _zigzag(n: int) -> int:
-    return (n << 1) ^ (n >> 63)
-
-
-def _field(number: int, value: bytes | int | float, kind: str = "varint") -> bytes:
-    if kind == "bytes":
-        assert isinstance(value, bytes)
-        return _varint(number << 3 | 2) + _varint(len(value)) + value
-    if kind == "double":
-        return _varint(number << 3 | 1) + struct.pack("<d", value)
-    assert isinstance(value, int)
-    return _varint(number << 3) + _varint(value)
-
-
-def histogram_sample(count: int, total: float, bucket: int, at_ms: int) -> bytes:
-    """prompb.Histogram, schema 0 (bucket i holds (2^(i-1), 2^i]), every observation in `bucket`."""
-    span = _field(1, _zigzag(bucket)) + _field(2, 1)  # BucketSpan{offset (sint32), length}
-    return b"".join(
-        [
-            _field(1, count),  # count_int
-            _field(3, total, "double"),  # sum
-            _field(4, _zigzag(0)),  # schema (sint32)
-            _field(5, 1e-128, "double"),  # zero_threshold
-            _field(6, 0),  # zero_count_int
-            _field(11, span, "bytes"),  # positive_spans
-            _field(12, _varint(_zigzag(count)), "bytes"),  # positive_deltas: packed sint64, one bucket
-            _field(15, at_ms),  # timestamp
-        ]
-    )
-
-
-def write_request() -> bytes:
-    series = []
+def write_request() -> list[bytes]:
+    timeseries = []
     for case, latency in LATENCY.items():
-        labels = {"__name__": NAME, "case": case, "job": "checkout"}
-        parts = [
-            _field(1, _field(1, k.encode(), "bytes") + _field(2, v.encode(), "bytes"), "bytes")
-            for k, v in sorted(labels.items())
-        ]
         bucket = math.ceil(math.log2(latency))
+        histograms = []
         for i in range(POINTS):
             at = END - timedelta(seconds=5 * (POINTS - 1 - i))
             count = 100 * (i + 1)
-            parts.append(
-                _field(4, histogram_sample(count, count * latency, bucket, int(at.timestamp() * 1000)), "bytes")
-            )
-        series.append(_field(1, b"".join(parts), "bytes"))
-    return b"".join(series)
+            histograms.append(native_histogram(count, count * latency, bucket, int(at.timestamp() * 1000)))
+        timeseries.append(series({"__name__": NAME, "case": case, "job": "checkout"}, histograms=histograms))
+    return timeseries
 
 
 @pytest.fixture(scope="module")
@@ -97,15 +48,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
         extra_args=["--web.enable-remote-write-receiver"],
     )
     with server:
-        headers = {
-            "Content-Type": "application/x-protobuf",
-            "Content-Encoding": "snappy",
-            "X-Prometheus-Remote-Write-Version": "0.1.0",
-        }
-        answer = requests.post(
-            f"{server.url}/api/v1/write", data=snappy.compress(write_request()), headers=headers, timeout=10
-        )
-        assert answer.status_code == 204, answer.text
+        push(f"{server.url}/api/v1/write", write_request())
         yield server
 
 

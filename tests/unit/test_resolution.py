@@ -18,7 +18,7 @@ from verifier.domain.otel import (
     python_exporter_name,
     sdk_remote_write_name,
 )
-from verifier.domain.planning import QueryPlan, plan, resolved
+from verifier.domain.planning import QueryPlan, plan, resolved, selector
 from verifier.domain.resolution import (
     Found,
     Misfit,
@@ -242,3 +242,14 @@ def test_a_histogram_without_a_quantile_is_a_misfit_not_missing() -> None:
     found = choose(wanted, frozenset({"http_server_request_duration_seconds_bucket"}), histogram=False)
     assert isinstance(found, Misfit)
     assert found == "'http_server_request_duration_seconds' is a histogram: the condition needs a quantile such as p99"
+
+
+def test_the_utf8_examples_of_prometheus_docs() -> None:
+    """Prometheus's UTF-8 guide: dotted names keep their dots under NoUTF8EscapingWithSuffixes and are quoted."""
+    assert otlp_name("myapp.orders.processed", None, C, UTF8) == "myapp.orders.processed_total"
+    assert otlp_name("http.server.request.duration", "s", H, UTF8) + "_bucket" == (
+        "http.server.request.duration_seconds_bucket"
+    )
+    assert selector("my_metric", ()) == "my_metric"
+    assert selector("my.metric", ()) == '{"my.metric"}'
+    assert selector("metric.name", (("my.label.name", "bar"),)) == '{"metric.name","my.label.name"="bar"}'
