@@ -292,10 +292,12 @@ def resolution_cost(size: int) -> None:
     history = History(start=end - timedelta(hours=7), end=end, step_seconds=60)
     history.counter("app_orders_failed_total", 1, {"ticket": "0"}).gauge("process_memory_usage_bytes", 1e8)
     history.histogram("http_server_request_duration_seconds", {0.02: 10})
+    history.gauge("app_queue__item_", 3.0)  # as the SDK's remote-write exporter names it: no metadata, no _total
     configs = [
         ("counter", 'metric: "app.orders.failed"\nunit: "{order}"\ncondition: "< 5"'),
         ("gauge, no metadata", 'metric: "process.memory.usage"\nunit: "By"\ncondition: "< 512MiB"'),
         ("classic histogram", 'metric: "http.server.request.duration"\nunit: "s"\ncondition: "< 250ms p99"'),
+        ("SDK remote-write name", 'metric: "app.queue"\nunit: "{item}"\ncondition: "< 5"'),
     ]
     with tempfile.TemporaryDirectory() as workdir, PrometheusServer(Path(workdir)) as prometheus:
         prometheus.load(history)

@@ -44,6 +44,7 @@ _SIBLINGS = ("_bucket", "_count")
 class Candidate:
     name: str  # a family name: the series itself, or the base of `_bucket`/`_count`
     source: str  # which exporter or translation stores the instrument so
+    shared: bool = False  # the source stores counters and gauges under this one name (no `_total`)
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,10 @@ def _otel_candidates(name: str, unit: str | None, histogram: bool) -> list[Candi
     for kind in kinds:
         found.append(Candidate(python_exporter_name(name, unit, kind), "OTel Python SDK Prometheus exporter"))
     for strategy in list(Strategy)[1:]:
+        shared = strategy in (Strategy.UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES, Strategy.NO_TRANSLATION)
         for kind in kinds:
-            found.append(Candidate(otlp_name(name, unit, kind, strategy), f"OTLP {strategy.value}"))
-    found.append(Candidate(sdk_remote_write_name(name, unit), "OTel Python SDK remote-write exporter"))
+            found.append(Candidate(otlp_name(name, unit, kind, strategy), f"OTLP {strategy.value}", shared))
+    found.append(Candidate(sdk_remote_write_name(name, unit), "OTel Python SDK remote-write exporter", shared=True))
     return found
 
 
@@ -140,8 +142,9 @@ def choose(found: Lookup, names: frozenset[str], *, histogram: bool) -> Found | 
 
 
 def settle(found: Found, metadata_type: str | None, only_grew: bool | None) -> Found | str:
-    """A bare series' type: the metadata API's word, else a counter when it only grew over the window (an
-    exporter that sends no metadata and no `_total`, such as the Python SDK's remote-write one)."""
+    """A bare series' type: the metadata API's word; else a gauge, since its source would have written a counter
+    with `_total`; else, for a source that writes both under one name (the Python SDK's remote-write exporter,
+    the strategies without suffixes), a counter when it only grew over the window (`only_grew`)."""
     if found.shape is not Shape.BARE:
         return found
     if metadata_type in ("histogram", "gaugehistogram", "summary"):
@@ -150,6 +153,8 @@ def settle(found: Found, metadata_type: str | None, only_grew: bool | None) -> F
         return Settled(found.candidate, Shape.COUNTER, "type from the metadata API")
     if metadata_type:
         return Settled(found.candidate, Shape.GAUGE, "type from the metadata API")
+    if not found.candidate.shared:
+        return Settled(found.candidate, Shape.GAUGE, "a gauge: no `_total`")
     if only_grew:
         return Settled(found.candidate, Shape.COUNTER, "no type metadata: read as a counter, it only grew")
     return Settled(found.candidate, Shape.GAUGE, "no type metadata: read as a gauge, it did not only grow")

@@ -1,7 +1,8 @@
 """Resolve a plan's metric against the backend: the series that really exists, its type, unit and labels.
 
 Costs one label-values request per config (limited to the window), one metadata request when the name alone
-does not tell the type (and one small query when the backend has no metadata), one label-names request when
+does not tell the type (and one small query when the backend has no metadata and the exporter writes counters
+and gauges under one name), one label-names request when
 `labels:` uses OTel attribute names, and one bucket query for classic histograms.
 """
 
@@ -46,7 +47,7 @@ def resolve(plan: QueryPlan, metrics: Metrics) -> QueryPlan | Verdict:
         name = found.candidate.name
         kind = metrics.metric_type(name)
         grew = None
-        if kind is None:
+        if kind is None and found.candidate.shared:
             answer = metrics.instant(growth_query(name, promql_duration(plan.window)), plan.end)
             grew = any(s.points for s in answer.series)
         settled = settle(found, kind, grew)
