@@ -52,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", nargs="?", default="-", help="file to read; - (default) reads standard input")
     check.add_argument("--json", action="store_true", help="print JSON instead of text")
+    check.add_argument(
+        "--resolve",
+        action="store_true",
+        help="also ask the metrics backend (VERIFIER_PROMETHEUS_* settings) which series the metric resolves to",
+    )
+    check.add_argument(
+        "--resolved-at", type=_timestamp, metavar="ISO-8601", help="with --resolve: the window of this resolution"
+    )
     check.set_defaults(handler=_check_config)
 
     evaluate = commands.add_parser(
@@ -189,12 +197,33 @@ def _check_config(args: argparse.Namespace, adapters: Adapters | None) -> int:
     except OSError as error:
         print(f"error: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
         return ExitCode.INVALID
+    code = ExitCode.OK
+    if args.resolve:
+        resolution = _resolution(text, args.resolved_at, adapters)
+        if resolution is None:
+            return ExitCode.INVALID
+        outcome = resolution.pop("outcome")
+        code = ExitCode.OK if outcome == "OK" else for_verdict(outcome)
+        explained = {**explained, **resolution}
     if args.json:
         _print_json(explained)
     else:
         for key, value in explained.items():
             print(f"{key + ':':<12} {value}")
-    return ExitCode.OK
+    return code
+
+
+def _resolution(text: str, resolved_at: datetime | None, adapters: Adapters | None) -> dict[str, str] | None:
+    """`check-config --resolve`: the series the metric resolves to on the configured backend."""
+    from verifier.bootstrap import app
+    from verifier.services.resolve import resolution_report
+
+    with app(run=False, tracker=False, adapters=adapters) as context:
+        try:
+            return resolution_report(text, context.metrics, now=datetime.now(UTC), resolved_at=resolved_at)
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return None
 
 
 def _evaluate(args: argparse.Namespace, adapters: Adapters | None) -> int:

@@ -11,11 +11,16 @@ from verifier.domain.planning import QueryPlan
 from verifier.domain.verdicts import Verdict, backend_error, decide, invalid
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
 from verifier.ports import Metrics
+from verifier.services.resolve import resolve
 
 
 def measure(plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False) -> Verdict:
-    """Run the plan's queries and judge the answer."""
+    """Resolve the plan's metric on the backend, run its queries and judge the answer."""
     try:
+        found = resolve(plan, metrics)
+        if isinstance(found, Verdict):
+            return found
+        plan = found
         baseline = None
         if plan.baseline_query:
             baseline = metrics.instant(plan.baseline_query.query, plan.baseline_query.at)
