@@ -142,3 +142,15 @@ def test_the_markdown_shows_no_rate_when_nothing_was_judged() -> None:
     assert report.overall.fix_hold_rate is None
     assert "Fix-hold rate: **n/a** (0 held, 0 regressed)" in as_markdown(report)
     assert "### Failed verification\n\n- none" in as_markdown(report)
+
+
+def test_a_team_label_keeps_everything_after_its_first_colon() -> None:
+    t = ticket(labels=("post-incident", "team:sre:on-call", "team-data-platform"))
+    report = build_report([t], since=SINCE, now=NOW, policy=POLICY, group_by="team")
+    assert list(report.groups) == ["data-platform", "sre:on-call"]
+
+
+def test_an_overdue_ticket_without_a_priority_is_listed_with_the_default_one() -> None:
+    late = ticket(resolved_at=None, resolution=None, status="To Do", created=NOW - timedelta(days=31), priority=None)
+    report = build_report([late], since=SINCE, now=NOW, policy=POLICY)
+    assert report.overdue[0].detail == "P2, due 2026-11-25, 1 days late"
