@@ -12,6 +12,7 @@ import structlog
 from pydantic import ValidationError
 
 from verifier.domain.actions import Labels
+from verifier.domain.evidence import GraphLinks
 from verifier.errors import SettingsError, VerifierError
 from verifier.services.run import RunOptions, RunReport, TicketResult
 from verifier.settings import MetricsSettings, RunSettings
@@ -117,7 +118,13 @@ def run_options(
         accept_warnings=metrics_settings.accept_warnings if metrics_settings else False,
         overdue_reminders=settings.overdue_reminders,
         sla_days=dict(settings.sla_days),
+        links=graph_links(metrics_settings) if metrics_settings else None,
     )
+
+
+def graph_links(settings: MetricsSettings) -> GraphLinks:
+    """Where result comments link to: VERIFIER_GRAPH_URL, else the query API's own URL; Grafana when set."""
+    return GraphLinks(settings.graph_url or settings.url, settings.grafana_url, settings.grafana_datasource_uid)
 
 
 def push_metrics(settings: RunSettings, report: RunReport) -> None:

@@ -225,6 +225,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             now=args.now or datetime.now(UTC),
             early=args.early,
             accept_warnings=settings.accept_warnings,
+            links=bootstrap.graph_links(settings),
         )
     if args.json:
         _print_json(report)

@@ -6,15 +6,19 @@ ticket is reopened because a backend blinked.
 
 from __future__ import annotations
 
+from verifier.domain.evidence import GraphLinks
 from verifier.domain.measurement import Measurement
 from verifier.domain.planning import QueryPlan
 from verifier.domain.verdicts import Verdict, backend_error, decide, invalid
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
 from verifier.ports import Metrics
+from verifier.services.evidence import with_evidence
 
 
-def measure(plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False) -> Verdict:
-    """Run the plan's queries and judge the answer."""
+def measure(
+    plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False, links: GraphLinks | None = None
+) -> Verdict:
+    """Run the plan's queries and judge the answer; with `links`, add the graph link and the sparkline."""
     try:
         baseline = None
         if plan.baseline_query:
@@ -24,7 +28,8 @@ def measure(plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False)
         return invalid(f"the backend refused the query: {error.reason}", plan)
     except (BackendUnavailable, MetricsError) as error:
         return backend_error(f"the metrics backend failed: {error.reason}", plan)
-    return decide(plan, measurement, baseline, accept_warnings=accept_warnings)
+    verdict = decide(plan, measurement, baseline, accept_warnings=accept_warnings)
+    return with_evidence(verdict, plan, measurement, metrics, links) if links else verdict
 
 
 def _main_query(plan: QueryPlan, metrics: Metrics) -> Measurement:
