@@ -114,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
         default="service",
         help="rows of the table (default: service)",
     )
+    report.add_argument(
+        "--trend-weeks",
+        type=int,
+        choices=range(0, 53),
+        default=8,
+        metavar="N",
+        help="weeks of the fix-hold trend, from the tickets' own results (default 8; 0: none)",
+    )
     report.set_defaults(handler=_report)
 
     file = commands.add_parser(
@@ -291,7 +299,14 @@ def _report(args: argparse.Namespace) -> int:
     if tracker is None:
         return EXIT_INVALID
     try:
-        report = make_report(tracker, bootstrap.run_options(settings), since=since, now=now, group_by=args.group_by)
+        report = make_report(
+            tracker,
+            bootstrap.run_options(settings),
+            since=since,
+            now=now,
+            group_by=args.group_by,
+            trend_weeks=args.trend_weeks,
+        )
     except TrackerError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
