@@ -124,7 +124,8 @@ def run_options(
 
 def graph_links(settings: MetricsSettings) -> GraphLinks:
     """Where result comments link to: VERIFIER_GRAPH_URL, else the query API's own URL; Grafana when set."""
-    return GraphLinks(settings.graph_url or settings.url, settings.grafana_url, settings.grafana_datasource_uid)
+    url = settings.graph_url or settings.url
+    return GraphLinks(url, settings.grafana_url, settings.grafana_datasource_uid, sparkline=settings.sparkline)
 
 
 def push_metrics(settings: RunSettings, report: RunReport) -> None:

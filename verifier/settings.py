@@ -40,6 +40,7 @@ class MetricsSettings(PrometheusConnection, BaseSettings):
         validation_alias=AliasChoices("VERIFIER_GRAFANA_DATASOURCE_UID", "grafana_datasource_uid"),
         pattern=r"^[A-Za-z0-9_-]{1,40}$",
     )
+    sparkline: bool = Field(default=True, validation_alias=AliasChoices("VERIFIER_SPARKLINE", "sparkline"))
 
     @field_validator("graph_url", "grafana_url")
     @classmethod
@@ -50,7 +51,7 @@ class MetricsSettings(PrometheusConnection, BaseSettings):
         return url.rstrip("/") if url else url
 
     def connection(self) -> PrometheusConnection:
-        links = {"graph_url", "grafana_url", "grafana_datasource_uid"}
+        links = {"graph_url", "grafana_url", "grafana_datasource_uid", "sparkline"}
         return PrometheusConnection(**self.model_dump(exclude={"accept_warnings", *links}))
 
     def secrets(self) -> list[str]:

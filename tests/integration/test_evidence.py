@@ -96,12 +96,14 @@ def test_one_range_query_for_the_sparkline_none_in_every_step_mode_none_when_pen
     store.add(Histogram(METRIC, (), (0.1, 0.5), 10, lambda t: {0.05: 1.0}))
     with PrometheusSandbox(store) as prometheus:
 
-        def paths(config: str, resolved: datetime = RESOLVED) -> list[str]:
+        def paths(config: str, resolved: datetime = RESOLVED, **settings: str) -> list[str]:
             prometheus.clear_requests()
-            done = run(prometheus.url, resolved, config=config)
+            done = run(prometheus.url, resolved, config=config, **settings)
             assert done.returncode in (0, 4), done.stderr
+            assert ("graph:" in done.stdout) == (done.returncode == 0)
             return [r.path for r in prometheus.requests]
 
         assert paths(seed_comment(metric=METRIC)) == ["/api/v1/query", "/api/v1/query_range"]
         assert paths(_every_step()) == ["/api/v1/query_range"]
         assert paths(seed_comment(metric=METRIC), ANCHOR) == []  # pending: the window ends after --now
+        assert paths(seed_comment(metric=METRIC), VERIFIER_SPARKLINE="false") == ["/api/v1/query"]  # link only

@@ -33,6 +33,7 @@ class GraphLinks:
     url: str
     grafana_url: str | None = None
     grafana_datasource_uid: str | None = None
+    sparkline: bool = True  # draw the window (one range query per judged ticket outside every-step mode)
 
 
 @dataclass(frozen=True)

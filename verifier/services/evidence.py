@@ -37,6 +37,8 @@ def with_evidence(
     if verdict.outcome not in JUDGED or not verdict.query or verdict.start is None or verdict.end is None:
         return verdict
     label, link = graph_link(links, verdict.query, verdict.start, verdict.end)
+    if not links.sparkline:
+        return replace(verdict, evidence=Evidence(link, label))
     if plan.step is not None and measurement is not None:
         series = measurement.series  # every-step mode: the steps already fetched
         first, step = plan.range_start, int(plan.step.total_seconds())
