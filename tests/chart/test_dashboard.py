@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tests.chart.conftest import CHART, NAMESPACE, Rendering
+from tests.chart.conftest import CHART, NAMESPACE, Helm, Rendering, parse
 
 DASHBOARD_FILE = CHART / "dashboards" / "action-item-verifier.json"
 
@@ -48,3 +48,12 @@ def test_configmap_carries_the_sidecar_label_and_the_json_unchanged(rendered: Ma
     assert configmap["metadata"]["annotations"] == {"grafana_folder": "Incidents"}
     assert configmap["metadata"]["namespace"] == NAMESPACE
     assert json.loads(configmap["data"]["action-item-verifier.json"]) == dashboard()
+
+
+def test_configmap_goes_where_the_sidecar_looks_and_is_absent_by_default(helm: Helm, default: Rendering) -> None:
+    assert default.maybe("ConfigMap") is None
+    args = ("--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.namespace=monitoring")
+    (configmap,) = [o for o in parse(helm.template(*args).stdout) if o["kind"] == "ConfigMap"]
+    assert configmap["metadata"]["namespace"] == "monitoring"
+    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert "annotations" not in configmap["metadata"]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.unit.helpers import RESOLVED
 from verifier.domain.evidence import Evidence, GraphLinks, graph_link, render
-from verifier.domain.render import render_result
+from verifier.domain.render import Marker, parse_marker, render_result
 from verifier.domain.sparkline import BLOCKS, coarse_step, downsample, draw, worst_for
 from verifier.domain.tickets import Flavour
 from verifier.domain.verdicts import Outcome, Verdict
@@ -198,3 +198,19 @@ def test_bad_link_settings_name_the_variable_and_hide_the_value(
         load(MetricsSettings)
     assert name in str(raised.value)
     assert "secret" not in str(raised.value)
+
+
+@given(st.text(max_size=200), st.sampled_from(list(Flavour)))
+def test_a_comment_with_evidence_keeps_one_link_and_its_marker(query: str, flavour: Flavour) -> None:
+    _, link = graph_link(GraphLinks("http://p:9090"), query or "up", START, END)
+    verdict = Verdict(Outcome.VERIFIED, "held", query=query or "up", start=START, end=END)
+    text = render_result(
+        Verdict(**{**verdict.__dict__, "evidence": Evidence(link, "Prometheus", draw([1.0, 2.0]))}), RESOLVED, flavour
+    )
+    opener = (
+        "[Graph of the window in Prometheus|"
+        if flavour is Flavour.JIRA_WIKI
+        else "[Graph of the window in Prometheus]("
+    )
+    assert text.count(opener + link) == 1
+    assert parse_marker(text) == Marker(Outcome.VERIFIED, RESOLVED, early=False)
