@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -39,21 +39,32 @@ def with_evidence(
     label, link = graph_link(links, verdict.query, verdict.start, verdict.end)
     if not links.sparkline:
         return replace(verdict, evidence=Evidence(link, label))
+    try:
+        line, missing = _sparkline(verdict, plan, measurement, metrics, verdict.start, verdict.end)
+    except Exception:  # a bug in drawing must not cost the ticket its verdict
+        log.exception("sparkline_crashed", query=verdict.query)
+        line, missing = None, "it could not be drawn"
+    return replace(verdict, evidence=Evidence(link, label, line, missing))
+
+
+def _sparkline(
+    verdict: Verdict, plan: QueryPlan, measurement: Measurement | None, metrics: Metrics, start: datetime, end: datetime
+) -> tuple[Sparkline | None, str]:
+    """The window's sparkline, or None and why not."""
     if plan.step is not None and measurement is not None:
         series = measurement.series  # every-step mode: the steps already fetched
         first, step = plan.range_start, int(plan.step.total_seconds())
     else:
-        first, step = coarse_step(verdict.start, verdict.end)
+        first, step = coarse_step(start, end)
         query = build_query(plan.config, plan.metric, timedelta(seconds=step))
         try:
-            series = metrics.range(query, first, verdict.end, step).series
+            series = metrics.range(query, first, end, step).series
         except MetricsError as error:
             log.warning("sparkline_query_failed", query=query, error=error.reason)
-            missing = "the metrics backend did not answer the range query for it"
-            return replace(verdict, evidence=Evidence(link, label, None, missing))
-    points = int((verdict.end - first).total_seconds()) // step + 1
-    line = picture(series, verdict, plan, first.timestamp(), verdict.end.timestamp(), min(MAX_POINTS, points))
-    return replace(verdict, evidence=Evidence(link, label, line, "" if line else "no data in the window"))
+            return None, "the metrics backend did not answer the range query for it"
+    points = int((end - first).total_seconds()) // step + 1
+    line = picture(series, verdict, plan, first.timestamp(), end.timestamp(), min(MAX_POINTS, points))
+    return line, "" if line else "no data in the window"
 
 
 def picture(
