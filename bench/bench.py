@@ -32,9 +32,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from verifier.sandbox.http import RecordedRequest  # noqa: E402
-from verifier.sandbox.jira import JiraSandbox  # noqa: E402
-from verifier.sandbox.prometheus import Counter, MetricsStore, PrometheusSandbox  # noqa: E402
+from verifier_sandbox.http import RecordedRequest  # noqa: E402
+from verifier_sandbox.jira import JiraSandbox  # noqa: E402
+from verifier_sandbox.prometheus import Counter, MetricsStore, PrometheusSandbox  # noqa: E402
 
 BOT = "action-item-verifier"
 WINDOW_HOURS = 6
@@ -55,6 +55,9 @@ def main() -> int:
         "--real-prometheus", type=int, default=0, metavar="N", help="also N tickets against a real Prometheus"
     )
     parser.add_argument(
+        "--resolution", type=int, default=0, metavar="N", help="also resolve N configs against a real Prometheus"
+    )
+    parser.add_argument(
         "--sparkline-size", type=int, default=1000, help="tickets for the sparkline's cost, with and without (0: skip)"
     )
     args = parser.parse_args()
@@ -70,6 +73,8 @@ def main() -> int:
         sparkline_cost(args.sparkline_size, args.latency, args.concurrency)
     if args.real_prometheus:
         real_backend(args.real_prometheus, args.latency, args.concurrency)
+    if args.resolution:
+        resolution_cost(args.resolution)
     help_time()
     return 0
 
@@ -295,6 +300,47 @@ def real_backend(size: int, latency: float, concurrency: int) -> None:
         f"{result['wall']:.1f} s, peak RSS {result['rss_mb']:.0f} MB, {kinds['writes']} writes, "
         f"verdicts {report.get('counts')}"
     )
+
+
+def resolution_cost(size: int) -> None:
+    """What resolving a config's metric name costs per judged ticket: requests and time, on a real Prometheus."""
+    import tempfile
+
+    from tests.integration.backends import History, PrometheusServer, quiet_anchor
+    from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
+    from verifier.domain.formats import find_config
+    from verifier.domain.planning import QueryPlan, plan
+    from verifier.services.resolve import resolve
+
+    end = quiet_anchor()
+    history = History(start=end - timedelta(hours=7), end=end, step_seconds=60)
+    history.counter("app_orders_failed_total", 1, {"ticket": "0"}).gauge("process_memory_usage_bytes", 1e8)
+    history.histogram("http_server_request_duration_seconds", {0.02: 10})
+    history.gauge("app_queue__item_", 3.0)  # as the SDK's remote-write exporter names it: no metadata, no _total
+    configs = [
+        ("counter", 'metric: "app.orders.failed"\nunit: "{order}"\ncondition: "< 5"'),
+        ("gauge, no metadata", 'metric: "process.memory.usage"\nunit: "By"\ncondition: "< 512MiB"'),
+        ("classic histogram", 'metric: "http.server.request.duration"\nunit: "s"\ncondition: "< 250ms p99"'),
+        ("SDK remote-write name", 'metric: "app.queue"\nunit: "{item}"\ncondition: "< 5"'),
+    ]
+    with tempfile.TemporaryDirectory() as workdir, PrometheusServer(Path(workdir)) as prometheus:
+        prometheus.load(history)
+        with PrometheusMetrics(PrometheusConnection(url=prometheus.url)) as metrics:
+            sent: list[str] = []
+            metrics._session.hooks["response"].append(lambda r, *_, **__: sent.append(r.url))
+            for what, fields in configs:
+                config = find_config(f"```yaml\n# action-item-verifier: v1\n{fields}\ndelay: 6h\n```")
+                assert config is not None
+                planned = plan(config, end - timedelta(hours=6), end)
+                assert isinstance(planned, QueryPlan)
+                sent.clear()
+                started = time.perf_counter()
+                for _ in range(size):
+                    resolve(planned, metrics)
+                each = (time.perf_counter() - started) / size
+                print(
+                    f"resolution, {what}: {len(sent) / size:.0f} requests, {each * 1000:.1f} ms a ticket (goal: one lookup)"
+                )
 
 
 class _Url:

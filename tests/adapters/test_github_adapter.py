@@ -18,7 +18,7 @@ from tests.adapters.contract import ContractValidator
 from verifier.adapters.github import GitHubConnection, GitHubTracker, WritePacer
 from verifier.domain.tickets import Flavour
 from verifier.errors import TrackerError
-from verifier.sandbox.github import GitHubSandbox
+from verifier_sandbox.github import GitHubSandbox
 
 LABEL = "postmortem"
 REPO = "acme/api"

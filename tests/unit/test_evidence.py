@@ -177,7 +177,6 @@ def test_graph_settings_default_to_the_prometheus_url(monkeypatch: pytest.Monkey
     assert graph_links(settings) == GraphLinks(
         "https://prometheus.example.com", "https://grafana.example.com", "prom-1"
     )
-    assert "graph_url" not in settings.connection().model_dump()
 
 
 @pytest.mark.parametrize(
@@ -214,3 +213,9 @@ def test_a_comment_with_evidence_keeps_one_link_and_its_marker(query: str, flavo
     )
     assert text.count(opener + link) == 1
     assert parse_marker(text) == Marker(Outcome.VERIFIED, RESOLVED, early=False)
+
+
+def test_extreme_values_do_not_overflow_the_scale() -> None:
+    line = draw([1.7976931348623157e308, -9.9792015476736e291], threshold=0.5, op="<", holds=lambda v: v < 0.5)
+    assert line is not None
+    assert line.line == "█▁"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import time
 
-from verifier.sandbox.jira import JiraSandbox
+from verifier_sandbox.jira import JiraSandbox
 
 
 def test_a_request_cut_off_mid_body_is_not_handled() -> None:

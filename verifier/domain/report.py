@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from verifier import defaults
 from verifier.domain import trends
 from verifier.domain.models import incident_service
 from verifier.domain.render import parse_marker
@@ -20,8 +21,8 @@ from verifier.domain.verdicts import Outcome
 
 GroupBy = Literal["service", "team", "label"]
 #: Days an open action item may stay open, by priority (the SRE practice the seed article cites).
-DEFAULT_SLA_DAYS: Mapping[str, int] = {"P0": 3, "P1": 7, "P2": 30, "P3": 90}
-DEFAULT_PRIORITY = "P2"
+DEFAULT_SLA_DAYS: Mapping[str, int] = defaults.SLA_DAYS
+DEFAULT_PRIORITY = defaults.PRIORITY
 
 
 @dataclass
@@ -78,7 +79,7 @@ def build_report(
     now: datetime,
     policy: Policy,
     group_by: GroupBy = "service",
-    label: str = "post-incident",
+    label: str = defaults.LABEL,
     sla_days: Mapping[str, int] = DEFAULT_SLA_DAYS,
     trend_weeks: int = 0,
 ) -> Report:

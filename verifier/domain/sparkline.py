@@ -55,7 +55,10 @@ def level(value: float, low: float, high: float) -> str:
         return GAP
     if not high > low:
         return BLOCKS[len(BLOCKS) // 2 - 1]
-    share = (min(max(value, low), high) - low) / (high - low)
+    # Halved first: the difference of two large floats of opposite signs would overflow to infinity.
+    share = (min(max(value, low), high) / 2 - low / 2) / (high / 2 - low / 2)
+    if math.isnan(share):
+        return BLOCKS[len(BLOCKS) // 2 - 1]
     return BLOCKS[min(len(BLOCKS) - 1, int(share * len(BLOCKS)))]
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import structlog
 
+from verifier import defaults
 from verifier.domain.actions import REOPEN_FAILED_NOTE, Action, AddLabel, Labels, Reopen, WriteComment, actions_for
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
@@ -29,23 +30,22 @@ from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError
+from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
 from verifier.services.measure import measure
 
 log = structlog.get_logger("verifier.run")
 
-EXIT_OK, EXIT_ERRORS, EXIT_INTERRUPTED = 0, 1, 143
-
 
 @dataclass(frozen=True)
 class RunOptions:
-    label: str = "post-incident"
-    lookback_days: int = 90
+    label: str = defaults.LABEL
+    lookback_days: int = defaults.LOOKBACK_DAYS
     trusted_authors: frozenset[str] = frozenset()
     not_a_fix: frozenset[str] = frozenset()
     labels: Labels = field(default_factory=Labels)
-    concurrency: int = 8
-    max_writes: int = 200
+    concurrency: int = defaults.CONCURRENCY
+    max_writes: int = defaults.MAX_WRITES
     dry_run: bool = False
     early: bool = False  # --now: judge the window so far
     issues: tuple[str, ...] = ()
@@ -99,12 +99,12 @@ class RunReport:
         return dict(sorted(counts.items()))
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         if self.interrupted:
-            return EXIT_INTERRUPTED
+            return ExitCode.INTERRUPTED
         if self.errors or any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue)):
-            return EXIT_ERRORS
-        return EXIT_OK
+            return ExitCode.FAILED
+        return ExitCode.OK
 
 
 @dataclass
