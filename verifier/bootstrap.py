@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings
 
 from verifier import defaults, logs
 from verifier.domain.actions import Labels
+from verifier.domain.evidence import GraphLinks
 from verifier.errors import SettingsError
 from verifier.ports import Metrics, RunMetrics, Tracker
 from verifier.services.run import RunOptions
@@ -48,6 +49,12 @@ def build_metrics(settings: MetricsSettings) -> Backend:
     from verifier.adapters.prometheus import PrometheusMetrics
 
     return PrometheusMetrics(settings)  # a PrometheusConnection, validated once
+
+
+def graph_links(settings: MetricsSettings) -> GraphLinks:
+    """Where result comments link to: VERIFIER_GRAPH_URL, else the query API's own URL; Grafana when set."""
+    url = settings.graph_url or settings.url
+    return GraphLinks(url, settings.grafana_url, settings.grafana_datasource_uid, sparkline=settings.sparkline)
 
 
 def build_run_metrics(settings: RunSettings) -> RunMetrics | None:
@@ -121,6 +128,7 @@ class App:
             "issues": issues,
             "accept_warnings": self.has_metrics() and self.metrics_settings.accept_warnings,
             "sla_days": dict(settings.sla_days),
+            "links": graph_links(self.metrics_settings) if self.has_metrics() else None,
         }
         return RunOptions(**{**same, **derived})
 

@@ -123,6 +123,14 @@ def _parser() -> argparse.ArgumentParser:
         default="service",
         help="rows of the table (default: service)",
     )
+    report.add_argument(
+        "--trend-weeks",
+        type=int,
+        choices=range(0, 53),
+        default=8,
+        metavar="N",
+        help="weeks of the fix-hold trend, from the tickets' own results (default 8; 0: none)",
+    )
     report.set_defaults(handler=_report)
 
     file = commands.add_parser(
@@ -227,7 +235,7 @@ def _resolution(text: str, resolved_at: datetime | None, adapters: Adapters | No
 
 
 def _evaluate(args: argparse.Namespace, adapters: Adapters | None) -> int:
-    from verifier.bootstrap import app
+    from verifier.bootstrap import app, graph_links
     from verifier.services.evaluate import evaluate_text
 
     try:
@@ -243,6 +251,7 @@ def _evaluate(args: argparse.Namespace, adapters: Adapters | None) -> int:
             now=args.now or datetime.now(UTC),
             early=args.early,
             accept_warnings=context.metrics_settings.accept_warnings,
+            links=graph_links(context.metrics_settings),
         )
     if args.json:
         _print_json(report)
@@ -292,7 +301,14 @@ def _report(args: argparse.Namespace, adapters: Adapters | None) -> int:
         since = now - args.since if isinstance(args.since, timedelta) else args.since
         try:
             options = context.run_options()
-            report = make_report(context.tracker, options, since=since, now=now, group_by=args.group_by)
+            report = make_report(
+                context.tracker,
+                options,
+                since=since,
+                now=now,
+                group_by=args.group_by,
+                trend_weeks=args.trend_weeks,
+            )
         except TrackerError as error:
             print(f"error: {error}", file=sys.stderr)
             return ExitCode.FAILED

@@ -18,6 +18,7 @@ mounts them. A bad or missing setting raises `SettingsError` naming every field 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -45,6 +46,23 @@ class MetricsSettings(PrometheusConnection, BaseSettings, _Secrets):
     )
 
     accept_warnings: bool = False  # judge answers that carry warnings (Thanos partial responses) anyway
+    # Evidence links in result comments: a Prometheus-style graph UI (default: the query URL), or Grafana Explore.
+    graph_url: str | None = Field(default=None, validation_alias=AliasChoices("VERIFIER_GRAPH_URL", "graph_url"))
+    grafana_url: str | None = Field(default=None, validation_alias=AliasChoices("VERIFIER_GRAFANA_URL", "grafana_url"))
+    grafana_datasource_uid: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("VERIFIER_GRAFANA_DATASOURCE_UID", "grafana_datasource_uid"),
+        pattern=r"^[A-Za-z0-9_-]{1,40}$",
+    )
+    sparkline: bool = Field(default=True, validation_alias=AliasChoices("VERIFIER_SPARKLINE", "sparkline"))
+
+    @field_validator("graph_url", "grafana_url")
+    @classmethod
+    def _check_link_url(cls, url: str | None) -> str | None:
+        """Links go into comments anyone can read: no credentials, nothing that could break out of the link."""
+        if url is not None and not re.fullmatch(r"https?://[A-Za-z0-9.\-:]+(/[A-Za-z0-9._~%/\-]*)?", url):
+            raise ValueError("must be http(s)://host[:port][/path], without credentials, query or fragment")
+        return url.rstrip("/") if url else url
 
 
 #: Connection fields both trackers read from `VERIFIER_TRACKER_*` rather than their own prefix.

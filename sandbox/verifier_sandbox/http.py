@@ -380,6 +380,9 @@ def _handler_class(owner: SandboxServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:  # the client went away mid-request: a real server never handles it either
+                self.close_connection = True
+                return
             try:
                 reply = owner.handle(self.command, self.path, dict(self.headers.items()), body)
             except _Dropped:

@@ -212,6 +212,7 @@ def test_scenarios_cover_the_features() -> None:
         "networkpolicy-on",
         "prometheusrule-on",
         "env-secrets",
+        "grafanadashboard-on",
     }
 
 
@@ -225,6 +226,7 @@ def test_template_renders_the_expected_objects(rendered: Mapping[str, Rendering]
     assert ("Secret" in kinds) == (scenario == "github-tracker")  # the only scenario with secret.values
     assert ("NetworkPolicy" in kinds) == (scenario == "networkpolicy-on")
     assert ("PrometheusRule" in kinds) == (scenario == "prometheusrule-on")
+    assert ("ConfigMap" in kinds) == (scenario == "grafanadashboard-on")
     for obj in r.objects:
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/name"] == "action-item-verifier"

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from verifier import defaults
+from verifier.domain import trends
 from verifier.domain.models import incident_service
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Ticket, fold_resolution
@@ -60,6 +61,7 @@ class Report:
     groups: dict[str, Counts] = field(default_factory=dict)
     failed: list[Line] = field(default_factory=list)
     overdue: list[Line] = field(default_factory=list)
+    trend: trends.Trend | None = None  # fix-hold rate by group, week by week
 
 
 def due_date(ticket: Ticket, sla_days: Mapping[str, int]) -> datetime | None:
@@ -79,9 +81,17 @@ def build_report(
     group_by: GroupBy = "service",
     label: str = defaults.LABEL,
     sla_days: Mapping[str, int] = DEFAULT_SLA_DAYS,
+    trend_weeks: int = 0,
 ) -> Report:
+    """With `trend_weeks`, `tickets` may reach back before `since` (`listing_since`): tickets done and quiet
+    since `since` then feed only the trend."""
     report = Report(since=since, until=now, group_by=group_by)
+    report.trend = trends.Trend.ending(now, trend_weeks) if trend_weeks else None
     for ticket in tickets:
+        if report.trend is not None:
+            report.trend.add(ticket, _groups(ticket, group_by, label), policy.own)
+            if not _active(ticket, since):
+                continue
         for group in _groups(ticket, group_by, label):
             counts = report.groups.setdefault(group, Counts())
             _count(ticket, group, counts, report, since=since, now=now, policy=policy, sla_days=sla_days)
@@ -128,6 +138,17 @@ def _count(
             report.overdue.append(_line(ticket, group, f"{priority}, due {due.date().isoformat()}, {late} days late"))
 
 
+def listing_since(since: datetime, now: datetime, trend_weeks: int) -> datetime:
+    """How far back the tickets must be listed for the period and the trend."""
+    return min(since, trends.Trend.ending(now, trend_weeks).since) if trend_weeks else since
+
+
+def _active(ticket: Ticket, since: datetime) -> bool:
+    """Open, or resolved or commented on since `since`: what the period's listing holds."""
+    recent = ticket.resolved_at is not None and ticket.resolved_at >= since
+    return ticket.resolved_at is None or recent or any(c.created >= since for c in ticket.comments)
+
+
 def _not_a_fix(ticket: Ticket, policy: Policy) -> bool:
     """Closed as Won't Do, Duplicate, not_planned...: closed, but not completed."""
     return bool(ticket.resolution) and fold_resolution(ticket.resolution or "") in policy.not_a_fix
@@ -170,6 +191,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "groups": {name: counts(c) for name, c in report.groups.items()},
         "failed_verification": [asdict(line) for line in report.failed],
         "overdue": [asdict(line) for line in report.overdue],
+        **({"trend": trends.as_json(report.trend)} if report.trend else {}),
     }
 
 
@@ -195,6 +217,8 @@ def as_markdown(report: Report) -> str:
         lines += [f"- [{e.key}]({e.url}) {_cell(e.title)} ({_cell(e.group)}): {e.detail}" for e in entries] or [
             "- none"
         ]
+    if report.trend is not None:
+        lines += trends.as_markdown(report.trend, report.group_by, _cell)
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from verifier.domain.condition import Condition
+from verifier.domain.evidence import Evidence
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.planning import Pending, QueryPlan, relative_threshold
 from verifier.domain.units import Threshold
@@ -40,6 +41,7 @@ class Verdict:
     series: str | None = None  # the series reported (the worst one)
     early: bool = False
     notes: tuple[str, ...] = field(default=())
+    evidence: Evidence | None = None  # the graph link and sparkline, once gathered
 
 
 def decide(

@@ -19,6 +19,7 @@ import structlog
 
 from verifier import defaults
 from verifier.domain.actions import REOPEN_FAILED_NOTE, Action, AddLabel, Labels, Reopen, WriteComment, actions_for
+from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
 from verifier.domain.planning import QueryPlan
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
@@ -51,6 +52,7 @@ class RunOptions:
     accept_warnings: bool = False
     overdue_reminders: bool = False  # remind open tickets past their SLA (not with `issues`)
     sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    links: GraphLinks | None = None  # graph links and sparklines in result comments
 
 
 def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
@@ -219,7 +221,7 @@ def _slim(ticket: Ticket) -> Ticket:
 def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOptions) -> Verdict:
     started = time.monotonic()
     try:
-        verdict = measure(plan, metrics, accept_warnings=options.accept_warnings)
+        verdict = measure(plan, metrics, accept_warnings=options.accept_warnings, links=options.links)
     except Exception as error:  # a bug in one measurement must not take the other tickets down
         log.exception("measure_crashed", ticket=key)
         return Verdict(Outcome.ERROR, f"internal error: {error}")
