@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from verifier import defaults
@@ -202,6 +200,9 @@ class GitHubConnection(BaseModel):
                 f"missing {', '.join(missing)}: a GitHub App needs app_id, app_private_key, installation_id"
             )
         if self.app_private_key is not None:
+            from cryptography.exceptions import UnsupportedAlgorithm  # only GitHub Apps pay for importing it
+            from cryptography.hazmat.primitives import serialization
+
             try:
                 serialization.load_pem_private_key(self.app_private_key.get_secret_value().encode(), password=None)
             except (ValueError, TypeError, UnsupportedAlgorithm):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from verifier.errors import ConfigError
 
@@ -144,10 +145,16 @@ def convert(value: float, written: Unit | None, metric_unit: Unit | None) -> Thr
         return Threshold(value, metric_unit, assumed=False)
     if metric_unit is None:
         base = {"time": SECONDS, "bytes": BYTES, "fraction": RATIO}[written.dimension]
-        return Threshold(value * written.factor / base.factor, base, assumed=True)
+        return Threshold(_scaled(value, written.factor, base.factor), base, assumed=True)
     if written.dimension != metric_unit.dimension:
         raise ConfigError(
             "condition",
             f"a value in {written.name} cannot be compared with a metric in {metric_unit.name}",
         )
-    return Threshold(value * written.factor / metric_unit.factor, metric_unit, assumed=False)
+    return Threshold(_scaled(value, written.factor, metric_unit.factor), metric_unit, assumed=False)
+
+
+def _scaled(value: float, factor: float, per: float) -> float:
+    """`value * factor / per` rounded once, in decimal: `99.9%` is 0.999 (not 0.9990000000000001), so a value
+    measured exactly at the written threshold is judged at it, not past it."""
+    return float(Decimal(repr(value)) * Decimal(repr(factor)) / Decimal(repr(per)))
