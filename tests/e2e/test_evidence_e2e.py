@@ -16,12 +16,15 @@ SPARKLINE_RANGE = "[225s]"  # the 3 h windows drawn in 48 steps: only the sparkl
 @pytest.mark.parametrize("desk", ["jira-cloud", "github"], indirect=True)
 def test_comments_link_the_window_and_draw_it(desk: Desk, metrics_proxy: MetricsProxy, t: Timeline) -> None:
     keys = desk.seed(t, ["held", "regressed"])
-    done = run_cli(env_for(desk, metrics_proxy.url))
+    done = run_cli(env_for(desk, metrics_proxy.url), "--json")
     assert done.code == 0, done
     check_end_state(desk, keys)
+    graphs = {ticket["key"]: ticket["graph"] for ticket in done.report()["tickets"]}
     for name in ("held", "regressed"):
         (comment,) = [c for c in desk.state(keys[name]).bot_comments if "action-item-verifier result" in c]
-        assert f"Graph of the window in Prometheus{'|' if desk.is_jira else ']('}{metrics_proxy.url}/graph?" in comment
+        graph = graphs[keys[name]]  # the run's report carries the same link, for on-call's `run --issue --now`
+        assert graph.startswith(f"{metrics_proxy.url}/graph?")
+        assert f"Graph of the window in Prometheus{'|' if desk.is_jira else ']('}{graph}" in comment
         assert "Window: " in comment and "points break it" in comment
     assert sum(SPARKLINE_RANGE in q for q in metrics_proxy.queries) == 2  # one range query per judged ticket
 

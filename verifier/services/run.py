@@ -75,6 +75,7 @@ class TicketResult:
     writes: int = 0  # tracker writes made for this ticket
     deferred: str = ""  # why it is left for the next run: the write budget ran out, or the run was stopped
     service: str | None = None  # the service the ticket's incident context names
+    graph: str | None = None  # the link to the judged query over its window
 
 
 @dataclass
@@ -261,6 +262,7 @@ def _write(
         result.value = verdict.value
         result.threshold = verdict.threshold.value if verdict.threshold else None
         result.query = verdict.query or result.query
+        result.graph = verdict.evidence.link if verdict.evidence else None
         actions = actions_for(
             verdict, item.ticket, tracker.flavour, options.labels, already_written=item.already_written
         )
