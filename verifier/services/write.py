@@ -1,0 +1,310 @@
+"""The write phase of a run, in three steps a reader can follow:
+
+1. re-read the due tickets, oldest due first, a few at a time (reads cost no budget);
+2. decide each one's writes from the ticket as re-read (`actions.decide`, the one place) and reserve them from the
+   write budget, in that order: a ticket whose writes do not fit is left for the next run;
+3. apply the decisions several tickets at a time; each apply returns what it sent, and the run builds its
+   report from those values.
+
+The budget is a cap on write requests: every request sent is charged (comments, labels, transitions, deletes,
+notes; a failed attempt too). What only a failure asks for (the note after an impossible reopen, deleting a
+duplicate result) is drawn from what is left of the budget when it happens, and left for the next run if nothing is.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import TypeVar
+
+import structlog
+
+from verifier.domain.actions import (
+    REOPEN_FAILED_NOTE,
+    AddLabel,
+    Decision,
+    Labels,
+    Reopen,
+    WriteComment,
+    decide,
+    describe,
+)
+from verifier.domain.selection import own_results
+from verifier.domain.tickets import Ticket
+from verifier.domain.triage import Policy
+from verifier.domain.verdicts import Verdict
+from verifier.errors import TrackerError, TrackerThrottled
+from verifier.ports import Tracker
+
+log = structlog.get_logger("verifier.run")
+T = TypeVar("T")
+BUDGET_SPENT = "the write budget is used up"
+
+
+class Budget:
+    """The run's write budget. Decisions reserve from it in order; failures draw from it as they happen (writes
+    run in parallel, hence the lock)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._left = total
+        self._lock = threading.Lock()
+
+    @property
+    def left(self) -> int:
+        with self._lock:
+            return self._left
+
+    def take(self, count: int) -> bool:
+        with self._lock:
+            if count > self._left:
+                return False
+            self._left -= count
+            return True
+
+    def give_back(self, count: int) -> None:
+        with self._lock:
+            self._left += count
+
+
+@dataclass
+class _Allowance:
+    """One ticket's share: its reservation first, then whatever the budget still has."""
+
+    budget: Budget
+    reserved: int
+    sent: int = 0
+
+    def take(self, count: int = 1) -> bool:
+        from_reserve = min(count, self.reserved - self.sent) if self.reserved > self.sent else 0
+        if count > from_reserve and not self.budget.take(count - from_reserve):
+            return False
+        self.reserved = max(self.reserved, self.sent + count)  # what was drawn is now this ticket's
+        return True
+
+    def settle(self) -> None:
+        self.budget.give_back(max(0, self.reserved - self.sent))
+
+
+@dataclass(frozen=True)
+class Job:
+    """A due ticket with its verdict; `listed` is the ticket as the listing showed it (body and comments
+    dropped), `already_written` when the listing showed a result of ours for this resolution."""
+
+    listed: Ticket
+    verdict: Verdict
+    already_written: bool = False
+
+
+@dataclass
+class Written:
+    """What the write phase did for one ticket (or, in a dry run, would do)."""
+
+    actions: list[str] = field(default_factory=list)
+    writes: int = 0  # write requests sent, failed ones included
+    error: str = ""  # one line: a write failed
+    deferred: str = ""  # why (part of) it is left for the next run
+    note: str = ""  # why it got no writes
+
+
+@dataclass
+class Phase:
+    written: dict[str, Written] = field(default_factory=dict)
+    interrupted: bool = False
+    throttled: str = ""  # the tracker's rate limit that stopped the writing, in one line
+
+
+@dataclass(frozen=True)
+class Context:
+    tracker: Tracker
+    policy: Policy
+    labels: Labels
+    budget: Budget
+    stop: threading.Event
+    halt: threading.Event  # set when the tracker throttles: no new ticket starts
+
+
+def write_all(
+    tracker: Tracker,
+    jobs: Sequence[Job],
+    policy: Policy,
+    labels: Labels,
+    budget: Budget,
+    *,
+    concurrency: int,
+    dry_run: bool,
+    stop: threading.Event,
+) -> Phase:
+    """Write `jobs` (ordered: oldest due first) within `budget`."""
+    phase = Phase()
+    ctx = Context(tracker, policy, labels, budget, stop, threading.Event())
+    todo = [job for job in jobs if _decide(job, job.listed, ctx).actions]  # from the listing: no read needed
+    if dry_run:
+        for job in todo:
+            decision = _decide(job, job.listed, ctx)
+            phase.written[job.listed.key] = written = Written([describe(a) for a in decision.actions])
+            if not budget.take(decision.charge):
+                written.actions, written.deferred = [], BUDGET_SPENT
+        return phase
+    width = max(1, concurrency)
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="write") as pool:
+        for batch in _chunks(todo, width):
+            if stop.is_set() or ctx.halt.is_set() or budget.left == 0:
+                for job in batch:
+                    phase.written[job.listed.key] = Written(deferred=_why_not(ctx, phase))
+                continue
+            fresh = list(pool.map(lambda job: _reread(tracker, job.listed.key), batch))
+            chosen: list[tuple[Job, Decision, _Allowance]] = []
+            for job, ticket in zip(batch, fresh, strict=True):
+                if isinstance(ticket, str):
+                    phase.written[job.listed.key] = Written(error=ticket)
+                    continue
+                decision = _decide(job, ticket, ctx)
+                if not decision.actions:
+                    phase.written[job.listed.key] = Written(note=decision.note)
+                elif not budget.take(decision.charge):
+                    phase.written[job.listed.key] = Written(deferred=BUDGET_SPENT)
+                    log.info("write_budget_exhausted", ticket=job.listed.key, budget=budget.total)
+                else:
+                    chosen.append((job, decision, _Allowance(budget, decision.charge)))
+            done = pool.map(lambda c: _apply_safely(ctx, c[0].listed.key, c[0].verdict, c[1], c[2]), chosen)
+            for (job, *_), written in zip(chosen, done, strict=True):
+                phase.written[job.listed.key] = written
+    phase.interrupted = stop.is_set()
+    if ctx.halt.is_set():
+        phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
+    return phase
+
+
+def _decide(job: Job, ticket: Ticket, ctx: Context) -> Decision:
+    return decide(
+        job.verdict,
+        job.listed.resolved_at,
+        ticket,
+        ctx.tracker.flavour,
+        ctx.labels,
+        trusted=ctx.policy.trusted,
+        own=ctx.policy.own,
+        already_written=job.already_written,
+    )
+
+
+def _why_not(ctx: Context, phase: Phase) -> str:
+    if ctx.stop.is_set():
+        phase.interrupted = True
+        return "the run was stopped"
+    if ctx.halt.is_set():
+        return "the tracker's rate limit stopped the writing"
+    return BUDGET_SPENT
+
+
+def _reread(tracker: Tracker, key: str) -> Ticket | str:
+    try:
+        return tracker.get_ticket(key)
+    except TrackerError as error:
+        log.error("write_failed", ticket=key, error=str(error))
+        return f"tracker read before writing failed: {error}"
+
+
+def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: _Allowance) -> Written:
+    written = Written()
+    if ctx.stop.is_set() or ctx.halt.is_set():
+        written.deferred = (
+            "the run was stopped" if ctx.stop.is_set() else "the tracker's rate limit stopped the writing"
+        )
+        allowance.settle()
+        return written
+    try:
+        _apply(ctx, key, verdict, decision, allowance, written)
+    except TrackerThrottled as error:
+        ctx.halt.set()
+        log.error("tracker_throttled", ticket=key, error=str(error))
+        written.error = f"throttled: {error}"
+    except TrackerError as error:
+        log.error("write_failed", ticket=key, error=str(error))
+        written.error = f"tracker write failed: {error}"
+    except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
+        log.exception("write_crashed", ticket=key)
+        written.error = f"internal error: {error}"
+    finally:
+        allowance.settle()
+    return written
+
+
+def _apply(
+    ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: _Allowance, written: Written
+) -> None:
+    """Send the decided writes in order. The result comment goes first: it records the decision, so a run cut
+    short re-applies only what is missing next time."""
+    tracker = ctx.tracker
+
+    def send(action: str, request: Callable[[], T]) -> T:
+        allowance.sent += 1  # charged when attempted: a refused request still reached the tracker
+        written.writes += 1
+        written.actions.append(action)
+        return request()
+
+    for action in decision.actions:
+        if isinstance(action, WriteComment):
+            comment_id = send("comment", partial(tracker.comment, key, action.body))
+            if _is_duplicate(tracker, key, comment_id, ctx.policy.own, verdict.early, decision.config_since):
+                if not allowance.take():
+                    written.deferred = (
+                        "a concurrent run wrote the same result first; deleting this one: " + BUDGET_SPENT
+                    )
+                    return
+                send("delete", partial(tracker.delete_comment, key, comment_id))
+                written.actions[-1] = "deleted: a concurrent run wrote the same result first"
+                return
+        elif isinstance(action, AddLabel):
+            send(describe(action), partial(tracker.add_labels, key, [action.label]))
+        elif isinstance(action, Reopen):
+            if _reopen(tracker, key, written, allowance) or not action.note_if_impossible:
+                continue
+            if not allowance.take(2):
+                written.deferred = "the note that the reopen is impossible: " + BUDGET_SPENT
+                continue
+            reopen_failed = ctx.labels.reopen_failed
+            send("reopen impossible: comment", partial(tracker.comment, key, REOPEN_FAILED_NOTE))
+            send("label " + reopen_failed, partial(tracker.add_labels, key, [reopen_failed]))
+
+
+def _reopen(tracker: Tracker, key: str, written: Written, allowance: _Allowance) -> bool:
+    """Reopen; False when the workflow offers no way back. A tracker that finds no way back sends no write."""
+    try:
+        reopened = tracker.reopen(key)
+    except TrackerError:
+        allowance.sent += 1
+        written.writes += 1
+        written.actions.append("reopen")
+        raise
+    if reopened:
+        allowance.sent += 1
+        written.writes += 1
+        written.actions.append("reopen")
+    else:
+        log.warning("reopen_impossible", ticket=key)
+    return reopened
+
+
+def _is_duplicate(
+    tracker: Tracker, key: str, comment_id: str, own: frozenset[str], early: bool, since: datetime | None
+) -> bool:
+    """Two runs at once may both write a result: the oldest stays, every later one deletes itself.
+
+    Results older than the config they judged (`since`) belong to an earlier config and do not count."""
+    results = [
+        r
+        for r in own_results(tracker.get_ticket(key), own)
+        if r.marker.early == early and (since is None or r.comment.created >= since)
+    ]
+    return bool(results) and results[0].comment.id != comment_id
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
