@@ -96,6 +96,7 @@ def run_options(
     dry_run: bool = False,
     early: bool = False,
     issues: tuple[str, ...] = (),
+    rejudge: bool = False,
 ) -> RunOptions:
     not_a_fix = settings.jira_not_fix_resolutions if settings.tracker == "jira" else GITHUB_NOT_A_FIX
     return RunOptions(
@@ -117,6 +118,7 @@ def run_options(
         accept_warnings=metrics_settings.accept_warnings if metrics_settings else False,
         overdue_reminders=settings.overdue_reminders,
         sla_days=dict(settings.sla_days),
+        rejudge=rejudge or settings.rejudge,
     )
 
 

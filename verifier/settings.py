@@ -92,6 +92,7 @@ class RunSettings(BaseSettings):
     max_writes: int = Field(default=200, ge=0)
     dry_run: bool = False
     trusted_authors: CommaList = ()
+    rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
     # Open action items: days each priority may stay open (`report`, reminders), and whether `run` reminds.
     sla_days: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     overdue_reminders: bool = False

@@ -5,11 +5,14 @@ on. The CLI as a subprocess against the contract-validated sandboxes and the mod
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.seed import SPECS, Desk, Timeline, run_cli
+from tests.e2e.seed import LATENCY, SPECS, VERIFIED, Desk, Timeline, run_cli
+from verifier.sandbox.github import GitHubSandbox
 from verifier.sandbox.http import RecordedRequest
+from verifier.sandbox.jira import JiraSandbox
 
 pytestmark = pytest.mark.integration
 
@@ -58,3 +61,65 @@ def test_the_write_budget_caps_every_write_request_failed_transitions_and_notes_
         assert state.results == ["FAILED"], (name, state)
         assert state.open == name.startswith("regressed"), (name, state)
         assert ("reopen-failed" in state.labels) == name.startswith("locked"), (name, state)
+
+
+# ------------------------------------------------------------------------------------- judged elsewhere
+
+SCRIPT = "otel-script"  # the account the article's script ran as: it wrote the configs, so it is trusted
+ARTICLE_VERIFIED = "Verified: `{m}` now meets condition `< 100ms p99` (current value: 0.031)"
+ARTICLE_FAILED = (
+    "Verification FAILED: `{m}` does not meet `< 100ms p99` (current value: 0.22). Reopening for investigation."
+)
+
+
+def article_comment(desk: Desk, key: str, text: str, when: datetime) -> None:
+    """A comment as the article's script wrote it, at `when`."""
+    body = text.format(m=LATENCY)
+    if isinstance(desk.server, JiraSandbox):
+        desk.server.add_comment(key, body, author=SCRIPT, created=when)
+    else:
+        assert isinstance(desk.server, GitHubSandbox)
+        desk.server.add_comment(desk.repo, int(key.rsplit("#", 1)[1]), body, user=SCRIPT, created_at=when)
+
+
+def add_label(desk: Desk, key: str, label: str) -> None:
+    if isinstance(desk.server, JiraSandbox):
+        desk.server.issue(key).labels.append(label)
+    else:
+        assert isinstance(desk.server, GitHubSandbox)
+        desk.server.issue(desk.repo, int(key.rsplit("#", 1)[1])).labels.append(label)
+
+
+@pytest.mark.parametrize("desk", ["jira-cloud", "github"], indirect=True)
+def test_a_tracker_as_the_article_s_script_left_it_gets_no_write_and_rejudge_judges_it(
+    desk: Desk, env: dict[str, str], t: Timeline
+) -> None:
+    after = t.resolved + timedelta(hours=4)
+    keys = seed_many(desk, t, held=2, regressed=2)
+    # The script verified held-1 (comment + label) and found regressed-1 failing, but its workflow let it not
+    # reopen; a person labelled held-2 by hand; regressed-2 was failed by the script, reopened and resolved again.
+    article_comment(desk, keys["held-1"], ARTICLE_VERIFIED, after)
+    add_label(desk, keys["held-1"], VERIFIED)
+    article_comment(desk, keys["regressed-1"], ARTICLE_FAILED, after)
+    add_label(desk, keys["held-2"], VERIFIED)
+    article_comment(desk, keys["regressed-2"], ARTICLE_FAILED, t.resolved - timedelta(hours=1))
+    env = {**env, "VERIFIER_TRUSTED_AUTHORS": desk.identity(SCRIPT)}
+
+    first = run_cli(env)
+
+    assert first.code == 0, first
+    elsewhere = ("held-1", "regressed-1", "held-2")
+    for name in elsewhere:
+        assert "  ELSEWHERE " in first.line(keys[name]), first.out
+        assert desk.state(keys[name]).bot_comments == (), name
+    assert "  FAILED " in first.line(keys["regressed-2"]), first.out  # resolved again since: judged as usual
+    assert all(f"/{keys['regressed-2'].rsplit('#', 1)[-1]}" in r.path for r in desk.server.writes())
+    assert "3 judged elsewhere" in first.out
+
+    desk.server.clear_requests()
+    second = run_cli(env, "--rejudge")
+
+    assert second.code == 0, second
+    assert [desk.state(keys[n]).results for n in elsewhere] == [["VERIFIED"], ["FAILED"], ["VERIFIED"]]
+    assert desk.state(keys["regressed-1"]).open
+    assert desk.state(keys["regressed-2"]).results == ["FAILED"]  # not written twice

@@ -279,3 +279,15 @@ def test_a_pull_request_named_with_issue_is_left_alone() -> None:
     report = run(tracker, metrics, RunOptions(issues=("acme/api#7",)), NOW)
     assert tracker.writes == []
     assert report.results[0].reason == "a pull request, not an action item"
+
+
+def test_judged_elsewhere_is_skipped_and_shown_then_rejudge_writes() -> None:
+    from verifier.services.summary import as_text
+
+    tracker, metrics = setup(ticket("A-1", labels=frozenset({"post-incident", "verified-by-otel"})))
+    report = run(tracker, metrics, RunOptions(), NOW)
+    assert tracker.writes == [] and metrics.asked == []
+    assert report.counts() == {"ELSEWHERE": 1}
+    assert "1 tickets: 1 judged elsewhere" in as_text(report)
+    run(tracker, metrics, RunOptions(rejudge=True), NOW)
+    assert kinds(tracker, "A-1") == ["comment"]  # the label is there already

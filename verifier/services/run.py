@@ -33,6 +33,7 @@ from verifier.services.write import BUDGET_SPENT, Budget, Job, write_all
 
 log = structlog.get_logger("verifier.run")
 
+ELSEWHERE = "ELSEWHERE"  # judged by someone else: skipped, never written to (`run --rejudge` judges it)
 EXIT_OK, EXIT_ERRORS, EXIT_THROTTLED, EXIT_INTERRUPTED = 0, 1, 75, 143  # 75: EX_TEMPFAIL, try again later
 
 
@@ -51,12 +52,14 @@ class RunOptions:
     accept_warnings: bool = False
     overdue_reminders: bool = False  # remind open tickets past their SLA (not with `issues`)
     sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
 
 
 def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
     """Whose configs count (the trusted authors and the tool's own account) and whose results are the tool's."""
     not_a_fix = frozenset(fold_resolution(name) for name in options.not_a_fix)
-    return Policy(options.trusted_authors | own, own, not_a_fix, options.early)
+    judged = frozenset({options.labels.verified, options.labels.failed})
+    return Policy(options.trusted_authors | own, own, not_a_fix, options.early, judged, options.rejudge)
 
 
 @dataclass
@@ -193,7 +196,7 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
         return None
     if isinstance(decision, Skip):
-        result.outcome, result.reason = "SKIPPED", decision.reason
+        result.outcome, result.reason = ELSEWHERE if decision.elsewhere else "SKIPPED", decision.reason
         if decision.ignored_authors:
             result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
             log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))

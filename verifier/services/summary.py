@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from verifier.services.run import RunReport, TicketResult
+from verifier.services.run import ELSEWHERE, RunReport, TicketResult
 
 
 def as_json(report: RunReport) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def as_text(report: RunReport) -> str:
         if result.deferred:
             detail += f" [left for the next run: {result.deferred}]"
         lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
-    counts = ", ".join(f"{n} {k.lower()}" for k, n in report.counts().items()) or "no tickets"
+    counts = ", ".join(f"{n} {_name(k)}" for k, n in report.counts().items()) or "no tickets"
     mode = " (dry run: nothing written)" if report.dry_run else ""
     lines.append(
         f"{len(report.results)} tickets: {counts}; {report.writes} writes in {report.duration_seconds:.1f}s{mode}"
@@ -50,7 +50,16 @@ def as_text(report: RunReport) -> str:
         reminded = sum(1 for r in report.overdue if "reminder" in r.actions)
         verb = "would be reminded" if report.dry_run else "reminded"
         lines.append(f"{len(report.overdue)} open tickets overdue: {reminded} {verb} now")
+    if report.counts().get(ELSEWHERE):
+        lines.append(
+            "judged elsewhere: a verified/failed label or the article's result comment and no result of this tool; "
+            "left alone (run --rejudge judges them)"
+        )
     lines.extend(f"error: {e}" for e in report.errors)
     if report.interrupted:
         lines.append("interrupted: stopped taking new tickets; the next run picks up the rest")
     return "\n".join(lines)
+
+
+def _name(outcome: str) -> str:
+    return "judged elsewhere" if outcome == ELSEWHERE else outcome.lower()
