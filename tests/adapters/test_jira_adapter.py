@@ -19,7 +19,7 @@ from urllib3.util.retry import Retry
 from tests.adapters.contract import ContractValidator
 from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
 from verifier.domain.tickets import Flavour
-from verifier.errors import TrackerError
+from verifier.errors import TrackerError, TrackerThrottled
 from verifier.sandbox.http import Reply
 from verifier.sandbox.jira import JiraSandbox, JiraTransition
 
@@ -242,7 +242,7 @@ def test_429_on_a_write_is_retried_once_and_writes_once(jira: JiraSandbox) -> No
 def test_a_retry_after_beyond_the_cap_fails_at_once(jira: JiraSandbox) -> None:
     jira.throttle(times=1, retry_after=3600)
     sleeps: list[float] = []
-    with pytest.raises(TrackerError, match=r"HTTP 429.*asked to wait 3600s, beyond the cap of 60s"):
+    with pytest.raises(TrackerThrottled, match=r"HTTP 429.*asked to wait 3600s, beyond the cap of 60s.*stops writing"):
         tracker(jira, sleeps).get_ticket(jira.add_issue())
     assert sleeps == [] and len(jira.requests) == 1
 
@@ -334,6 +334,8 @@ def test_wrong_credentials(jira: JiraSandbox) -> None:
         tracker(jira, **wrong).account()
     assert "HTTP 401" in str(caught.value)
     assert "not-the" not in str(caught.value)
+    hint = "Atlassian API tokens expire" if jira.cloud else "personal access tokens expire"
+    assert hint in str(caught.value) and "\n" not in str(caught.value)
 
 
 # -- configuration ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.seed import LATENCY, SPECS, VERIFIED, Desk, Timeline, run_cli
 from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.http import RecordedRequest
+from verifier.sandbox.http import RecordedRequest, Reply
 from verifier.sandbox.jira import JiraSandbox
 
 pytestmark = pytest.mark.integration
@@ -123,3 +123,38 @@ def test_a_tracker_as_the_article_s_script_left_it_gets_no_write_and_rejudge_jud
     assert [desk.state(keys[n]).results for n in elsewhere] == [["VERIFIED"], ["FAILED"], ["VERIFIED"]]
     assert desk.state(keys["regressed-1"]).open
     assert desk.state(keys["regressed-2"]).results == ["FAILED"]  # not written twice
+
+
+# ------------------------------------------------------------------------------------- rate limits
+
+
+@pytest.mark.parametrize("desk", ["jira-dc", "github"], indirect=True)
+def test_a_rate_limit_longer_than_the_run_can_wait_stops_the_writing_in_one_line_and_exits_75(
+    desk: Desk, env: dict[str, str], t: Timeline
+) -> None:
+    keys = seed_many(desk, t, held=3)
+    if isinstance(desk.server, JiraSandbox):
+        reply = Reply.json(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, [("Retry-After", "3600")])
+        desk.server.faults.inject(reply, times=1, match=lambda r: r.is_write)
+        said = ("HTTP 429", "Rate limit exceeded.", "asked to wait 3600s")
+    else:
+        assert isinstance(desk.server, GitHubSandbox)
+        desk.server.throttle(1, retry_after=None, reset_in=3600, match=lambda r: r.is_write)
+        said = ("HTTP 403, primary rate limit", "API rate limit exceeded for user ID 1")
+    env = {**env, "VERIFIER_CONCURRENCY": "1"}  # one ticket at a time: the first write is refused
+
+    done = run_cli(env)
+
+    assert done.code == 75, done
+    stopped = [line for line in done.out.splitlines() if line.startswith("error: writing stopped")]
+    assert len(stopped) == 1 and all(part in stopped[0] for part in said), done.out
+    assert "the next run" in stopped[0]
+    assert [
+        r for r in desk.server.writes() if not r.path.endswith("/comment") and not r.path.endswith("/comments")
+    ] == []
+    assert len(desk.server.writes()) == 1  # the refused one; nothing after it
+    assert sum("left for the next run" in line for line in done.out.splitlines()) == len(keys) - 1, done.out
+
+    again = run_cli(env)
+    assert again.code == 0, again
+    assert all(desk.state(k).results == ["VERIFIED"] for k in keys.values())

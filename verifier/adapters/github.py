@@ -24,6 +24,7 @@ Ticket keys are `owner/repo#N`. What PyGithub (2.10) does, and how it is configu
 from __future__ import annotations
 
 import email.utils
+import json
 import math
 import re
 import threading
@@ -45,15 +46,16 @@ from github import Auth, BadAttributeException, Github, GithubException, GithubI
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
+from github.Requester import Requester
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
+from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
 from verifier.adapters.retry import SleepingRetry
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
-from verifier.errors import TrackerError
+from verifier.errors import TrackerError, TrackerThrottled
 
 __all__ = ["GitHubConnection", "GitHubTracker", "WritePacer"]
 
@@ -62,6 +64,12 @@ _KEY = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
 _NOT_A_FIX = ("not_planned", "duplicate")
 _PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)  # as filing writes it: priority:P1
 _log = structlog.get_logger()
+#: The REST API version every request asks for (GitHub answers older clients with its oldest behaviour).
+API_VERSION = "2022-11-28"
+_THROTTLED_ADVICE = (
+    "The run stops writing and the next run carries on; if it recurs, lower VERIFIER_MAX_WRITES or run less "
+    "often (other tools may share this token's quota)"
+)
 
 
 class GitHubConnection(BaseModel):
@@ -163,6 +171,13 @@ class WritePacer:
 class _Retry(SleepingRetry, GithubRetry):
     """`GithubRetry` with 429 handling, no unsafe POST retries, a hard cap on Retry-After, an injectable sleep."""
 
+    _last_body: bytes | None = None
+
+    def get_content(self, resp: HTTPResponse, url: str) -> bytes:  # type: ignore[override]  # a staticmethod there
+        """The body GithubRetry reads (and so consumes) to recognise a rate limit, kept for the error message."""
+        self._last_body = GithubRetry.get_content(resp, url)
+        return self._last_body
+
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if method.upper() == "POST" and status_code >= 500:
             return False  # the comment may have been stored: do not post it twice
@@ -182,8 +197,16 @@ class _Retry(SleepingRetry, GithubRetry):
         cap = self.max_rate_limit_wait
         wait = _header_wait(response.headers) if response is not None and response.status in (403, 429) else None
         if response is not None and wait is not None and cap is not None and wait > cap:
-            raise RateLimitExceededExceedsMaxWait(response.status, None, dict(response.headers), wait=wait)
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+            data = _json_or_none(GithubRetry.get_content(response, url or ""))  # GitHub's message, for the user
+            raise RateLimitExceededExceedsMaxWait(response.status, data, dict(response.headers), wait=wait)
+        try:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError:
+            # GithubRetry read the last 403's body to look for a rate limit: hand its message on, or the client
+            # would see an empty body ("no details").
+            if response is not None and self._last_body is not None:
+                raise GithubException(response.status, _json_or_none(self._last_body), dict(response.headers)) from None
+            raise
         if response is not None and response.status == 429 and not response.headers.get("Retry-After"):
             backoff = wait if wait is not None else self.secondary_rate_wait
             retry.get_backoff_time = lambda: backoff  # type: ignore[method-assign]
@@ -242,6 +265,7 @@ class GitHubTracker:
             "verify": verify,
             "seconds_between_requests": None,
             "seconds_between_writes": None,
+            "api_version": API_VERSION,
         }
 
     def __repr__(self) -> str:
@@ -407,7 +431,14 @@ class GitHubTracker:
         except GithubException as exc:
             data = exc.data if isinstance(exc.data, dict) else {}
             wait = f" (asked to wait {exc.wait:.0f}s)" if isinstance(exc, RateLimitExceededExceedsMaxWait) else ""
-            reason = f"HTTP {exc.status}: {data.get('message') or exc.message or 'no details'}{wait}"
+            message = str(data.get("message") or exc.message or "no details")
+            limit = _rate_limit(exc.status, message, exc.headers or {})
+            if limit is not None:
+                raise TrackerThrottled(
+                    f"GitHub {action} failed: HTTP {exc.status}, {limit}: {message}{wait}. {_THROTTLED_ADVICE}",
+                    ticket=ticket,
+                ) from None
+            reason = f"HTTP {exc.status}: {message}{wait}"
         except BadAttributeException as exc:
             reason = f"unexpected answer: {type(exc).__name__}"
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
@@ -437,6 +468,30 @@ def _raw(issue: Issue) -> dict[str, Any]:
     """The JSON PyGithub built the issue from, without completing it (see the module docstring)."""
     raw: dict[str, Any] = issue._rawData
     return raw
+
+
+def _rate_limit(status: int, message: str, headers: Any) -> str | None:
+    """Which of GitHub's rate limits refused a request, and when it lifts, or None for any other refusal."""
+    if status not in (403, 429):
+        return None
+    lower = {str(k).lower(): str(v) for k, v in dict(headers).items()}
+    reset, retry_after = lower.get("x-ratelimit-reset", ""), lower.get("retry-after", "")
+    if lower.get("x-ratelimit-remaining") == "0" or Requester.isPrimaryRateLimitError(message):
+        when = ""
+        if reset.isdigit():
+            when = f", resets at {datetime.fromtimestamp(int(reset), UTC):%H:%M:%S} UTC"
+        return f"primary rate limit (the token's hourly request quota is spent{when})"
+    if retry_after or status == 429 or Requester.isSecondaryRateLimitError(message):
+        asks = f", retry after {retry_after}s" if retry_after else ""
+        return f"secondary rate limit (too many requests or writes in a short time{asks})"
+    return None
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
 
 
 def _header_wait(headers: Any) -> float | None:

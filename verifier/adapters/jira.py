@@ -48,7 +48,7 @@ from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
 from verifier.domain.models import PRIORITIES, ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
-from verifier.errors import ConfigError, TrackerError
+from verifier.errors import ConfigError, TrackerError, TrackerThrottled
 
 __all__ = ["DEFAULT_NOT_FIX_RESOLUTIONS", "DEFAULT_PRIORITIES", "JiraConnection", "JiraTracker", "RetryPolicy"]
 
@@ -76,6 +76,17 @@ _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
 _ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
 T = TypeVar("T")
 _log = structlog.get_logger()
+_CLOUD_401_ADVICE = (
+    "Atlassian API tokens expire (a year after creation at most): create a new one at "
+    "https://id.atlassian.com/manage-profile/security/api-tokens, put it in VERIFIER_JIRA_API_TOKEN, and check "
+    "that VERIFIER_JIRA_EMAIL is the token owner's"
+)
+_DC_401_ADVICE = (
+    "Check VERIFIER_JIRA_PAT: personal access tokens expire or are revoked; create a new one in your profile"
+)
+_THROTTLED_ADVICE = (
+    "The run stops writing and the next run carries on; if it recurs, lower VERIFIER_MAX_WRITES or run less often"
+)
 
 
 class JiraConnection(BaseModel):
@@ -548,6 +559,9 @@ class JiraTracker:
             wait = exc.response.headers.get("Retry-After") if exc.response is not None else None
             if exc.status_code in _RETRY_ALWAYS and self._retry.retry().beyond_cap(wait):
                 reason += f" (asked to wait {wait}s, beyond the cap of {self._retry.max_wait_seconds:g}s)"
+                raise TrackerThrottled(f"Jira {action} failed: {reason}. {_THROTTLED_ADVICE}", ticket=ticket) from None
+            if exc.status_code == 401:
+                reason += ". " + (_DC_401_ADVICE if self._connection.pat is not None else _CLOUD_401_ADVICE)
         except requests.RequestException as exc:
             cause = exc.args[0] if exc.args else None
             reason, attempts = type(exc).__name__, 1

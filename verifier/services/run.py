@@ -181,6 +181,10 @@ def _tickets(tracker: Tracker, options: RunOptions, report: RunReport) -> Iterat
         return
     try:
         yield from tracker.resolved_tickets(options.label, options.lookback_days)
+    except TrackerThrottled as error:  # the tickets listed so far are judged; writing them may be refused too
+        report.throttled = str(error)
+        report.errors.append(f"listing tickets stopped: {error}")
+        log.error("listing_failed", error=str(error))
     except TrackerError as error:
         report.errors.append(f"listing tickets stopped: {error}")
         log.error("listing_failed", error=str(error))
