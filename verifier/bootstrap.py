@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +120,7 @@ def run_options(
         overdue_reminders=settings.overdue_reminders,
         sla_days=dict(settings.sla_days),
         rejudge=rejudge or settings.rejudge,
+        run_interval=timedelta(seconds=settings.run_interval_seconds),
     )
 
 

@@ -158,3 +158,38 @@ def test_a_rate_limit_longer_than_the_run_can_wait_stops_the_writing_in_one_line
     again = run_cli(env)
     assert again.code == 0, again
     assert all(desk.state(k).results == ["VERIFIED"] for k in keys.values())
+
+
+# ------------------------------------------------------------------------------------- first-run plan
+
+
+@pytest.mark.parametrize("desk", ["jira-cloud"], indirect=True)
+def test_the_dry_run_s_first_run_plan_matches_what_the_real_runs_then_write(
+    desk: Desk, env: dict[str, str], t: Timeline
+) -> None:
+    seed_many(desk, t, held=4, regressed=2)
+    env = {**env, "VERIFIER_MAX_WRITES": "4", "VERIFIER_RUN_INTERVAL_SECONDS": str(6 * 3600)}
+
+    dry = run_cli(env, "--dry-run", "--json")
+
+    assert desk.server.writes() == []
+    plan = dry.report()["plan"]
+    assert plan == {
+        "writes": 14,
+        "by_kind": {"comment": 6, "label": 6, "reopen": 2},
+        "budget": 4,
+        "runs": 4,
+        "last_run_after_hours": 18.0,
+    }
+    text = run_cli(env, "--dry-run").out.splitlines()
+    assert text[-2:] == [
+        "first-run plan: a real run would write 14 requests (6 comments, 6 labels, 2 reopens)",
+        "  the write budget (4 a run) needs 4 runs: at one run every 6h, the last one starts 18h after the first",
+    ]
+
+    writes_per_run = []
+    for _ in range(6):
+        before = len(desk.server.writes())
+        run_cli(env)
+        writes_per_run.append(len(desk.server.writes()) - before)
+    assert writes_per_run == [4, 4, 3, 3, 0, 0]

@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from verifier.domain import backlog
 from verifier.domain.actions import Labels
 from verifier.domain.models import incident_service
 from verifier.domain.planning import QueryPlan
@@ -53,6 +54,7 @@ class RunOptions:
     overdue_reminders: bool = False  # remind open tickets past their SLA (not with `issues`)
     sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
+    run_interval: timedelta = timedelta(hours=6)  # between scheduled runs: the dry run's first-run plan
 
 
 def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
@@ -87,6 +89,7 @@ class RunReport:
     reminders_checked: bool = False  # whether the run listed the open tickets (then `overdue` is complete)
     errors: list[str] = field(default_factory=list)  # run-level failures (listing the tracker)
     interrupted: bool = False
+    plan: backlog.Plan | None = None  # a dry run's first-run plan
     throttled: str = ""  # the tracker's rate limit that stopped the writing (the rest is left for the next run)
     duration_seconds: float = 0.0
 
@@ -166,6 +169,9 @@ def run(
     _write(tracker, sorted(due, key=_due_order), options, policy, report, budget, stop)
     if options.overdue_reminders and not options.issues and not stop.is_set() and not report.throttled:
         _remind(tracker, options, policy, report, budget, now, stop)
+    if options.dry_run:
+        tickets = (r.actions for r in (*sorted(report.results, key=_plan_order), *report.overdue))
+        report.plan = backlog.plan(tickets, options.max_writes, options.run_interval)
     report.duration_seconds = time.monotonic() - clock
     return report
 
@@ -243,6 +249,10 @@ def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOpt
         query_seconds=round(time.monotonic() - started, 3),
     )
     return verdict
+
+
+def _plan_order(result: TicketResult) -> tuple[int, datetime]:
+    return (0 if result.due_at else 1, result.due_at or datetime.min.replace(tzinfo=UTC))
 
 
 def _due_order(item: _Due) -> tuple[int, datetime]:
@@ -336,12 +346,13 @@ def _remind(
         log.error("listing_failed", error=str(error), listing="open tickets")
     for _, ticket, result in sorted(todo, key=lambda item: item[0]):
         cost = 1 if OVERDUE_LABEL in ticket.labels else 2
+        if options.dry_run:  # listed even beyond the budget: the first-run plan counts every reminder
+            result.actions.extend(["reminder", f"label {OVERDUE_LABEL}"][:cost])
+            result.deferred = "" if budget.take(cost) else BUDGET_SPENT
+            continue
         if report.throttled or not budget.take(cost):
             result.deferred = BUDGET_SPENT if not report.throttled else "the tracker's rate limit stopped the writing"
             log.info("write_budget_exhausted", ticket=ticket.key, budget=options.max_writes)
-            continue
-        if options.dry_run:
-            result.actions.extend(["reminder", f"label {OVERDUE_LABEL}"][:cost])
             continue
         if stop.is_set():
             report.interrupted = True

@@ -147,8 +147,8 @@ def write_all(
         for job in todo:
             decision = _decide(job, job.listed, ctx)
             phase.written[job.listed.key] = written = Written([describe(a) for a in decision.actions])
-            if not budget.take(decision.charge):
-                written.actions, written.deferred = [], BUDGET_SPENT
+            if not budget.take(decision.charge):  # still listed: the first-run plan counts every ticket's writes
+                written.deferred = BUDGET_SPENT
         return phase
     width = max(1, concurrency)
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="write") as pool:
