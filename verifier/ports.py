@@ -18,6 +18,9 @@ class Tracker(Protocol):
     """
 
     flavour: Flavour
+    #: The writes that can carry labels in the same request: "comment" (Jira: one issue edit adds both), "reopen"
+    #: (GitHub: one issue update reopens and labels). The run asks for the fewest requests it can.
+    labels_with: frozenset[str]
 
     def account(self) -> str:
         """The identity the tool writes as (Jira accountId or name, GitHub login): its comments are trusted."""
@@ -50,8 +53,9 @@ class Tracker(Protocol):
         """One ticket by key, with all its comments."""
         ...
 
-    def comment(self, key: str, body: str) -> str:
-        """Add a comment written in this tracker's `flavour`; returns the new comment's id."""
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        """Add a comment written in this tracker's `flavour`; returns the new comment's id, or "" when the
+        request does not tell it. `labels`, only where `labels_with` has "comment", are added in the same request."""
         ...
 
     def delete_comment(self, key: str, comment_id: str) -> None:
@@ -62,8 +66,9 @@ class Tracker(Protocol):
         """Add labels, keeping those the ticket already has."""
         ...
 
-    def reopen(self, key: str) -> bool:
-        """Move the ticket back to an open state; False when the workflow offers no way to do so."""
+    def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
+        """Move the ticket back to an open state; False when the workflow offers no way to do so (then nothing
+        is written). `labels`, only where `labels_with` has "reopen", are added in the same request."""
         ...
 
     # -- filing action items ---------------------------------------------------------------------------------

@@ -274,6 +274,18 @@ def test_a_rate_limit_without_reset_headers_is_named_after_the_retries(
     assert f"HTTP 403, {kind} " in str(caught.value) and message in str(caught.value)
 
 
+def test_a_reopen_with_labels_is_one_update_keeping_the_labels_the_issue_has_now(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    gh = tracker(github)
+    gh.get_ticket(f"{REPO}#{number}")
+    github.issue(REPO, number).labels.append("added-meanwhile")
+    assert gh.reopen(f"{REPO}#{number}", ["verification-failed"]) is True
+    (write,) = github.writes()
+    assert write.method == "PATCH" and write.json()["labels"] == [LABEL, "added-meanwhile", "verification-failed"]
+    issue = github.issue(REPO, number)
+    assert (issue.state, issue.labels) == ("open", [LABEL, "added-meanwhile", "verification-failed"])
+
+
 def test_every_request_names_the_api_version(github: GitHubSandbox) -> None:
     number = github.add_issue(REPO, labels=[LABEL], state="closed")
     gh = tracker(github)

@@ -217,6 +217,7 @@ class GitHubTracker:
     """`Tracker` on GitHub issues; `key` is `owner/repo#N`."""
 
     flavour = Flavour.MARKDOWN
+    labels_with = frozenset({"reopen"})  # one issue update reopens and labels
 
     def __init__(
         self,
@@ -331,7 +332,8 @@ class GitHubTracker:
         while (issue := self._call(partial(next, issues, None), action=action, ticket=None)) is not None:
             yield issue
 
-    def comment(self, key: str, body: str) -> str:
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        """`labels` are not sent: a comment cannot carry them (`labels_with` says so)."""
         issue = self._issue(key)
         self._pacer.acquire(key)
         created = self._call(lambda: issue.create_comment(body), action="comment", ticket=key)
@@ -355,10 +357,20 @@ class GitHubTracker:
         send = self._gh.requester.requestJsonAndCheck
         self._call(lambda: send("POST", url, input={"labels": wanted}), action="add labels", ticket=key)
 
-    def reopen(self, key: str) -> bool:
+    def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
+        """With `labels`: one update reopens and sets the labels the issue has now plus these. The update
+        replaces the label set, so the current labels are read just before it (after the write pacing)."""
         issue = self._issue(key)
+        wanted = list(dict.fromkeys(label for label in labels if label))
         self._pacer.acquire(key)
-        self._call(lambda: issue.edit(state="open", state_reason="reopened"), action="reopen", ticket=key)
+        if not wanted:
+            self._call(lambda: issue.edit(state="open", state_reason="reopened"), action="reopen", ticket=key)
+            _log.info("github.reopened", ticket=key)
+            return True
+        current = self._call(lambda: [label.name for label in self._issue(key).labels], action="read", ticket=key)
+        keep = list(dict.fromkeys([*current, *wanted]))
+        edit = partial(issue.edit, state="open", state_reason="reopened", labels=keep)
+        self._call(edit, action="reopen and label", ticket=key)
         _log.info("github.reopened", ticket=key)
         return True
 

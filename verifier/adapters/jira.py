@@ -26,6 +26,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +40,7 @@ from jira import JIRA, JIRAError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -179,6 +180,9 @@ class RetryPolicy:
 
 
 _RETRY_ALWAYS = frozenset({429, 503})  # refused before processing: safe to send again, even a POST
+#: Set while sending a request that adds something whatever its method (an issue edit that adds a comment): like a
+#: POST, it is sent again only after a refusal (429/503), never after a 5xx or a read error that it may follow.
+_SEND_ONCE: ContextVar[bool] = ContextVar("jira_send_once", default=False)
 _RETRY_IDEMPOTENT = frozenset({500, 502, 504})
 
 
@@ -197,6 +201,8 @@ class _Retry(SleepingRetry):
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code in _RETRY_ALWAYS:
             return True  # whatever the method; `increment` still counts the attempts and applies the cap
+        if _SEND_ONCE.get():
+            return False
         return super().is_retry(method, status_code, has_retry_after)
 
     def increment(
@@ -208,6 +214,8 @@ class _Retry(SleepingRetry):
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
     ) -> Self:
+        if _SEND_ONCE.get() and isinstance(error, ReadTimeoutError | ProtocolError):
+            raise error  # the edit may have been processed: do not add the comment twice
         wait = self.get_retry_after(response) if response is not None else None
         if wait is not None and wait > self.max_wait:
             # Raised here, urlopen hands back the response (raise_on_status=False): the caller sees the 429.
@@ -237,6 +245,7 @@ class JiraTracker:
     """`Tracker` on Jira Cloud or Data Center (detected from `serverInfo.deploymentType`)."""
 
     flavour = Flavour.JIRA_WIKI
+    labels_with = frozenset({"comment"})  # one issue edit adds a comment and labels
 
     def __init__(self, connection: JiraConnection, *, retry: RetryPolicy | None = None, page_size: int = 100) -> None:
         self._connection = connection
@@ -302,7 +311,17 @@ class JiraTracker:
         raw = self._request("GET", path, ticket=key, action="read", params={"fields": ",".join(SEARCH_FIELDS)})
         return self._ticket(raw)
 
-    def comment(self, key: str, body: str) -> str:
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        wanted = list(dict.fromkeys(label for label in labels if label))
+        if wanted:  # one issue edit: Jira answers 204 without the comment's id
+            ops = {"comment": [{"add": {"body": body}}], "labels": [{"add": label} for label in wanted]}
+            path = f"issue/{quote(key, safe='')}"
+            once = _SEND_ONCE.set(True)
+            try:
+                self._request("PUT", path, ticket=key, action="comment and label", body={"update": ops})
+            finally:
+                _SEND_ONCE.reset(once)
+            return ""
         created = self._call(lambda: self._client.add_comment(key, body), action="comment", ticket=key)
         return str(created.id)
 
@@ -316,7 +335,8 @@ class JiraTracker:
             update = {"update": {"labels": [{"add": label} for label in wanted]}}
             self._request("PUT", f"issue/{quote(key, safe='')}", ticket=key, action="add labels", body=update)
 
-    def reopen(self, key: str) -> bool:
+    def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
+        """`labels` are not sent: a transition sets only the fields on its screen (`labels_with` says so)."""
         path = f"issue/{quote(key, safe='')}/transitions"
         offered = self._request("GET", path, ticket=key, action="list transitions").get("transitions", [])
         chosen = self._pick_transition(offered)

@@ -16,7 +16,7 @@ KINDS = ("comment", "label", "reopen", "reminder")
 @dataclass(frozen=True)
 class Plan:
     writes: int  # write requests a real run would send for every due ticket, whatever the budget
-    by_kind: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, int] = field(default_factory=dict)  # what they write: a comment and a label may share one
     budget: int = 0
     runs: int | None = None  # runs the budget needs to write it all; None: some ticket never fits
     interval: timedelta = timedelta(hours=6)
@@ -27,9 +27,9 @@ class Plan:
         return None if self.runs is None else self.interval * max(0, self.runs - 1)
 
 
-def kind(action: str) -> str:
-    """`comment`, `label verified-by-otel`, `reopen`, `reminder` -> its kind."""
-    return action.split(" ", 1)[0]
+def kinds(request: str) -> list[str]:
+    """What one request writes: `comment + label verified-by-otel` -> comment, label."""
+    return [part.split(" ", 1)[0] for part in request.split(" + ")]
 
 
 def plan(tickets: Iterable[Sequence[str]], budget: int, interval: timedelta) -> Plan:
@@ -39,8 +39,8 @@ def plan(tickets: Iterable[Sequence[str]], budget: int, interval: timedelta) -> 
     for actions in tickets:
         if actions:
             charges.append(len(actions))
-        for action in actions:
-            by_kind[kind(action)] = by_kind.get(kind(action), 0) + 1
+        for name in (name for action in actions for name in kinds(action)):
+            by_kind[name] = by_kind.get(name, 0) + 1
     return Plan(sum(charges), by_kind, budget, runs_to_drain(charges, budget), interval)
 
 

@@ -190,6 +190,7 @@ def _decide(job: Job, ticket: Ticket, ctx: Context) -> Decision:
         trusted=ctx.policy.trusted,
         own=ctx.policy.own,
         already_written=job.already_written,
+        labels_with=ctx.tracker.labels_with,
     )
 
 
@@ -250,51 +251,54 @@ def _apply(
 
     for action in decision.actions:
         if isinstance(action, WriteComment):
-            comment_id = send("comment", partial(tracker.comment, key, action.body))
-            if _is_duplicate(tracker, key, comment_id, ctx.policy.own, verdict.early, decision.config_since):
-                if not allowance.take():
-                    written.deferred = (
-                        "a concurrent run wrote the same result first; deleting this one: " + BUDGET_SPENT
-                    )
-                    return
-                send("delete", partial(tracker.delete_comment, key, comment_id))
+            comment_id = send(describe(action), partial(tracker.comment, key, action.body, action.labels))
+            later = _later_results(tracker, key, comment_id, ctx.policy.own, verdict.early, decision.config_since)
+            if later:
+                # A concurrent run wrote the same result: the oldest stays. It applies the rest (or, when neither
+                # run can tell whose comment is whose, the next run re-applies what is missing).
+                for duplicate in later:
+                    if not allowance.take():
+                        written.deferred = "deleting a duplicate result: " + BUDGET_SPENT
+                        return
+                    send("delete", partial(_delete, tracker, key, duplicate))
                 written.actions[-1] = "deleted: a concurrent run wrote the same result first"
                 return
         elif isinstance(action, AddLabel):
             send(describe(action), partial(tracker.add_labels, key, [action.label]))
         elif isinstance(action, Reopen):
-            if _reopen(tracker, key, written, allowance) or not action.note_if_impossible:
+            if _reopen(tracker, key, action, written, allowance) or not action.note_if_impossible:
                 continue
             if not allowance.take(2):
                 written.deferred = "the note that the reopen is impossible: " + BUDGET_SPENT
                 continue
             reopen_failed = ctx.labels.reopen_failed
             send("reopen impossible: comment", partial(tracker.comment, key, REOPEN_FAILED_NOTE))
-            send("label " + reopen_failed, partial(tracker.add_labels, key, [reopen_failed]))
+            send("label " + reopen_failed, partial(tracker.add_labels, key, [reopen_failed, *action.labels]))
 
 
-def _reopen(tracker: Tracker, key: str, written: Written, allowance: _Allowance) -> bool:
+def _reopen(tracker: Tracker, key: str, action: Reopen, written: Written, allowance: _Allowance) -> bool:
     """Reopen; False when the workflow offers no way back. A tracker that finds no way back sends no write."""
     try:
-        reopened = tracker.reopen(key)
+        reopened = tracker.reopen(key, action.labels)
     except TrackerError:
         allowance.sent += 1
         written.writes += 1
-        written.actions.append("reopen")
+        written.actions.append(describe(action))
         raise
     if reopened:
         allowance.sent += 1
         written.writes += 1
-        written.actions.append("reopen")
+        written.actions.append(describe(action))
     else:
         log.warning("reopen_impossible", ticket=key)
     return reopened
 
 
-def _is_duplicate(
+def _later_results(
     tracker: Tracker, key: str, comment_id: str, own: frozenset[str], early: bool, since: datetime | None
-) -> bool:
-    """Two runs at once may both write a result: the oldest stays, every later one deletes itself.
+) -> list[str]:
+    """Two runs at once may both write a result: the oldest stays, and the ids of the later ones to delete. With
+    our comment's id known, that is ours alone when it is not the oldest; unknown (""), every later one.
 
     Results older than the config they judged (`since`) belong to an earlier config and do not count."""
     results = [
@@ -302,7 +306,18 @@ def _is_duplicate(
         for r in own_results(tracker.get_ticket(key), own)
         if r.marker.early == early and (since is None or r.comment.created >= since)
     ]
-    return bool(results) and results[0].comment.id != comment_id
+    if not comment_id:
+        return [r.comment.id for r in results[1:]]
+    return [comment_id] if results and results[0].comment.id != comment_id else []
+
+
+def _delete(tracker: Tracker, key: str, comment_id: str) -> None:
+    """Delete a duplicate result; one the other run deleted first is fine."""
+    try:
+        tracker.delete_comment(key, comment_id)
+    except TrackerError:
+        if any(c.id == comment_id for c in tracker.get_ticket(key).comments):
+            raise
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
