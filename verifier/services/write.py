@@ -160,8 +160,13 @@ def write_all(
             fresh = list(pool.map(lambda job: _reread(tracker, job.listed.key), batch))
             chosen: list[tuple[Job, Decision, _Allowance]] = []
             for job, ticket in zip(batch, fresh, strict=True):
+                if ctx.halt.is_set() and not isinstance(ticket, str):
+                    phase.written[job.listed.key] = Written(deferred=_why_not(ctx, phase))
+                    continue
                 if isinstance(ticket, str):
                     phase.written[job.listed.key] = Written(error=ticket)
+                    if ticket.startswith("throttled"):
+                        ctx.halt.set()
                     continue
                 decision = _decide(job, ticket, ctx)
                 if not decision.actions:
@@ -206,6 +211,9 @@ def _why_not(ctx: Context, phase: Phase) -> str:
 def _reread(tracker: Tracker, key: str) -> Ticket | str:
     try:
         return tracker.get_ticket(key)
+    except TrackerThrottled as error:
+        log.error("tracker_throttled", ticket=key, error=str(error))
+        return f"throttled: {error}"
     except TrackerError as error:
         log.error("write_failed", ticket=key, error=str(error))
         return f"tracker read before writing failed: {error}"
