@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol
 
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
 from verifier.domain.tickets import Flavour, Ticket
+
+#: Set by the run around each write request it charges to the write budget. An adapter asks it before sending a
+#: write request again (a retry after a refusal or a failure) and, when it answers False, does not resend: the
+#: budget caps every request the tracker receives, retries included.
+RESEND_WRITE: ContextVar[Callable[[], bool] | None] = ContextVar("resend_write", default=None)
 
 
 class Tracker(Protocol):

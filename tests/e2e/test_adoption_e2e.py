@@ -63,6 +63,25 @@ def test_the_write_budget_caps_every_write_request_failed_transitions_and_notes_
         assert ("reopen-failed" in state.labels) == name.startswith("locked"), (name, state)
 
 
+@pytest.mark.parametrize("desk", ["jira-cloud", "github"], indirect=True)
+@pytest.mark.parametrize("cap", [3, 10])
+def test_retries_of_refused_writes_are_charged_and_counted_too(
+    desk: Desk, env: dict[str, str], t: Timeline, cap: int
+) -> None:
+    keys = seed_many(desk, t, held=2)
+    # Refused before processing, with Retry-After (Jira a 429, GitHub a secondary limit): sent again.
+    desk.server.throttle(2, retry_after=1, match=lambda r: r.is_write)  # type: ignore[attr-defined]
+
+    done = run_cli({**env, "VERIFIER_MAX_WRITES": str(cap)}, "--json")
+
+    received = desk.server.writes()
+    assert done.report()["writes"] == len(received) <= cap, (done, [f"{r.method} {r.path}" for r in received])
+    if cap == 10:  # room for the retries: every ticket verified, the refusals counted
+        assert done.code == 0, done
+        assert len(received) == (2 if desk.is_jira else 4) + 2
+        assert all(desk.state(k).results == ["VERIFIED"] for k in keys.values())
+
+
 # ------------------------------------------------------------------------------------- judged elsewhere
 
 SCRIPT = "otel-script"  # the account the article's script ran as: it wrote the configs, so it is trusted

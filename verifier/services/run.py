@@ -30,7 +30,7 @@ from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.ports import Metrics, Tracker
 from verifier.services.measure import measure
-from verifier.services.write import BUDGET_SPENT, Budget, Job, write_all
+from verifier.services.write import BUDGET_SPENT, Allowance, Budget, Job, write_all
 
 log = structlog.get_logger("verifier.run")
 
@@ -359,8 +359,9 @@ def _remind(
             result.deferred = "the run was stopped"
             budget.give_back(cost)
             continue
+        allowance = Allowance(budget, cost)
         try:
-            _write_reminder(tracker, ticket.key, result, options, policy, now, budget, cost)
+            _write_reminder(tracker, ticket.key, result, options, policy, now, allowance)
         except TrackerThrottled as error:
             log.error("tracker_throttled", ticket=ticket.key, error=str(error))
             result.outcome, result.reason = Outcome.ERROR.value, f"throttled: {error}"
@@ -373,7 +374,8 @@ def _remind(
             log.exception("write_crashed", ticket=ticket.key)
             result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
         finally:
-            budget.give_back(max(0, cost - result.writes))
+            result.writes = allowance.sent
+            allowance.settle()
 
 
 def _write_reminder(
@@ -383,24 +385,26 @@ def _write_reminder(
     options: RunOptions,
     policy: Policy,
     now: datetime,
-    budget: Budget,
-    reserved: int,
+    allowance: Allowance,
 ) -> None:
     """Write the reminder, judged on the ticket as it is now: it may have been closed or reminded meanwhile.
-    `reserved` writes are this ticket's; a label someone removed since the listing is paid from the budget."""
+    A label someone removed since the listing is paid from what is left of the budget."""
     ticket = tracker.get_ticket(key)
     due = breach(ticket, policy.own, options.sla_days, now)
     if due is None:
         result.reason += "; the ticket changed since it was listed, left for the next run"
         return
+    if not allowance.charge():
+        result.deferred = BUDGET_SPENT
+        return
     result.actions.append("reminder")
-    result.writes += 1
-    tracker.comment(key, render_reminder(ticket, due, now, tracker.flavour))
+    with allowance.retries_charged():
+        tracker.comment(key, render_reminder(ticket, due, now, tracker.flavour))
     log.info("reminded", ticket=key, due=due.date().isoformat())
     if OVERDUE_LABEL not in ticket.labels:
-        if reserved < 2 and not budget.take(1):
+        if not allowance.charge():
             result.deferred = f"label {OVERDUE_LABEL}: {BUDGET_SPENT}"
             return
         result.actions.append(f"label {OVERDUE_LABEL}")
-        result.writes += 1
-        tracker.add_labels(key, [OVERDUE_LABEL])
+        with allowance.retries_charged():
+            tracker.add_labels(key, [OVERDUE_LABEL])

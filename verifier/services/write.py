@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -38,7 +39,7 @@ from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
 from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
-from verifier.ports import Tracker
+from verifier.ports import RESEND_WRITE, Tracker
 
 log = structlog.get_logger("verifier.run")
 T = TypeVar("T")
@@ -72,19 +73,37 @@ class Budget:
 
 
 @dataclass
-class _Allowance:
-    """One ticket's share: its reservation first, then whatever the budget still has."""
+class Allowance:
+    """One ticket's share of the budget: its reservation first, then whatever the budget still has. `sent` counts
+    the write requests sent for it, retries included."""
 
     budget: Budget
     reserved: int
     sent: int = 0
 
     def take(self, count: int = 1) -> bool:
+        """Room for `count` more requests, or False."""
         from_reserve = min(count, self.reserved - self.sent) if self.reserved > self.sent else 0
         if count > from_reserve and not self.budget.take(count - from_reserve):
             return False
         self.reserved = max(self.reserved, self.sent + count)  # what was drawn is now this ticket's
         return True
+
+    def charge(self) -> bool:
+        """One more request, charged when attempted: a refused request still reached the tracker."""
+        if not self.take():
+            return False
+        self.sent += 1
+        return True
+
+    @contextmanager
+    def retries_charged(self) -> Iterator[None]:
+        """While inside, the adapters send a write again only when it can be charged (`RESEND_WRITE`)."""
+        token = RESEND_WRITE.set(self.charge)
+        try:
+            yield
+        finally:
+            RESEND_WRITE.reset(token)
 
     def settle(self) -> None:
         self.budget.give_back(max(0, self.reserved - self.sent))
@@ -158,7 +177,7 @@ def write_all(
                     phase.written[job.listed.key] = Written(deferred=_why_not(ctx, phase))
                 continue
             fresh = list(pool.map(lambda job: _reread(tracker, job.listed.key), batch))
-            chosen: list[tuple[Job, Decision, _Allowance]] = []
+            chosen: list[tuple[Job, Decision, Allowance]] = []
             for job, ticket in zip(batch, fresh, strict=True):
                 if ctx.halt.is_set() and not isinstance(ticket, str):
                     phase.written[job.listed.key] = Written(deferred=_why_not(ctx, phase))
@@ -175,7 +194,7 @@ def write_all(
                     phase.written[job.listed.key] = Written(deferred=BUDGET_SPENT)
                     log.info("write_budget_exhausted", ticket=job.listed.key, budget=budget.total)
                 else:
-                    chosen.append((job, decision, _Allowance(budget, decision.charge)))
+                    chosen.append((job, decision, Allowance(budget, decision.charge)))
             done = pool.map(lambda c: _apply_safely(ctx, c[0].listed.key, c[0].verdict, c[1], c[2]), chosen)
             for (job, *_), written in zip(chosen, done, strict=True):
                 phase.written[job.listed.key] = written
@@ -219,7 +238,7 @@ def _reread(tracker: Tracker, key: str) -> Ticket | str:
         return f"tracker read before writing failed: {error}"
 
 
-def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: _Allowance) -> Written:
+def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance) -> Written:
     written = Written()
     if ctx.stop.is_set() or ctx.halt.is_set():
         written.deferred = (
@@ -229,6 +248,8 @@ def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, 
         return written
     try:
         _apply(ctx, key, verdict, decision, allowance, written)
+    except _NoRoom:
+        written.deferred = BUDGET_SPENT  # what is missing is re-applied by the next run
     except TrackerThrottled as error:
         ctx.halt.set()
         log.error("tracker_throttled", ticket=key, error=str(error))
@@ -240,22 +261,24 @@ def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, 
         log.exception("write_crashed", ticket=key)
         written.error = f"internal error: {error}"
     finally:
+        written.writes = allowance.sent
         allowance.settle()
     return written
 
 
 def _apply(
-    ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: _Allowance, written: Written
+    ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance, written: Written
 ) -> None:
     """Send the decided writes in order. The result comment goes first: it records the decision, so a run cut
     short re-applies only what is missing next time."""
     tracker = ctx.tracker
 
     def send(action: str, request: Callable[[], T]) -> T:
-        allowance.sent += 1  # charged when attempted: a refused request still reached the tracker
-        written.writes += 1
+        if not allowance.charge():
+            raise _NoRoom
         written.actions.append(action)
-        return request()
+        with allowance.retries_charged():
+            return request()
 
     for action in decision.actions:
         if isinstance(action, WriteComment):
@@ -265,16 +288,18 @@ def _apply(
                 # A concurrent run wrote the same result: the oldest stays. It applies the rest (or, when neither
                 # run can tell whose comment is whose, the next run re-applies what is missing).
                 for duplicate in later:
-                    if not allowance.take():
-                        written.deferred = "deleting a duplicate result: " + BUDGET_SPENT
-                        return
                     send("delete", partial(_delete, tracker, key, duplicate))
                 written.actions[-1] = "deleted: a concurrent run wrote the same result first"
                 return
         elif isinstance(action, AddLabel):
             send(describe(action), partial(tracker.add_labels, key, [action.label]))
         elif isinstance(action, Reopen):
-            if _reopen(tracker, key, action, written, allowance) or not action.note_if_impossible:
+            # Sent as a write; a workflow with no way back sends none, and the charge is given back.
+            reopened = send(describe(action), partial(_reopen, tracker, key, action))
+            if not reopened:
+                allowance.sent -= 1
+                written.actions.pop()
+            if reopened or not action.note_if_impossible:
                 continue
             if not allowance.take(2):
                 written.deferred = "the note that the reopen is impossible: " + BUDGET_SPENT
@@ -284,22 +309,15 @@ def _apply(
             send("label " + reopen_failed, partial(tracker.add_labels, key, [reopen_failed, *action.labels]))
 
 
-def _reopen(tracker: Tracker, key: str, action: Reopen, written: Written, allowance: _Allowance) -> bool:
-    """Reopen; False when the workflow offers no way back. A tracker that finds no way back sends no write."""
-    try:
-        reopened = tracker.reopen(key, action.labels)
-    except TrackerError:
-        allowance.sent += 1
-        written.writes += 1
-        written.actions.append(describe(action))
-        raise
-    if reopened:
-        allowance.sent += 1
-        written.writes += 1
-        written.actions.append(describe(action))
-    else:
+def _reopen(tracker: Tracker, key: str, action: Reopen) -> bool:
+    reopened = tracker.reopen(key, action.labels)
+    if not reopened:
         log.warning("reopen_impossible", ticket=key)
     return reopened
+
+
+class _NoRoom(Exception):
+    """The write budget has no room for this ticket's next request."""
 
 
 def _later_results(
