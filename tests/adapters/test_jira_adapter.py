@@ -14,14 +14,13 @@ import pytest
 import requests
 from jira import JIRA
 from pydantic import SecretStr, ValidationError
-from urllib3.util.retry import Retry
 
 from tests.adapters.contract import ContractValidator
 from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
 from verifier.domain.tickets import Flavour
-from verifier.errors import TrackerError
-from verifier.sandbox.http import Reply
-from verifier.sandbox.jira import JiraSandbox, JiraTransition
+from verifier.errors import TrackerError, TrackerThrottled
+from verifier_sandbox.http import Reply
+from verifier_sandbox.jira import JiraSandbox, JiraTransition
 
 LABEL = "postmortem"
 
@@ -177,6 +176,29 @@ def test_comment_is_posted_as_wiki_markup_on_v2(jira: JiraSandbox) -> None:
     assert jira.issue(key).comments[-1].author == jira.bot
 
 
+def test_a_comment_with_labels_is_one_issue_edit_sent_once_after_a_5xx_and_again_after_a_503(
+    jira: JiraSandbox,
+) -> None:
+    key = jira.add_issue(labels=[LABEL, "keep-me"])
+    assert tracker(jira).comment(key, "h3. Verified", ["verified"]) == ""  # a 204: no id
+    (write,) = jira.writes()
+    assert (write.method, write.path) == ("PUT", f"/rest/api/2/issue/{key}")
+    assert write.json() == {"update": {"comment": [{"add": {"body": "h3. Verified"}}], "labels": [{"add": "verified"}]}}
+    issue = jira.issue(key)
+    assert ([c.body for c in issue.comments], issue.labels) == (["h3. Verified"], [LABEL, "keep-me", "verified"])
+    assert issue.comments[-1].author == jira.bot
+    jira.fail(times=1, status=503, match=lambda r: r.method == "PUT")
+    tracker(jira).comment(key, "again", ["verified"])  # refused before processing: sent again
+    jira.fail(times=1, status=500, match=lambda r: r.method == "PUT")
+    with pytest.raises(TrackerError, match="HTTP 500"):
+        tracker(jira).comment(key, "once", ["verified"])  # may have been stored: never sent twice
+    assert len(jira.writes()) == 4 and [c.body for c in issue.comments] == ["h3. Verified", "again"]
+    tracker(jira).add_labels(key, ["x"])  # a labels-only edit is still retried after a 500
+    jira.fail(times=1, status=500, match=lambda r: r.method == "PUT")
+    tracker(jira).add_labels(key, ["y"])
+    assert "y" in issue.labels
+
+
 def test_add_labels_adds_and_never_replaces(jira: JiraSandbox) -> None:
     key = jira.add_issue(labels=[LABEL, "keep-me"])
     tracker(jira).add_labels(key, ["verified", "verified", "auto"])
@@ -242,7 +264,7 @@ def test_429_on_a_write_is_retried_once_and_writes_once(jira: JiraSandbox) -> No
 def test_a_retry_after_beyond_the_cap_fails_at_once(jira: JiraSandbox) -> None:
     jira.throttle(times=1, retry_after=3600)
     sleeps: list[float] = []
-    with pytest.raises(TrackerError, match=r"HTTP 429.*asked to wait 3600s, beyond the cap of 60s"):
+    with pytest.raises(TrackerThrottled, match=r"HTTP 429.*asked to wait 3600s, beyond the cap of 60s.*stops writing"):
         tracker(jira, sleeps).get_ticket(jira.add_issue())
     assert sleeps == [] and len(jira.requests) == 1
 
@@ -298,12 +320,20 @@ def test_connection_errors_are_retried_then_fail_naming_the_cause() -> None:
     assert sleeps == [0.02, 0.04]
 
 
-def test_retries_are_urllib3_on_the_library_session(jira: JiraSandbox) -> None:
-    adapter = tracker(jira)
-    session = adapter._client._session
-    assert session.max_retries == 0  # the library's own ResilientSession loop is off
-    retry = session.get_adapter(jira.url).max_retries
-    assert isinstance(retry, Retry) and retry.total == 3 and "POST" not in retry.allowed_methods
+def test_the_library_clients_own_retries_are_off(jira: JiraSandbox) -> None:
+    jira.throttle(times=1, retry_after=0)
+    sleeps: list[float] = []
+    with pytest.raises(TrackerError, match="HTTP 429"):
+        JiraTracker(
+            JiraConnection.model_validate(
+                {
+                    "url": jira.url,
+                    **({"email": jira.email, "api_token": jira.api_token} if jira.cloud else {"pat": jira.pat}),
+                }
+            ),
+            retry=RetryPolicy(attempts=1, sleep=sleeps.append),
+        ).account()
+    assert len(jira.requests) == 1 and sleeps == []  # one try means one request: no retry below ours
 
 
 def test_a_500_becomes_a_tracker_error_naming_the_ticket(jira: JiraSandbox) -> None:
@@ -334,6 +364,8 @@ def test_wrong_credentials(jira: JiraSandbox) -> None:
         tracker(jira, **wrong).account()
     assert "HTTP 401" in str(caught.value)
     assert "not-the" not in str(caught.value)
+    hint = "Atlassian API tokens expire" if jira.cloud else "personal access tokens expire"
+    assert hint in str(caught.value) and "\n" not in str(caught.value)
 
 
 # -- configuration ---------------------------------------------------------------------------------------------
@@ -431,7 +463,7 @@ def test_sandbox_cloud_search_by_post_defaults_to_ids_and_pages_by_token(jira_cl
     ],
 )
 def test_sandbox_jql(jql: str, expected: list[str]) -> None:
-    from verifier.sandbox.jql import parse_jql
+    from verifier_sandbox.jql import parse_jql
 
     server = JiraSandbox("cloud")
     server.add_issue(labels=["a"], resolved=datetime(2025, 1, 1, tzinfo=UTC))

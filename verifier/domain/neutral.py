@@ -12,7 +12,9 @@ import re
 
 ZWSP = "\u200b"  # zero-width space: splits `@user`, `#12` and `https://` so no renderer links them
 _URL = re.compile(r"(?i)\b(https?|ftp|file|mailto|www)(:|\.)")
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>!|&~])")  # CommonMark lets any ASCII punctuation be escaped
+# CommonMark lets any ASCII punctuation be escaped; `<` only opens HTML before a letter, `/`, `!` or `?`, and `&`
+# an entity before a letter or `#`, so `< 100ms` stays as written.
+_MARKDOWN = re.compile(r"([\\`*_\[\]!|~]|<(?=[A-Za-z/!?])|&(?=[A-Za-z#]))")
 _WIKI = re.compile(r"([{}\[\]|!])")  # Jira wiki: macros, links and [~mentions], cells, !images!
 _BACKTICKS = re.compile(r"`+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")  # incl. bidi overrides

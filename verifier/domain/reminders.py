@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from verifier import defaults
 from verifier.domain.protocol import parse_reminder, reminder_marker
 from verifier.domain.report import DEFAULT_PRIORITY, due_date
 from verifier.domain.tickets import Flavour, Ticket
 
-LABEL = "overdue"
+LABEL = defaults.OVERDUE_LABEL
 
 
 def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now: datetime) -> datetime | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from verifier.domain import neutral
+from verifier.domain import evidence, neutral
 from verifier.domain.durations import promql_duration
 from verifier.domain.neutral import code_fence
 from verifier.domain.protocol import Marker, result_marker
@@ -45,18 +45,20 @@ def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour, sig
     rows = _rows(verdict)
     emoji, jira_icon, headline = _HEADLINES[verdict.outcome]
     marker = marker_line(verdict, resolved_at, signature)
+    graph = evidence.render(verdict.evidence, flavour)
+    graph = f"\n\n{graph}" if graph else ""
     if flavour is Flavour.JIRA_WIKI:
         table = "\n".join(f"||{k}|{_wiki_cell(v)}|" for k, v in rows)
         query = f"\n{{noformat}}\n{_noformat(verdict.query)}\n{{noformat}}" if verdict.query else ""
         return (
-            f"h3. {jira_icon} {headline}\n{_wiki_cell(_summary(verdict))}\n\n{table}{query}\n\n"
+            f"h3. {jira_icon} {headline}\n{_wiki_cell(_summary(verdict))}\n\n{table}{query}{graph}\n\n"
             f"{_NEXT_STEP[verdict.outcome]}\n\n{marker}"
         )
     table = "\n".join(f"| {k} | {_md_cell(v)} |" for k, v in rows)
     fence = code_fence(verdict.query or "")
     query = f"\n\n{fence}promql\n{verdict.query}\n{fence}" if verdict.query else ""
     return (
-        f"### {emoji} {headline}\n{_md_cell(_summary(verdict))}\n\n|  |  |\n|---|---|\n{table}{query}\n\n"
+        f"### {emoji} {headline}\n{_md_cell(_summary(verdict))}\n\n|  |  |\n|---|---|\n{table}{query}{graph}\n\n"
         f"{_NEXT_STEP[verdict.outcome]}\n\n<sub>{marker}</sub>"
     )
 

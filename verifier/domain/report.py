@@ -11,17 +11,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from verifier.domain import neutral
+from verifier import defaults
+from verifier.domain import neutral, trends
 from verifier.domain.models import incident_service
-from verifier.domain.selection import tool_marker
+from verifier.domain.selection import judged_elsewhere, tool_marker
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import Policy, Wait, triage
 from verifier.domain.verdicts import Outcome
 
 GroupBy = Literal["service", "team", "label"]
 #: Days an open action item may stay open, by priority (the SRE practice the seed article cites).
-DEFAULT_SLA_DAYS: Mapping[str, int] = {"P0": 3, "P1": 7, "P2": 30, "P3": 90}
-DEFAULT_PRIORITY = "P2"
+DEFAULT_SLA_DAYS: Mapping[str, int] = defaults.SLA_DAYS
+DEFAULT_PRIORITY = defaults.PRIORITY
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Counts:
     invalid: int = 0
     pending: int = 0
     overdue: int = 0
+    elsewhere: int = 0  # completed in the period and judged by someone else (no result of this tool)
 
     @property
     def fix_hold_rate(self) -> float | None:
@@ -61,6 +63,7 @@ class Report:
     failed: list[Line] = field(default_factory=list)
     overdue: list[Line] = field(default_factory=list)
     left_out: int = 0  # tickets with the label filed by someone neither the tool nor trusted
+    trend: trends.Trend | None = None  # fix-hold rate by group, week by week
 
 
 def due_date(ticket: Ticket, sla_days: Mapping[str, int]) -> datetime | None:
@@ -78,18 +81,29 @@ def build_report(
     now: datetime,
     policy: Policy,
     group_by: GroupBy = "service",
-    label: str = "post-incident",
+    label: str = defaults.LABEL,
     sla_days: Mapping[str, int] = DEFAULT_SLA_DAYS,
+    trend_weeks: int = 0,
 ) -> Report:
+    """With `trend_weeks`, `tickets` may reach back before `since` (`listing_since`): tickets done and quiet
+    since `since` then feed only the trend."""
     report = Report(since=since, until=now, group_by=group_by)
+    report.trend = trends.Trend.ending(now, trend_weeks) if trend_weeks else None
     for ticket in tickets:
         if ticket.reporter not in policy.trusted:  # anyone can add the label: only trusted filings count
             report.left_out += 1
             continue
-        for group in _groups(ticket, group_by, label):
+        groups = _groups(ticket, group_by, label)
+        if report.trend is not None:
+            report.trend.add(ticket, groups, policy.own)
+            if not _active(ticket, since):
+                continue
+        for group in groups:
             counts = report.groups.setdefault(group, Counts())
-            _count(ticket, group, counts, report, since=since, now=now, policy=policy, sla_days=sla_days)
-        _count(ticket, "", report.overall, None, since=since, now=now, policy=policy, sla_days=sla_days)
+            _count(ticket, group, counts, None, since=since, now=now, policy=policy, sla_days=sla_days)
+        # Listed once, with all its groups: a ticket of two teams is one ticket.
+        overall = ", ".join(groups)
+        _count(ticket, overall, report.overall, report, since=since, now=now, policy=policy, sla_days=sla_days)
     report.groups = dict(sorted(report.groups.items()))
     return report
 
@@ -108,8 +122,10 @@ def _count(
     """Add one ticket to `counts`; with `report`, also list it among the failed or overdue tickets."""
     if ticket.created and ticket.created >= since:
         counts.filed += 1
-    if ticket.resolved_at and ticket.resolved_at >= since and not _not_a_fix(ticket, policy):
+    if _completed_since(ticket, policy, since):
         counts.completed += 1
+    if ticket.resolved_at and ticket.resolved_at >= since and not policy.rejudge:
+        counts.elsewhere += judged_elsewhere(ticket, policy.own, policy.trusted, policy.judged_labels) is not None
     result = _latest_result(ticket, policy, since)
     if result is Outcome.VERIFIED:
         counts.verified += 1
@@ -132,9 +148,32 @@ def _count(
             report.overdue.append(_line(ticket, group, f"{priority}, due {due.date().isoformat()}, {late} days late"))
 
 
+def listing_since(since: datetime, now: datetime, trend_weeks: int) -> datetime:
+    """How far back the tickets must be listed for the period and the trend."""
+    return min(since, trends.Trend.ending(now, trend_weeks).since) if trend_weeks else since
+
+
+def _active(ticket: Ticket, since: datetime) -> bool:
+    """Open, or resolved or commented on since `since`: what the period's listing holds."""
+    recent = ticket.resolved_at is not None and ticket.resolved_at >= since
+    return ticket.resolved_at is None or recent or any(c.created >= since for c in ticket.comments)
+
+
 def _not_a_fix(ticket: Ticket, policy: Policy) -> bool:
     """Closed as Won't Do, Duplicate, not_planned...: closed, but not completed."""
     return bool(ticket.resolution) and fold_resolution(ticket.resolution or "") in policy.not_a_fix
+
+
+def _completed_since(ticket: Ticket, policy: Policy, since: datetime) -> bool:
+    """Completed in the period: resolved in it (not as not-a-fix), or judged by a result of ours on a resolution
+    in it. A fix the run reopened because it failed was still completed when it was resolved."""
+    if ticket.resolved_at and ticket.resolved_at >= since and not _not_a_fix(ticket, policy):
+        return True
+    return any(
+        marker.resolved_at >= since
+        for comment in ticket.comments
+        if (marker := tool_marker(ticket, comment, policy.own, policy.signing_key)) is not None
+    )
 
 
 def _latest_result(ticket: Ticket, policy: Policy, since: datetime) -> Outcome | None:
@@ -175,6 +214,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "failed_verification": [asdict(line) for line in report.failed],
         "overdue": [asdict(line) for line in report.overdue],
         "left_out": report.left_out,
+        **({"trend": trends.as_json(report.trend)} if report.trend else {}),
     }
 
 
@@ -190,7 +230,8 @@ def as_markdown(report: Report) -> str:
             f" {report.left_out} ticket(s) with the label left out: not filed by the tool or a trusted reporter."
             if report.left_out
             else ""
-        ),
+        )
+        + (f" {report.overall.elsewhere} {_ELSEWHERE}" if report.overall.elsewhere else ""),
         "",
         f"| {report.group_by} | filed | completed | verified | failed | inconclusive | invalid | pending | overdue | fix-hold |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -205,7 +246,12 @@ def as_markdown(report: Report) -> str:
         lines += [f"- [{e.key}]({e.url}) {_cell(e.title)} ({_cell(e.group)}): {e.detail}" for e in entries] or [
             "- none"
         ]
+    if report.trend is not None:
+        lines += trends.as_markdown(report.trend, report.group_by, _cell)
     return "\n".join(lines) + "\n"
+
+
+_ELSEWHERE = "completed and judged elsewhere (a label or the article's comment, no result of this tool)."
 
 
 def _percent(rate: float | None) -> str:

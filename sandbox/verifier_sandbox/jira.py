@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from verifier.sandbox.http import (
+from verifier_sandbox.http import (
     HttpError,
     RecordedRequest,
     Reply,
@@ -34,7 +34,7 @@ from verifier.sandbox.http import (
     int_param,
     json_object,
 )
-from verifier.sandbox.jira_model import (
+from verifier_sandbox.jira_model import (
     DEFAULT_WORKFLOW,
     ISSUE_TYPES,
     PRIORITIES,
@@ -50,7 +50,7 @@ from verifier.sandbox.jira_model import (
     encode_page_token,
     selected_fields,
 )
-from verifier.sandbox.jql import JqlError, parse_jql
+from verifier_sandbox.jql import JqlError, parse_jql
 
 __all__ = ["DEFAULT_WORKFLOW", "JiraComment", "JiraIssue", "JiraSandbox", "JiraTransition", "JiraUser"]
 
@@ -416,7 +416,7 @@ class JiraSandbox(SandboxServer):
         fields, update = json_object(body.get("fields", {}), self), json_object(body.get("update", {}), self)
         errors: dict[str, str] = {}
         for name in set(fields) | set(update):
-            if name not in ("summary", "description", "labels"):
+            if name not in ("summary", "description", "labels") and not (name == "comment" and name in update):
                 errors[name] = f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
             elif name in fields and name in update:
                 errors[name] = f"Field '{name}' cannot be set in both 'fields' and 'update'."
@@ -434,8 +434,18 @@ class JiraSandbox(SandboxServer):
         for label in labels:
             if not label or any(c.isspace() for c in label):
                 errors["labels"] = f"The label '{label}' contains spaces which is invalid."
+        comments = []  # `update.comment`: [{"add": {"body": ...}}], as Jira adds a comment in an edit
+        for op in update.get("comment", []):
+            added = json_object(json_object(op, self).get("add"), self).get("body")
+            if r.version == "3" and isinstance(added, dict) and added.get("type") == "doc":
+                added = adf_text(added)
+            if not isinstance(added, str) or not added.strip():
+                errors["comment"] = "Comment body can not be empty!"
+            comments.append(added)
         if errors:
             raise HttpError(Reply.json(400, {"errorMessages": [], "errors": errors}))
+        for text in comments:
+            self.add_comment(issue.key, str(text), author=self.bot.name)
         issue.labels = labels
         if "summary" in fields:
             issue.summary = str(fields["summary"])
