@@ -1,12 +1,13 @@
 """The benchmark: the run at 100, 1,000 and 10,000 due tickets against the sandbox servers with injected latency.
 
-    .venv/bin/python bench/bench.py [--sizes 100,1000,10000] [--latency 0.05] [--concurrency 16]
+    .venv/bin/python bench/bench.py [--sizes 100,1000,10000] [--latency 0.05] [--concurrency 16] [--sparkline-size 1000]
 
 For each size it seeds a Jira Cloud sandbox and a Prometheus API sandbox, each answering every request after
 `--latency` seconds, and runs `action-item-verifier run --json` as a child process over HTTP (so start-up,
 imports and the real clients count). It reports wall time, requests by kind, the child's peak RSS, and the ratio
 to the round-trip lower bound: sequential search pages, plus queries and writes spread over the run's concurrency,
-each costing one latency. Then an idle re-run (everything already recorded), the seed article's sequential loop
+each costing one latency. Then the result comments' sparkline (one range query per judged ticket): the same run
+with and without it. Then an idle re-run (everything already recorded), the seed article's sequential loop
 (per ticket: read comments, one query, one write) at the size the goals name, and `--help` start-up time.
 Goals (from the benchmark issue) are printed beside each figure; a missed goal is shown, not hidden.
 """
@@ -31,9 +32,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from verifier.sandbox.http import RecordedRequest  # noqa: E402
-from verifier.sandbox.jira import JiraSandbox  # noqa: E402
-from verifier.sandbox.prometheus import Counter, MetricsStore, PrometheusSandbox  # noqa: E402
+from verifier_sandbox.http import RecordedRequest  # noqa: E402
+from verifier_sandbox.jira import JiraSandbox  # noqa: E402
+from verifier_sandbox.prometheus import Counter, MetricsStore, PrometheusSandbox  # noqa: E402
 
 BOT = "action-item-verifier"
 WINDOW_HOURS = 6
@@ -53,6 +54,12 @@ def main() -> int:
     parser.add_argument(
         "--real-prometheus", type=int, default=0, metavar="N", help="also N tickets against a real Prometheus"
     )
+    parser.add_argument(
+        "--resolution", type=int, default=0, metavar="N", help="also resolve N configs against a real Prometheus"
+    )
+    parser.add_argument(
+        "--sparkline-size", type=int, default=1000, help="tickets for the sparkline's cost, with and without (0: skip)"
+    )
     args = parser.parse_args()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"latency {args.latency * 1000:.0f} ms a request, concurrency {args.concurrency}\n")
@@ -62,18 +69,22 @@ def main() -> int:
     print_table(rows)
     if args.seed_loop_size:
         seed_loop(args.seed_loop_size, args.latency, args.concurrency)
+    if args.sparkline_size:
+        sparkline_cost(args.sparkline_size, args.latency, args.concurrency)
     if args.real_prometheus:
         real_backend(args.real_prometheus, args.latency, args.concurrency)
+    if args.resolution:
+        resolution_cost(args.resolution)
     help_time()
     return 0
 
 
-def scenario(size: int, latency: float, concurrency: int) -> dict[str, object]:
+def scenario(size: int, latency: float, concurrency: int, **settings: str) -> dict[str, object]:
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     with sandboxes(size, now) as (jira, prometheus):
         jira.set_latency(latency)
         prometheus.set_latency(latency)
-        first = run_child(jira, prometheus, concurrency)
+        first = run_child(jira, prometheus, concurrency, **settings)
         kinds = request_kinds(jira.requests, prometheus.requests)
         jira.clear_requests()
         prometheus.clear_requests()
@@ -126,7 +137,9 @@ class sandboxes:
         self.prometheus.stop()
 
 
-def run_child(jira: JiraSandbox, prometheus: PrometheusSandbox | _Url, concurrency: int) -> dict[str, object]:
+def run_child(
+    jira: JiraSandbox, prometheus: PrometheusSandbox | _Url, concurrency: int, **settings: str
+) -> dict[str, object]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")},
         "VERIFIER_TRACKER": "jira",
@@ -138,6 +151,7 @@ def run_child(jira: JiraSandbox, prometheus: PrometheusSandbox | _Url, concurren
         "VERIFIER_MAX_WRITES": "1000000",
         "VERIFIER_LOG_LEVEL": "warning",
         "VERIFIER_LOG_FORMAT": "json",
+        **settings,
     }
     started = time.perf_counter()
     command = [sys.executable, "-c", _MEASURED_RUN]  # our own code, no outside input
@@ -205,6 +219,21 @@ def print_table(rows: list[dict[str, object]]) -> None:
             f"  {r['size']:,} tickets: {r['idle_wall']:.1f} s, {k['search pages']} search pages, "
             f"{k['per-ticket reads']} per-ticket reads, {k['metric queries']} metric queries, {k['writes']} writes"
         )
+
+
+def sparkline_cost(size: int, latency: float, concurrency: int) -> None:
+    """The result comments' sparkline: one range query per judged ticket. The same run with it and without it."""
+    with_it = scenario(size, latency, concurrency)
+    without = scenario(size, latency, concurrency, VERIFIER_SPARKLINE="false")
+    rows = ((with_it, "with the sparkline (default)"), (without, "without (VERIFIER_SPARKLINE=false)"))
+    print(f"\nsparkline cost at {size:,} tickets:")
+    for row, name in rows:
+        kinds = row["kinds"]
+        assert isinstance(kinds, Tally)
+        queries = kinds["metric queries"]
+        print(f"  {name}: {row['wall']:.1f} s, {queries:,} metric queries, {row['rss']:.0f} MB peak")
+    extra, base = float(str(with_it["wall"])), float(str(without["wall"]))
+    print(f"  cost: {extra - base:+.1f} s ({(extra / base - 1) * 100:+.0f}%)")
 
 
 def seed_loop(size: int, latency: float, concurrency: int) -> None:
@@ -277,6 +306,47 @@ def real_backend(size: int, latency: float, concurrency: int) -> None:
         f"{result['wall']:.1f} s, peak RSS {result['rss_mb']:.0f} MB, {kinds['writes']} writes, "
         f"verdicts {report.get('counts')}"
     )
+
+
+def resolution_cost(size: int) -> None:
+    """What resolving a config's metric name costs per judged ticket: requests and time, on a real Prometheus."""
+    import tempfile
+
+    from tests.integration.backends import History, PrometheusServer, quiet_anchor
+    from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
+    from verifier.domain.formats import find_config
+    from verifier.domain.planning import QueryPlan, plan
+    from verifier.services.resolve import resolve
+
+    end = quiet_anchor()
+    history = History(start=end - timedelta(hours=7), end=end, step_seconds=60)
+    history.counter("app_orders_failed_total", 1, {"ticket": "0"}).gauge("process_memory_usage_bytes", 1e8)
+    history.histogram("http_server_request_duration_seconds", {0.02: 10})
+    history.gauge("app_queue__item_", 3.0)  # as the SDK's remote-write exporter names it: no metadata, no _total
+    configs = [
+        ("counter", 'metric: "app.orders.failed"\nunit: "{order}"\ncondition: "< 5"'),
+        ("gauge, no metadata", 'metric: "process.memory.usage"\nunit: "By"\ncondition: "< 512MiB"'),
+        ("classic histogram", 'metric: "http.server.request.duration"\nunit: "s"\ncondition: "< 250ms p99"'),
+        ("SDK remote-write name", 'metric: "app.queue"\nunit: "{item}"\ncondition: "< 5"'),
+    ]
+    with tempfile.TemporaryDirectory() as workdir, PrometheusServer(Path(workdir)) as prometheus:
+        prometheus.load(history)
+        with PrometheusMetrics(PrometheusConnection(url=prometheus.url)) as metrics:
+            sent: list[str] = []
+            metrics._session.hooks["response"].append(lambda r, *_, **__: sent.append(r.url))
+            for what, fields in configs:
+                config = find_config(f"```yaml\n# action-item-verifier: v1\n{fields}\ndelay: 6h\n```")
+                assert config is not None
+                planned = plan(config, end - timedelta(hours=6), end)
+                assert isinstance(planned, QueryPlan)
+                sent.clear()
+                started = time.perf_counter()
+                for _ in range(size):
+                    resolve(planned, metrics)
+                each = (time.perf_counter() - started) / size
+                print(
+                    f"resolution, {what}: {len(sent) / size:.0f} requests, {each * 1000:.1f} ms a ticket (goal: one lookup)"
+                )
 
 
 class _Url:

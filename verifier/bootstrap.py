@@ -1,176 +1,199 @@
-"""The composition root: settings in, adapters and run options out. The only module that knows which adapter
-serves which port; tracker clients are imported here, lazily, so that commands which need none start fast."""
+"""The composition root: the only module that knows which adapter serves which port.
+
+Every command opens `app(...)`: it loads the settings the command needs at once (every problem in one
+`SettingsError`), sets up logging and the secrets the logs must never show, builds each adapter on first use, and
+closes them all when the block ends. Tests pass `Adapters` of their own (fakes, or real adapters on the sandbox
+servers). Tracker clients are imported lazily, so that commands which need none start fast.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, fields
 from datetime import timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any, Literal, Protocol, TypeVar
 
-import structlog
-from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
+from verifier import defaults, logs
 from verifier.domain.actions import Labels
-from verifier.errors import SettingsError, VerifierError
-from verifier.services.run import RunOptions, RunReport, TicketResult
-from verifier.settings import MetricsSettings, RunSettings
+from verifier.domain.evidence import GraphLinks
+from verifier.errors import SettingsError
+from verifier.ports import Metrics, RunMetrics, Tracker
+from verifier.services.run import RunOptions
+from verifier.settings import JiraSettings, MetricsSettings, RunSettings, TrackerSettings, load, tracker_settings
 
-if TYPE_CHECKING:
+A = TypeVar("A")
+S = TypeVar("S", bound=BaseSettings)
+
+
+class Backend(Metrics, Protocol):
+    """The metrics port, plus the reachability check `doctor` makes."""
+
+    def ping(self) -> None: ...
+
+
+def build_tracker(settings: TrackerSettings) -> Tracker:
+    if isinstance(settings, JiraSettings):
+        from verifier.adapters.jira import JiraTracker
+
+        return JiraTracker(settings)
+    from verifier.adapters.github import GitHubTracker
+
+    return GitHubTracker(settings)
+
+
+def build_metrics(settings: MetricsSettings) -> Backend:
     from verifier.adapters.prometheus import PrometheusMetrics
-    from verifier.ports import Tracker
 
-#: GitHub's closing reasons that are not a fix; Jira's come from settings.
-GITHUB_NOT_A_FIX = ("not_planned", "duplicate")
-#: The `service` label of a ticket whose incident context names no service.
-UNKNOWN_SERVICE = "unknown"
+    return PrometheusMetrics(settings)  # a PrometheusConnection, validated once
 
 
-def metrics(settings: MetricsSettings) -> PrometheusMetrics:
-    from verifier.adapters.prometheus import PrometheusMetrics
-
-    return PrometheusMetrics(settings.connection())
-
-
-def tracker(settings: RunSettings) -> Tracker:
-    """The configured tracker's adapter. Connection checks the settings could not make (one sign-in method, a
-    readable private key...) raise SettingsError naming the variables, like any other bad setting."""
-    try:
-        return _tracker(settings)
-    except ValidationError as error:
-        prefix = f"VERIFIER_{settings.tracker.upper()}_"
-        raise SettingsError([_connection_problem(prefix, e) for e in error.errors()]) from None
+def graph_links(settings: MetricsSettings) -> GraphLinks:
+    """Where result comments link to: VERIFIER_GRAPH_URL, else the query API's own URL; Grafana when set."""
+    url = settings.graph_url or settings.url
+    return GraphLinks(url, settings.grafana_url, settings.grafana_datasource_uid, sparkline=settings.sparkline)
 
 
-def _connection_problem(prefix: str, error: Any) -> str:
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    location = [str(part) for part in error.get("loc", ())]
-    return f"{prefix}{location[0].upper()}: {message}" if location else f"{prefix.rstrip('_')}: {message}"
+def build_run_metrics(settings: RunSettings) -> RunMetrics | None:
+    if not settings.pushgateway_url:
+        return None
+    from verifier.adapters.pushgateway import Pushgateway
+
+    return Pushgateway(settings.pushgateway_url, settings.pushgateway_job)
 
 
-def _tracker(settings: RunSettings) -> Tracker:
-    ca_bundle = Path(settings.tracker_ca_bundle) if settings.tracker_ca_bundle else None
-    if settings.tracker == "jira":
-        from verifier.adapters.jira import JiraConnection, JiraTracker
+@dataclass(frozen=True)
+class Adapters:
+    """How each adapter is built from its settings."""
 
-        assert settings.jira_url is not None  # checked by RunSettings
-        return JiraTracker(
-            JiraConnection(
-                url=settings.jira_url,
-                email=settings.jira_email,
-                api_token=settings.jira_api_token,
-                pat=settings.jira_pat,
-                project=settings.jira_project,
-                extra_jql=settings.jira_extra_jql,
-                not_fix_resolutions=settings.jira_not_fix_resolutions,
-                reopen_transition=settings.jira_reopen_transition,
-                issue_type=settings.jira_issue_type,
-                priorities=settings.jira_priorities,
-                verify_tls=settings.tracker_verify_tls,
-                ca_bundle=ca_bundle,
-                timeout_seconds=settings.tracker_timeout_seconds,
-            )
-        )
-    from verifier.adapters.github import GitHubConnection, GitHubTracker
-
-    return GitHubTracker(
-        GitHubConnection(
-            api_url=settings.github_api_url,
-            repositories=settings.github_repository,
-            token=settings.github_token,
-            app_id=settings.github_app_id,
-            app_private_key=settings.github_app_private_key,
-            installation_id=settings.github_installation_id,
-            app_slug=settings.github_app_slug,
-            ca_bundle=ca_bundle,
-            verify_tls=settings.tracker_verify_tls,
-            timeout_seconds=settings.tracker_timeout_seconds,
-        )
-    )
+    tracker: Callable[[TrackerSettings], Tracker] = build_tracker
+    metrics: Callable[[MetricsSettings], Backend] = build_metrics
+    run_metrics: Callable[[RunSettings], RunMetrics | None] = build_run_metrics
 
 
-def run_options(
-    settings: RunSettings,
-    metrics_settings: MetricsSettings | None = None,
+class App:
+    """What a command needs. Settings are loaded, and adapters built, on first use; `app()` loads up front the
+    ones the command names, so that a bad setting stops it before anything is read or written."""
+
+    def __init__(self, adapters: Adapters, stack: ExitStack) -> None:
+        self._adapters = adapters
+        self._stack = stack
+
+    @cached_property
+    def settings(self) -> RunSettings:
+        return self._load(RunSettings)
+
+    @cached_property
+    def tracker_settings(self) -> TrackerSettings:
+        settings = tracker_settings(self.settings)
+        logs.register_secrets(settings.secrets())
+        return settings
+
+    @cached_property
+    def metrics_settings(self) -> MetricsSettings:
+        return self._load(MetricsSettings)
+
+    @cached_property
+    def tracker(self) -> Tracker:
+        return self._closing(self._adapters.tracker(self.tracker_settings))
+
+    @cached_property
+    def metrics(self) -> Backend:
+        return self._closing(self._adapters.metrics(self.metrics_settings))
+
+    @cached_property
+    def run_metrics(self) -> RunMetrics | None:
+        return self._closing(self._adapters.run_metrics(self.settings))
+
+    def run_options(
+        self, *, dry_run: bool = False, early: bool = False, issues: tuple[str, ...] = (), rejudge: bool = False
+    ) -> RunOptions:
+        """The run's options: every RunSettings field with the name of a RunOptions field is copied as it is (so a
+        new setting the run reads needs only the two fields), the others are derived here."""
+        settings, tracker = self.settings, self.tracker_settings
+        not_a_fix = tracker.not_fix_resolutions if isinstance(tracker, JiraSettings) else defaults.GITHUB_NOT_A_FIX
+        same = {f.name: getattr(settings, f.name) for f in fields(RunOptions) if f.name in RunSettings.model_fields}
+        derived: dict[str, Any] = {
+            "trusted_authors": frozenset(settings.trusted_authors),
+            "not_a_fix": frozenset(not_a_fix),
+            "labels": Labels(
+                verified=settings.verified_label,
+                failed=settings.failed_label,
+                inconclusive=settings.inconclusive_label,
+                invalid=settings.invalid_label,
+            ),
+            "dry_run": dry_run or settings.dry_run,
+            "early": early,
+            "issues": issues,
+            "accept_warnings": self.has_metrics() and self.metrics_settings.accept_warnings,
+            "sla_days": dict(settings.sla_days),
+            "rejudge": rejudge or settings.rejudge,
+            "run_interval": timedelta(seconds=settings.run_interval_seconds),
+            "links": graph_links(self.metrics_settings) if self.has_metrics() else None,
+        }
+        return RunOptions(**{**same, **derived})
+
+    def has_metrics(self) -> bool:
+        """Whether the metrics settings were loaded (`metrics="if-set"` and VERIFIER_PROMETHEUS_URL unset: not)."""
+        return "metrics_settings" in self.__dict__
+
+    def give(self, settings: BaseSettings) -> None:
+        """Use `settings` instead of reading them from the environment."""
+        name = {RunSettings: "settings", MetricsSettings: "metrics_settings"}.get(type(settings), "tracker_settings")
+        self.__dict__[name] = settings  # where cached_property keeps its value
+        logs.register_secrets(getattr(settings, "secrets", list)())
+
+    def _load(self, cls: type[S]) -> S:
+        settings = load(cls)
+        secrets: Any = getattr(settings, "secrets", list)
+        logs.register_secrets(secrets())
+        return settings
+
+    def _closing(self, adapter: A) -> A:
+        close = getattr(adapter, "close", None)
+        if callable(close):
+            self._stack.callback(close)
+        return adapter
+
+
+@contextmanager
+def app(
     *,
-    dry_run: bool = False,
-    early: bool = False,
-    issues: tuple[str, ...] = (),
-    rejudge: bool = False,
-) -> RunOptions:
-    not_a_fix = settings.jira_not_fix_resolutions if settings.tracker == "jira" else GITHUB_NOT_A_FIX
-    return RunOptions(
-        label=settings.label,
-        lookback_days=settings.lookback_days,
-        trusted_authors=frozenset(settings.trusted_authors),
-        not_a_fix=frozenset(not_a_fix),
-        labels=Labels(
-            verified=settings.verified_label,
-            failed=settings.failed_label,
-            inconclusive=settings.inconclusive_label,
-            invalid=settings.invalid_label,
-        ),
-        concurrency=settings.concurrency,
-        max_writes=settings.max_writes,
-        dry_run=dry_run or settings.dry_run,
-        early=early,
-        issues=issues,
-        accept_warnings=metrics_settings.accept_warnings if metrics_settings else False,
-        overdue_reminders=settings.overdue_reminders,
-        sla_days=dict(settings.sla_days),
-        rejudge=rejudge or settings.rejudge,
-        run_interval=timedelta(seconds=settings.run_interval_seconds),
-    )
+    run: bool = True,
+    tracker: bool = True,
+    metrics: bool | Literal["if-set"] = True,
+    adapters: Adapters | None = None,
+    given: Iterable[BaseSettings] = (),
+) -> Iterator[App]:
+    """The command's settings (`run`: RunSettings, `tracker`: the tracker's, `metrics`: the metrics backend's, or
+    only when VERIFIER_PROMETHEUS_URL is set), checked at once; logging configured from RunSettings. Settings in
+    `given` are used as they are instead of being read from the environment (the demo's)."""
+    with ExitStack() as stack:
+        context = App(adapters or Adapters(), stack)
+        for settings in given:
+            context.give(settings)
+        problems: list[str] = []
 
+        def check(read: Callable[[], object]) -> bool:
+            try:
+                read()
+            except SettingsError as error:
+                problems.extend(error.problems)
+                return False
+            return True
 
-def push_metrics(settings: RunSettings, report: RunReport) -> None:
-    """Push the run's metrics; a Pushgateway that is down is logged, never a reason to fail the run."""
-    from verifier.adapters.pushgateway import push_run_metrics, push_service_metrics
-
-    assert settings.pushgateway_url is not None
-    counts = report.counts()
-    try:
-        push_run_metrics(
-            settings.pushgateway_url,
-            settings.pushgateway_job,
-            counts=counts,
-            errors=counts.get("ERROR", 0) + len(report.errors),
-            writes=report.writes,
-            duration_seconds=report.duration_seconds,
-            finished_at=time.time(),
-            succeeded=report.exit_code == 0,
-        )
-        push_service_metrics(
-            settings.pushgateway_url,
-            settings.pushgateway_job,
-            results=by_service(report.results),
-            overdue={service: sum(n.values()) for service, n in by_service(report.overdue).items()}
-            if report.reminders_checked
-            else None,
-        )
-    except VerifierError as error:
-        structlog.get_logger("verifier").warning("metrics_push_failed", error=str(error))
-
-
-def by_service(results: Iterable[TicketResult]) -> dict[str, dict[str, int]]:
-    """Ticket counts by service (`unknown` when the ticket names none), then by outcome."""
-    counts: dict[str, dict[str, int]] = {}
-    for result in results:
-        outcomes = counts.setdefault(result.service or UNKNOWN_SERVICE, {})
-        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
-    return counts
-
-
-def checks(settings: RunSettings, metrics_settings: MetricsSettings) -> list[tuple[str, Callable[[], str]]]:
-    """What `doctor` checks: each a name and a function that returns a detail or raises VerifierError."""
-
-    def tracker_check() -> str:
-        return f"signed in as {tracker(settings).account()}"
-
-    def metrics_check() -> str:
-        with metrics(metrics_settings) as backend:
-            backend.ping()
-        return f"{metrics_settings.url} answered"
-
-    return [(f"tracker ({settings.tracker})", tracker_check), ("metrics backend", metrics_check)]
+        if (run or tracker) and check(lambda: context.settings) and tracker:
+            check(lambda: context.tracker_settings)
+        if metrics is True or (metrics == "if-set" and os.environ.get("VERIFIER_PROMETHEUS_URL")):
+            check(lambda: context.metrics_settings)
+        if problems:
+            raise SettingsError(problems)
+        if "settings" in context.__dict__:
+            settings = context.settings
+            log_json = None if settings.log_format == "auto" else settings.log_format == "json"
+            logs.configure(json=log_json, level=settings.log_level)
+        yield context

@@ -9,29 +9,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO
 
-from verifier import __version__
-from verifier.errors import ConfigError, SettingsError, VerifierError
+from verifier import __version__, defaults
+from verifier.errors import ConfigError, SettingsError
+from verifier.exit_codes import ExitCode, for_verdict
 
-T = TypeVar("T")
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-#: `evaluate` exit codes, one per verdict.
-VERDICT_EXIT = {"VERIFIED": 0, "FAILED": 1, "INVALID": 2, "INCONCLUSIVE": 3, "PENDING": 4, "ERROR": 5}
+if TYPE_CHECKING:
+    from verifier.bootstrap import Adapters
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, adapters: Adapters | None = None) -> int:
+    """Run one command; `adapters` replaces how adapters are built (tests: fakes, sandbox servers)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
-        return EXIT_INVALID
-    result: int = args.handler(args)
-    return result
+        return ExitCode.INVALID
+    try:
+        return int(args.handler(args, adapters))
+    except SettingsError as error:  # from `bootstrap.app`: every command's settings are checked there
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.INVALID
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", nargs="?", default="-", help="file to read; - (default) reads standard input")
     check.add_argument("--json", action="store_true", help="print JSON instead of text")
+    check.add_argument(
+        "--resolve",
+        action="store_true",
+        help="also ask the metrics backend (VERIFIER_PROMETHEUS_* settings) which series the metric resolves to",
+    )
+    check.add_argument(
+        "--resolved-at", type=_timestamp, metavar="ISO-8601", help="with --resolve: the window of this resolution"
+    )
     check.set_defaults(handler=_check_config)
 
     evaluate = commands.add_parser(
@@ -120,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
         default="service",
         help="rows of the table (default: service)",
     )
+    report.add_argument(
+        "--trend-weeks",
+        type=int,
+        choices=range(0, 53),
+        default=8,
+        metavar="N",
+        help="weeks of the fix-hold trend, from the tickets' own results (default 8; 0: none)",
+    )
     report.set_defaults(handler=_report)
 
     file = commands.add_parser(
@@ -182,16 +199,7 @@ def _since(text: str) -> datetime | timedelta:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _settings(read: Callable[[], T]) -> T | None:
-    """The settings `read` loads (with `settings.load`), or None once it has said on stderr what is wrong."""
-    try:
-        return read()
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return None
-
-
-def _check_config(args: argparse.Namespace) -> int:
+def _check_config(args: argparse.Namespace, adapters: Adapters | None) -> int:
     from verifier.domain.explain import explain
 
     try:
@@ -199,38 +207,57 @@ def _check_config(args: argparse.Namespace) -> int:
         explained = explain(text, now=datetime.now(UTC))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.INVALID
     except OSError as error:
         print(f"error: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.INVALID
+    code = ExitCode.OK
+    if args.resolve:
+        resolution = _resolution(text, args.resolved_at, adapters)
+        if resolution is None:
+            return ExitCode.INVALID
+        outcome = resolution.pop("outcome")
+        code = ExitCode.OK if outcome == "OK" else for_verdict(outcome)
+        explained = {**explained, **resolution}
     if args.json:
         _print_json(explained)
     else:
         for key, value in explained.items():
             print(f"{key + ':':<12} {value}")
-    return EXIT_OK
+    return code
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def _resolution(text: str, resolved_at: datetime | None, adapters: Adapters | None) -> dict[str, str] | None:
+    """`check-config --resolve`: the series the metric resolves to on the configured backend."""
+    from verifier.bootstrap import app
+    from verifier.services.resolve import resolution_report
+
+    with app(run=False, tracker=False, adapters=adapters) as context:
+        try:
+            return resolution_report(text, context.metrics, now=datetime.now(UTC), resolved_at=resolved_at)
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return None
+
+
+def _evaluate(args: argparse.Namespace, adapters: Adapters | None) -> int:
+    from verifier.bootstrap import app, graph_links
     from verifier.services.evaluate import evaluate_text
-    from verifier.settings import MetricsSettings, load
 
     try:
         text = _read(args.config)
-        settings = load(MetricsSettings)
-    except (OSError, SettingsError) as error:
+    except OSError as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    from verifier import bootstrap
-
-    with bootstrap.metrics(settings) as metrics:
+        return ExitCode.INVALID
+    with app(run=False, tracker=False, adapters=adapters) as context:
         report = evaluate_text(
             text,
-            metrics,
+            context.metrics,
             resolved_at=args.resolved_at,
             now=args.now or datetime.now(UTC),
             early=args.early,
-            accept_warnings=settings.accept_warnings,
+            accept_warnings=context.metrics_settings.accept_warnings,
+            links=graph_links(context.metrics_settings),
         )
     if args.json:
         _print_json(report)
@@ -238,82 +265,76 @@ def _evaluate(args: argparse.Namespace) -> int:
         for key, value in report.items():
             if value is not None and value != []:
                 print(f"{key + ':':<12} {value}")
-    return VERDICT_EXIT[report["verdict"]]
+    return for_verdict(report["verdict"])
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
     import signal
     import threading
+    import time
 
-    from verifier import bootstrap, logs
+    from verifier.bootstrap import app
+    from verifier.services.push import push_metrics
     from verifier.services.run import run
     from verifier.services.summary import as_json, as_text
-    from verifier.settings import MetricsSettings, RunSettings, load
 
-    loaded = _settings(lambda: (load(RunSettings), load(MetricsSettings)))
-    if loaded is None:
-        return EXIT_INVALID
-    settings, metrics_settings = loaded
-    logs.configure(json=_log_json(settings.log_format), level=settings.log_level)
-    logs.register_secrets([*settings.secrets(), *metrics_settings.secrets()])
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    options = bootstrap.run_options(
-        settings, metrics_settings, dry_run=args.dry_run, early=args.now, issues=tuple(args.issue), rejudge=args.rejudge
-    )
-    tracker = _settings(lambda: bootstrap.tracker(settings))
-    if tracker is None:
-        return EXIT_INVALID
-    with bootstrap.metrics(metrics_settings) as metrics:
-        report = run(tracker, metrics, options, datetime.now(UTC), stop)
-    if args.report:
-        with open(args.report, "w", encoding="utf-8") as handle:
-            json.dump(as_json(report), handle, indent=2)
-    if args.json:
-        _print_json(as_json(report))
-    else:
-        print(as_text(report))
-    if settings.pushgateway_url and not report.dry_run:
-        bootstrap.push_metrics(settings, report)
+    with app(adapters=adapters) as context:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        options = context.run_options(
+            dry_run=args.dry_run, early=args.now, issues=tuple(args.issue), rejudge=args.rejudge
+        )
+        report = run(context.tracker, context.metrics, options, datetime.now(UTC), stop)
+        if args.report:
+            with open(args.report, "w", encoding="utf-8") as handle:
+                json.dump(as_json(report), handle, indent=2)
+        if args.json:
+            _print_json(as_json(report))
+        else:
+            print(as_text(report))
+        sink = context.run_metrics
+        if sink is not None and not report.dry_run:
+            push_metrics(sink, report, finished_at=time.time())
     return report.exit_code
 
 
-def _report(args: argparse.Namespace) -> int:
-    from verifier import bootstrap, logs
+def _report(args: argparse.Namespace, adapters: Adapters | None) -> int:
+    from verifier.bootstrap import app
     from verifier.domain.report import as_json, as_markdown
     from verifier.errors import TrackerError
     from verifier.services.report import make_report
-    from verifier.settings import RunSettings, load
 
-    settings = _settings(lambda: load(RunSettings))
-    if settings is None:
-        return EXIT_INVALID
-    logs.configure(json=_log_json(settings.log_format), level=settings.log_level)
-    logs.register_secrets(settings.secrets())
-    now = datetime.now(UTC)
-    since = now - args.since if isinstance(args.since, timedelta) else args.since
-    tracker = _settings(lambda: bootstrap.tracker(settings))
-    if tracker is None:
-        return EXIT_INVALID
-    try:
-        report = make_report(tracker, bootstrap.run_options(settings), since=since, now=now, group_by=args.group_by)
-    except TrackerError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+    with app(metrics=False, adapters=adapters) as context:
+        now = datetime.now(UTC)
+        since = now - args.since if isinstance(args.since, timedelta) else args.since
+        try:
+            options = context.run_options()
+            report = make_report(
+                context.tracker,
+                options,
+                since=since,
+                now=now,
+                group_by=args.group_by,
+                trend_weeks=args.trend_weeks,
+            )
+        except TrackerError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return ExitCode.FAILED
     if args.format == "json":
         _print_json(as_json(report))
     else:
         sys.stdout.write(as_markdown(report))
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _file(args: argparse.Namespace) -> int:
-    import os
+def _file(args: argparse.Namespace, adapters: Adapters | None) -> int:
     from pathlib import Path
 
+    from verifier.bootstrap import app
     from verifier.domain.filing import parse_filing
     from verifier.errors import MetricsError
-    from verifier.settings import MetricsSettings, RunSettings, load
+    from verifier.services.filing import as_json, as_text, file_items
+    from verifier.settings import JiraSettings
 
     folder = Path(args.action_items).parent if args.action_items != "-" else Path.cwd()
 
@@ -322,41 +343,33 @@ def _file(args: argparse.Namespace) -> int:
 
     try:
         document = parse_filing(_read(args.action_items), read=read)
-        settings = load(RunSettings)
-        metrics_settings = load(MetricsSettings) if os.environ.get("VERIFIER_PROMETHEUS_URL") else None
-        if settings.tracker == "jira" and not settings.jira_project:
-            raise SettingsError(["VERIFIER_JIRA_PROJECT: the project to file the action items in is required"])
-    except (ConfigError, SettingsError) as error:
+    except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.INVALID
     except OSError as error:
         print(f"error: cannot read {args.action_items}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_INVALID
-    from verifier import bootstrap, logs
-    from verifier.services.filing import as_json, as_text, file_items
-
-    logs.configure(json=_log_json(settings.log_format), level=settings.log_level)
-    logs.register_secrets([*settings.secrets(), *(metrics_settings.secrets() if metrics_settings else [])])
-    tracker = _settings(lambda: bootstrap.tracker(settings))
-    if tracker is None:
-        return EXIT_INVALID
-    options: dict[str, Any] = {
-        "dry_run": args.dry_run or settings.dry_run,
-        "config_comment": settings.jira_seed_comment,
-        "extra_labels": () if settings.label == "post-incident" else (settings.label,),
-    }
-    try:
-        if metrics_settings is None:
-            report = file_items(document, tracker, None, **options)
-        else:
-            with bootstrap.metrics(metrics_settings) as metrics:
-                report = file_items(document, tracker, metrics, **options)
-    except ConfigError as error:
-        print(f"error: {error}; nothing was filed", file=sys.stderr)
-        return EXIT_INVALID
-    except MetricsError as error:
-        print(f"error: the metrics backend failed: {error}; nothing was filed", file=sys.stderr)
-        return 1
+        return ExitCode.INVALID
+    with app(metrics="if-set", adapters=adapters) as context:
+        settings, tracker_settings = context.settings, context.tracker_settings
+        seed_comment = False
+        if isinstance(tracker_settings, JiraSettings):
+            if not tracker_settings.project:
+                raise SettingsError(["VERIFIER_JIRA_PROJECT: the project to file the action items in is required"])
+            seed_comment = tracker_settings.seed_comment
+        options: dict[str, Any] = {
+            "dry_run": args.dry_run or settings.dry_run,
+            "config_comment": seed_comment,
+            "extra_labels": () if settings.label == defaults.LABEL else (settings.label,),
+        }
+        metrics = context.metrics if context.has_metrics() else None
+        try:
+            report = file_items(document, context.tracker, metrics, **options)
+        except ConfigError as error:
+            print(f"error: {error}; nothing was filed", file=sys.stderr)
+            return ExitCode.INVALID
+        except MetricsError as error:
+            print(f"error: the metrics backend failed: {error}; nothing was filed", file=sys.stderr)
+            return ExitCode.FAILED
     if args.json:
         _print_json(as_json(report))
     else:
@@ -366,34 +379,25 @@ def _file(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _doctor(args: argparse.Namespace) -> int:
-    from verifier import bootstrap
-    from verifier.settings import MetricsSettings, RunSettings, load
+def _doctor(args: argparse.Namespace, adapters: Adapters | None) -> int:
+    from verifier.bootstrap import app
+    from verifier.services.doctor import checks, run_checks
 
-    loaded = _settings(lambda: (load(RunSettings), load(MetricsSettings)))
-    if loaded is None:
-        return EXIT_INVALID
-    settings, metrics_settings = loaded
-    failures = 0
-    for name, check in bootstrap.checks(settings, metrics_settings):
-        try:
-            detail = check()
-        except VerifierError as error:
-            failures += 1
-            print(f"FAIL  {name}: {error}")
-        else:
-            print(f"ok    {name}: {detail}")
-    return 1 if failures else EXIT_OK
+    with app(tracker=False, adapters=adapters) as context:
+        settings = context.settings
+        found = checks(settings.tracker, lambda: context.tracker, lambda: context.metrics, context.metrics_settings.url)
+        lines, failures = run_checks(found)
+    print("\n".join(lines))
+    return ExitCode.FAILED if failures else ExitCode.OK
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from verifier.sandbox.demo import run_demo
-
+def _demo(args: argparse.Namespace, adapters: Adapters | None) -> int:
+    try:
+        from verifier_sandbox.demo import run_demo
+    except ImportError:  # the product alone (the image): the servers the demo runs against are not installed
+        print("error: the demo needs the sandbox servers: pip install -e ./sandbox in the repository", file=sys.stderr)
+        return ExitCode.INVALID
     return run_demo(sys.stdout)
-
-
-def _log_json(log_format: str) -> bool | None:
-    return None if log_format == "auto" else log_format == "json"
 
 
 def _read(path: str) -> str:

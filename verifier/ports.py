@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
@@ -112,4 +112,45 @@ class Metrics(Protocol):
 
     def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> Measurement:
         """Evaluate `query` at every step from `start` to `end`."""
+        ...
+
+
+class RunMetrics(Protocol):
+    """Where a run's figures go for dashboards and alerts (a Pushgateway). Raises `VerifierError` when it fails."""
+
+    def push_run(
+        self,
+        *,
+        counts: Mapping[str, int],
+        errors: int,
+        writes: int,
+        duration_seconds: float,
+        finished_at: float,
+        succeeded: bool,
+    ) -> None:
+        """The run's own figures: tickets by verdict, errors, writes, duration, when it ended and whether it
+        handled every ticket."""
+        ...
+
+    def push_services(self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None) -> None:
+        """Tickets by service then verdict, and open tickets past their SLA by service (None: not listed)."""
+        ...
+
+
+@runtime_checkable
+class MetricCatalog(Protocol):
+    """What a backend tells about the series it holds: lets a config's metric name be resolved to the series
+    that really exists (`domain/resolution.py`). Optional: a `Metrics` without it is queried as planned."""
+
+    def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
+        """Names of the series matching `selector` with samples between `start` and `end`; None when the
+        backend has no such API."""
+        ...
+
+    def metric_type(self, name: str) -> str | None:
+        """The metadata API's type for the family `name` (counter, gauge, histogram, ...), or None."""
+        ...
+
+    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        """Label names the series matching `selector` carry between `start` and `end`."""
         ...

@@ -1,5 +1,15 @@
 """Settings from the environment (prefix `VERIFIER_`) and from a mounted secrets directory.
 
+One class per external system, built on that system's connection model (`verifier.connections`): the model
+declares, defaults and checks each field once; the settings class adds only where the values come from. So adding a
+field is one line in the right class (a connection field in the connection model); its variable name, its check,
+its error message and, for a `SecretStr`, its redaction in the logs follow.
+
+    RunSettings         VERIFIER_*             which tracker, what the run looks at and may write, logging
+    JiraSettings        VERIFIER_JIRA_*        JiraConnection (+ VERIFIER_TRACKER_{VERIFY_TLS,CA_BUNDLE,TIMEOUT_SECONDS})
+    GitHubSettings      VERIFIER_GITHUB_*      GitHubConnection (+ the same three)
+    MetricsSettings     VERIFIER_PROMETHEUS_*  PrometheusConnection
+
 Each secret can also be a file named like its variable (`VERIFIER_JIRA_API_TOKEN`, any case) in the directory
 `VERIFIER_SECRETS_DIR` names (default `/var/run/secrets/action-item-verifier`), as a Kubernetes secret volume
 mounts them. A bad or missing setting raises `SettingsError` naming every field at fault, by its variable name.
@@ -8,22 +18,27 @@ mounts them. A bad or missing setting raises `SettingsError` naming every field 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from verifier.adapters.prometheus import PrometheusConnection
-from verifier.domain.report import DEFAULT_SLA_DAYS
+from verifier import defaults
+from verifier.connections import CommaList, GitHubConnection, JiraConnection, PrometheusConnection
 from verifier.errors import SettingsError
-
-DEFAULT_SECRETS_DIR = "/var/run/secrets/action-item-verifier"
 
 S = TypeVar("S", bound=BaseSettings)
 
 
-class MetricsSettings(PrometheusConnection, BaseSettings):
+class _Secrets:
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redactor: each `SecretStr` field, whatever its name."""
+        return [v.get_secret_value() for v in vars(self).values() if isinstance(v, SecretStr)]
+
+
+class MetricsSettings(PrometheusConnection, BaseSettings, _Secrets):
     """`VERIFIER_PROMETHEUS_*`: the Prometheus-compatible query API (fields as `PrometheusConnection`)."""
 
     model_config = SettingsConfigDict(
@@ -31,97 +46,99 @@ class MetricsSettings(PrometheusConnection, BaseSettings):
     )
 
     accept_warnings: bool = False  # judge answers that carry warnings (Thanos partial responses) anyway
+    # Evidence links in result comments: a Prometheus-style graph UI (default: the query URL), or Grafana Explore.
+    graph_url: str | None = Field(default=None, validation_alias=AliasChoices("VERIFIER_GRAPH_URL", "graph_url"))
+    grafana_url: str | None = Field(default=None, validation_alias=AliasChoices("VERIFIER_GRAFANA_URL", "grafana_url"))
+    grafana_datasource_uid: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("VERIFIER_GRAFANA_DATASOURCE_UID", "grafana_datasource_uid"),
+        pattern=r"^[A-Za-z0-9_-]{1,40}$",
+    )
+    sparkline: bool = Field(default=True, validation_alias=AliasChoices("VERIFIER_SPARKLINE", "sparkline"))
 
-    def connection(self) -> PrometheusConnection:
-        return PrometheusConnection(**self.model_dump(exclude={"accept_warnings"}))
-
-    def secrets(self) -> list[str]:
-        """Every secret value, for the log redactor."""
-        return [v.get_secret_value() for v in (self.bearer_token, self.password) if v is not None]
-
-
-CommaList = Annotated[tuple[str, ...], NoDecode]
+    @field_validator("graph_url", "grafana_url")
+    @classmethod
+    def _check_link_url(cls, url: str | None) -> str | None:
+        """Links go into comments anyone can read: no credentials, nothing that could break out of the link."""
+        if url is not None and not re.fullmatch(r"https?://[A-Za-z0-9.\-:]+(/[A-Za-z0-9._~%/\-]*)?", url):
+            raise ValueError("must be http(s)://host[:port][/path], without credentials, query or fragment")
+        return url.rstrip("/") if url else url
 
 
-def _env(*names: str) -> Any:
-    """Field(...) reading the first of these variables (or secret files) that is set."""
-    return Field(default=None, validation_alias=AliasChoices(*names))
+#: Connection fields both trackers read from `VERIFIER_TRACKER_*` rather than their own prefix.
+_TRACKER_WIDE = frozenset({"verify_tls", "ca_bundle", "timeout_seconds"})
 
 
-class RunSettings(BaseSettings):
-    """`VERIFIER_*`: the tracker, what the run looks at, and how much it may write."""
+def _tracker_config(prefix: str, seed_names: dict[str, tuple[str, ...]], field_names: dict[str, str]) -> Any:
+    """Settings config for a tracker: `<prefix><FIELD>` (or `VERIFIER_TRACKER_<FIELD>`), plus the seed's names.
+
+    Variables only; a field's bare name is never read from the environment (a stray `URL` must not count).
+    """
+
+    def names(field: str) -> AliasChoices:
+        own = "VERIFIER_TRACKER_" if field in _TRACKER_WIDE else prefix
+        return AliasChoices(own + field_names.get(field, field).upper(), *seed_names.get(field, ()))
+
+    return SettingsConfigDict(
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,  # inputs hold secrets
+        alias_generator=AliasGenerator(validation_alias=names),
+        populate_by_name=True,  # tests and code may pass fields by name
+        enable_decoding=False,  # lists and maps are written `a,b` and `P0=x,P1=y`, parsed by the validators
+    )
+
+
+class JiraSettings(JiraConnection, BaseSettings, _Secrets):
+    """`VERIFIER_JIRA_*`: Cloud (email + API token) or Data Center (personal access token). The seed's
+    `JIRA_BASE_URL`, `JIRA_EMAIL` and `JIRA_API_TOKEN` work too."""
+
+    model_config = _tracker_config(
+        "VERIFIER_JIRA_",
+        {"url": ("JIRA_BASE_URL",), "email": ("JIRA_EMAIL",), "api_token": ("JIRA_API_TOKEN",)},
+        {},
+    )
+
+    seed_comment: bool = True  # filing: also write the seed's "Automated Verification Config" comment
+
+
+class GitHubSettings(GitHubConnection, BaseSettings, _Secrets):
+    """`VERIFIER_GITHUB_*`: a token or a GitHub App; GitHub Enterprise Server through the API URL."""
+
+    model_config = _tracker_config("VERIFIER_GITHUB_", {}, {"repositories": "repository"})
+
+
+TrackerSettings = JiraSettings | GitHubSettings
+
+
+class RunSettings(BaseSettings, _Secrets):
+    """`VERIFIER_*`: which tracker, what the run looks at, and how much it may write."""
 
     model_config = SettingsConfigDict(
         env_prefix="VERIFIER_", extra="ignore", frozen=True, hide_input_in_errors=True, populate_by_name=True
     )
 
     tracker: Literal["jira", "github"]
-    # Jira: Cloud (email + API token) or Data Center (personal access token). The seed's names work too.
-    jira_url: str | None = _env("VERIFIER_JIRA_URL", "JIRA_BASE_URL")
-    jira_email: str | None = _env("VERIFIER_JIRA_EMAIL", "JIRA_EMAIL")
-    jira_api_token: SecretStr | None = _env("VERIFIER_JIRA_API_TOKEN", "JIRA_API_TOKEN")
-    jira_pat: SecretStr | None = None
-    jira_project: str | None = None
-    jira_extra_jql: str | None = None
-    jira_not_fix_resolutions: CommaList = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
-    jira_reopen_transition: str | None = None
-    # Filing action items in Jira (`file`): the issue type, P0-P3 -> priority name or id, the seed's comment.
-    jira_issue_type: str = Field(default="Bug", min_length=1)
-    jira_priorities: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
-    jira_seed_comment: bool = True
-    # GitHub: a token or a GitHub App; GitHub Enterprise Server through the API URL.
-    github_repository: CommaList = ()
-    github_token: SecretStr | None = None
-    github_api_url: str = "https://api.github.com"
-    github_app_id: int | None = None
-    github_app_private_key: SecretStr | None = None
-    github_installation_id: int | None = None
-    github_app_slug: str | None = None  # the App's comments come from `<slug>[bot]`: trusted as the tool's own
-    # Both trackers.
-    tracker_verify_tls: bool = True
-    tracker_ca_bundle: str | None = None
-    tracker_timeout_seconds: float = Field(default=30, gt=0)
     # The run.
-    label: str = "post-incident"
-    verified_label: str = "verified-by-otel"
-    failed_label: str = "verification-failed"
-    inconclusive_label: str = "needs-human"
-    invalid_label: str = "verification-config-invalid"
-    lookback_days: int = Field(default=90, ge=1, le=3650)
-    concurrency: int = Field(default=8, ge=1, le=64)
-    max_writes: int = Field(default=200, ge=0)
+    label: str = defaults.LABEL
+    verified_label: str = defaults.VERIFIED_LABEL
+    failed_label: str = defaults.FAILED_LABEL
+    inconclusive_label: str = defaults.INCONCLUSIVE_LABEL
+    invalid_label: str = defaults.INVALID_LABEL
+    lookback_days: int = Field(default=defaults.LOOKBACK_DAYS, ge=1, le=3650)
+    concurrency: int = Field(default=defaults.CONCURRENCY, ge=1, le=64)
+    max_writes: int = Field(default=defaults.MAX_WRITES, ge=0)
     dry_run: bool = False
-    trusted_authors: CommaList = ()
+    trusted_authors: Annotated[CommaList, NoDecode] = ()
     rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
     run_interval_seconds: int = Field(default=21600, ge=60)  # the schedule's interval: the dry run's plan
     # Open action items: days each priority may stay open (`report`, reminders), and whether `run` reminds.
-    sla_days: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    sla_days: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(defaults.SLA_DAYS))
     overdue_reminders: bool = False
     pushgateway_url: str | None = None
-    pushgateway_job: str = "action-item-verifier"
+    pushgateway_job: str = defaults.PUSHGATEWAY_JOB
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
-
-    @field_validator("jira_not_fix_resolutions", "github_repository", "trusted_authors", mode="before")
-    @classmethod
-    def _comma_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("jira_priorities", mode="before")
-    @classmethod
-    def _priority_map(cls, value: Any) -> Any:
-        """`P0=Highest,P1=High,P2=3`: a name, or an id when all digits."""
-        if not isinstance(value, str):
-            return value
-        mapping: dict[str, str] = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            key, sep, name = part.partition("=")
-            if not sep or key.strip().upper() not in ("P0", "P1", "P2", "P3") or not name.strip():
-                raise ValueError(f"'{part}' is not P0..P3=<priority name or id> (e.g. P0=Highest,P1=High)")
-            mapping[key.strip().upper()] = name.strip()
-        return mapping
 
     @field_validator("sla_days", mode="before")
     @classmethod
@@ -140,39 +157,25 @@ class RunSettings(BaseSettings):
     @field_validator("sla_days")
     @classmethod
     def _sla_known(cls, value: dict[str, int]) -> dict[str, int]:
-        unknown = sorted(set(value) - set(DEFAULT_SLA_DAYS))
+        unknown = sorted(set(value) - set(defaults.SLA_DAYS))
         if unknown:
-            raise ValueError(f"unknown priority {unknown[0]!r} (the priorities are {', '.join(DEFAULT_SLA_DAYS)})")
+            raise ValueError(f"unknown priority {unknown[0]!r} (the priorities are {', '.join(defaults.SLA_DAYS)})")
         short = [key for key, days in value.items() if days < 1]
         if short:
             raise ValueError(f"{short[0]} must have at least 1 day")
-        return {**DEFAULT_SLA_DAYS, **value}
+        return {**defaults.SLA_DAYS, **value}
 
-    @field_validator("github_repository")
-    @classmethod
-    def _owner_repo(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [v for v in value if v.count("/") != 1 or v.startswith("/") or v.endswith("/")]
-        if bad:
-            raise ValueError(f"expected owner/repo, got {', '.join(bad)}")
-        return value
 
-    @model_validator(mode="after")
-    def _tracker_complete(self) -> RunSettings:
-        if self.tracker == "jira" and not self.jira_url:
-            raise ValueError("VERIFIER_JIRA_URL (or JIRA_BASE_URL) is required when VERIFIER_TRACKER=jira")
-        if self.tracker == "github" and not self.github_repository:
-            raise ValueError("VERIFIER_GITHUB_REPOSITORY is required when VERIFIER_TRACKER=github")
-        return self
-
-    def secrets(self) -> list[str]:
-        """Every secret value, for the log redactor."""
-        values = (self.jira_api_token, self.jira_pat, self.github_token, self.github_app_private_key)
-        return [v.get_secret_value() for v in values if v is not None]
+def tracker_settings(settings: RunSettings) -> TrackerSettings:
+    """The configured tracker's settings, or SettingsError naming each variable at fault."""
+    if settings.tracker == "jira":
+        return load(JiraSettings)
+    return load(GitHubSettings)
 
 
 def load(cls: type[S], **overrides: Any) -> S:
     """Build settings from the environment and the secrets directory, or raise SettingsError naming each field."""
-    secrets_dir = os.environ.get("VERIFIER_SECRETS_DIR", DEFAULT_SECRETS_DIR)
+    secrets_dir = os.environ.get("VERIFIER_SECRETS_DIR", defaults.SECRETS_DIR)
     kwargs: dict[str, Any] = dict(overrides)
     if Path(secrets_dir).is_dir():
         kwargs["_secrets_dir"] = secrets_dir
@@ -183,10 +186,11 @@ def load(cls: type[S], **overrides: Any) -> S:
 
 
 def _problem(cls: type[BaseSettings], error: Any) -> str:
-    prefix = str(cls.model_config.get("env_prefix", ""))
     location = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    if not location:  # a check across fields: its message names them
-        return message
+    if not location:  # a check across fields (one sign-in method...): name the family of variables
+        family = {JiraSettings: "VERIFIER_JIRA_*", GitHubSettings: "VERIFIER_GITHUB_*"}.get(cls)
+        return f"{family}: {message}" if family else message
+    prefix = str(cls.model_config.get("env_prefix", ""))
     name = location[0] if location[0].isupper() else prefix + location[0]
     return f"{name.upper()}: {message}"

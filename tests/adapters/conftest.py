@@ -19,9 +19,9 @@ from tests.adapters.contract import (
     require_contracts,
     strip_prefix,
 )
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.http import SandboxServer
-from verifier.sandbox.jira import JiraSandbox
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import SandboxServer
+from verifier_sandbox.jira import JiraSandbox
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.response.exceptions import MissingData
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from verifier.sandbox.http import Exchange
+from verifier_sandbox.http import Exchange
 
 CONTRACTS_ENV = "VERIFIER_CONTRACTS_DIR"
 JIRA_CONTRACT = "jira-platform-rest.subset.openapi.json"

@@ -26,10 +26,10 @@ from verifier.domain.formats import find_config
 from verifier.domain.models import fingerprint_in, incident_facts
 from verifier.domain.selection import select_config
 from verifier.errors import ConfigError
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.jira import JiraSandbox
-from verifier.sandbox.prometheus import Counter, Histogram, MetricsStore, PrometheusSandbox
 from verifier.services.filing import file_items
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.jira import JiraSandbox
+from verifier_sandbox.prometheus import Counter, Histogram, MetricsStore, PrometheusSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "acme/api"

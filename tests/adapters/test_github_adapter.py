@@ -18,8 +18,8 @@ from tests.adapters.contract import ContractValidator
 from verifier.adapters.github import GitHubConnection, GitHubTracker, WritePacer
 from verifier.domain.tickets import Flavour
 from verifier.errors import TrackerError, TrackerThrottled
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.http import Reply
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import Reply
 
 LABEL = "postmortem"
 SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."

@@ -14,14 +14,13 @@ import pytest
 import requests
 from jira import JIRA
 from pydantic import SecretStr, ValidationError
-from urllib3.util.retry import Retry
 
 from tests.adapters.contract import ContractValidator
 from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
 from verifier.domain.tickets import Flavour
 from verifier.errors import TrackerError, TrackerThrottled
-from verifier.sandbox.http import Reply
-from verifier.sandbox.jira import JiraSandbox, JiraTransition
+from verifier_sandbox.http import Reply
+from verifier_sandbox.jira import JiraSandbox, JiraTransition
 
 LABEL = "postmortem"
 
@@ -321,12 +320,20 @@ def test_connection_errors_are_retried_then_fail_naming_the_cause() -> None:
     assert sleeps == [0.02, 0.04]
 
 
-def test_retries_are_urllib3_on_the_library_session(jira: JiraSandbox) -> None:
-    adapter = tracker(jira)
-    session = adapter._client._session
-    assert session.max_retries == 0  # the library's own ResilientSession loop is off
-    retry = session.get_adapter(jira.url).max_retries
-    assert isinstance(retry, Retry) and retry.total == 3 and "POST" not in retry.allowed_methods
+def test_the_library_clients_own_retries_are_off(jira: JiraSandbox) -> None:
+    jira.throttle(times=1, retry_after=0)
+    sleeps: list[float] = []
+    with pytest.raises(TrackerError, match="HTTP 429"):
+        JiraTracker(
+            JiraConnection.model_validate(
+                {
+                    "url": jira.url,
+                    **({"email": jira.email, "api_token": jira.api_token} if jira.cloud else {"pat": jira.pat}),
+                }
+            ),
+            retry=RetryPolicy(attempts=1, sleep=sleeps.append),
+        ).account()
+    assert len(jira.requests) == 1 and sleeps == []  # one try means one request: no retry below ours
 
 
 def test_a_500_becomes_a_tracker_error_naming_the_ticket(jira: JiraSandbox) -> None:
@@ -456,7 +463,7 @@ def test_sandbox_cloud_search_by_post_defaults_to_ids_and_pages_by_token(jira_cl
     ],
 )
 def test_sandbox_jql(jql: str, expected: list[str]) -> None:
-    from verifier.sandbox.jql import parse_jql
+    from verifier_sandbox.jql import parse_jql
 
     server = JiraSandbox("cloud")
     server.add_issue(labels=["a"], resolved=datetime(2025, 1, 1, tzinfo=UTC))

@@ -9,8 +9,8 @@ from tests.adapters.test_github_adapter import REPO
 from tests.adapters.test_github_adapter import tracker as github_tracker
 from tests.adapters.test_jira_adapter import LABEL
 from tests.adapters.test_jira_adapter import tracker as jira_tracker
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.jira import JiraSandbox
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.jira import JiraSandbox
 
 
 def test_jira_lists_open_tickets_of_any_age_and_done_ones_updated_since(jira: JiraSandbox) -> None:

@@ -29,6 +29,8 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import AliasChoices, SecretStr
 
 from tests.chart.conftest import (
@@ -45,7 +47,7 @@ from tests.chart.conftest import (
     values_file,
 )
 from verifier.cli import _parser
-from verifier.settings import MetricsSettings, RunSettings, load
+from verifier.settings import GitHubSettings, JiraSettings, MetricsSettings, RunSettings, load
 
 DOCKERFILE = ROOT / "Dockerfile"
 DEPLOY = ROOT / "deploy"
@@ -59,10 +61,10 @@ CRD_KINDS = {"PrometheusRule"}
 
 
 def _setting_names() -> tuple[set[str], set[str]]:
-    """(non-secret, secret) environment variable names of every RunSettings and MetricsSettings field."""
+    """(non-secret, secret) environment variable names of every settings field."""
     plain: set[str] = set()
     secret: set[str] = set()
-    for cls in (RunSettings, MetricsSettings):
+    for cls in (RunSettings, JiraSettings, GitHubSettings, MetricsSettings):
         prefix = str(cls.model_config.get("env_prefix", ""))
         for name, field in cls.model_fields.items():
             alias = field.validation_alias
@@ -210,6 +212,7 @@ def test_scenarios_cover_the_features() -> None:
         "networkpolicy-on",
         "prometheusrule-on",
         "env-secrets",
+        "grafanadashboard-on",
     }
 
 
@@ -223,6 +226,7 @@ def test_template_renders_the_expected_objects(rendered: Mapping[str, Rendering]
     assert ("Secret" in kinds) == (scenario == "github-tracker")  # the only scenario with secret.values
     assert ("NetworkPolicy" in kinds) == (scenario == "networkpolicy-on")
     assert ("PrometheusRule" in kinds) == (scenario == "prometheusrule-on")
+    assert ("ConfigMap" in kinds) == (scenario == "grafanadashboard-on")
     for obj in r.objects:
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/name"] == "action-item-verifier"
@@ -500,10 +504,13 @@ def test_config_values_become_strings_the_settings_parse(
         if isinstance(value, str):
             monkeypatch.setenv(name, value)
     monkeypatch.setenv("VERIFIER_SECRETS_DIR", str(tmp_path / "none"))
-    settings, metrics = load(RunSettings), load(MetricsSettings)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # the secret the Pod mounts
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    monkeypatch.setenv("VERIFIER_GITHUB_APP_PRIVATE_KEY", pem.decode())
+    settings, metrics, github = load(RunSettings), load(MetricsSettings), load(GitHubSettings)
     assert (settings.tracker, settings.dry_run) == ("github", True)
-    assert settings.github_repository == ("example/payments", "example/checkout")
-    assert (settings.github_app_id, settings.github_installation_id) == (1234567, 98765432)
+    assert github.repositories == ("example/payments", "example/checkout")
+    assert (github.app_id, github.installation_id) == (1234567, 98765432)
     assert settings.trusted_authors == ("sre-bot",)
     assert metrics.headers == {"X-Scope-OrgID": "production"}
     assert metrics.timeout_seconds == 45

@@ -150,8 +150,9 @@ class MetricsProxy:
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
-        query = parse_qs(parts.query).get("query", [""])[0]
-        fault = self._take(query) if parts.path.startswith("/api/v1/query") else None
+        params = parse_qs(parts.query)
+        query = (params.get("query") or params.get("match[]") or [""])[0]  # match[]: the name lookup first
+        fault = self._take(query) if parts.path.startswith(("/api/v1/query", "/api/v1/label/")) else None
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         if fault is not None and fault.status is not None:

@@ -30,9 +30,9 @@ from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, IncidentContext, render_body
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Flavour
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.http import RecordedRequest, SandboxServer
-from verifier.sandbox.jira import JiraSandbox
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import RecordedRequest, SandboxServer
+from verifier_sandbox.jira import JiraSandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BOT = "verifier-bot"  # the sandboxes' signed-in account: the tool's own, so trusted

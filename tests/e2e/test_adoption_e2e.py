@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.e2e.seed import LATENCY, SPECS, VERIFIED, Desk, Timeline, run_cli
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.http import RecordedRequest, Reply
-from verifier.sandbox.jira import JiraSandbox
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import RecordedRequest, Reply
+from verifier_sandbox.jira import JiraSandbox
 
 pytestmark = pytest.mark.integration
 

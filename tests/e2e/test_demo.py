@@ -44,3 +44,15 @@ def test_demo_ends_with_the_week_s_report_matching_its_tickets(done: subprocess.
     assert [line.split("]")[0] for line in overdue.splitlines() if line.startswith("- [")] == ["- [OPS-10"]
     assert "Add a circuit breaker to the payments client (payments): P1, due " in overdue
     assert "5 days late" in overdue
+
+
+def test_demo_comments_show_the_graph_link_and_the_sparkline(done: subprocess.CompletedProcess[str]) -> None:
+    assert done.returncode == 0, done.stderr
+    comments = done.stdout.split("Comments the verifier wrote:")[1].split("Second run")[0]
+    failed = comments.split("--- OPS-2 ")[1].split("--- ")[0]
+    assert "[Graph of the window in Prometheus|http://127.0.0.1:" in failed
+    assert "g0.expr=histogram_quantile%280.99" in failed
+    assert "Window: ████" in failed and "threshold < 0.3 seconds lies below the whole line" in failed
+    # Every judged comment has its link; the invalid one has none.
+    assert comments.count("[Graph of the window in Prometheus|") == 4
+    assert "Graph" not in comments.split("--- OPS-5 ")[1].split("--- ")[0]

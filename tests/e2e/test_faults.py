@@ -32,9 +32,9 @@ from tests.e2e.seed import (
     untouched,
 )
 from tests.integration.backends import PrometheusServer
-from verifier.sandbox.github import GitHubSandbox
-from verifier.sandbox.http import RecordedRequest
-from verifier.sandbox.jira import JiraSandbox
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import RecordedRequest
+from verifier_sandbox.jira import JiraSandbox
 
 pytestmark = pytest.mark.integration
 

@@ -175,8 +175,11 @@ def test_a_quarter_gives_the_expected_counts_and_fix_hold_rate_in_both_formats(d
     assert desk.writes() == writes  # reads only
     out = markdown.stdout
     assert "Fix-hold rate: **60%** (3 held, 2 regressed). 2 open past their due date." in out
-    table = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| service")]
+    period = out.split("### Failed verification")[0]
+    table = [line for line in period.splitlines() if line.startswith("| ") and not line.startswith("| service")]
     assert table == ROWS
+    trend = out.split("### Fix-hold trend, 8 weeks")[1]
+    assert "| checkout | `" in trend and "| search | `" in trend
     failed = out.split("### Failed verification")[1].split("### Overdue")[0]
     assert [line.split("]")[0].removeprefix("- [") for line in failed.split("\n") if line.startswith("- [")] == [
         keys["c2"],
@@ -197,6 +200,8 @@ def test_a_quarter_gives_the_expected_counts_and_fix_hold_rate_in_both_formats(d
     assert [line["key"] for line in data["failed_verification"]] == [keys["c2"], keys["p4"]]
     assert [line["key"] for line in data["overdue"]] == [keys["c2"], keys["p2"]]
     assert datetime.fromisoformat(data["until"]) - datetime.fromisoformat(data["since"]) == timedelta(days=90)
+    assert len(data["trend"]["weeks"]) == 8
+    assert all(len(series) == 8 for series in data["trend"]["groups"].values())
 
     teams: dict[str, Any] = json.loads(by_team.stdout)
     assert teams["overall"] == OVERALL

@@ -41,7 +41,7 @@ from tests.e2e.seed import (
     untouched,
 )
 from tests.integration.backends import PrometheusServer, free_port
-from verifier.sandbox.jira import JiraSandbox
+from verifier_sandbox.jira import JiraSandbox
 
 pytestmark = pytest.mark.integration
 

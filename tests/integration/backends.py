@@ -288,8 +288,10 @@ class PrometheusServer(_Server):
         scrape_targets: Sequence[str] = (),
         scrape_interval: str = "1s",
         features: Sequence[str] = (),
+        extra_args: Sequence[str] = (),
     ) -> None:
         super().__init__(workdir, "prometheus")
+        self.extra_args = list(extra_args)
         self.promtool = require_binary("promtool")
         self.route_prefix = route_prefix.rstrip("/")
         self.ready_path = f"{self.route_prefix}/-/ready"
@@ -316,6 +318,7 @@ class PrometheusServer(_Server):
             "--storage.tsdb.retention.time=3650d",
             *([f"--web.route-prefix={self.route_prefix}"] if self.route_prefix else []),
             *([f"--enable-feature={','.join(self.features)}"] if self.features else []),
+            *self.extra_args,
         ]
 
     def load(self, history: History) -> None:
@@ -342,8 +345,9 @@ class VictoriaMetricsServer(_Server):
     name = "victoriametrics"
     ready_path = "/health"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra_args: Sequence[str] = ()) -> None:
         super().__init__(workdir, "victoria-metrics")
+        self.extra_args = list(extra_args)
 
     @property
     def url(self) -> str:
@@ -356,6 +360,7 @@ class VictoriaMetricsServer(_Server):
             "-retentionPeriod=100y",
             f"-storageDataPath={self.workdir / 'data'}",
             f"-httpListenAddr=127.0.0.1:{self.port}",
+            *self.extra_args,
         ]
 
     def load(self, history: History, timeout: float = 15) -> None:

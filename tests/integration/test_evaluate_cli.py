@@ -162,6 +162,51 @@ def test_config_from_a_file(backend: MetricsBackend, tmp_path: Path) -> None:
     assert fields(done.stdout)["verdict"] == "VERIFIED"
 
 
+# ------------------------------------------------------------------------------- check-config --resolve
+
+
+def check_config(url: str, config: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = clean_env(VERIFIER_PROMETHEUS_URL=url)
+    return subprocess.run(
+        [sys.executable, "-m", "verifier", "check-config", "-", "--resolve", *extra],
+        input=config,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_config_shows_what_an_otel_name_resolves_to(backend: MetricsBackend) -> None:
+    block = '```yaml\n# action-item-verifier: v1\nmetric: http.server.request.duration\nunit: s\ncondition: "< 100ms p99"\ndelay: 5h\n```\n'
+    done = check_config(backend.url, block, "--resolved-at", HELD.isoformat())
+    assert done.returncode == 0, done.stderr
+    out = fields(done.stdout)
+    assert out["resolved"].startswith("metric resolved to 'http_server_request_duration_seconds' (classic histogram")
+    assert out["query"] == QUERY
+    assert out["candidates"].startswith("http_server_request_duration_seconds, http_server_request_duration, ")
+
+
+def test_check_config_names_the_candidates_when_none_exists(backend: MetricsBackend) -> None:
+    block = '```yaml\n# action-item-verifier: v1\nmetric: app.orders.failed\nunit: "{order}"\ncondition: "< 5"\ndelay: 5h\n```\n'
+    done = check_config(backend.url, block, "--resolved-at", HELD.isoformat(), "--json")
+    assert done.returncode == 3, done.stderr
+    out = json.loads(done.stdout)
+    assert out["resolved"] == (
+        "no data: no series in the window under any candidate name: tried app_orders_failed_total, "
+        "app_orders_failed, app.orders.failed_total, app.orders.failed, app_orders_failed__order_"
+    )
+
+
+def test_check_config_says_a_histogram_needs_a_quantile(backend: MetricsBackend) -> None:
+    block = '```yaml\n# action-item-verifier: v1\nmetric: http.server.request.duration\nunit: s\ncondition: "< 100ms"\ndelay: 5h\n```\n'
+    done = check_config(backend.url, block, "--resolved-at", HELD.isoformat())
+    assert done.returncode == 2, done.stderr
+    assert "is a histogram: the condition needs a quantile such as p99" in fields(done.stdout)["resolved"]
+
+
 # ------------------------------------------------------------------------- no backend needed (or reachable)
 
 

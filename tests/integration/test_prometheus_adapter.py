@@ -313,10 +313,48 @@ def test_slow_answer_times_out() -> None:
         m.instant("up", T)
 
 
-def test_422_execution_error_is_rejected() -> None:
-    body = {"status": "error", "errorType": "execution", "error": "many-to-many matching not allowed"}
-    with scripted(Reply(422, body)) as (_, m), pytest.raises(QueryRejected, match="many-to-many"):
+def test_422_execution_error_is_a_backend_failure_not_a_bad_query() -> None:
+    # Mimir answers so when a store fails mid-query: ERROR, tried again next run, never INVALID.
+    body = {"status": "error", "errorType": "execution", "error": "store-gateway: context deadline exceeded"}
+    with scripted(Reply(422, body), retries=0) as (_, m), pytest.raises(BackendUnavailable, match="store-gateway"):
         m.instant("a / b", T)
+
+
+def test_422_bad_data_is_rejected() -> None:
+    body = {"status": "error", "errorType": "bad_data", "error": "parse error: unexpected end of input"}
+    with scripted(Reply(422, body)) as (_, m), pytest.raises(QueryRejected, match="parse error"):
+        m.instant("sum(", T)
+
+
+def test_infos_are_read_apart_from_warnings() -> None:
+    info = 'PromQL info: metric might not be a counter, name does not end in _total: "aiv_x"'
+    body = {**vector(), "infos": [info]}
+    with scripted(Reply(body=body)) as (_, m):
+        answer = m.instant("rate(aiv_x[5m])", T)
+    assert answer.infos == (info,) and answer.warnings == ()
+
+
+def test_names_metadata_and_labels_of_the_real_backend(metrics: PrometheusMetrics, backend: MetricsBackend) -> None:
+    start, end = ANCHOR - timedelta(hours=1), ANCHOR
+    selector = '{__name__=~"aiv_(requests|latency_seconds|nothing)(_bucket|_count|_total)?"}'
+    names = metrics.metric_names(selector, start, end)
+    assert names == {"aiv_requests_total", "aiv_latency_seconds_bucket", "aiv_latency_seconds_count"}
+    assert metrics.metric_names(selector, ANCHOR + timedelta(days=2), ANCHOR + timedelta(days=3)) == frozenset()
+    # Backfilled blocks carry no metadata: the API answers, with nothing for the name.
+    assert metrics.metric_type("aiv_requests") is None
+    assert metrics.label_names("aiv_latency_seconds_bucket", start, end) >= {"__name__", "le", "service"}
+
+
+def test_a_long_query_goes_by_post(metrics: PrometheusMetrics) -> None:
+    query = " or ".join(f'aiv_gauge{{instance="{i}"}}' for i in ["a", "b", *(f"z{n:04d}" for n in range(300))])
+    assert len(query) > 4096
+    assert values(metrics.instant(query, T)) == [[1.5], [2.5]]
+
+
+def test_names_of_a_backend_without_the_api_are_none() -> None:
+    with scripted(Reply(404, "404 page not found")) as (_, m):
+        assert m.metric_names('{__name__=~"x"}', T, T) is None
+        assert m.metric_type("x") is None
 
 
 def test_unauthorised_is_unavailable_and_leaks_no_secret() -> None:
@@ -406,3 +444,20 @@ def test_a_missing_binary_skips_locally_and_fails_on_ci(monkeypatch: pytest.Monk
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="not installed"):
         require_binary("aiv-no-such-server")
+
+
+def test_a_short_query_goes_by_get_and_a_long_one_not() -> None:
+    long_query = "up or " * 800 + "up"
+    with scripted(Reply(body=vector()), retries=0) as (server, m):
+        m.instant("up", T)
+        with pytest.raises(BackendUnavailable, match="HTTP 501"):  # the scripted server answers GET only
+            m.instant(long_query, T)
+    assert [seen.query["query"] for seen in server.seen] == [["up"]]
+
+
+def test_a_null_list_of_names_is_no_names() -> None:
+    with scripted(Reply(body={"status": "success", "data": None})) as (_, m):
+        assert m.metric_names('{__name__=~"x"}', T, T) == frozenset()
+    malformed = scripted(Reply(body={"status": "success", "data": {"x": 1}}), retries=0)
+    with malformed as (_, m), pytest.raises(BackendUnavailable, match="not a list of names"):
+        m.label_names("x", T, T)

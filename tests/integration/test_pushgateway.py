@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 
 import pytest
 import requests
 
 from tests.integration.backends import Pushgateway
+from verifier.adapters.pushgateway import Pushgateway as PushgatewaySink
 from verifier.adapters.pushgateway import push_run_metrics, push_service_metrics
-from verifier.bootstrap import push_metrics
 from verifier.errors import VerifierError
+from verifier.services.push import push_metrics
 from verifier.services.run import RunReport, TicketResult
-from verifier.settings import RunSettings
 
 
 def _scrape(gateway: Pushgateway, job: str) -> dict[str, float]:
@@ -138,12 +139,6 @@ def test_service_figures_replace_the_last_run_s_and_leave_the_run_metrics_alone(
 
 
 def test_a_run_report_is_pushed_by_service(pushgateway: Pushgateway) -> None:
-    settings = RunSettings(
-        tracker="github",
-        github_repository=("acme/api",),
-        pushgateway_url=pushgateway.url,
-        pushgateway_job="verifier-report",
-    )
     report = RunReport(started=datetime.now(UTC), dry_run=False, reminders_checked=True)
     report.results += [
         TicketResult("a#1", "u", "VERIFIED", "", service="checkout"),
@@ -155,7 +150,7 @@ def test_a_run_report_is_pushed_by_service(pushgateway: Pushgateway) -> None:
         TicketResult("a#5", "u", "ERROR", "reminder failed", service="search"),
     ]
 
-    push_metrics(settings, report)
+    push_metrics(PushgatewaySink(pushgateway.url, "verifier-report"), report, finished_at=time.time())
 
     assert _results(pushgateway, "verifier-report") == {
         ("checkout", "VERIFIED"): 1,

@@ -12,7 +12,7 @@ from tests.integration.backends import History, MetricsBackend, quiet_anchor
 from tests.unit.helpers import config
 from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
 from verifier.domain.planning import QueryPlan, plan
-from verifier.sandbox.prometheus import Counter, Gauge, Histogram, MetricsStore, PrometheusSandbox
+from verifier_sandbox.prometheus import Counter, Gauge, Histogram, MetricsStore, PrometheusSandbox
 
 END = quiet_anchor()
 START = END - timedelta(hours=12)

@@ -181,7 +181,11 @@ def test_histogram_in_milliseconds(metrics: PrometheusMetrics, condition: str, t
 def test_absent_metric_is_inconclusive(metrics: PrometheusMetrics) -> None:
     report = evaluate(block("aiv_never_exported_seconds", "< 100ms p99"), metrics)
     assert report["verdict"] == "INCONCLUSIVE", report
-    assert report["reason"] == "no data: the query returned no samples"
+    # The name is resolved first: the reason names the candidates tried.
+    assert (
+        report["reason"]
+        == "no data: no series in the window under any candidate name: tried aiv_never_exported_seconds"
+    )
     assert report["value"] is None
 
 

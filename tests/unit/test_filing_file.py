@@ -454,11 +454,10 @@ def test_any_value_in_any_field_is_a_document_or_a_config_error(path: tuple[Any,
 def test_filing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import os
 
-    from pydantic import SecretStr
-
-    from verifier.adapters.jira import JiraConnection
+    from verifier.connections import JiraConnection
+    from verifier.defaults import JIRA_PRIORITIES
     from verifier.errors import SettingsError
-    from verifier.settings import RunSettings, load
+    from verifier.settings import JiraSettings, load
 
     for name in list(os.environ):
         if name.startswith(("VERIFIER_", "JIRA_")):
@@ -466,19 +465,19 @@ def test_filing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.setenv("VERIFIER_SECRETS_DIR", str(tmp_path))
     monkeypatch.setenv("VERIFIER_TRACKER", "jira")
     monkeypatch.setenv("VERIFIER_JIRA_URL", "https://example.atlassian.net")
-    defaults = load(RunSettings)
-    assert (defaults.jira_issue_type, defaults.jira_priorities, defaults.jira_seed_comment) == ("Bug", {}, True)
+    monkeypatch.setenv("VERIFIER_JIRA_PAT", "a-token")
+    defaults = load(JiraSettings)
+    assert (defaults.issue_type, defaults.priorities, defaults.seed_comment) == ("Bug", dict(JIRA_PRIORITIES), True)
     monkeypatch.setenv("VERIFIER_JIRA_PRIORITIES", " p0=Blocker, P1=2 ")
     monkeypatch.setenv("VERIFIER_JIRA_ISSUE_TYPE", "Task")
     monkeypatch.setenv("VERIFIER_JIRA_SEED_COMMENT", "false")
-    settings = load(RunSettings)
-    assert (settings.jira_priorities, settings.jira_issue_type, settings.jira_seed_comment) == (
-        {"P0": "Blocker", "P1": "2"},
+    settings = load(JiraSettings)
+    assert (settings.priorities, settings.issue_type, settings.seed_comment) == (
+        {"P0": "Blocker", "P1": "2", "P2": "Medium", "P3": "Low"},
         "Task",
         False,
     )
-    connection = JiraConnection(url="https://x", pat=SecretStr("p"), priorities=settings.jira_priorities)
-    assert connection.priorities == {"P0": "Blocker", "P1": "2", "P2": "Medium", "P3": "Low"}
+    assert isinstance(settings, JiraConnection)  # what the adapter takes, validated once
     monkeypatch.setenv("VERIFIER_JIRA_PRIORITIES", "P5=Low")
     with pytest.raises(SettingsError, match=r"VERIFIER_JIRA_PRIORITIES: 'P5=Low' is not P0\.\.P3"):
-        load(RunSettings)
+        load(JiraSettings)

@@ -6,9 +6,9 @@ import pytest
 
 from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
-from verifier.bootstrap import by_service
 from verifier.domain.tickets import Ticket
 from verifier.errors import SettingsError
+from verifier.services.push import by_service
 from verifier.services.run import RunOptions, run
 from verifier.services.summary import as_json, as_text
 from verifier.settings import RunSettings, load

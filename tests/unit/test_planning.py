@@ -137,3 +137,9 @@ def test_early_every_step_waits_for_the_first_whole_step() -> None:
     ready = plan(cfg, RESOLVED, RESOLVED + timedelta(minutes=5), early=True)
     assert isinstance(ready, QueryPlan)
     assert ready.range_start <= ready.end
+
+
+def test_otel_attribute_labels_before_resolution_use_the_promoted_label() -> None:
+    """A backend that cannot list names (Prometheus 2 holds no dotted labels) is asked for `service_name`."""
+    cfg = config(metric="app_orders_total", condition="< 5", labels={"service.name": "checkout", "route": "/pay"})
+    assert planned(cfg).query == 'sum(increase(app_orders_total{route="/pay",service_name="checkout"}[48h]))'

@@ -117,7 +117,7 @@ def test_pending_and_untrusted_and_not_a_fix_are_untouched() -> None:
     assert reasons["A-1"][0] == "PENDING"
     assert reasons["A-2"] == ("SKIPPED", "no trusted config (ignored configs by untrusted mallory)")
     assert reasons["A-3"] == ("SKIPPED", "no trusted config (ignored configs by untrusted mallory)")
-    assert reasons["A-4"] == ("SKIPPED", "not a fix: Won't Do")
+    assert "A-4" not in reasons  # the tracker leaves not-a-fix tickets out of the listing (tests/ports)
 
 
 def test_trusted_author_comment_config_counts() -> None:

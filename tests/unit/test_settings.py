@@ -1,7 +1,7 @@
 import pytest
 
 from verifier.errors import SettingsError
-from verifier.settings import MetricsSettings, RunSettings, load
+from verifier.settings import GitHubSettings, JiraSettings, MetricsSettings, RunSettings, load
 
 
 @pytest.fixture(autouse=True)
@@ -36,10 +36,11 @@ def test_seed_variable_names_are_aliases(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("VERIFIER_TRACKER", "jira")
     monkeypatch.setenv("JIRA_BASE_URL", "https://example.atlassian.net")
     monkeypatch.setenv("JIRA_API_TOKEN", "seed-token-1234")
-    settings = load(RunSettings)
-    assert settings.jira_url == "https://example.atlassian.net"
-    assert settings.jira_api_token is not None
-    assert settings.jira_api_token.get_secret_value() == "seed-token-1234"
+    monkeypatch.setenv("JIRA_EMAIL", "sre@example.com")
+    settings = load(JiraSettings)
+    assert settings.url == "https://example.atlassian.net"
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == "seed-token-1234"
 
 
 def test_secrets_come_from_files_in_the_secrets_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
@@ -51,10 +52,10 @@ def test_secrets_come_from_files_in_the_secrets_directory(monkeypatch: pytest.Mo
     monkeypatch.setenv("VERIFIER_TRACKER", "github")
     monkeypatch.setenv("VERIFIER_GITHUB_REPOSITORY", "acme/payments, acme/checkout")
     monkeypatch.setenv("VERIFIER_PROMETHEUS_URL", "https://mimir.example/prometheus")
-    settings, metrics = load(RunSettings), load(MetricsSettings)
-    assert settings.github_token is not None
-    assert settings.github_token.get_secret_value().strip() == "ghp_from_file_123"
-    assert settings.github_repository == ("acme/payments", "acme/checkout")
+    settings, metrics = load(GitHubSettings), load(MetricsSettings)
+    assert settings.token is not None
+    assert settings.token.get_secret_value().strip() == "ghp_from_file_123"
+    assert settings.repositories == ("acme/payments", "acme/checkout")
     assert metrics.bearer_token is not None
     assert metrics.bearer_token.get_secret_value() == "prom-token-456"
     assert "ghp_from_file_123" not in repr(settings)
@@ -65,7 +66,7 @@ def test_bad_repository_and_comma_lists(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("VERIFIER_TRACKER", "github")
     monkeypatch.setenv("VERIFIER_GITHUB_REPOSITORY", "just-a-name")
     with pytest.raises(SettingsError, match="VERIFIER_GITHUB_REPOSITORY: expected owner/repo"):
-        load(RunSettings)
+        load(GitHubSettings)
 
 
 def test_secret_values_never_appear_in_settings_errors(monkeypatch: pytest.MonkeyPatch) -> None:

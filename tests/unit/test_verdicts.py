@@ -124,3 +124,13 @@ def test_tolerated_steps_are_named_in_a_verified_verdict() -> None:
 def test_measured_baseline_is_reported() -> None:
     v = decide(p(condition="<= 0.5x baseline p99", baseline_window="1h"), instant(0.1), baseline=instant(0.4))
     assert any(n.startswith("baseline 0.4 measured at") for n in v.notes)
+
+
+def test_infos_are_notes_never_a_reason_for_no_verdict() -> None:
+    info = "PromQL info: input to histogram_quantile needed to be fixed for monotonicity"
+    answer = Measurement((Series((), ((0.0, 0.082),)),), infos=(info,))
+    v = decide(p(), answer)
+    assert v.outcome is Outcome.VERIFIED
+    assert f"the backend noted: {info}" in v.notes
+    warned = decide(p(), Measurement(answer.series, warnings=("partial response",), infos=(info,)))
+    assert warned.outcome is Outcome.INCONCLUSIVE

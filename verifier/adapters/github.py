@@ -5,13 +5,13 @@ Ticket keys are `owner/repo#N`. What PyGithub (2.10) does, and how it is configu
   turned off (`seconds_between_requests/writes=None`) and content-creating calls go through `WritePacer` instead
   (GitHub's secondary limits: 80 a minute, 500 an hour; injectable clock and sleep).
 - `lazy=True`: `get_repo` / `get_issue` make no request of their own; a write on a known key costs one request.
-- Retries are urllib3's, through PyGithub's `GithubRetry`: 403s are retried only when they are rate limits
-  (a `Retry-After` header, or the body's message; a primary limit waits for `x-ratelimit-reset`, capped by
-  `max_rate_limit_wait`, beyond which it raises `RateLimitExceededExceedsMaxWait`); 5xx are retried with backoff.
-  It does not handle 429 itself, and by default retries POST on 5xx and read errors (a duplicate comment) and does
-  not retry PATCH. `_Retry` adds 429 (Retry-After or x-ratelimit-reset), never retries a POST after a 5xx or a read
-  error, retries PATCH (idempotent here), refuses a Retry-After beyond the cap, and sleeps through an injectable
-  function.
+- Retries: PyGithub's `GithubRetry` retries POST after 5xx and read errors (a duplicate comment), and would need
+  its private parts overridden to do otherwise, so the client is built with `retry=None` (public) and every call
+  goes through our own rule (`verifier.adapters.retry`): rate limits (403 or 429 with Retry-After, or
+  `x-ratelimit-remaining: 0` until `x-ratelimit-reset`) and connections that never opened are retried for every
+  method, 5xx and read errors only for idempotent ones (never a POST), waits beyond `max_rate_limit_wait` fail at
+  once. Listings are read page by page with `PaginatedList.get_page`, so a page that failed is asked for again
+  (an iterator that raised cannot be resumed).
 - A list item missing an attribute is "completed" with a GET of the item when that attribute is read. Plain issues
   carry no `pull_request` key, so `issue.pull_request` would cost one GET per issue; the raw JSON is read instead.
 - `Issue.add_to_labels` posts a bare JSON array; the API description accepts only `{"labels": [...]}`, which is
@@ -23,36 +23,30 @@ Ticket keys are `owner/repo#N`. What PyGithub (2.10) does, and how it is configu
 
 from __future__ import annotations
 
-import email.utils
-import json
 import math
 import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 import requests
 import structlog
 import urllib3
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from github import Auth, BadAttributeException, Github, GithubException, GithubIntegration, GithubRetry
-from github.GithubException import RateLimitExceededExceedsMaxWait
+from github import Auth, BadAttributeException, Github, GithubException, GithubIntegration
+from github.GithubException import RateLimitExceededException
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
 from github.Requester import Requester
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
-from urllib3.response import HTTPResponse
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from verifier.adapters.retry import SleepingRetry
+from verifier import defaults
+from verifier.adapters import retry
+from verifier.adapters.retry import RetryPolicy
+from verifier.connections import GitHubConnection
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError, TrackerThrottled
@@ -61,7 +55,7 @@ __all__ = ["GitHubConnection", "GitHubTracker", "WritePacer"]
 
 T = TypeVar("T")
 _KEY = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
-_NOT_A_FIX = ("not_planned", "duplicate")
+PER_PAGE = 100  # GitHub's largest page
 _PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)  # as filing writes it: priority:P1
 _log = structlog.get_logger()
 #: The REST API version every request asks for (GitHub answers older clients with its oldest behaviour).
@@ -70,58 +64,6 @@ _THROTTLED_ADVICE = (
     "The run stops writing and the next run carries on; if it recurs, lower VERIFIER_MAX_WRITES or run less "
     "often (other tools may share this token's quota)"
 )
-
-
-class GitHubConnection(BaseModel):
-    """Where the issues are and how to sign in: a token, or a GitHub App installation."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)  # inputs hold secrets
-
-    api_url: str = "https://api.github.com"
-    repositories: tuple[str, ...] = Field(min_length=1)
-    token: SecretStr | None = None
-    app_id: int | str | None = None
-    app_private_key: SecretStr | None = None
-    installation_id: int | None = None
-    app_slug: str | None = None  # the App's login is "<app_slug>[bot]"; read from GET /app when not set
-    verify_tls: bool = True
-    ca_bundle: Path | None = None
-    timeout_seconds: float = Field(default=30.0, gt=0)
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http://)")
-        return value.rstrip("/")
-
-    @field_validator("repositories")
-    @classmethod
-    def _owner_repo(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        wrong = [r for r in value if not re.fullmatch(r"[\w.-]+/[\w.-]+", r)]
-        if wrong:
-            raise ValueError(f"expected owner/repo, got {', '.join(wrong)}")
-        return value
-
-    @model_validator(mode="after")
-    def _one_auth_method(self) -> GitHubConnection:
-        app = {"app_id": self.app_id, "app_private_key": self.app_private_key, "installation_id": self.installation_id}
-        uses_app = any(v is not None for v in app.values())
-        if self.token is not None and uses_app:
-            raise ValueError("set either token or app_id + app_private_key + installation_id, not both")
-        if self.token is None and not uses_app:
-            raise ValueError("missing token (or app_id + app_private_key + installation_id for a GitHub App)")
-        missing = [name for name, value in app.items() if value is None]
-        if uses_app and missing:
-            raise ValueError(
-                f"missing {', '.join(missing)}: a GitHub App needs app_id, app_private_key, installation_id"
-            )
-        if self.app_private_key is not None:
-            try:
-                serialization.load_pem_private_key(self.app_private_key.get_secret_value().encode(), password=None)
-            except (ValueError, TypeError, UnsupportedAlgorithm):
-                raise ValueError("app_private_key is not an unencrypted PEM private key") from None
-        return self
 
 
 class WritePacer:
@@ -168,51 +110,6 @@ class WritePacer:
             self._sent.append(self._clock())
 
 
-class _Retry(SleepingRetry, GithubRetry):
-    """`GithubRetry` with 429 handling, no unsafe POST retries, a hard cap on Retry-After, an injectable sleep."""
-
-    _last_body: bytes | None = None
-
-    def get_content(self, resp: HTTPResponse, url: str) -> bytes:  # type: ignore[override]  # a staticmethod there
-        """The body GithubRetry reads (and so consumes) to recognise a rate limit, kept for the error message."""
-        self._last_body = GithubRetry.get_content(resp, url)
-        return self._last_body
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if method.upper() == "POST" and status_code >= 500:
-            return False  # the comment may have been stored: do not post it twice
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def increment(  # type: ignore[override]  # GithubRetry narrows urllib3's signature the same way
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: HTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: ConnectionPool | None = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> urllib3.Retry:
-        if (method or "").upper() == "POST" and isinstance(error, ReadTimeoutError | ProtocolError):
-            raise error  # the request may have been processed: do not send it again
-        cap = self.max_rate_limit_wait
-        wait = _header_wait(response.headers) if response is not None and response.status in (403, 429) else None
-        if response is not None and wait is not None and cap is not None and wait > cap:
-            data = _json_or_none(GithubRetry.get_content(response, url or ""))  # GitHub's message, for the user
-            raise RateLimitExceededExceedsMaxWait(response.status, data, dict(response.headers), wait=wait)
-        try:
-            retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        except MaxRetryError:
-            # GithubRetry read the last 403's body to look for a rate limit: hand its message on, or the client
-            # would see an empty body ("no details").
-            if response is not None and self._last_body is not None:
-                raise GithubException(response.status, _json_or_none(self._last_body), dict(response.headers)) from None
-            raise
-        if response is not None and response.status == 429 and not response.headers.get("Retry-After"):
-            backoff = wait if wait is not None else self.secondary_rate_wait
-            retry.get_backoff_time = lambda: backoff  # type: ignore[method-assign]
-        return retry
-
-
 class GitHubTracker:
     """`Tracker` on GitHub issues; `key` is `owner/repo#N`."""
 
@@ -233,17 +130,10 @@ class GitHubTracker:
         self._connection = connection
         self._pacer = pacer or WritePacer(sleep=sleep)
         self._clock = clock
-        self._retry = _Retry(
-            total=retries,
-            backoff_factor=backoff_factor,
-            backoff_max=max_rate_limit_wait,
-            max_rate_limit_wait=max_rate_limit_wait,
-            secondary_rate_wait=min(60.0, max_rate_limit_wait),
-            status_forcelist=[429, 500, 502, 503, 504],
-            allowed_methods=frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "POST"}),
-            raise_on_status=False,
-            sleep=sleep,
+        self._retry = RetryPolicy(
+            attempts=retries + 1, backoff_seconds=backoff_factor, max_wait_seconds=max_rate_limit_wait, sleep=sleep
         )
+        self._secondary_wait = min(60.0, max_rate_limit_wait)  # a secondary limit that names no wait
         self._app_auth: Auth.AppAuth | None = None
         auth: Auth.Auth
         if connection.token is not None:
@@ -260,8 +150,8 @@ class GitHubTracker:
         )
         return {
             "base_url": self._connection.api_url,
-            "per_page": 100,
-            "retry": self._retry,
+            "per_page": PER_PAGE,
+            "retry": None,  # retried by `_call` instead (see the module docstring)
             "timeout": max(1, math.ceil(self._connection.timeout_seconds)),
             "verify": verify,
             "seconds_between_requests": None,
@@ -299,7 +189,7 @@ class GitHubTracker:
                 key = f"{full_name}#{issue.number}"
                 if "pull_request" in _raw(issue):
                     continue
-                if issue.state_reason in _NOT_A_FIX:
+                if issue.state_reason in defaults.GITHUB_NOT_A_FIX:
                     _log.info("github.skip_not_a_fix", ticket=key, state_reason=issue.state_reason)
                     continue
                 if issue.closed_at is None or issue.closed_at < cutoff:
@@ -328,15 +218,19 @@ class GitHubTracker:
 
     def _each(self, listing: PaginatedList[Issue], *, action: str) -> Iterator[Issue]:
         """The listing's issues, one page requested at a time, with the library's errors translated."""
-        issues = iter(listing)
-        while (issue := self._call(partial(next, issues, None), action=action, ticket=None)) is not None:
-            yield issue
+        page = 0
+        while True:
+            issues = self._call(partial(listing.get_page, page), action=action, ticket=None)
+            yield from issues
+            if len(issues) < PER_PAGE:
+                return
+            page += 1
 
     def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
         """`labels` are not sent: a comment cannot carry them (`labels_with` says so)."""
         issue = self._issue(key)
         self._pacer.acquire(key)
-        created = self._call(lambda: issue.create_comment(body), action="comment", ticket=key)
+        created = self._call(lambda: issue.create_comment(body), action="comment", ticket=key, idempotent=False)
         return str(created.id)
 
     def delete_comment(self, key: str, comment_id: str) -> None:
@@ -355,7 +249,8 @@ class GitHubTracker:
         self._pacer.acquire(key)
         url = f"/repos/{full_name}/issues/{number}/labels"
         send = self._gh.requester.requestJsonAndCheck
-        self._call(lambda: send("POST", url, input={"labels": wanted}), action="add labels", ticket=key)
+        add = partial(send, "POST", url, input={"labels": wanted})
+        self._call(add, action="add labels", ticket=key, idempotent=False)
 
     def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
         """With `labels`: one update reopens and sets the labels the issue has now plus these. The update
@@ -391,7 +286,7 @@ class GitHubTracker:
         """`config_comment` is ignored: the seed's GitHub filing writes no config comment (the body carries it)."""
         full_name = self._connection.repositories[0]
         repo = self._gh.get_repo(full_name)
-        labels = ["post-incident", f"priority:{item.priority}", incident_label(item.incident_id), *item.labels]
+        labels = [defaults.LABEL, f"priority:{item.priority}", incident_label(item.incident_id), *item.labels]
         self._pacer.acquire(None)
         issue = self._call(
             lambda: repo.create_issue(
@@ -402,6 +297,7 @@ class GitHubTracker:
             ),
             action="create the issue",
             ticket=None,
+            idempotent=False,
         )
         key = f"{full_name}#{issue.number}"
         _log.info("github.created", ticket=key, fingerprint=item.fingerprint)
@@ -437,25 +333,49 @@ class GitHubTracker:
             kind="pull request" if "pull_request" in _raw(issue) else "issue",
         )
 
-    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None) -> T:
+    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None, idempotent: bool = True) -> T:
+        """Run one client call, tried again by `retry.call`'s rule; failures as TrackerError."""
         try:
-            return fn()
-        except GithubException as exc:
-            data = exc.data if isinstance(exc.data, dict) else {}
-            wait = f" (asked to wait {exc.wait:.0f}s)" if isinstance(exc, RateLimitExceededExceedsMaxWait) else ""
-            message = str(data.get("message") or exc.message or "no details")
-            limit = _rate_limit(exc.status, message, exc.headers or {})
-            if limit is not None:
-                raise TrackerThrottled(
-                    f"GitHub {action} failed: HTTP {exc.status}, {limit}: {message}{wait}. {_THROTTLED_ADVICE}",
-                    ticket=ticket,
-                ) from None
-            reason = f"HTTP {exc.status}: {message}{wait}"
-        except BadAttributeException as exc:
-            reason = f"unexpected answer: {type(exc).__name__}"
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            reason = type(exc).__name__
+            return retry.call(fn, idempotent=idempotent, policy=self._retry, classify=self._failure, what=action)
+        except retry.GaveUp as gave_up:
+            exc = gave_up.error
+            wait = f" (asked to wait {gave_up.refused_wait:.0f}s)" if gave_up.refused_wait is not None else ""
+            if isinstance(exc, GithubException):
+                data = exc.data if isinstance(exc.data, dict) else {}
+                message = str(data.get("message") or exc.message or "no details")
+                limit = _rate_limit(exc.status, message, exc.headers or {})
+                if limit is not None:
+                    raise TrackerThrottled(
+                        f"GitHub {action} failed: HTTP {exc.status}, {limit}: {message}{wait}. {_THROTTLED_ADVICE}",
+                        ticket=ticket,
+                    ) from None
+                reason = f"HTTP {exc.status}: {message}"
+            elif isinstance(exc, BadAttributeException):
+                reason = f"unexpected answer: {type(exc).__name__}"
+            else:
+                reason = type(exc).__name__
+            reason += wait
         raise TrackerError(f"GitHub {action} failed: {reason}", ticket=ticket)
+
+    def _failure(self, error: Exception) -> retry.Failure | None:
+        """What a failed try means for trying again (see `verifier.adapters.retry`)."""
+        if isinstance(error, GithubException):
+            headers = {str(k).lower(): v for k, v in (error.headers or {}).items()}
+            limited = isinstance(error, RateLimitExceededException) or error.status == 429
+            if limited or (error.status == 403 and "retry-after" in headers):
+                return retry.Failure(refused=True, wait=_rate_limit_wait(headers, self._secondary_wait))
+            return retry.Failure(transient=error.status in (500, 502, 503, 504))
+        if isinstance(error, BadAttributeException):
+            return retry.Failure()
+        if isinstance(error, requests.ConnectTimeout):
+            return retry.Failure(refused=True)  # the connection never opened: nothing was sent
+        if isinstance(error, requests.ConnectionError):
+            cause = error.args[0] if error.args else None
+            never_sent = isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
+            return retry.Failure(refused=never_sent, transient=True)
+        if isinstance(error, requests.RequestException | urllib3.exceptions.HTTPError):
+            return retry.Failure(transient=True)
+        return None
 
 
 def incident_label(incident_id: str) -> str:
@@ -499,24 +419,13 @@ def _rate_limit(status: int, message: str, headers: Any) -> str | None:
     return None
 
 
-def _json_or_none(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None
-
-
-def _header_wait(headers: Any) -> float | None:
-    """Seconds a rate-limited reply asks for: Retry-After, else x-ratelimit-reset when nothing remains."""
-    retry_after = headers.get("Retry-After")
-    if retry_after:
-        if str(retry_after).strip().isdigit():
-            return float(retry_after)
-        try:
-            return max(0.0, (email.utils.parsedate_to_datetime(retry_after) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None
+def _rate_limit_wait(headers: Mapping[str, str], secondary: float) -> float:
+    """Seconds a rate-limited reply asks for: Retry-After, else until x-ratelimit-reset when nothing remains, else
+    the secondary limits' customary minute (GitHub names no wait for them)."""
+    asked = retry.retry_after(headers.get("retry-after"))
+    if asked is not None:
+        return asked
     reset = headers.get("x-ratelimit-reset")
     if headers.get("x-ratelimit-remaining") == "0" and reset and str(reset).isdigit():
         return max(0.0, int(reset) - time.time()) + 1
-    return None
+    return secondary

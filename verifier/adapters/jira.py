@@ -4,13 +4,15 @@ What the `jira` library does and does not do for us (jira 3.10):
 - `JIRA(..., get_server_info=False)` makes no request at construction (no serverInfo, no session check; the
   update check is off by default). Its `logging` flag sets the level of the library's global logger; we pass False.
 - Its `ResilientSession` retries only 429 and 503, sleeping 2×Retry-After (or 10·2ⁿ s) times a random jitter, and
-  10·2ⁿ s after connection errors, all with `time.sleep`. We construct it with `max_retries=0` and mount urllib3's
-  `Retry` on its session instead (`_Retry`, built from `RetryPolicy`): 429 and 503 are retried for every method
-  (Jira refused the request before processing it), other 5xx and read errors only for idempotent methods (a POST
-  may have been stored), connection errors always; Retry-After is honoured, and one beyond the cap fails at once.
+  10·2ⁿ s after connection errors — a POST whose connection dropped after it was sent included. We construct it
+  with `max_retries=0` (public) and retry every call ourselves (`verifier.adapters.retry`): 429 and 503 for every
+  method (Jira refused the request before processing it), other 5xx and read errors only for idempotent methods (a
+  POST may have been stored), connections that never opened always; Retry-After is honoured, and one beyond the
+  cap fails at once.
 - `enhanced_search_issues` (Cloud `search/jql`) first fetches `/field` to translate field names, and its paging
   helper is guarded by `@cloud_api`, which returns None unless `deploymentType` was read at construction. We call
-  `search/jql` and `search` through the library's session (`_session`, `_get_url`) instead.
+  `search/jql`, `search` and the other REST resources below through a `requests.Session` of our own, with the
+  same credentials, rather than through the library's private session.
 - `transition_issue` posts the transition id as a number; the API description types it as a string. We post it
   ourselves, as a string.
 - Filing: `create_issue` would fetch every field's metadata first; `POST /issue` is sent through the session.
@@ -24,38 +26,31 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar, cast
-from urllib.parse import quote, urlsplit
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 import structlog
 from jira import JIRA, JIRAError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError
-from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
+from jira.resilientsession import raise_on_error
+from pydantic import SecretStr
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from verifier.adapters.retry import SleepingRetry
+from verifier import defaults
+from verifier.adapters import retry
+from verifier.adapters.retry import RetryPolicy
+from verifier.connections import JiraConnection
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
-from verifier.domain.models import PRIORITIES, ActionItem, fingerprint_in, render_body
+from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import ConfigError, TrackerError, TrackerThrottled
 
-__all__ = ["DEFAULT_NOT_FIX_RESOLUTIONS", "DEFAULT_PRIORITIES", "JiraConnection", "JiraTracker", "RetryPolicy"]
+__all__ = ["JiraConnection", "JiraTracker", "RetryPolicy"]
 
-DEFAULT_NOT_FIX_RESOLUTIONS = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
-#: Jira's default priority scheme, by name; a number in the setting is a priority id instead.
-DEFAULT_PRIORITIES = {"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"}
 SEARCH_FIELDS = (
     "summary",
     "status",
@@ -69,7 +64,7 @@ SEARCH_FIELDS = (
     "priority",
 )
 FIND_FIELDS = ("description",)  # where the fingerprint is
-FILED_LABELS = ("post-incident", "auto-generated")
+FILED_LABELS = (defaults.LABEL, defaults.FILED_LABEL)
 #: JQL reads a date in the signed-in user's time zone (UTC-12 to UTC+14): a search for tickets updated since a
 #: moment asks from a day earlier, so that no time zone leaves any out.
 _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
@@ -88,157 +83,6 @@ _DC_401_ADVICE = (
 _THROTTLED_ADVICE = (
     "The run stops writing and the next run carries on; if it recurs, lower VERIFIER_MAX_WRITES or run less often"
 )
-
-
-class JiraConnection(BaseModel):
-    """Where the Jira is and how to sign in: email + API token (Cloud) or a personal access token (Data Center)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)  # inputs hold secrets
-
-    url: str
-    email: str | None = None
-    api_token: SecretStr | None = None
-    pat: SecretStr | None = None
-    project: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]+$")
-    extra_jql: str | None = None
-    not_fix_resolutions: tuple[str, ...] = DEFAULT_NOT_FIX_RESOLUTIONS
-    reopen_transition: str | None = None
-    verify_tls: bool = True
-    ca_bundle: Path | None = None
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    # Filing action items.
-    issue_type: str = Field(default="Bug", min_length=1)  # a name, or an id when all digits
-    priorities: Mapping[str, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITIES))  # P0..P3 -> name or id
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http://)")
-        return value.rstrip("/")
-
-    @field_validator("priorities")
-    @classmethod
-    def _priorities(cls, value: Mapping[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(PRIORITIES))
-        if unknown:
-            raise ValueError(f"unknown priority {unknown[0]!r} (the file's priorities are {', '.join(PRIORITIES)})")
-        empty = [key for key, name in value.items() if not name.strip()]
-        if empty:
-            raise ValueError(f"{empty[0]} maps to an empty priority")
-        return {**DEFAULT_PRIORITIES, **{key: name.strip() for key, name in value.items()}}
-
-    @field_validator("extra_jql")
-    @classmethod
-    def _no_order_by(cls, value: str | None) -> str | None:
-        if value is not None and "order by" in " ".join(value.lower().split()):
-            raise ValueError("must not contain ORDER BY (it is AND-ed into the search)")
-        return value
-
-    @model_validator(mode="after")
-    def _one_auth_method(self) -> JiraConnection:
-        basic = {"email": self.email, "api_token": self.api_token}
-        if self.pat is not None and any(v is not None for v in basic.values()):
-            raise ValueError("set either email + api_token (Jira Cloud) or pat (Data Center), not both")
-        if self.pat is None:
-            missing = [name for name, value in basic.items() if value is None]
-            if missing:
-                raise ValueError(
-                    f"missing {' and '.join(missing)}: Jira Cloud needs email + api_token, Data Center needs pat"
-                )
-        for name in ("api_token", "pat"):
-            secret = getattr(self, name)
-            if secret is not None and not secret.get_secret_value().strip():
-                raise ValueError(f"{name} is empty")
-        return self
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When to try again: 429 and 503 always (honouring Retry-After), other 5xx and read errors only for
-    idempotent methods, connection errors always; at most `attempts` tries, exponential backoff
-    (`backoff_seconds` × 2ⁿ, urllib3's: the first retry goes at once), and never a wait longer than
-    `max_wait_seconds`: a Retry-After beyond it fails at once."""
-
-    attempts: int = 4
-    backoff_seconds: float = 1.0
-    max_wait_seconds: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def retry(self) -> _Retry:
-        return _Retry(
-            total=max(0, self.attempts - 1),
-            backoff_factor=self.backoff_seconds,
-            backoff_max=self.max_wait_seconds,
-            status_forcelist=_RETRY_IDEMPOTENT,
-            allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,  # GET HEAD PUT DELETE OPTIONS TRACE, never POST
-            raise_on_status=False,  # the last answer is returned; the jira session turns it into a JIRAError
-            respect_retry_after_header=True,
-            max_wait=self.max_wait_seconds,
-            sleep=self.sleep,
-        )
-
-
-_RETRY_ALWAYS = frozenset({429, 503})  # refused before processing: safe to send again, even a POST
-#: Set while sending a request that adds something whatever its method (an issue edit that adds a comment): like a
-#: POST, it is sent again only after a refusal (429/503), never after a 5xx or a read error that it may follow.
-_SEND_ONCE: ContextVar[bool] = ContextVar("jira_send_once", default=False)
-_RETRY_IDEMPOTENT = frozenset({500, 502, 504})
-
-
-class _Retry(SleepingRetry):
-    """urllib3's `Retry` with the rules above: POST retried on 429/503 only, a hard cap on Retry-After, and an
-    injectable sleep."""
-
-    def __init__(self, *, max_wait: float = 60.0, **kwargs: Any) -> None:
-        self.max_wait = max_wait
-        super().__init__(**kwargs)
-
-    def new(self, **kw: Any) -> Self:
-        kw.setdefault("max_wait", self.max_wait)
-        return super().new(**kw)
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if status_code in _RETRY_ALWAYS:
-            return True  # whatever the method; `increment` still counts the attempts and applies the cap
-        if _SEND_ONCE.get():
-            return False
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: BaseHTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: ConnectionPool | None = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> Self:
-        if _SEND_ONCE.get() and isinstance(error, ReadTimeoutError | ProtocolError):
-            raise error  # the edit may have been processed: do not add the comment twice
-        wait = self.get_retry_after(response) if response is not None else None
-        if wait is not None and wait > self.max_wait:
-            # Raised here, urlopen hands back the response (raise_on_status=False): the caller sees the 429.
-            reason = ResponseError(f"Retry-After {wait:.0f}s is beyond the cap of {self.max_wait:.0f}s")
-            raise MaxRetryError(cast(ConnectionPool, _pool), url, reason)
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        _log.warning(
-            "jira.retry",
-            method=method,
-            path=urlsplit(url or "").path,
-            status=response.status if response is not None else None,
-            error=type(error).__name__ if error is not None else None,
-            retry_after=wait,
-            attempt=len(retry.history),
-        )
-        return retry
-
-    def beyond_cap(self, retry_after: str | None) -> bool:
-        """Whether a Retry-After header asks for a longer wait than the cap."""
-        try:
-            return retry_after is not None and self.parse_retry_after(retry_after) > self.max_wait
-        except InvalidHeader:
-            return False
 
 
 class JiraTracker:
@@ -269,17 +113,23 @@ class JiraTracker:
             logging=False,
             **auth,
         )
-        # Retries are urllib3's, on the library's own session (whose ResilientSession retries are off).
-        adapter = HTTPAdapter(max_retries=self._retry.retry())
-        for scheme in ("https://", "http://"):
-            self._client._session.mount(scheme, adapter)
+        # Our own session for the REST calls the library has no fitting public method for; retries: see `_call`.
+        self._session = requests.Session()
+        self._session.verify = verify
+        self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
+        if connection.pat is not None:
+            self._session.headers["Authorization"] = f"Bearer {connection.pat.get_secret_value()}"
+        else:
+            self._session.auth = (connection.email or "", _secret(connection.api_token))
+        self._api = f"{connection.url}/rest/api/2/"
 
     def __repr__(self) -> str:
         method = "pat" if self._connection.pat is not None else "email+api_token"
         return f"JiraTracker(url={self._connection.url!r}, auth={method})"
 
     def close(self) -> None:
-        self._client._session.close()
+        self._session.close()
+        self._client.close()  # type: ignore[no-untyped-call]  # jira 3.10 leaves it unannotated
 
     # -- Tracker ---------------------------------------------------------------------------------------------
     def account(self) -> str:
@@ -316,13 +166,11 @@ class JiraTracker:
         if wanted:  # one issue edit: Jira answers 204 without the comment's id
             ops = {"comment": [{"add": {"body": body}}], "labels": [{"add": label} for label in wanted]}
             path = f"issue/{quote(key, safe='')}"
-            once = _SEND_ONCE.set(True)
-            try:
-                self._request("PUT", path, ticket=key, action="comment and label", body={"update": ops})
-            finally:
-                _SEND_ONCE.reset(once)
+            # A PUT, but it adds a comment: sent again only after a refusal, like a POST.
+            self._request("PUT", path, ticket=key, action="comment and label", body={"update": ops}, idempotent=False)
             return ""
-        created = self._call(lambda: self._client.add_comment(key, body), action="comment", ticket=key)
+        add = partial(self._client.add_comment, key, body)
+        created = self._call(add, action="comment", ticket=key, idempotent=False)
         return str(created.id)
 
     def delete_comment(self, key: str, comment_id: str) -> None:
@@ -554,14 +402,20 @@ class JiraTracker:
         action: str,
         params: dict[str, Any] | None = None,
         body: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
-        url = self._client._get_url(path)
+        """`idempotent`: whether sending it twice is harmless (default: any method but POST)."""
         data = None if body is None else json.dumps(body)
 
         def send() -> requests.Response:
-            return self._client._session.request(method, url, params=params, data=data)
+            response = self._session.request(
+                method, self._api + path, params=params, data=data, timeout=self._connection.timeout_seconds
+            )
+            raise_on_error(response)  # the library's own translation into JIRAError (public)
+            return response
 
-        response = self._call(send, action=action, ticket=ticket)
+        once = method == "POST" if idempotent is None else not idempotent
+        response = self._call(send, action=action, ticket=ticket, idempotent=not once)
         if not response.content:
             return {}
         try:
@@ -569,32 +423,44 @@ class JiraTracker:
         except ValueError as exc:
             raise TrackerError(f"Jira {action}: the answer is not JSON", ticket=ticket) from exc
 
-    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None) -> T:
-        """Run one client call (retried underneath by the session's urllib3 `Retry`); failures as TrackerError."""
+    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None, idempotent: bool = True) -> T:
+        """Run one client call, tried again by `retry.call`'s rule; failures as TrackerError."""
         try:
-            return fn()
-        except JIRAError as exc:
-            reason = f"HTTP {exc.status_code}: {exc.text or 'no details'}"
-            attempts = _attempts(exc.response)
-            wait = exc.response.headers.get("Retry-After") if exc.response is not None else None
-            if exc.status_code in _RETRY_ALWAYS and self._retry.retry().beyond_cap(wait):
-                reason += f" (asked to wait {wait}s, beyond the cap of {self._retry.max_wait_seconds:g}s)"
+            return retry.call(fn, idempotent=idempotent, policy=self._retry, classify=_failure, what=f"jira {action}")
+        except retry.GaveUp as gave_up:
+            error = gave_up.error
+            if isinstance(error, JIRAError):
+                reason = f"HTTP {error.status_code}: {error.text or 'no details'}"
+                if error.status_code == 401:
+                    reason += ". " + (_DC_401_ADVICE if self._connection.pat is not None else _CLOUD_401_ADVICE)
+            else:
+                cause = error.args[0] if error.args else None
+                reason = type(cause.reason if isinstance(cause, MaxRetryError) and cause.reason else error).__name__
+            if gave_up.refused_wait is not None:
+                cap = self._retry.max_wait_seconds
+                reason += f" (asked to wait {gave_up.refused_wait:.0f}s, beyond the cap of {cap:g}s)"
                 raise TrackerThrottled(f"Jira {action} failed: {reason}. {_THROTTLED_ADVICE}", ticket=ticket) from None
-            if exc.status_code == 401:
-                reason += ". " + (_DC_401_ADVICE if self._connection.pat is not None else _CLOUD_401_ADVICE)
-        except requests.RequestException as exc:
-            cause = exc.args[0] if exc.args else None
-            reason, attempts = type(exc).__name__, 1
-            if isinstance(cause, MaxRetryError):  # retried until the attempts ran out
-                reason, attempts = type(cause.reason or exc).__name__, self._retry.attempts
-        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+            tries = f" (after {gave_up.attempts} attempts)" if gave_up.attempts > 1 else ""
         raise TrackerError(f"Jira {action} failed: {reason}{tries}", ticket=ticket) from None
 
 
-def _attempts(response: requests.Response | None) -> int:
-    """How many times the request was sent: urllib3 keeps the retry history on the raw response."""
-    history = getattr(getattr(getattr(response, "raw", None), "retries", None), "history", None)
-    return len(history) + 1 if isinstance(history, tuple) else 1
+def _failure(error: Exception) -> retry.Failure | None:
+    """What a failed try means for trying again (see `verifier.adapters.retry`)."""
+    if isinstance(error, JIRAError):
+        status = error.status_code or 0
+        if status in (429, 503):  # refused before processing
+            headers = error.response.headers if error.response is not None else {}
+            return retry.Failure(refused=True, wait=retry.retry_after(headers.get("Retry-After")))
+        return retry.Failure(transient=status in (500, 502, 504))
+    if isinstance(error, requests.ConnectTimeout):
+        return retry.Failure(refused=True)  # the connection never opened: nothing was sent
+    if isinstance(error, requests.ConnectionError):
+        cause = error.args[0] if error.args else None
+        never_sent = isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
+        return retry.Failure(refused=never_sent, transient=True)
+    if isinstance(error, requests.RequestException):
+        return retry.Failure(transient=isinstance(error, requests.Timeout))
+    return None
 
 
 def _fields(raw: dict[str, Any], key: str) -> dict[str, Any]:

@@ -22,75 +22,35 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Self
+from urllib.parse import urlencode
 
 import requests
 import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
+
+MAX_GET_QUERY_BYTES = 4096
+"""Longer queries go as a POST form: URLs past a few KiB are cut or refused by proxies and servers."""
 
 MAX_POINTS_PER_SERIES = 11_000
 """Prometheus refuses range queries with more points per series than this; most compatible backends follow."""
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REJECT_STATUSES = frozenset({400, 422})
-_REJECT_ERROR_TYPES = frozenset({"bad_data", "execution"})
+_REJECT_ERROR_TYPES = frozenset({"bad_data"})
+# Mimir answers 422 `execution` for a store that failed mid-query: an ERROR to try again, not a wrong config.
+_FAILURE_ERROR_TYPES = frozenset({"execution", "timeout", "canceled", "internal", "unavailable"})
 _MAX_RETRY_AFTER_SECONDS = 60
 
 
-class PrometheusConnection(BaseModel):
-    """Where and how to reach the query API. `url` may carry a path prefix (Mimir: `https://host/prometheus`)."""
-
-    # hide_input_in_errors: a validation error would otherwise print the raw input, secrets included.
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-    url: str
-    bearer_token: SecretStr | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, str] = Field(default_factory=dict)
-    ca_bundle: str | None = None
-    client_cert: str | None = None
-    client_key: str | None = None
-    verify_tls: bool = True
-    timeout_seconds: float = Field(default=30, gt=0)
-    query_timeout: str | None = None
-    retries: int = Field(default=3, ge=0)
-    backoff_seconds: float = Field(default=0.5, ge=0)
-
-    @field_validator("url")
-    @classmethod
-    def _check_url(cls, url: str) -> str:
-        if not re.fullmatch(r"https?://[^/@?#\s]+(/[^?#\s]*)?", url):
-            raise ValueError("must be http(s)://host[:port][/path prefix], without credentials, query or fragment")
-        return url.rstrip("/")
-
-    @field_validator("headers")
-    @classmethod
-    def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        if any(name.lower() == "authorization" for name in headers):
-            raise ValueError("Authorization is set through bearer_token or username/password, not headers")
-        return headers
-
-    @model_validator(mode="after")
-    def _check_auth(self) -> Self:
-        if self.bearer_token is not None and (self.username is not None or self.password is not None):
-            raise ValueError("bearer_token and username/password are mutually exclusive: set one or the other")
-        if self.password is not None and self.username is None:
-            raise ValueError("password is set but username is not")
-        if self.client_key is not None and self.client_cert is None:
-            raise ValueError("client_key is set but client_cert is not")
-        return self
-
-
 class PrometheusMetrics:
-    """Implements `verifier.ports.Metrics`; also `exemplars` and `ping`. Close it (or use `with`) when done."""
+    """Implements `verifier.ports.Metrics` and `MetricCatalog`; also `exemplars` and `ping`. Close it (or use `with`) when done."""
 
     def __init__(self, connection: PrometheusConnection) -> None:
         self.connection = connection
@@ -98,7 +58,7 @@ class PrometheusMetrics:
             total=connection.retries,
             backoff_factor=connection.backoff_seconds,
             status_forcelist=_RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
+            allowed_methods=frozenset({"GET", "POST"}),  # POSTs here are queries: reads, safe to repeat
             raise_on_status=False,  # the last error response is returned and translated below, with its text
             respect_retry_after_header=True,
         )
@@ -131,6 +91,25 @@ class PrometheusMetrics:
         params = {"query": query, "start": unix_seconds(start), "end": unix_seconds(end)}
         return parse_exemplars(self._get("query_exemplars", params, query), limit)
 
+    # -- MetricCatalog: what the backend holds, for resolving a config's metric name ---------------------------
+    def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
+        params = {"match[]": selector, "start": unix_seconds(start), "end": unix_seconds(end)}
+        body = self._optional("label/__name__/values", params, selector)
+        return None if body is None else frozenset(_strings(body["data"], selector))
+
+    def metric_type(self, name: str) -> str | None:
+        body = self._optional("metadata", {"metric": name, "limit": "1"}, name)
+        data = body.get("data") if body else None
+        entries = data.get(name) if isinstance(data, dict) else None
+        if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+            kind = entries[0].get("type")
+            return kind if isinstance(kind, str) else None
+        return None
+
+    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        params = {"match[]": selector, "start": unix_seconds(start), "end": unix_seconds(end)}
+        return frozenset(_strings(self._get("labels", params, selector)["data"], selector))
+
     def ping(self) -> None:
         """Return when the backend answers its API, raise `BackendUnavailable` otherwise."""
         try:
@@ -157,9 +136,25 @@ class PrometheusMetrics:
             raise BackendUnavailable(f"{self.connection.url}/api/v1/{endpoint}: {reason}", query=query) from exc
         return _payload(response, query)
 
+    def _optional(self, endpoint: str, params: dict[str, str], query: str) -> Any:
+        """An API some backends lack (404) or refuse: None then, and the caller does without."""
+        try:
+            response = self._send(endpoint, params)
+        except _TRANSPORT_ERRORS as exc:
+            reason = _transport_reason(exc)
+            raise BackendUnavailable(f"{self.connection.url}/api/v1/{endpoint}: {reason}", query=query) from exc
+        if response.status_code in (404, 405, 501):
+            return None
+        try:
+            return _payload(response, query)
+        except QueryRejected:
+            return None
+
     def _send(self, endpoint: str, params: dict[str, str]) -> requests.Response:
         url = f"{self.connection.url}/api/v1/{endpoint}"
         params = {**self.connection.params, **params}
+        if len(urlencode(params)) > MAX_GET_QUERY_BYTES:  # proxies refuse long URLs; the API takes forms too
+            return self._session.post(url, data=params, timeout=self.connection.timeout_seconds)
         return self._session.get(url, params=params, timeout=self.connection.timeout_seconds)
 
 
@@ -224,7 +219,8 @@ def _payload(response: requests.Response, query: str | None) -> Any:
     error_type = str(body.get("errorType") or "")
     error = _snippet(str(body.get("error") or response.reason or "no error text"))
     http = f"HTTP {status}" + (f" {error_type}" if error_type not in ("", str(status)) else "")  # VM: "422"
-    if status in _REJECT_STATUSES or (body.get("status") == "error" and error_type in _REJECT_ERROR_TYPES):
+    rejected = status in _REJECT_STATUSES and error_type not in _FAILURE_ERROR_TYPES
+    if rejected or (body.get("status") == "error" and error_type in _REJECT_ERROR_TYPES):
         raise QueryRejected(f"backend rejected the query ({http}): {error}", query=query)
     if status >= 400 or body.get("status") == "error":
         raise BackendUnavailable(f"backend failed ({http}): {error}", query=query)
@@ -265,13 +261,14 @@ def check_range(query: str, start: datetime, end: datetime, step_seconds: int) -
 def parse_query_response(body: Mapping[str, Any], query: str) -> Measurement:
     """A `/api/v1/query(_range)` success body as a `Measurement`; series sorted by labels."""
     warnings = tuple(str(w) for w in body.get("warnings") or ())
+    infos = tuple(str(i) for i in body.get("infos") or ())  # Prometheus 3: notes that do not spoil the answer
     try:
         data = body["data"]
         kind, result = data["resultType"], data["result"]
         if kind == "string":
             raise QueryRejected("the query evaluates to a string, not to numbers", query=query)
         if kind == "scalar":
-            return Measurement(series=(Series((), (_point(result),)),), warnings=warnings)
+            return Measurement(series=(Series((), (_point(result),)),), warnings=warnings, infos=infos)
         if kind not in ("vector", "matrix"):
             raise BackendUnavailable(f"malformed response: unknown resultType {kind!r}", query=query)
         series = []
@@ -282,7 +279,15 @@ def parse_query_response(body: Mapping[str, Any], query: str) -> Measurement:
             series.append(Series(_labels(item["metric"]), points))
     except (LookupError, TypeError, ValueError) as exc:
         raise BackendUnavailable(f"malformed response: {type(exc).__name__} {exc}", query=query) from exc
-    return Measurement(series=tuple(sorted(series, key=lambda s: s.labels)), warnings=warnings)
+    return Measurement(series=tuple(sorted(series, key=lambda s: s.labels)), warnings=warnings, infos=infos)
+
+
+def _strings(data: Any, query: str) -> list[str]:
+    if data is None:  # some proxies answer null for no match
+        return []
+    if not isinstance(data, list):
+        raise BackendUnavailable("malformed response: data is not a list of names", query=query)
+    return [str(item) for item in data]
 
 
 def _labels(metric: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

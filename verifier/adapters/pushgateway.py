@@ -96,3 +96,34 @@ def push_service_metrics(
         push_to_gateway(url, job=job, grouping_key=SERVICE_GROUP, registry=registry, timeout=timeout_seconds)
     except OSError as error:
         raise VerifierError(f"pushing metrics to {url} failed: {error}") from None
+
+
+class Pushgateway:
+    """`verifier.ports.RunMetrics` on a Pushgateway: the two pushes above, for one URL and job."""
+
+    def __init__(self, url: str, job: str) -> None:
+        self.url, self.job = url, job
+
+    def push_run(
+        self,
+        *,
+        counts: Mapping[str, int],
+        errors: int,
+        writes: int,
+        duration_seconds: float,
+        finished_at: float,
+        succeeded: bool,
+    ) -> None:
+        push_run_metrics(
+            self.url,
+            self.job,
+            counts=counts,
+            errors=errors,
+            writes=writes,
+            duration_seconds=duration_seconds,
+            finished_at=finished_at,
+            succeeded=succeeded,
+        )
+
+    def push_services(self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None) -> None:
+        push_service_metrics(self.url, self.job, results=results, overdue=overdue)

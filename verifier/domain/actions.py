@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from verifier import defaults
 from verifier.domain.render import render_result
 from verifier.domain.selection import recorded_result, select_config
 from verifier.domain.tickets import Flavour, Ticket
@@ -21,11 +22,11 @@ from verifier.domain.verdicts import Outcome, Verdict
 
 @dataclass(frozen=True)
 class Labels:
-    verified: str = "verified-by-otel"
-    failed: str = "verification-failed"
-    inconclusive: str = "needs-human"
-    invalid: str = "verification-config-invalid"
-    reopen_failed: str = "reopen-failed"
+    verified: str = defaults.VERIFIED_LABEL
+    failed: str = defaults.FAILED_LABEL
+    inconclusive: str = defaults.INCONCLUSIVE_LABEL
+    invalid: str = defaults.INVALID_LABEL
+    reopen_failed: str = defaults.REOPEN_FAILED_LABEL
 
     def for_outcome(self, outcome: Outcome) -> str | None:
         return {

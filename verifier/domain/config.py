@@ -34,7 +34,7 @@ FIELDS = (
     "tolerance",
     "baseline_window",
 )
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.]*$")  # dots: OTel attribute names (service.name)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 MAX_METRIC_LENGTH = 4000
 

@@ -20,7 +20,9 @@ class Series:
 
 @dataclass(frozen=True)
 class Measurement:
-    """The series a query returned, and any warnings the backend attached (Thanos partial responses, ...)."""
+    """The series a query returned, and any warnings the backend attached (Thanos partial responses, ...).
+    `infos` (Prometheus 3 annotations) are notes only: they never make the answer unusable."""
 
     series: tuple[Series, ...]
     warnings: tuple[str, ...] = field(default=())
+    infos: tuple[str, ...] = field(default=())

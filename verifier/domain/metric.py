@@ -23,7 +23,8 @@ _KEYWORDS = frozenset(
 
 
 class Kind(StrEnum):
-    HISTOGRAM = "histogram"
+    HISTOGRAM = "histogram"  # classic: `_bucket` series with `le`
+    NATIVE_HISTOGRAM = "native histogram"
     COUNTER = "counter"
     GAUGE = "gauge"
     EXPRESSION = "expression"
@@ -37,6 +38,14 @@ class Metric:
     promql: str  # the series name (without `_bucket` for histograms) or the whole expression
     unit: Unit | None
     notes: tuple[str, ...] = ()
+    # Set once the name is resolved against the backend (see `resolution.py`):
+    buckets: str | None = None  # the classic histogram's bucket series when not `promql + "_bucket"`
+    matchers: tuple[tuple[str, str], ...] | None = None  # the config's labels as the series carry them
+    info_matchers: tuple[tuple[str, str], ...] = ()  # labels only `target_info` carries (joined on job, instance)
+
+    @property
+    def bucket_series(self) -> str:
+        return self.buckets or self.promql + "_bucket"
 
 
 def understand(metric: str, *, quantile: float | None, unit: str | None) -> Metric:

@@ -6,12 +6,14 @@ Pure: `now` is an argument. The window ends `delay` after the resolution and spa
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from verifier.domain.config import VerificationConfig
 from verifier.domain.durations import promql_duration
 from verifier.domain.metric import Kind, Metric
+from verifier.domain.otel import escape_label, legacy_name
 from verifier.domain.units import Threshold, convert
 from verifier.errors import ConfigError
 
@@ -103,24 +105,84 @@ def plan(
 def build_query(config: VerificationConfig, metric: Metric, span: timedelta) -> str:
     """The PromQL for one evaluation over `span` (the window, or one step in every-step mode)."""
     rng = promql_duration(span)
-    selector = metric.promql + _matchers(config.labels)
+    labels = _series_labels(config, metric)
     if metric.kind is Kind.HISTOGRAM:
         assert config.condition.quantile is not None
-        bucket = metric.promql + "_bucket" + _matchers(config.labels)
         q = format(config.condition.quantile, ".10g")
-        return f"histogram_quantile({q}, sum by (le) (increase({bucket}[{rng}])))"
+        increase = _joined(f"increase({selector(metric.bucket_series, labels)}[{rng}])", metric, rng)
+        return f"histogram_quantile({q}, sum by (le) ({increase}))"
+    if metric.kind is Kind.NATIVE_HISTOGRAM:
+        assert config.condition.quantile is not None
+        q = format(config.condition.quantile, ".10g")
+        increase = _joined(f"increase({selector(metric.promql, labels)}[{rng}])", metric, rng)
+        return f"histogram_quantile({q}, sum({increase}))"
     if metric.kind is Kind.COUNTER:
-        return f"sum(increase({selector}[{rng}]))"
+        return f"sum({_joined(f'increase({selector(metric.promql, labels)}[{rng}])', metric, rng)})"
     if metric.kind is Kind.GAUGE:
-        return f"avg_over_time({selector}[{rng}])"
+        return _joined(f"avg_over_time({selector(metric.promql, labels)}[{rng}])", metric, rng)
     return metric.promql.replace("${window}", rng).replace("$window", rng)
 
 
-def _matchers(labels: tuple[tuple[str, str], ...]) -> str:
-    if not labels:
-        return ""
-    escaped = (v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for _, v in labels)
-    return "{" + ",".join(f'{k}="{v}"' for (k, _), v in zip(labels, escaped, strict=True)) + "}"
+def bucket_check_query(plan: QueryPlan) -> str | None:
+    """For a classic histogram: each bucket's increase over the window, to check the buckets are cumulative."""
+    metric = plan.metric
+    if metric.kind is not Kind.HISTOGRAM:
+        return None
+    rng = promql_duration(plan.window)
+    labels = _series_labels(plan.config, metric)
+    return f"sum by (le) ({_joined(f'increase({selector(metric.bucket_series, labels)}[{rng}])', metric, rng)})"
+
+
+def resolved(plan: QueryPlan, metric: Metric) -> QueryPlan:
+    """The plan again, for the series the backend really holds (its name, type, unit and labels)."""
+    config = plan.config
+    query = build_query(config, metric, plan.step or plan.window)
+    baseline = plan.baseline_query
+    if baseline is not None:
+        baseline = BaselineQuery(build_query(config, metric, baseline.window), baseline.at, baseline.window)
+    threshold = plan.threshold
+    notes = [n for n in plan.notes if n not in plan.metric.notes and "unit is not known" not in n]
+    if threshold is not None:
+        if config.condition.relative:
+            threshold = Threshold(threshold.value, metric.unit, assumed=False)
+        else:
+            threshold = convert(config.condition.number, config.condition.unit, metric.unit)
+        if threshold.assumed:
+            notes.append(f"the metric's unit is not known: {threshold.unit.name if threshold.unit else ''} assumed")
+    return replace(
+        plan, metric=metric, query=query, baseline_query=baseline, threshold=threshold, notes=(*metric.notes, *notes)
+    )
+
+
+def selector(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    """`name{a="b"}`, or `{"name.with.dots", a="b"}` for a name PromQL cannot write bare (Prometheus 3)."""
+    matchers = [f"{_label_name(k)}={_quoted(v)}" for k, v in labels]
+    if legacy_name(name):
+        return name + ("{" + ",".join(matchers) + "}" if matchers else "")
+    return "{" + ",".join([_quoted(name), *matchers]) + "}"
+
+
+def _series_labels(config: VerificationConfig, metric: Metric) -> tuple[tuple[str, str], ...]:
+    """The matchers as resolved; before resolution, an OTel attribute name as its promoted label (`service_name`),
+    which is what a backend that cannot be asked most likely holds."""
+    if metric.matchers is not None:
+        return metric.matchers
+    return tuple((escape_label(k) if "." in k else k, v) for k, v in config.labels)
+
+
+def _joined(vector: str, metric: Metric, rng: str) -> str:
+    """Keep only series whose target's `target_info` carries the resource attributes asked for."""
+    if not metric.info_matchers:
+        return vector
+    return f"({vector} and on (job, instance) last_over_time({selector('target_info', metric.info_matchers)}[{rng}]))"
+
+
+def _label_name(name: str) -> str:
+    return name if re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) else _quoted(name)
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _step(window: timedelta) -> timedelta:

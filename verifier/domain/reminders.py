@@ -10,10 +10,11 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from verifier import defaults
 from verifier.domain.report import DEFAULT_PRIORITY, due_date
 from verifier.domain.tickets import Flavour, Ticket
 
-LABEL = "overdue"
+LABEL = defaults.OVERDUE_LABEL
 _MARKER = re.compile(r"action-item-verifier reminder v1; due=(\d{4}-\d\d-\d\d)")
 
 

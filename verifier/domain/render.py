@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from verifier.domain import evidence
 from verifier.domain.durations import promql_duration
 from verifier.domain.tickets import Flavour
 from verifier.domain.verdicts import Outcome, Verdict
@@ -68,17 +69,19 @@ def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour) -> 
     rows = _rows(verdict)
     emoji, jira_icon, headline = _HEADLINES[verdict.outcome]
     marker = marker_line(verdict, resolved_at)
+    graph = evidence.render(verdict.evidence, flavour)
+    graph = f"\n\n{graph}" if graph else ""
     if flavour is Flavour.JIRA_WIKI:
         table = "\n".join(f"||{k}|{_wiki_cell(v)}|" for k, v in rows)
         query = f"\n{{noformat}}\n{_noformat(verdict.query)}\n{{noformat}}" if verdict.query else ""
         return (
-            f"h3. {jira_icon} {headline}\n{_wiki_cell(_summary(verdict))}\n\n{table}{query}\n\n"
+            f"h3. {jira_icon} {headline}\n{_wiki_cell(_summary(verdict))}\n\n{table}{query}{graph}\n\n"
             f"{_NEXT_STEP[verdict.outcome]}\n\n{marker}"
         )
     table = "\n".join(f"| {k} | {_md_cell(v)} |" for k, v in rows)
     query = f"\n\n```promql\n{verdict.query}\n```" if verdict.query else ""
     return (
-        f"### {emoji} {headline}\n{_summary(verdict)}\n\n|  |  |\n|---|---|\n{table}{query}\n\n"
+        f"### {emoji} {headline}\n{_summary(verdict)}\n\n|  |  |\n|---|---|\n{table}{query}{graph}\n\n"
         f"{_NEXT_STEP[verdict.outcome]}\n\n<sub>{marker}</sub>"
     )
 

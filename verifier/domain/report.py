@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from verifier import defaults
+from verifier.domain import trends
 from verifier.domain.models import incident_service
 from verifier.domain.render import parse_marker
 from verifier.domain.selection import judged_elsewhere
@@ -20,8 +22,8 @@ from verifier.domain.verdicts import Outcome
 
 GroupBy = Literal["service", "team", "label"]
 #: Days an open action item may stay open, by priority (the SRE practice the seed article cites).
-DEFAULT_SLA_DAYS: Mapping[str, int] = {"P0": 3, "P1": 7, "P2": 30, "P3": 90}
-DEFAULT_PRIORITY = "P2"
+DEFAULT_SLA_DAYS: Mapping[str, int] = defaults.SLA_DAYS
+DEFAULT_PRIORITY = defaults.PRIORITY
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Report:
     groups: dict[str, Counts] = field(default_factory=dict)
     failed: list[Line] = field(default_factory=list)
     overdue: list[Line] = field(default_factory=list)
+    trend: trends.Trend | None = None  # fix-hold rate by group, week by week
 
 
 def due_date(ticket: Ticket, sla_days: Mapping[str, int]) -> datetime | None:
@@ -78,12 +81,20 @@ def build_report(
     now: datetime,
     policy: Policy,
     group_by: GroupBy = "service",
-    label: str = "post-incident",
+    label: str = defaults.LABEL,
     sla_days: Mapping[str, int] = DEFAULT_SLA_DAYS,
+    trend_weeks: int = 0,
 ) -> Report:
+    """With `trend_weeks`, `tickets` may reach back before `since` (`listing_since`): tickets done and quiet
+    since `since` then feed only the trend."""
     report = Report(since=since, until=now, group_by=group_by)
+    report.trend = trends.Trend.ending(now, trend_weeks) if trend_weeks else None
     for ticket in tickets:
         groups = _groups(ticket, group_by, label)
+        if report.trend is not None:
+            report.trend.add(ticket, groups, policy.own)
+            if not _active(ticket, since):
+                continue
         for group in groups:
             counts = report.groups.setdefault(group, Counts())
             _count(ticket, group, counts, None, since=since, now=now, policy=policy, sla_days=sla_days)
@@ -132,6 +143,17 @@ def _count(
             late = (now - due).days
             priority = ticket.priority or DEFAULT_PRIORITY
             report.overdue.append(_line(ticket, group, f"{priority}, due {due.date().isoformat()}, {late} days late"))
+
+
+def listing_since(since: datetime, now: datetime, trend_weeks: int) -> datetime:
+    """How far back the tickets must be listed for the period and the trend."""
+    return min(since, trends.Trend.ending(now, trend_weeks).since) if trend_weeks else since
+
+
+def _active(ticket: Ticket, since: datetime) -> bool:
+    """Open, or resolved or commented on since `since`: what the period's listing holds."""
+    recent = ticket.resolved_at is not None and ticket.resolved_at >= since
+    return ticket.resolved_at is None or recent or any(c.created >= since for c in ticket.comments)
 
 
 def _not_a_fix(ticket: Ticket, policy: Policy) -> bool:
@@ -188,6 +210,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "groups": {name: counts(c) for name, c in report.groups.items()},
         "failed_verification": [asdict(line) for line in report.failed],
         "overdue": [asdict(line) for line in report.overdue],
+        **({"trend": trends.as_json(report.trend)} if report.trend else {}),
     }
 
 
@@ -214,6 +237,8 @@ def as_markdown(report: Report) -> str:
         lines += [f"- [{e.key}]({e.url}) {_cell(e.title)} ({_cell(e.group)}): {e.detail}" for e in entries] or [
             "- none"
         ]
+    if report.trend is not None:
+        lines += trends.as_markdown(report.trend, report.group_by, _cell)
     return "\n".join(lines) + "\n"
 
 

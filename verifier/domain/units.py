@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from verifier.errors import ConfigError
 
@@ -14,7 +15,7 @@ from verifier.errors import ConfigError
 @dataclass(frozen=True)
 class Unit:
     name: str
-    dimension: str  # "time" | "bytes" | "fraction"
+    dimension: str  # "time" | "bytes" | "fraction" | "count"
     factor: float  # multiply by this to get the dimension's base unit
 
 
@@ -24,9 +25,13 @@ MICROSECONDS = Unit("microseconds", "time", 1e-6)
 NANOSECONDS = Unit("nanoseconds", "time", 1e-9)
 MINUTES = Unit("minutes", "time", 60.0)
 HOURS = Unit("hours", "time", 3600.0)
+DAYS = Unit("days", "time", 86400.0)
 BYTES = Unit("bytes", "bytes", 1.0)
 RATIO = Unit("ratio", "fraction", 1.0)
 PERCENT = Unit("percent", "fraction", 0.01)
+#: OTel annotation units (`{request}`, `{order}`): a dimensionless count of things.
+COUNT = Unit("count", "count", 1.0)
+_ANNOTATION = re.compile(r"\{[^{}]*\}")
 
 #: Units a condition may write after its number (`< 100ms`, `< 0.1%`, `< 2GiB`).
 CONDITION_UNITS: dict[str, Unit] = {
@@ -57,6 +62,8 @@ DECLARED_UNITS: dict[str, Unit] = {
     "nanoseconds": NANOSECONDS,
     "minutes": MINUTES,
     "hours": HOURS,
+    "d": DAYS,
+    "days": DAYS,
     "bytes": BYTES,
     "By": BYTES,
     "KiBy": CONDITION_UNITS["KiB"],
@@ -65,6 +72,8 @@ DECLARED_UNITS: dict[str, Unit] = {
     "KBy": CONDITION_UNITS["kB"],
     "MBy": CONDITION_UNITS["MB"],
     "GBy": CONDITION_UNITS["GB"],
+    "TiBy": Unit("tebibytes", "bytes", 1024.0**4),
+    "TBy": Unit("terabytes", "bytes", 1e12),
     "ratio": RATIO,
     "1": RATIO,
     "percent": PERCENT,
@@ -87,12 +96,16 @@ _SUFFIX_RE = re.compile(r"_(" + "|".join(_SUFFIX_UNITS) + r")$")
 
 
 def declared_unit(name: str) -> Unit:
-    """The unit a config's `unit:` field names."""
+    """The unit a config's `unit:` field names; an OTel annotation alone (`{order}`) is a count."""
+    if _ANNOTATION.fullmatch(name.strip()):
+        return COUNT
     try:
         return DECLARED_UNITS[name.strip()]
     except KeyError:
         known = ", ".join(sorted(DECLARED_UNITS))
-        raise ConfigError("unit", f"unknown unit '{name}' (known: {known})") from None
+        raise ConfigError(
+            "unit", f"unknown unit '{name}' (known: {known}, or an annotation such as {{request}})"
+        ) from None
 
 
 def unit_of_metric_name(name: str) -> Unit | None:
@@ -132,10 +145,16 @@ def convert(value: float, written: Unit | None, metric_unit: Unit | None) -> Thr
         return Threshold(value, metric_unit, assumed=False)
     if metric_unit is None:
         base = {"time": SECONDS, "bytes": BYTES, "fraction": RATIO}[written.dimension]
-        return Threshold(value * written.factor / base.factor, base, assumed=True)
+        return Threshold(_scaled(value, written.factor, base.factor), base, assumed=True)
     if written.dimension != metric_unit.dimension:
         raise ConfigError(
             "condition",
             f"a value in {written.name} cannot be compared with a metric in {metric_unit.name}",
         )
-    return Threshold(value * written.factor / metric_unit.factor, metric_unit, assumed=False)
+    return Threshold(_scaled(value, written.factor, metric_unit.factor), metric_unit, assumed=False)
+
+
+def _scaled(value: float, factor: float, per: float) -> float:
+    """`value * factor / per` rounded once, in decimal: `99.9%` is 0.999 (not 0.9990000000000001), so a value
+    measured exactly at the written threshold is judged at it, not past it."""
+    return float(Decimal(repr(value)) * Decimal(repr(factor)) / Decimal(repr(per)))

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from verifier.domain.condition import Condition
+from verifier.domain.evidence import Evidence
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.planning import Pending, QueryPlan, relative_threshold
 from verifier.domain.units import Threshold
@@ -40,6 +41,7 @@ class Verdict:
     series: str | None = None  # the series reported (the worst one)
     early: bool = False
     notes: tuple[str, ...] = field(default=())
+    evidence: Evidence | None = None  # the graph link and sparkline, once gathered
 
 
 def decide(
@@ -59,6 +61,7 @@ def decide(
         threshold = relative_threshold(plan, found)
         assert plan.baseline_query is not None
         notes = (f"baseline {found:.6g} measured at {plan.baseline_query.at.isoformat()}: {plan.baseline_query.query}",)
+    notes += tuple(f"the backend noted: {info}" for info in measurement.infos)
     if measurement.warnings and not accept_warnings:
         return _verdict(plan, Outcome.INCONCLUSIVE, "the backend warned: " + "; ".join(measurement.warnings))
     condition = plan.config.condition
@@ -97,6 +100,10 @@ def not_due(pending: Pending) -> Verdict:
 
 def invalid(reason: str, plan: QueryPlan | None = None) -> Verdict:
     return _verdict(plan, Outcome.INVALID, reason) if plan else Verdict(Outcome.INVALID, reason)
+
+
+def inconclusive(reason: str, plan: QueryPlan) -> Verdict:
+    return _verdict(plan, Outcome.INCONCLUSIVE, reason)
 
 
 def backend_error(reason: str, plan: QueryPlan) -> Verdict:

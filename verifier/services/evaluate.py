@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from verifier.domain.evidence import GraphLinks
 from verifier.domain.formats import find_config
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, plan
@@ -22,6 +23,7 @@ def evaluate_text(
     now: datetime,
     early: bool = False,
     accept_warnings: bool = False,
+    links: GraphLinks | None = None,
 ) -> dict[str, Any]:
     """Find the config in `text`, plan it, measure it, and describe the verdict for people and machines."""
     try:
@@ -33,7 +35,7 @@ def evaluate_text(
         return describe(invalid(str(error)))
     if isinstance(planned, Pending):
         return describe(not_due(planned))
-    return describe(measure(planned, metrics, accept_warnings=accept_warnings))
+    return describe(measure(planned, metrics, accept_warnings=accept_warnings, links=links))
 
 
 def describe(verdict: Verdict) -> dict[str, Any]:
@@ -53,4 +55,6 @@ def describe(verdict: Verdict) -> dict[str, Any]:
         "due": verdict.end.isoformat() if verdict.end and verdict.start is None else None,
         "query": verdict.query,
         "notes": list(verdict.notes),
+        "graph": verdict.evidence.link if verdict.evidence else None,
+        "sparkline": verdict.evidence.sparkline.describe() if verdict.evidence and verdict.evidence.sparkline else None,
     }

@@ -25,6 +25,7 @@ from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
 from verifier.domain.planning import QueryPlan, plan
 from verifier.errors import ConfigError, MetricsError, QueryRejected, TrackerError
+from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
 
 log = structlog.get_logger("verifier.filing")
@@ -70,8 +71,8 @@ class FilingReport:
     error: str | None = None  # a tracker failure that stopped the filing
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.error else 0
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.error else ExitCode.OK
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

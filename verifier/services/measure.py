@@ -6,16 +6,28 @@ ticket is reopened because a backend blinked.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from verifier.domain.evidence import GraphLinks
 from verifier.domain.measurement import Measurement
 from verifier.domain.planning import QueryPlan
 from verifier.domain.verdicts import Verdict, backend_error, decide, invalid
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
 from verifier.ports import Metrics
+from verifier.services.evidence import with_evidence
+from verifier.services.resolve import resolve
 
 
-def measure(plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False) -> Verdict:
-    """Run the plan's queries and judge the answer."""
+def measure(
+    plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False, links: GraphLinks | None = None
+) -> Verdict:
+    """Resolve the plan's metric on the backend, run its queries and judge the answer; with `links`, add the graph
+    link and the sparkline."""
     try:
+        found = resolve(plan, metrics)
+        if isinstance(found, Verdict):  # no series fits: the link shows the query, there is nothing to draw
+            return with_evidence(found, plan, None, metrics, replace(links, sparkline=False)) if links else found
+        plan = found
         baseline = None
         if plan.baseline_query:
             baseline = metrics.instant(plan.baseline_query.query, plan.baseline_query.at)
@@ -24,7 +36,8 @@ def measure(plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False)
         return invalid(f"the backend refused the query: {error.reason}", plan)
     except (BackendUnavailable, MetricsError) as error:
         return backend_error(f"the metrics backend failed: {error.reason}", plan)
-    return decide(plan, measurement, baseline, accept_warnings=accept_warnings)
+    verdict = decide(plan, measurement, baseline, accept_warnings=accept_warnings)
+    return with_evidence(verdict, plan, measurement, metrics, links) if links else verdict
 
 
 def _main_query(plan: QueryPlan, metrics: Metrics) -> Measurement:

@@ -17,8 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from verifier import defaults
 from verifier.domain import backlog
 from verifier.domain.actions import Labels
+from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
 from verifier.domain.planning import QueryPlan
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
@@ -28,6 +30,7 @@ from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError, TrackerThrottled
+from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
 from verifier.services.measure import measure
 from verifier.services.write import BUDGET_SPENT, Allowance, Budget, Job, write_all
@@ -35,24 +38,24 @@ from verifier.services.write import BUDGET_SPENT, Allowance, Budget, Job, write_
 log = structlog.get_logger("verifier.run")
 
 ELSEWHERE = "ELSEWHERE"  # judged by someone else: skipped, never written to (`run --rejudge` judges it)
-EXIT_OK, EXIT_ERRORS, EXIT_THROTTLED, EXIT_INTERRUPTED = 0, 1, 75, 143  # 75: EX_TEMPFAIL, try again later
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    label: str = "post-incident"
-    lookback_days: int = 90
+    label: str = defaults.LABEL
+    lookback_days: int = defaults.LOOKBACK_DAYS
     trusted_authors: frozenset[str] = frozenset()
     not_a_fix: frozenset[str] = frozenset()
     labels: Labels = field(default_factory=Labels)
-    concurrency: int = 8
-    max_writes: int = 200
+    concurrency: int = defaults.CONCURRENCY
+    max_writes: int = defaults.MAX_WRITES
     dry_run: bool = False
     early: bool = False  # --now: judge the window so far
     issues: tuple[str, ...] = ()
     accept_warnings: bool = False
     overdue_reminders: bool = False  # remind open tickets past their SLA (not with `issues`)
     sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    links: GraphLinks | None = None  # graph links and sparklines in result comments
     rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
     run_interval: timedelta = timedelta(hours=6)  # between scheduled runs: the dry run's first-run plan
 
@@ -78,6 +81,7 @@ class TicketResult:
     writes: int = 0  # tracker writes made for this ticket
     deferred: str = ""  # why it is left for the next run: the write budget ran out, or the run was stopped
     service: str | None = None  # the service the ticket's incident context names
+    graph: str | None = None  # the link to the judged query over its window
 
 
 @dataclass
@@ -104,14 +108,14 @@ class RunReport:
         return dict(sorted(counts.items()))
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         if self.interrupted:
-            return EXIT_INTERRUPTED
+            return ExitCode.INTERRUPTED
         if self.throttled:
-            return EXIT_THROTTLED
+            return ExitCode.THROTTLED
         if self.errors or any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue)):
-            return EXIT_ERRORS
-        return EXIT_OK
+            return ExitCode.FAILED
+        return ExitCode.OK
 
 
 @dataclass
@@ -236,7 +240,7 @@ def _slim(ticket: Ticket) -> Ticket:
 def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOptions) -> Verdict:
     started = time.monotonic()
     try:
-        verdict = measure(plan, metrics, accept_warnings=options.accept_warnings)
+        verdict = measure(plan, metrics, accept_warnings=options.accept_warnings, links=options.links)
     except Exception as error:  # a bug in one measurement must not take the other tickets down
         log.exception("measure_crashed", ticket=key)
         return Verdict(Outcome.ERROR, f"internal error: {error}")
@@ -281,6 +285,7 @@ def _write(
         result.value = verdict.value
         result.threshold = verdict.threshold.value if verdict.threshold else None
         result.query = verdict.query or result.query
+        result.graph = verdict.evidence.link if verdict.evidence else None
         jobs.append(Job(item.ticket, verdict, item.already_written))
         results[item.ticket.key] = result
     phase = write_all(

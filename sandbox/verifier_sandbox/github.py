@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from verifier.sandbox.github_model import (
+from verifier_sandbox.github_model import (
     GitHubComment,
     GitHubIssue,
     GitHubRepo,
@@ -38,7 +38,7 @@ from verifier.sandbox.github_model import (
     parse_timestamp,
     rate_headers,
 )
-from verifier.sandbox.http import (
+from verifier_sandbox.http import (
     HttpError,
     RecordedRequest,
     Reply,

@@ -125,6 +125,7 @@ class Faults:
 
     latency_seconds: float = 0.0
     _queue: list[_Fault] = field(default_factory=list)
+    _after: list[_Fault] = field(default_factory=list)  # answered after the request was processed
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def inject(
@@ -135,25 +136,44 @@ class Faults:
         with self._lock:
             self._queue.append(_Fault(factory, times, match))
 
+    def inject_after(
+        self, reply: Reply | Callable[[], Reply], *, times: int = 1, match: RequestMatcher | None = None
+    ) -> None:
+        """Process the next `times` requests accepted by `match` as usual, then answer `reply` instead (`DROP`:
+        close the connection without an answer), so the client cannot know the request took effect."""
+        factory: Callable[[], Reply] = reply if callable(reply) else (lambda: reply)
+        with self._lock:
+            self._after.append(_Fault(factory, times, match))
+
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
+            self._after.clear()
             self.latency_seconds = 0.0
 
-    def take(self, request: RecordedRequest) -> Reply | None:
+    def take(self, request: RecordedRequest, *, after: bool = False) -> Reply | None:
         with self._lock:
-            for fault in self._queue:
+            queue = self._after if after else self._queue
+            for fault in queue:
                 if fault.remaining > 0 and (fault.match is None or fault.match(request)):
                     fault.remaining -= 1
                     return fault.reply()
-            self._queue = [f for f in self._queue if f.remaining > 0]
+            queue[:] = [f for f in queue if f.remaining > 0]
         return None
 
     @property
     def pending(self) -> int:
         """How many injected replies are still waiting to be sent."""
         with self._lock:
-            return sum(f.remaining for f in self._queue)
+            return sum(f.remaining for f in (*self._queue, *self._after))
+
+
+#: An injected "reply" that closes the connection without answering (see `Faults.inject_after`).
+DROP = Reply(0)
+
+
+class _Dropped(Exception):
+    """The connection is to be closed without an answer."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +265,14 @@ class SandboxServer:
         """Answer the next `times` matching requests with a server error."""
         self.faults.inject(lambda: self.error(status, "sandbox: injected failure"), times=times, match=match)
 
+    def fail_after_processing(
+        self, times: int = 1, *, status: int | None = 502, match: RequestMatcher | None = None
+    ) -> None:
+        """Process the next `times` matching requests, then answer a server error (`status=None`: drop the
+        connection): a write that took effect although the client saw it fail."""
+        reply = DROP if status is None else self.error(status, "sandbox: failed after processing")
+        self.faults.inject_after(reply, times=times, match=match)
+
     def set_latency(self, seconds: float) -> None:
         self.faults.latency_seconds = seconds
 
@@ -284,6 +312,10 @@ class SandboxServer:
             time.sleep(self.faults.latency_seconds)
         injected = self.faults.take(request)
         reply = injected if injected is not None else self._answer(request)
+        if injected is None and (after := self.faults.take(request, after=True)) is not None:
+            if after is DROP:
+                raise _Dropped
+            reply, injected = after, after
         reply = self.decorate(request, reply)
         self._notify(Exchange(request, reply, injected is not None))
         return reply
@@ -348,8 +380,14 @@ def _handler_class(owner: SandboxServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:  # the client went away mid-request: a real server never handles it either
+                self.close_connection = True
+                return
             try:
                 reply = owner.handle(self.command, self.path, dict(self.headers.items()), body)
+            except _Dropped:
+                self.close_connection = True
+                return
             except Exception as exc:  # a sandbox bug: answer 500 rather than hang the client
                 reply = Reply.json(500, {"message": f"sandbox bug: {type(exc).__name__}: {exc}"})
             self.send_response(reply.status)

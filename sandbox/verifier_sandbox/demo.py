@@ -15,18 +15,19 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
 from verifier import bootstrap, logs
 from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, IncidentContext, render_body
 from verifier.domain.report import as_markdown
 from verifier.domain.tickets import Flavour
-from verifier.sandbox.jira import JiraSandbox
-from verifier.sandbox.prometheus import Counter, Gauge, Histogram, MetricsStore, PrometheusSandbox
 from verifier.services.report import make_report
 from verifier.services.run import RunReport, run
 from verifier.services.summary import as_text
-from verifier.settings import MetricsSettings, RunSettings
+from verifier.settings import JiraSettings, MetricsSettings, RunSettings
+from verifier_sandbox.jira import JiraSandbox
+from verifier_sandbox.prometheus import Counter, Gauge, Histogram, MetricsStore, PrometheusSandbox
 
 BOT = "action-item-verifier"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0)
@@ -42,17 +43,14 @@ def run_demo(out: TextIO) -> int:
         JiraSandbox("cloud", bot_name=BOT, email="verifier@example.com") as jira,
     ):
         keys = _tickets(jira, now)
-        settings = RunSettings(
-            tracker="jira",
-            jira_url=jira.url,
-            jira_email=jira.email,
-            jira_api_token=SecretStr(jira.api_token),
-            concurrency=4,
+        settings = (
+            RunSettings(tracker="jira", concurrency=4, log_level="error", log_format="console"),
+            JiraSettings(url=jira.url, email=jira.email, api_token=SecretStr(jira.api_token)),
+            MetricsSettings(url=prometheus.url, retries=1),
         )
-        metrics_settings = MetricsSettings(url=prometheus.url, retries=1)
         print(f"Jira Cloud sandbox at {jira.url}, Prometheus API sandbox at {prometheus.url}", file=out)
         print("Incident INC-2041: checkout p99 latency 1.84 s (alert threshold 0.5 s)\n", file=out)
-        first = _run(settings, metrics_settings, now)
+        first = _run(settings, now)
         print("First run:", file=out)
         print(as_text(first), file=out)
         print("\nComments the verifier wrote:", file=out)
@@ -67,22 +65,21 @@ def run_demo(out: TextIO) -> int:
                     print(comment.body, file=out)
         writes_before = len(jira.writes())
         later = now + timedelta(hours=6)
-        second = _run(settings, metrics_settings, later)
+        second = _run(settings, later)
         print("\nSecond run, six hours later (the CronJob's next tick):", file=out)
         print(as_text(second), file=out)
         print(f"tracker writes in the second run: {len(jira.writes()) - writes_before}", file=out)
-        report = make_report(
-            bootstrap.tracker(settings), bootstrap.run_options(settings), since=later - timedelta(days=7), now=later
-        )
+        with bootstrap.app(metrics=False, given=settings) as context:
+            week = later - timedelta(days=7)
+            report = make_report(context.tracker, context.run_options(), since=week, now=later)
         print("\nThe week's report (`action-item-verifier report --since 7d`):\n", file=out)
         print(as_markdown(report), file=out, end="")
     return first.exit_code
 
 
-def _run(settings: RunSettings, metrics_settings: MetricsSettings, now: datetime) -> RunReport:
-    options = bootstrap.run_options(settings, metrics_settings)
-    with bootstrap.metrics(metrics_settings) as metrics:
-        return run(bootstrap.tracker(settings), metrics, options, now, threading.Event())
+def _run(settings: tuple[BaseSettings, ...], now: datetime) -> RunReport:
+    with bootstrap.app(given=settings) as context:
+        return run(context.tracker, context.metrics, context.run_options(), now, threading.Event())
 
 
 def _metrics(now: datetime) -> MetricsStore:

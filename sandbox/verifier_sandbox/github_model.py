@@ -1,4 +1,4 @@
-"""State and JSON shapes of the GitHub sandbox (the server lives in `verifier.sandbox.github`).
+"""State and JSON shapes of the GitHub sandbox (the server lives in `verifier_sandbox.github`).
 
 GitHub's issue, comment, user and repository objects have many required fields; `Payloads` fills every field the
 API description requires, with values shaped like GitHub's (URLs into the sandbox, node ids, templates), so the
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from verifier.sandbox.http import HttpError, RecordedRequest, SandboxServer, int_param
+from verifier_sandbox.http import HttpError, RecordedRequest, SandboxServer, int_param
 
 StateReason = str  # completed | not_planned | duplicate | reopened
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from verifier.sandbox.http import RecordedRequest, Reply, SandboxServer
+from verifier_sandbox.http import RecordedRequest, Reply, SandboxServer
 
 Labels = tuple[tuple[str, str], ...]
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*')

@@ -1,4 +1,4 @@
-"""State and JSON shapes of the Jira sandbox (the server lives in `verifier.sandbox.jira`).
+"""State and JSON shapes of the Jira sandbox (the server lives in `verifier_sandbox.jira`).
 
 Dates: inside an issue's `fields` (resolutiondate, created, updated) the sandbox writes Jira's own format
 `2025-01-13T10:22:33.000+0000`, which the OpenAPI description leaves untyped there; where the description types a
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from verifier.sandbox.jql import JqlFacts
+from verifier_sandbox.jql import JqlFacts
 
 StatusCategory = Literal["new", "indeterminate", "done"]
 CATEGORIES: dict[str, tuple[int, str, str]] = {

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from verifier.sandbox.http import (
+from verifier_sandbox.http import (
     HttpError,
     RecordedRequest,
     Reply,
@@ -34,7 +34,7 @@ from verifier.sandbox.http import (
     int_param,
     json_object,
 )
-from verifier.sandbox.jira_model import (
+from verifier_sandbox.jira_model import (
     DEFAULT_WORKFLOW,
     ISSUE_TYPES,
     PRIORITIES,
@@ -50,7 +50,7 @@ from verifier.sandbox.jira_model import (
     encode_page_token,
     selected_fields,
 )
-from verifier.sandbox.jql import JqlError, parse_jql
+from verifier_sandbox.jql import JqlError, parse_jql
 
 __all__ = ["DEFAULT_WORKFLOW", "JiraComment", "JiraIssue", "JiraSandbox", "JiraTransition", "JiraUser"]
 

@@ -1,0 +1,210 @@
+"""Where each external system is and how to sign in to it: one pydantic model per system, validated once.
+
+The adapters take these; `settings.py` builds its settings classes on them (adding only where each value comes
+from), so a field is declared, defaulted and checked in one place. No I/O here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from verifier import defaults
+from verifier.domain.models import PRIORITIES
+
+__all__ = ["GitHubConnection", "JiraConnection", "PrometheusConnection", "comma_list"]
+
+
+def comma_list(value: Any) -> Any:
+    """`a, b` (as a setting is written) as the tuple `("a", "b")`; anything else as it is."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+#: A tuple that may also be given as comma-separated text.
+CommaList = Annotated[tuple[str, ...], BeforeValidator(comma_list)]
+
+
+class PrometheusConnection(BaseModel):
+    """Where and how to reach the query API. `url` may carry a path prefix (Mimir: `https://host/prometheus`)."""
+
+    # hide_input_in_errors: a validation error would otherwise print the raw input, secrets included.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    url: str
+    bearer_token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(default_factory=dict)
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    verify_tls: bool = True
+    timeout_seconds: float = Field(default=defaults.TIMEOUT_SECONDS, gt=0)
+    query_timeout: str | None = None
+    retries: int = Field(default=3, ge=0)
+    backoff_seconds: float = Field(default=0.5, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://[^/@?#\s]+(/[^?#\s]*)?", url):
+            raise ValueError("must be http(s)://host[:port][/path prefix], without credentials, query or fragment")
+        return url.rstrip("/")
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        if any(name.lower() == "authorization" for name in headers):
+            raise ValueError("Authorization is set through bearer_token or username/password, not headers")
+        return headers
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Self:
+        if self.bearer_token is not None and (self.username is not None or self.password is not None):
+            raise ValueError("bearer_token and username/password are mutually exclusive: set one or the other")
+        if self.password is not None and self.username is None:
+            raise ValueError("password is set but username is not")
+        if self.client_key is not None and self.client_cert is None:
+            raise ValueError("client_key is set but client_cert is not")
+        return self
+
+
+class JiraConnection(BaseModel):
+    """Where the Jira is and how to sign in: email + API token (Cloud) or a personal access token (Data Center)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)  # inputs hold secrets
+
+    url: str
+    email: str | None = None
+    api_token: SecretStr | None = None
+    pat: SecretStr | None = None
+    project: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]+$")
+    extra_jql: str | None = None
+    not_fix_resolutions: CommaList = defaults.JIRA_NOT_A_FIX
+    reopen_transition: str | None = None
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    timeout_seconds: float = Field(default=defaults.TIMEOUT_SECONDS, gt=0)
+    # Filing action items.
+    issue_type: str = Field(default=defaults.JIRA_ISSUE_TYPE, min_length=1)  # a name, or an id when all digits
+    priorities: Mapping[str, str] = Field(
+        default_factory=lambda: dict(defaults.JIRA_PRIORITIES)
+    )  # P0..P3 -> name or id
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http://)")
+        return value.rstrip("/")
+
+    @field_validator("priorities", mode="before")
+    @classmethod
+    def _priority_text(cls, value: Any) -> Any:
+        """`P0=Highest,P1=High,P2=3` (as a setting is written): a name, or an id when all digits."""
+        if not isinstance(value, str):
+            return value
+        mapping: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, name = part.partition("=")
+            if not sep or key.strip().upper() not in PRIORITIES or not name.strip():
+                raise ValueError(f"'{part}' is not P0..P3=<priority name or id> (e.g. P0=Highest,P1=High)")
+            mapping[key.strip().upper()] = name.strip()
+        return mapping
+
+    @field_validator("priorities")
+    @classmethod
+    def _priorities(cls, value: Mapping[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(PRIORITIES))
+        if unknown:
+            raise ValueError(f"unknown priority {unknown[0]!r} (the file's priorities are {', '.join(PRIORITIES)})")
+        empty = [key for key, name in value.items() if not name.strip()]
+        if empty:
+            raise ValueError(f"{empty[0]} maps to an empty priority")
+        return {**defaults.JIRA_PRIORITIES, **{key: name.strip() for key, name in value.items()}}
+
+    @field_validator("extra_jql")
+    @classmethod
+    def _no_order_by(cls, value: str | None) -> str | None:
+        if value is not None and "order by" in " ".join(value.lower().split()):
+            raise ValueError("must not contain ORDER BY (it is AND-ed into the search)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_auth_method(self) -> JiraConnection:
+        basic = {"email": self.email, "api_token": self.api_token}
+        if self.pat is not None and any(v is not None for v in basic.values()):
+            raise ValueError("set either email + api_token (Jira Cloud) or pat (Data Center), not both")
+        if self.pat is None:
+            missing = [name for name, value in basic.items() if value is None]
+            if missing:
+                raise ValueError(
+                    f"missing {' and '.join(missing)}: Jira Cloud needs email + api_token, Data Center needs pat"
+                )
+        for name in ("api_token", "pat"):
+            secret = getattr(self, name)
+            if secret is not None and not secret.get_secret_value().strip():
+                raise ValueError(f"{name} is empty")
+        return self
+
+
+class GitHubConnection(BaseModel):
+    """Where the issues are and how to sign in: a token, or a GitHub App installation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)  # inputs hold secrets
+
+    api_url: str = defaults.GITHUB_API_URL
+    repositories: CommaList = Field(min_length=1)
+    token: SecretStr | None = None
+    app_id: int | str | None = Field(default=None, union_mode="left_to_right")  # a number, or a client ID
+    app_private_key: SecretStr | None = None
+    installation_id: int | None = None
+    app_slug: str | None = None  # the App's login is "<app_slug>[bot]"; read from GET /app when not set
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    timeout_seconds: float = Field(default=defaults.TIMEOUT_SECONDS, gt=0)
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http://)")
+        return value.rstrip("/")
+
+    @field_validator("repositories")
+    @classmethod
+    def _owner_repo(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        wrong = [r for r in value if not re.fullmatch(r"[\w.-]+/[\w.-]+", r)]
+        if wrong:
+            raise ValueError(f"expected owner/repo, got {', '.join(wrong)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_auth_method(self) -> GitHubConnection:
+        app = {"app_id": self.app_id, "app_private_key": self.app_private_key, "installation_id": self.installation_id}
+        uses_app = any(v is not None for v in app.values())
+        if self.token is not None and uses_app:
+            raise ValueError("set either token or app_id + app_private_key + installation_id, not both")
+        if self.token is None and not uses_app:
+            raise ValueError("missing token (or app_id + app_private_key + installation_id for a GitHub App)")
+        missing = [name for name, value in app.items() if value is None]
+        if uses_app and missing:
+            raise ValueError(
+                f"missing {', '.join(missing)}: a GitHub App needs app_id, app_private_key, installation_id"
+            )
+        if self.app_private_key is not None:
+            from cryptography.exceptions import UnsupportedAlgorithm  # only GitHub Apps pay for importing it
+            from cryptography.hazmat.primitives import serialization
+
+            try:
+                serialization.load_pem_private_key(self.app_private_key.get_secret_value().encode(), password=None)
+            except (ValueError, TypeError, UnsupportedAlgorithm):
+                raise ValueError("app_private_key is not an unencrypted PEM private key") from None
+        return self

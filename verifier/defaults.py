@@ -1,0 +1,43 @@
+"""Every default the tool ships with, written once. Settings, the run's options, the domain and the adapters read
+them from here, so changing one (a label name, an SLA) is a one-line change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+#: The label every post-incident action item carries (the seed's); what `run` and `report` search for.
+LABEL = "post-incident"
+#: The labels filing adds besides LABEL and the incident's own.
+FILED_LABEL = "auto-generated"
+#: What a verdict labels a ticket with.
+VERIFIED_LABEL = "verified-by-otel"
+FAILED_LABEL = "verification-failed"
+INCONCLUSIVE_LABEL = "needs-human"
+INVALID_LABEL = "verification-config-invalid"
+REOPEN_FAILED_LABEL = "reopen-failed"
+#: An open action item past its SLA, once reminded.
+OVERDUE_LABEL = "overdue"
+
+#: Closing reasons that are not a fix: the ticket is done but nothing was fixed, so nothing is verified.
+JIRA_NOT_A_FIX = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
+GITHUB_NOT_A_FIX = ("not_planned", "duplicate")
+
+#: Days each priority may stay open, and the priority of a ticket that names none.
+SLA_DAYS: Mapping[str, int] = MappingProxyType({"P0": 3, "P1": 7, "P2": 30, "P3": 90})
+PRIORITY = "P2"
+#: Jira's default priority scheme, by name (a number in the setting is a priority id instead).
+JIRA_PRIORITIES: Mapping[str, str] = MappingProxyType({"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"})
+JIRA_ISSUE_TYPE = "Bug"
+GITHUB_API_URL = "https://api.github.com"
+
+#: The run.
+LOOKBACK_DAYS = 90
+CONCURRENCY = 8
+MAX_WRITES = 200
+TIMEOUT_SECONDS = 30.0
+PUSHGATEWAY_JOB = "action-item-verifier"
+#: The `service` of a ticket whose incident context names none (Pushgateway breakdown).
+UNKNOWN_SERVICE = "unknown"
+#: Where a Kubernetes secret volume is mounted, one file per secret variable.
+SECRETS_DIR = "/var/run/secrets/action-item-verifier"
