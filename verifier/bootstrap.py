@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -108,7 +109,9 @@ class App:
     def run_metrics(self) -> RunMetrics | None:
         return self._closing(self._adapters.run_metrics(self.settings))
 
-    def run_options(self, *, dry_run: bool = False, early: bool = False, issues: tuple[str, ...] = ()) -> RunOptions:
+    def run_options(
+        self, *, dry_run: bool = False, early: bool = False, issues: tuple[str, ...] = (), rejudge: bool = False
+    ) -> RunOptions:
         """The run's options: every RunSettings field with the name of a RunOptions field is copied as it is (so a
         new setting the run reads needs only the two fields), the others are derived here."""
         settings, tracker = self.settings, self.tracker_settings
@@ -128,6 +131,8 @@ class App:
             "issues": issues,
             "accept_warnings": self.has_metrics() and self.metrics_settings.accept_warnings,
             "sla_days": dict(settings.sla_days),
+            "rejudge": rejudge or settings.rejudge,
+            "run_interval": timedelta(seconds=settings.run_interval_seconds),
             "links": graph_links(self.metrics_settings) if self.has_metrics() else None,
         }
         return RunOptions(**{**same, **derived})

@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--now", action="store_true", help="ignore the delay: judge the window so far (the comment says so)"
     )
+    run.add_argument(
+        "--rejudge",
+        action="store_true",
+        help="also judge tickets judged elsewhere (the article's script's result comment or a verified/failed "
+        "label, and no result of this tool): they are skipped otherwise",
+    )
     run.add_argument("--report", metavar="FILE", help="write the run report as JSON to FILE")
     run.add_argument("--json", action="store_true", help="print the run report as JSON instead of a table")
     run.set_defaults(handler=_run)
@@ -275,7 +281,9 @@ def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
     with app(adapters=adapters) as context:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        options = context.run_options(dry_run=args.dry_run, early=args.now, issues=tuple(args.issue))
+        options = context.run_options(
+            dry_run=args.dry_run, early=args.now, issues=tuple(args.issue), rejudge=args.rejudge
+        )
         report = run(context.tracker, context.metrics, options, datetime.now(UTC), stop)
         if args.report:
             with open(args.report, "w", encoding="utf-8") as handle:

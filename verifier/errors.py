@@ -7,6 +7,7 @@
     │   ├── QueryRejected           the backend refused the query (400/422)      -> verdict INVALID
     │   └── BackendUnavailable      timeouts, 5xx, refused connections            -> verdict ERROR
     └── TrackerError                the tracker could not be read or written      -> ticket untouched
+        └── TrackerThrottled        a rate limit longer than the run can wait     -> stop writing, exit 75
 
 Every error renders as one line that names what is wrong and where (ticket, field, query), because that line
 ends up in a ticket comment or a CronJob log that someone reads without the code at hand.
@@ -82,6 +83,11 @@ class TrackerError(VerifierError):
     def __str__(self) -> str:
         where = f"{self.ticket}: " if self.ticket else ""
         return f"{where}{_one_line(self.reason)}"
+
+
+class TrackerThrottled(TrackerError):
+    """The tracker refuses requests for longer than the run can wait (a rate limit): writing more now only
+    earns more refusals, so the run stops writing and leaves the rest to the next run."""
 
 
 def _one_line(text: str) -> str:

@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     INCONCLUSIVE = 3
     PENDING = 4
     BACKEND_ERROR = 5
+    THROTTLED = 75  # EX_TEMPFAIL: the tracker's rate limit stopped the writing; the next run writes the rest
     INTERRUPTED = 143  # stopped by SIGTERM (128 + 15); the next run picks up where this one stopped
 
 

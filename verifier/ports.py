@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
 from verifier.domain.tickets import Flavour, Ticket
+
+#: Set by the run around each write request it charges to the write budget. An adapter asks it before sending a
+#: write request again (a retry after a refusal or a failure) and, when it answers False, does not resend: the
+#: budget caps every request the tracker receives, retries included.
+RESEND_WRITE: ContextVar[Callable[[], bool] | None] = ContextVar("resend_write", default=None)
 
 
 class Tracker(Protocol):
@@ -18,6 +24,9 @@ class Tracker(Protocol):
     """
 
     flavour: Flavour
+    #: The writes that can carry labels in the same request: "comment" (Jira: one issue edit adds both), "reopen"
+    #: (GitHub: one issue update reopens and labels). The run asks for the fewest requests it can.
+    labels_with: frozenset[str]
 
     def account(self) -> str:
         """The identity the tool writes as (Jira accountId or name, GitHub login): its comments are trusted."""
@@ -50,8 +59,9 @@ class Tracker(Protocol):
         """One ticket by key, with all its comments."""
         ...
 
-    def comment(self, key: str, body: str) -> str:
-        """Add a comment written in this tracker's `flavour`; returns the new comment's id."""
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        """Add a comment written in this tracker's `flavour`; returns the new comment's id, or "" when the
+        request does not tell it. `labels`, only where `labels_with` has "comment", are added in the same request."""
         ...
 
     def delete_comment(self, key: str, comment_id: str) -> None:
@@ -62,8 +72,9 @@ class Tracker(Protocol):
         """Add labels, keeping those the ticket already has."""
         ...
 
-    def reopen(self, key: str) -> bool:
-        """Move the ticket back to an open state; False when the workflow offers no way to do so."""
+    def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
+        """Move the ticket back to an open state; False when the workflow offers no way to do so (then nothing
+        is written). `labels`, only where `labels_with` has "reopen", are added in the same request."""
         ...
 
     # -- filing action items ---------------------------------------------------------------------------------

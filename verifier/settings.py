@@ -130,6 +130,8 @@ class RunSettings(BaseSettings, _Secrets):
     max_writes: int = Field(default=defaults.MAX_WRITES, ge=0)
     dry_run: bool = False
     trusted_authors: Annotated[CommaList, NoDecode] = ()
+    rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
+    run_interval_seconds: int = Field(default=21600, ge=60)  # the schedule's interval: the dry run's plan
     # Open action items: days each priority may stay open (`report`, reminders), and whether `run` reminds.
     sla_days: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(defaults.SLA_DAYS))
     overdue_reminders: bool = False

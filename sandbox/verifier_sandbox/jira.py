@@ -398,7 +398,7 @@ class JiraSandbox(SandboxServer):
         fields, update = json_object(body.get("fields", {}), self), json_object(body.get("update", {}), self)
         errors: dict[str, str] = {}
         for name in set(fields) | set(update):
-            if name not in ("summary", "description", "labels"):
+            if name not in ("summary", "description", "labels") and not (name == "comment" and name in update):
                 errors[name] = f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
             elif name in fields and name in update:
                 errors[name] = f"Field '{name}' cannot be set in both 'fields' and 'update'."
@@ -416,8 +416,18 @@ class JiraSandbox(SandboxServer):
         for label in labels:
             if not label or any(c.isspace() for c in label):
                 errors["labels"] = f"The label '{label}' contains spaces which is invalid."
+        comments = []  # `update.comment`: [{"add": {"body": ...}}], as Jira adds a comment in an edit
+        for op in update.get("comment", []):
+            added = json_object(json_object(op, self).get("add"), self).get("body")
+            if r.version == "3" and isinstance(added, dict) and added.get("type") == "doc":
+                added = adf_text(added)
+            if not isinstance(added, str) or not added.strip():
+                errors["comment"] = "Comment body can not be empty!"
+            comments.append(added)
         if errors:
             raise HttpError(Reply.json(400, {"errorMessages": [], "errors": errors}))
+        for text in comments:
+            self.add_comment(issue.key, str(text), author=self.bot.name)
         issue.labels = labels
         if "summary" in fields:
             issue.summary = str(fields["summary"])

@@ -17,10 +17,12 @@ from pydantic import SecretStr, ValidationError
 from tests.adapters.contract import ContractValidator
 from verifier.adapters.github import GitHubConnection, GitHubTracker, WritePacer
 from verifier.domain.tickets import Flavour
-from verifier.errors import TrackerError
+from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import Reply
 
 LABEL = "postmortem"
+SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 REPO = "acme/api"
 
 
@@ -239,13 +241,57 @@ def test_primary_rate_limit_waits_for_the_reset(github: GitHubSandbox, status: i
     assert len(github.issue(REPO, number).comments) == 1
 
 
-def test_a_rate_limit_beyond_the_cap_fails_at_once(github: GitHubSandbox) -> None:
+def test_a_rate_limit_beyond_the_cap_fails_at_once_in_one_line_with_github_s_message(github: GitHubSandbox) -> None:
     github.throttle(times=1, retry_after=3600)
-    with pytest.raises(TrackerError, match="asked to wait 3600s"):
+    with pytest.raises(TrackerThrottled) as secondary:
         tracker(github).get_ticket(f"{REPO}#1")
+    assert "HTTP 403, secondary rate limit (too many requests or writes in a short time, retry after 3600s): " in str(
+        secondary.value
+    )
+    assert "You have exceeded a secondary rate limit" in str(secondary.value)
+    assert "asked to wait 3600s" in str(secondary.value) and "lower VERIFIER_MAX_WRITES" in str(secondary.value)
     github.throttle(times=1, retry_after=None, reset_in=3600)
-    with pytest.raises(TrackerError, match="HTTP 403"):
+    with pytest.raises(TrackerThrottled) as primary:
         tracker(github).get_ticket(f"{REPO}#1")
+    assert "HTTP 403, primary rate limit (the token's hourly request quota is spent, resets at " in str(primary.value)
+    assert "API rate limit exceeded for user ID 1" in str(primary.value) and "\n" not in str(primary.value)
+    assert len(github.requests) == 2  # no retry of either
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [(SECONDARY, "secondary rate limit"), ("API rate limit exceeded for user ID 1.", "primary rate limit")],
+)
+def test_a_rate_limit_without_reset_headers_is_named_after_the_retries(
+    github: GitHubSandbox, message: str, kind: str
+) -> None:
+    github.faults.inject(
+        Reply.json(403, {"message": message, "documentation_url": "https://docs.github.com/rest"}), times=10
+    )
+    sleeps: list[float] = []
+    with pytest.raises(TrackerThrottled) as caught:
+        tracker(github, sleeps).get_ticket(f"{REPO}#1")
+    assert f"HTTP 403, {kind} " in str(caught.value) and message in str(caught.value)
+
+
+def test_a_reopen_with_labels_is_one_update_keeping_the_labels_the_issue_has_now(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    gh = tracker(github)
+    gh.get_ticket(f"{REPO}#{number}")
+    github.issue(REPO, number).labels.append("added-meanwhile")
+    assert gh.reopen(f"{REPO}#{number}", ["verification-failed"]) is True
+    (write,) = github.writes()
+    assert write.method == "PATCH" and write.json()["labels"] == [LABEL, "added-meanwhile", "verification-failed"]
+    issue = github.issue(REPO, number)
+    assert (issue.state, issue.labels) == ("open", [LABEL, "added-meanwhile", "verification-failed"])
+
+
+def test_every_request_names_the_api_version(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    gh = tracker(github)
+    gh.get_ticket(f"{REPO}#{number}")
+    gh.comment(f"{REPO}#{number}", "hello")
+    assert github.requests and {r.headers.get("x-github-api-version") for r in github.requests} == {"2022-11-28"}
 
 
 def test_5xx_bursts_are_retried_for_reads_and_patches(github: GitHubSandbox) -> None:

@@ -18,7 +18,7 @@ from pydantic import SecretStr, ValidationError
 from tests.adapters.contract import ContractValidator
 from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
 from verifier.domain.tickets import Flavour
-from verifier.errors import TrackerError
+from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.http import Reply
 from verifier_sandbox.jira import JiraSandbox, JiraTransition
 
@@ -176,6 +176,29 @@ def test_comment_is_posted_as_wiki_markup_on_v2(jira: JiraSandbox) -> None:
     assert jira.issue(key).comments[-1].author == jira.bot
 
 
+def test_a_comment_with_labels_is_one_issue_edit_sent_once_after_a_5xx_and_again_after_a_503(
+    jira: JiraSandbox,
+) -> None:
+    key = jira.add_issue(labels=[LABEL, "keep-me"])
+    assert tracker(jira).comment(key, "h3. Verified", ["verified"]) == ""  # a 204: no id
+    (write,) = jira.writes()
+    assert (write.method, write.path) == ("PUT", f"/rest/api/2/issue/{key}")
+    assert write.json() == {"update": {"comment": [{"add": {"body": "h3. Verified"}}], "labels": [{"add": "verified"}]}}
+    issue = jira.issue(key)
+    assert ([c.body for c in issue.comments], issue.labels) == (["h3. Verified"], [LABEL, "keep-me", "verified"])
+    assert issue.comments[-1].author == jira.bot
+    jira.fail(times=1, status=503, match=lambda r: r.method == "PUT")
+    tracker(jira).comment(key, "again", ["verified"])  # refused before processing: sent again
+    jira.fail(times=1, status=500, match=lambda r: r.method == "PUT")
+    with pytest.raises(TrackerError, match="HTTP 500"):
+        tracker(jira).comment(key, "once", ["verified"])  # may have been stored: never sent twice
+    assert len(jira.writes()) == 4 and [c.body for c in issue.comments] == ["h3. Verified", "again"]
+    tracker(jira).add_labels(key, ["x"])  # a labels-only edit is still retried after a 500
+    jira.fail(times=1, status=500, match=lambda r: r.method == "PUT")
+    tracker(jira).add_labels(key, ["y"])
+    assert "y" in issue.labels
+
+
 def test_add_labels_adds_and_never_replaces(jira: JiraSandbox) -> None:
     key = jira.add_issue(labels=[LABEL, "keep-me"])
     tracker(jira).add_labels(key, ["verified", "verified", "auto"])
@@ -241,7 +264,7 @@ def test_429_on_a_write_is_retried_once_and_writes_once(jira: JiraSandbox) -> No
 def test_a_retry_after_beyond_the_cap_fails_at_once(jira: JiraSandbox) -> None:
     jira.throttle(times=1, retry_after=3600)
     sleeps: list[float] = []
-    with pytest.raises(TrackerError, match=r"HTTP 429.*asked to wait 3600s, beyond the cap of 60s"):
+    with pytest.raises(TrackerThrottled, match=r"HTTP 429.*asked to wait 3600s, beyond the cap of 60s.*stops writing"):
         tracker(jira, sleeps).get_ticket(jira.add_issue())
     assert sleeps == [] and len(jira.requests) == 1
 
@@ -341,6 +364,8 @@ def test_wrong_credentials(jira: JiraSandbox) -> None:
         tracker(jira, **wrong).account()
     assert "HTTP 401" in str(caught.value)
     assert "not-the" not in str(caught.value)
+    hint = "Atlassian API tokens expire" if jira.cloud else "personal access tokens expire"
+    assert hint in str(caught.value) and "\n" not in str(caught.value)
 
 
 # -- configuration ---------------------------------------------------------------------------------------------

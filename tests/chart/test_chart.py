@@ -406,7 +406,7 @@ def test_default_job_control(default: Rendering) -> None:
     assert job["ttlSecondsAfterFinished"] == 7 * 24 * 3600
     fail_fast = job["podFailurePolicy"]["rules"][0]
     assert fail_fast["action"] == "FailJob"
-    assert fail_fast["onExitCodes"] == {"containerName": "verifier", "operator": "In", "values": [2]}
+    assert fail_fast["onExitCodes"] == {"containerName": "verifier", "operator": "In", "values": [2, 75]}
     assert job["template"]["spec"]["restartPolicy"] == "Never"
 
 
@@ -477,9 +477,15 @@ def test_env_names_are_settings_the_verifier_reads(rendered: Mapping[str, Render
 
 def test_tracker_and_dry_run_values(rendered: Mapping[str, Rendering]) -> None:
     jira = _env(rendered["defaults"].pod_specs()["cronjob"])
-    assert (jira["VERIFIER_TRACKER"], jira["VERIFIER_DRY_RUN"]) == ("jira", "false")
+    assert (jira["VERIFIER_TRACKER"], jira["VERIFIER_DRY_RUN"]) == ("jira", "true")  # a first install writes nothing
     github = _env(rendered["github-tracker"].pod_specs()["cronjob"])
     assert (github["VERIFIER_TRACKER"], github["VERIFIER_DRY_RUN"]) == ("github", "true")
+
+
+def test_the_dry_run_comment_and_default_agree() -> None:
+    values = (ROOT / "helm" / "action-item-verifier" / "values.yaml").read_text()
+    comment, default = values.split("dryRun: ", 1)[0].rsplit("# --", 1)[1], yaml.safe_load(values)["dryRun"]
+    assert default is True and "True by default because" in comment
 
 
 def test_config_values_become_strings_the_settings_parse(

@@ -313,11 +313,12 @@ class JiraDesk(Desk):
         return self.jira.user(user).account_id if self.jira.cloud else user
 
     def is_comment_post(self, request: RecordedRequest, key: str | None = None) -> bool:
-        return (
-            request.method == "POST"
-            and request.path.endswith("/comment")
-            and (key is None or f"/issue/{key}/" in request.path)
-        )
+        """A comment added: POST …/comment, or an issue edit whose `update` adds one (with labels)."""
+        if key is not None and not request.path.endswith((f"/issue/{key}/comment", f"/issue/{key}")):
+            return False
+        if request.method == "POST" and request.path.endswith("/comment"):
+            return True
+        return request.method == "PUT" and "comment" in ((request.json() or {}).get("update") or {})
 
 
 class GitHubDesk(Desk):
@@ -370,6 +371,14 @@ class GitHubDesk(Desk):
 
 
 # ----------------------------------------------------------------------------------------------- checking
+
+
+def requests_for(desk: Desk, label: str, *, reopen: bool = False) -> str:
+    """How the summary lists a verdict's write requests: Jira adds the comment and the label in one issue edit,
+    GitHub reopens and labels in one issue update."""
+    if desk.is_jira:
+        return f"comment + label {label}" + (", reopen" if reopen else "")
+    return f"comment, reopen + label {label}" if reopen else f"comment, label {label}"
 
 
 def check_end_state(desk: Desk, keys: Mapping[str, str], expect: Mapping[str, Expect] | None = None) -> None:

@@ -102,10 +102,10 @@ def test_tracker_5xx_on_writes_leaves_each_ticket_finishable(desk: Desk, env: di
     def on(key: str, method: str, suffix: str = "") -> Callable[[RecordedRequest], bool]:
         return lambda r: r.method == method and r.path.endswith(f"/issue/{keys[key]}{suffix}")
 
-    server.fail(1, status=500, match=on("held", "POST", "/comment"))  # a POST is not sent twice: ERROR
+    server.fail(1, status=500, match=on("held", "PUT"))  # the edit adding the comment is not sent twice: ERROR
     server.fail(1, status=502, match=on("regressed", "POST", "/transitions"))  # commented, labelled, not reopened
-    server.fail(1, status=503, match=on("no_data", "PUT"))  # the label: retried
-    server.fail(1, status=500, match=on("errors_regressed", "PUT"))  # the label: retried
+    server.fail(1, status=503, match=on("no_data", "PUT"))  # refused before processing: retried
+    server.fail(1, status=500, match=on("errors_regressed", "GET", "/transitions"))  # a read: retried
 
     first = run_cli(env)
 

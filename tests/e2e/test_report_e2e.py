@@ -47,7 +47,8 @@ class Item:
 # A quarter across three services, and tickets the report must leave out.
 QUARTER: dict[str, Item] = {
     "c1": Item("checkout", 80, 70, Outcome.VERIFIED, labels=("team-payments",)),
-    "c2": Item("checkout", 60, None, Outcome.FAILED, priority="P1"),  # reopened by a run: open, 53 days late
+    "c2": Item("checkout", 60, None, Outcome.FAILED, priority="P1"),  # reopened by a run: open, 53 days late;
+    # still completed in the quarter, when it was resolved
     "c3": Item("checkout", 30, 20, Outcome.VERIFIED),
     "c4": Item("checkout", 10, 1),  # its 48 h window ends tomorrow: pending
     "s1": Item("search", 100, 45, Outcome.VERIFIED),  # filed before the quarter
@@ -56,27 +57,29 @@ QUARTER: dict[str, Item] = {
     "s4": Item("search", 50, priority="P3"),  # open, 40 days left
     "p1": Item("payments", 70, 65, Outcome.INVALID),
     "p2": Item("payments", 12, priority="P1"),  # open, 5 days late
-    "p4": Item("payments", 25, 15, Outcome.FAILED),  # regressed, left closed (no way to reopen)
+    # regressed, left closed (no way to reopen); of two teams, listed once
+    "p4": Item("payments", 25, 15, Outcome.FAILED, labels=("team-payments", "team-search")),
     "old": Item("payments", 200, 150, Outcome.VERIFIED, updated=148),  # outside the quarter: not even listed
     "other_label": Item("checkout", 5, label="chore"),
     "pull_request": Item("checkout", 5, pull_request=True),  # GitHub only
 }
 
 ROWS = [
-    "| checkout | 4 | 3 | 2 | 1 | 0 | 0 | 1 | 1 | 67% |",
+    "| checkout | 4 | 4 | 2 | 1 | 0 | 0 | 1 | 1 | 67% |",
     "| payments | 3 | 2 | 0 | 1 | 0 | 1 | 0 | 1 | 0% |",
     "| search | 3 | 2 | 1 | 0 | 1 | 0 | 0 | 0 | 100% |",
-    "| **all** | 10 | 7 | 3 | 2 | 1 | 1 | 1 | 2 | 60% |",
+    "| **all** | 10 | 8 | 3 | 2 | 1 | 1 | 1 | 2 | 60% |",
 ]
 OVERALL = {
     "filed": 10,
-    "completed": 7,
+    "completed": 8,
     "verified": 3,
     "failed": 2,
     "inconclusive": 1,
     "invalid": 1,
     "pending": 1,
     "overdue": 2,
+    "elsewhere": 0,
     "fix_hold_rate": 0.6,
 }
 
@@ -204,6 +207,9 @@ def test_a_quarter_gives_the_expected_counts_and_fix_hold_rate_in_both_formats(d
     assert teams["overall"] == OVERALL
     assert teams["groups"]["payments"]["verified"] == 1
     assert teams["groups"]["(no team label)"]["verified"] == 2
+    assert (teams["groups"]["payments"]["failed"], teams["groups"]["search"]["failed"]) == (1, 1)
+    assert [line["key"] for line in teams["failed_verification"]] == [keys["c2"], keys["p4"]]
+    assert teams["failed_verification"][1]["group"] == "payments, search"
 
 
 def test_report_exits_1_when_the_tracker_fails_and_2_for_bad_settings(desk: Desk) -> None:

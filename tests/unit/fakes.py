@@ -26,6 +26,7 @@ class FakeTracker:
     clock: datetime | None = None
     # Closing reasons left out of `resolved_tickets`, as the adapters leave them out (tests/ports holds it).
     not_a_fix: frozenset[str] = frozenset(fold_resolution(r) for r in (*JIRA_NOT_A_FIX, *GITHUB_NOT_A_FIX))
+    labels_with: frozenset[str] = frozenset()  # "comment", "reopen": labels ride in the same request
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
 
     def account(self) -> str:
@@ -59,14 +60,16 @@ class FakeTracker:
             self.fail_on.discard(kind)
             raise TrackerError(f"{kind} failed with HTTP 500", ticket=key)
 
-    def comment(self, key: str, body: str) -> str:
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
         self._maybe_fail("comment", key)
         ticket = self.get_ticket(key)
+        if "comment" in self.labels_with and tuple(labels):
+            self.tickets[key] = ticket = replace(ticket, labels=ticket.labels | frozenset(labels))
         created = (self.clock or datetime.now().astimezone()) + timedelta(seconds=len(ticket.comments))
         new = Comment(str(next(self._ids)), BOT, body, created)
         self.tickets[key] = replace(ticket, comments=(*ticket.comments, new))
         self.writes.append((key, "comment", body))
-        return new.id
+        return "" if "comment" in self.labels_with and tuple(labels) else new.id  # as Jira's issue edit
 
     def delete_comment(self, key: str, comment_id: str) -> None:
         ticket = self.get_ticket(key)
@@ -80,11 +83,13 @@ class FakeTracker:
         self.tickets[key] = replace(ticket, labels=ticket.labels | frozenset(added))
         self.writes.append((key, "label", ",".join(added)))
 
-    def reopen(self, key: str) -> bool:
+    def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
         self._maybe_fail("reopen", key)
         self.get_ticket(key)
         if not self.reopenable:
             return False
+        if "reopen" in self.labels_with:
+            self.tickets[key] = replace(self.tickets[key], labels=self.tickets[key].labels | frozenset(labels))
         self.tickets[key] = replace(self.tickets[key], status="To Do", resolved_at=None, resolution=None)
         self.writes.append((key, "reopen", ""))
         return True

@@ -35,8 +35,8 @@ def test_evaluate_describes_a_verdict_in_full() -> None:
         "due": None,
         "query": QUERY,
         "notes": [],
-        "graph": None,  # no graph links asked for (the CLI always passes them)
-        "sparkline": None,
+        "graph": None,  # no graph URL given
+        "sparkline": None,  # the fake answers no range query
     }
     assert metrics.asked == [(QUERY, RESOLVED + timedelta(hours=48))]
 

@@ -134,3 +134,30 @@ def test_a_ticket_closed_as_not_a_fix_is_not_completed() -> None:
     policy = Policy(frozenset({BOT}), frozenset({BOT}), frozenset({"won't do"}))
     report = build_report([wont_do], since=WEEK_AGO, now=NOW, policy=policy)
     assert (report.overall.filed, report.overall.completed) == (1, 0)
+
+
+def test_a_fix_reopened_by_the_run_still_counts_as_completed_when_it_was_resolved() -> None:
+    failed = make("A-1", "checkout", created_days=6, resolved_days=4, result=Outcome.FAILED)
+    reopened = Ticket(**{**failed.__dict__, "resolved_at": None, "resolution": None, "status": "To Do"})
+    report = build_report([reopened], since=WEEK_AGO, now=NOW, policy=POLICY)
+    assert (report.overall.completed, report.overall.failed) == (1, 1)
+    assert (report.groups["checkout"].completed, report.groups["checkout"].failed) == (1, 1)
+    earlier = build_report([reopened], since=NOW - timedelta(days=3), now=NOW, policy=POLICY)
+    assert earlier.overall.completed == 0  # completed before the period
+
+
+def test_a_ticket_of_two_teams_counts_in_each_row_and_is_listed_once() -> None:
+    both = make("A-1", "x", created_days=6, resolved_days=4, result=Outcome.FAILED, labels=("team-a", "team-b"))
+    late = make("A-2", "x", created_days=20, priority="P1", labels=("team-a", "team-b"))
+    report = build_report([both, late], since=WEEK_AGO, now=NOW, policy=POLICY, group_by="team")
+    assert (report.groups["a"].failed, report.groups["b"].failed, report.overall.failed) == (1, 1, 1)
+    assert [(line.key, line.group) for line in report.failed] == [("A-1", "a, b")]
+    assert [(line.key, line.group) for line in report.overdue] == [("A-2", "a, b")]
+
+
+def test_judged_elsewhere_is_counted_and_said() -> None:
+    labelled = make("A-1", "checkout", created_days=6, resolved_days=4, labels=("verified-by-otel",))
+    policy = Policy(frozenset({BOT}), frozenset({BOT}), frozenset(), judged_labels=frozenset({"verified-by-otel"}))
+    report = build_report([labelled], since=WEEK_AGO, now=NOW, policy=policy)
+    assert (report.overall.elsewhere, report.overall.verified) == (1, 0)
+    assert "1 completed and judged elsewhere" in as_markdown(report)

@@ -1,4 +1,5 @@
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -213,8 +214,8 @@ def test_reopened_and_resolved_again_is_verified_anew() -> None:
 class RacingTracker(FakeTracker):
     """Another run writes the same result at a chosen moment: before our re-read, or just before our comment."""
 
-    def __init__(self, moment: str) -> None:
-        super().__init__(clock=NOW)
+    def __init__(self, moment: str, labels_with: frozenset[str] = frozenset()) -> None:
+        super().__init__(clock=NOW, labels_with=labels_with)
         self.moment = moment
         self.raced = False
 
@@ -222,7 +223,9 @@ class RacingTracker(FakeTracker):
         if not self.raced:
             self.raced = True
             self.moment = ""
-            other = FakeTracker(tickets=dict(self.tickets), clock=NOW - timedelta(seconds=30))
+            other = FakeTracker(
+                tickets=dict(self.tickets), clock=NOW - timedelta(seconds=30), labels_with=self.labels_with
+            )
             other._ids = iter(range(500, 600))  # one tracker: comment ids never repeat
             run(other, FakeMetrics({QUERY: instant(0.05)}), RunOptions(), NOW)
             self.tickets[key] = other.tickets[key]
@@ -233,15 +236,16 @@ class RacingTracker(FakeTracker):
             self._other_run_writes(key)
         return super().get_ticket(key)
 
-    def comment(self, key: str, body: str) -> str:
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
         if self.moment == "before-comment":
             self._other_run_writes(key)
-        return super().comment(key, body)
+        return super().comment(key, body, labels)
 
 
+@pytest.mark.parametrize("labels_with", [frozenset(), frozenset({"comment"})])  # the comment's id known, or not
 @pytest.mark.parametrize("moment", ["before-reread", "before-comment"])
-def test_two_runs_at_once_leave_one_result(moment: str) -> None:
-    tracker = RacingTracker(moment)
+def test_two_runs_at_once_leave_one_result(moment: str, labels_with: frozenset[str]) -> None:
+    tracker = RacingTracker(moment, labels_with)
     tracker.add(ticket("A-1"))
     run(tracker, FakeMetrics({QUERY: instant(0.05)}), RunOptions(), NOW)
     results = [c for c in tracker.tickets["A-1"].comments if "action-item-verifier result" in c.body]
@@ -279,3 +283,36 @@ def test_a_pull_request_named_with_issue_is_left_alone() -> None:
     report = run(tracker, metrics, RunOptions(issues=("acme/api#7",)), NOW)
     assert tracker.writes == []
     assert report.results[0].reason == "a pull request, not an action item"
+
+
+def test_judged_elsewhere_is_skipped_and_shown_then_rejudge_writes() -> None:
+    from verifier.services.summary import as_text
+
+    tracker, metrics = setup(ticket("A-1", labels=frozenset({"post-incident", "verified-by-otel"})))
+    report = run(tracker, metrics, RunOptions(), NOW)
+    assert tracker.writes == [] and metrics.asked == []
+    assert report.counts() == {"ELSEWHERE": 1}
+    assert "1 tickets: 1 judged elsewhere" in as_text(report)
+    run(tracker, metrics, RunOptions(rejudge=True), NOW)
+    assert kinds(tracker, "A-1") == ["comment"]  # the label is there already
+
+
+@pytest.mark.parametrize(
+    ("labels_with", "answer", "requests"),
+    [
+        (frozenset({"comment"}), 0.05, ["comment + label verified-by-otel"]),
+        (frozenset({"comment"}), 0.4, ["comment + label verification-failed", "reopen"]),
+        (frozenset({"reopen"}), 0.05, ["comment", "label verified-by-otel"]),
+        (frozenset({"reopen"}), 0.4, ["comment", "reopen + label verification-failed"]),
+    ],
+)
+def test_labels_ride_with_a_comment_or_a_reopen_where_the_tracker_allows(
+    labels_with: frozenset[str], answer: float, requests: list[str]
+) -> None:
+    tracker, metrics = setup(ticket("A-1"), answer=instant(answer))
+    tracker.labels_with = labels_with
+    report = run(tracker, metrics, RunOptions(), NOW)
+    assert report.results[0].actions == requests and report.writes == len(requests)
+    label = "verified-by-otel" if answer < 0.1 else "verification-failed"
+    assert label in tracker.tickets["A-1"].labels
+    assert run(tracker, metrics, RunOptions(), NOW).writes == 0

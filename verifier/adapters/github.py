@@ -40,6 +40,7 @@ from github import Auth, BadAttributeException, Github, GithubException, GithubI
 from github.GithubException import RateLimitExceededException
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
+from github.Requester import Requester
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
@@ -48,7 +49,7 @@ from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
-from verifier.errors import TrackerError
+from verifier.errors import TrackerError, TrackerThrottled
 
 __all__ = ["GitHubConnection", "GitHubTracker", "WritePacer"]
 
@@ -57,6 +58,12 @@ _KEY = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
 PER_PAGE = 100  # GitHub's largest page
 _PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)  # as filing writes it: priority:P1
 _log = structlog.get_logger()
+#: The REST API version every request asks for (GitHub answers older clients with its oldest behaviour).
+API_VERSION = "2022-11-28"
+_THROTTLED_ADVICE = (
+    "The run stops writing and the next run carries on; if it recurs, lower VERIFIER_MAX_WRITES or run less "
+    "often (other tools may share this token's quota)"
+)
 
 
 class WritePacer:
@@ -107,6 +114,7 @@ class GitHubTracker:
     """`Tracker` on GitHub issues; `key` is `owner/repo#N`."""
 
     flavour = Flavour.MARKDOWN
+    labels_with = frozenset({"reopen"})  # one issue update reopens and labels
 
     def __init__(
         self,
@@ -148,6 +156,7 @@ class GitHubTracker:
             "verify": verify,
             "seconds_between_requests": None,
             "seconds_between_writes": None,
+            "api_version": API_VERSION,
         }
 
     def __repr__(self) -> str:
@@ -217,7 +226,8 @@ class GitHubTracker:
                 return
             page += 1
 
-    def comment(self, key: str, body: str) -> str:
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        """`labels` are not sent: a comment cannot carry them (`labels_with` says so)."""
         issue = self._issue(key)
         self._pacer.acquire(key)
         created = self._call(lambda: issue.create_comment(body), action="comment", ticket=key, idempotent=False)
@@ -242,10 +252,20 @@ class GitHubTracker:
         add = partial(send, "POST", url, input={"labels": wanted})
         self._call(add, action="add labels", ticket=key, idempotent=False)
 
-    def reopen(self, key: str) -> bool:
+    def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
+        """With `labels`: one update reopens and sets the labels the issue has now plus these. The update
+        replaces the label set, so the current labels are read just before it (after the write pacing)."""
         issue = self._issue(key)
+        wanted = list(dict.fromkeys(label for label in labels if label))
         self._pacer.acquire(key)
-        self._call(lambda: issue.edit(state="open", state_reason="reopened"), action="reopen", ticket=key)
+        if not wanted:
+            self._call(lambda: issue.edit(state="open", state_reason="reopened"), action="reopen", ticket=key)
+            _log.info("github.reopened", ticket=key)
+            return True
+        current = self._call(lambda: [label.name for label in self._issue(key).labels], action="read", ticket=key)
+        keep = list(dict.fromkeys([*current, *wanted]))
+        edit = partial(issue.edit, state="open", state_reason="reopened", labels=keep)
+        self._call(edit, action="reopen and label", ticket=key)
         _log.info("github.reopened", ticket=key)
         return True
 
@@ -319,15 +339,22 @@ class GitHubTracker:
             return retry.call(fn, idempotent=idempotent, policy=self._retry, classify=self._failure, what=action)
         except retry.GaveUp as gave_up:
             exc = gave_up.error
+            wait = f" (asked to wait {gave_up.refused_wait:.0f}s)" if gave_up.refused_wait is not None else ""
             if isinstance(exc, GithubException):
                 data = exc.data if isinstance(exc.data, dict) else {}
-                reason = f"HTTP {exc.status}: {data.get('message') or exc.message or 'no details'}"
+                message = str(data.get("message") or exc.message or "no details")
+                limit = _rate_limit(exc.status, message, exc.headers or {})
+                if limit is not None:
+                    raise TrackerThrottled(
+                        f"GitHub {action} failed: HTTP {exc.status}, {limit}: {message}{wait}. {_THROTTLED_ADVICE}",
+                        ticket=ticket,
+                    ) from None
+                reason = f"HTTP {exc.status}: {message}"
             elif isinstance(exc, BadAttributeException):
                 reason = f"unexpected answer: {type(exc).__name__}"
             else:
                 reason = type(exc).__name__
-            if gave_up.refused_wait is not None:
-                reason += f" (asked to wait {gave_up.refused_wait:.0f}s)"
+            reason += wait
         raise TrackerError(f"GitHub {action} failed: {reason}", ticket=ticket)
 
     def _failure(self, error: Exception) -> retry.Failure | None:
@@ -373,6 +400,23 @@ def _raw(issue: Issue) -> dict[str, Any]:
     """The JSON PyGithub built the issue from, without completing it (see the module docstring)."""
     raw: dict[str, Any] = issue._rawData
     return raw
+
+
+def _rate_limit(status: int, message: str, headers: Any) -> str | None:
+    """Which of GitHub's rate limits refused a request, and when it lifts, or None for any other refusal."""
+    if status not in (403, 429):
+        return None
+    lower = {str(k).lower(): str(v) for k, v in dict(headers).items()}
+    reset, retry_after = lower.get("x-ratelimit-reset", ""), lower.get("retry-after", "")
+    if lower.get("x-ratelimit-remaining") == "0" or Requester.isPrimaryRateLimitError(message):
+        when = ""
+        if reset.isdigit():
+            when = f", resets at {datetime.fromtimestamp(int(reset), UTC):%H:%M:%S} UTC"
+        return f"primary rate limit (the token's hourly request quota is spent{when})"
+    if retry_after or status == 429 or Requester.isSecondaryRateLimitError(message):
+        asks = f", retry after {retry_after}s" if retry_after else ""
+        return f"secondary rate limit (too many requests or writes in a short time{asks})"
+    return None
 
 
 def _rate_limit_wait(headers: Mapping[str, str], secondary: float) -> float:

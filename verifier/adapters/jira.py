@@ -47,7 +47,7 @@ from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket
-from verifier.errors import ConfigError, TrackerError
+from verifier.errors import ConfigError, TrackerError, TrackerThrottled
 
 __all__ = ["JiraConnection", "JiraTracker", "RetryPolicy"]
 
@@ -72,12 +72,24 @@ _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
 _ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
 T = TypeVar("T")
 _log = structlog.get_logger()
+_CLOUD_401_ADVICE = (
+    "Atlassian API tokens expire (a year after creation at most): create a new one at "
+    "https://id.atlassian.com/manage-profile/security/api-tokens, put it in VERIFIER_JIRA_API_TOKEN, and check "
+    "that VERIFIER_JIRA_EMAIL is the token owner's"
+)
+_DC_401_ADVICE = (
+    "Check VERIFIER_JIRA_PAT: personal access tokens expire or are revoked; create a new one in your profile"
+)
+_THROTTLED_ADVICE = (
+    "The run stops writing and the next run carries on; if it recurs, lower VERIFIER_MAX_WRITES or run less often"
+)
 
 
 class JiraTracker:
     """`Tracker` on Jira Cloud or Data Center (detected from `serverInfo.deploymentType`)."""
 
     flavour = Flavour.JIRA_WIKI
+    labels_with = frozenset({"comment"})  # one issue edit adds a comment and labels
 
     def __init__(self, connection: JiraConnection, *, retry: RetryPolicy | None = None, page_size: int = 100) -> None:
         self._connection = connection
@@ -149,7 +161,14 @@ class JiraTracker:
         raw = self._request("GET", path, ticket=key, action="read", params={"fields": ",".join(SEARCH_FIELDS)})
         return self._ticket(raw)
 
-    def comment(self, key: str, body: str) -> str:
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        wanted = list(dict.fromkeys(label for label in labels if label))
+        if wanted:  # one issue edit: Jira answers 204 without the comment's id
+            ops = {"comment": [{"add": {"body": body}}], "labels": [{"add": label} for label in wanted]}
+            path = f"issue/{quote(key, safe='')}"
+            # A PUT, but it adds a comment: sent again only after a refusal, like a POST.
+            self._request("PUT", path, ticket=key, action="comment and label", body={"update": ops}, idempotent=False)
+            return ""
         add = partial(self._client.add_comment, key, body)
         created = self._call(add, action="comment", ticket=key, idempotent=False)
         return str(created.id)
@@ -164,7 +183,8 @@ class JiraTracker:
             update = {"update": {"labels": [{"add": label} for label in wanted]}}
             self._request("PUT", f"issue/{quote(key, safe='')}", ticket=key, action="add labels", body=update)
 
-    def reopen(self, key: str) -> bool:
+    def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
+        """`labels` are not sent: a transition sets only the fields on its screen (`labels_with` says so)."""
         path = f"issue/{quote(key, safe='')}/transitions"
         offered = self._request("GET", path, ticket=key, action="list transitions").get("transitions", [])
         chosen = self._pick_transition(offered)
@@ -382,7 +402,9 @@ class JiraTracker:
         action: str,
         params: dict[str, Any] | None = None,
         body: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
+        """`idempotent`: whether sending it twice is harmless (default: any method but POST)."""
         data = None if body is None else json.dumps(body)
 
         def send() -> requests.Response:
@@ -392,7 +414,8 @@ class JiraTracker:
             raise_on_error(response)  # the library's own translation into JIRAError (public)
             return response
 
-        response = self._call(send, action=action, ticket=ticket, idempotent=method != "POST")
+        once = method == "POST" if idempotent is None else not idempotent
+        response = self._call(send, action=action, ticket=ticket, idempotent=not once)
         if not response.content:
             return {}
         try:
@@ -408,12 +431,15 @@ class JiraTracker:
             error = gave_up.error
             if isinstance(error, JIRAError):
                 reason = f"HTTP {error.status_code}: {error.text or 'no details'}"
+                if error.status_code == 401:
+                    reason += ". " + (_DC_401_ADVICE if self._connection.pat is not None else _CLOUD_401_ADVICE)
             else:
                 cause = error.args[0] if error.args else None
                 reason = type(cause.reason if isinstance(cause, MaxRetryError) and cause.reason else error).__name__
             if gave_up.refused_wait is not None:
                 cap = self._retry.max_wait_seconds
                 reason += f" (asked to wait {gave_up.refused_wait:.0f}s, beyond the cap of {cap:g}s)"
+                raise TrackerThrottled(f"Jira {action} failed: {reason}. {_THROTTLED_ADVICE}", ticket=ticket) from None
             tries = f" (after {gave_up.attempts} attempts)" if gave_up.attempts > 1 else ""
         raise TrackerError(f"Jira {action} failed: {reason}{tries}", ticket=ticket) from None
 

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd
 
 from verifier.errors import VerifierError
 
-VERDICTS = ("VERIFIED", "FAILED", "INCONCLUSIVE", "PENDING", "INVALID", "ERROR", "SKIPPED")
+VERDICTS = ("VERIFIED", "FAILED", "INCONCLUSIVE", "PENDING", "INVALID", "ERROR", "SKIPPED", "ELSEWHERE")
 #: The grouping label of the per-service group, which each run replaces as a whole.
 SERVICE_GROUP = {"breakdown": "service"}
 

@@ -12,6 +12,8 @@ through `call`, which asks the adapter what one failure means (`Failure`) and de
 
 Waits: what the server asked for (Retry-After, a rate-limit reset), else exponential backoff (the first retry at
 once, then `backoff_seconds` × 2ⁿ); a wait longer than `max_wait_seconds` fails at once instead of sleeping.
+Inside a write the run charges to its write budget (`RESEND_WRITE` set), a try again is charged first, and not
+sent when the budget has no room: the budget caps every request the tracker receives.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import structlog
+
+from verifier.ports import RESEND_WRITE
 
 T = TypeVar("T")
 _log = structlog.get_logger()
@@ -82,6 +86,9 @@ def call(
             wait = failure.wait if failure.wait is not None else policy.backoff(attempt)
             if wait > policy.max_wait_seconds:
                 raise GaveUp(error, attempt, refused_wait=wait) from error
+            resend = RESEND_WRITE.get()  # set by the run around a write it charges: a try again is charged too
+            if resend is not None and not resend():
+                raise GaveUp(error, attempt) from error
             _log.warning("tracker.retry", call=what, error=type(error).__name__, wait=round(wait, 2), attempt=attempt)
             if wait > 0:
                 policy.sleep(wait)

@@ -1,5 +1,8 @@
 """What a verdict asks of the tracker, as data: comments, labels, a reopen. The run applies them.
 
+`decide` is the one place that settles a ticket's writes, from the ticket as re-read just before writing; the
+budget charge is one per write request the decision needs.
+
 Applying is idempotent by construction: the result comment (with its marker) is written first and records the
 decision; a later run that finds the marker re-applies only the labels and the reopen still missing, so a run
 killed half-way never loses a reopen and never writes a comment twice.
@@ -8,9 +11,11 @@ killed half-way never loses a reopen and never writes a comment twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from verifier import defaults
 from verifier.domain.render import render_result
+from verifier.domain.selection import recorded_result, select_config
 from verifier.domain.tickets import Flavour, Ticket
 from verifier.domain.verdicts import Outcome, Verdict
 
@@ -35,6 +40,7 @@ class Labels:
 @dataclass(frozen=True)
 class WriteComment:
     body: str
+    labels: tuple[str, ...] = ()  # added in the same request (Jira: one issue edit)
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,10 @@ class AddLabel:
 
 @dataclass(frozen=True)
 class Reopen:
-    pass
+    # When the workflow has no way back: say so in a comment and a label, unless said already for this resolution
+    # (the reopen itself is tried every run, in case the workflow changed).
+    note_if_impossible: bool = True
+    labels: tuple[str, ...] = ()  # added in the same request (GitHub: one issue update)
 
 
 Action = WriteComment | AddLabel | Reopen
@@ -56,9 +65,18 @@ REOPEN_FAILED_NOTE = (
 
 
 def actions_for(
-    verdict: Verdict, ticket: Ticket, flavour: Flavour, labels: Labels, *, already_written: bool
+    verdict: Verdict,
+    ticket: Ticket,
+    flavour: Flavour,
+    labels: Labels,
+    *,
+    already_written: bool,
+    labels_with: frozenset[str] = frozenset(),
 ) -> list[Action]:
-    """The writes still missing for a verdict. PENDING and ERROR write nothing."""
+    """The writes still missing for a verdict, one per request. PENDING and ERROR write nothing.
+
+    `labels_with` names the writes the tracker lets carry labels in the same request ("comment", "reopen"): the
+    label then rides with the first of them instead of costing a request of its own."""
     label = labels.for_outcome(verdict.outcome)
     if label is None or ticket.resolved_at is None:
         return []
@@ -68,5 +86,66 @@ def actions_for(
     if label not in ticket.labels:
         actions.append(AddLabel(label))
     if verdict.outcome is Outcome.FAILED:
-        actions.append(Reopen())  # still resolved, so still to reopen (a stale reopen-failed label says nothing)
+        # Still resolved, so still to reopen (a stale reopen-failed label says nothing about this resolution).
+        actions.append(Reopen(note_if_impossible=labels.reopen_failed not in ticket.labels))
+    return _combined(actions, labels_with)
+
+
+def _combined(actions: list[Action], labels_with: frozenset[str]) -> list[Action]:
+    adds = [a for a in actions if isinstance(a, AddLabel)]
+    if not adds:
+        return actions
+    label = adds[0].label
+    for i, action in enumerate(actions):
+        if isinstance(action, WriteComment) and "comment" in labels_with:
+            actions[i] = WriteComment(action.body, (*action.labels, label))
+            return [a for a in actions if not isinstance(a, AddLabel)]
+        if isinstance(action, Reopen) and "reopen" in labels_with:
+            actions[i] = Reopen(action.note_if_impossible, (*action.labels, label))
+            return [a for a in actions if not isinstance(a, AddLabel)]
     return actions
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The writes one ticket gets now, or why it gets none (`note`)."""
+
+    actions: tuple[Action, ...] = ()
+    note: str = ""
+    config_since: datetime | None = None  # when the judged config was written (None: the body)
+
+    @property
+    def charge(self) -> int:
+        """Write requests reserved: one per action. What only a failure asks for (the note after an impossible
+        reopen, deleting a duplicate result) is paid from what is left of the budget when it happens."""
+        return len(self.actions)
+
+
+def decide(
+    verdict: Verdict,
+    listed_resolved_at: datetime | None,
+    ticket: Ticket,
+    flavour: Flavour,
+    labels: Labels,
+    *,
+    trusted: frozenset[str],
+    own: frozenset[str],
+    already_written: bool = False,
+    labels_with: frozenset[str] = frozenset(),
+) -> Decision:
+    """The writes still missing on `ticket` as it is now: another run (or a person) may have acted since it was
+    listed. A ticket resolved again since then is left for the next run, which judges the new resolution."""
+    if ticket.resolved_at != listed_resolved_at:
+        return Decision(note="the ticket changed since it was listed, left for the next run")
+    choice = select_config(ticket, trusted).choice
+    written = already_written or recorded_result(ticket, own, choice, early=verdict.early) is not None
+    actions = actions_for(verdict, ticket, flavour, labels, already_written=written, labels_with=labels_with)
+    return Decision(tuple(actions), config_since=choice.created if choice else None)
+
+
+def describe(action: Action) -> str:
+    """One request, as the run summary lists it: `comment`, `label verified-by-otel`, `comment + label …`."""
+    if isinstance(action, AddLabel):
+        return f"label {action.label}"
+    what = "comment" if isinstance(action, WriteComment) else "reopen"
+    return " + ".join([what, *(f"label {label}" for label in action.labels)])

@@ -15,6 +15,7 @@ from verifier import defaults
 from verifier.domain import trends
 from verifier.domain.models import incident_service
 from verifier.domain.render import parse_marker
+from verifier.domain.selection import judged_elsewhere
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import Policy, Wait, triage
 from verifier.domain.verdicts import Outcome
@@ -35,6 +36,7 @@ class Counts:
     invalid: int = 0
     pending: int = 0
     overdue: int = 0
+    elsewhere: int = 0  # completed in the period and judged by someone else (no result of this tool)
 
     @property
     def fix_hold_rate(self) -> float | None:
@@ -88,14 +90,17 @@ def build_report(
     report = Report(since=since, until=now, group_by=group_by)
     report.trend = trends.Trend.ending(now, trend_weeks) if trend_weeks else None
     for ticket in tickets:
+        groups = _groups(ticket, group_by, label)
         if report.trend is not None:
-            report.trend.add(ticket, _groups(ticket, group_by, label), policy.own)
+            report.trend.add(ticket, groups, policy.own)
             if not _active(ticket, since):
                 continue
-        for group in _groups(ticket, group_by, label):
+        for group in groups:
             counts = report.groups.setdefault(group, Counts())
-            _count(ticket, group, counts, report, since=since, now=now, policy=policy, sla_days=sla_days)
-        _count(ticket, "", report.overall, None, since=since, now=now, policy=policy, sla_days=sla_days)
+            _count(ticket, group, counts, None, since=since, now=now, policy=policy, sla_days=sla_days)
+        # Listed once, with all its groups: a ticket of two teams is one ticket.
+        overall = ", ".join(groups)
+        _count(ticket, overall, report.overall, report, since=since, now=now, policy=policy, sla_days=sla_days)
     report.groups = dict(sorted(report.groups.items()))
     return report
 
@@ -114,8 +119,10 @@ def _count(
     """Add one ticket to `counts`; with `report`, also list it among the failed or overdue tickets."""
     if ticket.created and ticket.created >= since:
         counts.filed += 1
-    if ticket.resolved_at and ticket.resolved_at >= since and not _not_a_fix(ticket, policy):
+    if _completed_since(ticket, policy, since):
         counts.completed += 1
+    if ticket.resolved_at and ticket.resolved_at >= since and not policy.rejudge:
+        counts.elsewhere += judged_elsewhere(ticket, policy.own, policy.trusted, policy.judged_labels) is not None
     result = _latest_result(ticket, policy.own, since)
     if result is Outcome.VERIFIED:
         counts.verified += 1
@@ -152,6 +159,18 @@ def _active(ticket: Ticket, since: datetime) -> bool:
 def _not_a_fix(ticket: Ticket, policy: Policy) -> bool:
     """Closed as Won't Do, Duplicate, not_planned...: closed, but not completed."""
     return bool(ticket.resolution) and fold_resolution(ticket.resolution or "") in policy.not_a_fix
+
+
+def _completed_since(ticket: Ticket, policy: Policy, since: datetime) -> bool:
+    """Completed in the period: resolved in it (not as not-a-fix), or judged by a result of ours on a resolution
+    in it. A fix the run reopened because it failed was still completed when it was resolved."""
+    if ticket.resolved_at and ticket.resolved_at >= since and not _not_a_fix(ticket, policy):
+        return True
+    return any(
+        marker.resolved_at >= since
+        for comment in ticket.comments
+        if comment.author in policy.own and (marker := parse_marker(comment.body)) is not None
+    )
 
 
 def _latest_result(ticket: Ticket, own: frozenset[str], since: datetime) -> Outcome | None:
@@ -202,7 +221,8 @@ def as_markdown(report: Report) -> str:
         f"## Post-incident action items, {period}",
         "",
         f"Fix-hold rate: **{_percent(rate)}** ({report.overall.verified} held, {report.overall.failed} regressed). "
-        f"{report.overall.overdue} open past their due date.",
+        f"{report.overall.overdue} open past their due date."
+        + (f" {report.overall.elsewhere} {_ELSEWHERE}" if report.overall.elsewhere else ""),
         "",
         f"| {report.group_by} | filed | completed | verified | failed | inconclusive | invalid | pending | overdue | fix-hold |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -220,6 +240,9 @@ def as_markdown(report: Report) -> str:
     if report.trend is not None:
         lines += trends.as_markdown(report.trend, report.group_by, _cell)
     return "\n".join(lines) + "\n"
+
+
+_ELSEWHERE = "completed and judged elsewhere (a label or the article's comment, no result of this tool)."
 
 
 def _percent(rate: float | None) -> str:

@@ -7,6 +7,8 @@ verifier run their PromQL and post the answer. Of the trusted configs, the newes
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +17,10 @@ from verifier.domain.formats import find_config
 from verifier.domain.render import Marker, parse_marker
 from verifier.domain.tickets import Comment, Ticket
 from verifier.errors import ConfigError
+
+#: The result comments of the seed article's `VerificationChecker`: "Verified: `metric` now meets condition ..." and
+#: "Verification FAILED: `metric` does not meet ...".
+_ARTICLE_RESULT = re.compile(r"\A\s*(?:Verified|Verification FAILED): ")
 
 
 @dataclass(frozen=True)
@@ -94,3 +100,28 @@ def own_results(ticket: Ticket, own: frozenset[str]) -> list[Recorded]:
 def _by_time(comments: tuple[Comment, ...]) -> list[Comment]:
     """Oldest first; ids (numeric strings on both trackers) break ties between equal timestamps."""
     return sorted(comments, key=lambda c: (c.created, len(c.id), c.id))
+
+
+def judged_elsewhere(ticket: Ticket, own: frozenset[str], trusted: frozenset[str], labels: Iterable[str]) -> str | None:
+    """Why a done ticket counts as judged by someone else (the article's script, a person), or None.
+
+    Judged elsewhere: no result of ours for the current resolution, and either a result comment of the article's
+    script by a trusted author written since the ticket was resolved, or one of `labels` (the verified and the
+    failed label) that no earlier judgement explains. A result (ours or the script's) from before the current
+    resolution means the ticket was reopened and resolved again: its labels are stale and it is judged as usual.
+    """
+    if ticket.resolved_at is None or own_results(ticket, own):
+        return None
+    resolved = ticket.resolved_at.replace(microsecond=0)
+    judged_before = False
+    for comment in _by_time(ticket.comments):
+        ours = comment.author in own and parse_marker(comment.body) is not None
+        article = comment.author in trusted and _ARTICLE_RESULT.match(comment.body) is not None
+        if article and comment.created >= resolved:
+            first = comment.body.strip().split(":", 1)[0]
+            return f'judged elsewhere: {comment.author}\'s "{first}" comment of {comment.created:%Y-%m-%d}'
+        judged_before = judged_before or ours or article
+    found = sorted(set(labels) & ticket.labels)
+    if found and not judged_before:
+        return f"judged elsewhere: labelled {', '.join(found)} with no result of ours"
+    return None

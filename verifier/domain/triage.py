@@ -7,7 +7,7 @@ from datetime import datetime
 
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, QueryPlan, plan
-from verifier.domain.selection import Recorded, recorded_result, select_config
+from verifier.domain.selection import Recorded, judged_elsewhere, recorded_result, select_config
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.verdicts import Verdict, invalid
 from verifier.errors import ConfigError
@@ -19,12 +19,15 @@ class Policy:
     own: frozenset[str]  # the tool's own account(s): only their result markers count
     not_a_fix: frozenset[str]  # resolutions that are not a fix, folded (fold_resolution): won't do, not_planned
     early: bool = False  # on-call's --now: judge the window so far
+    judged_labels: frozenset[str] = frozenset()  # the verified and failed labels: judged elsewhere without our result
+    rejudge: bool = False  # judge tickets judged elsewhere all the same
 
 
 @dataclass(frozen=True)
 class Skip:
     reason: str  # "open", "not a fix: Won't Do", "no trusted config"
     ignored_authors: tuple[str, ...] = ()
+    elsewhere: bool = False  # judged by someone else (the article's script, a person): never written to
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     choice = selection.choice
     if choice is None:
         return Skip("no trusted config", selection.ignored_authors)
+    if not policy.rejudge:
+        elsewhere = judged_elsewhere(ticket, policy.own, policy.trusted, policy.judged_labels)
+        if elsewhere is not None:
+            return Skip(elsewhere, selection.ignored_authors, elsewhere=True)
     recorded = recorded_result(ticket, policy.own, choice, early=policy.early)
     if recorded is not None:
         return AlreadyRecorded(recorded)

@@ -13,28 +13,31 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
 from verifier import defaults
-from verifier.domain.actions import REOPEN_FAILED_NOTE, Action, AddLabel, Labels, Reopen, WriteComment, actions_for
+from verifier.domain import backlog
+from verifier.domain.actions import Labels
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
 from verifier.domain.planning import QueryPlan
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
 from verifier.domain.reminders import breach, render_reminder
 from verifier.domain.report import DEFAULT_PRIORITY, DEFAULT_SLA_DAYS, due_date
-from verifier.domain.selection import own_results, recorded_result, select_config
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
 from verifier.domain.verdicts import Outcome, Verdict
-from verifier.errors import TrackerError
+from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
 from verifier.services.measure import measure
+from verifier.services.write import BUDGET_SPENT, Allowance, Budget, Job, write_all
 
 log = structlog.get_logger("verifier.run")
+
+ELSEWHERE = "ELSEWHERE"  # judged by someone else: skipped, never written to (`run --rejudge` judges it)
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,15 @@ class RunOptions:
     overdue_reminders: bool = False  # remind open tickets past their SLA (not with `issues`)
     sla_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     links: GraphLinks | None = None  # graph links and sparklines in result comments
+    rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
+    run_interval: timedelta = timedelta(hours=6)  # between scheduled runs: the dry run's first-run plan
 
 
 def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
     """Whose configs count (the trusted authors and the tool's own account) and whose results are the tool's."""
     not_a_fix = frozenset(fold_resolution(name) for name in options.not_a_fix)
-    return Policy(options.trusted_authors | own, own, not_a_fix, options.early)
+    judged = frozenset({options.labels.verified, options.labels.failed})
+    return Policy(options.trusted_authors | own, own, not_a_fix, options.early, judged, options.rejudge)
 
 
 @dataclass
@@ -87,6 +93,8 @@ class RunReport:
     reminders_checked: bool = False  # whether the run listed the open tickets (then `overdue` is complete)
     errors: list[str] = field(default_factory=list)  # run-level failures (listing the tracker)
     interrupted: bool = False
+    plan: backlog.Plan | None = None  # a dry run's first-run plan
+    throttled: str = ""  # the tracker's rate limit that stopped the writing (the rest is left for the next run)
     duration_seconds: float = 0.0
 
     @property
@@ -103,6 +111,8 @@ class RunReport:
     def exit_code(self) -> ExitCode:
         if self.interrupted:
             return ExitCode.INTERRUPTED
+        if self.throttled:
+            return ExitCode.THROTTLED
         if self.errors or any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue)):
             return ExitCode.FAILED
         return ExitCode.OK
@@ -159,9 +169,13 @@ def run(
                     item.result.outcome, item.result.reason = "SKIPPED", "not judged: the run was stopped first"
                 else:
                     item.verdict = item.future.result()
-    budget = _write(tracker, sorted(due, key=_due_order), options, policy, report, stop)
-    if options.overdue_reminders and not options.issues and not stop.is_set():
+    budget = Budget(options.max_writes)
+    _write(tracker, sorted(due, key=_due_order), options, policy, report, budget, stop)
+    if options.overdue_reminders and not options.issues and not stop.is_set() and not report.throttled:
         _remind(tracker, options, policy, report, budget, now, stop)
+    if options.dry_run:
+        tickets = (r.actions for r in (*sorted(report.results, key=_plan_order), *report.overdue))
+        report.plan = backlog.plan(tickets, options.max_writes, options.run_interval)
     report.duration_seconds = time.monotonic() - clock
     return report
 
@@ -177,6 +191,10 @@ def _tickets(tracker: Tracker, options: RunOptions, report: RunReport) -> Iterat
         return
     try:
         yield from tracker.resolved_tickets(options.label, options.lookback_days)
+    except TrackerThrottled as error:  # the tickets listed so far are judged; writing them may be refused too
+        report.throttled = str(error)
+        report.errors.append(f"listing tickets stopped: {error}")
+        log.error("listing_failed", error=str(error))
     except TrackerError as error:
         report.errors.append(f"listing tickets stopped: {error}")
         log.error("listing_failed", error=str(error))
@@ -192,7 +210,7 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
         return None
     if isinstance(decision, Skip):
-        result.outcome, result.reason = "SKIPPED", decision.reason
+        result.outcome, result.reason = ELSEWHERE if decision.elsewhere else "SKIPPED", decision.reason
         if decision.ignored_authors:
             result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
             log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
@@ -237,6 +255,10 @@ def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOpt
     return verdict
 
 
+def _plan_order(result: TicketResult) -> tuple[int, datetime]:
+    return (0 if result.due_at else 1, result.due_at or datetime.min.replace(tzinfo=UTC))
+
+
 def _due_order(item: _Due) -> tuple[int, datetime]:
     return (0 if item.result.due_at else 1, item.result.due_at or item.ticket.resolved_at or datetime.min)
 
@@ -247,12 +269,13 @@ def _write(
     options: RunOptions,
     policy: Policy,
     report: RunReport,
+    budget: Budget,
     stop: threading.Event,
-) -> int:
-    """Give the write budget to the oldest due tickets first, then write them, several tickets at a time.
-    Returns what is left of the budget."""
-    budget = options.max_writes
-    chosen: list[tuple[_Due, Verdict]] = []
+) -> None:
+    """Record each due ticket's verdict, then hand the write phase the ones judged, oldest due first, and copy
+    what it returns into the report."""
+    jobs: list[Job] = []
+    results: dict[str, TicketResult] = {}
     for item in due:
         verdict = item.verdict
         if verdict is None:  # cancelled by a stop before it was measured
@@ -263,92 +286,29 @@ def _write(
         result.threshold = verdict.threshold.value if verdict.threshold else None
         result.query = verdict.query or result.query
         result.graph = verdict.evidence.link if verdict.evidence else None
-        actions = actions_for(
-            verdict, item.ticket, tracker.flavour, options.labels, already_written=item.already_written
-        )
-        if not actions:
-            continue
-        if len(actions) > budget:
-            result.deferred = "the write budget is used up"
-            log.info("write_budget_exhausted", ticket=item.ticket.key, budget=options.max_writes)
-            continue
-        budget -= len(actions)
-        if options.dry_run:
-            result.actions.extend(_describe(a) for a in actions)
-        else:
-            chosen.append((item, verdict))
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="write") as pool:
-        for item, verdict in chosen:
-            pool.submit(_write_ticket, tracker, item, verdict, options, policy, report, stop)
-    return budget
-
-
-def _write_ticket(
-    tracker: Tracker,
-    item: _Due,
-    verdict: Verdict,
-    options: RunOptions,
-    policy: Policy,
-    report: RunReport,
-    stop: threading.Event,
-) -> None:
-    if stop.is_set():
-        report.interrupted = True
-        item.result.deferred = "the run was stopped"
-        return
-    try:
-        _apply(tracker, item, verdict, options, policy)
-    except TrackerError as error:
-        log.error("write_failed", ticket=item.ticket.key, error=str(error))
-        item.result.outcome, item.result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
-    except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
-        log.exception("write_crashed", ticket=item.ticket.key)
-        item.result.outcome, item.result.reason = Outcome.ERROR.value, f"internal error: {error}"
-
-
-def _apply(tracker: Tracker, item: _Due, verdict: Verdict, options: RunOptions, policy: Policy) -> None:
-    """Write what is still missing, judged on the ticket as it is now: another run may have written meanwhile."""
-    listed, result = item.ticket, item.result
-    ticket = tracker.get_ticket(listed.key)
-    if ticket.resolved_at != listed.resolved_at:
-        result.reason += "; the ticket changed since it was listed, left for the next run"
-        return
-    choice = select_config(ticket, policy.trusted).choice
-    written = item.already_written or recorded_result(ticket, policy.own, choice, early=verdict.early) is not None
-    for action in actions_for(verdict, ticket, tracker.flavour, options.labels, already_written=written):
-        result.actions.append(_describe(action))
-        result.writes += 1
-        if isinstance(action, WriteComment):
-            comment_id = tracker.comment(ticket.key, action.body)
-            since = choice.created if choice else None
-            if _is_duplicate(tracker, ticket.key, comment_id, policy.own, verdict.early, since):
-                tracker.delete_comment(ticket.key, comment_id)
-                result.actions.append("deleted: a concurrent run wrote the same result first")
-                return
-        elif isinstance(action, AddLabel):
-            tracker.add_labels(ticket.key, [action.label])
-        elif isinstance(action, Reopen) and not tracker.reopen(ticket.key):
-            log.warning("reopen_impossible", ticket=ticket.key)
-            if options.labels.reopen_failed in ticket.labels:
-                continue  # said already for this resolution; tried again every run in case the workflow changed
-            result.writes += 2
-            tracker.comment(ticket.key, REOPEN_FAILED_NOTE)
-            tracker.add_labels(ticket.key, [options.labels.reopen_failed])
-            result.actions.append("reopen impossible: comment + label " + options.labels.reopen_failed)
-
-
-def _is_duplicate(
-    tracker: Tracker, key: str, comment_id: str, own: frozenset[str], early: bool, since: datetime | None
-) -> bool:
-    """Two runs at once may both write a result: the oldest stays, every later one deletes itself.
-
-    Results older than the config they judged (`since`) belong to an earlier config and do not count."""
-    results = [
-        r
-        for r in own_results(tracker.get_ticket(key), own)
-        if r.marker.early == early and (since is None or r.comment.created >= since)
-    ]
-    return bool(results) and results[0].comment.id != comment_id
+        jobs.append(Job(item.ticket, verdict, item.already_written))
+        results[item.ticket.key] = result
+    phase = write_all(
+        tracker,
+        jobs,
+        policy,
+        options.labels,
+        budget,
+        concurrency=options.concurrency,
+        dry_run=options.dry_run,
+        stop=stop,
+    )
+    for key, written in phase.written.items():
+        result = results[key]
+        result.actions, result.writes, result.deferred = written.actions, written.writes, written.deferred
+        if written.note:
+            result.reason += f"; {written.note}"
+        if written.error:
+            result.outcome, result.reason = Outcome.ERROR.value, written.error
+    report.interrupted = report.interrupted or phase.interrupted
+    if phase.throttled:
+        report.throttled = phase.throttled
+        report.errors.append(f"writing stopped: {phase.throttled}; the next run writes the rest")
 
 
 def _remind(
@@ -356,7 +316,7 @@ def _remind(
     options: RunOptions,
     policy: Policy,
     report: RunReport,
-    budget: int,
+    budget: Budget,
     now: datetime,
     stop: threading.Event,
 ) -> None:
@@ -391,50 +351,65 @@ def _remind(
         log.error("listing_failed", error=str(error), listing="open tickets")
     for _, ticket, result in sorted(todo, key=lambda item: item[0]):
         cost = 1 if OVERDUE_LABEL in ticket.labels else 2
-        if cost > budget:
-            result.deferred = "the write budget is used up"
-            log.info("write_budget_exhausted", ticket=ticket.key, budget=options.max_writes)
-            continue
-        budget -= cost
-        if options.dry_run:
+        if options.dry_run:  # listed even beyond the budget: the first-run plan counts every reminder
             result.actions.extend(["reminder", f"label {OVERDUE_LABEL}"][:cost])
+            result.deferred = "" if budget.take(cost) else BUDGET_SPENT
+            continue
+        if report.throttled or not budget.take(cost):
+            result.deferred = BUDGET_SPENT if not report.throttled else "the tracker's rate limit stopped the writing"
+            log.info("write_budget_exhausted", ticket=ticket.key, budget=options.max_writes)
             continue
         if stop.is_set():
             report.interrupted = True
             result.deferred = "the run was stopped"
+            budget.give_back(cost)
             continue
+        allowance = Allowance(budget, cost)
         try:
-            _write_reminder(tracker, ticket.key, result, options, policy, now)
+            _write_reminder(tracker, ticket.key, result, options, policy, now, allowance)
+        except TrackerThrottled as error:
+            log.error("tracker_throttled", ticket=ticket.key, error=str(error))
+            result.outcome, result.reason = Outcome.ERROR.value, f"throttled: {error}"
+            report.throttled = result.reason
+            report.errors.append(f"writing stopped: {result.reason}; the next run writes the rest")
         except TrackerError as error:
             log.error("write_failed", ticket=ticket.key, error=str(error))
             result.outcome, result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
         except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
             log.exception("write_crashed", ticket=ticket.key)
             result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
+        finally:
+            result.writes = allowance.sent
+            allowance.settle()
 
 
 def _write_reminder(
-    tracker: Tracker, key: str, result: TicketResult, options: RunOptions, policy: Policy, now: datetime
+    tracker: Tracker,
+    key: str,
+    result: TicketResult,
+    options: RunOptions,
+    policy: Policy,
+    now: datetime,
+    allowance: Allowance,
 ) -> None:
-    """Write the reminder, judged on the ticket as it is now: it may have been closed or reminded meanwhile."""
+    """Write the reminder, judged on the ticket as it is now: it may have been closed or reminded meanwhile.
+    A label someone removed since the listing is paid from what is left of the budget."""
     ticket = tracker.get_ticket(key)
     due = breach(ticket, policy.own, options.sla_days, now)
     if due is None:
         result.reason += "; the ticket changed since it was listed, left for the next run"
         return
+    if not allowance.charge():
+        result.deferred = BUDGET_SPENT
+        return
     result.actions.append("reminder")
-    result.writes += 1
-    tracker.comment(key, render_reminder(ticket, due, now, tracker.flavour))
+    with allowance.retries_charged():
+        tracker.comment(key, render_reminder(ticket, due, now, tracker.flavour))
     log.info("reminded", ticket=key, due=due.date().isoformat())
     if OVERDUE_LABEL not in ticket.labels:
+        if not allowance.charge():
+            result.deferred = f"label {OVERDUE_LABEL}: {BUDGET_SPENT}"
+            return
         result.actions.append(f"label {OVERDUE_LABEL}")
-        result.writes += 1
-        tracker.add_labels(key, [OVERDUE_LABEL])
-
-
-def _describe(action: Action) -> str:
-    if isinstance(action, WriteComment):
-        return "comment"
-    if isinstance(action, AddLabel):
-        return f"label {action.label}"
-    return "reopen"
+        with allowance.retries_charged():
+            tracker.add_labels(key, [OVERDUE_LABEL])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from verifier.services.run import RunReport, TicketResult
+from verifier.domain.backlog import KINDS, Plan
+from verifier.services.run import ELSEWHERE, RunReport, TicketResult
 
 
 def as_json(report: RunReport) -> dict[str, Any]:
@@ -21,6 +22,7 @@ def as_json(report: RunReport) -> dict[str, Any]:
         "errors": report.errors,
         "tickets": [_result(result) for result in report.results],
         "overdue": [_result(result) for result in report.overdue] if report.reminders_checked else None,
+        "plan": _plan_json(report.plan) if report.plan else None,
     }
 
 
@@ -41,16 +43,65 @@ def as_text(report: RunReport) -> str:
         if result.deferred:
             detail += f" [left for the next run: {result.deferred}]"
         lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
-    counts = ", ".join(f"{n} {k.lower()}" for k, n in report.counts().items()) or "no tickets"
+    counts = ", ".join(f"{n} {_name(k)}" for k, n in report.counts().items()) or "no tickets"
     mode = " (dry run: nothing written)" if report.dry_run else ""
     lines.append(
         f"{len(report.results)} tickets: {counts}; {report.writes} writes in {report.duration_seconds:.1f}s{mode}"
     )
     if report.reminders_checked:
-        reminded = sum(1 for r in report.overdue if "reminder" in r.actions)
+        reminded = sum(1 for r in report.overdue if "reminder" in r.actions and not r.deferred)
         verb = "would be reminded" if report.dry_run else "reminded"
         lines.append(f"{len(report.overdue)} open tickets overdue: {reminded} {verb} now")
+    if report.counts().get(ELSEWHERE):
+        lines.append(
+            "judged elsewhere: a verified/failed label or the article's result comment and no result of this tool; "
+            "left alone (run --rejudge judges them)"
+        )
     lines.extend(f"error: {e}" for e in report.errors)
     if report.interrupted:
         lines.append("interrupted: stopped taking new tickets; the next run picks up the rest")
+    if report.plan is not None:
+        lines.extend(_plan_text(report.plan))
     return "\n".join(lines)
+
+
+def _name(outcome: str) -> str:
+    return "judged elsewhere" if outcome == ELSEWHERE else outcome.lower()
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
+    after = plan.last_run_after
+    return {
+        "writes": plan.writes,
+        "by_kind": plan.by_kind,
+        "budget": plan.budget,
+        "runs": plan.runs,
+        "last_run_after_hours": None if after is None else after.total_seconds() / 3600,
+    }
+
+
+def _plan_text(plan: Plan) -> list[str]:
+    """What a real run would write, and how long the write budget takes to write it all."""
+    if not plan.writes:
+        return ["first-run plan: a real run would write nothing"]
+    kinds = ", ".join(f"{plan.by_kind[k]} {k}{'s' if plan.by_kind[k] != 1 else ''}" for k in KINDS if k in plan.by_kind)
+    lines = [f"first-run plan: a real run would write {plan.writes} requests ({kinds})"]
+    every = _hours(plan.interval)
+    if plan.runs is None:
+        lines.append(
+            f"  VERIFIER_MAX_WRITES={plan.budget} is smaller than one ticket's writes: raise it, or nothing is written"
+        )
+    elif plan.runs <= 1:
+        lines.append(f"  within the write budget ({plan.budget}): one run writes it all")
+    else:
+        after = plan.last_run_after or timedelta()
+        lines.append(
+            f"  the write budget ({plan.budget} a run) needs {plan.runs} runs: at one run every {every}, the last "
+            f"one starts {_hours(after)} after the first"
+        )
+    return lines
+
+
+def _hours(duration: timedelta) -> str:
+    hours = duration.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g}h"
