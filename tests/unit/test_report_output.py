@@ -103,6 +103,7 @@ def test_the_json_a_dashboard_reads() -> None:
         "invalid": 0,
         "pending": 0,
         "overdue": 0,
+        "elsewhere": 0,
         "fix_hold_rate": 1.0,
     }
     assert data["failed_verification"] == [

@@ -127,12 +127,13 @@ def test_a_ticket_that_cannot_be_reopened_counts_its_writes_and_says_why() -> No
     tracker.reopenable = False
     with structlog.testing.capture_logs() as logs:
         report = run(tracker, FakeMetrics({QUERY: instant(0.4)}), RunOptions(), NOW)
-    assert report.results[0].writes == 5 and report.writes == 5  # the reopen attempt is a request too
+    # A workflow with no way back takes no transition request: comment, label, then the note and its label.
+    assert report.results[0].writes == 4 and report.writes == 4
     assert report.results[0].actions == [
         "comment",
         "label verification-failed",
-        "reopen",
-        "reopen impossible: comment + label reopen-failed",
+        "reopen impossible: comment",
+        "label reopen-failed",
     ]
     assert {"event": "reopen_impossible", "ticket": "A", "log_level": "warning"} in logs
 

@@ -8,6 +8,7 @@ A marker that is not recognised on the way back means the same result or reminde
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -44,8 +45,8 @@ RETURNED = {Flavour.JIRA_WIKI: jira_cloud, Flavour.MARKDOWN: github_web_edit}
 class EchoingTracker(FakeTracker):
     """Stores each comment the way the real tracker of its flavour returns it."""
 
-    def comment(self, key: str, body: str) -> str:
-        return super().comment(key, RETURNED[self.flavour](body))
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        return super().comment(key, RETURNED[self.flavour](body), labels)
 
 
 def done(key: str, resolved_at: datetime, **kw: object) -> Ticket:
