@@ -217,7 +217,7 @@ def test_pacer_keeps_under_the_secondary_limits() -> None:
     assert clock.sleeps[-1] == 3600.0
     stingy = WritePacer(min_interval=0.0, per_minute=1, max_wait=10, clock=clock, sleep=clock.sleep)
     stingy.acquire()
-    with pytest.raises(TrackerError, match="next write is allowed in 60s"):
+    with pytest.raises(TrackerThrottled, match=r"next write is allowed in 60s.*stops writing"):
         stingy.acquire("acme/api#1")
 
 

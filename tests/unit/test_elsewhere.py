@@ -2,6 +2,9 @@
 
 from datetime import timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.unit.fakes import BOT
 from tests.unit.test_run import NOW, ticket
 from verifier.domain.render import marker_line
@@ -61,3 +64,12 @@ def test_triage_skips_them_and_rejudge_measures_them() -> None:
     skipped = triage(t, NOW, policy)
     assert isinstance(skipped, Skip) and skipped.elsewhere
     assert isinstance(triage(t, NOW, Policy(TRUSTED, OWN, frozenset(), judged_labels=LABELS, rejudge=True)), Measure)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.sampled_from(["script", "mallory", BOT]), st.floats(-48, 48))
+def test_any_comment_gives_an_answer_and_only_a_trusted_one_can_skip_a_ticket(
+    body: str, author: str, hours: float
+) -> None:
+    found = elsewhere(frozenset(), comment(author, body, hours))
+    assert found is None or (author in TRUSTED and found.startswith("judged elsewhere: ") and "\n" not in found)

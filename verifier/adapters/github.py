@@ -103,8 +103,9 @@ class WritePacer:
         with self._lock:
             wait = self.wait_needed(self._clock())
             if wait > self.max_wait:
-                message = f"GitHub write budget spent: the next write is allowed in {wait:.0f}s"
-                raise TrackerError(message, ticket=ticket)
+                # GitHub's secondary limits for content creation: nothing is sent, the run stops writing.
+                message = f"GitHub write pacing: the next write is allowed in {wait:.0f}s. {_THROTTLED_ADVICE}"
+                raise TrackerThrottled(message, ticket=ticket)
             if wait > 0:
                 _log.info("github.pacing", wait_seconds=round(wait, 2), ticket=ticket)
                 self._sleep(wait)
