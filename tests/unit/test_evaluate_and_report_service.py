@@ -111,7 +111,7 @@ def test_the_report_service_reads_the_label_trust_and_sla_from_the_run_options()
             resolution=None,
             labels=frozenset({"incident-followup"}),
             priority="P0",
-            **common,  # type: ignore[arg-type]
+            **{**common, "created": NOW - timedelta(days=2)},  # type: ignore[arg-type]
         )
     )
     tracker.add(
@@ -129,3 +129,10 @@ def test_the_report_service_reads_the_label_trust_and_sla_from_the_run_options()
     assert (report.overall.failed, report.overall.overdue, report.overall.filed) == (1, 1, 2)
     assert list(report.groups) == ["(no other label)", "db"]
     assert report.group_by == "label" and report.until == NOW
+
+
+def test_the_report_service_groups_by_service_unless_asked_otherwise() -> None:
+    tracker = FakeTracker(clock=NOW)
+    tracker.add(Ticket("A-1", "u", "t", "To Do", None, None, frozenset({"post-incident"}), "**Service**: search", BOT))
+    report = make_report(tracker, RunOptions(), since=NOW - timedelta(days=7), now=NOW)
+    assert report.group_by == "service" and list(report.groups) == ["search"]
