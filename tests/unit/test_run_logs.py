@@ -65,7 +65,12 @@ def test_an_unreadable_ticket_and_a_failed_listing_and_sign_in_are_logged() -> N
     with structlog.testing.capture_logs() as logs:
         run(FakeTracker(clock=NOW), FakeMetrics(), RunOptions(issues=("NOPE-1",)), NOW)
     assert logs == [
-        {"event": "ticket_unreadable", "ticket": "NOPE-1", "error": "NOPE-1: no such ticket", "log_level": "error"}
+        {
+            "event": "ticket_unreadable",
+            "ticket": "NOPE-1",
+            "error": "NOPE-1: no such ticket (HTTP 404)",
+            "log_level": "error",
+        }
     ]
 
     @dataclass
