@@ -15,9 +15,7 @@ What the `jira` library does and does not do for us (jira 3.10):
   same credentials, rather than through the library's private session.
 - `transition_issue` posts the transition id as a number; the API description types it as a string. We post it
   ourselves, as a string.
-- Filing: `create_issue` would fetch every field's metadata first; `POST /issue` is sent through the session.
-  Cloud assigns by `accountId` (names were removed for privacy), found with `user/search?query=`; Data Center by
-  `name`. Priorities and the issue type are sent by id when the setting is a number, by name otherwise.
+- Filing (`find_filed`, `create`) is in `verifier.adapters.jira_filing`, a mixin of `JiraTracker`.
 
 Searches are streamed page by page; the caller writes only after the listing (see `Tracker.resolved_tickets`).
 """
@@ -25,7 +23,6 @@ Searches are streamed page by page; the caller writes only after the listing (se
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -39,17 +36,15 @@ from jira.resilientsession import raise_on_error
 from pydantic import SecretStr
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from verifier import defaults
 from verifier.adapters import retry
+from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
-from verifier.domain.config import VerificationConfig
-from verifier.domain.formats import essentials, find_config
-from verifier.domain.models import ActionItem, fingerprint_in, render_body
+from verifier.domain.formats import essentials
 from verifier.domain.tickets import Comment, Flavour, Ticket
-from verifier.errors import ConfigError, TrackerError, TrackerThrottled
+from verifier.errors import TrackerError, TrackerThrottled
 
-__all__ = ["JiraConnection", "JiraTracker", "RetryPolicy"]
+__all__ = ["JiraConnection", "JiraTracker", "RetryPolicy", "incident_label", "seed_comment"]
 
 SEARCH_FIELDS = (
     "summary",
@@ -63,13 +58,9 @@ SEARCH_FIELDS = (
     "created",
     "priority",
 )
-FIND_FIELDS = ("description",)  # where the fingerprint is
-FILED_LABELS = (defaults.LABEL, defaults.FILED_LABEL)
 #: JQL reads a date in the signed-in user's time zone (UTC-12 to UTC+14): a search for tickets updated since a
 #: moment asks from a day earlier, so that no time zone leaves any out.
 _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
-#: Cloud account ids: 24 hex digits (older accounts) or `<number>:<uuid-ish>`.
-_ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
 T = TypeVar("T")
 _log = structlog.get_logger()
 _CLOUD_401_ADVICE = (
@@ -85,8 +76,9 @@ _THROTTLED_ADVICE = (
 )
 
 
-class JiraTracker:
-    """`Tracker` on Jira Cloud or Data Center (detected from `serverInfo.deploymentType`)."""
+class JiraTracker(JiraFiling):
+    """`Tracker` on Jira Cloud or Data Center (detected from `serverInfo.deploymentType`); filing (`find_filed`,
+    `create`) comes from `JiraFiling`."""
 
     flavour = Flavour.JIRA_WIKI
     labels_with = frozenset({"comment"})  # one issue edit adds a comment and labels
@@ -95,7 +87,7 @@ class JiraTracker:
         self._connection = connection
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
-        self._account_ids: dict[str, str] = {}
+        self._account_ids: dict[str, str] = {}  # filing's assignee look-ups (`JiraFiling._assignee`)
         self._not_fix = {_fold(r) for r in connection.not_fix_resolutions}
         self._cloud: bool | None = None
         auth: dict[str, Any] = (
@@ -198,73 +190,6 @@ class JiraTracker:
         self._request("POST", path, ticket=key, action="reopen", body=body)
         _log.info("jira.reopened", ticket=key, transition=chosen.get("name"))
         return True
-
-    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
-        clauses = [f"labels = {_quote(incident_label(incident_id))}"]
-        if self._connection.project:
-            clauses.append(f"project = {_quote(self._connection.project)}")
-        jql = " AND ".join(clauses) + " ORDER BY key ASC"
-        for raw in self._search(jql, FIND_FIELDS):
-            key = str(raw.get("key", "?"))
-            description = _fields(raw, key).get("description")
-            if isinstance(description, str) and fingerprint_in(description) == fingerprint:
-                return self.get_ticket(key)
-        return None
-
-    def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
-        project = self._connection.project
-        if not project:
-            raise TrackerError("filing needs the Jira project key to create issues in (VERIFIER_JIRA_PROJECT)")
-        labels = [FILED_LABELS[0], incident_label(item.incident_id), FILED_LABELS[1], *item.labels]
-        fields: dict[str, Any] = {
-            "project": {"key": project},
-            "summary": f"[Post-Incident] {item.title}",
-            "description": render_body(item, Flavour.JIRA_WIKI),
-            "issuetype": _reference(self._connection.issue_type),
-            "priority": _reference(self._connection.priorities[item.priority]),
-            "labels": list(dict.fromkeys(labels)),
-        }
-        if item.assignee:
-            fields["assignee"] = self._assignee(item.assignee)
-        action = "create the issue"
-        created = self._request("POST", "issue", ticket=None, action=action, body={"fields": fields})
-        key = str(created.get("key") or "")
-        if not key:
-            raise TrackerError(f"Jira {action}: the answer carries no issue key")
-        _log.info("jira.created", ticket=key, fingerprint=item.fingerprint)
-        if config_comment:
-            comment = seed_comment(item.verification)
-            if comment is None:
-                _log.info(
-                    "jira.seed_comment_skipped", ticket=key, reason="the config needs more than the seed's fields"
-                )
-            else:
-                self.comment(key, comment)
-        return self.get_ticket(key)
-
-    def _assignee(self, who: str) -> dict[str, str]:
-        """Cloud: the user's accountId (given as such, or found by name or email); Data Center: the user name."""
-        if not self._is_cloud():
-            return {"name": who}
-        if _ACCOUNT_ID.match(who):
-            return {"accountId": who}
-        if who not in self._account_ids:
-            action = f"look up the assignee '{who}'"
-            found = self._request("GET", "user/search", ticket=None, action=action, params={"query": who})
-            users = [u for u in found if isinstance(u, dict) and u.get("accountId")] if isinstance(found, list) else []
-            humans = [u for u in users if u.get("active", True) and u.get("accountType", "atlassian") == "atlassian"]
-            exact = [
-                u
-                for u in humans
-                if _fold(who) in (_fold(str(u.get("emailAddress") or "")), _fold(str(u.get("displayName") or "")))
-            ]
-            chosen = exact if len(exact) == 1 else humans
-            if len(chosen) != 1:
-                names = ", ".join(str(u.get("displayName")) for u in chosen[:5])
-                problem = f"matches {len(chosen)} users ({names})" if chosen else "matches no active user"
-                raise TrackerError(f"the assignee '{who}' {problem}; give an email or the accountId")
-            self._account_ids[who] = str(chosen[0]["accountId"])
-        return {"accountId": self._account_ids[who]}
 
     # -- search ----------------------------------------------------------------------------------------------
     def jql(self, label: str, lookback_days: int) -> str:
@@ -518,29 +443,3 @@ def _parse_time(value: Any) -> datetime | None:
             continue
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def incident_label(incident_id: str) -> str:
-    """The label a filed ticket carries for its incident, as the seed writes it: `incident-<id>`."""
-    return f"incident-{incident_id}"
-
-
-def seed_comment(config: VerificationConfig) -> str | None:
-    """The seed's "Automated Verification Config" comment for `config`, or None when its three fields cannot say
-    the same (a window, labels, a unit, a mode): a comment by the tool is trusted and newer than the body, so it
-    would replace the body's block with a different check."""
-    hours = format(config.delay.total_seconds() / 3600, "g")
-    text = (
-        "*Automated Verification Config*\n{code}\n"
-        f"metric: {config.metric}\ncondition: {config.condition.text}\ndelay_hours: {hours}\n{{code}}"
-    )
-    try:
-        same = find_config(text) == config
-    except ConfigError:
-        same = False
-    return text if same else None
-
-
-def _reference(value: str) -> dict[str, str]:
-    """A priority or issue type by id (all digits) or by name."""
-    return {"id": value} if value.isdigit() else {"name": value}

@@ -1,0 +1,159 @@
+"""Filing for the Jira tracker: finding an action item's ticket by its fingerprint, and creating it.
+
+`JiraFiling` is a mixin of `verifier.adapters.jira.JiraTracker`, the one adapter of the Tracker port for Jira: it
+sends its requests through the tracker's session and retries (`_search`, `_request`) and reads tickets back with
+its `get_ticket`.
+
+Filing: `create_issue` would fetch every field's metadata first; `POST /issue` is sent through the session.
+Cloud assigns by `accountId` (names were removed for privacy), found with `user/search?query=`; Data Center by
+`name`. Priorities and the issue type are sent by id when the setting is a number, by name otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+import structlog
+
+from verifier import defaults
+from verifier.connections import JiraConnection
+from verifier.domain.config import VerificationConfig
+from verifier.domain.formats import find_config
+from verifier.domain.models import ActionItem, fingerprint_in, render_body
+from verifier.domain.tickets import Flavour, Ticket
+from verifier.errors import ConfigError, TrackerError
+
+__all__ = ["FILED_LABELS", "JiraFiling", "incident_label", "seed_comment"]
+
+FIND_FIELDS = ("description",)  # where the fingerprint is
+FILED_LABELS = (defaults.LABEL, defaults.FILED_LABEL)
+#: Cloud account ids: 24 hex digits (older accounts) or `<number>:<uuid-ish>`.
+_ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
+_log = structlog.get_logger()
+
+
+class _Host(Protocol):
+    """What filing uses of the `JiraTracker` it is mixed into."""
+
+    _connection: JiraConnection
+    _account_ids: dict[str, str]
+
+    def get_ticket(self, key: str) -> Ticket: ...
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str: ...
+    def _assignee(self, who: str) -> dict[str, str]: ...
+    def _is_cloud(self) -> bool: ...
+    def _search(self, jql: str, fields: tuple[str, ...] = ...) -> Iterator[dict[str, Any]]: ...
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        ticket: str | None,
+        action: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any: ...
+
+
+class JiraFiling:
+    """The Tracker port's filing methods (`find_filed`, `create`) for `JiraTracker`."""
+
+    def find_filed(self: _Host, incident_id: str, fingerprint: str) -> Ticket | None:
+        from verifier.adapters.jira import _fields, _quote  # jira.py imports this module: not at the top
+
+        clauses = [f"labels = {_quote(incident_label(incident_id))}"]
+        if self._connection.project:
+            clauses.append(f"project = {_quote(self._connection.project)}")
+        jql = " AND ".join(clauses) + " ORDER BY key ASC"
+        for raw in self._search(jql, FIND_FIELDS):
+            key = str(raw.get("key", "?"))
+            description = _fields(raw, key).get("description")
+            if isinstance(description, str) and fingerprint_in(description) == fingerprint:
+                return self.get_ticket(key)
+        return None
+
+    def create(self: _Host, item: ActionItem, *, config_comment: bool = False) -> Ticket:
+        project = self._connection.project
+        if not project:
+            raise TrackerError("filing needs the Jira project key to create issues in (VERIFIER_JIRA_PROJECT)")
+        labels = [FILED_LABELS[0], incident_label(item.incident_id), FILED_LABELS[1], *item.labels]
+        fields: dict[str, Any] = {
+            "project": {"key": project},
+            "summary": f"[Post-Incident] {item.title}",
+            "description": render_body(item, Flavour.JIRA_WIKI),
+            "issuetype": _reference(self._connection.issue_type),
+            "priority": _reference(self._connection.priorities[item.priority]),
+            "labels": list(dict.fromkeys(labels)),
+        }
+        if item.assignee:
+            fields["assignee"] = self._assignee(item.assignee)
+        action = "create the issue"
+        created = self._request("POST", "issue", ticket=None, action=action, body={"fields": fields})
+        key = str(created.get("key") or "")
+        if not key:
+            raise TrackerError(f"Jira {action}: the answer carries no issue key")
+        _log.info("jira.created", ticket=key, fingerprint=item.fingerprint)
+        if config_comment:
+            comment = seed_comment(item.verification)
+            if comment is None:
+                _log.info(
+                    "jira.seed_comment_skipped", ticket=key, reason="the config needs more than the seed's fields"
+                )
+            else:
+                self.comment(key, comment)
+        return self.get_ticket(key)
+
+    def _assignee(self: _Host, who: str) -> dict[str, str]:
+        """Cloud: the user's accountId (given as such, or found by name or email); Data Center: the user name."""
+        from verifier.adapters.jira import _fold  # jira.py imports this module: not at the top
+
+        if not self._is_cloud():
+            return {"name": who}
+        if _ACCOUNT_ID.match(who):
+            return {"accountId": who}
+        if who not in self._account_ids:
+            action = f"look up the assignee '{who}'"
+            found = self._request("GET", "user/search", ticket=None, action=action, params={"query": who})
+            users = [u for u in found if isinstance(u, dict) and u.get("accountId")] if isinstance(found, list) else []
+            humans = [u for u in users if u.get("active", True) and u.get("accountType", "atlassian") == "atlassian"]
+            exact = [
+                u
+                for u in humans
+                if _fold(who) in (_fold(str(u.get("emailAddress") or "")), _fold(str(u.get("displayName") or "")))
+            ]
+            chosen = exact if len(exact) == 1 else humans
+            if len(chosen) != 1:
+                names = ", ".join(str(u.get("displayName")) for u in chosen[:5])
+                problem = f"matches {len(chosen)} users ({names})" if chosen else "matches no active user"
+                raise TrackerError(f"the assignee '{who}' {problem}; give an email or the accountId")
+            self._account_ids[who] = str(chosen[0]["accountId"])
+        return {"accountId": self._account_ids[who]}
+
+
+def incident_label(incident_id: str) -> str:
+    """The label a filed ticket carries for its incident, as the seed writes it: `incident-<id>`."""
+    return f"incident-{incident_id}"
+
+
+def seed_comment(config: VerificationConfig) -> str | None:
+    """The seed's "Automated Verification Config" comment for `config`, or None when its three fields cannot say
+    the same (a window, labels, a unit, a mode): a comment by the tool is trusted and newer than the body, so it
+    would replace the body's block with a different check."""
+    hours = format(config.delay.total_seconds() / 3600, "g")
+    text = (
+        "*Automated Verification Config*\n{code}\n"
+        f"metric: {config.metric}\ncondition: {config.condition.text}\ndelay_hours: {hours}\n{{code}}"
+    )
+    try:
+        same = find_config(text) == config
+    except ConfigError:
+        same = False
+    return text if same else None
+
+
+def _reference(value: str) -> dict[str, str]:
+    """A priority or issue type by id (all digits) or by name."""
+    return {"id": value} if value.isdigit() else {"name": value}
