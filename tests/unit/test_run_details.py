@@ -96,7 +96,7 @@ def test_a_tracker_that_refuses_the_sign_in_is_a_run_error() -> None:
 
 def test_an_unreadable_issue_and_a_failed_listing_are_named_in_the_errors() -> None:
     report = run(tracker_with(), FakeMetrics(), RunOptions(issues=("NOPE-1",)), NOW)
-    assert report.errors == ["NOPE-1: no such ticket (HTTP 404)"]
+    assert len(report.errors) == 1 and report.errors[0].startswith("NOPE-1: no such ticket")
 
     @dataclass
     class ListingFails(FakeTracker):
@@ -183,3 +183,34 @@ def test_a_concurrency_of_one_measures_and_writes_one_ticket_at_a_time() -> None
         tracker.add(done(key))
     run(tracker, FakeMetrics({QUERY: counted}), RunOptions(concurrency=1), NOW)
     assert most == [1] and tracker.most == 1 and len(tracker.writes) == 6
+
+
+def test_measured_tickets_get_the_budget_before_tickets_judged_without_measuring() -> None:
+    """A broken config resolved long ago waits behind a measurement that fell due more recently."""
+    broken = done("BROKEN", 9, body=BLOCK.replace("100ms", "100kB"))
+    tracker = tracker_with(broken, done("MEASURED", 3))
+    run(tracker, FakeMetrics({QUERY: instant(0.05)}), RunOptions(max_writes=2), NOW)
+    assert [key for key, *_ in tracker.writes] == ["MEASURED", "MEASURED"]
+
+
+def test_running_out_of_budget_is_logged_per_ticket() -> None:
+    with structlog.testing.capture_logs() as logs:
+        run(
+            tracker_with(done("A", 9), done("B", 3)), FakeMetrics({QUERY: instant(0.05)}), RunOptions(max_writes=2), NOW
+        )
+    assert [e for e in logs if e["event"] == "write_budget_exhausted"] == [
+        {"event": "write_budget_exhausted", "ticket": "B", "budget": 2, "log_level": "info"}
+    ]
+
+
+def test_a_dry_run_lists_every_reminder_it_would_write() -> None:
+    late = {"resolved_at": None, "resolution": None, "status": "To Do", "priority": "P1"}
+    tracker = tracker_with(
+        done("A", 0, created=NOW - timedelta(days=20), **late), done("B", 0, created=NOW - timedelta(days=10), **late)
+    )
+    report = run(tracker, FakeMetrics(), RunOptions(overdue_reminders=True, dry_run=True), NOW)
+    assert tracker.writes == []
+    assert {r.key: r.actions for r in report.overdue} == {
+        "A": ["reminder", "label overdue"],
+        "B": ["reminder", "label overdue"],
+    }
