@@ -167,7 +167,9 @@ def test_outside_text_never_renders_as_markup(text: str, flavour: Flavour) -> No
     import re
 
     out = neutral.markdown(text) if flavour is Flavour.MARKDOWN else neutral.wiki(text)
-    live = re.sub(r"\\.", "", out, flags=re.S)
+    # An escaped character renders as itself and ends whatever was open: a space stands in for it (`&\\[A` is no
+    # entity, although dropping the pair would leave `&A`).
+    live = re.sub(r"\\.", " ", out, flags=re.S)
     assert "\n" not in out and not re.search(r"(?i)\b(https?|ftp)://|\bwww\.|@[A-Za-z0-9]", live)
     if flavour is Flavour.MARKDOWN:
         assert not any(c in live for c in "[]!|`") and not re.search(r"<[A-Za-z/!?]|&[A-Za-z#]", live)

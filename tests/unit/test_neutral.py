@@ -23,8 +23,9 @@ HOSTILE = (
 
 
 def _unescaped(text: str) -> str:
-    """What a renderer sees as markup: the text without its backslash-escaped characters."""
-    return re.sub(r"\\.", "", text, flags=re.S)
+    """What a renderer sees as markup: an escaped character renders as itself and ends whatever was open, so a
+    space stands in for it (dropping it would join `&` and `A` in `&\\[A`, which renders no entity)."""
+    return re.sub(r"\\.", " ", text, flags=re.S)
 
 
 def test_markdown_leaves_no_mention_image_link_or_html() -> None:
@@ -34,6 +35,12 @@ def test_markdown_leaves_no_mention_image_link_or_html() -> None:
     assert "https://" not in text and "http://" not in text and "www." not in text
     assert " | " not in text.replace("\\|", "")
     assert "\n" not in neutral.markdown("a\nb\r\nc")
+
+
+def test_an_ampersand_before_escaped_markup_stays_a_plain_ampersand() -> None:
+    # Found by the fuzz job: `&[A` becomes `&\\[A`, shown as `&[A`; the `&` opens no entity.
+    assert neutral.markdown("&[A") == "&\\[A"
+    assert neutral.markdown("&A;") == "\\&A;"
 
 
 def test_wiki_leaves_no_image_mention_link_or_macro() -> None:
