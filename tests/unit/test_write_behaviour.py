@@ -4,6 +4,7 @@ the rest for the next run, and says why."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tests.unit.fakes import BOT, FakeTracker
@@ -12,7 +13,7 @@ from verifier.domain.actions import Labels
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
 from verifier.domain.verdicts import Outcome, Verdict
-from verifier.errors import TrackerThrottled
+from verifier.errors import TrackerError, TrackerThrottled
 from verifier.services.write import Budget, Job, write_all
 
 POLICY = Policy(frozenset({BOT}), frozenset({BOT}), frozenset())
@@ -71,3 +72,59 @@ def test_after_the_tracker_throttles_the_other_tickets_wait_for_its_rate_limit()
     assert phase.written["A-2"].deferred == "the tracker's rate limit stopped the writing"
     assert phase.throttled == phase.written["A-1"].error
     assert not phase.interrupted
+
+
+def test_a_signed_result_is_not_taken_for_a_duplicate_of_an_unsigned_one_from_before_signing() -> None:
+    from datetime import timedelta
+
+    from verifier.domain.render import render_result
+    from verifier.domain.tickets import Comment, Flavour
+
+    listed = done("A-1", 5)
+    assert listed.resolved_at is not None
+    unsigned = render_result(Verdict(Outcome.VERIFIED, "held"), listed.resolved_at, Flavour.MARKDOWN)
+    old = Comment("1", BOT, unsigned, listed.resolved_at + timedelta(days=2))
+    tracker = FakeTracker(clock=NOW)
+    tracker.add(Ticket(**{**listed.__dict__, "comments": (old,)}))
+    signed = Policy(frozenset({BOT}), frozenset({BOT}), frozenset(), signing_key=b"k" * 32)
+    phase = write_all(
+        tracker,
+        [Job(listed, Verdict(Outcome.VERIFIED, "held"))],
+        signed,
+        Labels(),
+        Budget(10),
+        concurrency=1,
+        dry_run=False,
+        stop=threading.Event(),
+    )
+    assert [kind for _, kind, _ in tracker.writes] == ["comment", "label"]
+    assert not any("deleted" in action for action in phase.written["A-1"].actions)
+
+
+@dataclass
+class Racing(FakeTracker):
+    """Another run writes the same result just before ours; deleting ours then fails."""
+
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        if not any(c.author == BOT for c in self.get_ticket(key).comments):
+            super().comment(key, body, labels)
+        return super().comment(key, body, labels)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        raise TrackerError("delete failed with HTTP 500", ticket=key)
+
+
+def test_a_duplicate_result_that_cannot_be_deleted_is_reported_as_a_failed_write() -> None:
+    tracker = Racing(clock=NOW)
+    phase = write_all(
+        tracker,
+        _jobs(tracker, "A-1"),
+        POLICY,
+        Labels(),
+        Budget(10),
+        concurrency=1,
+        dry_run=False,
+        stop=threading.Event(),
+    )
+    assert phase.written["A-1"].error == "tracker write failed: A-1: delete failed with HTTP 500"
+    assert len(tracker.get_ticket("A-1").comments) == 2
