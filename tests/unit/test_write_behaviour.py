@@ -128,3 +128,61 @@ def test_a_duplicate_result_that_cannot_be_deleted_is_reported_as_a_failed_write
     )
     assert phase.written["A-1"].error == "tracker write failed: A-1: delete failed with HTTP 500"
     assert len(tracker.get_ticket("A-1").comments) == 2
+
+
+@dataclass
+class ThrottlingWrites(FakeTracker):
+    """Refuses the first comment with a rate limit."""
+
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        raise TrackerThrottled("HTTP 429: retry after 3600 s", ticket=key)
+
+
+def test_a_write_refused_by_the_rate_limit_stops_the_writing_and_is_logged_with_its_ticket() -> None:
+    import structlog
+
+    tracker = ThrottlingWrites(clock=NOW)
+    with structlog.testing.capture_logs() as logs:
+        phase = write_all(
+            tracker,
+            _jobs(tracker, "A-1"),
+            POLICY,
+            Labels(),
+            Budget(10),
+            concurrency=1,
+            dry_run=False,
+            stop=threading.Event(),
+        )
+    assert phase.written["A-1"].error == "throttled: A-1: HTTP 429: retry after 3600 s"
+    assert phase.written["A-1"].writes == 1  # the refused request reached the tracker
+    assert phase.throttled == phase.written["A-1"].error
+    assert {
+        "event": "tracker_throttled",
+        "log_level": "error",
+        "ticket": "A-1",
+        "error": "A-1: HTTP 429: retry after 3600 s",
+    } in logs
+
+
+@dataclass
+class RetryingComments(FakeTracker):
+    """Sends each comment twice, as an adapter retrying after a refusal does, charging the retry."""
+
+    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
+        from verifier.ports import RESEND_WRITE
+
+        resend = RESEND_WRITE.get()
+        assert resend is not None and resend()
+        return super().comment(key, body, labels)
+
+
+def test_writes_left_without_budget_after_a_retry_wait_for_the_next_run() -> None:
+    tracker = RetryingComments(clock=NOW)
+    budget = Budget(2)  # the comment and the label, but not the comment's retry as well
+    phase = write_all(
+        tracker, _jobs(tracker, "A-1"), POLICY, Labels(), budget, concurrency=1, dry_run=False, stop=threading.Event()
+    )
+    assert [kind for _, kind, _ in tracker.writes] == ["comment"]
+    assert phase.written["A-1"].deferred == "the write budget is used up"
+    assert phase.written["A-1"].writes == 2
+    assert budget.left == 0
