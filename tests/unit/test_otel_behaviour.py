@@ -240,3 +240,27 @@ def test_otel_name_detection_edges() -> None:
     assert not looks_like_otel_name("a.b c")
     assert not looks_like_otel_name("ab")
     assert not looks_like_otel_name("a_b")
+
+
+@pytest.mark.parametrize("unit", ["{req", "req}", "By/{x", "By/x}"])
+def test_a_unit_with_half_an_annotation_adds_no_word_for_that_half(unit: str) -> None:
+    main, per = unit_suffixes(unit)
+    assert "req" not in main
+    assert per == ""
+    if unit.startswith("By"):
+        assert main == "bytes"
+    else:
+        assert main == ""
+
+
+def test_capital_letters_are_kept() -> None:
+    assert prometheus_name("X.Y", None) == "X_Y"
+    assert prometheus_name("a", "X") == "a_X"
+    assert otlp_name("a", "X", GAUGE, Strategy.UNDERSCORE_ESCAPING_WITH_SUFFIXES) == "a_X"
+    assert otlp_name("a", "/X", GAUGE, Strategy.UNDERSCORE_ESCAPING_WITH_SUFFIXES) == "a_per_X"
+    assert python_exporter_name("Ab.Cd", "X", GAUGE) == "Ab_Cd_X"
+
+
+def test_a_name_that_is_only_the_suffix_is_not_trimmed_to_nothing() -> None:
+    assert otlp_name("xtotal", None, COUNTER, Strategy.NO_UTF8_ESCAPING_WITH_SUFFIXES) == "xtotal_total"
+    assert otlp_name("_total", None, COUNTER, Strategy.NO_UTF8_ESCAPING_WITH_SUFFIXES) == "_total_total"
