@@ -295,3 +295,26 @@ def test_jira_escapes_macro_tags_in_any_case_but_markdown_does_not() -> None:
 def test_labels_are_rendered_as_a_sorted_flow_mapping_of_quoted_text() -> None:
     config = build_config({"metric": "x_seconds", "condition": "< 1s", "labels": {"b": 'q"', "a": 1}}, "block")
     assert render_config(config, Flavour.MARKDOWN).split("\n")[6] == 'labels: {"a": "1", "b": "q\\""}'
+
+
+def test_a_unit_annotation_that_looks_like_a_jira_macro_cannot_close_the_block() -> None:
+    config = build_config({"metric": "x_total", "condition": "< 1", "unit": "{code}"}, "block")
+    assert render_config(config, Flavour.JIRA_WIKI).split("\n")[6] == 'unit: "\\x7bcode}"'
+
+
+def test_the_last_character_below_the_astral_planes_is_escaped_in_four_digits() -> None:
+    config = build_config({"metric": "m\uffffm", "condition": "< 1"}, "block")
+    assert render_config(config, Flavour.MARKDOWN).split("\n")[2] == 'metric: "m\\uffffm"'
+
+
+@pytest.mark.parametrize("value", [chr(0xD800), chr(0xDFFF)])
+def test_label_values_at_the_ends_of_the_surrogate_range_are_refused(value: str) -> None:
+    assert _reason(labels={"a": value}) == (
+        "labels",
+        "the value of 'a' contains a NUL character or a lone surrogate",
+    )
+
+
+def test_a_capital_x_in_a_metric_is_written_as_it_is() -> None:
+    config = build_config({"metric": "Xyz_seconds", "condition": "< 1s"}, "block")
+    assert render_config(config, Flavour.MARKDOWN).split("\n")[2] == 'metric: "Xyz_seconds"'
