@@ -72,7 +72,8 @@ def test_a_metric_may_be_as_long_as_the_limit_but_no_longer() -> None:
         ([1], "must be text, not list"),
         ("   ", "is empty"),
         ("a\x00b", "contains a NUL character or a lone surrogate"),
-        ("a\ud800b", "contains a NUL character or a lone surrogate"),
+        ("a" + chr(0xD800) + "b", "contains a NUL character or a lone surrogate"),
+        ("a" + chr(0xDFFF) + "b", "contains a NUL character or a lone surrogate"),
     ],
 )
 def test_a_text_field_must_be_non_empty_clean_text(value: object, reason: str) -> None:
