@@ -319,3 +319,8 @@ def test_label_values_at_the_ends_of_the_surrogate_range_are_refused(value: str)
 def test_a_capital_x_in_a_metric_is_written_as_it_is() -> None:
     config = build_config({"metric": "Xyz_seconds", "condition": "< 1s"}, "block")
     assert render_config(config, Flavour.MARKDOWN).split("\n")[2] == 'metric: "Xyz_seconds"'
+
+
+def test_a_label_name_ending_in_a_newline_is_refused() -> None:
+    # `$` alone also matches before a final newline: the whole name must be a label name.
+    assert _error(labels={"ab\n": "x"}).field == "labels"

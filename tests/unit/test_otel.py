@@ -24,3 +24,7 @@ def test_detection() -> None:
     assert looks_like_otel_name("http.server.request.duration")
     assert not looks_like_otel_name("http_server_request_duration_seconds")
     assert not looks_like_otel_name("sum(rate(x[5m])) / 1.5")
+
+
+def test_a_dotted_name_ending_in_a_newline_is_no_otel_name() -> None:
+    assert not looks_like_otel_name("a.b\n")

@@ -154,7 +154,7 @@ def _labels(value: object) -> tuple[tuple[str, str], ...]:
         raise ConfigError("labels", 'must be a mapping of label names to values, e.g. {service: "checkout"}')
     labels = []
     for key, val in value.items():
-        if not isinstance(key, str) or not _LABEL_NAME.match(key) or key.startswith("__"):
+        if not isinstance(key, str) or not _LABEL_NAME.fullmatch(key) or key.startswith("__"):
             raise ConfigError("labels", f"'{key}' is not a valid Prometheus label name")
         if isinstance(val, bool) or not isinstance(val, str | int | float):
             raise ConfigError("labels", f"the value of '{key}' must be text")

@@ -52,7 +52,7 @@ _OTEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-/]*$")
 
 def looks_like_otel_name(metric: str) -> bool:
     """A dotted name such as `http.server.request.duration` (Prometheus names have no dots)."""
-    return "." in metric and bool(_OTEL_NAME.match(metric))
+    return "." in metric and bool(_OTEL_NAME.fullmatch(metric))
 
 
 def unit_suffix(unit: str | None) -> str:
