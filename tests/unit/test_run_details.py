@@ -6,43 +6,17 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
-from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
+from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
+from tests.unit.run_tickets import BLOCK, NOW, QUERY, done, tracker_with
 from verifier.domain.measurement import Measurement
 from verifier.domain.tickets import Comment, Ticket
 from verifier.errors import TrackerError
 from verifier.services.run import RunOptions, run
-
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-QUERY = "histogram_quantile(0.99, sum by (le) (increase(latency_seconds_bucket[48h])))"
-BLOCK = "```yaml\n# action-item-verifier: v1\nmetric: latency_seconds\ncondition: < 100ms p99\n```"
-
-
-def done(key: str, days_ago: float = 3, **kw: object) -> Ticket:
-    fields: dict[str, object] = {
-        "key": key,
-        "url": f"https://tracker/{key}",
-        "title": f"Fix {key}",
-        "status": "Done",
-        "resolved_at": NOW - timedelta(days=days_ago),
-        "resolution": "Done",
-        "labels": frozenset({"post-incident"}),
-        "body": BLOCK,
-        "reporter": BOT,
-    }
-    fields.update(kw)
-    return Ticket(**fields)  # type: ignore[arg-type]
-
-
-def tracker_with(*tickets: Ticket) -> FakeTracker:
-    tracker = FakeTracker(clock=NOW)
-    for t in tickets:
-        tracker.add(t)
-    return tracker
 
 
 def test_a_result_carries_the_value_threshold_query_and_link() -> None:

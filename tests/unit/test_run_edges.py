@@ -4,52 +4,27 @@ log events an operator alerts on."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
-from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
+from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
+from tests.unit.run_tickets import BLOCK, NOW, QUERY, done, tracker_with
 from verifier.domain.measurement import Measurement
 from verifier.domain.tickets import Flavour, Ticket
 from verifier.errors import TrackerError
 from verifier.services.run import RunOptions, run
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-QUERY = "histogram_quantile(0.99, sum by (le) (increase(latency_seconds_bucket[48h])))"
-BLOCK = "```yaml\n# action-item-verifier: v1\nmetric: latency_seconds\ncondition: < 100ms p99\n```"
 REMIND = RunOptions(overdue_reminders=True)
-
-
-def done(key: str, days_ago: float = 3, **kw: object) -> Ticket:
-    fields: dict[str, object] = {
-        "key": key,
-        "url": f"https://tracker/{key}",
-        "title": f"Fix {key}",
-        "status": "Done",
-        "resolved_at": NOW - timedelta(days=days_ago),
-        "resolution": "Done",
-        "labels": frozenset({"post-incident"}),
-        "body": BLOCK,
-        "reporter": BOT,
-    }
-    fields.update(kw)
-    return Ticket(**fields)  # type: ignore[arg-type]
 
 
 def late(key: str, created_days: float, **kw: object) -> Ticket:
     fields: dict[str, object] = {"resolved_at": None, "resolution": None, "status": "To Do", "priority": "P1"}
     fields.update(kw)
-    return done(key, created=NOW - timedelta(days=created_days), **fields)
-
-
-def tracker_with(*tickets: Ticket, flavour: Flavour = Flavour.MARKDOWN) -> FakeTracker:
-    tracker = FakeTracker(clock=NOW, flavour=flavour)
-    for t in tickets:
-        tracker.add(t)
-    return tracker
+    return done(key, 3, created=NOW - timedelta(days=created_days), **fields)
 
 
 def test_tickets_with_the_same_outcome_are_counted_together() -> None:
@@ -249,7 +224,7 @@ def test_a_failed_reminder_is_logged_and_a_crash_is_an_internal_error() -> None:
 
     @dataclass
     class CommentCrash(FakeTracker):
-        def comment(self, key: str, body: str) -> str:
+        def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
             raise RuntimeError("bad body")
 
     crashing = CommentCrash(clock=NOW)

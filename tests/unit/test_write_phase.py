@@ -4,41 +4,15 @@ that changed after it was listed, and the result comment saying what was judged.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
+from tests.unit.run_tickets import BLOCK, NOW, QUERY, done, tracker_with
 from verifier.domain.render import render_result
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.services.run import RunOptions, run
-
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-QUERY = "histogram_quantile(0.99, sum by (le) (increase(latency_seconds_bucket[48h])))"
-BLOCK = "```yaml\n# action-item-verifier: v1\nmetric: latency_seconds\ncondition: < 100ms p99\n```"
-
-
-def done(key: str, days_ago: float, **kw: object) -> Ticket:
-    fields: dict[str, object] = {
-        "key": key,
-        "url": f"https://tracker/{key}",
-        "title": f"Fix {key}",
-        "status": "Done",
-        "resolved_at": NOW - timedelta(days=days_ago),
-        "resolution": "Done",
-        "labels": frozenset({"post-incident"}),
-        "body": BLOCK,
-        "reporter": BOT,
-    }
-    fields.update(kw)
-    return Ticket(**fields)  # type: ignore[arg-type]
-
-
-def tracker_with(*tickets: Ticket) -> FakeTracker:
-    tracker = FakeTracker(clock=NOW)
-    for t in tickets:
-        tracker.add(t)
-    return tracker
 
 
 def written(tracker: FakeTracker) -> list[str]:
