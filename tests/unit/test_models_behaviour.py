@@ -270,3 +270,11 @@ def test_an_unknown_priority_is_refused_naming_the_known_ones() -> None:
         replace(ITEM, priority="urgent")
     assert replace(ITEM, priority="P0").priority == "P0"
     assert replace(ITEM, priority="P3").priority == "P3"
+
+
+def test_a_service_line_with_markup_after_a_long_name_is_not_a_name_and_reading_ends() -> None:
+    assert incident_service("**Service**: checkout (see *runbook*)\nmore text") is None
+
+
+def test_a_later_service_label_on_the_same_line_is_still_read() -> None:
+    assert incident_service("Service: a* **Service**: ok") == "ok"
