@@ -9,9 +9,10 @@ from typing import Any
 
 from structlog.testing import capture_logs
 
+from tests.unit.test_overdue import NOW, REMIND, open_ticket, setup
 from verifier.errors import MetricsError, VerifierError
 from verifier.services.push import by_service, push_metrics
-from verifier.services.run import RunReport, TicketResult
+from verifier.services.run import RunReport, TicketResult, run
 
 STARTED = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -100,6 +101,16 @@ def test_an_interrupted_run_is_not_pushed_as_succeeded() -> None:
     sink = RecordingSink()
     push_metrics(sink, RunReport(STARTED, dry_run=False, interrupted=True), finished_at=0.0)
     assert sink.runs[0]["succeeded"] is False
+
+
+def test_a_reminder_that_could_not_be_written_is_pushed_as_an_error_of_the_failed_run() -> None:
+    tracker, metrics = setup(open_ticket("A-1", created_days=10))
+    tracker.fail_on = {"comment"}
+    report = run(tracker, metrics, REMIND, NOW)
+    sink = RecordingSink()
+    push_metrics(sink, report, finished_at=0.0)
+    assert (sink.runs[0]["errors"], sink.runs[0]["succeeded"]) == (1, False)
+    assert sink.services[0]["overdue"] == {"search": 1}  # still overdue
 
 
 def test_overdue_tickets_are_pushed_by_service_when_the_run_listed_them() -> None:
