@@ -16,10 +16,11 @@ from verifier.services.run import RunReport, TicketResult
 def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float) -> None:
     """Push the run's metrics; a sink that is down is logged, never a reason to fail the run."""
     counts = report.counts()
+    failed_reminders = sum(1 for result in report.overdue if result.outcome == "ERROR")
     try:
         sink.push_run(
             counts=counts,
-            errors=counts.get("ERROR", 0) + len(report.errors),
+            errors=counts.get("ERROR", 0) + failed_reminders + len(report.errors),
             writes=report.writes,
             duration_seconds=report.duration_seconds,
             finished_at=finished_at,

@@ -1,0 +1,148 @@
+"""What a run pushes for dashboards and alerts: its own figures, and tickets by service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from structlog.testing import capture_logs
+
+from tests.unit.test_overdue import NOW, REMIND, open_ticket, setup
+from verifier.errors import MetricsError, VerifierError
+from verifier.services.push import by_service, push_metrics
+from verifier.services.run import RunReport, TicketResult, run
+
+STARTED = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class RecordingSink:
+    """A RunMetrics that keeps what it was given, or fails as a Pushgateway that is down."""
+
+    fail: VerifierError | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)
+
+    def push_run(
+        self,
+        *,
+        counts: Mapping[str, int],
+        errors: int,
+        writes: int,
+        duration_seconds: float,
+        finished_at: float,
+        succeeded: bool,
+    ) -> None:
+        if self.fail:
+            raise self.fail
+        self.runs.append(
+            {
+                "counts": dict(counts),
+                "errors": errors,
+                "writes": writes,
+                "duration_seconds": duration_seconds,
+                "finished_at": finished_at,
+                "succeeded": succeeded,
+            }
+        )
+
+    def push_services(self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None) -> None:
+        self.services.append({"results": results, "overdue": overdue})
+
+
+def result(key: str, outcome: str, service: str | None = None, writes: int = 0) -> TicketResult:
+    return TicketResult(key, f"https://tracker/{key}", outcome, "why", service=service, writes=writes)
+
+
+def test_a_run_pushes_its_counts_errors_writes_duration_and_success() -> None:
+    report = RunReport(
+        STARTED,
+        dry_run=False,
+        results=[result("A-1", "VERIFIED", "checkout", writes=2), result("A-2", "VERIFIED", "checkout")],
+        duration_seconds=4.5,
+    )
+    sink = RecordingSink()
+    push_metrics(sink, report, finished_at=1_700_000_000.0)
+    assert sink.runs == [
+        {
+            "counts": {"VERIFIED": 2},
+            "errors": 0,
+            "writes": 2,
+            "duration_seconds": 4.5,
+            "finished_at": 1_700_000_000.0,
+            "succeeded": True,
+        }
+    ]
+    assert sink.services == [{"results": {"checkout": {"VERIFIED": 2}}, "overdue": None}]
+
+
+def test_errors_pushed_are_the_tickets_in_error_and_the_runs_own_failures() -> None:
+    report = RunReport(
+        STARTED,
+        dry_run=False,
+        results=[result("A-1", "ERROR"), result("A-2", "ERROR"), result("A-3", "FAILED")],
+        errors=["listing the tracker failed"],
+    )
+    sink = RecordingSink()
+    push_metrics(sink, report, finished_at=0.0)
+    assert sink.runs[0]["errors"] == 3 and sink.runs[0]["succeeded"] is False
+
+
+def test_a_run_with_no_error_ticket_pushes_only_its_own_failures() -> None:
+    report = RunReport(STARTED, dry_run=False, results=[result("A-1", "FAILED")], errors=["one", "two"])
+    sink = RecordingSink()
+    push_metrics(sink, report, finished_at=0.0)
+    assert sink.runs[0]["errors"] == 2
+
+
+def test_an_interrupted_run_is_not_pushed_as_succeeded() -> None:
+    sink = RecordingSink()
+    push_metrics(sink, RunReport(STARTED, dry_run=False, interrupted=True), finished_at=0.0)
+    assert sink.runs[0]["succeeded"] is False
+
+
+def test_a_reminder_that_could_not_be_written_is_pushed_as_an_error_of_the_failed_run() -> None:
+    tracker, metrics = setup(open_ticket("A-1", created_days=10))
+    tracker.fail_on = {"comment"}
+    report = run(tracker, metrics, REMIND, NOW)
+    sink = RecordingSink()
+    push_metrics(sink, report, finished_at=0.0)
+    assert (sink.runs[0]["errors"], sink.runs[0]["succeeded"]) == (1, False)
+    assert sink.services[0]["overdue"] == {"search": 1}  # still overdue
+
+
+def test_overdue_tickets_are_pushed_by_service_when_the_run_listed_them() -> None:
+    report = RunReport(
+        STARTED,
+        dry_run=False,
+        results=[result("A-1", "FAILED", "search")],
+        overdue=[result("B-1", "OVERDUE", "search"), result("B-2", "OVERDUE", "search"), result("B-3", "OVERDUE")],
+        reminders_checked=True,
+    )
+    sink = RecordingSink()
+    push_metrics(sink, report, finished_at=0.0)
+    assert sink.services == [{"results": {"search": {"FAILED": 1}}, "overdue": {"search": 2, "unknown": 1}}]
+
+
+def test_a_pushgateway_that_is_down_is_logged_and_the_run_goes_on() -> None:
+    sink = RecordingSink(fail=MetricsError("connection refused"))
+    with capture_logs() as logs:
+        push_metrics(sink, RunReport(STARTED, dry_run=False), finished_at=0.0)
+    assert logs == [{"event": "metrics_push_failed", "error": "connection refused", "log_level": "warning"}]
+    assert sink.services == []
+
+
+def test_tickets_are_counted_by_service_then_outcome() -> None:
+    results = [
+        result("A-1", "VERIFIED", "checkout"),
+        result("A-2", "FAILED", "checkout"),
+        result("A-3", "FAILED", "checkout"),
+        result("A-4", "VERIFIED", ""),
+        result("A-5", "PENDING"),
+    ]
+    assert by_service(results) == {
+        "checkout": {"VERIFIED": 1, "FAILED": 2},
+        "unknown": {"VERIFIED": 1, "PENDING": 1},
+    }
