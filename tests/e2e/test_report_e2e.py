@@ -252,6 +252,6 @@ def test_three_runs_over_an_overdue_ticket_write_one_reminder_and_a_dry_run_none
     assert desk.state(keys["in_time"]).bot_comments == ()
     assert "OVERDUE       P1 due " in runs[0].line(keys["late"])
     assert "[wrote: reminder, label overdue]" in runs[0].line(keys["late"])
-    assert runs[0].out.endswith("1 open tickets overdue: 1 reminded now\n")
+    assert runs[0].out.endswith("1 open ticket overdue: 1 reminded now\n")
     assert "reminded already" in runs[2].line(keys["late"])
     assert "VERIFIED" in runs[2].line(keys["recorded"])

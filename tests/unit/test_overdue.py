@@ -72,7 +72,7 @@ def test_one_reminder_per_breach_over_three_runs() -> None:
     assert [r.reason for r in second.overdue] == ["P1 due 2026-11-23, 3 days late; reminded already"]
     assert third.writes == 0 and second.writes == 0
     assert "A-1  OVERDUE       P1 due 2026-11-23, 3 days late [wrote: reminder, label overdue]" in as_text(first)
-    assert as_text(first).endswith("1 open tickets overdue: 1 reminded now")
+    assert as_text(first).endswith("1 open ticket overdue: 1 reminded now")
     assert as_json(first)["overdue"][0]["service"] == "search"
 
 

@@ -292,7 +292,7 @@ def test_judged_elsewhere_is_skipped_and_shown_then_rejudge_writes() -> None:
     report = run(tracker, metrics, RunOptions(), NOW)
     assert tracker.writes == [] and metrics.asked == []
     assert report.counts() == {"ELSEWHERE": 1}
-    assert "1 tickets: 1 judged elsewhere" in as_text(report)
+    assert "1 ticket: 1 judged elsewhere" in as_text(report)
     run(tracker, metrics, RunOptions(rejudge=True), NOW)
     assert kinds(tracker, "A-1") == ["comment"]  # the label is there already
 

@@ -47,7 +47,7 @@ def test_a_dry_run_says_what_it_would_write_and_that_it_wrote_nothing() -> None:
     report = RunReport(STARTED, dry_run=True, results=[result("A-1", actions=["comment"])])
     assert as_text(report).splitlines() == [
         "A-1  VERIFIED      held [would write: comment]",
-        "1 tickets: 1 verified; 0 writes in 0.0s (dry run: nothing written)",
+        "1 ticket: 1 verified; 0 writes in 0.0s (dry run: nothing written)",
     ]
 
 
@@ -80,7 +80,7 @@ def test_without_reminders_the_overdue_line_is_left_out() -> None:
 def test_tickets_judged_elsewhere_are_named_so_and_explained() -> None:
     report = RunReport(STARTED, dry_run=False, results=[result("A-1", "ELSEWHERE", "labelled verified")])
     assert as_text(report).splitlines()[1:] == [
-        "1 tickets: 1 judged elsewhere; 0 writes in 0.0s",
+        "1 ticket: 1 judged elsewhere; 0 writes in 0.0s",
         "judged elsewhere: a verified/failed label or the article's result comment and no result of this tool; "
         "left alone (run --rejudge judges them)",
     ]
@@ -225,3 +225,13 @@ def test_the_json_plan_gives_the_last_run_in_hours_or_none_when_it_never_fits() 
     }
     never = Plan(3, {"comment": 3}, budget=2, runs=None)
     assert as_json(RunReport(STARTED, dry_run=True, plan=never))["plan"]["last_run_after_hours"] is None
+
+
+def test_one_ticket_one_write_and_one_overdue_ticket_are_counted_in_the_singular() -> None:
+    report = RunReport(STARTED, dry_run=False, results=[result("A-1", writes=1, actions=["comment"])])
+    report.reminders_checked = True
+    report.overdue = [result("B-2", "OVERDUE", "past its due date")]
+    assert as_text(report).splitlines()[-2:] == [
+        "1 ticket: 1 verified; 1 write in 0.0s",
+        "1 open ticket overdue: 0 reminded now",
+    ]

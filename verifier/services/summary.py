@@ -45,13 +45,12 @@ def as_text(report: RunReport) -> str:
         lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
     counts = ", ".join(f"{n} {_name(k)}" for k, n in report.counts().items()) or "no tickets"
     mode = " (dry run: nothing written)" if report.dry_run else ""
-    lines.append(
-        f"{len(report.results)} tickets: {counts}; {report.writes} writes in {report.duration_seconds:.1f}s{mode}"
-    )
+    tickets, writes = _count(len(report.results), "ticket"), _count(report.writes, "write")
+    lines.append(f"{tickets}: {counts}; {writes} in {report.duration_seconds:.1f}s{mode}")
     if report.reminders_checked:
         reminded = sum(1 for r in report.overdue if "reminder" in r.actions and not r.deferred)
         verb = "would be reminded" if report.dry_run else "reminded"
-        lines.append(f"{len(report.overdue)} open tickets overdue: {reminded} {verb} now")
+        lines.append(f"{_count(len(report.overdue), 'open ticket')} overdue: {reminded} {verb} now")
     if report.counts().get(ELSEWHERE):
         lines.append(
             "judged elsewhere: a verified/failed label or the article's result comment and no result of this tool; "
@@ -105,3 +104,7 @@ def _plan_text(plan: Plan) -> list[str]:
 def _hours(duration: timedelta) -> str:
     hours = duration.total_seconds() / 3600
     return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g}h"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
