@@ -138,7 +138,7 @@ def decide(
     *,
     trusted: frozenset[str],
     own: frozenset[str],
-    already_written: bool = False,
+    already_written: bool,
     labels_with: frozenset[str] = frozenset(),
     signing_key: bytes | None = None,
 ) -> Decision:

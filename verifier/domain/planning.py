@@ -94,7 +94,7 @@ def plan(
     step = _step(end - start) if config.mode == "every-step" else None
     query = build_query(config, metric, step or (end - start))
     notes = list(metric.notes)
-    threshold, baseline = _threshold(config, metric, query, incident)
+    threshold, baseline = _threshold(config, metric, incident)
     if threshold and threshold.assumed:
         notes.append(f"the metric's unit is not known: {threshold.unit.name if threshold.unit else ''} assumed")
     if is_early:
@@ -192,7 +192,7 @@ def _step(window: timedelta) -> timedelta:
 
 
 def _threshold(
-    config: VerificationConfig, metric: Metric, query: str, incident: IncidentFacts | None
+    config: VerificationConfig, metric: Metric, incident: IncidentFacts | None
 ) -> tuple[Threshold | None, BaselineQuery | None]:
     condition = config.condition
     if not condition.relative:

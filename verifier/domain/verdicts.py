@@ -160,15 +160,13 @@ def _baseline_value(baseline: Measurement | None) -> float | str:
 
 
 def _verdict(
-    plan: QueryPlan | None,
+    plan: QueryPlan,
     outcome: Outcome,
     reason: str,
     judged: _Judged | None = None,
     threshold: Threshold | None = None,
     notes: tuple[str, ...] = (),
 ) -> Verdict:
-    if plan is None:
-        return Verdict(outcome, reason)
     return Verdict(
         outcome=outcome,
         reason=reason,
