@@ -322,3 +322,11 @@ def test_equal_buckets_and_floating_point_noise_are_cumulative() -> None:
 def test_a_bucket_bound_that_is_not_a_number_makes_the_buckets_untrusted() -> None:
     fault = bucket_fault(_buckets(_le("0.1", 5), _le("fast", 9)))
     assert fault == "a bucket has the bound le='fast', which is not a number"
+
+
+def test_a_prometheus_name_the_config_reads_as_a_counter_is_found_as_a_counter() -> None:
+    for name in ("rpc_duration_seconds_count", "rpc_duration_seconds_sum", "jobs_done_total"):
+        found = choose(_lookup(metric=name, condition="< 5"), frozenset({name}), histogram=False)
+        assert _shape(found) == (name, Shape.COUNTER)
+    gauge = choose(_lookup(metric="queue_depth", condition="< 5"), frozenset({"queue_depth"}), histogram=False)
+    assert _shape(gauge) == ("queue_depth", Shape.BARE)  # its type is settled next

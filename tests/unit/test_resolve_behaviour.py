@@ -350,3 +350,12 @@ def test_the_resolution_report_of_a_text_without_a_config_is_an_error() -> None:
         "text",
         "no verification config found (see README: 'Verification configs')",
     )
+
+
+@pytest.mark.parametrize("name", ["rpc_duration_seconds_count", "rpc_duration_seconds_sum"])
+def test_a_prometheus_count_or_sum_written_as_is_stays_a_counter_once_resolved(name: str) -> None:
+    """The README reads `*_count` and `*_sum` as counters; the metadata API knows only their family."""
+    planned = _plan(metric=name, condition="< 1000")
+    assert planned.query == f"sum(increase({name}[48h]))"
+    found = _resolved(planned, CatalogMetrics(names=frozenset({name})))
+    assert (found.metric.kind, found.query) == (Kind.COUNTER, f"sum(increase({name}[48h]))")
