@@ -359,3 +359,9 @@ def test_a_prometheus_count_or_sum_written_as_is_stays_a_counter_once_resolved(n
     assert planned.query == f"sum(increase({name}[48h]))"
     found = _resolved(planned, CatalogMetrics(names=frozenset({name})))
     assert (found.metric.kind, found.query) == (Kind.COUNTER, f"sum(increase({name}[48h]))")
+
+
+def test_the_resolution_report_for_a_sub_second_time_is_planned_from_the_whole_second() -> None:
+    metrics = CatalogMetrics(names=frozenset({"http_server_request_duration_seconds"}))
+    report = resolution_report(LATENCY, metrics, now=NOW + timedelta(microseconds=999_999), resolved_at=None)
+    assert (report["outcome"], report["window"]) == ("OK", DEFAULT_WINDOW)
