@@ -27,7 +27,21 @@ def test_an_otel_name_is_queried_under_its_prometheus_name_with_a_note_saying_so
         ("OpenTelemetry name 'http.server.request.duration' is queried as 'http_server_request_duration_seconds'",),
     )
     gauge = understand("process.memory.usage", quantile=None, unit="By")
-    assert (gauge.kind, gauge.promql, gauge.unit) == (Kind.GAUGE, "process_memory_usage_bytes", BYTES)
+    assert gauge == Metric(
+        Kind.GAUGE,
+        "process_memory_usage_bytes",
+        BYTES,
+        ("OpenTelemetry name 'process.memory.usage' is queried as 'process_memory_usage_bytes'",),
+    )
+    counter = understand("jobs.done_total", quantile=None, unit=None)
+    assert counter == Metric(
+        Kind.COUNTER, "jobs_done_total", None, ("OpenTelemetry name 'jobs.done_total' is queried as 'jobs_done_total'",)
+    )
+
+
+def test_an_otel_name_keeps_a_declared_unit_its_prometheus_name_does_not_show() -> None:
+    metric = understand("http.server.active_requests", quantile=None, unit="{request}")
+    assert (metric.promql, metric.unit) == ("http_server_active_requests", declared_unit("{request}"))
 
 
 def test_a_prometheus_name_is_queried_as_written_without_a_note() -> None:
@@ -41,6 +55,12 @@ def test_a_prometheus_name_is_queried_as_written_without_a_note() -> None:
 @pytest.mark.parametrize("name", ["jobs_total", "rpc_duration_seconds_count", "rpc_duration_seconds_sum"])
 def test_total_count_and_sum_names_are_counters(name: str) -> None:
     assert understand(name, quantile=None, unit=None).kind is Kind.COUNTER
+
+
+def test_a_counter_keeps_the_unit_of_its_name() -> None:
+    assert understand("rpc_duration_seconds_sum", quantile=None, unit=None) == Metric(
+        Kind.COUNTER, "rpc_duration_seconds_sum", SECONDS
+    )
 
 
 @pytest.mark.parametrize("name", ["jobs_created", "jobs_totals", "queue_depth", "total_jobs"])
@@ -96,6 +116,13 @@ def test_an_expression_takes_the_unit_its_names_agree_on() -> None:
 
 
 def test_an_expression_whose_names_disagree_on_the_unit_has_none_and_says_so() -> None:
+    two = "sum(a_seconds) / sum(b_bytes)"
+    assert understand(two, quantile=None, unit=None) == Metric(
+        Kind.EXPRESSION,
+        two,
+        None,
+        ("the metric names in the expression disagree on the unit (bytes, seconds); declare 'unit'",),
+    )
     expr = "sum(a_seconds) / sum(b_bytes) * c_milliseconds"
     assert understand(expr, quantile=None, unit=None) == Metric(
         Kind.EXPRESSION,
@@ -151,3 +178,4 @@ def test_keywords_in_any_case_are_not_metric_names() -> None:
 
 def test_parts_of_numbers_and_dotted_words_are_not_metric_names() -> None:
     assert metric_names("a_seconds * 1e3 + 0x1f - b.c_seconds + 2_bytes") == ["a_seconds", "b"]
+    assert metric_names("2e3 / a_bytes") == ["a_bytes"]
