@@ -330,3 +330,12 @@ def test_a_prometheus_name_the_config_reads_as_a_counter_is_found_as_a_counter()
         assert _shape(found) == (name, Shape.COUNTER)
     gauge = choose(_lookup(metric="queue_depth", condition="< 5"), frozenset({"queue_depth"}), histogram=False)
     assert _shape(gauge) == ("queue_depth", Shape.BARE)  # its type is settled next
+
+
+def test_the_python_exporter_s_counter_is_found_when_the_unit_word_is_already_inside_the_name() -> None:
+    """Prometheus adds no `seconds` to `queue.seconds.wait`; the Python SDK's exporter appends it all the same."""
+    wanted = _lookup(metric="queue.seconds.wait", unit="s", condition="< 5s")
+    python = [(c.name, c.shared) for c in wanted.candidates if c.source == "OTel Python SDK Prometheus exporter"]
+    assert python == [("queue_seconds_wait_seconds_total", False), ("queue_seconds_wait_seconds", False)]
+    found = choose(wanted, frozenset({"queue_seconds_wait_seconds_total"}), histogram=False)
+    assert _shape(found) == ("queue_seconds_wait_seconds_total", Shape.COUNTER)
