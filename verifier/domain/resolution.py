@@ -45,6 +45,7 @@ class Candidate:
     name: str  # a family name: the series itself, or the base of `_bucket`/`_count`
     source: str  # which exporter or translation stores the instrument so
     shared: bool = False  # the source stores counters and gauges under this one name (no `_total`)
+    counter: bool = False  # the name as written says counter: `_total`, and also `_count` or `_sum`
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def lookup(config: VerificationConfig) -> Lookup | None:
         found = _otel_candidates(config.metric, config.unit, histogram)
     else:
         name = understood.promql
-        found = [Candidate(name, "as written")]
+        found = [Candidate(name, "as written", counter=understood.kind is Kind.COUNTER)]
         if understood.kind is Kind.GAUGE:
             found.append(Candidate(name + "_total", "as written, with the counter suffix"))
     unique: list[Candidate] = []
@@ -133,7 +134,7 @@ def choose(found: Lookup, names: frozenset[str], *, histogram: bool) -> Found | 
             if name in names:
                 return Found(candidate, Shape.NATIVE)
         elif name in names:
-            return Found(candidate, Shape.COUNTER if name.endswith("_total") else Shape.BARE)
+            return Found(candidate, Shape.COUNTER if candidate.counter or name.endswith("_total") else Shape.BARE)
         elif name + "_bucket" in names:
             return Misfit(f"'{name}' is a histogram: the condition needs a quantile such as p99")
     exists = sorted(n for n in names if any(n.startswith(c.name) for c in found.candidates))
