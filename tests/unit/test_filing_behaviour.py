@@ -435,3 +435,15 @@ def test_a_payload_file_that_is_not_json_is_named() -> None:
         "config field 'incident.alertmanager': payload.json is not JSON: Expecting property name enclosed in "
         "double quotes: line 1 column 2 (char 1)"
     )
+
+
+def test_a_related_value_that_is_empty_or_too_long_names_its_field_and_name() -> None:
+    assert error_of(with_incident(related_metrics={"pool  wait": " "})) == (
+        "config field 'incident.related_metrics.pool wait': is empty"
+    )
+    assert error_of(document(related_queries={"retries": "q" * 4001})) == (
+        "config field 'related_queries.retries': is longer than 4000 characters"
+    )
+    assert error_of(document(related_queries={"retries": ["q"]})) == (
+        "config field 'related_queries.retries': must be text, not list"
+    )
