@@ -102,6 +102,19 @@ def test_without_a_backend_a_missing_incident_value_says_how_to_give_it() -> Non
     )
 
 
+@pytest.mark.parametrize("answer", [Measurement(()), Measurement((Series((), ((0.0, float("inf")),)), Series((), ())))])
+def test_an_incident_query_that_returns_no_number_says_so(answer: Measurement) -> None:
+    tracker = FakeTracker()
+    metrics = FakeMetrics({INCIDENT_QUERY: answer})
+    with pytest.raises(ConfigError) as caught:
+        file_items(measured_incident(), tracker, metrics, dry_run=False, now=NOW)
+    assert str(caught.value) == (
+        "config field 'incident.query': returned no number at 2026-11-20T09:41:00+00:00: "
+        "give incident.actual_value instead"
+    )
+    assert metrics.asked[0] == (INCIDENT_QUERY, TRIGGERED) and tracker.writes == []
+
+
 def test_a_given_incident_value_is_kept_and_its_query_not_asked() -> None:
     doc = document()
     doc["incident"]["query"] = INCIDENT_QUERY
