@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from tests.unit.test_filing_file import _set, document, error_of, text, webhook
-from verifier.domain.filing import action_item, alertmanager_fields, incident_context, parse_filing, parse_incident
+from verifier.domain.filing import (
+    MAX_TEXT,
+    action_item,
+    alertmanager_fields,
+    incident_context,
+    parse_filing,
+    parse_incident,
+)
 from verifier.domain.models import IncidentContext
 from verifier.errors import ConfigError
 
@@ -447,3 +454,37 @@ def test_a_related_value_that_is_empty_or_too_long_names_its_field_and_name() ->
     assert error_of(document(related_queries={"retries": ["q"]})) == (
         "config field 'related_queries.retries': must be text, not list"
     )
+
+
+def test_a_file_of_exactly_the_limit_is_read_and_one_character_more_is_refused() -> None:
+    base = text(document())
+    padded = base + "#" + "x" * (MAX_TEXT - len(base) - 2) + "\n"  # a YAML comment fills it up
+    assert len(padded) == MAX_TEXT and parse_filing(padded).incident.id == "INC-7"
+    assert error_of(padded + "#") == "the action-items file is longer than 1000000 characters"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # not a marked YAML error: its message's first line is shown, with no line number
+        ("incident: \x07\n", "unacceptable character #x0007: special characters are not allowed"),
+        ("when: 2026-13-45\n", "month must be in 1..12"),  # a timestamp YAML types but cannot build
+        ("a: " + "[" * 1000 + "]" * 1000 + "\n", "it is nested too deeply"),
+    ],
+)
+def test_text_yaml_cannot_read_is_one_exact_line(raw: str, expected: str) -> None:
+    assert error_of(raw) == f"the action-items file is not valid YAML: {expected}"
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), "nan", "inf"])
+def test_a_threshold_that_is_not_finite_is_refused(value: object) -> None:
+    assert error_of(with_incident(threshold_value=value)) == (
+        f"config field 'incident.threshold_value': '{value}' is not a finite number"
+    )
+
+
+def test_titles_that_differ_once_lowercased_are_two_items() -> None:
+    # The fingerprint lowercases the title: "straße" and "strasse" are two tickets, so two items.
+    doc = document()
+    doc["items"][0]["title"], doc["items"][1]["title"] = "Rename Straße", "RENAME STRASSE"
+    assert [item.title for item in parsed(doc).items] == ["Rename Straße", "RENAME STRASSE"]
