@@ -17,7 +17,7 @@ from verifier.domain.config import canonical
 from verifier.domain.filing import parse_filing
 from verifier.domain.formats import find_config
 from verifier.domain.measurement import Measurement, Series
-from verifier.domain.models import ActionItem
+from verifier.domain.models import ActionItem, fingerprint_in
 from verifier.domain.protocol import config_signature
 from verifier.domain.tickets import Ticket
 from verifier.errors import BackendUnavailable, ConfigError, QueryRejected, TrackerError
@@ -452,3 +452,13 @@ def test_the_json_report_names_every_field() -> None:
         "notes": ["a note"],
         "error": "item 3: HTTP 500",
     }
+
+
+def test_the_report_names_the_incident_and_each_tickets_fingerprint() -> None:
+    tracker = FakeTracker()
+    report = file_items(parse_filing(text(document())), tracker, None, dry_run=False, now=NOW)
+    assert as_json(report)["incident"] == "INC-7"
+    assert as_text(report).splitlines()[-1] == "INC-7: 2 action items: 2 created"
+    assert [item.fingerprint for item in report.items] == [
+        fingerprint_in(tracker.tickets[key].body) for key in ("FAKE-1", "FAKE-2")
+    ]
