@@ -437,8 +437,9 @@ def _named_texts(value: object, field: str) -> tuple[tuple[str, str], ...]:
         name = key if isinstance(key, str) else None
         if not name or not name.strip() or len(name) > 200:
             raise ConfigError(field, f"{key!r} is not a usable name")
-        text = _text({"v": entry}, "v", "", required=True, limit=4000)
-        out.append((" ".join(name.split()), str(text)))
+        name = " ".join(name.split())
+        text = _text({name: entry}, name, f"{field}.", required=True, limit=4000)
+        out.append((name, str(text)))
     return tuple(out)
 
 

@@ -180,8 +180,10 @@ def _capture(
     if actual is None and incident.query:
         measured = _instant(metrics, incident.query, at, "incident.query")
         actual = _incident_value(measured, incident.threshold_value, notes)
-        if actual is None:
-            notes.append(f"incident.query returned no number at {at.isoformat()}")
+        if actual is None:  # said here: the caller's "is missing" would tell the operator to give this query
+            raise ConfigError(
+                "incident.query", f"returned no number at {at.isoformat()}: give incident.actual_value instead"
+            )
     related = tuple(
         (name, _describe(_instant(metrics, query, at, f"related_queries.{name}")))
         for name, query in document.related_queries
