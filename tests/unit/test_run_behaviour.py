@@ -3,14 +3,19 @@ stop or the tracker's rate limit leaves behind, and the query and graph link a r
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
 from tests.unit.run_tickets import BLOCK, NOW, QUERY, done, tracker_with
+from verifier.domain.measurement import Measurement
 from verifier.domain.render import render_result
-from verifier.domain.tickets import Comment, Flavour
+from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.verdicts import Outcome, Verdict
+from verifier.exit_codes import ExitCode
 from verifier.services.run import RunOptions, run
 
 OTHER = QUERY.replace("latency", "errors")
@@ -49,3 +54,46 @@ def test_the_first_run_plan_counts_the_runs_real_runs_take() -> None:
         "HELD": "",
         "BROKE": "the write budget is used up",
     }
+
+
+def test_a_dry_run_stopped_while_measuring_says_it_was_interrupted() -> None:
+    """Its plan leaves out the tickets it could not judge: the operator must not take it for the whole backlog."""
+    stop, measuring = threading.Event(), threading.Event()
+
+    def slow(at: datetime) -> Measurement:
+        measuring.set()
+        stop.wait(10)
+        return instant(0.05)
+
+    @dataclass
+    class StopsAfterListing(FakeTracker):
+        def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
+            yield from super().resolved_tickets(label, lookback_days)
+            measuring.wait(10)
+            stop.set()
+
+    tracker = StopsAfterListing(clock=NOW)
+    tracker.add(done("A", 5))
+    tracker.add(done("B", 4, body=BLOCK.replace("latency", "errors")))
+    metrics = FakeMetrics({QUERY: slow, OTHER: instant(0.5)})
+    report = run(tracker, metrics, RunOptions(concurrency=1, dry_run=True), NOW, stop=stop)
+    assert [(r.key, r.outcome) for r in report.results] == [("A", "VERIFIED"), ("B", "SKIPPED")]
+    assert report.interrupted and report.exit_code == ExitCode.INTERRUPTED
+
+
+def test_a_dry_run_stopped_while_listing_says_it_was_interrupted() -> None:
+    stop = threading.Event()
+
+    @dataclass
+    class StopsWhileListing(FakeTracker):
+        def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
+            for ticket in super().resolved_tickets(label, lookback_days):
+                yield ticket
+                stop.set()
+
+    tracker = StopsWhileListing(clock=NOW)
+    tracker.add(done("A"))
+    tracker.add(done("B"))
+    report = run(tracker, FakeMetrics({QUERY: instant(0.05)}), RunOptions(dry_run=True), NOW, stop=stop)
+    assert [r.key for r in report.results] == ["A"]
+    assert report.interrupted and report.exit_code == ExitCode.INTERRUPTED

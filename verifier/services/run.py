@@ -170,6 +170,7 @@ def run(
             if item.future is not None:
                 if item.future.cancelled():
                     item.result.outcome, item.result.reason = "SKIPPED", "not judged: the run was stopped first"
+                    report.interrupted = True  # a dry run writes nothing that would say so
                 else:
                     item.verdict = item.future.result()
     budget = Budget(options.max_writes)
