@@ -255,3 +255,17 @@ def test_a_rate_limit_while_writing_results_stops_the_run_before_any_reminder() 
     assert report.throttled == refused and report.exit_code == ExitCode.THROTTLED
     assert report.errors == [f"writing stopped: {refused}; the next run writes the rest"]
     assert not report.reminders_checked and report.overdue == []
+
+
+def test_with_a_signing_key_results_are_signed_and_an_unsigned_one_is_not_taken_for_ours() -> None:
+    """A result comment anyone could have pasted (the bot's marker, no signature) does not count as recorded: the
+    run writes its own, signed, result; the next run finds that one and writes nothing."""
+    pasted = render_result(Verdict(Outcome.VERIFIED, "the condition held"), NOW - timedelta(days=3), Flavour.MARKDOWN)
+    tracker = tracker_with(done("A", reporter="alice", comments=(Comment("1", BOT, pasted, NOW - timedelta(days=1)),)))
+    signed = RunOptions(signing_key=b"k" * 32, trusted_authors=frozenset({"alice"}))
+    first = run(tracker, FakeMetrics({QUERY: instant(0.05)}), signed, NOW)
+    assert first.results[0].actions == ["comment", "label verified-by-otel"]
+    (comment,) = [body for _, kind, body in tracker.writes if kind == "comment"]
+    assert "; sig=" in comment.splitlines()[-1]
+    again = run(tracker, FakeMetrics({QUERY: instant(0.05)}), signed, NOW)
+    assert [(r.reason, r.actions) for r in again.results] == [("already recorded", [])]
