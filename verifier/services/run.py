@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -170,14 +170,17 @@ def run(
             if item.future is not None:
                 if item.future.cancelled():
                     item.result.outcome, item.result.reason = "SKIPPED", "not judged: the run was stopped first"
+                    report.interrupted = True  # a dry run writes nothing that would say so
                 else:
                     item.verdict = item.future.result()
     budget = Budget(options.max_writes)
-    _write(tracker, sorted(due, key=_due_order), options, policy, report, budget, stop)
+    due.sort(key=_due_order)
+    _write(tracker, due, options, policy, report, budget, stop)
     if options.overdue_reminders and not options.issues and not stop.is_set() and not report.throttled:
         _remind(tracker, options, policy, report, budget, now, stop)
     if options.dry_run:
-        tickets = (r.actions for r in (*sorted(report.results, key=_plan_order), *report.overdue))
+        # In the order the writes go: only due tickets and reminders have actions.
+        tickets = (r.actions for r in (*(item.result for item in due), *report.overdue))
         report.plan = backlog.plan(tickets, options.max_writes, options.run_interval)
     report.duration_seconds = time.monotonic() - clock
     return report
@@ -256,10 +259,6 @@ def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOpt
         query_seconds=round(time.monotonic() - started, 3),
     )
     return verdict
-
-
-def _plan_order(result: TicketResult) -> tuple[int, datetime]:
-    return (0 if result.due_at else 1, result.due_at or datetime.min.replace(tzinfo=UTC))
 
 
 def _due_order(item: _Due) -> tuple[int, datetime]:
