@@ -140,6 +140,16 @@ def test_a_failed_reminder_is_an_error_and_the_next_run_tries_again() -> None:
     assert writes(tracker, "A-1") == ["comment", "label:overdue"]
 
 
+@pytest.mark.parametrize(("failing", "written"), [("comment", []), ("label", ["reminder"])])
+def test_a_reminder_write_that_failed_is_not_reported_as_written(failing: str, written: list[str]) -> None:
+    tracker, metrics = setup(open_ticket("A-1", created_days=10))
+    tracker.fail_on = {failing}
+    report = run(tracker, metrics, REMIND, NOW)
+    assert report.overdue[0].outcome == "ERROR" and report.overdue[0].actions == written
+    reminded = 1 if written else 0
+    assert f"1 open ticket overdue: {reminded} reminded now" in as_text(report).splitlines()
+
+
 def test_results_carry_the_service_and_are_counted_by_service() -> None:
     tracker, metrics = setup(
         done_ticket("D-1", "checkout"), done_ticket("D-2", "search"), open_ticket("A-1", created_days=10)

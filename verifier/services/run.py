@@ -404,14 +404,14 @@ def _write_reminder(
     if not allowance.charge():
         result.deferred = BUDGET_SPENT
         return
-    result.actions.append("reminder")
     with allowance.retries_charged():
         tracker.comment(key, render_reminder(ticket, due, now, tracker.flavour))
+    result.actions.append("reminder")  # once written: the summary counts it as reminded
     log.info("reminded", ticket=key, due=due.date().isoformat())
     if OVERDUE_LABEL not in ticket.labels:
         if not allowance.charge():
             result.deferred = f"label {OVERDUE_LABEL}: {BUDGET_SPENT}"
             return
-        result.actions.append(f"label {OVERDUE_LABEL}")
         with allowance.retries_charged():
             tracker.add_labels(key, [OVERDUE_LABEL])
+        result.actions.append(f"label {OVERDUE_LABEL}")
