@@ -81,6 +81,12 @@ def test_a_control_character_in_a_block_is_explained() -> None:
     )
 
 
+@pytest.mark.parametrize("value", ["!!bool maybe", "!!int ''", "!!float ''", "!!timestamp soon"])
+def test_a_yaml_tag_its_value_does_not_fit_is_explained(value: str) -> None:
+    field, reason = _reason(f"```yaml\n{HEADER}\nmetric: x\ncondition: {value}\n```")
+    assert (field, reason) == ("block", "holds a tagged value (such as !!bool) that cannot be read")
+
+
 @pytest.mark.parametrize("point", [0xD800, 0xDBFF, 0xDC00, 0xDFFF])
 def test_a_lone_surrogate_anywhere_in_the_surrogate_range_is_explained(point: int) -> None:
     assert _reason(f"```yaml\n{HEADER}\nmetric: a{chr(point)}\n```") == (

@@ -331,4 +331,7 @@ def _safe_load(body: str) -> object:
     for event in yaml.parse(body, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
             raise ConfigError("block", "YAML anchors and aliases are not allowed in a config")
-    return yaml.load(body, Loader=_LOADER)  # noqa: S506 (a safe loader)
+    try:
+        return yaml.load(body, Loader=_LOADER)  # noqa: S506 (a safe loader)
+    except (KeyError, IndexError, AttributeError):  # PyYAML's constructors on `!!bool maybe`, `!!int ''`, …
+        raise ConfigError("block", "holds a tagged value (such as !!bool) that cannot be read") from None
