@@ -71,6 +71,28 @@ def test_a_seed_block_right_after_the_title_is_the_seeds_config() -> None:
     assert carries_config(text)
 
 
+# Texts written in a web editor (GitHub's returns CRLF line ends).
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        PROJECT + "\nThanks",
+        JIRA_PROJECT,
+        "## Verification Criteria\n- **Metric**: `x_seconds`\n- **Expected**: < 1s\n",
+        "h3. Verification Criteria\n- *Metric*: {{x_seconds}}\n- *Expected*: < 1s\n",
+        "*" + TITLE + "*\n" + SEED,
+    ],
+)
+def test_a_config_written_with_windows_line_ends_is_read(text: str) -> None:
+    crlf = text.replace("\n", "\r\n")
+    config = find_config(crlf)
+    assert config is not None
+    assert config == find_config(text)
+    assert (config.metric, config.condition.text) == ("x_seconds", "< 1s")
+    assert carries_config(crlf)
+
+
 # The reasons a broken block gives.
 
 
