@@ -71,6 +71,26 @@ def test_a_seed_block_right_after_the_title_is_the_seeds_config() -> None:
     assert carries_config(text)
 
 
+def test_the_last_of_two_seed_comments_wins() -> None:
+    first = "{code}\nmetric: first_seconds\ncondition: < 1s\n{code}"
+    config = find_config("*" + TITLE + "*\n" + first + "\n" + SEED)
+    assert config is not None
+    assert (config.metric, config.source) == ("x_seconds", "seed-comment")
+
+
+@pytest.mark.parametrize("after", ["\xa0", "X", "yaml"])
+def test_a_fence_followed_by_anything_but_spaces_or_tabs_does_not_close_a_block(after: str) -> None:
+    # CommonMark: a closing fence may be followed only by spaces or tabs.
+    assert find_config(f"```yaml\n{HEADER}\n{FIELDS}```{after}\n") is None
+    assert find_config(f"```yaml\n{HEADER}\n{FIELDS}``` \t\n") is not None
+
+
+def test_a_block_on_the_line_right_after_another_blocks_closing_fence_is_read() -> None:
+    config = find_config("```\nlog excerpt\n```\n" + PROJECT)
+    assert config is not None
+    assert config.metric == "x_seconds"
+
+
 # Texts written in a web editor (GitHub's returns CRLF line ends).
 
 
