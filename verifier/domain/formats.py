@@ -66,6 +66,7 @@ def find_config(text: str) -> VerificationConfig | None:
         raise ConfigError("text", f"must be text, not {type(text).__name__}")
     if len(text) > MAX_TEXT:
         raise ConfigError("text", f"is longer than {MAX_TEXT} characters")
+    text = text.replace("\r\n", "\n")  # GitHub returns a text written in its web editor with CRLF line ends
     candidates = [*_blocks(text), *_sections(text)]
     if not candidates:
         return None
@@ -95,7 +96,7 @@ def _blocks(text: str) -> list[_Candidate]:
 def carries_config(text: str) -> bool:
     """Whether `find_config` would find a config or an error in the text, without reading any YAML: how an
     untrusted author's text is judged, so that their text costs no parsing and cannot raise."""
-    text = text[:MAX_TEXT]
+    text = text[:MAX_TEXT].replace("\r\n", "\n")
     if _SECTION.search(text):
         return True
     if any(_HEADER.match(body.lstrip("\n").split("\n", 1)[0]) for _, body, _ in _fenced(text)):
@@ -331,4 +332,7 @@ def _safe_load(body: str) -> object:
     for event in yaml.parse(body, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
             raise ConfigError("block", "YAML anchors and aliases are not allowed in a config")
-    return yaml.load(body, Loader=_LOADER)  # noqa: S506 (a safe loader)
+    try:
+        return yaml.load(body, Loader=_LOADER)  # noqa: S506 (a safe loader)
+    except (KeyError, IndexError, AttributeError):  # PyYAML's constructors on `!!bool maybe`, `!!int ''`, …
+        raise ConfigError("block", "holds a tagged value (such as !!bool) that cannot be read") from None

@@ -143,7 +143,6 @@ class Context:
     tracker: Tracker
     policy: Policy
     labels: Labels
-    budget: Budget
     stop: threading.Event
     halt: threading.Event  # set when the tracker throttles: no new ticket starts
 
@@ -161,7 +160,7 @@ def write_all(
 ) -> Phase:
     """Write `jobs` (ordered: oldest due first) within `budget`."""
     phase = Phase()
-    ctx = Context(tracker, policy, labels, budget, stop, threading.Event())
+    ctx = Context(tracker, policy, labels, stop, threading.Event())
     todo = [job for job in jobs if _decide(job, job.listed, ctx).actions]  # from the listing: no read needed
     if dry_run:
         for job in todo:
