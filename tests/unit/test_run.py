@@ -87,6 +87,17 @@ def test_a_run_killed_between_comment_and_reopen_reopens_next_time_without_a_sec
 
 
 @pytest.mark.parametrize(
+    ("failing", "written"),
+    [("comment", []), ("label", ["comment"]), ("reopen", ["comment", "label verification-failed"])],
+)
+def test_a_write_that_failed_is_not_reported_as_written(failing: str, written: list[str]) -> None:
+    tracker, metrics = setup(ticket("A-1"), answer=instant(0.4))
+    tracker.fail_on = {failing}
+    result = run(tracker, metrics, RunOptions(), NOW).results[0]
+    assert (result.outcome, result.actions) == ("ERROR", written)  # the summary's "[wrote: ...]"
+
+
+@pytest.mark.parametrize(
     ("answer", "outcome", "writes"),
     [
         (BackendUnavailable("HTTP 503"), "ERROR", []),

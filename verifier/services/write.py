@@ -277,9 +277,10 @@ def _apply(
     def send(action: str, request: Callable[[], T]) -> T:
         if not allowance.charge():
             raise _NoRoom
-        written.actions.append(action)
         with allowance.retries_charged():
-            return request()
+            answer = request()
+        written.actions.append(action)  # once sent: the summary lists only what was written
+        return answer
 
     for action in decision.actions:
         if isinstance(action, WriteComment):
