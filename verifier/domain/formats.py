@@ -278,7 +278,7 @@ def _sections(text: str) -> list[_Candidate]:
         section = text[heading.end() : _section_end(text, heading.end())]
         raw: dict[str, object] = {}
         for bullet in _BULLET.finditer(section):
-            key, value = bullet.group("key").lower(), bullet.group("value").strip(" \t")
+            key, value = bullet.group("key").lower(), bullet.group("value").strip()
             if key == "metric":
                 raw["metric"] = _strip_code(value)
             elif key == "expected":
