@@ -230,6 +230,14 @@ def test_a_long_comment_keeps_every_block_and_section_it_reads_in_order() -> Non
     assert essentials(text, keep_whole=100) == section + "\n" + JIRA_PROJECT + "\n" + PROJECT
 
 
+def test_a_long_comment_written_with_crlf_line_ends_is_shortened_to_what_it_reads() -> None:
+    section = "## Verification Criteria\n- **Metric**: `s_seconds`\n- **Expected**: < 1s\n"
+    text = (PROSE + section + "## Other\n" + PROSE + PROJECT + "\n" + PROSE).replace("\n", "\r\n")
+    kept = essentials(text, keep_whole=100)
+    assert kept == section + "\n" + PROJECT
+    assert find_config(kept) == find_config(text)
+
+
 # A section's span ends at the next heading, even one inside a fenced block: cut out of the text around it, a fence
 # it opens can swallow a later block. Then the decision would change, and the comment is kept whole.
 SWALLOWING = "## Verification Criteria\n- **Metric**: `s_seconds`\n- **Expected**: < 1s\n```\n# a comment\n```\n"

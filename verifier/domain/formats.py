@@ -114,6 +114,7 @@ def essentials(text: str, keep_whole: int = KEEP_WHOLE) -> str:
     it has a result marker (then it is never read as a config), the spans `find_config` reads, in order."""
     if len(text) <= keep_whole or len(text) > MAX_TEXT:
         return text
+    text = text.replace("\r\n", "\n")  # as find_config reads it: the spans below are found on \n
     markers = []
     if (due := parse_reminder(text)) is not None:
         markers.append(f"action-item-verifier reminder v1; due={due}")
