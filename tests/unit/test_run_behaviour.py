@@ -61,8 +61,9 @@ def test_the_first_run_plan_counts_the_runs_real_runs_take() -> None:
     }
 
 
-def test_a_dry_run_stopped_while_measuring_says_it_was_interrupted() -> None:
-    """Its plan leaves out the tickets it could not judge: the operator must not take it for the whole backlog."""
+def _stopped_while_measuring(*tickets: Ticket) -> tuple[FakeTracker, FakeMetrics, threading.Event]:
+    """The tickets in a tracker whose listing ends with a stop signal once the first measurement has begun; that
+    measurement (latency) waits for the stop, the other (errors) answers at once."""
     stop, measuring = threading.Event(), threading.Event()
 
     def slow(at: datetime) -> Measurement:
@@ -78,9 +79,16 @@ def test_a_dry_run_stopped_while_measuring_says_it_was_interrupted() -> None:
             stop.set()
 
     tracker = StopsAfterListing(clock=NOW)
-    tracker.add(done("A", 5))
-    tracker.add(done("B", 4, body=BLOCK.replace("latency", "errors")))
-    metrics = FakeMetrics({QUERY: slow, OTHER: instant(0.5)})
+    for ticket in tickets:
+        tracker.add(ticket)
+    return tracker, FakeMetrics({QUERY: slow, OTHER: instant(0.5)}), stop
+
+
+def test_a_dry_run_stopped_while_measuring_says_it_was_interrupted() -> None:
+    """Its plan leaves out the tickets it could not judge: the operator must not take it for the whole backlog."""
+    tracker, metrics, stop = _stopped_while_measuring(
+        done("A", 5), done("B", 4, body=BLOCK.replace("latency", "errors"))
+    )
     report = run(tracker, metrics, RunOptions(concurrency=1, dry_run=True), NOW, stop=stop)
     assert [(r.key, r.outcome) for r in report.results] == [("A", "VERIFIED"), ("B", "SKIPPED")]
     assert report.interrupted and report.exit_code == ExitCode.INTERRUPTED
@@ -215,25 +223,11 @@ def test_a_rate_limit_while_listing_keeps_what_was_listed_and_says_so() -> None:
 def test_a_stop_cancels_the_queued_measurements_and_still_reports_every_due_ticket() -> None:
     """One measurement at a time: A is being measured when the stop comes, B is still queued, and C (an invalid
     config) needs no measurement. Nothing is written; each result says what became of it."""
-    stop, measuring = threading.Event(), threading.Event()
-
-    def slow(at: datetime) -> Measurement:
-        measuring.set()
-        stop.wait(10)
-        return instant(0.05)
-
-    @dataclass
-    class StopsAfterListing(FakeTracker):
-        def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
-            yield from super().resolved_tickets(label, lookback_days)
-            measuring.wait(10)
-            stop.set()
-
-    tracker = StopsAfterListing(clock=NOW)
-    tracker.add(done("A", 5))
-    tracker.add(done("B", 4, body=BLOCK.replace("latency", "errors")))
-    tracker.add(done("C", 3, body=BLOCK.replace("100ms", "100kB")))
-    metrics = FakeMetrics({QUERY: slow, OTHER: instant(0.5)})
+    tracker, metrics, stop = _stopped_while_measuring(
+        done("A", 5),
+        done("B", 4, body=BLOCK.replace("latency", "errors")),
+        done("C", 3, body=BLOCK.replace("100ms", "100kB")),
+    )
     report = run(tracker, metrics, RunOptions(concurrency=1), NOW, stop=stop)
     assert tracker.writes == [] and [q for q, _ in metrics.asked] == [QUERY]
     assert {r.key: (r.outcome, r.deferred) for r in report.results} == {

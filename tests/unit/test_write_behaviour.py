@@ -8,15 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tests.unit.fakes import BOT, FakeTracker
-from tests.unit.test_write_phase import NOW, done
-from verifier.domain.actions import Labels
+from tests.unit.run_tickets import NOW, done, jobs, write_phase
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError, TrackerThrottled
-from verifier.services.write import Budget, Job, write_all
-
-POLICY = Policy(frozenset({BOT}), frozenset({BOT}), frozenset())
+from verifier.services.write import Budget, Job
 
 
 @dataclass
@@ -36,19 +33,11 @@ class Interrupting(FakeTracker):
         return super().get_ticket(key)
 
 
-def _jobs(tracker: FakeTracker, *keys: str) -> list[Job]:
-    jobs = []
-    for days, key in enumerate(keys, start=3):
-        tracker.add(done(key, days))
-        jobs.append(Job(done(key, days), Verdict(Outcome.VERIFIED, "held")))
-    return jobs
-
-
 def test_a_stop_during_the_re_read_writes_nothing_more_and_says_so() -> None:
     stop = threading.Event()
     tracker = Interrupting(clock=NOW, at="A-1", stop=stop)
     budget = Budget(10)
-    phase = write_all(tracker, _jobs(tracker, "A-1"), POLICY, Labels(), budget, concurrency=1, dry_run=False, stop=stop)
+    phase = write_phase(tracker, jobs(tracker, "A-1"), budget, stop=stop)
     assert tracker.writes == []
     assert phase.written["A-1"].deferred == "the run was stopped"
     assert phase.interrupted
@@ -57,16 +46,7 @@ def test_a_stop_during_the_re_read_writes_nothing_more_and_says_so() -> None:
 
 def test_after_the_tracker_throttles_the_other_tickets_wait_for_its_rate_limit() -> None:
     tracker = Interrupting(clock=NOW, at="A-1")
-    phase = write_all(
-        tracker,
-        _jobs(tracker, "A-1", "A-2"),
-        POLICY,
-        Labels(),
-        Budget(10),
-        concurrency=1,
-        dry_run=False,
-        stop=threading.Event(),
-    )
+    phase = write_phase(tracker, jobs(tracker, "A-1", "A-2"))
     assert tracker.writes == []
     assert phase.written["A-1"].error == "throttled: A-1: HTTP 429: retry after 3600 s"
     assert phase.written["A-2"].deferred == "the tracker's rate limit stopped the writing"
@@ -87,16 +67,7 @@ def test_a_signed_result_is_not_taken_for_a_duplicate_of_an_unsigned_one_from_be
     tracker = FakeTracker(clock=NOW)
     tracker.add(Ticket(**{**listed.__dict__, "comments": (old,)}))
     signed = Policy(frozenset({BOT}), frozenset({BOT}), frozenset(), signing_key=b"k" * 32)
-    phase = write_all(
-        tracker,
-        [Job(listed, Verdict(Outcome.VERIFIED, "held"))],
-        signed,
-        Labels(),
-        Budget(10),
-        concurrency=1,
-        dry_run=False,
-        stop=threading.Event(),
-    )
+    phase = write_phase(tracker, [Job(listed, Verdict(Outcome.VERIFIED, "held"))], policy=signed)
     assert [kind for _, kind, _ in tracker.writes] == ["comment", "label"]
     assert not any("deleted" in action for action in phase.written["A-1"].actions)
 
@@ -116,16 +87,7 @@ class Racing(FakeTracker):
 
 def test_a_duplicate_result_that_cannot_be_deleted_is_reported_as_a_failed_write() -> None:
     tracker = Racing(clock=NOW)
-    phase = write_all(
-        tracker,
-        _jobs(tracker, "A-1"),
-        POLICY,
-        Labels(),
-        Budget(10),
-        concurrency=1,
-        dry_run=False,
-        stop=threading.Event(),
-    )
+    phase = write_phase(tracker, jobs(tracker, "A-1"))
     assert phase.written["A-1"].error == "tracker write failed: A-1: delete failed with HTTP 500"
     assert len(tracker.get_ticket("A-1").comments) == 2
 
@@ -143,16 +105,7 @@ def test_a_write_refused_by_the_rate_limit_stops_the_writing_and_is_logged_with_
 
     tracker = ThrottlingWrites(clock=NOW)
     with structlog.testing.capture_logs() as logs:
-        phase = write_all(
-            tracker,
-            _jobs(tracker, "A-1"),
-            POLICY,
-            Labels(),
-            Budget(10),
-            concurrency=1,
-            dry_run=False,
-            stop=threading.Event(),
-        )
+        phase = write_phase(tracker, jobs(tracker, "A-1"))
     assert phase.written["A-1"].error == "throttled: A-1: HTTP 429: retry after 3600 s"
     assert phase.written["A-1"].writes == 1  # the refused request reached the tracker
     assert phase.throttled == phase.written["A-1"].error
@@ -179,9 +132,7 @@ class RetryingComments(FakeTracker):
 def test_writes_left_without_budget_after_a_retry_wait_for_the_next_run() -> None:
     tracker = RetryingComments(clock=NOW)
     budget = Budget(2)  # the comment and the label, but not the comment's retry as well
-    phase = write_all(
-        tracker, _jobs(tracker, "A-1"), POLICY, Labels(), budget, concurrency=1, dry_run=False, stop=threading.Event()
-    )
+    phase = write_phase(tracker, jobs(tracker, "A-1"), budget)
     assert [kind for _, kind, _ in tracker.writes] == ["comment"]
     assert phase.written["A-1"].deferred == "the write budget is used up"
     assert phase.written["A-1"].writes == 2

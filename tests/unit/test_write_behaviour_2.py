@@ -12,19 +12,16 @@ from datetime import timedelta
 import structlog
 
 from tests.unit.fakes import BOT, FakeTracker
-from tests.unit.run_tickets import BLOCK, NOW, done
-from verifier.domain.actions import REOPEN_FAILED_NOTE, Labels
+from tests.unit.run_tickets import BLOCK, HELD, NOW, done, jobs, write_phase
+from verifier.domain.actions import REOPEN_FAILED_NOTE
 from verifier.domain.render import render_result
 from verifier.domain.tickets import Comment, Flavour, Ticket
-from verifier.domain.triage import Policy
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError, TrackerThrottled
-from verifier.services.write import BUDGET_SPENT, Budget, Job, Phase, write_all
+from verifier.services.write import BUDGET_SPENT, Budget, Job, Phase
 
-POLICY = Policy(frozenset({BOT}), frozenset({BOT}), frozenset())
 RATE_LIMITED = "the tracker's rate limit stopped the writing"
 STOPPED = "the run was stopped"
-HELD = Verdict(Outcome.VERIFIED, "held")
 BROKEN = Verdict(Outcome.FAILED, "p99 was 400ms")
 
 
@@ -50,21 +47,13 @@ class Rereads(FakeTracker):
         return super().get_ticket(key)
 
 
-def _jobs(tracker: FakeTracker, *keys: str, verdict: Verdict = HELD) -> list[Job]:
-    jobs = []
-    for days, key in enumerate(keys, start=3):
-        tracker.add(done(key, days))
-        jobs.append(Job(done(key, days), verdict))
-    return jobs
-
-
-def _write(tracker: Rereads, jobs: list[Job], budget: Budget, concurrency: int = 1) -> Phase:
-    return write_all(tracker, jobs, POLICY, Labels(), budget, concurrency=concurrency, dry_run=False, stop=tracker.stop)
+def _write(tracker: Rereads, due: list[Job], budget: Budget, concurrency: int = 1) -> Phase:
+    return write_phase(tracker, due, budget, concurrency=concurrency, stop=tracker.stop)
 
 
 def test_a_rate_limit_on_one_re_read_defers_the_others_of_its_batch() -> None:
     tracker = Rereads(clock=NOW, throttle=frozenset({"A-1"}))
-    phase = _write(tracker, _jobs(tracker, "A-1", "A-2", "A-3"), Budget(10), concurrency=3)
+    phase = _write(tracker, jobs(tracker, "A-1", "A-2", "A-3"), Budget(10), concurrency=3)
     assert tracker.writes == []
     assert phase.written["A-1"].error == "throttled: A-1: HTTP 429: retry after 60 s"
     assert phase.written["A-2"].deferred == RATE_LIMITED
@@ -75,7 +64,7 @@ def test_a_rate_limit_on_one_re_read_defers_the_others_of_its_batch() -> None:
 
 def test_every_re_read_refused_in_a_batch_is_reported_as_refused() -> None:
     tracker = Rereads(clock=NOW, throttle=frozenset({"A-1", "A-2"}), fail=frozenset({"A-3"}))
-    phase = _write(tracker, _jobs(tracker, "A-1", "A-2", "A-3"), Budget(10), concurrency=3)
+    phase = _write(tracker, jobs(tracker, "A-1", "A-2", "A-3"), Budget(10), concurrency=3)
     assert {key: (w.error, w.deferred) for key, w in phase.written.items()} == {
         "A-1": ("throttled: A-1: HTTP 429: retry after 60 s", ""),
         "A-2": ("throttled: A-2: HTTP 429: retry after 60 s", ""),
@@ -85,21 +74,21 @@ def test_every_re_read_refused_in_a_batch_is_reported_as_refused() -> None:
 
 def test_a_stop_during_a_throttled_batch_is_reported_as_a_stop() -> None:
     tracker = Rereads(clock=NOW, throttle=frozenset({"A-1"}), stop_at="A-2")
-    phase = _write(tracker, _jobs(tracker, "A-1", "A-2"), Budget(10), concurrency=2)
+    phase = _write(tracker, jobs(tracker, "A-1", "A-2"), Budget(10), concurrency=2)
     assert phase.written["A-2"].deferred == STOPPED
     assert phase.interrupted
 
 
 def test_once_the_tracker_throttles_no_further_ticket_is_read() -> None:
     tracker = Rereads(clock=NOW, throttle=frozenset({"A-1"}))
-    phase = _write(tracker, _jobs(tracker, "A-1", "A-2", "A-3"), Budget(10))
+    phase = _write(tracker, jobs(tracker, "A-1", "A-2", "A-3"), Budget(10))
     assert tracker.reads == ["A-1"]
     assert [phase.written[key].deferred for key in ("A-2", "A-3")] == [RATE_LIMITED, RATE_LIMITED]
 
 
 def test_once_the_budget_is_spent_no_further_ticket_is_read_and_each_says_why() -> None:
     tracker = Rereads(clock=NOW)
-    phase = _write(tracker, _jobs(tracker, "A-1", "A-2", "A-3"), Budget(2))
+    phase = _write(tracker, jobs(tracker, "A-1", "A-2", "A-3"), Budget(2))
     assert [key for key, *_ in tracker.writes] == ["A-1", "A-1"]
     assert "A-2" not in tracker.reads and "A-3" not in tracker.reads
     assert [phase.written[key].deferred for key in ("A-2", "A-3")] == [BUDGET_SPENT, BUDGET_SPENT]
@@ -127,7 +116,7 @@ def test_a_result_the_listing_saw_is_not_written_again_when_the_re_read_does_not
 def test_the_note_after_an_impossible_reopen_is_written_when_the_budget_has_room() -> None:
     tracker = Rereads(clock=NOW, reopenable=False)
     budget = Budget(4)  # comment, label, the note and its label; the impossible reopen sends nothing
-    phase = _write(tracker, _jobs(tracker, "A-1", verdict=BROKEN), budget)
+    phase = _write(tracker, jobs(tracker, "A-1", verdict=BROKEN), budget)
     assert [(kind, body) for _, kind, body in tracker.writes][2:] == [
         ("comment", REOPEN_FAILED_NOTE),
         ("label", "reopen-failed"),
@@ -141,7 +130,7 @@ def test_the_note_after_an_impossible_reopen_is_written_when_the_budget_has_room
 def test_the_note_after_an_impossible_reopen_waits_when_the_budget_has_no_room() -> None:
     tracker = Rereads(clock=NOW, reopenable=False)
     budget = Budget(3)
-    phase = _write(tracker, _jobs(tracker, "A-1", verdict=BROKEN), budget)
+    phase = _write(tracker, jobs(tracker, "A-1", verdict=BROKEN), budget)
     assert [kind for _, kind, _ in tracker.writes] == ["comment", "label"]
     assert phase.written["A-1"].deferred == "the note that the reopen is impossible: " + BUDGET_SPENT
     assert phase.written["A-1"].writes == 2
@@ -151,7 +140,7 @@ def test_the_note_after_an_impossible_reopen_waits_when_the_budget_has_no_room()
 def test_a_refused_re_read_is_logged_with_its_ticket_and_error() -> None:
     tracker = Rereads(clock=NOW, throttle=frozenset({"A-1"}), fail=frozenset({"A-2"}))
     with structlog.testing.capture_logs() as logs:
-        _write(tracker, _jobs(tracker, "A-1", "A-2"), Budget(10), concurrency=2)
+        _write(tracker, jobs(tracker, "A-1", "A-2"), Budget(10), concurrency=2)
     assert {
         "event": "tracker_throttled",
         "log_level": "error",
@@ -175,7 +164,7 @@ class TwoRacers(FakeTracker):
 def test_a_ticket_decided_before_a_later_re_read_of_its_batch_throttles_waits_for_the_rate_limit() -> None:
     tracker = Rereads(clock=NOW, throttle=frozenset({"A-2"}))
     budget = Budget(10)
-    phase = _write(tracker, _jobs(tracker, "A-1", "A-2"), budget, concurrency=2)
+    phase = _write(tracker, jobs(tracker, "A-1", "A-2"), budget, concurrency=2)
     assert tracker.writes == []
     assert phase.written["A-1"].deferred == RATE_LIMITED
     assert budget.left == 10  # its reservation is given back
@@ -183,16 +172,7 @@ def test_a_ticket_decided_before_a_later_re_read_of_its_batch_throttles_waits_fo
 
 def test_when_two_runs_wrote_the_same_result_first_only_ours_is_deleted() -> None:
     tracker = TwoRacers(clock=NOW)
-    phase = write_all(
-        tracker,
-        _jobs(tracker, "A-1"),
-        POLICY,
-        Labels(),
-        Budget(10),
-        concurrency=1,
-        dry_run=False,
-        stop=threading.Event(),
-    )
+    phase = write_phase(tracker, jobs(tracker, "A-1"))
     assert [(kind, body) for _, kind, body in tracker.writes if kind == "delete"] == [("delete", "1002")]  # ours
     assert [c.id for c in tracker.get_ticket("A-1").comments] == ["1000", "1001"]
     assert phase.written["A-1"].actions == ["comment", "deleted: a concurrent run wrote the same result first"]
@@ -200,16 +180,7 @@ def test_when_two_runs_wrote_the_same_result_first_only_ours_is_deleted() -> Non
 
 def test_when_our_result_cannot_be_told_apart_every_later_duplicate_is_deleted_and_listed() -> None:
     tracker = TwoRacers(clock=NOW, labels_with=frozenset({"comment"}))  # the comment's id is not returned
-    phase = write_all(
-        tracker,
-        _jobs(tracker, "A-1"),
-        POLICY,
-        Labels(),
-        Budget(10),
-        concurrency=1,
-        dry_run=False,
-        stop=threading.Event(),
-    )
+    phase = write_phase(tracker, jobs(tracker, "A-1"))
     assert [kind for _, kind, _ in tracker.writes].count("delete") == 2
     assert len(tracker.get_ticket("A-1").comments) == 1
     assert phase.written["A-1"].actions == [
@@ -237,16 +208,7 @@ def test_a_result_written_in_the_same_second_as_the_config_it_judged_counts_as_a
     config = Comment("c1", BOT, BLOCK, NOW + timedelta(seconds=1))
     tracker = OneRacer(clock=NOW)  # the other run's result is stamped NOW + 1 s: the config's second
     tracker.add(done("A-1", body="The fix is deployed.", comments=(config,)))
-    phase = write_all(
-        tracker,
-        [Job(done("A-1", body="The fix is deployed.", comments=(config,)), HELD)],
-        POLICY,
-        Labels(),
-        Budget(10),
-        concurrency=1,
-        dry_run=False,
-        stop=threading.Event(),
-    )
+    phase = write_phase(tracker, [Job(done("A-1", body="The fix is deployed.", comments=(config,)), HELD)])
     results = [c for c in tracker.get_ticket("A-1").comments if c.id != "c1"]
     assert [c.created for c in results] == [NOW + timedelta(seconds=1)]  # the other run's stays, ours is deleted
     assert phase.written["A-1"].actions[-1] == "deleted: a concurrent run wrote the same result first"
@@ -263,16 +225,7 @@ class DeletedFirst(OneRacer):
 
 def test_a_duplicate_the_other_run_deleted_first_is_no_failure() -> None:
     tracker = DeletedFirst(clock=NOW)
-    phase = write_all(
-        tracker,
-        _jobs(tracker, "A-1"),
-        POLICY,
-        Labels(),
-        Budget(10),
-        concurrency=1,
-        dry_run=False,
-        stop=threading.Event(),
-    )
+    phase = write_phase(tracker, jobs(tracker, "A-1"))
     assert len(tracker.get_ticket("A-1").comments) == 1
     assert phase.written["A-1"].error == ""
     assert phase.written["A-1"].actions[-1] == "deleted: a concurrent run wrote the same result first"
