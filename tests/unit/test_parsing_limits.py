@@ -63,25 +63,28 @@ def test_jira_block_scanner_matches_exactly_what_the_old_regex_matched(text: str
     assert list(_jira_blocks(text)) == [(m.start(), m.group("body"), m.end()) for m in _OLD_JIRA_BLOCK.finditer(text)]
 
 
-_config_pieces = st.sampled_from(
-    [
-        "```yaml\n",
-        "```\n",
-        "~~~\n",
-        "{code}",
-        "{code:yaml}",
-        "{noformat}",
-        "*Automated Verification Config*\n",
-        "# action-item-verifier: v1\n",
-        "# action-item-verifier: v9\n",
-        "## Verification Criteria\n",
-        "metric: x\n",
-        "condition: < 1ms\n",
-        "a: b\n",
-        "\n",
-        "- **Metric**: `x`\n",
-    ]
-)
+# What configs and comments are made of, CRLF line ends (GitHub's web editor) and a lone CR among them.
+_PIECES = [
+    "```yaml\n",
+    "```\n",
+    "```\r\n",
+    "~~~\n",
+    "{code}",
+    "{code:yaml}",
+    "{noformat}",
+    "*Automated Verification Config*\n",
+    "# action-item-verifier: v1\n",
+    "# action-item-verifier: v9\n",
+    "## Verification Criteria\n",
+    "## Verification Criteria\r\n",
+    "metric: x\n",
+    "condition: < 1ms\n",
+    "\n",
+    "\r\n",
+    "\r",
+    "- **Metric**: `x`\n",
+]
+_config_pieces = st.sampled_from([*_PIECES, "a: b\n"])
 
 
 @settings(max_examples=1000, deadline=None)
@@ -190,21 +193,8 @@ def test_a_config_block_over_its_cap_is_refused() -> None:
 
 _comment_pieces = st.sampled_from(
     [
-        "```yaml\n",
-        "```\n",
-        "~~~\n",
-        "{code}",
-        "{code:yaml}",
-        "{noformat}",
-        "*Automated Verification Config*\n",
-        "# action-item-verifier: v1\n",
-        "# action-item-verifier: v9\n",
-        "## Verification Criteria\n",
-        "metric: x\n",
-        "condition: < 1ms\n",
+        *_PIECES,
         "delay: 2h\n",
-        "\n",
-        "- **Metric**: `x`\n",
         "- **Expected**: < 2ms\n",
         "## Other\n",
         "junk ",
