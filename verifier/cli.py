@@ -302,8 +302,8 @@ def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
         else:
             print(as_text(report))
         sink = context.run_metrics
-        if sink is not None and not report.dry_run:
-            push_metrics(sink, report, finished_at=time.time())
+        if sink is not None:
+            push_metrics(sink, report, finished_at=time.time(), on_call=bool(args.issue or args.now))
     return report.exit_code
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from structlog.testing import capture_logs
 
 from tests.unit.test_overdue import NOW, REMIND, open_ticket, setup
@@ -34,6 +35,7 @@ class RecordingSink:
         duration_seconds: float,
         finished_at: float,
         succeeded: bool,
+        dry_run: bool,
     ) -> None:
         if self.fail:
             raise self.fail
@@ -45,11 +47,14 @@ class RecordingSink:
                 "duration_seconds": duration_seconds,
                 "finished_at": finished_at,
                 "succeeded": succeeded,
+                "dry_run": dry_run,
             }
         )
 
-    def push_services(self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None) -> None:
-        self.services.append({"results": results, "overdue": overdue})
+    def push_services(
+        self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None, dry_run: bool
+    ) -> None:
+        self.services.append({"results": results, "overdue": overdue, "dry_run": dry_run})
 
 
 def result(key: str, outcome: str, service: str | None = None, writes: int = 0) -> TicketResult:
@@ -73,9 +78,38 @@ def test_a_run_pushes_its_counts_errors_writes_duration_and_success() -> None:
             "duration_seconds": 4.5,
             "finished_at": 1_700_000_000.0,
             "succeeded": True,
+            "dry_run": False,
         }
     ]
-    assert sink.services == [{"results": {"checkout": {"VERIFIED": 2}}, "overdue": None}]
+    assert sink.services == [{"results": {"checkout": {"VERIFIED": 2}}, "overdue": None, "dry_run": False}]
+
+
+def test_a_dry_run_pushes_like_a_real_one_marked_as_dry() -> None:
+    report = RunReport(STARTED, dry_run=True, results=[result("A-1", "FAILED", "checkout")], duration_seconds=1.0)
+    sink = RecordingSink()
+    push_metrics(sink, report, finished_at=5.0)
+    assert sink.runs == [
+        {
+            "counts": {"FAILED": 1},
+            "errors": 0,
+            "writes": 0,
+            "duration_seconds": 1.0,
+            "finished_at": 5.0,
+            "succeeded": True,
+            "dry_run": True,
+        }
+    ]
+    assert sink.services == [{"results": {"checkout": {"FAILED": 1}}, "overdue": None, "dry_run": True}]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_an_on_call_run_pushes_nothing_and_says_so(dry_run: bool) -> None:
+    report = RunReport(STARTED, dry_run=dry_run, results=[result("A-1", "VERIFIED", "checkout")])
+    sink = RecordingSink()
+    with capture_logs() as logs:
+        push_metrics(sink, report, finished_at=5.0, on_call=True)
+    assert (sink.runs, sink.services) == ([], [])
+    assert [(entry["event"], entry["log_level"]) for entry in logs] == [("metrics_not_pushed", "info")]
 
 
 def test_errors_pushed_are_the_tickets_in_error_and_the_runs_own_failures() -> None:
@@ -123,7 +157,9 @@ def test_overdue_tickets_are_pushed_by_service_when_the_run_listed_them() -> Non
     )
     sink = RecordingSink()
     push_metrics(sink, report, finished_at=0.0)
-    assert sink.services == [{"results": {"search": {"FAILED": 1}}, "overdue": {"search": 2, "unknown": 1}}]
+    assert sink.services == [
+        {"results": {"search": {"FAILED": 1}}, "overdue": {"search": 2, "unknown": 1}, "dry_run": False}
+    ]
 
 
 def test_a_pushgateway_that_is_down_is_logged_and_the_run_goes_on() -> None:
