@@ -76,7 +76,7 @@ def test_two_releases_in_one_grafana_get_dashboards_of_their_own(helm: Helm) -> 
     boards.append(_board(helm, "prod", "monitoring"))
     boards.append(_board(helm, "r" * 53, "n" * 63))  # the longest release and namespace names Kubernetes allows
     uids = [board["uid"] for _, board in boards]
-    assert len(set(uids)) == len(set(name for name, _ in boards)) == len(set(b["title"] for _, b in boards)) == 4
+    assert len(set(uids)) == len({name for name, _ in boards}) == len({b["title"] for _, b in boards}) == 4
     for uid in uids:
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,40}", uid), uid
     for name, _ in boards:
