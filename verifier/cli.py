@@ -303,7 +303,7 @@ def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
             print(as_text(report))
         sink = context.run_metrics
         if sink is not None:
-            push_metrics(sink, report, finished_at=time.time(), on_call=bool(args.issue or args.now))
+            push_metrics(sink, report, finished_at=time.time(), by_hand=bool(args.issue or args.now or args.dry_run))
     return report.exit_code
 
 

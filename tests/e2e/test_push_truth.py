@@ -1,8 +1,9 @@
 """What the Pushgateway tells the alerts, through the CLI: real runs push to a real Pushgateway that a real
 Prometheus scrapes (honor_labels, as the chart's docs require).
 
-An on-call run (`run --issue KEY --now`) between two scheduled runs leaves the scheduled run's series as they
-were, in the Pushgateway and in Prometheus; a dry run's push is there, every series marked dry_run="true"."""
+An on-call run (`run --issue KEY --now`), or a `run --dry-run` by hand, between two scheduled runs leaves the
+scheduled run's series as they were, in the Pushgateway and in Prometheus; a scheduled run in dry-run mode
+(VERIFIER_DRY_RUN) pushes, every series marked dry_run="true"."""
 
 from __future__ import annotations
 
@@ -93,6 +94,10 @@ def test_an_on_call_run_between_two_scheduled_runs_leaves_the_scheduled_series_u
     on_call = run_cli({**env, "VERIFIER_LOG_LEVEL": "info"}, "--issue", keys["held"], "--now")
     assert on_call.code == 0, on_call.err
     assert '"event": "metrics_not_pushed"' in on_call.err  # says so in its log
+    assert _pushed(gateway, job) == pushed
+    assert _scraped(scraper, job) == scheduled
+    by_hand = run_cli(env, "--dry-run")  # a look at what a run would do, by hand: no push either
+    assert by_hand.code == 0, by_hand.err
     assert _pushed(gateway, job) == pushed
     assert _scraped(scraper, job) == scheduled
 

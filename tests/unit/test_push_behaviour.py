@@ -103,11 +103,11 @@ def test_a_dry_run_pushes_like_a_real_one_marked_as_dry() -> None:
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_an_on_call_run_pushes_nothing_and_says_so(dry_run: bool) -> None:
+def test_a_run_started_by_hand_pushes_nothing_and_says_so(dry_run: bool) -> None:
     report = RunReport(STARTED, dry_run=dry_run, results=[result("A-1", "VERIFIED", "checkout")])
     sink = RecordingSink()
     with capture_logs() as logs:
-        push_metrics(sink, report, finished_at=5.0, on_call=True)
+        push_metrics(sink, report, finished_at=5.0, by_hand=True)
     assert (sink.runs, sink.services) == ([], [])
     assert [(entry["event"], entry["log_level"]) for entry in logs] == [("metrics_not_pushed", "info")]
 

@@ -13,15 +13,17 @@ from verifier.ports import RunMetrics
 from verifier.services.run import RunReport, TicketResult
 
 
-def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float, on_call: bool = False) -> None:
+def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float, by_hand: bool = False) -> None:
     """Push the run's metrics, marked when it was a dry run; a sink that is down is logged, never a reason to fail
-    the run. An on-call run (`--issue`, `--now`) pushes nothing: it judged a hand-picked set of tickets, and its
-    figures would replace the scheduled run's (a FAILED service back to 0, the last success moved), so the
-    alerts on them would clear for a run that never looked at the other tickets. Its result is in its own log
-    and in the tracker."""
-    if on_call:
+    the run. A run started by hand (`--issue`, `--now`, `--dry-run`: on-call, or a look at what a run would do)
+    pushes nothing: its figures would replace the scheduled run's (a FAILED service back to 0, the last success
+    moved, written results replaced by would-be ones), so the alerts on them would clear for a run that judged
+    other tickets or wrote nothing. Its result is in its own log and in the tracker. A scheduled run in dry-run
+    mode (VERIFIER_DRY_RUN, the chart's dryRun) is not by hand: it pushes, marked."""
+    if by_hand:
         structlog.get_logger("verifier").info(
-            "metrics_not_pushed", reason="on-call run (--issue/--now): the scheduled run's series stay as they are"
+            "metrics_not_pushed",
+            reason="a run started with --issue, --now or --dry-run: the scheduled run's series stay as they are",
         )
         return
     counts = report.counts()
