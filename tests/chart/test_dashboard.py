@@ -57,6 +57,9 @@ def test_configmap_carries_the_sidecar_label_and_the_json_unchanged_but_for_the_
     expected = hashlib.sha256(f"{NAMESPACE}/{RELEASE}".encode()).hexdigest()[:12]
     assert board["uid"] == f"action-item-verifier-{expected}"
     assert board["title"] == f"Action item verifier ({NAMESPACE}/{RELEASE})"
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["job"]["current"] == {"text": "action-item-verifier", "value": "action-item-verifier"}
+    variables["job"]["current"] = {}
     assert {**board, "uid": "action-item-verifier", "title": "Action item verifier"} == dashboard()
 
 
@@ -82,6 +85,17 @@ def test_two_releases_in_one_grafana_get_dashboards_of_their_own(helm: Helm) -> 
     for name, _ in boards:
         assert re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", name), name  # a ConfigMap key
     assert _board(helm, "prod", "incident-tools") == boards[0]  # stable across upgrades
+
+
+def test_the_dashboard_opens_on_the_releases_pushgateway_job(helm: Helm) -> None:
+    out = helm.run(
+        "template", "staging", str(CHART), "--namespace", NAMESPACE,
+        "--set", "grafanaDashboard.enabled=true", "--set", "config.VERIFIER_PUSHGATEWAY_JOB=verifier-staging",
+    ).stdout  # fmt: skip
+    (configmap,) = [o for o in parse(out) if o["kind"] == "ConfigMap"]
+    (board,) = [json.loads(text) for text in configmap["data"].values()]
+    (job,) = [v for v in board["templating"]["list"] if v["name"] == "job"]
+    assert job["current"] == {"text": "verifier-staging", "value": "verifier-staging"}
 
 
 def test_configmap_goes_where_the_sidecar_looks_and_is_absent_by_default(helm: Helm, default: Rendering) -> None:
