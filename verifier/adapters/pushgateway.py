@@ -9,12 +9,12 @@ a group of their own, `job=<job>,breakdown=service`, by PUT: each run replaces t
 that had no ticket in this run has no series left over from an earlier one. (A POST cannot do that: a metric
 with no series at all is not sent, so it would not replace the old series.)
 
-Every series carries `dry_run="true"` or `"false"`: a scheduled run in dry-run mode (VERIFIER_DRY_RUN) pushes like
-a real one (so the absence and
-no-success alerts keep watching a first install, whose chart default is a dry run), and alerts about what was
-written (fixes reopened) can leave dry runs out. The label is on every series of a metric, so the next push of
-that metric replaces it whichever mode the run was in. Runs started by hand (`run --issue`, `--now`,
-`--dry-run`) push nothing (`verifier.services.push`): these two groups describe the scheduled run only.
+Every series carries `dry_run="true"` or `"false"`: a scheduled run in dry-run mode (VERIFIER_DRY_RUN) pushes like a
+real one, so the absence and no-success alerts keep watching a first install (the chart's default is a dry run),
+and alerts about what was written (fixes reopened) can leave dry runs out. The label is on every series of a
+metric, so the next push of that metric replaces it whichever mode the run was in. Runs started by hand
+(`run --issue`, `--now`, `--dry-run`) push nothing (`verifier.services.push`): these two groups describe the
+scheduled run only.
 """
 
 from __future__ import annotations
