@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
+from tests.unit.test_bootstrap import Built, github_env
 from tests.unit.test_overdue import NOW, REMIND, open_ticket, setup
+from tests.unit.test_run import ticket
+from verifier.cli import main
 from verifier.errors import MetricsError, VerifierError
 from verifier.services.push import by_service, push_metrics
 from verifier.services.run import RunReport, TicketResult, run
@@ -182,3 +187,31 @@ def test_tickets_are_counted_by_service_then_outcome() -> None:
         "checkout": {"VERIFIED": 1, "FAILED": 2},
         "unknown": {"VERIFIED": 1, "PENDING": 1},
     }
+
+
+@pytest.mark.parametrize(
+    ("args", "env_dry_run", "pushed"),
+    [
+        ([], "false", [False]),  # the scheduled run
+        ([], "true", [True]),  # the scheduled run of a dry-run install: pushed, marked
+        (["--now"], "false", []),
+        (["--issue", "acme/api#1"], "false", []),
+        (["--issue", "acme/api#1", "--now"], "false", []),
+        (["--dry-run"], "false", []),
+        (["--rejudge"], "false", [False]),  # a whole run: it is the scheduled run's figures
+    ],
+)
+def test_which_runs_of_the_cli_push(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], env_dry_run: str, pushed: list[bool]
+) -> None:
+    for name in list(os.environ):
+        if name.startswith(("VERIFIER_", "JIRA_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("VERIFIER_SECRETS_DIR", str(tmp_path / "none"))
+    github_env(monkeypatch)
+    monkeypatch.setenv("VERIFIER_DRY_RUN", env_dry_run)
+    built = Built()
+    built.tracker.add(ticket("acme/api#1", resolved_at=datetime.now(UTC) - timedelta(days=3)))
+    sink = RecordingSink()
+    assert main(["run", *args], adapters=replace(built.adapters(), run_metrics=lambda _: sink)) == 0
+    assert [r["dry_run"] for r in sink.runs] == [s["dry_run"] for s in sink.services] == pushed
