@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from tests.e2e.seed import REPO_ROOT as ROOT
 from tests.e2e.seed import Desk, Timeline, base_env, cases_for, run_cli
 from tests.integration.backends import PrometheusServer, Pushgateway
 
@@ -137,6 +138,12 @@ def test_a_dry_run_pushes_its_series_marked_dry(
     assert marks == {"true"}
     assert _value(series, "action_item_verifier_writes") == 0
     assert _value(series, "action_item_verifier_results", service="checkout", verdict="FAILED") >= 1
+    # The dashboard's panel for it shows the last run as a dry one.
+    board = json.loads(
+        (ROOT / "helm" / "action-item-verifier" / "dashboards" / "action-item-verifier.json").read_text()
+    )
+    (expr,) = [t["expr"] for p in board["panels"] if p["title"] == "Last run, dry or writing" for t in p["targets"]]
+    assert [dict(k)["dry_run"] for k in _query(scraper, expr.replace("$job", job))] == ["true"]
     # What the chart's alerts read: the absence alert has its series; FixesFailed leaves dry runs out.
     assert _query(scraper, f'absent(action_item_verifier_last_success_timestamp_seconds{{job="{job}"}})') == {}
     assert _query(scraper, f'action_item_verifier_results{{job="{job}",verdict="FAILED",dry_run="false"}} > 0') == {}
