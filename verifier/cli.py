@@ -98,11 +98,18 @@ def _parser() -> argparse.ArgumentParser:
         "an error (tried again next run), 2 for a settings error, 143 when stopped by SIGTERM.",
     )
     run.add_argument(
-        "--dry-run", action="store_true", help="read and evaluate, write nothing, print what would be written"
+        "--dry-run",
+        action="store_true",
+        help="read and evaluate, write nothing, print what would be written; push no metrics (a dry run set by "
+        'VERIFIER_DRY_RUN pushes, marked dry_run="true")',
     )
-    run.add_argument("--issue", action="append", default=[], metavar="KEY", help="only this ticket (repeatable)")
     run.add_argument(
-        "--now", action="store_true", help="ignore the delay: judge the window so far (the comment says so)"
+        "--issue", action="append", default=[], metavar="KEY", help="only this ticket (repeatable); push no metrics"
+    )
+    run.add_argument(
+        "--now",
+        action="store_true",
+        help="ignore the delay: judge the window so far (the comment says so); push no metrics",
     )
     run.add_argument(
         "--rejudge",
@@ -302,8 +309,8 @@ def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
         else:
             print(as_text(report))
         sink = context.run_metrics
-        if sink is not None and not report.dry_run:
-            push_metrics(sink, report, finished_at=time.time())
+        if sink is not None:
+            push_metrics(sink, report, finished_at=time.time(), by_hand=bool(args.issue or args.now or args.dry_run))
     return report.exit_code
 
 

@@ -127,12 +127,15 @@ class RunMetrics(Protocol):
         duration_seconds: float,
         finished_at: float,
         succeeded: bool,
+        dry_run: bool,
     ) -> None:
         """The run's own figures: tickets by verdict, errors, writes, duration, when it ended and whether it
-        handled every ticket."""
+        handled every ticket; `dry_run` marks every series of a run that wrote nothing."""
         ...
 
-    def push_services(self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None) -> None:
+    def push_services(
+        self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None, dry_run: bool
+    ) -> None:
         """Tickets by service then verdict, and open tickets past their SLA by service (None: not listed)."""
         ...
 

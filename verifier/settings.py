@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from verifier import defaults
 from verifier.connections import CommaList, GitHubConnection, JiraConnection, PrometheusConnection
@@ -193,6 +194,12 @@ def load(cls: type[S], **overrides: Any) -> S:
         return cls(**kwargs)
     except ValidationError as error:
         raise SettingsError([_problem(cls, e) for e in error.errors()]) from None
+    except (OSError, SourceError) as error:  # a secret volume the Pod's user may not read (fsGroup, modes)
+        cause = error if isinstance(error, OSError) else error.__cause__
+        if not isinstance(cause, OSError):
+            raise
+        where = cause.filename or secrets_dir
+        raise SettingsError([f"VERIFIER_SECRETS_DIR: cannot read {where}: {cause.strerror or cause}"]) from None
 
 
 def _problem(cls: type[BaseSettings], error: Any) -> str:

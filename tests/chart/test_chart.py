@@ -224,7 +224,7 @@ def test_template_renders_the_expected_objects(rendered: Mapping[str, Rendering]
     assert kinds.count("ServiceAccount") == 1
     assert kinds.count("Pod") == 1  # the helm test hook
     assert ("Secret" in kinds) == (scenario == "github-tracker")  # the only scenario with secret.values
-    assert ("NetworkPolicy" in kinds) == (scenario == "networkpolicy-on")
+    assert ("NetworkPolicy" in kinds) == scenario.startswith("networkpolicy-")
     assert ("PrometheusRule" in kinds) == (scenario == "prometheusrule-on")
     assert ("ConfigMap" in kinds) == (scenario == "grafanadashboard-on")
     for obj in r.objects:
@@ -655,7 +655,7 @@ def test_prometheus_rules_pass_promtool_check(rendered: Mapping[str, Rendering],
         f"time() - max(action_item_verifier_last_success_timestamp_seconds{{{job}}}) > 2 * 21600"
     )
     assert exprs["ActionItemVerifierFixesFailed"] == (
-        f'sum by (service) (action_item_verifier_results{{{job},verdict="FAILED"}}) > 0'
+        f'sum by (service) (action_item_verifier_results{{{job},verdict="FAILED",dry_run="false"}}) > 0'
     )
 
 
@@ -674,9 +674,12 @@ def test_prometheus_rules_fire_when_they_should(rendered: Mapping[str, Rendering
             }
         ]
 
-    def results(service: str) -> str:
+    def results(service: str, dry_run: str = "false") -> str:
         """A series as `push_service_metrics` pushes it, to its own group."""
-        return f'action_item_verifier_results{{{job},breakdown="service",service="{service}",verdict="FAILED"}}'
+        return (
+            f'action_item_verifier_results{{{job},breakdown="service",dry_run="{dry_run}",service="{service}",'
+            'verdict="FAILED"}'
+        )
 
     tests = {
         "rule_files": [rules.name],
@@ -692,6 +695,8 @@ def test_prometheus_rules_fire_when_they_should(rendered: Mapping[str, Rendering
                     {"series": results("checkout"), "values": "0x30 2x30 0x60"},
                     {"series": results("search"), "values": "0x30 1x30 0x60"},
                     {"series": results("payments"), "values": "0x120"},
+                    # A dry run's FAILED reopened nothing: no alert.
+                    {"series": results("catalog", dry_run="true"), "values": "4x120"},
                     {
                         "series": 'action_item_verifier_results{job="another-install",service="x",verdict="FAILED"}',
                         "values": "5x120",
@@ -734,6 +739,24 @@ def test_prometheus_rules_fire_when_they_should(rendered: Mapping[str, Rendering
             },
         ],
     }
+    # A first install in dry-run mode (the chart's default): each run every 6 h pushes its success marked
+    # dry_run="true"; neither the absence alert nor the no-success one fires.
+    success = " ".join(f"{h * 3600}x359" for h in range(0, 18, 6))  # minute 0: 0, from 6 h: 21600, ...
+    tests["tests"].append(
+        {
+            "interval": "1m",
+            "input_series": [
+                {
+                    "series": f'action_item_verifier_last_success_timestamp_seconds{{{job},dry_run="true"}}',
+                    "values": f"{success} {18 * 3600}x10",
+                }
+            ],
+            "alert_rule_test": [
+                {"eval_time": "18h", "alertname": name, "exp_alerts": []}
+                for name in ("ActionItemVerifierMetricsAbsent", "ActionItemVerifierNoRecentSuccess")
+            ],
+        }
+    )
     (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False))
     result = subprocess.run([promtool, "test", "rules", "tests.yaml"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

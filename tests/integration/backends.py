@@ -387,17 +387,21 @@ class VictoriaMetricsServer(_Server):
 
 
 class Pushgateway(_Server):
+    """A Pushgateway persisting to a file of its own: Debian's build defaults --persistence.file to one shared
+    path (/var/lib/prometheus/pushgateway.data), through which series would leak from one test run to the next."""
+
     name = "pushgateway"
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir, "prometheus-pushgateway")
+        self.persistence = workdir / "pushgateway.data"
 
     @property
     def url(self) -> str:
         return self.root
 
     def args(self) -> list[str]:
-        return [f"--web.listen-address=127.0.0.1:{self.port}"]
+        return [f"--web.listen-address=127.0.0.1:{self.port}", f"--persistence.file={self.persistence}"]
 
 
 def start_backend(kind: str, workdir: Path, history: History | None = None) -> PrometheusServer | VictoriaMetricsServer:

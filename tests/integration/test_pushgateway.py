@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest.mock import ANY
 
 import pytest
 import requests
@@ -39,6 +42,7 @@ def test_a_successful_run_then_a_failed_one_keeps_the_last_success_time(pushgate
         duration_seconds=1.5,
         finished_at=1000.0,
         succeeded=True,
+        dry_run=False,
     )
     first = _scrape(pushgateway, "verifier-test")
     assert first["action_item_verifier_tickets:VERIFIED"] == 3
@@ -56,6 +60,7 @@ def test_a_successful_run_then_a_failed_one_keeps_the_last_success_time(pushgate
         duration_seconds=0.5,
         finished_at=2000.0,
         succeeded=False,
+        dry_run=False,
     )
     second = _scrape(pushgateway, "verifier-test")
     assert second["action_item_verifier_tickets:ERROR"] == 2
@@ -74,6 +79,7 @@ def test_an_unreachable_pushgateway_is_a_verifier_error() -> None:
             duration_seconds=0,
             finished_at=0,
             succeeded=True,
+            dry_run=False,
             timeout_seconds=2,
         )
 
@@ -110,12 +116,14 @@ def test_service_figures_replace_the_last_run_s_and_leave_the_run_metrics_alone(
         duration_seconds=1,
         finished_at=500.0,
         succeeded=True,
+        dry_run=False,
     )
     push_service_metrics(
         pushgateway.url,
         job,
         results={"checkout": {"VERIFIED": 2, "FAILED": 1}, "search": {"FAILED": 1}},
         overdue={"search": 3},
+        dry_run=False,
     )
     assert _results(pushgateway, job) == {
         ("checkout", "VERIFIED"): 2,
@@ -125,14 +133,14 @@ def test_service_figures_replace_the_last_run_s_and_leave_the_run_metrics_alone(
     every = _series(pushgateway, job, "action_item_verifier_results")
     assert len(every) == 2 * 8  # every verdict of each service (ELSEWHERE too), zeros included
     overdue = _series(pushgateway, job, "action_item_verifier_overdue")
-    assert overdue == {(("breakdown", "service"), ("service", "search")): 3}
+    assert overdue == {(("breakdown", "service"), ("dry_run", "false"), ("service", "search")): 3}
 
     # The next run saw only checkout and did not list open tickets: search's series and the overdue ones go.
-    push_service_metrics(pushgateway.url, job, results={"checkout": {"VERIFIED": 1}}, overdue=None)
+    push_service_metrics(pushgateway.url, job, results={"checkout": {"VERIFIED": 1}}, overdue=None, dry_run=False)
     assert _results(pushgateway, job) == {("checkout", "VERIFIED"): 1}
     assert _series(pushgateway, job, "action_item_verifier_overdue") == {}
     # A run with no tickets at all leaves no series behind.
-    push_service_metrics(pushgateway.url, job, results={}, overdue={})
+    push_service_metrics(pushgateway.url, job, results={}, overdue={}, dry_run=False)
     assert _series(pushgateway, job, "action_item_verifier_results") == {}
     assert _scrape(pushgateway, job)["action_item_verifier_last_success_timestamp_seconds"] == 500.0
     assert _scrape(pushgateway, job)["action_item_verifier_tickets:FAILED"] == 2
@@ -158,5 +166,45 @@ def test_a_run_report_is_pushed_by_service(pushgateway: Pushgateway) -> None:
         ("unknown", "FAILED"): 1,
     }
     overdue = _series(pushgateway, "verifier-report", "action_item_verifier_overdue")
-    assert overdue == {(("breakdown", "service"), ("service", "search")): 2}
+    assert overdue == {(("breakdown", "service"), ("dry_run", "false"), ("service", "search")): 2}
     assert _scrape(pushgateway, "verifier-report")["action_item_verifier_tickets:FAILED"] == 2
+
+
+def test_a_dry_run_pushes_every_series_marked_and_the_next_real_run_replaces_them(pushgateway: Pushgateway) -> None:
+    job = "verifier-dry"
+    figures: dict[str, Any] = {"errors": 0, "writes": 0, "duration_seconds": 1, "succeeded": True}
+    push_run_metrics(pushgateway.url, job, counts={"FAILED": 1}, finished_at=100.0, dry_run=True, **figures)
+    push_service_metrics(pushgateway.url, job, results={"checkout": {"FAILED": 1}}, overdue={}, dry_run=True)
+    for metric in ("last_run_timestamp_seconds", "last_success_timestamp_seconds", "writes", "run_errors"):
+        assert _series(pushgateway, job, f"action_item_verifier_{metric}") == {(("dry_run", "true"),): ANY}, metric
+    tickets = _series(pushgateway, job, "action_item_verifier_tickets")
+    assert len(tickets) == 8 and {dict(k)["dry_run"] for k in tickets} == {"true"}
+    assert tickets[(("dry_run", "true"), ("verdict", "FAILED"))] == 1
+    results = _series(pushgateway, job, "action_item_verifier_results")
+    assert results[(("breakdown", "service"), ("dry_run", "true"), ("service", "checkout"), ("verdict", "FAILED"))] == 1
+
+    # The next run writes, and fails: its series replace the dry ones; the last success stays the dry run's.
+    figures["succeeded"] = False
+    push_run_metrics(pushgateway.url, job, counts={"FAILED": 1}, finished_at=200.0, dry_run=False, **figures)
+    push_service_metrics(pushgateway.url, job, results={"checkout": {"FAILED": 1}}, overdue={}, dry_run=False)
+    assert _series(pushgateway, job, "action_item_verifier_last_run_timestamp_seconds") == {
+        (("dry_run", "false"),): 200
+    }
+    assert _series(pushgateway, job, "action_item_verifier_last_success_timestamp_seconds") == {
+        (("dry_run", "true"),): 100
+    }
+    assert {dict(k)["dry_run"] for k in _series(pushgateway, job, "action_item_verifier_tickets")} == {"false"}
+    assert {dict(k)["dry_run"] for k in _series(pushgateway, job, "action_item_verifier_results")} == {"false"}
+
+
+def test_each_test_pushgateway_keeps_its_series_to_itself(tmp_path: Path) -> None:
+    """A Pushgateway of one test run persists to its own file: a later one starts empty (with Debian's shared
+    default file, the later one started with the earlier one's series)."""
+    with Pushgateway(tmp_path / "first") as first:
+        push_service_metrics(first.url, "verifier-leak", results={"x": {"FAILED": 1}}, overdue=None, dry_run=False)
+        assert _series(first, "verifier-leak", "action_item_verifier_results")
+    assert first.persistence.is_file()  # written when it stopped
+    with Pushgateway(tmp_path / "second") as second:
+        assert _series(second, "verifier-leak", "action_item_verifier_results") == {}
+    with first:  # started again on its own file: its series are back
+        assert _series(first, "verifier-leak", "action_item_verifier_results")

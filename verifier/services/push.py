@@ -13,8 +13,19 @@ from verifier.ports import RunMetrics
 from verifier.services.run import RunReport, TicketResult
 
 
-def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float) -> None:
-    """Push the run's metrics; a sink that is down is logged, never a reason to fail the run."""
+def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float, by_hand: bool = False) -> None:
+    """Push the run's metrics, marked when it was a dry run; a sink that is down is logged, never a reason to fail
+    the run. A run started by hand (`--issue`, `--now`, `--dry-run`: on-call, or a look at what a run would do)
+    pushes nothing: its figures would replace the scheduled run's (a FAILED service back to 0, the last success
+    moved, written results replaced by would-be ones), so the alerts on them would clear for a run that judged
+    other tickets or wrote nothing. Its result is in its own log and in the tracker. A scheduled run in dry-run
+    mode (VERIFIER_DRY_RUN, the chart's dryRun) is not by hand: it pushes, marked."""
+    if by_hand:
+        structlog.get_logger("verifier").info(
+            "metrics_not_pushed",
+            reason="a run started with --issue, --now or --dry-run: the scheduled run's series stay as they are",
+        )
+        return
     counts = report.counts()
     failed_reminders = sum(1 for result in report.overdue if result.outcome == "ERROR")
     try:
@@ -25,12 +36,14 @@ def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float) -> 
             duration_seconds=report.duration_seconds,
             finished_at=finished_at,
             succeeded=report.exit_code == ExitCode.OK,
+            dry_run=report.dry_run,
         )
         sink.push_services(
             results=by_service(report.results),
             overdue={service: sum(n.values()) for service, n in by_service(report.overdue).items()}
             if report.reminders_checked
             else None,
+            dry_run=report.dry_run,
         )
     except VerifierError as error:
         structlog.get_logger("verifier").warning("metrics_push_failed", error=str(error))

@@ -23,6 +23,14 @@ contains the name). Truncated to 52 characters: a CronJob adds an 11-character s
 {{- end }}
 
 {{/*
+The start of a one-off Job's name: the full name cut to 45 characters, so that "<this>-manual-<10-digit epoch>"
+(NOTES, docs/deploy.md) is at most 63 characters, as a Job name must be to label its Pods.
+*/}}
+{{- define "action-item-verifier.oneOffPrefix" -}}
+{{- include "action-item-verifier.fullname" . | trunc 45 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
 Chart name and version, for the helm.sh/chart label.
 */}}
 {{- define "action-item-verifier.chart" -}}
@@ -149,6 +157,7 @@ Usage: include "action-item-verifier.podSpec" (dict "root" . "args" (list "docto
 serviceAccountName: {{ include "action-item-verifier.serviceAccountName" $root }}
 automountServiceAccountToken: false
 restartPolicy: Never
+terminationGracePeriodSeconds: {{ $root.Values.terminationGracePeriodSeconds }}
 {{- with $root.Values.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
