@@ -49,6 +49,18 @@ class Support:
     def coverage_percent(self) -> float:
         return 100.0 * self.steps_with_data / self.steps if self.steps else 0.0
 
+    def as_json(self) -> dict[str, object]:
+        """For `--json`: the figures, and the sentence the comment shows. A non-finite count is null."""
+        events = self.events if self.events is not None and math.isfinite(self.events) else None
+        return {
+            "steps_with_data": self.steps_with_data,
+            "steps": self.steps,
+            "coverage_percent": round(self.coverage_percent, 2),
+            "events": events,
+            "events_needed": self.events_needed,
+            "summary": self.describe(),
+        }
+
     def describe(self) -> str:
         """`576 of 576 steps with data; 71,982 requests in the window`."""
         text = f"{self.steps_with_data} of {self.steps} step{'s' if self.steps != 1 else ''} with data"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +9,7 @@ from verifier.domain.evidence import GraphLinks
 from verifier.domain.formats import find_config
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, plan
-from verifier.domain.verdicts import Support, Verdict, invalid, not_due
+from verifier.domain.verdicts import Verdict, invalid, not_due
 from verifier.errors import ConfigError
 from verifier.ports import Metrics
 from verifier.services.measure import measure
@@ -58,19 +57,5 @@ def describe(verdict: Verdict) -> dict[str, Any]:
         "notes": list(verdict.notes),
         "graph": verdict.evidence.link if verdict.evidence else None,
         "sparkline": verdict.evidence.sparkline.describe() if verdict.evidence and verdict.evidence.sparkline else None,
-        "data": support_json(verdict.support),
-    }
-
-
-def support_json(support: Support | None) -> dict[str, Any] | None:
-    """What a verdict stood on, for machines: steps with data of the steps judged, and the window's events."""
-    if support is None:
-        return None
-    return {
-        "steps_with_data": support.steps_with_data,
-        "steps": support.steps,
-        "coverage_percent": round(support.coverage_percent, 2),
-        "events": None if support.events is None or not math.isfinite(support.events) else support.events,
-        "events_needed": support.events_needed,
-        "summary": support.describe(),
+        "data": verdict.support.as_json() if verdict.support else None,
     }
