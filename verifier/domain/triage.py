@@ -91,9 +91,7 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     try:
         # The incident's recorded value (a baseline) counts only from a body a trusted reporter wrote.
         facts = incident_facts(ticket.body) if ticket.reporter in policy.trusted else None
-        planned = plan(
-            choice.config, ticket.resolved_at, now, early=policy.early, incident=facts, settle=policy.settle
-        )
+        planned = plan(choice.config, ticket.resolved_at, now, early=policy.early, incident=facts, settle=policy.settle)
     except ConfigError as error:
         return Judged(invalid(str(error.for_ticket(ticket.key))))
     if isinstance(planned, Pending):
