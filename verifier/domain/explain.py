@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from verifier import defaults
 from verifier.domain.durations import config_duration
 from verifier.domain.formats import find_config
 from verifier.domain.models import incident_facts
@@ -46,7 +47,22 @@ def explain(text: str, now: datetime) -> dict[str, str]:
     out["mode"] = config.mode + (f" (step {config_duration(planned.step)})" if planned.step else "")
     if config.tolerance_percent:
         out["tolerance"] = f"{config.tolerance_percent:g}% of steps"
+    out["enough data"] = enough_data(planned)
     out["query"] = planned.query
+    if planned.events_query and planned.events_query != planned.query:
+        out["events query"] = planned.events_query
     for number, note in enumerate(planned.notes, start=1):
         out[f"note {number}"] = note
     return out
+
+
+def enough_data(planned: QueryPlan) -> str:
+    """The minimum a VERIFIED or FAILED needs (see verdicts.py); below it the verdict is INCONCLUSIVE."""
+    if planned.step is None:
+        text = "a value at the window's end"
+    else:
+        text = f"{defaults.MIN_COVERAGE_PERCENT:g}% of the {planned.steps} steps with data in every series"
+    if planned.config.condition.quantile is not None:
+        needed = planned.config.min_events if planned.config.min_events is not None else defaults.MIN_EVENTS
+        text += f"; at least {needed:,} observations in the window"
+    return text + "; no infinite values"
