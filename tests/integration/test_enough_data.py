@@ -48,6 +48,12 @@ def history() -> History:
     h.histogram(LATENCY, SLOW, labels={"scenario": "regressed"})
     h.histogram(LATENCY, once({0.03: 5}), labels={"scenario": "sparse"})
     h.histogram(LATENCY, once({0.2: 5}), labels={"scenario": "sparse-regressed"})
+    for scenario, requests in {"full": 100.0, "sparse": 0.0}.items():  # sparse: 37 requests, once
+        lone = 37.0 if scenario == "sparse" else requests
+        h.counter(
+            "aiv_enough_requests_total", lambda t, r=requests, x=lone: x if t == LONE else r, {"scenario": scenario}
+        )
+        h.counter("aiv_enough_errors_total", 0, {"scenario": scenario})
     return h
 
 
@@ -133,3 +139,27 @@ def test_nan_is_inconclusive(metrics: PrometheusMetrics, backend: MetricsBackend
     # Prometheus answers NaN; VictoriaMetrics drops NaN points and answers nothing.
     expected = "every sample is NaN" if backend.name == "prometheus" else "the query returned no samples"
     assert report["reason"] == f"no data: {expected}"
+
+
+# --------------------------------------------------------------------------------------------------- ratios
+
+
+def ratio(scenario: str) -> str:
+    errors = f'aiv_enough_errors_total{{scenario="{scenario}"}}'
+    requests = f'aiv_enough_requests_total{{scenario="{scenario}"}}'
+    return f"sum(increase({errors}[$window])) / sum(increase({requests}[$window]))"
+
+
+def test_an_error_ratio_over_37_requests_is_inconclusive(metrics: PrometheusMetrics) -> None:
+    text = block(ratio("sparse"), "< 1%", "sparse").replace('labels: {scenario: "sparse"}\n', "")
+    report = evaluate(text, metrics)
+    assert report["verdict"] == "INCONCLUSIVE", report  # 0 errors in 37 requests was VERIFIED
+    assert report["reason"] == "not enough data: 37 events in the window (needs 100)"
+    assert report["value"] == 0
+
+
+def test_the_same_ratio_on_full_data_is_verified(metrics: PrometheusMetrics) -> None:
+    text = block(ratio("full"), "< 1%", "full").replace('labels: {scenario: "full"}\n', "")
+    report = evaluate(text, metrics)
+    assert report["verdict"] == "VERIFIED", report
+    assert report["data"]["events"] == pytest.approx(100 * 60 * 48, rel=0.01)

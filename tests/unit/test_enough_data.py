@@ -18,6 +18,7 @@ from verifier.domain.formats import find_config
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.metric import Kind
 from verifier.domain.planning import IncidentFacts, Pending, QueryPlan, events_query, plan
+from verifier.domain.ratios import denominator
 from verifier.domain.render import render_result
 from verifier.domain.tickets import Flavour
 from verifier.domain.verdicts import Outcome, Support, decide
@@ -236,7 +237,10 @@ def test_min_events_without_a_quantile_is_refused() -> None:
     text = '```yaml\n# action-item-verifier: v1\nmetric: queue_depth\ncondition: "< 100"\nmin_events: 50\n```'
     with pytest.raises(ConfigError) as raised:
         find_config(text)
-    assert str(raised.value) == "config field 'min_events': applies only to a quantile condition such as '< 300ms p99'"
+    assert str(raised.value) == (
+        "config field 'min_events': applies only to a quantile ('< 300ms p99') or a ratio over the window "
+        "('sum(increase(errors_total[$window])) / sum(increase(requests_total[$window]))')"
+    )
 
 
 @pytest.mark.parametrize("flavour", list(Flavour))
@@ -271,3 +275,42 @@ def test_an_early_judgement_stops_the_settling_delay_before_now() -> None:
     now = RESOLVED + timedelta(hours=10)
     early = plan(c, RESOLVED, now, early=True, settle=timedelta(minutes=5))
     assert isinstance(early, QueryPlan) and early.end == now - timedelta(minutes=5)
+
+
+# --------------------------------------------------------------------------------------------------- ratios
+
+RATIO = "sum(increase(app_errors_total[$window])) / sum(increase(app_requests_total[$window]))"
+
+
+@pytest.mark.parametrize(
+    ("expression", "divisor"),
+    [
+        (RATIO, "app_requests_total"),
+        ('sum(rate(e_total[$window])) / sum by (svc) (rate(r_total{code!~"5.."}[${window}]))', 'r_total{code!~"5.."}'),
+        ('sum(increase(e_total[$window]))/sum(increase(r_total{a="/"}[$window]))', 'r_total{a="/"}'),
+        ("sum(increase(e_total[$window])) / sum(increase(r_total[5m]))", None),  # not over the window
+        ("sum(increase(e_total[$window])) / sum(increase(r_total[$window])) * 100", None),  # not the plain shape
+        ("(a / b) / sum(increase(r_total[$window]))", "r_total"),  # the `/` inside brackets does not count
+        ("a / b / sum(increase(r_total[$window]))", None),  # two top-level divisions
+        ("sum(increase(e_total[$window])) / on(job) sum(increase(r_total[$window]))", None),
+        ("avg_over_time(x[$window])", None),
+        ("sum(increase(r_total[$window])) / (", None),  # brackets that do not close
+    ],
+)
+def test_a_ratios_denominator_is_recognised_only_in_the_plain_shape(expression: str, divisor: str | None) -> None:
+    assert denominator(expression) == divisor
+
+
+def test_a_ratio_over_37_requests_is_inconclusive_and_says_so() -> None:
+    p = planned(metric=RATIO, condition="< 1%")
+    assert p.events_query == "sum(increase(app_requests_total[48h]))"
+    verdict = decide(p, instant(0.0), events=events(37))
+    assert (verdict.outcome, verdict.reason) == (
+        Outcome.INCONCLUSIVE,
+        "not enough data: 37 events in the window (needs 100)",
+    )
+    assert decide(p, instant(0.0), events=events(100)).outcome is Outcome.VERIFIED
+    assert decide(p, instant(0.5), events=events(100)).outcome is Outcome.FAILED
+    assert decide(planned(metric=RATIO, condition="< 1%", min_events=20), instant(0.0), events=events(37)).outcome is (
+        Outcome.VERIFIED
+    )

@@ -17,6 +17,7 @@ from verifier.domain.condition import Condition, parse_condition
 from verifier.domain.durations import config_duration, hours, parse_duration
 from verifier.domain.metric import Kind, Metric, understand
 from verifier.domain.protocol import CONFIG_HEADER, signature_line
+from verifier.domain.ratios import denominator
 from verifier.domain.tickets import Flavour
 from verifier.errors import ConfigError
 
@@ -88,7 +89,7 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
     baseline_window = _duration(raw, "baseline_window")
     if baseline_window and not condition.relative:
         raise ConfigError("baseline_window", "is set, but the condition is not relative to a baseline")
-    min_events = _min_events(raw.get("min_events"), condition)
+    min_events = _min_events(raw.get("min_events"), condition, metric)
     config = VerificationConfig(
         metric=metric,
         condition=condition,
@@ -193,11 +194,15 @@ def _tolerance(value: object, mode: Mode) -> float:
 MAX_MIN_EVENTS = 10**9
 
 
-def _min_events(value: object, condition: Condition) -> int | None:
+def _min_events(value: object, condition: Condition, metric: str) -> int | None:
     if value is None:
         return None
-    if condition.quantile is None:
-        raise ConfigError("min_events", "applies only to a quantile condition such as '< 300ms p99'")
+    if condition.quantile is None and denominator(metric) is None:
+        raise ConfigError(
+            "min_events",
+            "applies only to a quantile ('< 300ms p99') or a ratio over the window "
+            "('sum(increase(errors_total[$window])) / sum(increase(requests_total[$window]))')",
+        )
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 10:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from verifier import defaults
 from verifier.domain.durations import config_duration
 from verifier.domain.formats import find_config
+from verifier.domain.metric import Kind
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import IncidentFacts, QueryPlan, plan
 from verifier.errors import ConfigError
@@ -62,7 +63,8 @@ def enough_data(planned: QueryPlan) -> str:
         text = "a value at the window's end"
     else:
         text = f"{defaults.MIN_COVERAGE_PERCENT:g}% of the {planned.steps} steps with data in every series"
-    if planned.config.condition.quantile is not None:
+    if planned.events_query is not None and planned.metric.kind is not Kind.COUNTER:
         needed = planned.config.min_events if planned.config.min_events is not None else defaults.MIN_EVENTS
-        text += f"; at least {needed:,} observations in the window"
+        counted = "observations" if planned.config.condition.quantile is not None else "events in the denominator"
+        text += f"; at least {needed:,} {counted} in the window"
     return text + "; no infinite values"

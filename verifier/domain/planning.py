@@ -15,6 +15,7 @@ from verifier.domain.config import VerificationConfig
 from verifier.domain.durations import promql_duration
 from verifier.domain.metric import Kind, Metric
 from verifier.domain.otel import escape_label, legacy_name
+from verifier.domain.ratios import denominator
 from verifier.domain.units import Threshold, convert
 from verifier.errors import ConfigError
 
@@ -136,8 +137,8 @@ def plan(
 
 
 def events_query(config: VerificationConfig, metric: Metric, window: timedelta) -> str | None:
-    """How many events the whole window holds: a histogram's observations (`_count`), a counter's increase.
-    None for gauges and expressions, whose values are not counts of anything the tool can name."""
+    """How many events the whole window holds: a histogram's observations (`_count`), a counter's increase, a
+    ratio's denominator (`ratios.py`). None for gauges and other expressions: no count the tool can name."""
     rng = promql_duration(window)
     labels = _series_labels(config, metric)
     if metric.kind is Kind.HISTOGRAM:
@@ -147,7 +148,8 @@ def events_query(config: VerificationConfig, metric: Metric, window: timedelta) 
         return f"sum({_joined(f'histogram_count(increase({selector(metric.promql, labels)}[{rng}]))', metric, rng)})"
     if metric.kind is Kind.COUNTER:
         return f"sum({_joined(f'increase({selector(metric.promql, labels)}[{rng}])', metric, rng)})"
-    return None
+    divisor = denominator(metric.promql) if metric.kind is Kind.EXPRESSION else None
+    return f"sum(increase({divisor}[{rng}]))" if divisor else None
 
 
 def _seconds(duration: timedelta) -> str:

@@ -21,6 +21,7 @@ from verifier import defaults
 from verifier.domain.condition import Condition
 from verifier.domain.evidence import Evidence
 from verifier.domain.measurement import Measurement, Series
+from verifier.domain.metric import Kind
 from verifier.domain.planning import Pending, QueryPlan, relative_threshold
 from verifier.domain.units import Threshold
 
@@ -197,7 +198,7 @@ def _support(plan: QueryPlan, judged: list[_Judged], events: Measurement | None)
     with_data = [j.points for j in judged if j.points]
     covered = min(min(with_data, default=0), steps)
     needed = None
-    if plan.config.condition.quantile is not None:
+    if plan.metric.kind is not Kind.COUNTER:  # quantiles and ratios; a counter's increase is its own answer
         needed = plan.config.min_events if plan.config.min_events is not None else defaults.MIN_EVENTS
     name = "events"
     if plan.config.condition.quantile is not None and plan.metric.unit is not None:
