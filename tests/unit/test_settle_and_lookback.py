@@ -121,9 +121,11 @@ def test_a_window_that_ended_before_the_lookback_is_left_alone() -> None:
     old = ticket("OLD", resolved_days_ago=95, body=block("2d"))  # ended 93 days ago
     recent = ticket("NEW", resolved_days_ago=91, body=block("2d"))  # ended 89 days ago: inside
     broken = ticket("BROKEN", resolved_days_ago=91, body="```yaml\n# action-item-verifier: v1\nmetric: x\n```")
-    tracker, metrics = _tracker(old, recent, broken)
+    no_config = ticket("PLAIN", resolved_days_ago=91, body="Tune the pool.")  # resolved before the lookback
+    fresh = ticket("FRESH", resolved_days_ago=89, body="Tune the pool.")  # resolved inside it
+    tracker, metrics = _tracker(old, recent, broken, no_config, fresh)
     report = run(tracker, metrics, RunOptions(), NOW)
-    assert [(r.key, r.outcome) for r in report.results] == [("NEW", "VERIFIED")]
+    assert [(r.key, r.outcome) for r in report.results] == [("NEW", "VERIFIED"), ("FRESH", "SKIPPED")]
     assert {key for key, _, _ in tracker.writes} == {"NEW"}
 
 

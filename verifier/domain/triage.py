@@ -62,22 +62,21 @@ Triage = Skip | Wait | AlreadyRecorded | Measure | Judged
 
 
 def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
+    # The lookback counts from the window's end, so that no delay is beyond the listing's reach; a ticket without a
+    # readable config has no window, and counts from its resolution (as the listing once did).
     if ticket.kind != "issue":
-        return Skip(f"a {ticket.kind}, not an action item")
+        return Skip(f"a {ticket.kind}, not an action item", outside=_outside(ticket.resolved_at, policy))
     if ticket.resolved_at is None:
         return Skip("not resolved")
     if ticket.resolution and fold_resolution(ticket.resolution) in policy.not_a_fix:
-        return Skip(f"not a fix: {ticket.resolution}")
+        return Skip(f"not a fix: {ticket.resolution}", outside=_outside(ticket.resolved_at, policy))
     selection = select_config(ticket, policy.trusted, policy.own, policy.signing_key)
     choice = selection.choice
     if choice is None:
-        return Skip("no trusted config", selection.ignored_authors)
-    if policy.judged_since is not None:
-        # The lookback counts from the window's end, so that a long delay is never outside the listing's reach;
-        # a config that cannot be read has no window, and counts from the resolution.
-        ended = ticket.resolved_at + (choice.config.delay if choice.config is not None else timedelta(0))
-        if ended < policy.judged_since:
-            return Skip(f"its window ended {ended.isoformat()}, before the lookback", outside=True)
+        return Skip("no trusted config", selection.ignored_authors, outside=_outside(ticket.resolved_at, policy))
+    ended = ticket.resolved_at + (choice.config.delay if choice.config is not None else timedelta(0))
+    if _outside(ended, policy):
+        return Skip(f"its window ended {ended.isoformat()}, before the lookback", outside=True)
     if not policy.rejudge:
         elsewhere = judged_elsewhere(ticket, policy.own, policy.trusted, policy.judged_labels)
         if elsewhere is not None:
@@ -97,3 +96,8 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     if isinstance(planned, Pending):
         return Wait(planned)
     return Measure(planned)
+
+
+def _outside(moment: datetime | None, policy: Policy) -> bool:
+    """Whether `moment` (a window's end, or a resolution) is before the lookback: the ticket is left alone."""
+    return policy.judged_since is not None and moment is not None and moment < policy.judged_since
