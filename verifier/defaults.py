@@ -33,6 +33,12 @@ GITHUB_API_URL = "https://api.github.com"
 
 #: The run.
 LOOKBACK_DAYS = 90
+#: Seconds a window's end must be old before it is judged: OTLP batches arrive late, samples out of order.
+SETTLE_SECONDS = 300
+#: Enough data for a verdict (VERIFIED or FAILED): the share of steps with data in every-step mode, and the events
+#: a quantile needs in the window (a config's `min_events` overrides it). 100 observations put a p99 on the top one.
+MIN_COVERAGE_PERCENT = 90.0
+MIN_EVENTS = 100
 CONCURRENCY = 8
 MAX_WRITES = 200
 TIMEOUT_SECONDS = 30.0

@@ -2,7 +2,8 @@
 
 It holds synthetic series (histograms, counters, gauges: each a function of time, sampled every `scrape`
 seconds) and evaluates the query shapes the planner writes — `histogram_quantile(q, sum by (le)
-(increase(NAME_bucket{…}[R])))`, `sum(increase(NAME{…}[R]))`, `avg_over_time(NAME{…}[R])` — with Prometheus's
+(increase(NAME_bucket{…}[R])))`, `sum(increase(NAME{…}[R]))` (also a histogram's `NAME_count`: the requests,
+which the verifier asks to know a quantile stood on enough), `avg_over_time(NAME{…}[R])` — with Prometheus's
 own rules (bucket interpolation, NaN for no observations). Any other expression is refused with 400 `bad_data`,
 as Prometheus refuses PromQL it cannot parse. The tests that matter run against a real Prometheus; this one lets
 `demo` and the benchmark run anywhere with no install.
@@ -123,10 +124,21 @@ class MetricsStore:
 
     def _counter(self, match: re.Match[str], at: float) -> list[tuple[Labels, float]]:
         selected: list[Counter] = self._selected(Counter, match)
+        if not selected and match.group("name").endswith("_count"):  # a histogram's observations
+            return self._observations(match, at)
         if not selected:
             return []
         total = sum(c.per_scrape(t) for c in selected for t in self._scrapes(match, at)[1:])
         return [((), total)]
+
+    def _observations(self, match: re.Match[str], at: float) -> list[tuple[Labels, float]]:
+        wanted = _matchers(match.group("matchers") or "")
+        name = match.group("name").removesuffix("_count")
+        selected = [s for s in self.series if isinstance(s, Histogram) and s.name == name and wanted <= set(s.labels)]
+        if not selected:
+            return []
+        scrapes = self._scrapes(match, at)[1:]
+        return [((), sum(h.requests_per_scrape * sum(h.latencies(t).values()) for h in selected for t in scrapes))]
 
     def _gauge(self, match: re.Match[str], at: float) -> list[tuple[Labels, float]]:
         selected: list[Gauge] = self._selected(Gauge, match)

@@ -512,6 +512,7 @@ def test_config_values_become_strings_the_settings_parse(
     assert github.repositories == ("example/payments", "example/checkout")
     assert (github.app_id, github.installation_id) == (1234567, 98765432)
     assert settings.trusted_authors == ("sre-bot",)
+    assert settings.settle_seconds == 600  # the settling delay reaches the run's settings
     assert metrics.headers == {"X-Scope-OrgID": "production"}
     assert metrics.timeout_seconds == 45
 

@@ -95,7 +95,8 @@ def test_every_step_mode_draws_the_steps_it_judged(backend: MetricsBackend) -> N
 
 
 def test_one_range_query_for_the_sparkline_none_in_every_step_mode_none_when_pending() -> None:
-    """Counted on the sandbox's record of requests: the main query, then at most one range query."""
+    """Counted on the sandbox's record of requests: the main query and the window's events (#21), then at most one
+    range query."""
     store = MetricsStore(scrape_seconds=60)
     store.add(Histogram(METRIC, (), (0.1, 0.5), 10, lambda t: {0.05: 1.0}))
     with PrometheusSandbox(store) as prometheus:
@@ -107,7 +108,10 @@ def test_one_range_query_for_the_sparkline_none_in_every_step_mode_none_when_pen
             assert ("graph:" in done.stdout) == (done.returncode == 0)
             return [r.path for r in prometheus.requests if r.path.startswith("/api/v1/query")]  # not name lookups
 
-        assert paths(seed_comment(metric=METRIC)) == ["/api/v1/query", "/api/v1/query_range"]
-        assert paths(_every_step()) == ["/api/v1/query_range"]
+        assert paths(seed_comment(metric=METRIC)) == ["/api/v1/query", "/api/v1/query", "/api/v1/query_range"]
+        assert paths(_every_step()) == ["/api/v1/query_range", "/api/v1/query"]
         assert paths(seed_comment(metric=METRIC), ANCHOR) == []  # pending: the window ends after --now
-        assert paths(seed_comment(metric=METRIC), VERIFIER_SPARKLINE="false") == ["/api/v1/query"]  # link only
+        assert paths(seed_comment(metric=METRIC), VERIFIER_SPARKLINE="false") == [
+            "/api/v1/query",
+            "/api/v1/query",
+        ]  # link only

@@ -4,6 +4,7 @@ do: the same synthetic data goes into both, the same planned queries go to both,
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -89,3 +90,18 @@ def _values(url: str, planned: QueryPlan) -> dict[tuple[tuple[str, str], ...], f
         measurement = metrics.instant(planned.query, planned.end)
     # VictoriaMetrics 1.79 keeps __name__ through avg_over_time, where Prometheus drops it: compare without it.
     return {tuple(kv for kv in s.labels if kv[0] != "__name__"): s.points[-1][1] for s in measurement.series}
+
+
+@pytest.mark.parametrize("hours", [6, 10])
+def test_sandbox_counts_a_histograms_requests_as_the_real_backend(
+    backend: MetricsBackend, sandbox: PrometheusSandbox, hours: int
+) -> None:
+    """The events query (#21): `sum(increase(NAME_count{…}[R]))`, 60 requests a minute."""
+    fields = {"metric": "fid_latency_seconds", "condition": "< 100ms p99", "delay": f"{hours}h"}
+    planned = plan(config(**fields, labels="{service: checkout}"), END - timedelta(hours=hours + 1), END)
+    assert isinstance(planned, QueryPlan) and planned.events_query is not None
+    queried = replace(planned, query=planned.events_query)
+    real, fake = _values(backend.url, queried), _values(sandbox.url, queried)
+    assert set(real) == set(fake) == {()}
+    assert fake[()] == pytest.approx(real[()], rel=0.02)
+    assert fake[()] == pytest.approx(60 * 60 * hours, rel=0.01)

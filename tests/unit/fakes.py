@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from verifier.defaults import GITHUB_NOT_A_FIX, JIRA_NOT_A_FIX
-from verifier.domain.measurement import Measurement
+from verifier.domain.measurement import Measurement, Series
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Flavour, Ticket, fold_resolution
 from verifier.errors import MetricsError, TrackerError
@@ -119,10 +119,16 @@ class FakeMetrics:
 
     answers: dict[str, Measurement | MetricsError | Callable[[datetime], Measurement]] = field(default_factory=dict)
     asked: list[tuple[str, datetime]] = field(default_factory=list)
+    # What a histogram's events query (`sum(increase(..._count[...]))`, `histogram_count`) answers when the test
+    # gives no answer of its own: plenty of requests, so that quantile verdicts stand on enough data.
+    events: float | None = 10_000.0
 
     def instant(self, query: str, at: datetime) -> Measurement:
         self.asked.append((query, at))
-        answer = self.answers.get(query, Measurement(()))
+        default = Measurement(())
+        if self.events is not None and ("_count" in query or "histogram_count(" in query):
+            default = Measurement((Series((), ((at.timestamp(), self.events),)),))
+        answer = self.answers.get(query, default)
         if isinstance(answer, MetricsError):
             raise answer
         return answer(at) if callable(answer) else answer

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from tests.unit.helpers import RESOLVED, config, instant, steps
+from tests.unit.helpers import RESOLVED, config, instant, judge, steps
 from verifier.domain.condition import parse_condition
 from verifier.domain.planning import QueryPlan, plan
-from verifier.domain.verdicts import Outcome, decide
+from verifier.domain.verdicts import Outcome
 
 VERIFIED, FAILED = Outcome.VERIFIED, Outcome.FAILED
 
@@ -38,7 +38,7 @@ def planned(condition: str, metric: str = "queue_depth") -> QueryPlan:
 )
 def test_each_operator_below_at_and_above_its_threshold(op: str, below: Outcome, at: Outcome, above: Outcome) -> None:
     p = planned(f"{op} 100")
-    assert [decide(p, instant(v)).outcome for v in (99.0, 100.0, 101.0)] == [below, at, above]
+    assert [judge(p, instant(v)).outcome for v in (99.0, 100.0, 101.0)] == [below, at, above]
 
 
 @pytest.mark.parametrize(
@@ -65,14 +65,14 @@ def test_a_measured_ratio_exactly_at_a_percent_threshold_is_at_the_line(slo: str
     measured = float(Decimal(slo) / 100)  # what the backend computes for the same ratio, e.g. 999 / 1000
     for op, expected in ((">=", VERIFIED), (">", FAILED), ("<=", VERIFIED), ("<", FAILED), ("==", VERIFIED)):
         p = planned(f"{op} {slo}%", metric="availability_ratio")
-        assert decide(p, instant(measured)).outcome is expected, f"{measured} {op} {slo}%"
+        assert judge(p, instant(measured)).outcome is expected, f"{measured} {op} {slo}%"
 
 
 @pytest.mark.parametrize(("written", "seconds"), [("0.9ms", 0.0009), ("250ms", 0.25), ("1.1s", 1.1), ("300us", 0.0003)])
 def test_a_measured_duration_exactly_at_a_time_threshold_holds_under_at_most(written: str, seconds: float) -> None:
     p = planned(f"<= {written}", metric="rpc_duration_seconds")
-    assert decide(p, instant(seconds)).outcome is VERIFIED
-    assert decide(planned(f"< {written}", metric="rpc_duration_seconds"), instant(seconds)).outcome is FAILED
+    assert judge(p, instant(seconds)).outcome is VERIFIED
+    assert judge(planned(f"< {written}", metric="rpc_duration_seconds"), instant(seconds)).outcome is FAILED
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,8 @@ def test_a_measured_duration_exactly_at_a_time_threshold_holds_under_at_most(wri
 def test_every_step_mode_judges_each_step_at_the_line(
     op: str, values: tuple[float, ...], outcome: Outcome, shown: float
 ) -> None:
-    p = plan(config(metric="queue_depth", condition=f"{op} 100", mode="every-step"), RESOLVED, RESOLVED + timedelta(30))
+    three_steps = config(metric="queue_depth", condition=f"{op} 100", mode="every-step", window="15m")
+    p = plan(three_steps, RESOLVED, RESOLVED + timedelta(30))
     assert isinstance(p, QueryPlan)
-    verdict = decide(p, steps(*values))
+    verdict = judge(p, steps(*values))
     assert (verdict.outcome, verdict.value) == (outcome, shown)

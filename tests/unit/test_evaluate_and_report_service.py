@@ -19,6 +19,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 RESOLVED = NOW - timedelta(days=3)
 BLOCK = "```yaml\n# action-item-verifier: v1\nmetric: latency_seconds\ncondition: < 100ms p99\n```"
 QUERY = "histogram_quantile(0.99, sum by (le) (increase(latency_seconds_bucket[48h])))"
+EVENTS = "sum(increase(latency_seconds_count[48h]))"
 
 
 def test_evaluate_describes_a_verdict_in_full() -> None:
@@ -37,8 +38,16 @@ def test_evaluate_describes_a_verdict_in_full() -> None:
         "notes": [],
         "graph": None,  # no graph URL given
         "sparkline": None,  # the fake answers no range query
+        "data": {
+            "steps_with_data": 1,
+            "steps": 1,
+            "coverage_percent": 100.0,
+            "events": 10_000.0,  # the fake's answer to the events query
+            "events_needed": 100,
+            "summary": "1 of 1 step with data; 10,000 requests in the window (needs 100)",
+        },
     }
-    assert metrics.asked == [(QUERY, RESOLVED + timedelta(hours=48))]
+    assert metrics.asked == [(QUERY, RESOLVED + timedelta(hours=48)), (EVENTS, RESOLVED + timedelta(hours=48))]
 
 
 def test_evaluate_before_the_window_ends_says_when_it_is_due_and_asks_nothing() -> None:

@@ -34,4 +34,4 @@ def test_with_links_but_no_sparkline_the_description_has_the_link_only() -> None
     links = GraphLinks("https://prometheus.example.com", sparkline=False)
     described = evaluate_text(BLOCK, metrics, resolved_at=RESOLVED, now=NOW, links=links)
     assert described["graph"].startswith(GRAPH) and described["sparkline"] is None
-    assert [query for query, _ in metrics.asked] == [QUERY]
+    assert [query for query, _ in metrics.asked] == [QUERY, "sum(increase(latency_seconds_count[48h]))"]

@@ -11,11 +11,11 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.unit.fakes import FakeMetrics
-from tests.unit.helpers import RESOLVED, config
+from tests.unit.helpers import RESOLVED, config, judge
 from verifier.domain.evidence import Evidence, GraphLinks, graph_link
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.planning import QueryPlan, plan
-from verifier.domain.verdicts import Outcome, Verdict, decide
+from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import BackendUnavailable
 from verifier.services.evidence import picture, with_evidence
 
@@ -49,7 +49,7 @@ def one(values: list[float], labels: tuple[tuple[str, str], ...] = (("pod", "a")
 
 
 def judged(planned: QueryPlan, value: float = 4.0) -> Verdict:
-    return decide(planned, Measurement((one([value]),)))
+    return judge(planned, Measurement((one([value]),)))
 
 
 def test_a_verdict_gets_its_link_and_the_picture_of_its_window_from_one_coarse_range_query() -> None:
@@ -144,7 +144,7 @@ def test_every_step_mode_draws_the_steps_it_judged_one_point_each_without_asking
     end = RESOLVED + timedelta(hours=1)
     steps = Series((("pod", "a"),), tuple((end.timestamp() - 300 * (11 - i), float(i)) for i in range(12)))
     measurement = Measurement((steps,))
-    verdict = decide(planned, measurement)
+    verdict = judge(planned, measurement)
     metrics = RangeMetrics()
     evidence = with_evidence(verdict, planned, measurement, metrics, LINKS).evidence
     assert metrics.ranges == [] and metrics.asked == []
@@ -157,7 +157,7 @@ def test_a_short_every_step_window_without_its_measurement_is_queried_coarsely()
     planned = plan(config(metric="queue_depth", condition="< 10", delay="1h", mode="every-step"), RESOLVED, NOW)
     assert isinstance(planned, QueryPlan)
     metrics = RangeMetrics()
-    with_evidence(decide(planned, Measurement((one([4.0]),))), planned, None, metrics, LINKS)
+    with_evidence(judge(planned, Measurement((one([4.0]),))), planned, None, metrics, LINKS)
     end = RESOLVED + timedelta(hours=1)
     assert metrics.ranges == [("avg_over_time(queue_depth[75s])", end - timedelta(seconds=75 * 47), end, 75)]
 
@@ -199,7 +199,7 @@ def test_the_picture_places_the_threshold_in_its_unit_and_counts_the_points_that
         config(metric="http_server_request_duration_seconds", condition="< 100ms p99", delay="2h"), RESOLVED, NOW
     )
     assert isinstance(planned, QueryPlan)
-    verdict = decide(planned, Measurement((one([0.05]),)))
+    verdict = judge(planned, Measurement((one([0.05]),)))
     drawn = picture([at(A, (10, 0.05), (50, 0.2), (90, 0.08))], verdict, planned, 0, 100, 3)
     assert drawn is not None
     assert drawn.describe() == "▁█▂ 0.05 to 0.2 seconds; threshold < 0.1 seconds lies at ▃; 1 of 3 points break it"

@@ -29,7 +29,9 @@ def test_the_seed_comment_is_spelled_out_in_order() -> None:
         ("delay", "48h"),
         ("window", "48h ending when the delay is over"),
         ("mode", "window"),
+        ("enough data", "a value at the window's end; at least 100 observations in the window; no infinite values"),
         ("query", "histogram_quantile(0.99, sum by (le) (increase(http_server_request_duration_seconds_bucket[48h])))"),
+        ("events query", "sum(increase(http_server_request_duration_seconds_count[48h]))"),
     ]
 
 
@@ -51,7 +53,10 @@ def test_every_step_mode_names_its_step_and_the_tolerance_its_share_of_steps() -
         "window": "6h ending when the delay is over",
         "mode": "every-step (step 5m)",
         "tolerance": "2.5% of steps",
+        "enough data": "90% of the 72 steps with data in every series; at least 100 observations in the window; "
+        "no infinite values",
         "query": "histogram_quantile(0.999, sum by (le) (increase(http_server_request_duration_seconds_bucket[5m])))",
+        "events query": "sum(increase(http_server_request_duration_seconds_count[6h]))",  # the whole window
     }
 
 
@@ -65,7 +70,9 @@ def test_a_metric_of_unknown_unit_says_so_and_numbers_each_note() -> None:
         "delay": "2h",
         "window": "2h ending when the delay is over",
         "mode": "window",
+        "enough data": "a value at the window's end; at least 100 observations in the window; no infinite values",
         "query": "histogram_quantile(0.99, sum by (le) (increase(http_server_request_duration_bucket[2h])))",
+        "events query": "sum(increase(http_server_request_duration_count[2h]))",
         "note 1": "OpenTelemetry name 'http.server.request.duration' is queried as 'http_server_request_duration'",
         "note 2": "the metric's unit is not known: seconds assumed",
     }
@@ -82,6 +89,7 @@ def test_a_relative_condition_in_a_comment_alone_is_judged_against_the_recorded_
         "delay": "24h",
         "window": "24h ending when the delay is over",
         "mode": "window",
+        "enough data": "a value at the window's end; no infinite values",  # a counter's increase has no minimum
         "query": "sum(increase(http_requests_total[24h]))",
     }
 
@@ -128,3 +136,10 @@ def test_text_without_a_config_is_refused_with_where_to_read() -> None:
         explain("just a ticket body", NOW)
     assert refused.value.field == "text"
     assert str(refused.value).endswith("no verification config found (see README: 'Verification configs')")
+
+
+def test_min_events_is_spelled_out() -> None:
+    text = block(metric="http_server_request_duration_seconds", condition="< 100ms p99", min_events=2500)
+    assert explain(text, NOW)["enough data"] == (
+        "a value at the window's end; at least 2,500 observations in the window; no infinite values"
+    )

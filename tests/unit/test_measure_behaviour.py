@@ -58,6 +58,12 @@ def test_when_no_series_fits_the_verdict_links_the_planned_query_and_draws_nothi
     assert measure(p, metrics).evidence is None  # without links, no evidence at all
 
 
+def every_five_minutes(*values: float) -> Measurement:
+    """The steps of a 4-hour window ending 48 hours after the resolution."""
+    start = RESOLVED.timestamp() + 44 * 3600 + 300
+    return Measurement((Series((), tuple((start + 300 * i, v) for i, v in enumerate(values))),))
+
+
 def hourly(*values: float) -> Measurement:
     start = RESOLVED.timestamp()
     return Measurement((Series((), tuple((start + 3600 * i, v) for i, v in enumerate(values))),))
@@ -70,14 +76,14 @@ def test_a_judged_verdict_carries_its_graph_link_and_sparkline() -> None:
     assert verdict.evidence is not None and verdict.evidence.link is not None
     assert verdict.evidence.link.startswith("https://prometheus.example.com/graph?g0.expr=histogram_quantile")
     assert verdict.evidence.sparkline is not None and verdict.evidence.missing == ""
-    assert [kind for kind, *_ in metrics.asked] == ["instant", "range"]  # the value, then the sparkline
+    assert [kind for kind, *_ in metrics.asked] == ["instant", "instant", "range"]  # value, events, sparkline
     assert measure(p, metrics, links=LINKS).evidence == Evidence(verdict.evidence.link, verdict.evidence.link_label)
 
 
 def test_an_every_step_sparkline_draws_the_steps_already_fetched() -> None:
-    p = planned(condition="< 100ms p99", mode="every-step")
-    metrics = Recording(instant(9.0), range_answer=hourly(*[0.02] * 49))
+    p = planned(condition="< 100ms p99", mode="every-step", window="4h")  # 48 five-minute steps
+    metrics = Recording(instant(9.0), range_answer=every_five_minutes(*[0.02] * 48))
     verdict = measure(p, metrics, links=GraphLinks("https://prometheus.example.com"))
     assert verdict.outcome is Outcome.VERIFIED and verdict.evidence is not None
     assert verdict.evidence.sparkline is not None and verdict.evidence.missing == ""
-    assert [kind for kind, *_ in metrics.asked] == ["range"]  # no second query for the picture
+    assert [kind for kind, *_ in metrics.asked] == ["range", "instant"]  # the steps and the events: no picture query

@@ -23,10 +23,13 @@ class Recording:
     instant_answer: Measurement
     range_answer: Measurement = field(default_factory=lambda: Measurement(()))
     baseline_answer: Measurement | None = None
+    events_answer: Measurement = field(default_factory=lambda: instant(5000))
     asked: list[tuple[object, ...]] = field(default_factory=list)
 
     def instant(self, query: str, at: datetime) -> Measurement:
         self.asked.append(("instant", query, at))
+        if query.startswith("sum(increase(latency_seconds_count"):
+            return self.events_answer
         if self.baseline_answer is not None and at == TRIGGERED + timedelta(hours=1):
             return self.baseline_answer
         return self.instant_answer
@@ -47,15 +50,21 @@ def test_an_instant_verification_asks_once_at_the_end_of_the_window() -> None:
     p = planned(condition="< 100ms p99")
     metrics = Recording(instant(0.05))
     assert measure(p, metrics).outcome is Outcome.VERIFIED
-    assert metrics.asked == [("instant", p.query, RESOLVED + timedelta(hours=48))]
+    end = RESOLVED + timedelta(hours=48)
+    assert metrics.asked == [("instant", p.query, end), ("instant", p.events_query, end)]
+    assert p.events_query == "sum(increase(latency_seconds_count[48h]))"
 
 
 def test_every_step_asks_a_range_from_one_step_in_to_the_end() -> None:
-    p = planned(condition="< 100ms p99", mode="every-step")
+    p = planned(condition="< 100ms p99", mode="every-step", window="15m")  # three 5-minute steps
     metrics = Recording(instant(9.0), range_answer=steps(0.05, 0.06, 0.07))
     verdict = measure(p, metrics)
     assert (verdict.outcome, verdict.value) == (Outcome.VERIFIED, 0.07)
-    assert metrics.asked == [("range", p.query, RESOLVED + timedelta(minutes=5), RESOLVED + timedelta(hours=48), 300)]
+    end = RESOLVED + timedelta(hours=48)
+    assert metrics.asked == [
+        ("range", p.query, end - timedelta(minutes=10), end, 300),
+        ("instant", "sum(increase(latency_seconds_count[15m]))", end),  # the events of the whole window
+    ]
 
 
 def test_a_measured_baseline_is_asked_at_the_incident_and_sets_the_threshold() -> None:
@@ -68,6 +77,7 @@ def test_a_measured_baseline_is_asked_at_the_incident_and_sets_the_threshold() -
     assert metrics.asked == [
         ("instant", p.baseline_query.query, TRIGGERED + timedelta(hours=1)),
         ("instant", p.query, RESOLVED + timedelta(hours=48)),
+        ("instant", p.events_query, RESOLVED + timedelta(hours=48)),
     ]
 
 

@@ -4,11 +4,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.unit.helpers import RESOLVED, config, instant
+from tests.unit.helpers import RESOLVED, config, instant, judge
 from verifier.domain.planning import QueryPlan, plan
 from verifier.domain.render import Marker, parse_marker, render_result
 from verifier.domain.tickets import Flavour
-from verifier.domain.verdicts import Outcome, Verdict, decide, invalid
+from verifier.domain.verdicts import Outcome, Verdict, invalid
 
 PLAN = plan(
     config(metric="http_server_request_duration_seconds", condition="< 100ms p99", labels='{route: "/pay|x"}'),
@@ -20,7 +20,7 @@ assert isinstance(PLAN, QueryPlan)
 
 @pytest.mark.parametrize("flavour", list(Flavour))
 def test_result_comment_carries_value_threshold_window_query_and_marker(flavour: Flavour) -> None:
-    text = render_result(decide(PLAN, instant(0.082)), RESOLVED, flavour)
+    text = render_result(judge(PLAN, instant(0.082)), RESOLVED, flavour)
     assert "0.082 seconds" in text and "< 0.1 seconds" in text
     assert "2026-11-01T12:00:00Z to 2026-11-03T12:00:00Z (48h)" in text
     assert "histogram_quantile(0.99" in text

@@ -9,11 +9,11 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from tests.unit.helpers import RESOLVED, config, instant
+from tests.unit.helpers import RESOLVED, config, instant, judge
 from verifier.domain.planning import QueryPlan, plan
 from verifier.domain.render import marker_line, render_result
 from verifier.domain.tickets import Flavour
-from verifier.domain.verdicts import Outcome, Verdict, decide
+from verifier.domain.verdicts import Outcome, Verdict
 
 QUERY = "histogram_quantile(0.99, sum by (le) (increase(latency_seconds_bucket[48h])))"
 
@@ -23,7 +23,7 @@ def judged(value: float = 0.082, **fields: object) -> Verdict:
     fields.setdefault("condition", "< 100ms p99")
     p = plan(config(**fields), RESOLVED, RESOLVED + timedelta(days=3))
     assert isinstance(p, QueryPlan)
-    return decide(p, instant(value))
+    return judge(p, instant(value))
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_an_early_result_says_so_and_its_marker_is_marked() -> None:
 
 
 def test_the_worst_series_is_named_and_an_unknown_unit_is_left_out() -> None:
-    verdict = decide(_plan("queue_depth", "< 100"), instant(10, 150))
+    verdict = judge(_plan("queue_depth", "< 100"), instant(10, 150))
     text = render_result(verdict, RESOLVED, Flavour.MARKDOWN)
     assert '| Measured | 150 (series {instance="1"}) |' in text and "| Condition | < 100 |" in text
 

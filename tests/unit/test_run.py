@@ -172,7 +172,9 @@ def test_dry_run_writes_nothing_but_says_what_it_would_write() -> None:
 
 def test_issue_and_early_mode() -> None:
     tracker, metrics = setup(ticket("A-1", resolved_days_ago=0.5), ticket("A-2"))
-    metrics.answers["histogram_quantile(0.99, sum by (le) (increase(latency_seconds_bucket[12h])))"] = instant(0.05)
+    metrics.answers["histogram_quantile(0.99, sum by (le) (increase(latency_seconds_bucket[715m])))"] = instant(
+        0.05
+    )  # up to 5 minutes before NOW: the settling delay
     report = run(tracker, metrics, RunOptions(issues=("A-1",), early=True), NOW)
     assert [r.key for r in report.results] == ["A-1"]
     assert "Judged early" in tracker.writes[0][2]

@@ -229,7 +229,10 @@ def test_a_stop_cancels_the_queued_measurements_and_still_reports_every_due_tick
         done("C", 3, body=BLOCK.replace("100ms", "100kB")),
     )
     report = run(tracker, metrics, RunOptions(concurrency=1), NOW, stop=stop)
-    assert tracker.writes == [] and [q for q, _ in metrics.asked] == [QUERY]
+    assert tracker.writes == [] and [q for q, _ in metrics.asked] == [
+        QUERY,
+        "sum(increase(latency_seconds_count[48h]))",
+    ]
     assert {r.key: (r.outcome, r.deferred) for r in report.results} == {
         "A": ("VERIFIED", "the run was stopped"),
         "B": ("SKIPPED", ""),

@@ -92,7 +92,7 @@ def test_the_listing_asks_for_the_configured_label_and_lookback() -> None:
 
     tracker = Recording(clock=NOW)
     run(tracker, FakeMetrics(), RunOptions(label="pir", lookback_days=30), NOW)
-    assert tracker.asked == [("pir", 30)]
+    assert tracker.asked == [("pir", 30 + 366)]  # the lookback plus the longest delay a config may have (#21)
 
 
 def test_each_measured_ticket_is_logged_with_its_verdict() -> None:

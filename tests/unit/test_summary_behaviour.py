@@ -172,6 +172,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "deferred": "",
                 "service": None,
                 "graph": None,
+                "data": None,
             },
             {
                 "key": "A-2",
@@ -187,6 +188,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "deferred": "",
                 "service": None,
                 "graph": None,
+                "data": None,
             },
         ],
         "overdue": [
@@ -204,6 +206,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "deferred": "",
                 "service": "search",
                 "graph": None,
+                "data": None,
             }
         ],
         "plan": None,

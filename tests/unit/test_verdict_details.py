@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.fakes import FakeMetrics
-from tests.unit.helpers import RESOLVED, config, instant, steps
+from tests.unit.helpers import RESOLVED, config, instant, judge, steps
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.planning import IncidentFacts, Pending, QueryPlan, plan
 from verifier.domain.render import render_result
 from verifier.domain.tickets import Flavour
-from verifier.domain.verdicts import Outcome, decide, invalid, not_due
+from verifier.domain.verdicts import Outcome, invalid, not_due
 from verifier.errors import BackendUnavailable, QueryRejected
 from verifier.services.measure import measure
 
@@ -68,7 +68,9 @@ def test_an_invalid_config_without_a_plan_carries_only_its_reason() -> None:
 
 
 def test_equality_over_steps_reports_the_first_step_that_broke_it() -> None:
-    verdict = decide(planned(metric="queue_depth", condition="== 100", mode="every-step"), steps(100, 90, 80, 100))
+    verdict = judge(
+        planned(metric="queue_depth", condition="== 100", mode="every-step", window="20m"), steps(100, 90, 80, 100)
+    )
     assert (verdict.outcome, verdict.value, verdict.reason) == (
         Outcome.FAILED,
         90,
@@ -77,7 +79,7 @@ def test_equality_over_steps_reports_the_first_step_that_broke_it() -> None:
 
 
 def test_inequality_across_series_reports_the_first_failing_series() -> None:
-    verdict = decide(planned(metric="queue_depth", condition="!= 0"), instant(3, 0, 0))
+    verdict = judge(planned(metric="queue_depth", condition="!= 0"), instant(3, 0, 0))
     assert (verdict.value, verdict.series) == (0, '{instance="1"}')
 
 
@@ -93,7 +95,7 @@ def test_inequality_across_series_reports_the_first_failing_series() -> None:
 def test_the_worst_failing_series_is_named(
     condition: str, values: tuple[float, ...], worst: float, series: str
 ) -> None:
-    verdict = decide(planned(metric="queue_depth", condition=condition), instant(*values))
+    verdict = judge(planned(metric="queue_depth", condition=condition), instant(*values))
     assert (verdict.outcome, verdict.value, verdict.series) == (Outcome.FAILED, worst, series)
     assert verdict.reason == "2 of 3 series broke the condition"
 
@@ -101,7 +103,7 @@ def test_the_worst_failing_series_is_named(
 def test_a_baseline_is_the_last_point_of_its_one_series() -> None:
     p = planned(condition="<= 0.5x baseline p99", baseline_window="1h")
     two_points = Measurement((Series((), ((0.0, 10.0), (60.0, 0.4))),))
-    verdict = decide(p, instant(0.2), baseline=two_points)
+    verdict = judge(p, instant(0.2), baseline=two_points)
     assert verdict.outcome is Outcome.VERIFIED and verdict.threshold is not None
     assert verdict.threshold.value == pytest.approx(0.2)
     assert verdict.threshold.unit is not None and verdict.threshold.unit.name == "seconds"
@@ -119,11 +121,11 @@ def test_a_baseline_is_the_last_point_of_its_one_series() -> None:
     ],
 )
 def test_a_baseline_that_cannot_be_used_is_inconclusive_and_says_why(baseline: Measurement | None, reason: str) -> None:
-    verdict = decide(planned(condition="<= 0.5x baseline p99", baseline_window="1h"), instant(0.2), baseline=baseline)
+    verdict = judge(planned(condition="<= 0.5x baseline p99", baseline_window="1h"), instant(0.2), baseline=baseline)
     assert (verdict.outcome, verdict.reason) == (Outcome.INCONCLUSIVE, reason)
 
 
 def test_a_noformat_macro_in_a_query_cannot_close_the_jira_block_in_any_case() -> None:
     p = planned(metric='sum(rate(x{a="{NoFormat}"}[$window]))', unit="seconds", condition="< 100ms")
-    text = render_result(decide(p, instant(0.05)), RESOLVED, Flavour.JIRA_WIKI)
+    text = render_result(judge(p, instant(0.05)), RESOLVED, Flavour.JIRA_WIKI)
     assert "{NoFormat}" not in text and '{a="{ noformat}"}' in text

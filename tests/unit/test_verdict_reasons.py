@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.fakes import FakeMetrics
-from tests.unit.helpers import RESOLVED, config, instant, steps
+from tests.unit.helpers import RESOLVED, config, instant, judge, steps
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.planning import IncidentFacts, Pending, QueryPlan, plan
 from verifier.domain.render import render_result
 from verifier.domain.tickets import Flavour
 from verifier.domain.units import BYTES, SECONDS, convert
-from verifier.domain.verdicts import Outcome, decide, not_due
+from verifier.domain.verdicts import Outcome, not_due
 from verifier.errors import ConfigError
 from verifier.services.evaluate import evaluate_text
 
@@ -32,7 +32,7 @@ def planned(**fields: object) -> QueryPlan:
 
 def test_backend_warnings_are_named_in_the_reason_and_keep_the_query() -> None:
     p = planned()
-    verdict = decide(p, Measurement(instant(5).series, warnings=("store A down", "store B slow")))
+    verdict = judge(p, Measurement(instant(5).series, warnings=("store A down", "store B slow")))
     assert (verdict.outcome, verdict.reason) == (Outcome.INCONCLUSIVE, "the backend warned: store A down; store B slow")
     assert verdict.query == p.query and verdict.end == p.end
 
@@ -47,14 +47,14 @@ def test_backend_warnings_are_named_in_the_reason_and_keep_the_query() -> None:
 )
 def test_no_data_says_which_kind_and_keeps_the_threshold(measurement: Measurement, reason: str) -> None:
     p = planned(condition="< 100")
-    verdict = decide(p, measurement)
+    verdict = judge(p, measurement)
     assert (verdict.outcome, verdict.reason, verdict.query) == (Outcome.INCONCLUSIVE, reason, p.query)
     assert verdict.threshold is not None and verdict.threshold.value == 100
 
 
 def test_no_data_keeps_the_baseline_note() -> None:
     p = planned(condition="<= 0.5x baseline", baseline_window="1h")
-    verdict = decide(p, Measurement(()), baseline=instant(40))
+    verdict = judge(p, Measurement(()), baseline=instant(40))
     assert verdict.threshold is not None and verdict.threshold.value == 20
     assert verdict.notes and verdict.notes[-1].startswith("baseline 40 measured at")
 
@@ -62,7 +62,7 @@ def test_no_data_keeps_the_baseline_note() -> None:
 def test_series_without_data_make_an_otherwise_held_verdict_inconclusive() -> None:
     p = planned(condition="<= 0.5x baseline", baseline_window="1h")
     three = Measurement(tuple(Series((("pod", n),), ((0.0, v),)) for n, v in (("a", 5), ("b", math.nan), ("c", 7))))
-    verdict = decide(p, three, baseline=instant(40))
+    verdict = judge(p, three, baseline=instant(40))
     assert (verdict.outcome, verdict.reason) == (Outcome.INCONCLUSIVE, "1 of 3 series have no data")
     assert (verdict.value, verdict.series, verdict.query) == (7, '{pod="c"}', p.query)
     assert verdict.threshold is not None and verdict.threshold.value == 20 and verdict.notes
@@ -70,20 +70,20 @@ def test_series_without_data_make_an_otherwise_held_verdict_inconclusive() -> No
 
 def test_the_reason_counts_series_only_when_there_are_several() -> None:
     p = planned()
-    assert decide(p, instant(150, 50)).reason == "1 of 2 series broke the condition"
-    assert decide(p, instant(150)).reason == "the condition broke"
-    assert decide(p, instant(50, 60)).reason == "the condition held on all 2 series"
-    assert decide(p, instant(50)).reason == "the condition held"
+    assert judge(p, instant(150, 50)).reason == "1 of 2 series broke the condition"
+    assert judge(p, instant(150)).reason == "the condition broke"
+    assert judge(p, instant(50, 60)).reason == "the condition held on all 2 series"
+    assert judge(p, instant(50)).reason == "the condition held"
 
 
 def test_a_failed_verdict_keeps_the_baseline_note() -> None:
-    verdict = decide(planned(condition="<= 0.5x baseline", baseline_window="1h"), instant(30), baseline=instant(40))
+    verdict = judge(planned(condition="<= 0.5x baseline", baseline_window="1h"), instant(30), baseline=instant(40))
     assert verdict.outcome is Outcome.FAILED and verdict.notes[-1].startswith("baseline 40 measured at")
 
 
 def test_tolerated_steps_extend_the_held_reason() -> None:
-    p = planned(mode="every-step", tolerance="25%")
-    verdict = decide(p, steps(10, 150, 20, 30))
+    p = planned(mode="every-step", tolerance="25%", window="20m")  # four 5-minute steps
+    verdict = judge(p, steps(10, 150, 20, 30))
     assert verdict.reason == (
         "the condition held; 1 of 4 steps broke it, within the 25% tolerance (the worst such step is shown)"
     )
@@ -92,7 +92,7 @@ def test_tolerated_steps_extend_the_held_reason() -> None:
 @pytest.mark.parametrize(("op", "worst"), [(">", 80), (">=", 80), ("<", 130), ("<=", 130)])
 def test_every_step_shows_the_step_furthest_past_the_line(op: str, worst: float) -> None:
     values = (110, 90, 80, 120) if op.startswith(">") else (90, 120, 130, 80)
-    verdict = decide(planned(condition=f"{op} 100", mode="every-step"), steps(*values))
+    verdict = judge(planned(condition=f"{op} 100", mode="every-step", window="20m"), steps(*values))
     assert (verdict.outcome, verdict.value) == (Outcome.FAILED, worst)
 
 
@@ -100,13 +100,13 @@ def test_every_step_shows_the_step_furthest_past_the_line(op: str, worst: float)
     ("op", "values", "series"), [(">", (12, 8, 5), 2), (">=", (12, 8, 5), 2), ("<", (5, 12, 15), 2)]
 )
 def test_the_failing_series_furthest_past_the_line_is_named(op: str, values: tuple[float, ...], series: int) -> None:
-    verdict = decide(planned(condition=f"{op} 10"), instant(*values))
+    verdict = judge(planned(condition=f"{op} 10"), instant(*values))
     assert verdict.series == f'{{instance="{series}"}}'
 
 
 def test_an_unmeasured_baseline_leaves_the_condition_out_of_the_comment_and_evaluate() -> None:
     p = planned(condition="<= 0.5x baseline p99", metric="latency_seconds", baseline_window="1h")
-    verdict = decide(p, instant(0.1), baseline=Measurement(()))
+    verdict = judge(p, instant(0.1), baseline=Measurement(()))
     assert verdict.outcome is Outcome.INCONCLUSIVE and verdict.threshold is None and verdict.op == "<="
     assert "Condition" not in render_result(verdict, RESOLVED, Flavour.MARKDOWN)
     text = "**Triggered At**: 2026-10-30T12:00:00+00:00\n```yaml\n# action-item-verifier: v1\n" + (

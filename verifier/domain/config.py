@@ -17,6 +17,7 @@ from verifier.domain.condition import Condition, parse_condition
 from verifier.domain.durations import config_duration, hours, parse_duration
 from verifier.domain.metric import Kind, Metric, understand
 from verifier.domain.protocol import CONFIG_HEADER, signature_line
+from verifier.domain.ratios import denominator
 from verifier.domain.tickets import Flavour
 from verifier.errors import ConfigError
 
@@ -34,6 +35,7 @@ FIELDS = (
     "mode",
     "tolerance",
     "baseline_window",
+    "min_events",
 )
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.]*$")  # dots: OTel attribute names (service.name)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -51,6 +53,7 @@ class VerificationConfig:
     mode: Mode = "window"
     tolerance_percent: float = 0.0
     baseline_window: timedelta | None = None
+    min_events: int | None = None  # events a quantile needs in the window; None: defaults.MIN_EVENTS
     source: str = field(default="block", compare=False)  # which format it was read from
     signature: str | None = field(default=None, compare=False)  # `# sig:` of a block the tool filed (protocol)
 
@@ -86,6 +89,7 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
     baseline_window = _duration(raw, "baseline_window")
     if baseline_window and not condition.relative:
         raise ConfigError("baseline_window", "is set, but the condition is not relative to a baseline")
+    min_events = _min_events(raw.get("min_events"), condition, metric)
     config = VerificationConfig(
         metric=metric,
         condition=condition,
@@ -96,6 +100,7 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
         mode=mode,
         tolerance_percent=tolerance,
         baseline_window=baseline_window,
+        min_events=min_events,
         source=source,
     )
     understood = config.understood
@@ -186,6 +191,27 @@ def _tolerance(value: object, mode: Mode) -> float:
     return percent
 
 
+MAX_MIN_EVENTS = 10**9
+
+
+def _min_events(value: object, condition: Condition, metric: str) -> int | None:
+    if value is None:
+        return None
+    if condition.quantile is None and denominator(metric) is None:
+        raise ConfigError(
+            "min_events",
+            "applies only to a quantile ('< 300ms p99') or a ratio over the window "
+            "('sum(increase(errors_total[$window])) / sum(increase(requests_total[$window]))')",
+        )
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 10:
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError("min_events", f"'{value}' must be a whole number of events, such as 100")
+    if not 1 <= value <= MAX_MIN_EVENTS:
+        raise ConfigError("min_events", f"must be between 1 and {MAX_MIN_EVENTS:,}")
+    return value
+
+
 def render_config(config: VerificationConfig, flavour: Flavour) -> str:
     """The project's own config block, fenced for GitHub Markdown or in `{code:yaml}` for Jira."""
     lines = [
@@ -206,6 +232,8 @@ def render_config(config: VerificationConfig, flavour: Flavour) -> str:
         lines.append(f'tolerance: "{config.tolerance_percent!r}%"')
     if config.baseline_window:
         lines.append(f"baseline_window: {_quoted(config_duration(config.baseline_window), flavour)}")
+    if config.min_events is not None:
+        lines.append(f"min_events: {config.min_events}")
     if config.signature:
         lines.append(signature_line(config.signature))
     body = "\n".join(lines)

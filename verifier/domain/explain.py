@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from verifier import defaults
 from verifier.domain.durations import config_duration
 from verifier.domain.formats import find_config
+from verifier.domain.metric import Kind
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import IncidentFacts, QueryPlan, plan
 from verifier.errors import ConfigError
@@ -46,7 +48,23 @@ def explain(text: str, now: datetime) -> dict[str, str]:
     out["mode"] = config.mode + (f" (step {config_duration(planned.step)})" if planned.step else "")
     if config.tolerance_percent:
         out["tolerance"] = f"{config.tolerance_percent:g}% of steps"
+    out["enough data"] = enough_data(planned)
     out["query"] = planned.query
+    if planned.events_query and planned.events_query != planned.query:
+        out["events query"] = planned.events_query
     for number, note in enumerate(planned.notes, start=1):
         out[f"note {number}"] = note
     return out
+
+
+def enough_data(planned: QueryPlan) -> str:
+    """The minimum a VERIFIED or FAILED needs (see verdicts.py); below it the verdict is INCONCLUSIVE."""
+    if planned.step is None:
+        text = "a value at the window's end"
+    else:
+        text = f"{defaults.MIN_COVERAGE_PERCENT:g}% of the {planned.steps} steps with data in every series"
+    if planned.events_query is not None and planned.metric.kind is not Kind.COUNTER:
+        needed = planned.config.min_events if planned.config.min_events is not None else defaults.MIN_EVENTS
+        counted = "observations" if planned.config.condition.quantile is not None else "events in the denominator"
+        text += f"; at least {needed:,} {counted} in the window"
+    return text + "; no infinite values"

@@ -1,6 +1,7 @@
 """Query planning: config + resolution time + now -> the exact PromQL, when to evaluate it and the threshold.
 
-Pure: `now` is an argument. The window ends `delay` after the resolution and spans `window` before that end.
+Pure: `now` is an argument. The window ends `delay` after the resolution and spans `window` before that end; it
+is judged once its end is `settle` old, so that late OTLP batches and out-of-order samples are in.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from verifier.domain.config import VerificationConfig
 from verifier.domain.durations import promql_duration
 from verifier.domain.metric import Kind, Metric
 from verifier.domain.otel import escape_label, legacy_name
+from verifier.domain.ratios import denominator
 from verifier.domain.units import Threshold, convert
 from verifier.errors import ConfigError
 
@@ -58,6 +60,14 @@ class QueryPlan:
     due_at: datetime
     early: bool  # judged before the window was over (on-call's --now)
     notes: tuple[str, ...]
+    events_query: str | None = None  # how many events (requests, increments) the window holds; see `events_query`
+
+    @property
+    def steps(self) -> int:
+        """How many steps the judged query evaluates: every step of the range, or the one instant at the end."""
+        if self.step is None:
+            return 1
+        return int((self.end - self.range_start) / self.step) + 1
 
     @property
     def window(self) -> timedelta:
@@ -76,20 +86,31 @@ def plan(
     *,
     early: bool = False,
     incident: IncidentFacts | None = None,
+    settle: timedelta = timedelta(0),
 ) -> QueryPlan | Pending:
-    """Plan the measurement, or say why it is not due yet. Raises ConfigError for configs that cannot work."""
+    """Plan the measurement, or say why it is not due yet. Raises ConfigError for configs that cannot work.
+
+    `settle` is the backend's ingestion delay: data younger than that may still be arriving, so a window is
+    judged only once its end is that old (and an early judgement stops that long before `now`)."""
     resolved_at = resolved_at.replace(microsecond=0)
     due_at = resolved_at + config.delay
     start = due_at - config.window
     end = due_at
     is_early = False
-    if now < due_at:
+    settled = now - settle
+    if settled < due_at:
         if not early:
-            return Pending(due_at, f"the verification window ends at {due_at.isoformat()}")
+            if now < due_at:
+                return Pending(due_at, f"the verification window ends at {due_at.isoformat()}")
+            return Pending(
+                due_at,
+                f"the verification window ended at {due_at.isoformat()}; it is judged from "
+                f"{(due_at + settle).isoformat()}, once late data has arrived ({_seconds(settle)} settling delay)",
+            )
         # Something to judge: a minute of data, or in every-step mode one whole step.
-        if now - start < (MIN_STEP if config.mode == "every-step" else timedelta(minutes=1)):
+        if settled - start < (MIN_STEP if config.mode == "every-step" else timedelta(minutes=1)):
             return Pending(due_at, f"the verification window has not begun (it starts {start.isoformat()})")
-        end, is_early = now.replace(microsecond=0), True
+        end, is_early = settled.replace(microsecond=0), True
     metric = config.understood
     step = _step(end - start) if config.mode == "every-step" else None
     query = build_query(config, metric, step or (end - start))
@@ -99,7 +120,41 @@ def plan(
         notes.append(f"the metric's unit is not known: {threshold.unit.name if threshold.unit else ''} assumed")
     if is_early:
         notes.append(f"judged early, before the window ends at {due_at.isoformat()}")
-    return QueryPlan(config, metric, query, start, end, step, threshold, baseline, due_at, is_early, tuple(notes))
+    return QueryPlan(
+        config,
+        metric,
+        query,
+        start,
+        end,
+        step,
+        threshold,
+        baseline,
+        due_at,
+        is_early,
+        tuple(notes),
+        events_query(config, metric, end - start),
+    )
+
+
+def events_query(config: VerificationConfig, metric: Metric, window: timedelta) -> str | None:
+    """How many events the whole window holds: a histogram's observations (`_count`), a counter's increase, a
+    ratio's denominator (`ratios.py`). None for gauges and other expressions: no count the tool can name."""
+    rng = promql_duration(window)
+    labels = _series_labels(config, metric)
+    if metric.kind is Kind.HISTOGRAM:
+        count = metric.bucket_series.removesuffix("_bucket") + "_count"
+        return f"sum({_joined(f'increase({selector(count, labels)}[{rng}])', metric, rng)})"
+    if metric.kind is Kind.NATIVE_HISTOGRAM:
+        return f"sum({_joined(f'histogram_count(increase({selector(metric.promql, labels)}[{rng}]))', metric, rng)})"
+    if metric.kind is Kind.COUNTER:
+        return f"sum({_joined(f'increase({selector(metric.promql, labels)}[{rng}])', metric, rng)})"
+    divisor = denominator(metric.promql) if metric.kind is Kind.EXPRESSION else None
+    return f"sum(increase({divisor}[{rng}]))" if divisor else None
+
+
+def _seconds(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
 def build_query(config: VerificationConfig, metric: Metric, span: timedelta) -> str:
@@ -150,7 +205,13 @@ def resolved(plan: QueryPlan, metric: Metric) -> QueryPlan:
         if threshold.assumed:
             notes.append(f"the metric's unit is not known: {threshold.unit.name if threshold.unit else ''} assumed")
     return replace(
-        plan, metric=metric, query=query, baseline_query=baseline, threshold=threshold, notes=(*metric.notes, *notes)
+        plan,
+        metric=metric,
+        query=query,
+        baseline_query=baseline,
+        threshold=threshold,
+        notes=(*metric.notes, *notes),
+        events_query=events_query(config, metric, plan.window),
     )
 
 

@@ -81,6 +81,8 @@ def _rows(verdict: Verdict) -> list[tuple[str, str]]:
     if verdict.start and verdict.end:
         span = promql_duration(verdict.end - verdict.start)
         rows.append(("Window", f"{_utc(verdict.start)} to {_utc(verdict.end)} ({span})"))
+    if verdict.support is not None:
+        rows.append(("Data", verdict.support.describe()))
     rows.extend(("Note", note) for note in verdict.notes)
     return rows
 

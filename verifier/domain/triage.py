@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, QueryPlan, plan
@@ -22,6 +22,8 @@ class Policy:
     judged_labels: frozenset[str] = frozenset()  # the verified and failed labels: judged elsewhere without our result
     rejudge: bool = False  # judge tickets judged elsewhere all the same
     signing_key: bytes | None = None  # VERIFIER_SIGNING_KEY: results are signed with it, and must verify
+    settle: timedelta = timedelta(0)  # VERIFIER_SETTLE_SECONDS: how old a window's end must be before it is judged
+    judged_since: datetime | None = None  # the lookback: windows that ended before it are left alone
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Skip:
     reason: str  # "open", "not a fix: Won't Do", "no trusted config"
     ignored_authors: tuple[str, ...] = ()
     elsewhere: bool = False  # judged by someone else (the article's script, a person): never written to
+    outside: bool = False  # its window ended before the lookback: left alone, as if not listed
 
 
 @dataclass(frozen=True)
@@ -59,16 +62,21 @@ Triage = Skip | Wait | AlreadyRecorded | Measure | Judged
 
 
 def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
+    # The lookback counts from the window's end, so that no delay is beyond the listing's reach; a ticket without a
+    # readable config has no window, and counts from its resolution (as the listing once did).
     if ticket.kind != "issue":
-        return Skip(f"a {ticket.kind}, not an action item")
+        return Skip(f"a {ticket.kind}, not an action item", outside=_outside(ticket.resolved_at, policy))
     if ticket.resolved_at is None:
         return Skip("not resolved")
     if ticket.resolution and fold_resolution(ticket.resolution) in policy.not_a_fix:
-        return Skip(f"not a fix: {ticket.resolution}")
+        return Skip(f"not a fix: {ticket.resolution}", outside=_outside(ticket.resolved_at, policy))
     selection = select_config(ticket, policy.trusted, policy.own, policy.signing_key)
     choice = selection.choice
     if choice is None:
-        return Skip("no trusted config", selection.ignored_authors)
+        return Skip("no trusted config", selection.ignored_authors, outside=_outside(ticket.resolved_at, policy))
+    ended = ticket.resolved_at + (choice.config.delay if choice.config is not None else timedelta(0))
+    if _outside(ended, policy):
+        return Skip(f"its window ended {ended.isoformat()}, before the lookback", outside=True)
     if not policy.rejudge:
         elsewhere = judged_elsewhere(ticket, policy.own, policy.trusted, policy.judged_labels)
         if elsewhere is not None:
@@ -82,9 +90,14 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     try:
         # The incident's recorded value (a baseline) counts only from a body a trusted reporter wrote.
         facts = incident_facts(ticket.body) if ticket.reporter in policy.trusted else None
-        planned = plan(choice.config, ticket.resolved_at, now, early=policy.early, incident=facts)
+        planned = plan(choice.config, ticket.resolved_at, now, early=policy.early, incident=facts, settle=policy.settle)
     except ConfigError as error:
         return Judged(invalid(str(error.for_ticket(ticket.key))))
     if isinstance(planned, Pending):
         return Wait(planned)
     return Measure(planned)
+
+
+def _outside(moment: datetime | None, policy: Policy) -> bool:
+    """Whether `moment` (a window's end, or a resolution) is before the lookback: the ticket is left alone."""
+    return policy.judged_since is not None and moment is not None and moment < policy.judged_since

@@ -57,4 +57,5 @@ def describe(verdict: Verdict) -> dict[str, Any]:
         "notes": list(verdict.notes),
         "graph": verdict.evidence.link if verdict.evidence else None,
         "sparkline": verdict.evidence.sparkline.describe() if verdict.evidence and verdict.evidence.sparkline else None,
+        "data": verdict.support.as_json() if verdict.support else None,
     }

@@ -32,11 +32,12 @@ def measure(
         if plan.baseline_query:
             baseline = metrics.instant(plan.baseline_query.query, plan.baseline_query.at)
         measurement = _main_query(plan, metrics)
+        events = _events(plan, metrics, measurement)
     except QueryRejected as error:
         return invalid(f"the backend refused the query: {error.reason}", plan)
     except (BackendUnavailable, MetricsError) as error:
         return backend_error(f"the metrics backend failed: {error.reason}", plan)
-    verdict = decide(plan, measurement, baseline, accept_warnings=accept_warnings)
+    verdict = decide(plan, measurement, baseline, events=events, accept_warnings=accept_warnings)
     return with_evidence(verdict, plan, measurement, metrics, links) if links else verdict
 
 
@@ -44,3 +45,12 @@ def _main_query(plan: QueryPlan, metrics: Metrics) -> Measurement:
     if plan.step is None:
         return metrics.instant(plan.query, plan.end)
     return metrics.range(plan.query, plan.range_start, plan.end, int(plan.step.total_seconds()))
+
+
+def _events(plan: QueryPlan, metrics: Metrics, measurement: Measurement) -> Measurement | None:
+    """The events in the whole window, at its end; a window-mode counter's own answer is that count already."""
+    if plan.events_query is None:
+        return None
+    if plan.step is None and plan.events_query == plan.query:
+        return measurement
+    return metrics.instant(plan.events_query, plan.end)

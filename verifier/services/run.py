@@ -20,6 +20,7 @@ import structlog
 from verifier import defaults
 from verifier.domain import backlog
 from verifier.domain.actions import Labels
+from verifier.domain.durations import MAX_DURATION
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
 from verifier.domain.planning import QueryPlan
@@ -59,6 +60,7 @@ class RunOptions:
     links: GraphLinks | None = None  # graph links and sparklines in result comments
     rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
     run_interval: timedelta = timedelta(hours=6)  # between scheduled runs: the dry run's first-run plan
+    settle_seconds: int = defaults.SETTLE_SECONDS  # a window is judged once its end is this old (late data)
 
 
 def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
@@ -66,7 +68,14 @@ def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
     not_a_fix = frozenset(fold_resolution(name) for name in options.not_a_fix)
     judged = frozenset({options.labels.verified, options.labels.failed})
     return Policy(
-        options.trusted_authors | own, own, not_a_fix, options.early, judged, options.rejudge, options.signing_key
+        options.trusted_authors | own,
+        own,
+        not_a_fix,
+        options.early,
+        judged,
+        options.rejudge,
+        options.signing_key,
+        settle=timedelta(seconds=options.settle_seconds),
     )
 
 
@@ -85,6 +94,7 @@ class TicketResult:
     deferred: str = ""  # why it is left for the next run: the write budget ran out, or the run was stopped
     service: str | None = None  # the service the ticket's incident context names
     graph: str | None = None  # the link to the judged query over its window
+    data: dict[str, object] | None = None  # what the verdict stood on: steps with data, events (Support.as_json)
 
 
 @dataclass
@@ -150,6 +160,8 @@ def run(
         log.error("sign_in_failed", error=str(error))
         report.duration_seconds = time.monotonic() - clock
         return report
+    if not options.issues:  # tickets asked for by key are judged whenever they are due
+        policy = replace(policy, judged_since=now - timedelta(days=options.lookback_days))
     due: list[_Due] = []
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="measure") as pool:
         try:
@@ -196,7 +208,9 @@ def _tickets(tracker: Tracker, options: RunOptions, report: RunReport) -> Iterat
                 log.error("ticket_unreadable", ticket=key, error=str(error))
         return
     try:
-        yield from tracker.resolved_tickets(options.label, options.lookback_days)
+        # The lookback counts from each window's end (triage leaves out the older ones); a ticket whose window
+        # ended inside it was resolved up to the longest delay a config may ask for before that.
+        yield from tracker.resolved_tickets(options.label, listing_days(options.lookback_days))
     except TrackerThrottled as error:  # the tickets listed so far are judged; writing them may be refused too
         report.throttled = str(error)
         report.errors.append(f"listing tickets stopped: {error}")
@@ -206,15 +220,24 @@ def _tickets(tracker: Tracker, options: RunOptions, report: RunReport) -> Iterat
         log.error("listing_failed", error=str(error))
 
 
+def listing_days(lookback_days: int) -> int:
+    """How far back the listing reaches: the lookback, plus the longest delay a config may ask for."""
+    return lookback_days + MAX_DURATION.days
+
+
 def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) -> _Due | None:
     result = TicketResult(ticket.key, ticket.url, Outcome.PENDING.value, "", service=incident_service(ticket.body))
-    report.results.append(result)
     try:
         decision = triage(ticket, now, policy)
     except Exception as error:  # a bug must not take the other tickets down
         log.exception("triage_crashed", ticket=ticket.key)
+        report.results.append(result)
         result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
         return None
+    if isinstance(decision, Skip) and decision.outside:
+        log.debug("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
+        return None
+    report.results.append(result)
     if isinstance(decision, Skip):
         result.outcome, result.reason = ELSEWHERE if decision.elsewhere else "SKIPPED", decision.reason
         if decision.ignored_authors:
@@ -288,6 +311,7 @@ def _write(
         result.threshold = verdict.threshold.value if verdict.threshold else None
         result.query = verdict.query or result.query
         result.graph = verdict.evidence.link if verdict.evidence else None
+        result.data = verdict.support.as_json() if verdict.support else None
         jobs.append(Job(item.ticket, verdict, item.already_written))
         results[item.ticket.key] = result
     phase = write_all(
