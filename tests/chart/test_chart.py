@@ -517,7 +517,9 @@ def test_config_values_become_strings_the_settings_parse(
 
 
 def test_image_reference(rendered: Mapping[str, Rendering]) -> None:
-    assert _container(rendered["defaults"].pod_specs()["cronjob"])["image"] == "action-item-verifier:0.1.0"
+    # By default, what the release workflow publishes (tests/unit/test_release.py: the owner's one home).
+    published = "ghcr.io/action-item-verifier/action-item-verifier:0.1.0"
+    assert _container(rendered["defaults"].pod_specs()["cronjob"])["image"] == published
     digest = "sha256:" + "0123456789abcdef" * 4
     assert (
         _container(rendered["github-tracker"].pod_specs()["cronjob"])["image"]
