@@ -94,3 +94,24 @@ def test_the_check_fails_on_a_lock_that_does_not_satisfy(
     text = LOCK if edit is None else LOCK.replace(*edit)
     found = problems(dependencies, text)
     assert any(p.startswith(expected) for p in found), found
+
+
+def test_the_tests_run_the_locked_versions() -> None:
+    """scripts/test installs the runtime dependencies with the lock as constraints: the tests judge what ships."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.markers import default_environment
+
+    environment = default_environment()
+    differ = []
+    for name, (pinned, _) in parse_lock(LOCK).items():
+        if pinned.marker is not None and not pinned.marker.evaluate(environment):  # type: ignore[arg-type]
+            continue
+        locked = next(iter(pinned.specifier)).version
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = "missing"
+        if Version(installed if installed != "missing" else "0") != Version(locked):
+            differ.append(f"{name}: {installed}, locked {locked}")
+    assert not differ, f"run bash scripts/test (it installs with the lock as constraints): {differ}"
