@@ -98,3 +98,16 @@ def test_renovate_matches_the_files_it_updates() -> None:
     assert found.group("depName") == "python" and found.group("currentDigest").startswith("sha256:")
     assert re.fullmatch(config["packageRules"][0]["allowedVersions"].strip("/"), found.group("currentValue"))
     assert "github-actions" in config["enabledManagers"] and "helpers:pinGitHubActionDigests" in config["extends"]
+
+
+def test_the_image_takes_its_version_and_origin_from_build_arguments() -> None:
+    """No version is written in the Dockerfile: the release workflow passes it, and the build checks it."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    runtime = dockerfile.split("AS runtime", 1)[1]
+    for name, label in (("VERSION", "version"), ("REVISION", "revision"), ("CREATED", "created"), ("SOURCE", "source")):
+        assert re.search(rf"^ARG {name}(=unknown)?$", runtime, re.MULTILINE), name
+        assert f'org.opencontainers.image.{label}="${{{name}}}"' in runtime
+    assert VERSION not in dockerfile
+    build = dockerfile.split("AS runtime", 1)[0]
+    assert re.search(r"^ARG VERSION$", build, re.MULTILINE)
+    assert 'test "$(/opt/venv/bin/action-item-verifier --version)" = "action-item-verifier ${VERSION:?' in build
