@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,10 +93,9 @@ class Image:
 
 @pytest.fixture(scope="session")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
-    # The venv lies outside /tmp (the sandbox mounts its own /tmp) at a path kept inside the sandbox, so its
-    # scripts' #! lines hold; .tools/ is ignored by git.
-    base = ROOT / ".tools" / f"image-{os.getpid()}"
-    shutil.rmtree(base, ignore_errors=True)
+    # The venv lies outside /tmp (the sandbox mounts its own /tmp; a clone of the repository may lie under /tmp)
+    # and is mounted at the same path in the sandbox, so its scripts' #! lines hold.
+    base = Path(tempfile.mkdtemp(prefix="action-item-verifier-image-", dir="/var/tmp"))
     prefix = base / "opt" / "venv"
     try:
         subprocess.run([BASE_PYTHON, "-m", "venv", "--without-pip", str(prefix)], check=True, timeout=120)
