@@ -1,22 +1,29 @@
 """The chart as a package: `helm package` includes what an install needs and nothing of the tests, renders like the
 directory for every scenario, and `helm show readme` prints the README scripts/chart-readme generates from the
-values' `# --` comments (a stale README fails here)."""
+values' `# --` comments (a stale README fails here). Through a real OCI registry (Debian's docker-registry on
+loopback), the release workflow's route: push, take the digest from helm's output, install by that digest."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 import tarfile
+import time
+from collections.abc import Iterator
 from importlib.machinery import SourceFileLoader
 from importlib.util import module_from_spec, spec_from_loader
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import requests
 import yaml
 
-from tests.chart.conftest import CHART, NAMESPACE, RELEASE, ROOT, SCENARIOS, Helm, values_file
+from tests.chart.conftest import CHART, NAMESPACE, RELEASE, ROOT, SCENARIOS, Helm, need, values_file
+from tests.integration.backends import free_port
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 
@@ -118,3 +125,60 @@ def test_the_package_renders_like_the_directory(helm: Helm, package: Path, scena
     from_package = render(package)
     assert from_package == render(CHART)
     assert "kind: CronJob" in from_package
+
+
+# ------------------------------------------------------------------------------------------- through a registry
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real OCI registry (Debian's docker-registry, the CNCF distribution) on loopback: host:port."""
+    binary = shutil.which("docker-registry")
+    if not binary:
+        need("docker-registry not found (apt-get install docker-registry; scripts/install-system-deps does)")
+    assert binary is not None
+    root = tmp_path_factory.mktemp("registry")
+    address = f"127.0.0.1:{free_port()}"
+    config = {
+        "version": 0.1,
+        "log": {"level": "error"},
+        "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
+        "http": {"addr": address},
+    }
+    (root / "config.yml").write_text(yaml.safe_dump(config))
+    process = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://{address}/v2/", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, "docker-registry did not start"
+            time.sleep(0.1)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_pushed_chart_installs_by_digest_as_readme_says(helm: Helm, package: Path, registry: str) -> None:
+    """The release workflow's route: helm push, the digest taken from its output as the workflow takes it, then the
+    chart pulled by that digest renders like the directory and shows the generated README."""
+    pushed = helm.run("push", str(package), f"oci://{registry}/charts", "--plain-http")
+    output = pushed.stdout + pushed.stderr
+    workflow = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    assert "grep -o 'sha256:[0-9a-f]\\{64\\}' push.log | head -n 1" in workflow
+    digests = re.findall(r"sha256:[0-9a-f]{64}", output)
+    assert digests, output
+    reference = f"oci://{registry}/charts/action-item-verifier@{digests[0]}"
+    scenario = values_file("defaults")
+    by_digest = helm.run("template", RELEASE, reference, "--namespace", NAMESPACE, "-f", str(scenario), "--plain-http")
+    directory = helm.run("template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(scenario))
+    assert by_digest.stdout == directory.stdout
+    readme = helm.run("show", "readme", reference, "--plain-http").stdout
+    assert readme.strip() == (CHART / "README.md").read_text().strip()
+
+    wrong = reference[: -len("0000")] + "0000"
+    assert helm.run("template", RELEASE, wrong, "--plain-http", check=False).returncode != 0  # the digest binds
