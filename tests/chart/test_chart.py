@@ -518,7 +518,9 @@ def test_config_values_become_strings_the_settings_parse(
 
 
 def test_image_reference(rendered: Mapping[str, Rendering]) -> None:
-    assert _container(rendered["defaults"].pod_specs()["cronjob"])["image"] == "action-item-verifier:0.1.0"
+    # By default, what the release workflow publishes (tests/unit/test_release.py: the owner's one home).
+    published = "ghcr.io/action-item-verifier/action-item-verifier:0.1.0"
+    assert _container(rendered["defaults"].pod_specs()["cronjob"])["image"] == published
     digest = "sha256:" + "0123456789abcdef" * 4
     assert (
         _container(rendered["github-tracker"].pod_specs()["cronjob"])["image"]
@@ -851,8 +853,11 @@ def test_dockerfile_is_pinned_multi_stage_and_read_only_ready() -> None:
         assert setting in env
     text = DOCKERFILE.read_text()
     assert "compileall" in text
-    # Dependencies are installed before the code is copied in (a layer that survives code changes).
-    assert text.index("COPY pyproject.toml") < text.index("install --no-compile -r") < text.index("COPY verifier")
+    # Dependencies are installed from the hashed lock before the code is copied in (a layer that survives code
+    # changes), and the wheel is built by the locked setuptools without fetching another.
+    assert text.index("COPY requirements.lock") < text.index("--require-hashes -r requirements.lock")
+    assert text.index("--require-hashes -r requirements.lock") < text.index("COPY verifier")
+    assert "--require-hashes -r requirements-build.lock" in text and "--no-build-isolation" in text
 
 
 def test_dockerignore_keeps_only_the_build_inputs() -> None:

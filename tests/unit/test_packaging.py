@@ -15,9 +15,16 @@ SERVER = re.compile(r"^\s*(from http\.server import|import http\.server|class \w
 
 def test_the_image_build_context_holds_no_test_server() -> None:
     allowed = [line[1:].rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines() if line[:1] == "!"]
-    assert sorted(allowed) == ["README.md", "pyproject.toml", "verifier"]
-    copied = re.findall(r"^COPY (?!--from)(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
-    assert set(copied) <= {"pyproject.toml", "README.md", "verifier"}
+    assert sorted(allowed) == [
+        "LICENSE",
+        "README.md",
+        "pyproject.toml",
+        "requirements-build.lock",
+        "requirements.lock",
+        "verifier",
+    ]
+    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert {source for sources in copied for source in sources.split()} <= set(allowed)
     servers = [p for p in (ROOT / "verifier").rglob("*.py") if SERVER.search(p.read_text(encoding="utf-8"))]
     assert servers == []
     assert SERVER.search((ROOT / "sandbox" / "verifier_sandbox" / "http.py").read_text())  # the check can match
