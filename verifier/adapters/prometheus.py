@@ -48,6 +48,7 @@ _REJECT_ERROR_TYPES = frozenset({"bad_data"})
 # Mimir answers 422 `execution` for a store that failed mid-query: an ERROR to try again, not a wrong config.
 _FAILURE_ERROR_TYPES = frozenset({"execution", "timeout", "canceled", "internal", "unavailable"})
 _MAX_RETRY_AFTER_SECONDS = 60
+_METADATA_CACHE = 1024  # metadata answers kept per connection (type and unit come from one request)
 
 
 class PrometheusMetrics:
@@ -64,6 +65,7 @@ class PrometheusMetrics:
             respect_retry_after_header=True,
         )
         self._session = _session(connection, retry)
+        self._metadata_cache: dict[str, dict[str, str]] = {}
         self.client = PrometheusConnect(
             url=connection.url, session=self._session, retry=retry, timeout=connection.timeout_seconds
         )
@@ -99,13 +101,29 @@ class PrometheusMetrics:
         return None if body is None else frozenset(_strings(body["data"], selector))
 
     def metric_type(self, name: str) -> str | None:
-        body = self._optional("metadata", {"metric": name, "limit": "1"}, name)
-        data = body.get("data") if body else None
-        entries = data.get(name) if isinstance(data, dict) else None
-        if isinstance(entries, list) and entries and isinstance(entries[0], dict):
-            kind = entries[0].get("type")
-            return kind if isinstance(kind, str) else None
-        return None
+        return self._metadata(name, "type")
+
+    def metric_unit(self, name: str) -> str | None:
+        return self._metadata(name, "unit")
+
+    def _metadata(self, name: str, key: str) -> str | None:
+        """One field of the metadata API's first entry for `name`; the answer is kept for the next field."""
+        if name not in self._metadata_cache:
+            if len(self._metadata_cache) >= _METADATA_CACHE:
+                self._metadata_cache.clear()
+            body = self._optional("metadata", {"metric": name, "limit": "1"}, name)
+            data = body.get("data") if body else None
+            entries = data.get(name) if isinstance(data, dict) else None
+            entry = entries[0] if isinstance(entries, list) and entries and isinstance(entries[0], dict) else {}
+            self._metadata_cache[name] = {k: v for k, v in entry.items() if isinstance(v, str) and v}
+        return self._metadata_cache[name].get(key)
+
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label):
+            raise QueryRejected(f"'{label}' is not a label name the values API takes", query=selector)
+        params = {"match[]": selector, "start": unix_seconds(start), "end": unix_seconds(end)}
+        body = self._optional(f"label/{label}/values", params, selector)
+        return frozenset() if body is None else frozenset(_strings(body["data"], selector))
 
     def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
         params = {"match[]": selector, "start": unix_seconds(start), "end": unix_seconds(end)}
