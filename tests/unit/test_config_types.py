@@ -63,3 +63,33 @@ def test_type_and_temporality_round_trip_through_the_filed_block() -> None:
         assert "type: counter\n" in text and "temporality: delta\n" in text
         again = find_config(text)
         assert again is not None and (again.type, again.temporality, again.unit) == ("counter", "delta", "{order}")
+
+
+# -- `file` writes the resolved type and unit into the filed config -------------------------------------------
+def test_filing_writes_the_type_and_unit_the_backend_resolves_so_runs_do_not_guess() -> None:
+    from datetime import UTC, datetime
+
+    from tests.unit.fakes import FakeTracker
+    from tests.unit.test_resolve_behaviour import CatalogMetrics
+    from verifier.domain.filing import parse_filing
+    from verifier.services.filing import file_items
+
+    filing = (
+        "incident: {id: INC-9, alert_name: A, metric_name: x, threshold_value: 1, actual_value: 3, service_name: s, environment: prod, "
+        "triggered_at: '2026-11-20T09:41:00Z'}\n"
+        "items:\n"
+        "  - {title: Stop failed orders, priority: P2, verification: {metric: app.orders.failed, unit: '{order}', "
+        "condition: '< 1'}}\n"
+        "  - {title: Stop slow queues, priority: P2, verification: {metric: queue.wait, condition: '< 5ms'}}\n"
+    )
+    metrics = CatalogMetrics(
+        names=frozenset({"app_orders_failed__order_", "queue_wait"}),
+        types={"app_orders_failed__order_": "counter", "queue_wait": "gauge"},
+        units={"queue_wait": "ms"},
+    )
+    tracker = FakeTracker()
+    report = file_items(parse_filing(filing), tracker, metrics, dry_run=False, now=datetime(2026, 11, 26, tzinfo=UTC))
+    assert report.error is None and [i.status for i in report.items] == ["created", "created"]
+    orders, queue = (find_config(ticket.body) for ticket in tracker.tickets.values())
+    assert orders is not None and (orders.type, orders.unit) == ("counter", "{order}")
+    assert queue is not None and (queue.type, queue.unit) == ("gauge", "milliseconds")

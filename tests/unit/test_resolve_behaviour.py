@@ -367,7 +367,19 @@ def test_the_resolution_report_shows_the_candidates_the_series_chosen_and_the_qu
         "resolved": "metric resolved to 'http_server_request_duration_seconds' (classic histogram; stored as by "
         "OTLP UnderscoreEscapingWithSuffixes (Prometheus default, Collector prometheusremotewrite))",
         "query": "histogram_quantile(0.99, sum by (le) (increase(http_server_request_duration_seconds_bucket[48h])))",
+        "config": 'metric: "http.server.request.duration"\ncondition: "< 100ms p99"\ndelay: "48h"\nwindow: "48h"\n'
+        'unit: "s"\ntype: histogram',
     }
+
+
+def test_the_resolution_report_shows_the_config_with_the_type_and_unit_the_backend_gave() -> None:
+    text = "```yaml\n# action-item-verifier: v1\nmetric: app.orders\ncondition: < 5\n```\n"
+    metrics = CatalogMetrics(
+        names=frozenset({"app_orders"}), types={"app_orders": "counter"}, units={"app_orders": "ms"}
+    )
+    report = resolution_report(text, metrics, now=NOW, resolved_at=None)
+    assert report["config"].splitlines()[-2:] == ['unit: "milliseconds"', "type: counter"]
+    assert report["query"] == "sum(increase(app_orders[48h]))"
 
 
 def test_the_resolution_report_uses_the_window_of_the_given_resolution_time() -> None:

@@ -10,11 +10,12 @@ Pure: the service does the asking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from verifier.domain.config import VerificationConfig
 from verifier.domain.measurement import Measurement
+from verifier.domain.metric import Kind, Metric
 from verifier.domain.planning import selector
 from verifier.domain.units import COUNT, DECLARED_UNITS, Unit, declared_unit, unit_of_metric_name
 from verifier.errors import ConfigError
@@ -166,6 +167,20 @@ def settle_unit(config: VerificationConfig, name: str, facts: Facts) -> UnitChoi
             )
         return UnitChoice(unit, matcher, f"unit from {source}")
     return UnitChoice(declared or unit_of_metric_name(name) or config.understood.unit, None, None)
+
+
+def filed_config(config: VerificationConfig, metric: Metric) -> VerificationConfig:
+    """The config with the type, temporality and unit the backend's series resolved to written in, so later runs
+    do not guess (`file`, `check-config --resolve`). What the config already says stays; a unit the config's
+    `unit:` cannot name (an annotation such as `{request}`) is left out."""
+    kind = {Kind.COUNTER: "counter", Kind.GAUGE: "gauge"}.get(metric.kind, "histogram")
+    if metric.kind is Kind.EXPRESSION:
+        return config
+    unit = config.unit
+    if unit is None and metric.unit is not None and metric.unit.name in DECLARED_UNITS:
+        unit = metric.unit.name
+    temporality = config.temporality or ("delta" if metric.delta else None)
+    return replace(config, type=config.type or kind, unit=unit, temporality=temporality)
 
 
 def parse_unit(text: str) -> Unit | None:

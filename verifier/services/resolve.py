@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from verifier.domain.config import canonical
 from verifier.domain.durations import promql_duration
 from verifier.domain.formats import find_config
 from verifier.domain.models import incident_facts
@@ -26,7 +27,15 @@ from verifier.domain.resolution import (
     resolved_metric,
     settled,
 )
-from verifier.domain.series_types import Facts, history_query, history_range, read_history, settle_type, settle_unit
+from verifier.domain.series_types import (
+    Facts,
+    filed_config,
+    history_query,
+    history_range,
+    read_history,
+    settle_type,
+    settle_unit,
+)
 from verifier.domain.verdicts import Verdict, inconclusive, invalid
 from verifier.errors import ConfigError, MetricsError
 from verifier.ports import MetricCatalog, Metrics
@@ -143,4 +152,5 @@ def resolution_report(text: str, metrics: Metrics, *, now: datetime, resolved_at
         return {**out, "outcome": found.outcome.value, "resolved": found.reason}
     if found is planned:
         return {**out, "outcome": "OK", "resolved": "the backend lists no metric names: queried as planned"}
-    return {**out, "outcome": "OK", "resolved": found.metric.notes[0], "query": found.query}
+    filed = canonical(filed_config(config, found.metric))  # what `file` writes: later runs do not guess
+    return {**out, "outcome": "OK", "resolved": found.metric.notes[0], "query": found.query, "config": filed}
