@@ -162,3 +162,12 @@ class MetricCatalog(Protocol):
     def metric_unit(self, name: str) -> str | None:
         """The metadata API's unit for the family `name` (`seconds`), or None (also for an empty unit)."""
         ...
+
+
+@runtime_checkable
+class FeatureList(Protocol):
+    """Prometheus's `/api/v1/features` (3.x): which optional features the backend has on, by category."""
+
+    def features(self) -> Mapping[str, Mapping[str, bool]] | None:
+        """`{"otlp_receiver": {"native_delta_ingestion": True, ...}, ...}`, or None when the backend cannot say."""
+        ...

@@ -142,3 +142,50 @@ def test_both_forms_in_the_window_without_the_classic_covering_it_is_inconclusiv
         "classic series does not cover all of it (a move to native histograms): either alone would judge part of "
         "the window"
     )
+
+
+# -- delta temporality and Prometheus's /api/v1/features -------------------------------------------------------
+class FeatureCatalog(CatalogMetrics):
+    def __init__(self, features: dict[str, dict[str, bool]] | None, **fields: object) -> None:
+        super().__init__(**fields)  # type: ignore[arg-type]
+        self.listed = features
+
+    def features(self) -> dict[str, dict[str, bool]] | None:
+        self.catalog.append(("features",))
+        return self.listed
+
+
+@pytest.mark.parametrize(
+    ("features", "query", "delta"),
+    [
+        ({"otlp_receiver": {"native_delta_ingestion": True}}, "sum(sum_over_time(app_orders_total[48h]))", True),
+        (None, "sum(sum_over_time(app_orders_total[48h]))", True),  # the API is not there: 'unknown' says delta
+        ({"otlp_receiver": {"native_delta_ingestion": False}}, "sum(increase(app_orders_total[48h]))", False),
+    ],
+)
+def test_unknown_on_a_counter_name_is_delta_unless_the_features_api_says_deltas_are_not_ingested(
+    features: dict[str, dict[str, bool]] | None, query: str, delta: bool
+) -> None:
+    metrics = FeatureCatalog(features, names=frozenset({"app_orders_total"}), types={"app_orders_total": "unknown"})
+    found = _resolve(metrics, metric="app.orders", unit="{order}", condition="< 5")
+    assert isinstance(found, QueryPlan) and (found.query, found.metric.delta) == (query, delta)
+    assert ("features",) in metrics.catalog
+
+
+def test_the_features_api_is_not_asked_when_nothing_says_unknown() -> None:
+    metrics = FeatureCatalog({}, names=frozenset({"app_orders_total"}), types={"app_orders_total": "counter"})
+    assert (
+        _query(metrics, metric="app.orders", unit="{order}", condition="< 5") == "sum(increase(app_orders_total[48h]))"
+    )
+    assert ("features",) not in metrics.catalog
+
+
+def test_unknown_in_the_type_label_on_a_counter_name_is_delta() -> None:
+    metrics = CatalogMetrics(
+        names=frozenset({"app_orders_total"}),
+        labels=frozenset({"__type__"}),
+        values={"__type__": frozenset({"unknown"})},
+    )
+    found = _resolve(metrics, metric="app.orders", unit="{order}", condition="< 5")
+    assert isinstance(found, QueryPlan) and found.query == "sum(sum_over_time(app_orders_total[48h]))"
+    assert "a counter with delta temporality (its __type__ label says 'unknown')" in found.notes[0]

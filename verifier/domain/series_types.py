@@ -10,6 +10,7 @@ Pure: the service does the asking.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -40,6 +41,7 @@ class Facts:
     metadata_unit: str | None = None
     changes: float | None = None  # over the history range, summed over its series
     resets: float | None = None
+    native_delta: bool | None = None  # `/api/v1/features` otlp_receiver.native_delta_ingestion; None: unknown
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,13 @@ class UnitChoice:
     unit: Unit | None
     matcher: str | None  # the `__unit__` value to select, when the series differ in unit
     how: str | None
+
+
+def native_delta(features: Mapping[str, Mapping[str, bool]] | None) -> bool | None:
+    """Whether the backend stores OTLP deltas as they come (Prometheus's `otlp-native-delta-ingestion`)."""
+    receiver = (features or {}).get("otlp_receiver") or {}
+    value = receiver.get("native_delta_ingestion")
+    return value if isinstance(value, bool) else None
 
 
 def history_range(window: timedelta) -> timedelta:
@@ -105,6 +114,8 @@ def settle_type(
     if declared_delta:
         return Typing(True, True, "a counter with delta temporality (the config's temporality:)")
     if stated == "unknown" and counter_name:  # how Prometheus stores OTLP deltas (otlp-native-delta-ingestion)
+        if facts.native_delta is False:
+            return Typing(True, False, f"a counter by its name ({source} says 'unknown'; no native delta ingestion)")
         return Typing(True, True, f"a counter with delta temporality ({source} says 'unknown')")
     if stated in ("counter", "gauge"):
         if config.type and config.type != stated:

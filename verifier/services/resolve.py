@@ -32,13 +32,14 @@ from verifier.domain.series_types import (
     filed_config,
     history_query,
     history_range,
+    native_delta,
     read_history,
     settle_type,
     settle_unit,
 )
 from verifier.domain.verdicts import Verdict, inconclusive, invalid
 from verifier.errors import ConfigError, MetricsError
-from verifier.ports import MetricCatalog, Metrics
+from verifier.ports import FeatureList, MetricCatalog, Metrics
 
 
 def resolve(plan: QueryPlan, metrics: Metrics) -> QueryPlan | Verdict:
@@ -100,6 +101,8 @@ def _typed(
     if not facts.types:
         facts = replace(facts, metadata_type=catalog.metric_type(name))
     counter_name = found.shape is Shape.COUNTER
+    if counter_name and "unknown" in (*facts.types, facts.metadata_type) and isinstance(metrics, FeatureList):
+        facts = replace(facts, native_delta=native_delta(metrics.features()))
     history = history_range(plan.window)
     span = promql_duration(history)
     unstated = not facts.types and not facts.metadata_type and not config.type and not counter_name
