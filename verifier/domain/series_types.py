@@ -93,7 +93,7 @@ def read_history(answer: Measurement) -> tuple[float | None, float | None]:
 def backend_type(facts: Facts, name: str) -> str | ConfigError | None:
     """The type the backend states: `__type__` when every series agrees, else the metadata API's."""
     if len(facts.types) > 1:
-        return ConfigError("metric", f"the series of '{name}' differ in type ({', '.join(sorted(facts.types))})")
+        return ConfigError("metric", f"the series of '{name}' differ in type ({_listed(facts.types)})")
     if facts.types:
         return next(iter(facts.types))
     return facts.metadata_type or None
@@ -160,7 +160,7 @@ def settle_unit(config: VerificationConfig, name: str, facts: Facts) -> UnitChoi
     if len(facts.units) > 1:
         chosen = [u for u in facts.units if declared and parse_unit(u) == declared]
         if len(chosen) != 1:
-            units = ", ".join(sorted(facts.units))
+            units = _listed(facts.units)
             return f"the series of '{name}' differ in unit ({units}): declare which one in unit:"
         matcher = chosen[0]
     stated, source = None, ""
@@ -171,7 +171,7 @@ def settle_unit(config: VerificationConfig, name: str, facts: Facts) -> UnitChoi
     if stated is not None:
         unit = parse_unit(stated)
         if unit is None:
-            return f"'{name}' is in the unit '{stated}' ({source}), which the tool does not know"
+            return f"'{name}' is in the unit '{_listed(frozenset({stated}))}' ({source}), which the tool does not know"
         if declared and declared != unit and not (declared is COUNT and unit.dimension == "count"):
             return ConfigError(
                 "unit", f"the config's unit: says {declared.name}, but {source} says '{name}' is in {unit.name}"
@@ -192,6 +192,12 @@ def filed_config(config: VerificationConfig, metric: Metric) -> VerificationConf
         unit = metric.unit.name
     temporality = config.temporality or ("delta" if metric.delta else None)
     return replace(config, type=config.type or kind, unit=unit, temporality=temporality)
+
+
+def _listed(values: frozenset[str], most: int = 5) -> str:
+    """Backend label values for a reason: a few, each short (a backend may answer with thousands)."""
+    shown = [v if len(v) <= 40 else v[:40] + "..." for v in sorted(values)[:most]]
+    return ", ".join(shown) + (f" and {len(values) - most} more" if len(values) > most else "")
 
 
 def parse_unit(text: str) -> Unit | None:
