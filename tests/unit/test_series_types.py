@@ -41,3 +41,11 @@ def test_a_backend_listing_many_units_is_named_briefly() -> None:
     reason = settle_unit(config(metric="x", condition="< 5"), "x", Facts(units=units))
     assert isinstance(reason, str) and reason.endswith("and 995 more): declare which one in unit:")
     assert len(reason) < 400
+
+
+def test_an_unknown_backend_unit_matters_only_when_the_condition_has_a_unit() -> None:
+    facts = Facts(metadata_unit="furlongs")
+    bare = settle_unit(config(metric="x", condition="< 5"), "x", facts)
+    assert not isinstance(bare, str) and bare.unit is None  # type: ignore[union-attr]
+    timed = settle_unit(config(metric="x", condition="< 5ms"), "x", facts)
+    assert timed == "'x' is in the unit 'furlongs' (the metadata API), which the tool does not know"

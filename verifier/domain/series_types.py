@@ -170,8 +170,10 @@ def settle_unit(config: VerificationConfig, name: str, facts: Facts) -> UnitChoi
         stated, source = facts.metadata_unit, "the metadata API"
     if stated is not None:
         unit = parse_unit(stated)
-        if unit is None:
+        if unit is None and config.condition.unit is not None:  # a number in ms cannot be set against it
             return f"'{name}' is in the unit '{_listed(frozenset({stated}))}' ({source}), which the tool does not know"
+        if unit is None:  # the condition is a bare number: the unit does not change the verdict
+            return UnitChoice(declared or unit_of_metric_name(name), matcher, None)
         if declared and declared != unit and not (declared is COUNT and unit.dimension == "count"):
             return ConfigError(
                 "unit", f"the config's unit: says {declared.name}, but {source} says '{name}' is in {unit.name}"

@@ -1,9 +1,12 @@
 """Resolve a plan's metric against the backend: the series that really exists, its type, unit and labels.
 
-Costs one label-values request per config (limited to the window), one metadata request when the name alone
-does not tell the type (and one small query when the backend has no metadata and the exporter writes counters
-and gauges under one name), one label-names request when
-`labels:` uses OTel attribute names, and one bucket query for classic histograms.
+Costs per config: one label-values request for the names (limited to the window); one label-names request for
+the series found (and a label-values request for each of `__type__` and `__unit__` when the series carry them);
+one metadata request (type and unit) unless those labels answered; one small history query when nothing else
+tells a counter from a gauge; one `target_info` label-names request when `labels:` names `service.name` and the
+like that the series do not carry; `/api/v1/features` once per connection when a counter's type is `unknown`;
+two instant queries when a classic `_count`/`_sum` and its native histogram both hold data in the window; and one
+bucket query for classic histograms.
 """
 
 from __future__ import annotations
