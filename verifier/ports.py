@@ -157,3 +157,20 @@ class MetricCatalog(Protocol):
     def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
         """Label names the series matching `selector` carry between `start` and `end`."""
         ...
+
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        """Values of `label` on the series matching `selector` between `start` and `end` (`__type__`)."""
+        ...
+
+    def metric_unit(self, name: str) -> str | None:
+        """The metadata API's unit for the family `name` (`seconds`), or None (also for an empty unit)."""
+        ...
+
+
+@runtime_checkable
+class FeatureList(Protocol):
+    """Prometheus's `/api/v1/features` (3.x): which optional features the backend has on, by category."""
+
+    def features(self) -> Mapping[str, Mapping[str, bool]] | None:
+        """`{"otlp_receiver": {"native_delta_ingestion": True, ...}, ...}`, or None when the backend cannot say."""
+        ...

@@ -187,6 +187,8 @@ def test_check_config_shows_what_an_otel_name_resolves_to(backend: MetricsBacken
     assert out["resolved"].startswith("metric resolved to 'http_server_request_duration_seconds' (classic histogram")
     assert out["query"] == QUERY
     assert out["candidates"].startswith("http_server_request_duration_seconds, http_server_request_duration, ")
+    as_json = json.loads(check_config(backend.url, block, "--resolved-at", HELD.isoformat(), "--json").stdout)
+    assert as_json["config"].splitlines()[-2:] == ['unit: "s"', "type: histogram"]  # what `file` would write
 
 
 def test_check_config_names_the_candidates_when_none_exists(backend: MetricsBackend) -> None:
@@ -196,7 +198,9 @@ def test_check_config_names_the_candidates_when_none_exists(backend: MetricsBack
     out = json.loads(done.stdout)
     assert out["resolved"] == (
         "no data: no series in the window under any candidate name: tried app_orders_failed_total, "
-        "app_orders_failed, app.orders.failed_total, app.orders.failed, app_orders_failed__order_"
+        "app_orders_failed, app.orders.failed_total, app.orders.failed, app_dot_orders_dot_failed__total, "
+        "app_dot_orders_dot_failed, U__app_2e_orders_2e_failed__total, U__app_2e_orders_2e_failed, "
+        "app_orders_failed__order_"
     )
 
 

@@ -343,6 +343,40 @@ def test_names_metadata_and_labels_of_the_real_backend(metrics: PrometheusMetric
     # Backfilled blocks carry no metadata: the API answers, with nothing for the name.
     assert metrics.metric_type("aiv_requests") is None
     assert metrics.label_names("aiv_latency_seconds_bucket", start, end) >= {"__name__", "le", "service"}
+    assert metrics.label_values("le", "aiv_latency_seconds_bucket", start, end) >= {"+Inf"}
+    assert metrics.label_values("__type__", "aiv_latency_seconds_bucket", start, end) == frozenset()
+    assert metrics.metric_unit("aiv_requests") is None
+    assert metrics.features() is None  # Prometheus 2.42 and VictoriaMetrics have no /api/v1/features
+
+
+def test_type_and_unit_come_from_one_metadata_request() -> None:
+    body = {"status": "success", "data": {"x": [{"type": "counter", "help": "h", "unit": "seconds"}]}}
+    with scripted(Reply(body=body)) as (server, m):
+        assert (m.metric_type("x"), m.metric_unit("x")) == ("counter", "seconds")
+    assert [(s.path, s.query) for s in server.seen] == [("/api/v1/metadata", {"metric": ["x"], "limit": ["1"]})]
+
+
+def test_features_as_prometheus_3_lists_them() -> None:
+    """The shape of Prometheus 3's `/api/v1/features`: categories of snake_case names to booleans
+    (prometheus/prometheus util/features/features.go; the OTLP receiver's `native_delta_ingestion`)."""
+    data = {
+        "api": {"remote_write_receiver": False, "label_values_match": True},
+        "otlp_receiver": {"delta_conversion": False, "native_delta_ingestion": True},
+        "odd": "not a mapping",
+    }
+    with scripted(Reply(body={"status": "success", "data": data})) as (server, m):
+        assert m.features() == {
+            "api": {"remote_write_receiver": False, "label_values_match": True},
+            "otlp_receiver": {"delta_conversion": False, "native_delta_ingestion": True},
+        }
+        assert m.features() is not None  # asked once per connection
+    assert [s.path for s in server.seen] == ["/api/v1/features"]
+
+
+def test_a_label_name_the_values_api_cannot_take_is_refused_before_sending() -> None:
+    with scripted(Reply()) as (server, m), pytest.raises(QueryRejected, match="not a label name"):
+        m.label_values("../query", "x", T, T)
+    assert server.seen == []
 
 
 def test_a_long_query_goes_by_post(metrics: PrometheusMetrics) -> None:

@@ -126,7 +126,8 @@ class FakeMetrics:
     def instant(self, query: str, at: datetime) -> Measurement:
         self.asked.append((query, at))
         default = Measurement(())
-        if self.events is not None and ("_count" in query or "histogram_count(" in query):
+        # The events query sums a `_count` (or a native histogram's count); other `_count` queries get no default.
+        if self.events is not None and query.startswith("sum(") and ("_count" in query or "histogram_count(" in query):
             default = Measurement((Series((), ((at.timestamp(), self.events),)),))
         answer = self.answers.get(query, default)
         if isinstance(answer, MetricsError):

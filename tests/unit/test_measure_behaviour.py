@@ -36,6 +36,12 @@ class Catalog(FakeMetrics):
     def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
         return frozenset()
 
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def metric_unit(self, name: str) -> str | None:
+        return None
+
 
 def test_a_metric_is_queried_under_the_name_the_backend_holds() -> None:
     p = planned(metric=OTEL, condition="< 100ms p99")

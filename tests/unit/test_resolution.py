@@ -27,7 +27,6 @@ from verifier.domain.resolution import (
     choose,
     lookup,
     resolved_metric,
-    settle,
 )
 
 H, C, G = Instrument.HISTOGRAM, Instrument.COUNTER, Instrument.GAUGE
@@ -103,6 +102,10 @@ def test_candidates_in_the_documented_order_and_one_matcher() -> None:
         "http_server_request_duration",
         "http.server.request.duration_seconds",
         "http.server.request.duration",
+        "http_dot_server_dot_request_dot_duration__seconds",
+        "http_dot_server_dot_request_dot_duration",
+        "U__http_2e_server_2e_request_2e_duration__seconds",
+        "U__http_2e_server_2e_request_2e_duration",
         "http_server_request_duration_s",
     ]
     assert found.matcher.startswith('{__name__=~"(?:http_server_request_duration_seconds|')
@@ -146,34 +149,9 @@ def test_choose_by_what_exists() -> None:
     missing = _found("app.orders", {"other_total"}, False, "{order}")
     assert missing == (
         "no data: no series in the window under any candidate name: tried app_orders_total, app_orders, "
-        "app.orders_total, app.orders, app_orders__order_"
+        "app.orders_total, app.orders, app_dot_orders__total, app_dot_orders, U__app_2e_orders__total, "
+        "U__app_2e_orders, app_orders__order_"
     )
-
-
-def test_a_bare_series_takes_its_type_from_metadata_then_from_its_source_then_from_its_growth() -> None:
-    wanted = lookup(config(metric="app.orders", unit="{order}", condition="< 5"))
-    assert wanted is not None
-    by_source = {c.source: c for c in wanted.candidates}
-    suffixed = Found(by_source["OTLP NoUTF8EscapingWithSuffixes"], Shape.BARE)  # would be `_total` if a counter
-    shared = Found(by_source["OTel Python SDK remote-write exporter"], Shape.BARE)
-    assert [c.shared for c in wanted.candidates] == [False, False, False, False, True]  # first source of a name wins
-    for bare in (suffixed, shared):
-        assert settle(bare, "counter", None).shape is Shape.COUNTER  # type: ignore[union-attr]
-        assert settle(bare, "gauge", True).shape is Shape.GAUGE  # type: ignore[union-attr]
-        assert settle(bare, None, False).shape is Shape.GAUGE  # type: ignore[union-attr]
-    assert settle(suffixed, None, True).shape is Shape.GAUGE  # type: ignore[union-attr]
-    assert settle(shared, None, True).shape is Shape.COUNTER  # type: ignore[union-attr]
-    assert settle(shared, "histogram", None) == (
-        "'app_orders__order_' is a histogram: the condition needs a quantile such as p99"
-    )
-
-
-def test_a_prometheus_name_as_written_is_a_gauge_without_metadata() -> None:
-    """A leaking gauge only rises over its window: it stays a gauge when the name has no `_total`."""
-    wanted = lookup(config(metric="process_resident_memory_bytes", condition="< 512MiB"))
-    assert wanted is not None
-    bare = Found(wanted.candidates[0], Shape.BARE)
-    assert settle(bare, None, True).shape is Shape.GAUGE  # type: ignore[union-attr]
 
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -18,11 +18,8 @@ from verifier.domain.resolution import (
     Shape,
     bucket_fault,
     choose,
-    growth_query,
     lookup,
-    needs_label_names,
     resolved_metric,
-    settle,
 )
 from verifier.domain.units import declared_unit
 
@@ -43,6 +40,10 @@ def test_each_histogram_candidate_names_its_source_and_whether_it_holds_counters
         ("http_server_request_duration", "OTLP UnderscoreEscapingWithoutSuffixes", True),
         ("http.server.request.duration_seconds", "OTLP NoUTF8EscapingWithSuffixes", False),
         ("http.server.request.duration", "OTLP NoTranslation", True),
+        ("http_dot_server_dot_request_dot_duration__seconds", "scrape escaping dots", False),
+        ("http_dot_server_dot_request_dot_duration", "scrape escaping dots, no suffixes", True),
+        ("U__http_2e_server_2e_request_2e_duration__seconds", "scrape escaping values", False),
+        ("U__http_2e_server_2e_request_2e_duration", "scrape escaping values, no suffixes", True),
         ("http_server_request_duration_s", REMOTE_WRITE, True),
     ]
 
@@ -56,6 +57,12 @@ def test_each_counter_or_gauge_candidate_names_its_source_and_whether_it_holds_c
         ("system.cpu.utilization_total", "OTLP NoUTF8EscapingWithSuffixes", False),
         ("system.cpu.utilization_ratio", "OTLP NoUTF8EscapingWithSuffixes", False),
         ("system.cpu.utilization", "OTLP NoTranslation", True),
+        ("system_dot_cpu_dot_utilization__total", "scrape escaping dots", False),
+        ("system_dot_cpu_dot_utilization__ratio", "scrape escaping dots", False),
+        ("system_dot_cpu_dot_utilization", "scrape escaping dots, no suffixes", True),
+        ("U__system_2e_cpu_2e_utilization__total", "scrape escaping values", False),
+        ("U__system_2e_cpu_2e_utilization__ratio", "scrape escaping values", False),
+        ("U__system_2e_cpu_2e_utilization", "scrape escaping values, no suffixes", True),
         ("system_cpu_utilization_1", REMOTE_WRITE, True),
     ]
 
@@ -76,6 +83,8 @@ def test_the_matcher_escapes_regex_characters_once_for_the_regex_and_once_for_th
     assert found.matcher == (
         '{__name__=~"(?:app_queue_wait_seconds_total|app_queue_wait_seconds|app_queue_wait|'
         "app\\\\.queue\\\\-wait_seconds_total|app\\\\.queue\\\\-wait_seconds|app\\\\.queue\\\\-wait|"
+        "app_dot_queue_wait__seconds__total|app_dot_queue_wait__seconds|app_dot_queue_wait|"
+        "U__app_2e_queue_2d_wait__seconds__total|U__app_2e_queue_2d_wait__seconds|U__app_2e_queue_2d_wait|"
         'app_queue_wait_s)(?:_bucket|_count)?"}'
     )
 
@@ -132,7 +141,8 @@ def test_when_nothing_fits_the_reason_lists_what_exists_under_the_candidate_name
     found = _choose({"zeta", "app_orders_created", "app.orders_count", "app_orders__order__sum", "other_total"})
     assert found == (
         "no data: no series in the window under any candidate name: tried app_orders_total, app_orders, "
-        "app.orders_total, app.orders, app_orders__order_ "
+        "app.orders_total, app.orders, app_dot_orders__total, app_dot_orders, U__app_2e_orders__total, "
+        "U__app_2e_orders, app_orders__order_ "
         "(found only app.orders_count, app_orders__order__sum, app_orders_created)"
     )
     assert not isinstance(found, Misfit)  # INCONCLUSIVE, not INVALID
@@ -142,57 +152,6 @@ def test_when_nothing_fits_the_reason_lists_what_exists_under_the_candidate_name
 
 def _bare(source: str = "test", *, shared: bool = False) -> Found:
     return Found(Candidate("app_orders", source, shared), Shape.BARE)
-
-
-def _settled(found: Found | str) -> tuple[Shape, str]:
-    assert isinstance(found, Found) and hasattr(found, "how"), found
-    assert found.candidate == Candidate("app_orders", found.candidate.source, found.candidate.shared)
-    return found.shape, found.how
-
-
-def test_a_series_whose_name_tells_its_type_is_not_settled_again() -> None:
-    counter = Found(Candidate("app_orders_total", "test"), Shape.COUNTER)
-    assert settle(counter, "gauge", False) is counter
-    classic = Found(Candidate("d_seconds", "test"), Shape.CLASSIC)
-    assert settle(classic, "counter", True) is classic
-
-
-@pytest.mark.parametrize("shared", [False, True])
-def test_the_metadata_api_decides_a_bare_series_type(shared: bool) -> None:
-    assert _settled(settle(_bare(shared=shared), "counter", False)) == (Shape.COUNTER, "type from the metadata API")
-    for word in ("gauge", "unknown", "info", "stateset"):
-        assert _settled(settle(_bare(shared=shared), word, True)) == (Shape.GAUGE, "type from the metadata API")
-    for word in ("histogram", "gaugehistogram", "summary"):
-        assert settle(_bare(shared=shared), word, True) == (
-            f"'app_orders' is a {word}: the condition needs a quantile such as p99"
-        )
-
-
-def test_without_metadata_a_bare_series_is_a_gauge_when_its_source_writes_counters_with_total() -> None:
-    for grew in (True, False, None):
-        assert _settled(settle(_bare(shared=False), None, grew)) == (Shape.GAUGE, "a gauge: no `_total`")
-    assert _settled(settle(_bare(shared=False), "", True)) == (Shape.GAUGE, "a gauge: no `_total`")
-
-
-def test_without_metadata_a_bare_series_from_a_source_writing_both_kinds_is_a_counter_only_when_it_only_grew() -> None:
-    assert _settled(settle(_bare(shared=True), None, True)) == (
-        Shape.COUNTER,
-        "no type metadata: read as a counter, it only grew",
-    )
-    for grew in (False, None):
-        assert _settled(settle(_bare(shared=True), None, grew)) == (
-            Shape.GAUGE,
-            "no type metadata: read as a gauge, it did not only grow",
-        )
-
-
-def test_the_growth_query_asks_whether_every_series_only_grew_and_moved() -> None:
-    assert growth_query("app_orders", "48h") == (
-        "(sum(resets(app_orders[48h])) == 0) and (sum(changes(app_orders[48h])) > 0)"
-    )
-    assert growth_query("app.orders", "90m") == (
-        '(sum(resets({"app.orders"}[90m])) == 0) and (sum(changes({"app.orders"}[90m])) > 0)'
-    )
 
 
 @pytest.mark.parametrize(
@@ -227,22 +186,6 @@ def test_the_resolved_unit_is_the_declared_one_then_the_found_name_s_then_the_co
     assert by_config.unit == declared_unit("s")
     unknown = resolved_metric(config(metric="queue.wait", condition="< 5"), plain, None)
     assert unknown.unit is None
-
-
-def test_the_resolved_note_says_how_a_bare_series_type_was_settled() -> None:
-    settled = settle(_bare(REMOTE_WRITE, shared=True), None, True)
-    assert isinstance(settled, Found)
-    metric = resolved_metric(config(metric="app.orders", condition="< 5"), settled, None)
-    assert metric.notes == (
-        "metric resolved to 'app_orders' (counter; stored as by OTel Python SDK remote-write exporter; "
-        "no type metadata: read as a counter, it only grew)",
-    )
-
-
-def test_otel_attribute_names_in_labels_need_the_series_label_names() -> None:
-    assert needs_label_names(config(metric="app.orders", condition="< 5", labels={"service.name": "a", "x": "b"}))
-    assert not needs_label_names(config(metric="app.orders", condition="< 5", labels={"service": "a"}))
-    assert not needs_label_names(config(metric="app.orders", condition="< 5"))
 
 
 def test_labels_match_as_the_series_carry_them_else_through_target_info() -> None:

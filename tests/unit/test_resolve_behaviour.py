@@ -11,9 +11,11 @@ import pytest
 from tests.unit.fakes import FakeMetrics
 from tests.unit.helpers import config
 from verifier.domain.measurement import Measurement, Series
-from verifier.domain.metric import Kind
+from verifier.domain.metric import DELTA_NOTE, Kind
 from verifier.domain.planning import QueryPlan, plan
 from verifier.domain.resolution import lookup
+from verifier.domain.series_types import history_query
+from verifier.domain.units import declared_unit
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import ConfigError, MetricsError
 from verifier.ports import MetricCatalog
@@ -30,6 +32,9 @@ class CatalogMetrics(FakeMetrics):
     names: frozenset[str] | None = frozenset()
     types: dict[str, str] = field(default_factory=dict)
     labels: frozenset[str] = frozenset()
+    info_labels: frozenset[str] | None = None  # target_info's label names, when they differ from `labels`
+    values: dict[str, frozenset[str]] = field(default_factory=dict)  # `__type__`/`__unit__` label values
+    units: dict[str, str] = field(default_factory=dict)
     catalog: list[tuple[object, ...]] = field(default_factory=list)
 
     def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
@@ -42,7 +47,17 @@ class CatalogMetrics(FakeMetrics):
 
     def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
         self.catalog.append(("labels", selector, start, end))
+        if selector == "target_info" and self.info_labels is not None:
+            return self.info_labels
         return self.labels
+
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        self.catalog.append(("values", label, selector))
+        return self.values.get(label, frozenset())
+
+    def metric_unit(self, name: str) -> str | None:
+        self.catalog.append(("unit", name))
+        return self.units.get(name)
 
 
 def _plan(**fields: object) -> QueryPlan:
@@ -102,15 +117,15 @@ def test_the_names_are_asked_for_every_candidate_within_the_judged_window() -> N
     _resolved(planned, metrics)
     wanted = lookup(planned.config)
     assert wanted is not None
-    assert metrics.catalog == [("names", wanted.matcher, WINDOW_START, WINDOW_END)]
+    assert metrics.catalog[0] == ("names", wanted.matcher, WINDOW_START, WINDOW_END)
 
 
-def test_a_counter_found_by_its_name_is_queried_as_a_counter_with_no_further_request() -> None:
+def test_a_counter_found_by_its_name_is_queried_as_a_counter_without_a_history_query() -> None:
     metrics = CatalogMetrics(names=frozenset({"app_orders_total", "app_orders"}))
     found = _resolved(_orders(), metrics)
     assert found.metric.kind is Kind.COUNTER
     assert found.query == "sum(increase(app_orders_total[48h]))"
-    assert [c[0] for c in metrics.catalog] == ["names"] and metrics.asked == []
+    assert [c[0] for c in metrics.catalog] == ["names", "labels", "unit", "type"] and metrics.asked == []
 
 
 def test_no_candidate_in_the_window_is_inconclusive_and_names_what_was_tried() -> None:
@@ -119,7 +134,8 @@ def test_no_candidate_in_the_window_is_inconclusive_and_names_what_was_tried() -
     assert verdict.outcome is Outcome.INCONCLUSIVE
     assert verdict.reason == (
         "no data: no series in the window under any candidate name: tried app_orders_total, app_orders, "
-        "app.orders_total, app.orders, app_orders__order_ (found only app_orders_created)"
+        "app.orders_total, app.orders, app_dot_orders__total, app_dot_orders, U__app_2e_orders__total, "
+        "U__app_2e_orders, app_orders__order_ (found only app_orders_created)"
     )
     assert (verdict.query, verdict.start, verdict.end) == (planned.query, WINDOW_START, WINDOW_END)
 
@@ -139,15 +155,14 @@ def test_a_histogram_judged_without_a_quantile_is_invalid_not_inconclusive() -> 
     [
         ("counter", Kind.COUNTER, "sum(increase(app_orders__order_[48h]))"),
         ("gauge", Kind.GAUGE, "avg_over_time(app_orders__order_[48h])"),
-        ("unknown", Kind.GAUGE, "avg_over_time(app_orders__order_[48h])"),
     ],
 )
 def test_a_bare_series_takes_the_type_the_metadata_api_gives(metadata: str, kind: Kind, query: str) -> None:
     metrics = CatalogMetrics(names=frozenset({"app_orders__order_"}), types={"app_orders__order_": metadata})
     found = _resolved(_orders(), metrics)
     assert (found.metric.kind, found.query) == (kind, query)
-    assert metrics.catalog[1:] == [("type", "app_orders__order_")]
-    assert metrics.asked == []  # the metadata told: no growth query
+    assert [c[0] for c in metrics.catalog[1:]] == ["labels", "unit", "type"]
+    assert metrics.asked == []  # the metadata told: no history query
     assert found.notes[0].endswith("; type from the metadata API)")
 
 
@@ -161,39 +176,115 @@ def test_a_bare_series_the_metadata_calls_a_histogram_is_invalid_without_a_quant
     assert verdict.query == planned.query
 
 
-GROWTH = (
-    "(sum(resets(app_orders__order_[48h])) == 0) and (sum(changes(app_orders__order_[48h])) > 0)",
-    WINDOW_END,
+HISTORY = (history_query("app_orders__order_", "192h"), WINDOW_END)  # four 48h windows
+
+
+def _history(changes: float | None, resets: float | None) -> Measurement:
+    figures = [("changes", changes), ("resets", resets)]
+    return Measurement(tuple(Series((("fact", k),), ((0.0, v),)) for k, v in figures if v is not None))
+
+
+@pytest.mark.parametrize(
+    ("changes", "resets", "kind", "how"),
+    [
+        (3, 0, Kind.COUNTER, "type inferred: no type metadata, and it only rose over the last 192h"),
+        (40, 2, Kind.COUNTER, "type inferred: no type metadata, and it rose over the last 192h but for 2 resets"),
+        (10, 2, Kind.GAUGE, "type inferred: no type metadata, and it fell 2 times over the last 192h"),
+        (1, None, Kind.COUNTER, "type inferred: no type metadata, and it only rose over the last 192h"),
+    ],
 )
-
-
-def test_without_metadata_a_series_that_only_grew_is_read_as_a_counter() -> None:
-    grew = Measurement((Series((), ((0.0, 1.0),)),))
-    metrics = CatalogMetrics(names=frozenset({"app_orders__order_"}), answers={GROWTH[0]: grew})
+def test_without_metadata_the_history_over_four_windows_tells_a_counter_from_a_gauge(
+    changes: float, resets: float | None, kind: Kind, how: str
+) -> None:
+    metrics = CatalogMetrics(names=frozenset({"app_orders__order_"}), answers={HISTORY[0]: _history(changes, resets)})
     found = _resolved(_orders(), metrics)
-    assert metrics.asked == [GROWTH]
-    assert (found.metric.kind, found.query) == (Kind.COUNTER, "sum(increase(app_orders__order_[48h]))")
-    assert "no type metadata: read as a counter, it only grew" in found.notes[0]
+    assert metrics.asked == [HISTORY]
+    assert found.metric.kind is kind
+    assert found.notes[0].endswith(f"; {how})"), found.notes
 
 
 @pytest.mark.parametrize(
     "answer",
-    [Measurement(()), Measurement((Series((), ()),))],
-    ids=["no series", "a series without points"],
+    [Measurement(()), _history(0, 0), _history(None, 0), Measurement((Series((("fact", "changes"),), ()),))],
+    ids=["no series", "never moved", "no changes figure", "a series without points"],
 )
-def test_without_metadata_a_series_that_did_not_only_grow_is_read_as_a_gauge(answer: Measurement) -> None:
-    metrics = CatalogMetrics(names=frozenset({"app_orders__order_"}), answers={GROWTH[0]: answer})
+def test_without_metadata_a_series_that_never_moved_is_inconclusive_never_averaged(answer: Measurement) -> None:
+    """A remote-written counter that did not move would otherwise be averaged: its running total judged."""
+    metrics = CatalogMetrics(names=frozenset({"app_orders__order_"}), answers={HISTORY[0]: answer})
+    verdict = _verdict(_orders(), metrics)
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert verdict.reason == (
+        "cannot tell whether 'app_orders__order_' is a counter or a gauge: no type label, no metadata, no type: in "
+        "the config, and it did not change over the last 192h; declare type: counter or type: gauge"
+    )
+
+
+@pytest.mark.parametrize(("declared", "kind"), [("counter", Kind.COUNTER), ("gauge", Kind.GAUGE)])
+def test_the_config_type_decides_when_the_backend_cannot_and_no_history_is_asked(declared: str, kind: Kind) -> None:
+    metrics = CatalogMetrics(names=frozenset({"app_orders__order_"}))
+    found = _resolved(_orders(type=declared), metrics)
+    assert metrics.asked == [] and found.metric.kind is kind
+    assert found.notes[0].endswith("; type from the config's type:)")
+
+
+def test_metadata_unknown_on_a_counter_name_is_a_delta_counter_summed_over_time() -> None:
+    metrics = CatalogMetrics(names=frozenset({"app_orders_total"}), types={"app_orders_total": "unknown"})
     found = _resolved(_orders(), metrics)
-    assert metrics.asked == [GROWTH]
-    assert (found.metric.kind, found.query) == (Kind.GAUGE, "avg_over_time(app_orders__order_[48h])")
-    assert "no type metadata: read as a gauge, it did not only grow" in found.notes[0]
+    assert found.query == "sum(sum_over_time(app_orders_total[48h]))"
+    assert found.metric.delta and DELTA_NOTE in found.notes
+    assert "a counter with delta temporality (the metadata API says 'unknown')" in found.notes[0]
+
+
+def test_the_type_and_unit_labels_decide_before_the_metadata_api() -> None:
+    metrics = CatalogMetrics(
+        names=frozenset({"queue_wait"}),
+        labels=frozenset({"__name__", "__type__", "__unit__"}),
+        values={"__type__": frozenset({"counter"}), "__unit__": frozenset({"milliseconds"})},
+        types={"queue_wait": "gauge"},
+    )
+    found = _resolved(_plan(metric="queue.wait", condition="< 5"), metrics)
+    assert found.metric.kind is Kind.COUNTER and found.metric.unit == declared_unit("ms")
+    assert ("type", "queue_wait") not in metrics.catalog and ("unit", "queue_wait") not in metrics.catalog
+    assert found.notes[0].endswith("; type from its __type__ label; unit from its __unit__ label)")
+
+
+def test_series_split_by_unit_are_chosen_by_the_declared_unit_or_inconclusive() -> None:
+    def catalog() -> CatalogMetrics:
+        return CatalogMetrics(
+            names=frozenset({"queue_wait"}),
+            labels=frozenset({"__type__", "__unit__"}),
+            values={"__type__": frozenset({"gauge"}), "__unit__": frozenset({"milliseconds", "seconds"})},
+        )
+
+    found = _resolved(_plan(metric="queue.wait", unit="ms", condition="< 5ms"), catalog())
+    assert found.query == 'avg_over_time(queue_wait{__unit__="milliseconds"}[48h])'
+    verdict = _verdict(_plan(metric="queue.wait", condition="< 5ms"), catalog())
+    assert (verdict.outcome, verdict.reason) == (
+        Outcome.INCONCLUSIVE,
+        "the series of 'queue_wait' differ in unit (milliseconds, seconds): declare which one in unit:",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"type": "gauge"}, "the config's type: says gauge, but the metadata API says 'queue_wait' is a counter"),
+        ({"unit": "s"}, "the config's unit: says seconds, but the metadata API says 'queue_wait' is in milliseconds"),
+    ],
+)
+def test_a_config_that_contradicts_the_backend_is_invalid(fields: dict[str, object], reason: str) -> None:
+    metrics = CatalogMetrics(
+        names=frozenset({"queue_wait"}), types={"queue_wait": "counter"}, units={"queue_wait": "milliseconds"}
+    )
+    verdict = _verdict(_plan(metric="queue.wait", condition="< 5", **fields), metrics)
+    assert (verdict.outcome, verdict.reason) == (Outcome.INVALID, reason)
 
 
 def test_without_metadata_a_name_whose_source_writes_counters_with_total_is_a_gauge_without_asking_growth() -> None:
     """NoUTF8EscapingWithSuffixes would have written a counter as `app.orders_total`."""
     metrics = CatalogMetrics(names=frozenset({"app.orders"}))
     found = _resolved(_orders(), metrics)
-    assert metrics.catalog[1:] == [("type", "app.orders")] and metrics.asked == []
+    assert [c[0] for c in metrics.catalog[1:]] == ["labels", "unit", "type"] and metrics.asked == []
     assert (found.metric.kind, found.query) == (Kind.GAUGE, 'avg_over_time({"app.orders"}[48h])')
     assert "a gauge: no `_total`" in found.notes[0]
 
@@ -202,14 +293,14 @@ def test_otel_attribute_labels_are_matched_as_the_found_series_carry_them() -> N
     planned = _orders(labels={"service.name": "checkout"})
     metrics = CatalogMetrics(names=frozenset({"app_orders_total"}), labels=frozenset({"service_name"}))
     found = _resolved(planned, metrics)
-    assert metrics.catalog[1:] == [("labels", "app_orders_total", WINDOW_START, WINDOW_END)]
+    assert metrics.catalog[1] == ("labels", "app_orders_total", WINDOW_START, WINDOW_END)
     assert found.query == 'sum(increase(app_orders_total{service_name="checkout"}[48h]))'
 
 
-def test_plain_labels_need_no_label_names_request() -> None:
+def test_plain_labels_need_no_target_info_request() -> None:
     metrics = CatalogMetrics(names=frozenset({"app_orders_total"}))
     found = _resolved(_orders(labels={"route": "/pay"}), metrics)
-    assert [c[0] for c in metrics.catalog] == ["names"]
+    assert [c[0] for c in metrics.catalog] == ["names", "labels", "unit", "type"]
     assert found.query == 'sum(increase(app_orders_total{route="/pay"}[48h]))'
 
 
@@ -260,7 +351,9 @@ LATENCY = (
 )
 CANDIDATES = (
     "http_server_request_duration_seconds, http_server_request_duration, http.server.request.duration_seconds, "
-    "http.server.request.duration, http_server_request_duration_s"
+    "http.server.request.duration, http_dot_server_dot_request_dot_duration__seconds, "
+    "http_dot_server_dot_request_dot_duration, U__http_2e_server_2e_request_2e_duration__seconds, "
+    "U__http_2e_server_2e_request_2e_duration, http_server_request_duration_s"
 )
 DEFAULT_WINDOW = "2026-05-30T00:00:00+00:00 to 2026-06-01T00:00:00+00:00"  # the window that ends now
 
@@ -274,7 +367,19 @@ def test_the_resolution_report_shows_the_candidates_the_series_chosen_and_the_qu
         "resolved": "metric resolved to 'http_server_request_duration_seconds' (classic histogram; stored as by "
         "OTLP UnderscoreEscapingWithSuffixes (Prometheus default, Collector prometheusremotewrite))",
         "query": "histogram_quantile(0.99, sum by (le) (increase(http_server_request_duration_seconds_bucket[48h])))",
+        "config": 'metric: "http.server.request.duration"\ncondition: "< 100ms p99"\ndelay: "48h"\nwindow: "48h"\n'
+        'unit: "s"\ntype: histogram',
     }
+
+
+def test_the_resolution_report_shows_the_config_with_the_type_and_unit_the_backend_gave() -> None:
+    text = "```yaml\n# action-item-verifier: v1\nmetric: app.orders\ncondition: < 5\n```\n"
+    metrics = CatalogMetrics(
+        names=frozenset({"app_orders"}), types={"app_orders": "counter"}, units={"app_orders": "ms"}
+    )
+    report = resolution_report(text, metrics, now=NOW, resolved_at=None)
+    assert report["config"].splitlines()[-2:] == ['unit: "milliseconds"', "type: counter"]
+    assert report["query"] == "sum(increase(app_orders[48h]))"
 
 
 def test_the_resolution_report_uses_the_window_of_the_given_resolution_time() -> None:

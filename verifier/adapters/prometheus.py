@@ -48,6 +48,8 @@ _REJECT_ERROR_TYPES = frozenset({"bad_data"})
 # Mimir answers 422 `execution` for a store that failed mid-query: an ERROR to try again, not a wrong config.
 _FAILURE_ERROR_TYPES = frozenset({"execution", "timeout", "canceled", "internal", "unavailable"})
 _MAX_RETRY_AFTER_SECONDS = 60
+_UNASKED = object()
+_METADATA_CACHE = 1024  # metadata answers kept per connection (type and unit come from one request)
 
 
 class PrometheusMetrics:
@@ -64,6 +66,8 @@ class PrometheusMetrics:
             respect_retry_after_header=True,
         )
         self._session = _session(connection, retry)
+        self._metadata_cache: dict[str, dict[str, str]] = {}
+        self._features: object = _UNASKED
         self.client = PrometheusConnect(
             url=connection.url, session=self._session, retry=retry, timeout=connection.timeout_seconds
         )
@@ -99,13 +103,43 @@ class PrometheusMetrics:
         return None if body is None else frozenset(_strings(body["data"], selector))
 
     def metric_type(self, name: str) -> str | None:
-        body = self._optional("metadata", {"metric": name, "limit": "1"}, name)
-        data = body.get("data") if body else None
-        entries = data.get(name) if isinstance(data, dict) else None
-        if isinstance(entries, list) and entries and isinstance(entries[0], dict):
-            kind = entries[0].get("type")
-            return kind if isinstance(kind, str) else None
-        return None
+        return self._metadata(name, "type")
+
+    def metric_unit(self, name: str) -> str | None:
+        return self._metadata(name, "unit")
+
+    def _metadata(self, name: str, key: str) -> str | None:
+        """One field of the metadata API's first entry for `name`; the answer is kept for the next field."""
+        if name not in self._metadata_cache:
+            if len(self._metadata_cache) >= _METADATA_CACHE:
+                self._metadata_cache.clear()
+            body = self._optional("metadata", {"metric": name, "limit": "1"}, name)
+            data = body.get("data") if body else None
+            entries = data.get(name) if isinstance(data, dict) else None
+            entry = entries[0] if isinstance(entries, list) and entries and isinstance(entries[0], dict) else {}
+            self._metadata_cache[name] = {k: v for k, v in entry.items() if isinstance(v, str) and v}
+        return self._metadata_cache[name].get(key)
+
+    def features(self) -> dict[str, dict[str, bool]] | None:
+        """`/api/v1/features` (Prometheus 3.x), asked once per connection; None where the backend lacks it."""
+        if self._features is _UNASKED:
+            body = self._optional("features", {}, "features")
+            data = body.get("data") if isinstance(body, dict) else None
+            self._features = None
+            if isinstance(data, dict):
+                self._features = {
+                    str(category): {str(k): v for k, v in names.items() if isinstance(v, bool)}
+                    for category, names in data.items()
+                    if isinstance(names, dict)
+                }
+        return self._features if isinstance(self._features, dict) else None
+
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label):
+            raise QueryRejected(f"'{label}' is not a label name the values API takes", query=selector)
+        params = {"match[]": selector, "start": unix_seconds(start), "end": unix_seconds(end)}
+        body = self._optional(f"label/{label}/values", params, selector)
+        return frozenset() if body is None else frozenset(_strings(body["data"], selector))
 
     def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
         params = {"match[]": selector, "start": unix_seconds(start), "end": unix_seconds(end)}

@@ -24,6 +24,10 @@ from verifier.errors import ConfigError
 HEADER = CONFIG_HEADER
 DEFAULT_DELAY = timedelta(hours=48)
 Mode = Literal["window", "every-step"]
+#: What the metric's samples are, when the backend cannot say (`type:`): written by `file` once resolved.
+TYPES = ("counter", "gauge", "histogram")
+#: How a counter's samples relate in time (`temporality:`): delta series hold per-interval values.
+TEMPORALITIES = ("cumulative", "delta")
 FIELDS = (
     "metric",
     "condition",
@@ -36,6 +40,8 @@ FIELDS = (
     "tolerance",
     "baseline_window",
     "min_events",
+    "type",
+    "temporality",
 )
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.]*$")  # dots: OTel attribute names (service.name)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -54,12 +60,20 @@ class VerificationConfig:
     tolerance_percent: float = 0.0
     baseline_window: timedelta | None = None
     min_events: int | None = None  # events a quantile needs in the window; None: defaults.MIN_EVENTS
+    type: str | None = None  # one of TYPES: the metric's type as declared or resolved at filing
+    temporality: str | None = None  # one of TEMPORALITIES
     source: str = field(default="block", compare=False)  # which format it was read from
     signature: str | None = field(default=None, compare=False)  # `# sig:` of a block the tool filed (protocol)
 
     @property
     def understood(self) -> Metric:
-        return understand(self.metric, quantile=self.condition.quantile, unit=self.unit)
+        return understand(
+            self.metric,
+            quantile=self.condition.quantile,
+            unit=self.unit,
+            kind=self.type,
+            delta=self.temporality == "delta",
+        )
 
 
 def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
@@ -90,6 +104,8 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
     if baseline_window and not condition.relative:
         raise ConfigError("baseline_window", "is set, but the condition is not relative to a baseline")
     min_events = _min_events(raw.get("min_events"), condition, metric)
+    kind = _choice(raw, "type", TYPES)
+    temporality = _choice(raw, "temporality", TEMPORALITIES)
     config = VerificationConfig(
         metric=metric,
         condition=condition,
@@ -101,12 +117,41 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
         tolerance_percent=tolerance,
         baseline_window=baseline_window,
         min_events=min_events,
+        type=kind,
+        temporality=temporality,
         source=source,
     )
     understood = config.understood
     if labels and understood.kind is Kind.EXPRESSION:
         raise ConfigError("labels", "apply to a bare metric name; write the matchers into the PromQL expression")
+    _check_type(config, understood)
     return config
+
+
+def _choice(raw: Mapping[str, object], name: str, allowed: tuple[str, ...]) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip().lower() not in allowed:
+        raise ConfigError(name, f"'{value}' is not one of {', '.join(allowed)}")
+    return value.strip().lower()
+
+
+def _check_type(config: VerificationConfig, understood: Metric) -> None:
+    """`type:` and `temporality:` describe a bare metric name, and must not contradict the condition or name."""
+    if understood.kind is Kind.EXPRESSION:
+        for name in ("type", "temporality"):
+            if getattr(config, name):
+                raise ConfigError(name, "applies to a bare metric name, not to a PromQL expression")
+        return
+    histogram = config.condition.quantile is not None
+    if config.type and (config.type == "histogram") != histogram:
+        need = "a quantile such as p99" if config.type == "histogram" else "no quantile"
+        raise ConfigError("type", f"'{config.type}' contradicts the condition, which needs {need}")
+    if config.type == "gauge" and config.metric.endswith(("_total", "_count", "_sum")):
+        raise ConfigError("type", f"'gauge' contradicts the metric name '{config.metric}', which is a counter's")
+    if config.temporality == "delta" and (config.type == "gauge" or histogram):
+        raise ConfigError("temporality", "'delta' applies to a counter (delta histograms are not supported)")
 
 
 def _text(raw: Mapping[str, object], name: str, *, required: bool = False) -> str | None:
@@ -234,6 +279,10 @@ def render_config(config: VerificationConfig, flavour: Flavour) -> str:
         lines.append(f"baseline_window: {_quoted(config_duration(config.baseline_window), flavour)}")
     if config.min_events is not None:
         lines.append(f"min_events: {config.min_events}")
+    if config.type:
+        lines.append(f"type: {config.type}")
+    if config.temporality:
+        lines.append(f"temporality: {config.temporality}")
     if config.signature:
         lines.append(signature_line(config.signature))
     body = "\n".join(lines)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from verifier.domain.otel import looks_like_otel_name, prometheus_name
@@ -20,6 +20,9 @@ _KEYWORDS = frozenset(
     "and or unless bool offset by without on ignoring group_left group_right inf nan atan2 "
     "sum min max avg group stddev stdvar count count_values bottomk topk quantile limitk limit_ratio".split()
 )
+
+
+DELTA_NOTE = "delta temporality: its per-interval values are summed (sum_over_time), not increase()d"
 
 
 class Kind(StrEnum):
@@ -42,21 +45,26 @@ class Metric:
     buckets: str | None = None  # the classic histogram's bucket series when not `promql + "_bucket"`
     matchers: tuple[tuple[str, str], ...] | None = None  # the config's labels as the series carry them
     info_matchers: tuple[tuple[str, str], ...] = ()  # labels only `target_info` carries (joined on job, instance)
+    delta: bool = False  # a counter stored with delta temporality: per-interval values, summed not increased
+    histogram_of: str | None = None  # `_count`/`_sum` read from this native histogram (NHCB): its function
 
     @property
     def bucket_series(self) -> str:
         return self.buckets or self.promql + "_bucket"
 
 
-def understand(metric: str, *, quantile: float | None, unit: str | None) -> Metric:
-    """Classify `metric` and find its unit. Raises ConfigError on contradictions."""
+def understand(
+    metric: str, *, quantile: float | None, unit: str | None, kind: str | None = None, delta: bool = False
+) -> Metric:
+    """Classify `metric` and find its unit. Raises ConfigError on contradictions. `kind` is the config's
+    `type:` (counter, gauge), which decides for a name whose suffix does not."""
     declared = declared_unit(unit) if unit else None
     if looks_like_otel_name(metric):
         name = prometheus_name(metric, unit)
         note = f"OpenTelemetry name '{metric}' is queried as '{name}'"
-        return _bare(name, quantile, declared, notes=(note,))
+        return _typed(_bare(name, quantile, declared, notes=(note,)), kind, delta)
     if _METRIC_NAME.match(metric):
-        return _bare(metric, quantile, declared, notes=())
+        return _typed(_bare(metric, quantile, declared, notes=()), kind, delta)
     if quantile is not None:
         raise ConfigError(
             "condition",
@@ -64,6 +72,14 @@ def understand(metric: str, *, quantile: float | None, unit: str | None) -> Metr
             "write histogram_quantile() in the expression and drop the quantile",
         )
     return _expression(metric, declared)
+
+
+def _typed(metric: Metric, kind: str | None, delta: bool) -> Metric:
+    if metric.kind in (Kind.COUNTER, Kind.GAUGE) and kind in ("counter", "gauge"):
+        metric = replace(metric, kind=Kind(kind))
+    if delta and metric.kind is Kind.COUNTER:
+        metric = replace(metric, delta=True, notes=(*metric.notes, DELTA_NOTE))
+    return metric
 
 
 def _bare(name: str, quantile: float | None, declared: Unit | None, notes: tuple[str, ...]) -> Metric:

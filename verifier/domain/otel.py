@@ -204,6 +204,44 @@ def escape_label(name: str) -> str:
     return "_" + label if label[:1].isdigit() else label
 
 
+def label_forms(name: str) -> tuple[str, ...]:
+    """The labels an attribute name may be promoted to: since Prometheus 3.7.1 (otlptranslator) a name that
+    starts with a digit or a single underscore gets `key_` (`1st` -> `key_1st`, `_x` -> `key_x`); before, `_`."""
+    label = re.sub(r"[^a-zA-Z0-9_]", "_", name)
+    if label[:1].isdigit():
+        return ("key_" + label, "_" + label)
+    if label.startswith("_") and not label.startswith("__"):
+        return ("key" + label, label)
+    return (label,)
+
+
+class Escaping(StrEnum):
+    """The scrape escaping schemes a UTF-8 name may be negotiated into (Prometheus docs, escaping_schemes.md)."""
+
+    DOTS = "dots"
+    VALUES = "values"
+
+
+def escape_name(name: str, scheme: Escaping) -> str:
+    """`dots`: `.` -> `_dot_`, `_` -> `__`, any other character outside the legacy set -> `_`;
+    `values`: `U__` then `_` -> `__` and any character outside the legacy set -> `_<hex code point>_`.
+    A name already valid in the legacy set is left as it is."""
+    if legacy_name(name):
+        return name
+    out = ["U__"] if scheme is Escaping.VALUES else []
+    for i, char in enumerate(name):
+        legal = bool(re.fullmatch(r"[a-zA-Z_:]" if i == 0 else r"[a-zA-Z0-9_:]", char))
+        if char == "_":
+            out.append("__")
+        elif legal:
+            out.append(char)
+        elif scheme is Escaping.DOTS:
+            out.append("_dot_" if char == "." else "_")
+        else:
+            out.append(f"_{ord(char):x}_")
+    return "".join(out)
+
+
 def _clean(word: str) -> str:
     return _REPEATED.sub("_", _INVALID.sub("_", word)).strip("_")
 

@@ -146,8 +146,8 @@ def events_query(config: VerificationConfig, metric: Metric, window: timedelta) 
         return f"sum({_joined(f'increase({selector(count, labels)}[{rng}])', metric, rng)})"
     if metric.kind is Kind.NATIVE_HISTOGRAM:
         return f"sum({_joined(f'histogram_count(increase({selector(metric.promql, labels)}[{rng}]))', metric, rng)})"
-    if metric.kind is Kind.COUNTER:
-        return f"sum({_joined(f'increase({selector(metric.promql, labels)}[{rng}])', metric, rng)})"
+    if metric.kind is Kind.COUNTER:  # the same growth the verdict reads: deltas summed, NHCB counts included
+        return f"sum({_joined(_counter_range(metric, labels, rng), metric, rng)})"
     divisor = denominator(metric.promql) if metric.kind is Kind.EXPRESSION else None
     return f"sum(increase({divisor}[{rng}]))" if divisor else None
 
@@ -172,10 +172,19 @@ def build_query(config: VerificationConfig, metric: Metric, span: timedelta) -> 
         increase = _joined(f"increase({selector(metric.promql, labels)}[{rng}])", metric, rng)
         return f"histogram_quantile({q}, sum({increase}))"
     if metric.kind is Kind.COUNTER:
-        return f"sum({_joined(f'increase({selector(metric.promql, labels)}[{rng}])', metric, rng)})"
+        return f"sum({_joined(_counter_range(metric, labels, rng), metric, rng)})"
     if metric.kind is Kind.GAUGE:
         return _joined(f"avg_over_time({selector(metric.promql, labels)}[{rng}])", metric, rng)
     return metric.promql.replace("${window}", rng).replace("$window", rng)
+
+
+def _counter_range(metric: Metric, labels: tuple[tuple[str, str], ...], rng: str) -> str:
+    """A counter's growth over `rng`: `increase` of cumulative samples; the sum of delta samples (Prometheus's
+    advice for `otlp-native-delta-ingestion`); of a native histogram's count or sum (NHCB) for `_count`/`_sum`."""
+    if metric.histogram_of:
+        return f"{metric.histogram_of}(increase({selector(metric.promql, labels)}[{rng}]))"
+    function = "sum_over_time" if metric.delta else "increase"
+    return f"{function}({selector(metric.promql, labels)}[{rng}])"
 
 
 def bucket_check_query(plan: QueryPlan) -> str | None:

@@ -24,20 +24,25 @@ from itertools import pairwise
 
 from verifier.domain.config import VerificationConfig
 from verifier.domain.measurement import Measurement
-from verifier.domain.metric import Kind, Metric
+from verifier.domain.metric import DELTA_NOTE, Kind, Metric
 from verifier.domain.otel import (
+    Escaping,
     Instrument,
     Strategy,
-    escape_label,
+    escape_name,
+    label_forms,
     looks_like_otel_name,
     otlp_name,
     python_exporter_name,
     sdk_remote_write_name,
 )
-from verifier.domain.planning import selector
+from verifier.domain.series_types import UnitChoice
 from verifier.domain.units import declared_unit, unit_of_metric_name
 
 _SIBLINGS = ("_bucket", "_count")
+# After classic-to-NHCB conversion a classic histogram's `_count` and `_sum` are functions of the native one.
+_NHCB = {"_count": "histogram_count", "_sum": "histogram_sum"}
+_NHCB_SOURCE = "a native histogram with custom buckets (NHCB): its count or sum"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Candidate:
     source: str  # which exporter or translation stores the instrument so
     shared: bool = False  # the source stores counters and gauges under this one name (no `_total`)
     counter: bool = False  # the name as written says counter: `_total`, and also `_count` or `_sum`
+    histogram_of: str | None = None  # a `_count`/`_sum` config read from this native histogram (NHCB)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,14 @@ class Shape(StrEnum):
 class Found:
     candidate: Candidate
     shape: Shape
+    also_native: str | None = None  # a `_count`/`_sum` whose native histogram (NHCB) also exists in the window
+
+
+def _native_twin(candidates: tuple[Candidate, ...], name: str, names: frozenset[str]) -> str | None:
+    for other in candidates:
+        if other.histogram_of and name == other.name + next(k for k, v in _NHCB.items() if v == other.histogram_of):
+            return other.name if other.name in names else None
+    return None
 
 
 def lookup(config: VerificationConfig) -> Lookup | None:
@@ -87,6 +101,9 @@ def lookup(config: VerificationConfig) -> Lookup | None:
         found = [Candidate(name, "as written", counter=understood.kind is Kind.COUNTER)]
         if understood.kind is Kind.GAUGE:
             found.append(Candidate(name + "_total", "as written, with the counter suffix"))
+        for suffix, function in _NHCB.items():
+            if understood.kind is Kind.COUNTER and name.endswith(suffix) and len(name) > len(suffix):
+                found.append(Candidate(name.removesuffix(suffix), _NHCB_SOURCE, True, True, function))
     unique: list[Candidate] = []
     for candidate in found:  # the first source of a name wins
         if all(c.name != candidate.name for c in unique):
@@ -108,6 +125,11 @@ def _otel_candidates(name: str, unit: str | None, histogram: bool) -> list[Candi
         shared = strategy in (Strategy.UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES, Strategy.NO_TRANSLATION)
         for kind in kinds:
             found.append(Candidate(otlp_name(name, unit, kind, strategy), f"OTLP {strategy.value}", shared))
+    for scheme in (Escaping.DOTS, Escaping.VALUES):  # a scrape of UTF-8 names, escaped as negotiated
+        for kind in kinds:
+            utf8 = otlp_name(name, unit, kind, Strategy.NO_UTF8_ESCAPING_WITH_SUFFIXES)
+            found.append(Candidate(escape_name(utf8, scheme), f"scrape escaping {scheme.value}"))
+        found.append(Candidate(escape_name(name, scheme), f"scrape escaping {scheme.value}, no suffixes", shared=True))
     found.append(Candidate(sdk_remote_write_name(name, unit), "OTel Python SDK remote-write exporter", shared=True))
     return found
 
@@ -134,7 +156,11 @@ def choose(found: Lookup, names: frozenset[str], *, histogram: bool) -> Found | 
             if name in names:
                 return Found(candidate, Shape.NATIVE)
         elif name in names:
-            return Found(candidate, Shape.COUNTER if candidate.counter or name.endswith("_total") else Shape.BARE)
+            if candidate.histogram_of and (name + "_bucket" in names or name + "_count" in names):
+                continue  # a classic histogram's family name, not a native one
+            shape = Shape.COUNTER if candidate.counter or name.endswith("_total") else Shape.BARE
+            native = _native_twin(found.candidates, name, names)
+            return Found(candidate, shape, also_native=native)
         elif name + "_bucket" in names:
             return Misfit(f"'{name}' is a histogram: the condition needs a quantile such as p99")
     exists = sorted(n for n in names if any(n.startswith(c.name) for c in found.candidates))
@@ -142,23 +168,12 @@ def choose(found: Lookup, names: frozenset[str], *, histogram: bool) -> Found | 
     return f"no data: no series in the window under any candidate name: tried {found.tried()}{hint}"
 
 
-def settle(found: Found, metadata_type: str | None, only_grew: bool | None) -> Found | str:
-    """A bare series' type: the metadata API's word; else a gauge, since its source would have written a counter
-    with `_total`; else, for a source that writes both under one name (the Python SDK's remote-write exporter,
-    the strategies without suffixes), a counter when it only grew over the window (`only_grew`)."""
-    if found.shape is not Shape.BARE:
-        return found
-    if metadata_type in ("histogram", "gaugehistogram", "summary"):
-        return f"'{found.candidate.name}' is a {metadata_type}: the condition needs a quantile such as p99"
-    if metadata_type == "counter":
-        return Settled(found.candidate, Shape.COUNTER, "type from the metadata API")
-    if metadata_type:
-        return Settled(found.candidate, Shape.GAUGE, "type from the metadata API")
-    if not found.candidate.shared:
-        return Settled(found.candidate, Shape.GAUGE, "a gauge: no `_total`")
-    if only_grew:
-        return Settled(found.candidate, Shape.COUNTER, "no type metadata: read as a counter, it only grew")
-    return Settled(found.candidate, Shape.GAUGE, "no type metadata: read as a gauge, it did not only grow")
+def settled(found: Found, counter: bool, how: str) -> Settled:
+    """The found series with its type settled (`series_types.settle_type`)."""
+    shape = found.shape
+    if shape in (Shape.BARE, Shape.COUNTER, Shape.GAUGE):
+        shape = Shape.COUNTER if counter else Shape.GAUGE
+    return Settled(found.candidate, shape, found.also_native, how)
 
 
 @dataclass(frozen=True)
@@ -166,50 +181,97 @@ class Settled(Found):
     how: str = ""
 
 
-def growth_query(name: str, window: str) -> str:
-    """Non-empty when every series of `name` only grew over the window (no decrease, some change)."""
-    series = selector(name, ())
-    return f"(sum(resets({series}[{window}])) == 0) and (sum(changes({series}[{window}])) > 0)"
-
-
-def resolved_metric(config: VerificationConfig, found: Found, label_names: frozenset[str] | None) -> Metric:
+def resolved_metric(
+    config: VerificationConfig,
+    found: Found,
+    label_names: frozenset[str] | None,
+    *,
+    info_names: frozenset[str] | None = None,
+    unit: UnitChoice | None = None,
+    delta: bool = False,
+) -> Metric:
     """The metric to query: the found name, its type, its unit and the labels as the series carry them."""
     name, shape = found.candidate.name, found.shape
-    declared = declared_unit(config.unit) if config.unit else None
-    unit = declared or unit_of_metric_name(name) or config.understood.unit
+    if unit is None:
+        declared = declared_unit(config.unit) if config.unit else None
+        unit = UnitChoice(declared or unit_of_metric_name(name) or config.understood.unit, None, None)
     kind = {
         Shape.COUNTER: Kind.COUNTER,
         Shape.GAUGE: Kind.GAUGE,
         Shape.NATIVE: Kind.NATIVE_HISTOGRAM,
     }.get(shape, Kind.HISTOGRAM)
     buckets = name if shape is Shape.BUCKETS_IN_NAME else None
-    matchers, info = _labels(config.labels, label_names)
-    how = f"; {found.how}" if isinstance(found, Settled) else ""
-    note = f"metric resolved to '{name}' ({shape.value}; stored as by {found.candidate.source}{how})"
+    matchers, info, identity = _labels(config.labels, label_names, info_names)
+    if unit.matcher is not None:
+        matchers = (*matchers, ("__unit__", unit.matcher))
+    how = f"; {found.how}" if isinstance(found, Settled) and found.how else ""
+    how += f"; {unit.how}" if unit.how else ""
+    what = f"{found.candidate.histogram_of} of a {Shape.NATIVE.value}" if found.candidate.histogram_of else shape.value
+    note = f"metric resolved to '{name}' ({what}; stored as by {found.candidate.source}{how})"
     if info:
         note += "; " + ", ".join(k for k, _ in info) + " matched through target_info"
-    return replace(Metric(kind, name, unit, (note,)), buckets=buckets, matchers=matchers, info_matchers=info)
+    if identity:
+        note += "; " + ", ".join(identity) + " (not labels of their own: Prometheus's OTLP default)"
+    notes = (note, DELTA_NOTE) if delta and kind is Kind.COUNTER else (note,)
+    metric = Metric(kind, name, unit.unit, notes)
+    return replace(
+        metric,
+        buckets=buckets,
+        matchers=matchers,
+        info_matchers=info,
+        delta=delta and kind is Kind.COUNTER,
+        histogram_of=found.candidate.histogram_of,
+    )
 
 
-def needs_label_names(config: VerificationConfig) -> bool:
-    """OTel attribute names (`service.name`) in `labels:` are matched as the series carry them."""
-    return any("." in k for k, _ in config.labels)
+#: Resource attributes Prometheus's OTLP receiver turns into `job` and `instance` (and keeps on `target_info` only
+#: with `keep_identifying_resource_attributes`); Mimir likewise.
+IDENTITY = ("service.name", "service.namespace", "service.instance.id")
+
+
+def needs_info_names(config: VerificationConfig, present: frozenset[str] | None) -> bool:
+    """Whether `target_info`'s label names are needed: an identity attribute that is not a label of its own."""
+    return present is not None and any(
+        k in IDENTITY and k not in present and not any(f in present for f in label_forms(k)) for k, _ in config.labels
+    )
+
+
+def _from_identity(name: str, present: frozenset[str] | None, info_present: frozenset[str] | None) -> bool:
+    """`name` is neither a label of the series nor on target_info, but its identity label stands for it."""
+    forms = (name, *label_forms(name))
+    if present is None or info_present is None or any(f in present for f in forms):
+        return False
+    return not any(f in info_present for f in forms)
 
 
 def _labels(
-    labels: tuple[tuple[str, str], ...], present: frozenset[str] | None
-) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """Series matchers and target_info matchers: an attribute name matches itself (UTF-8 storage) or its
-    promoted label when the series carry one, else a resource attribute on target_info."""
-    series, info = [], []
+    labels: tuple[tuple[str, str], ...], present: frozenset[str] | None, info_present: frozenset[str] | None
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """Series matchers, target_info matchers, and identity attributes read from job/instance: an attribute name
+    matches itself (UTF-8 storage) or its promoted label when the series carry one (`key_` or `_` before a
+    leading digit or underscore); else a resource attribute on target_info, when target_info carries it; else
+    `service.name`/`service.namespace` are `job` (`namespace/name`) and `service.instance.id` is `instance`."""
+    series, info, identity = [], [], []
+    values = dict(labels)
     for name, value in labels:
+        forms = [f for f in label_forms(name) if present is not None and f in present]
         if "." not in name or present is None or name in present:
             series.append((name, value))
-        elif escape_label(name) in present:
-            series.append((escape_label(name), value))
+        elif forms:
+            series.append((forms[0], value))
+        elif name in IDENTITY and _from_identity(name, present, info_present):
+            if name == "service.instance.id":
+                series.append(("instance", value))
+                identity.append(f"{name} as instance")
+            elif name == "service.name":
+                namespace = values.get("service.namespace")
+                series.append(("job", f"{namespace}/{value}" if namespace else value))
+                identity.append(f"{name} as job" if not namespace else "service.namespace/service.name as job")
+            elif not _from_identity("service.name", present, info_present) or "service.name" not in values:
+                info.append((label_forms(name)[0], value))  # a namespace names a job only with its service.name
         else:
-            info.append((escape_label(name), value))
-    return tuple(series), tuple(info)
+            info.append((label_forms(name)[0], value))
+    return tuple(series), tuple(info), tuple(identity)
 
 
 def bucket_fault(increases: Measurement) -> str | None:

@@ -20,15 +20,18 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
-from verifier.domain.config import canonical
+from verifier.domain.config import VerificationConfig, canonical
 from verifier.domain.filing import FilingDocument, IncidentSpec, action_item, check_plan, incident_context
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
 from verifier.domain.planning import QueryPlan, plan
 from verifier.domain.protocol import config_signature
+from verifier.domain.series_types import filed_config
+from verifier.domain.verdicts import Verdict
 from verifier.errors import ConfigError, MetricsError, QueryRejected, TrackerError
 from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
+from verifier.services.resolve import resolve
 
 log = structlog.get_logger("verifier.filing")
 
@@ -121,6 +124,7 @@ def file_items(
         assert isinstance(planned, QueryPlan)  # resolved a whole delay ago: due now
         if metrics is not None:
             _try_queries(spec.name, planned, metrics, now, report.notes)
+            spec = replace(spec, verification=_resolved_config(spec.name, planned, metrics, report.notes))
         item = action_item(spec, incident.id, context, tuple(extra_labels))
         if signing_key:  # runs then trust the filed config only while its signature verifies
             signature = config_signature(signing_key, canonical(item.verification))
@@ -239,6 +243,18 @@ def _try_queries(name: str, planned: QueryPlan, metrics: Metrics, now: datetime,
             ) from None
         if not measured.series:
             notes.append(f"{name}: its verification query returns no data now: {query}")
+
+
+def _resolved_config(name: str, planned: QueryPlan, metrics: Metrics, notes: list[str]) -> VerificationConfig:
+    """The item's config with its metric's type and unit as the backend resolves them now, written once so that
+    runs after the fix do not guess; as written when nothing resolves (said in the notes)."""
+    found = resolve(planned, metrics)
+    if isinstance(found, Verdict):
+        notes.append(f"{name}: its metric's type and unit were not resolved: {found.reason}")
+        return planned.config
+    if found is planned:
+        return planned.config
+    return filed_config(planned.config, found.metric)
 
 
 def _context_json(

@@ -1,33 +1,48 @@
 """Resolve a plan's metric against the backend: the series that really exists, its type, unit and labels.
 
-Costs one label-values request per config (limited to the window), one metadata request when the name alone
-does not tell the type (and one small query when the backend has no metadata and the exporter writes counters
-and gauges under one name), one label-names request when
-`labels:` uses OTel attribute names, and one bucket query for classic histograms.
+Costs per config: one label-values request for the names (limited to the window); one label-names request for
+the series found (and a label-values request for each of `__type__` and `__unit__` when the series carry them);
+one metadata request (type and unit) unless those labels answered; one small history query when nothing else
+tells a counter from a gauge; one `target_info` label-names request when `labels:` names `service.name` and the
+like that the series do not carry; `/api/v1/features` once per connection when a counter's type is `unknown`;
+two instant queries when a classic `_count`/`_sum` and its native histogram both hold data in the window; and one
+bucket query for classic histograms.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
+from verifier.domain.config import canonical
 from verifier.domain.durations import promql_duration
 from verifier.domain.formats import find_config
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import QueryPlan, bucket_check_query, plan, resolved, selector
 from verifier.domain.resolution import (
+    Found,
     Misfit,
     Shape,
     bucket_fault,
     choose,
-    growth_query,
     lookup,
-    needs_label_names,
+    needs_info_names,
     resolved_metric,
-    settle,
+    settled,
+)
+from verifier.domain.series_types import (
+    Facts,
+    filed_config,
+    history_query,
+    history_range,
+    native_delta,
+    read_history,
+    settle_type,
+    settle_unit,
 )
 from verifier.domain.verdicts import Verdict, inconclusive, invalid
 from verifier.errors import ConfigError, MetricsError
-from verifier.ports import MetricCatalog, Metrics
+from verifier.ports import FeatureList, MetricCatalog, Metrics
 
 
 def resolve(plan: QueryPlan, metrics: Metrics) -> QueryPlan | Verdict:
@@ -38,27 +53,78 @@ def resolve(plan: QueryPlan, metrics: Metrics) -> QueryPlan | Verdict:
     names = metrics.metric_names(wanted.matcher, plan.start, plan.end)
     if names is None:  # the backend cannot list names: query as planned
         return plan
-    found = choose(wanted, names, histogram=plan.config.condition.quantile is not None)
+    config = plan.config
+    found = choose(wanted, names, histogram=config.condition.quantile is not None)
     if isinstance(found, Misfit):
         return invalid(found, plan)
     if isinstance(found, str):
         return inconclusive(found, plan)
-    if found.shape is Shape.BARE:
-        name = found.candidate.name
-        kind = metrics.metric_type(name)
-        grew = None
-        if kind is None and found.candidate.shared:
-            answer = metrics.instant(growth_query(name, promql_duration(plan.window)), plan.end)
-            grew = any(s.points for s in answer.series)
-        settled = settle(found, kind, grew)
-        if isinstance(settled, str):
-            return invalid(settled, plan)
-        found = settled
-    label_names = None
-    if needs_label_names(plan.config):
-        label_names = metrics.label_names(selector(found.candidate.name, ()), plan.start, plan.end)
-    plan = resolved(plan, resolved_metric(plan.config, found, label_names))
+    if found.also_native and not _classic_covers_window(plan, metrics, found.candidate.name):
+        return inconclusive(
+            f"both '{found.candidate.name}' and the native histogram '{found.also_native}' (custom buckets, NHCB) hold "
+            "data in the window, and the classic series does not cover all of it (a move to native histograms): "
+            "either alone would judge part of the window",
+            plan,
+        )
+    typed = _typed(plan, metrics, metrics, found)
+    if isinstance(typed, Verdict):
+        return typed
+    found, facts, delta, label_names = typed
+    unit = settle_unit(config, found.candidate.name, facts)
+    if isinstance(unit, ConfigError):
+        return invalid(unit.reason, plan)
+    if isinstance(unit, str):
+        return inconclusive(unit, plan)
+    info_names = None
+    if needs_info_names(config, label_names):
+        info_names = metrics.label_names(selector("target_info", ()), plan.start, plan.end)
+    metric = resolved_metric(config, found, label_names, info_names=info_names, unit=unit, delta=delta)
+    plan = resolved(plan, metric)
     return check_buckets(plan, metrics) or plan
+
+
+def _typed(
+    plan: QueryPlan, catalog: MetricCatalog, metrics: Metrics, found: Found
+) -> tuple[Found, Facts, bool, frozenset[str]] | Verdict:
+    """The found series with its type settled, what the backend said of it, whether it is a delta counter,
+    and its label names."""
+    config, name = plan.config, found.candidate.name
+    series = name + "_bucket" if found.shape is Shape.CLASSIC else name
+    label_names = catalog.label_names(selector(series, ()), plan.start, plan.end)
+    labels = {
+        label: catalog.label_values(label, selector(series, ()), plan.start, plan.end)
+        for label in ("__type__", "__unit__")
+        if label in label_names
+    }
+    facts = Facts(types=labels.get("__type__", frozenset()), units=labels.get("__unit__", frozenset()))
+    if not facts.units:
+        facts = replace(facts, metadata_unit=catalog.metric_unit(name))
+    if config.condition.quantile is not None or found.candidate.histogram_of:
+        return found, facts, False, label_names
+    if not facts.types:
+        facts = replace(facts, metadata_type=catalog.metric_type(name))
+    counter_name = found.shape is Shape.COUNTER
+    if counter_name and "unknown" in (*facts.types, facts.metadata_type) and isinstance(metrics, FeatureList):
+        facts = replace(facts, native_delta=native_delta(metrics.features()))
+    history = history_range(plan.window)
+    span = promql_duration(history)
+    unstated = not facts.types and not facts.metadata_type and not config.type and not counter_name
+    if unstated and found.candidate.shared:
+        changes, resets = read_history(metrics.instant(history_query(name, span), plan.end))
+        facts = replace(facts, changes=changes, resets=resets)
+    typing = settle_type(config, name, facts, counter_name=counter_name, shared=found.candidate.shared, history=span)
+    if isinstance(typing, ConfigError):
+        return invalid(typing.reason, plan)
+    if isinstance(typing, str):
+        return inconclusive(typing, plan)
+    return settled(found, typing.counter, typing.how), facts, typing.delta, label_names
+
+
+def _classic_covers_window(plan: QueryPlan, metrics: Metrics, name: str) -> bool:
+    """Whether the classic series `name` has samples at both ends of the window (then it holds all of it)."""
+    edge = max(min(plan.window / 10, timedelta(minutes=5)), timedelta(seconds=1))
+    query = f"count(last_over_time({selector(name, ())}[{promql_duration(edge)}]))"
+    return all(metrics.instant(query, at).series for at in (plan.start + edge, plan.end))
 
 
 def check_buckets(plan: QueryPlan, metrics: Metrics) -> Verdict | None:
@@ -92,4 +158,5 @@ def resolution_report(text: str, metrics: Metrics, *, now: datetime, resolved_at
         return {**out, "outcome": found.outcome.value, "resolved": found.reason}
     if found is planned:
         return {**out, "outcome": "OK", "resolved": "the backend lists no metric names: queried as planned"}
-    return {**out, "outcome": "OK", "resolved": found.metric.notes[0], "query": found.query}
+    filed = canonical(filed_config(config, found.metric))  # what `file` writes: later runs do not guess
+    return {**out, "outcome": "OK", "resolved": found.metric.notes[0], "query": found.query, "config": filed}
