@@ -37,6 +37,7 @@ from pydantic import SecretStr
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier.adapters import retry
+from verifier.adapters.http import OriginBoundSession
 from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
@@ -106,7 +107,7 @@ class JiraTracker(JiraFiling):
             **auth,
         )
         # Our own session for the REST calls the library has no fitting public method for; retries: see `_call`.
-        self._session = requests.Session()
+        self._session = OriginBoundSession()  # its Authorization stays with the Jira's origin
         self._session.verify = verify
         self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         if connection.pat is not None:

@@ -1,0 +1,97 @@
+"""Attacks of issue #20 on signatures, the judged config, filing and output hygiene, through the CLI on the
+tracker test servers and a real Prometheus. Each test names the attack; each failed on the main of its day."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import make_desk
+from tests.e2e.seed import Desk, Timeline, base_env, held, run_cli
+from tests.hostile.test_hostile import seed_one
+from tests.integration.backends import PrometheusServer
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "tok-redirect-9f8e7d6c"
+API_KEY = "key-redirect-1a2b3c4d"
+TENANT = "tenant-redirect-5e6f"
+
+
+@pytest.fixture
+def jira(request: pytest.FixtureRequest) -> Desk:
+    return make_desk(request, "jira-cloud")
+
+
+# -- a metrics backend answering 307 to another origin -----------------------------------------------------------
+
+
+class _Loopback:
+    """A loopback HTTP server that records the headers of every request it gets and answers with `answer`."""
+
+    def __init__(self, answer: Any) -> None:
+        self.seen: list[dict[str, str]] = []
+        seen = self.seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(dict(self.headers.items()))
+                status, headers, body = answer(self.path)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
+
+
+@pytest.fixture
+def redirected(live_prometheus: PrometheusServer) -> Iterator[tuple[_Loopback, _Loopback]]:
+    """`first` answers every request with 307 to `other` (another origin: another port), which relays it to the
+    real Prometheus and records what it was sent."""
+
+    def relay(path: str) -> tuple[int, dict[str, str], bytes]:
+        with urllib.request.urlopen(live_prometheus.url + path, timeout=10) as answer:
+            return answer.status, {"Content-Type": "application/json"}, answer.read()
+
+    other = _Loopback(relay)
+    first = _Loopback(lambda path: (307, {"Location": other.url + path}, b""))
+    yield first, other
+    first.http.shutdown()
+    other.http.shutdown()
+
+
+def test_no_credential_or_tenant_header_follows_a_redirect_to_another_origin(
+    jira: Desk, redirected: tuple[_Loopback, _Loopback], t: Timeline
+) -> None:
+    first, other = redirected
+    key = seed_one(jira, t, held())
+    env = {
+        **base_env(first.url),
+        **jira.env(),
+        "VERIFIER_PROMETHEUS_BEARER_TOKEN": TOKEN,
+        "VERIFIER_PROMETHEUS_HEADERS": json.dumps({"X-Api-Key": API_KEY, "X-Scope-OrgID": TENANT}),
+    }
+
+    run = run_cli(env)
+
+    assert run.code == 0, run.err
+    assert jira.state(key).results == ["VERIFIED"]  # the redirect is followed...
+    assert first.seen and all(h.get("X-Scope-OrgID") == TENANT for h in first.seen)  # (the headers were set)
+    assert other.seen
+    for headers in other.seen:  # ...without a credential or a tenant header
+        assert {"Authorization", "X-Api-Key", "X-Scope-OrgID"}.isdisjoint(headers), headers
+        assert TOKEN not in str(headers) and API_KEY not in str(headers) and TENANT not in str(headers)
