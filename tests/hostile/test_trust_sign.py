@@ -4,6 +4,8 @@ tracker test servers and a real Prometheus. Each test names the attack; each fai
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import make_desk
-from tests.e2e.seed import Desk, Timeline, base_env, held, run_cli
+from tests.e2e.seed import REPO_ROOT, Desk, Timeline, base_env, held, run_cli
 from tests.hostile.test_hostile import seed_one
 from tests.integration.backends import PrometheusServer
 
@@ -95,3 +97,59 @@ def test_no_credential_or_tenant_header_follows_a_redirect_to_another_origin(
     for headers in other.seen:  # ...without a credential or a tenant header
         assert {"Authorization", "X-Api-Key", "X-Scope-OrgID"}.isdisjoint(headers), headers
         assert TOKEN not in str(headers) and API_KEY not in str(headers) and TENANT not in str(headers)
+
+
+# -- terminal escapes in backend error text ------------------------------------------------------------------
+
+ESCAPES = "\x1b]52;c;ZXZpbA==\x07 \x1b]8;;https://e.vil\x1b\\link\x1b]8;;\x1b\\ \x1b[2J\x1b[31m red\rover \x9b1m"
+
+
+@pytest.fixture
+def escaping() -> Iterator[_Loopback]:
+    """A backend refusing every query with an error text full of terminal escapes (clipboard, link, clear)."""
+    body = json.dumps({"status": "error", "errorType": "bad_data", "error": f"parse error: {ESCAPES}"}).encode()
+    backend = _Loopback(lambda _: (400, {"Content-Type": "application/json"}, body))
+    yield backend
+    backend.http.shutdown()
+
+
+def _raw_controls(text: str) -> list[str]:
+    """Control characters a terminal would act on: C0 but newline and tab, DEL, C1, and a CR not ending a line."""
+    return [c for i, c in enumerate(text) if (c < " " and c not in "\n\t\r") or "\x7f" <= c <= "\x9f"] + [
+        "\\r" for i, c in enumerate(text) if c == "\r" and text[i + 1 : i + 2] != "\n"
+    ]
+
+
+def test_terminal_escapes_in_backend_error_text_never_reach_the_terminal_raw(
+    jira: Desk, escaping: _Loopback, t: Timeline, tmp_path: Any
+) -> None:
+    key = seed_one(jira, t, held())
+    env = {**base_env(escaping.url), **jira.env(), "VERIFIER_LOG_LEVEL": "debug", "VERIFIER_LOG_FORMAT": "console"}
+    config = tmp_path / "config.md"
+    config.write_text('```yaml\n# action-item-verifier: v1\nmetric: "x"\ncondition: "< 1"\ndelay: "1h"\n```\n')
+
+    run = run_cli(env)
+    evaluate = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verifier",
+            "evaluate",
+            "--config",
+            str(config),
+            "--resolved-at",
+            "2026-01-01T00:00:00Z",
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert jira.state(key).results == ["INVALID"]
+    assert "parse error" in run.out and "parse error" in evaluate.stdout  # the text is shown...
+    for output in (run.out, run.err, evaluate.stdout, evaluate.stderr):
+        assert _raw_controls(output) == [], repr(output)  # ...with no escape a terminal would act on
+    assert "\\x1b]52;c;" in run.out  # visibly, as text
