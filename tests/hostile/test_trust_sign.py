@@ -4,6 +4,7 @@ tracker test servers and a real Prometheus. Each test names the attack; each fai
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -14,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import make_desk
-from tests.e2e.seed import REPO_ROOT, Desk, Timeline, base_env, held, run_cli
+from tests.e2e.conftest import MetricsProxy, make_desk
+from tests.e2e.seed import LATENCY, REPO_ROOT, Desk, Timeline, base_env, held, run_cli
 from tests.hostile.test_hostile import seed_one
 from tests.integration.backends import PrometheusServer
+from verifier.domain.neutral import ZWSP
 
 pytestmark = pytest.mark.integration
 
@@ -153,3 +155,90 @@ def test_terminal_escapes_in_backend_error_text_never_reach_the_terminal_raw(
     for output in (run.out, run.err, evaluate.stdout, evaluate.stderr):
         assert _raw_controls(output) == [], repr(output)  # ...with no escape a terminal would act on
     assert "\\x1b]52;c;" in run.out  # visibly, as text
+
+
+# -- markup from the metrics backend in the bodies `file` writes ------------------------------------------------
+
+EVIL = "@org/team ![x](https://e.vil/p.png) <img src=x> [~admin] !https://e.vil/i.png! [l|https://e.vil]"
+
+
+def _file_env(desk: Desk, metrics_url: str) -> dict[str, str]:
+    return {**base_env(metrics_url), **desk.env(), "VERIFIER_JIRA_PROJECT": "OPS"}
+
+
+def _action_items(tmp_path: Any, t: Timeline, **incident: Any) -> Any:
+    doc = {
+        "incident": {
+            "id": "INC-7",
+            "alert_name": "CheckoutLatencyHigh",
+            "metric_name": "evil_incident_metric",
+            "threshold_value": 0.5,
+            "actual_value": 1.84,
+            "service_name": "checkout",
+            "environment": "production",
+            "triggered_at": t.start.isoformat(),
+            **incident,
+        },
+        "items": [
+            {
+                "title": "Pool connections",
+                "priority": "P1",
+                "verification": {
+                    "metric": LATENCY,
+                    "condition": "< 100ms p99",
+                    "labels": {"service": "checkout"},
+                    "delay": "3h",
+                },
+            }
+        ],
+    }
+    path = tmp_path / "items.yaml"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("tracker", ["github", "jira-cloud"])
+def test_markup_from_exemplars_and_label_values_is_inert_in_filed_bodies(
+    request: pytest.FixtureRequest, metrics_proxy: MetricsProxy, t: Timeline, tracker: str, tmp_path: Any
+) -> None:
+    desk = make_desk(request, tracker)
+    path = _action_items(tmp_path, t)
+    doc = json.loads(path.read_text())
+    doc["related_queries"] = {"by route": "evil_related_query"}
+    path.write_text(json.dumps(doc))
+    related = {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"route": EVIL}, "value": [1, "0.5"]}, {"metric": {"route": "b"}, "value": [1, "0.6"]},
+    ]}}  # fmt: skip
+    exemplars = {"status": "success", "data": [{"seriesLabels": {}, "exemplars": [
+        {"labels": {"trace_id": EVIL}, "value": "1", "timestamp": t.start.timestamp()},
+        {"labels": {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}, "value": "1", "timestamp": t.start.timestamp()},
+    ]}]}  # fmt: skip
+    metrics_proxy.add(match="evil_related_query", status=200, body=json.dumps(related))
+    metrics_proxy.add(match="evil_incident_metric", status=200, body=json.dumps(exemplars))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "verifier", "file", str(path)],
+        env=_file_env(desk, metrics_proxy.url),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "CREATED" in done.stdout
+    body = _filed_bodies(desk)[0]
+    assert "org/team" in body.replace(ZWSP, "") and "4bf92f3577b34da6a3ce929d0e0e4736" in body  # shown, as text
+    live = re.sub(r"\\.", "", body)  # what a renderer reads as markup: escaped characters are text
+    assert "@org" not in live and "https://e.vil" not in live
+    if desk.is_jira:
+        assert "[~" not in live and "!https" not in live and "[l|" not in live
+    else:
+        assert "![" not in live and "](" not in live and "<img" not in live
+
+
+def _filed_bodies(desk: Desk) -> list[str]:
+    if desk.is_jira:
+        return [i.description for i in desk.server.issues.values()]  # type: ignore[attr-defined]
+    return [i.body for i in desk.server.repos["acme/api"].issues.values()]  # type: ignore[attr-defined]
