@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
-from verifier.domain.tickets import Flavour, Ticket
+from verifier.domain.tickets import Filed, Flavour, Ticket
 
 #: Set by the run around each write request it charges to the write budget. An adapter asks it before sending a
 #: write request again (a retry after a refusal or a failure) and, when it answers False, does not resend: the
@@ -78,12 +78,14 @@ class Tracker(Protocol):
         ...
 
     # -- filing action items ---------------------------------------------------------------------------------
-    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
-        """The ticket an earlier filing made for this action item, open or closed, or None.
+    def find_filed(self, incident_id: str, fingerprint: str) -> Filed:
+        """The ticket an earlier filing made for this action item, open or closed (`Filed.ticket`, None when there
+        is none), and the keys of tickets carrying the fingerprint that another account created (`squatted`).
 
         Searches the tickets labelled with the incident (Jira `incident-<id>`, GitHub `incident:<id>`) and
         matches the fingerprint their body carries (`models.fingerprint_in`); the title alone is not trusted,
-        since people rename tickets. Search indexes lag behind writes (Jira Cloud by seconds), so a filing
+        since people rename tickets, and only a ticket the tool's own account created counts (`tickets.own_filing`).
+        Search indexes lag behind writes (Jira Cloud by seconds), so a filing
         repeated at once may not see a ticket just created.
         """
         ...

@@ -3,6 +3,7 @@ tracker test servers and a real Prometheus. Each test names the attack; each fai
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -16,10 +17,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import MetricsProxy, make_desk
-from tests.e2e.seed import LATENCY, REPO_ROOT, Desk, Timeline, base_env, held, run_cli
+from tests.e2e.seed import COMMENTER, LATENCY, REPO_ROOT, Desk, Timeline, base_env, held, run_cli
 from tests.hostile.test_hostile import seed_one
 from tests.integration.backends import PrometheusServer
 from verifier.domain.neutral import ZWSP
+from verifier.domain.protocol import fingerprint_line
 
 pytestmark = pytest.mark.integration
 
@@ -242,3 +244,45 @@ def _filed_bodies(desk: Desk) -> list[str]:
     if desk.is_jira:
         return [i.description for i in desk.server.issues.values()]  # type: ignore[attr-defined]
     return [i.body for i in desk.server.repos["acme/api"].issues.values()]  # type: ignore[attr-defined]
+
+
+# -- filing squatted by an untrusted ticket carrying the fingerprint -------------------------------------------
+
+
+@pytest.mark.parametrize("tracker", ["github", "jira-cloud"])
+def test_a_ticket_squatting_a_fingerprint_does_not_stop_the_filing_and_is_named(
+    request: pytest.FixtureRequest, live_prometheus: PrometheusServer, t: Timeline, tracker: str, tmp_path: Any
+) -> None:
+    desk = make_desk(request, tracker)
+    path = _action_items(tmp_path, t)
+    fingerprint = hashlib.sha256(b"INC-7\npool connections").hexdigest()[:16]
+    squat = f"Nothing to see.\n\n{fingerprint_line(fingerprint)}\n"
+    if desk.is_jira:
+        squatter = desk.server.add_issue(  # type: ignore[attr-defined]
+            summary="[Post-Incident] Pool connections", description=squat, status="To Do",
+            labels=["incident-INC-7"], reporter=COMMENTER,
+        )  # fmt: skip
+    else:
+        number = desk.server.add_issue(  # type: ignore[attr-defined]
+            "acme/api", title="[Post-Incident] Pool connections", body=squat, user=COMMENTER,
+            labels=["incident:INC-7"],
+        )  # fmt: skip
+        squatter = f"acme/api#{number}"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "verifier", "file", str(path), "--json"],
+        env=_file_env(desk, live_prometheus.url),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    [item] = report["items"]
+    assert (item["status"], item["fingerprint"], item["squatted"]) == ("created", fingerprint, [squatter])
+    assert item["key"] != squatter
+    assert any(squatter in note and "squatted" in note for note in report["notes"]), report["notes"]
+    assert len(_filed_bodies(desk)) == 2  # the squatter's and the tool's own

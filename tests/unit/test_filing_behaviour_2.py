@@ -19,7 +19,7 @@ from verifier.domain.formats import find_config
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.models import ActionItem, fingerprint_in
 from verifier.domain.protocol import config_signature
-from verifier.domain.tickets import Ticket
+from verifier.domain.tickets import Filed, Ticket
 from verifier.errors import BackendUnavailable, ConfigError, QueryRejected, TrackerError
 from verifier.services.filing import FiledItem, FilingReport, as_json, as_text, file_items
 
@@ -53,7 +53,7 @@ class RecordingTracker(FakeTracker):
         self.config_comments.append(config_comment)
         return super().create(item, config_comment=config_comment)
 
-    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+    def find_filed(self, incident_id: str, fingerprint: str) -> Filed:
         if self.lookup_error is not None:
             raise self.lookup_error
         return super().find_filed(incident_id, fingerprint)
@@ -325,6 +325,7 @@ def test_the_report_lists_each_items_fields_as_planned_now() -> None:
         "labels": ["team-payments"],
         "condition": "< 250ms p99",
         "query": LATENCY_QUERY,
+        "squatted": [],
     }
     assert (second["number"], second["assignee"], second["labels"], second["query"]) == (
         2,
@@ -406,6 +407,7 @@ def test_the_json_report_names_every_field() -> None:
                 "labels": ["a", "b"],
                 "condition": "",
                 "query": None,
+                "squatted": [],
             },
             {
                 "number": 2,
@@ -419,6 +421,7 @@ def test_the_json_report_names_every_field() -> None:
                 "labels": [],
                 "condition": "",
                 "query": None,
+                "squatted": [],
             },
             {
                 "number": 3,
@@ -432,6 +435,7 @@ def test_the_json_report_names_every_field() -> None:
                 "labels": [],
                 "condition": "",
                 "query": None,
+                "squatted": [],
             },
             {
                 "number": 4,
@@ -445,6 +449,7 @@ def test_the_json_report_names_every_field() -> None:
                 "labels": [],
                 "condition": "",
                 "query": None,
+                "squatted": [],
             },
         ],
         "counts": {"created": 2, "already filed": 1, "not filed": 1},

@@ -49,7 +49,7 @@ from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
-from verifier.domain.tickets import Comment, Flavour, Ticket
+from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, own_filing
 from verifier.errors import TrackerError, TrackerThrottled
 
 __all__ = ["GitHubConnection", "GitHubTracker", "WritePacer"]
@@ -131,6 +131,7 @@ class GitHubTracker:
     ) -> None:
         self._connection = connection
         self._pacer = pacer or WritePacer(sleep=sleep)
+        self._me: str | None = None  # the tool's own login, read once (`_own_account`)
         self._clock = clock
         self._retry = RetryPolicy(
             attempts=retries + 1, backoff_seconds=backoff_factor, max_wait_seconds=max_rate_limit_wait, sleep=sleep
@@ -272,7 +273,9 @@ class GitHubTracker:
         _log.info("github.reopened", ticket=key)
         return True
 
-    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+    def find_filed(self, incident_id: str, fingerprint: str) -> Filed:
+        """Only an issue the tool's account opened counts (its `user`, which nobody can change)."""
+        own, candidates, found = self._own_account(), [], {}
         for full_name in self._connection.repositories:
             listing = self._gh.get_repo(full_name).get_issues(
                 state="all", labels=[incident_label(incident_id)], sort="created", direction="asc"
@@ -282,8 +285,17 @@ class GitHubTracker:
                 if "pull_request" in _raw(issue) or fingerprint_in(issue.body or "") != fingerprint:
                     continue
                 key = f"{full_name}#{issue.number}"
-                return self._call(partial(self._ticket, key, issue), action="read", ticket=key)
-        return None
+                candidates.append((key, _login(issue.user)))
+                found[key] = issue
+        ours, squatted = own_filing(candidates, own)
+        if ours is None:
+            return Filed(None, squatted)
+        return Filed(self._call(partial(self._ticket, ours, found[ours]), action="read", ticket=ours), squatted)
+
+    def _own_account(self) -> str:
+        if self._me is None:
+            self._me = self.account()
+        return self._me
 
     def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         """`config_comment` is ignored: the seed's GitHub filing writes no config comment (the body carries it)."""

@@ -115,6 +115,7 @@ class JiraTracker(JiraFiling):
         else:
             self._session.auth = (connection.email or "", _secret(connection.api_token))
         self._api = f"{connection.url}/rest/api/2/"
+        self._me: str | None = None  # the tool's own account, read once (`_own_account`)
 
     def __repr__(self) -> str:
         method = "pat" if self._connection.pat is not None else "email+api_token"
@@ -131,6 +132,11 @@ class JiraTracker(JiraFiling):
         if not identity:
             raise TrackerError("Jira's /myself answer carries no account id or user name")
         return str(identity)
+
+    def _own_account(self) -> str:
+        if self._me is None:
+            self._me = self.account()
+        return self._me
 
     def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
         jql = self.jql(label, lookback_days)

@@ -57,6 +57,7 @@ class FiledItem:
     labels: tuple[str, ...] = ()
     condition: str = ""
     query: str | None = None  # the verification query, as planned for a fix resolved now
+    squatted: tuple[str, ...] = ()  # tickets carrying the fingerprint that another account created
 
     @property
     def name(self) -> str:
@@ -153,7 +154,14 @@ def file_items(
             report.error = f"{filed.name}: looking for an earlier filing failed: {error}"
             return report
     for filed, item in zip(report.items, items, strict=True):
-        existing = found[filed.number]
+        squatted = found[filed.number].squatted
+        if squatted:  # someone copied the fingerprint: their ticket is not the filing, and is named
+            filed.squatted = squatted
+            report.notes.append(
+                f"{filed.name}: fingerprint {filed.fingerprint} squatted by {', '.join(squatted)} "
+                "(not created by the tool's account): not counted as filed"
+            )
+        existing = found[filed.number].ticket
         if existing is not None:
             filed.status, filed.key, filed.url = "already filed", existing.key, existing.url
             continue
@@ -275,6 +283,7 @@ def as_json(report: FilingReport) -> dict[str, Any]:
                 "labels": list(i.labels),
                 "condition": i.condition,
                 "query": i.query,
+                "squatted": list(i.squatted),
             }
             for i in report.items
         ],
