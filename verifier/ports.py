@@ -90,6 +90,11 @@ class Tracker(Protocol):
         """
         ...
 
+    def edit_body(self, key: str, body: str) -> None:
+        """Replace the ticket's body (written in this tracker's `flavour`). Filing signs a config block for the
+        ticket's key, which exists only once the ticket does: create, then edit the body to the signed one."""
+        ...
+
     def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         """File `item` as a new ticket and return it as the tracker now shows it.
 

@@ -286,3 +286,129 @@ def test_a_ticket_squatting_a_fingerprint_does_not_stop_the_filing_and_is_named(
     assert item["key"] != squatter
     assert any(squatter in note and "squatted" in note for note in report["notes"]), report["notes"]
     assert len(_filed_bodies(desk)) == 2  # the squatter's and the tool's own
+
+
+# -- signatures bound to their ticket and the body's facts ------------------------------------------------------
+
+SIGNING_KEY = "s" * 40
+
+
+def _file(desk: Desk, path: Any, metrics_url: str, **extra: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "verifier", "file", str(path), "--json"],
+        env={**_file_env(desk, metrics_url), **extra},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def _items(path: Any, *verifications: tuple[str, str, str]) -> None:
+    """Rewrite the action-items file with one item per (title, service, condition)."""
+    doc = json.loads(path.read_text())
+    doc["items"] = [
+        {
+            "title": title,
+            "priority": "P1",
+            "verification": {"metric": LATENCY, "condition": condition, "labels": {"service": service}, "delay": "3h"},
+        }
+        for title, service, condition in verifications
+    ]
+    path.write_text(json.dumps(doc))
+
+
+def _close(desk: Desk, key: str, at: Any) -> None:
+    """Someone closes the filed ticket as a fix would (sandbox state: no request)."""
+    if desk.is_jira:
+        issue = desk.server.issue(key)  # type: ignore[attr-defined]
+        issue.status, issue.category, issue.resolution, issue.resolved = "Done", "done", "Done", at
+    else:
+        issue = desk.server.issue("acme/api", int(key.rsplit("#", 1)[1]))  # type: ignore[attr-defined]
+        issue.state, issue.state_reason, issue.closed_at = "closed", "completed", at.replace(microsecond=0)
+
+
+def _stored(desk: Desk, key: str) -> Any:
+    if desk.is_jira:
+        return desk.server.issue(key)  # type: ignore[attr-defined]
+    return desk.server.issue("acme/api", int(key.rsplit("#", 1)[1]))  # type: ignore[attr-defined]
+
+
+def _body(desk: Desk, key: str) -> str:
+    stored = _stored(desk, key)
+    return str(stored.description if desk.is_jira else stored.body)
+
+
+def _set_body(desk: Desk, key: str, body: str) -> None:
+    """Change the body without a trace (as on GitHub, whose API does not say who edited a body)."""
+    stored = _stored(desk, key)
+    if desk.is_jira:
+        stored.description = body
+    else:
+        stored.body = body
+
+
+_BLOCK = re.compile(r"(```yaml\n|\{code:yaml\}\n).*?(\n```|\n\{code\})", re.S)
+
+
+@pytest.mark.parametrize("tracker", ["github", "jira-cloud"])
+def test_a_signed_config_block_copied_from_another_filed_ticket_is_not_the_tools(
+    request: pytest.FixtureRequest, live_prometheus: PrometheusServer, t: Timeline, tracker: str, tmp_path: Any
+) -> None:
+    desk = make_desk(request, tracker)
+    path = _action_items(tmp_path, t)
+    _items(path, ("Held fix", "checkout", "< 100ms p99"), ("Regressed fix", "inventory", "< 100ms p99"))
+    filed = _file(desk, path, live_prometheus.url, VERIFIER_SIGNING_KEY=SIGNING_KEY)
+    held_key, regressed_key = (item["key"] for item in filed["items"])
+    for key in (held_key, regressed_key):
+        _close(desk, key, t.resolved)
+    # Someone with edit rights replaces the regressed fix's block with the held one's, signature and all.
+    [copied] = [m.group(0) for m in _BLOCK.finditer(_body(desk, held_key))]
+    _set_body(desk, regressed_key, _BLOCK.sub(lambda _: copied, _body(desk, regressed_key)))
+    assert "# sig: " in _body(desk, regressed_key)
+
+    run = run_cli({**_file_env(desk, live_prometheus.url), "VERIFIER_SIGNING_KEY": SIGNING_KEY})
+
+    assert run.code == 0, run.err
+    assert desk.state(held_key).results == ["VERIFIED"]  # its own block, signed for it
+    assert "VERIFIED" not in desk.state(regressed_key).results
+    assert "not signed with the signing key" in run.line(regressed_key)
+
+
+def test_a_filed_body_whose_baseline_was_changed_is_not_the_tools(
+    request: pytest.FixtureRequest, live_prometheus: PrometheusServer, t: Timeline, tmp_path: Any
+) -> None:
+    desk = make_desk(request, "github")
+    path = _action_items(tmp_path, t, actual_value=0.3)  # p99 0.22 s now: not under half of 0.3 s
+    _items(path, ("Halve the latency", "inventory", "< 50% of baseline p99"))
+    filed = _file(desk, path, live_prometheus.url, VERIFIER_SIGNING_KEY=SIGNING_KEY)
+    key = filed["items"][0]["key"]
+    _close(desk, key, t.resolved)
+    body = _body(desk, key)
+    assert "**Actual Value**: 0.3\n" in body
+    _set_body(desk, key, body.replace("**Actual Value**: 0.3\n", "**Actual Value**: 1000\n"))  # untraceable
+
+    run = run_cli({**_file_env(desk, live_prometheus.url), "VERIFIER_SIGNING_KEY": SIGNING_KEY})
+
+    assert run.code == 0, run.err
+    assert "VERIFIED" not in desk.state(key).results
+    assert "not signed with the signing key" in run.line(key)
+
+
+def test_a_filed_body_with_its_facts_intact_is_judged_on_them(
+    request: pytest.FixtureRequest, live_prometheus: PrometheusServer, t: Timeline, tmp_path: Any
+) -> None:
+    desk = make_desk(request, "github")  # the same filing, untouched: the baseline counts and the fix failed
+    path = _action_items(tmp_path, t, actual_value=0.3)
+    _items(path, ("Halve the latency", "inventory", "< 50% of baseline p99"))
+    key = _file(desk, path, live_prometheus.url, VERIFIER_SIGNING_KEY=SIGNING_KEY)["items"][0]["key"]
+    _close(desk, key, t.resolved)
+
+    run = run_cli({**_file_env(desk, live_prometheus.url), "VERIFIER_SIGNING_KEY": SIGNING_KEY})
+
+    assert run.code == 0, run.err
+    assert desk.state(key).results == ["FAILED"], run.out + "\n".join(desk.state(key).bot_comments)

@@ -100,6 +100,11 @@ class FakeTracker:
         ours, squatted = own_filing([(t.key, t.reporter) for t in matches], BOT)  # the fake's reporter: its creator
         return Filed(self.tickets[ours] if ours else None, squatted)
 
+    def edit_body(self, key: str, body: str) -> None:
+        self._maybe_fail("edit_body", key)
+        self.tickets[key] = replace(self.get_ticket(key), body=body)
+        self.writes.append((key, "edit_body", ""))
+
     def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         self._maybe_fail("create", item.title)
         key = f"FAKE-{len(self.tickets) + 1}"

@@ -117,6 +117,23 @@ def test_a_signed_filed_config_reads_back_with_a_signature_that_verifies(flavour
     assert edited is not None and protocol.config_signature(b"key", canonical(edited)) != edited.signature
 
 
+# (a filed config block's last line as a release wrote it, and the signature it carries)
+CONFIG_SIGNATURES = [
+    ("# sig: d88122272d791931727c7fc7dc702100", "d88122272d791931727c7fc7dc702100"),  # earlier format: fields only
+    ("# sig: v2:bbe77f4b2ef0323c695d3eb511abe0c0", "v2:bbe77f4b2ef0323c695d3eb511abe0c0"),  # bound: ticket + facts
+    ("  # sig: v2:bbe77f4b2ef0323c695d3eb511abe0c0  \r\n", "v2:bbe77f4b2ef0323c695d3eb511abe0c0"),
+    ("# sig: v3:bbe77f4b2ef0323c695d3eb511abe0c0", None),  # not a format of ours: part of the block, unsigned
+]
+
+
+@pytest.mark.parametrize(("line", "signature"), CONFIG_SIGNATURES)
+def test_every_config_signature_line_ever_written_is_read(line: str, signature: str | None) -> None:
+    body = "metric: x_seconds\ncondition: < 1s p99\n" + line
+    fields, found = protocol.split_config_signature(body)
+    assert found == signature
+    assert fields == (body if signature is None else "metric: x_seconds\ncondition: < 1s p99\n")
+
+
 def test_an_edited_reminder_does_not_stand_for_the_tools() -> None:
     from datetime import timedelta
 

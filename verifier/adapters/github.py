@@ -297,6 +297,13 @@ class GitHubTracker:
             self._me = self.account()
         return self._me
 
+    def edit_body(self, key: str, body: str) -> None:
+        full_name, number = _parse_key(key)
+        self._issue(key)
+        self._pacer.acquire(key)
+        send = partial(self._gh.requester.requestJsonAndCheck, "PATCH", f"/repos/{full_name}/issues/{number}")
+        self._call(partial(send, input={"body": body}), action="edit the body", ticket=key)
+
     def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         """`config_comment` is ignored: the seed's GitHub filing writes no config comment (the body carries it)."""
         full_name = self._connection.repositories[0]

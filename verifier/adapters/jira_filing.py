@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import structlog
 
@@ -82,6 +83,10 @@ class JiraFiling:
                 candidates.append((key, self._user(fields["creator" if "creator" in fields else "reporter"])))
         ours, squatted = own_filing(candidates, self._own_account())
         return Filed(self.get_ticket(ours) if ours is not None else None, squatted)
+
+    def edit_body(self: _Host, key: str, body: str) -> None:
+        edit = {"fields": {"description": body}}
+        self._request("PUT", f"issue/{quote(key, safe='')}", ticket=key, action="edit the description", body=edit)
 
     def create(self: _Host, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         project = self._connection.project

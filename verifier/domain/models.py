@@ -16,7 +16,7 @@ from verifier.domain import neutral
 from verifier.domain.config import VerificationConfig, render_config
 from verifier.domain.planning import IncidentFacts
 from verifier.domain.protocol import fingerprint_in as fingerprint_in  # re-exported: adapters find filings by it
-from verifier.domain.protocol import fingerprint_line
+from verifier.domain.protocol import fingerprint_line, utc
 from verifier.domain.tickets import Flavour
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
@@ -188,6 +188,16 @@ def incident_service(text: str) -> str | None:
             return value.strip()
         position = match.end() + value.index("*")  # one scan per line, however many `Service:` it repeats
     return None
+
+
+def bound_facts(text: str) -> str:
+    """The facts of a ticket body a verdict uses, as a filed config's signature covers them: the incident's value
+    and trigger time (a relative condition's baseline) and the service (`incident_facts`, `incident_service`).
+    A body whose facts someone changed no longer verifies its block's signature."""
+    facts = incident_facts(text)
+    actual = repr(facts.actual_value) if facts.actual_value is not None else ""
+    triggered = utc(facts.triggered_at) if facts.triggered_at is not None else ""
+    return f"actual={actual}\ntriggered={triggered}\nservice={incident_service(text) or ''}"
 
 
 def _hours(config: VerificationConfig) -> str:

@@ -11,9 +11,15 @@ Formats (v1):
     reminder marker  action-item-verifier reminder v1; due=2026-11-05
     fingerprint      action-item-verifier fingerprint: 0123456789abcdef
     config header    # action-item-verifier: v1          (first line of a config block; `# sig: …` may end it)
+    config signature # sig: v2:0123…(32 hex)               (bound: the ticket, the block's fields, the body's facts)
+                     # sig: 0123…(32 hex)                  (earlier format: the block's fields only; no longer trusted)
 
 `sig` is an HMAC-SHA256 (hex, first 32 digits) with the key from `VERIFIER_SIGNING_KEY` over what the line asserts:
-for a result, the ticket, verdict, resolution time and early flag; for a filed config, the block's fields.
+for a result, the ticket, verdict, resolution time and early flag; for a filed config (`v2:`), the ticket (Jira key
+or GitHub owner/repo#number), the block's fields and every fact of the body a verdict uses (`models.bound_facts`:
+the incident's value and trigger time, the service), so a block moved to another ticket, or a body whose facts
+changed, does not verify. A filed config signed in the earlier format (fields only) could be copied to any ticket:
+it verifies only with `config_signature` and counts for nothing but re-signing (docs/migrating.md).
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ _RESULT = re.compile(
 )
 _REMINDER = re.compile(r"action-item-verifier reminder v1; due=(\d{4}-\d\d-\d\d)")
 _FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
-_CONFIG_SIGNATURE = re.compile(r"\n[ \t]*# sig: ([0-9a-f]{32})[ \t\r\n]*\Z")  # the block's last line
+_CONFIG_SIGNATURE = re.compile(r"\n[ \t]*# sig: ((?:v2:)?[0-9a-f]{32})[ \t\r\n]*\Z")  # the block's last line
+BOUND = "v2:"  # a config signature bound to its ticket and facts starts with this
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,26 @@ def fingerprint_in(text: str) -> str | None:
 
 
 def config_signature(key: bytes, fields: str) -> str:
-    """The signature line's value for a filed config block whose field lines are `fields`."""
-    return _mac(key, "config v1\n" + "\n".join(line.rstrip() for line in fields.strip().splitlines()))
+    """The earlier format's signature of a filed config block whose field lines are `fields` (not bound to a
+    ticket): read only to re-sign what an earlier release filed."""
+    return _mac(key, "config v1\n" + _lines(fields))
+
+
+def bound_config_signature(key: bytes, ticket: str, fields: str, facts: str) -> str:
+    """The signature line's value for a config block filed on `ticket`, whose field lines are `fields`, in a body
+    whose facts are `facts` (`models.bound_facts`)."""
+    return BOUND + _mac(key, f"config v2\n{ticket}\n{_lines(fields)}\n--\n{_lines(facts)}")
+
+
+def config_bound(key: bytes, ticket: str, fields: str, facts: str, signature: str | None) -> bool:
+    """Whether `signature` was made with `key` for this ticket, these fields and these facts."""
+    if signature is None or not signature.startswith(BOUND):
+        return False
+    return hmac.compare_digest(bound_config_signature(key, ticket, fields, facts), signature)
+
+
+def _lines(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
 def signature_line(signature: str) -> str:
