@@ -17,7 +17,20 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import MetricsProxy, make_desk
-from tests.e2e.seed import COMMENTER, LATENCY, REPO_ROOT, Desk, Timeline, base_env, held, run_cli
+from tests.e2e.seed import (
+    COMMENTER,
+    LATENCY,
+    REPO_ROOT,
+    REPORTER,
+    Desk,
+    Timeline,
+    base_env,
+    block,
+    held,
+    on_request,
+    run_cli,
+    wiki,
+)
 from tests.hostile.test_hostile import seed_one
 from tests.integration.backends import PrometheusServer
 from verifier.domain.neutral import ZWSP
@@ -412,3 +425,35 @@ def test_a_filed_body_with_its_facts_intact_is_judged_on_them(
 
     assert run.code == 0, run.err
     assert desk.state(key).results == ["FAILED"], run.out + "\n".join(desk.state(key).bot_comments)
+
+
+# -- a config replaced during a run ------------------------------------------------------------------------------
+
+
+def _is_listing(desk: Desk, request: Any) -> bool:
+    if desk.is_jira:
+        return request.method in ("GET", "POST") and request.path.endswith(("/search/jql", "/search"))
+    return request.method == "GET" and request.path.endswith("/repos/acme/api/issues")
+
+
+@pytest.mark.parametrize("tracker", ["github", "jira-cloud"])
+def test_a_config_replaced_while_the_run_measures_is_judged_by_the_next_run(
+    request: pytest.FixtureRequest, live_prometheus: PrometheusServer, t: Timeline, tracker: str
+) -> None:
+    desk = make_desk(request, tracker)
+    key = seed_one(desk, t, held())  # filed by the tool: its config holds
+    stricter = block(LATENCY, "< 100ms p99", {"service": "inventory"})  # a trusted author's newer config: fails
+    text = wiki(stricter) if desk.is_jira else stricter
+    on_request(desk, lambda r: _is_listing(desk, r), lambda: desk.add_comment(key, text, REPORTER))
+    env = {**base_env(live_prometheus.url), **desk.env(), "VERIFIER_TRUSTED_AUTHORS": desk.identity(REPORTER)}
+
+    first = run_cli(env)  # lists the ticket with the old config, and measures it; the new one arrives meanwhile
+
+    assert first.code == 0, first.err
+    assert desk.state(key).results == []  # the old config's verdict is not written over the new config
+    assert "the config changed since it was judged" in first.line(key)
+
+    second = run_cli(env)
+
+    assert second.code == 0, second.err
+    assert desk.state(key).results == ["FAILED"] and desk.state(key).open  # the new config, judged

@@ -40,6 +40,16 @@ def test_every_result_marker_ever_written_is_read(line: str, verdict: str, early
     assert protocol.parse_result(line) == Marker(Outcome(verdict), AT, early)
 
 
+def test_a_marker_recording_the_judged_config_appends_it_so_older_releases_still_read_it() -> None:
+    line = "action-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z; config=7d872958b6d405e9"
+    assert protocol.result_marker(Outcome.FAILED, AT, early=False, config="7d872958b6d405e9") == line
+    assert protocol.parse_result(line) == Marker(Outcome.FAILED, AT, False, config="7d872958b6d405e9")
+    signed = "action-item-verifier result v1; verdict=VERIFIED; resolved=2026-11-01T12:00:00Z; early; sig=" + "a" * 32
+    marker = protocol.parse_result(signed + "; config=7d872958b6d405e9")
+    assert marker == Marker(Outcome.VERIFIED, AT, True, "a" * 32, "7d872958b6d405e9")
+    assert protocol.parse_result(signed) == Marker(Outcome.VERIFIED, AT, True, "a" * 32)  # as an older one wrote it
+
+
 def test_result_markers_are_written_as_v1_wrote_them() -> None:
     assert protocol.result_marker(Outcome.VERIFIED, AT, early=False) == RESULTS[1][0].replace("FAILED", "VERIFIED")
     assert protocol.result_marker(Outcome.PENDING, AT, early=True) == RESULTS[2][0].removeprefix("<sub>")[:-6]

@@ -8,9 +8,14 @@ from dataclasses import replace
 from verifier.domain.config import VerificationConfig, canonical
 from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, bound_facts, render_body
-from verifier.domain.protocol import BOUND, bound_config_signature, config_bound, config_signature
+from verifier.domain.protocol import BOUND, bound_config_signature, config_bound, config_fingerprint, config_signature
 from verifier.domain.tickets import Flavour, Ticket
 from verifier.errors import ConfigError
+
+
+def fingerprint_of(config: VerificationConfig | None) -> str | None:
+    """The fingerprint a result records of the config it judged (None: no config, e.g. an unusable one)."""
+    return config_fingerprint(canonical(config)) if config is not None else None
 
 
 def signed_for(key: bytes, ticket: str, body: str, config: VerificationConfig) -> bool:

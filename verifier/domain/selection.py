@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from verifier.domain.binding import signed_earlier, signed_for
+from verifier.domain.binding import fingerprint_of, signed_earlier, signed_for
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import carries_config, find_config
 from verifier.domain.protocol import signed_by
@@ -116,11 +116,15 @@ def recorded_result(
     """The result already written for this resolution of this config, if any.
 
     Only markers in the tool's own comments count. A result older than the chosen config does not count (someone
-    fixed an invalid config). An early (`--now`) result does not stand in for the scheduled one.
+    fixed an invalid config), nor one that records judging another config than the chosen one (a newer trusted
+    config, even one written while the result was). An early (`--now`) result does not stand in for the scheduled one.
     """
     for found in reversed(own_results(ticket, own, key)):
         if choice and choice.created and found.comment.created < choice.created:
             return None
+        judged, current = found.marker.config, fingerprint_of(choice.config) if choice else None
+        if judged is not None and current is not None and judged != current:
+            continue
         if found.marker.early and not early:
             continue
         return found

@@ -13,9 +13,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from verifier.domain.condition import Condition
+from verifier.domain.config import canonical
 from verifier.domain.evidence import Evidence
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.planning import Pending, QueryPlan, relative_threshold
+from verifier.domain.protocol import config_fingerprint
 from verifier.domain.units import Threshold
 
 
@@ -42,6 +44,7 @@ class Verdict:
     early: bool = False
     notes: tuple[str, ...] = field(default=())
     evidence: Evidence | None = None  # the graph link and sparkline, once gathered
+    config: str | None = None  # the judged config's fingerprint (protocol.config_fingerprint); None: none judged
 
 
 def decide(
@@ -173,6 +176,7 @@ def _verdict(
         value=judged.value if judged else None,
         threshold=threshold or plan.threshold,
         op=plan.config.condition.op,
+        config=config_fingerprint(canonical(plan.config)),
         query=plan.query,
         start=plan.start,
         end=plan.end,
