@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from verifier.domain.identity import Identities
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
 from verifier.domain.tickets import Filed, Flavour, Ticket
@@ -30,6 +31,13 @@ class Tracker(Protocol):
 
     def account(self) -> str:
         """The identity the tool writes as (Jira accountId or name, GitHub login): its comments are trusted."""
+        ...
+
+    def trust(self, entries: Iterable[str]) -> Identities:
+        """Resolve the trusted authors (`VERIFIER_TRUSTED_AUTHORS`: names, or `name=id` with the id pinned) to
+        immutable ids (GitHub user id; Jira Cloud accountId; Data Center user key), once, at start. From then on
+        every person this adapter reads is named by `Identities.name`: a renamed trusted account keeps its entry,
+        and a name taken over by another account does not inherit trust. An entry not found trusts nobody."""
         ...
 
     def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:

@@ -28,6 +28,7 @@ from tests.e2e.seed import (
     block,
     held,
     on_request,
+    regressed,
     run_cli,
     wiki,
 )
@@ -46,6 +47,11 @@ TENANT = "tenant-redirect-5e6f"
 @pytest.fixture
 def jira(request: pytest.FixtureRequest) -> Desk:
     return make_desk(request, "jira-cloud")
+
+
+@pytest.fixture
+def gh(request: pytest.FixtureRequest) -> Desk:
+    return make_desk(request, "github")
 
 
 # -- a metrics backend answering 307 to another origin -----------------------------------------------------------
@@ -450,10 +456,37 @@ def test_a_config_replaced_while_the_run_measures_is_judged_by_the_next_run(
     first = run_cli(env)  # lists the ticket with the old config, and measures it; the new one arrives meanwhile
 
     assert first.code == 0, first.err
-    assert desk.state(key).results == []  # the old config's verdict is not written over the new config
+    assert desk.state(key).results == [], first.out + first.err  # the old config's verdict is not written over the new config
     assert "the config changed since it was judged" in first.line(key)
 
     second = run_cli(env)
 
     assert second.code == 0, second.err
     assert desk.state(key).results == ["FAILED"] and desk.state(key).open  # the new config, judged
+
+
+# -- identity by immutable id: a renamed and re-registered login ------------------------------------------------
+
+
+def test_a_login_renamed_and_re_registered_by_someone_else_does_not_inherit_trust(
+    gh: Desk, live_prometheus: PrometheusServer, t: Timeline
+) -> None:
+    held_config = block(LATENCY, "< 100ms p99", {"service": "checkout"})  # would verify a regressed fix
+    kept = seed_one(gh, t, regressed(), name="kept")  # filed by the tool; its config (inventory) regressed
+    gh.add_comment(kept, held_config, REPORTER)  # the trusted author's own config, before the rename
+    taken = seed_one(gh, t, regressed(), name="taken")
+    env = {**base_env(live_prometheus.url), **gh.env(), "VERIFIER_TRUSTED_AUTHORS": REPORTER}
+    doctor = subprocess.run(
+        [sys.executable, "-m", "verifier", "doctor"], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    [pin] = re.findall(rf"{REPORTER} -> (\d+)", doctor.stdout)  # doctor shows the id each trusted login has now
+    gh.server.rename_user(REPORTER, f"{REPORTER}-new")  # type: ignore[attr-defined]  # and someone signs up as trent
+    gh.add_comment(taken, held_config, REPORTER)  # the impostor's config, under the trusted login
+    env["VERIFIER_TRUSTED_AUTHORS"] = f"{REPORTER}={pin}"  # pinned as doctor showed it
+
+    run = run_cli(env)
+
+    assert run.code == 0, run.err
+    assert gh.state(taken).results == ["FAILED"]  # judged on the tool's config, not the impostor's
+    assert gh.state(kept).results == ["VERIFIED"]  # the real author, renamed, keeps trust by id
