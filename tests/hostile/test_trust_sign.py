@@ -456,7 +456,9 @@ def test_a_config_replaced_while_the_run_measures_is_judged_by_the_next_run(
     first = run_cli(env)  # lists the ticket with the old config, and measures it; the new one arrives meanwhile
 
     assert first.code == 0, first.err
-    assert desk.state(key).results == [], first.out + first.err  # the old config's verdict is not written over the new config
+    assert desk.state(key).results == [], (
+        first.out + first.err
+    )  # the old config's verdict is not written over the new config
     assert "the config changed since it was judged" in first.line(key)
 
     second = run_cli(env)
