@@ -31,6 +31,16 @@ def test_jira_cloud_resolves_an_email_to_its_account_id_and_names_its_comments_b
     assert ticket.reporter == mallory.account_id
 
 
+def test_the_tools_own_account_listed_as_trusted_stays_itself(jira_cloud: JiraSandbox) -> None:
+    key = jira_cloud.add_issue(description="x")
+    jira_cloud.add_comment(key, "a result", author=jira_cloud.bot.name)
+    tracker = jira_tracker(jira_cloud)
+
+    tracker.trust([jira_cloud.bot.email])  # as an operator might list the account the script wrote as
+
+    assert [c.author for c in tracker.get_ticket(key).comments] == [tracker.account()]  # still the tool's own
+
+
 def test_jira_data_center_resolves_a_user_name_to_its_key(jira_dc: JiraSandbox) -> None:
     jira_dc.user("trent")
     key = jira_dc.add_issue(description="x", reporter="trent")

@@ -186,6 +186,10 @@ class GitHubTracker:
     def trust(self, entries: Iterable[str]) -> Identities:
         """Logins are looked up with `GET /users/{username}` (any case); `login=id` is taken as pinned."""
         ids: dict[str, str | None] = {}
+        try:
+            self._own_account()  # known before anyone is named by id (`_who`)
+        except TrackerError as error:  # the run's own first call says so again, and stops
+            _log.error("tracker.own_account_unknown", error=str(error))
         for name, pinned in map(split_entry, entries):
             login = name.lower()
             if login and pinned is not None:
@@ -213,8 +217,10 @@ class GitHubTracker:
 
     def _who(self, user: Any) -> str:
         """A person as the trust rules see them: by the trusted entry their user id resolved from, else by login."""
-        uid = getattr(user, "id", None) if user is not None else None
-        return self._identities.name(_login(user), str(uid) if uid else None)
+        uid, login = getattr(user, "id", None) if user is not None else None, _login(user)
+        if login and login == self._me:  # the tool's own account stays itself: its results are found by it
+            return login
+        return self._identities.name(login, str(uid) if uid else None)
 
     def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
         if lookback_days < 1:

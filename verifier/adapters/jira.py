@@ -139,6 +139,10 @@ class JiraTracker(JiraFiling):
         """Cloud: an accountId is its own id; an email (or display name) is looked up (`user/search`, one exact
         match). Data Center: a user name is looked up for its user key, which a rename keeps."""
         ids: dict[str, str | None] = {}
+        try:
+            self._own_account()  # known before anyone is named by id (`_user`)
+        except TrackerError as error:  # the run's own first call says so again, and stops
+            _log.error("tracker.own_account_unknown", error=str(error))
         for name, pinned in map(split_entry, entries):
             if name and pinned is not None:
                 ids[name] = pinned
@@ -366,6 +370,8 @@ class JiraTracker(JiraFiling):
             return ""
         keys = ("accountId",) if self._is_cloud() else ("name", "key")
         shown = str(next((user[k] for k in (*keys, "displayName") if user.get(k)), ""))
+        if shown and shown == self._me:  # the tool's own account stays itself: its results are found by it
+            return shown
         account_id = user.get("accountId") if self._is_cloud() else user.get("key")
         return self._identities.name(shown, str(account_id) if account_id else None)
 
