@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings
 from verifier import defaults, logs
 from verifier.domain.actions import Labels
 from verifier.domain.evidence import GraphLinks
+from verifier.domain.identity import entry_names
 from verifier.errors import SettingsError
 from verifier.ports import Metrics, RunMetrics, Tracker
 from verifier.services.run import RunOptions
@@ -119,9 +120,8 @@ class App:
         same = {f.name: getattr(settings, f.name) for f in fields(RunOptions) if f.name in RunSettings.model_fields}
         derived: dict[str, Any] = {
             # GitHub logins are case-insensitive: the adapter gives them in lower case (Jira account ids: exact).
-            "trusted_authors": frozenset(
-                a if isinstance(tracker, JiraSettings) else a.lower() for a in settings.trusted_authors
-            ),
+            # `resolve_trust` has the adapter name people by the ids these names resolve to.
+            "trusted_authors": entry_names(settings.trusted_authors, fold=not isinstance(tracker, JiraSettings)),
             "not_a_fix": frozenset(not_a_fix),
             "labels": Labels(
                 verified=settings.verified_label,
@@ -140,6 +140,12 @@ class App:
             "signing_key": settings.signing_key.get_secret_value().encode() if settings.signing_key else None,
         }
         return RunOptions(**{**same, **derived})
+
+    def resolve_trust(self) -> None:
+        """Resolve the trusted authors to immutable ids, at the start of a command that judges by them (`run`,
+        `report`): the tracker adapter names people by those ids from then on (`Tracker.trust`)."""
+        if self.settings.trusted_authors:
+            self.tracker.trust(self.settings.trusted_authors)
 
     def has_metrics(self) -> bool:
         """Whether the metrics settings were loaded (`metrics="if-set"` and VERIFIER_PROMETHEUS_URL unset: not)."""

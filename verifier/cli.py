@@ -300,6 +300,7 @@ def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
         options = context.run_options(
             dry_run=args.dry_run, early=args.now, issues=tuple(args.issue), rejudge=args.rejudge
         )
+        context.resolve_trust()
         report = run(context.tracker, context.metrics, options, datetime.now(UTC), stop)
         if args.report:
             with open(args.report, "w", encoding="utf-8") as handle:
@@ -325,6 +326,7 @@ def _report(args: argparse.Namespace, adapters: Adapters | None) -> int:
         since = now - args.since if isinstance(args.since, timedelta) else args.since
         try:
             options = context.run_options()
+            context.resolve_trust()
             report = make_report(
                 context.tracker,
                 options,
@@ -402,7 +404,13 @@ def _doctor(args: argparse.Namespace, adapters: Adapters | None) -> int:
 
     with app(tracker=False, adapters=adapters) as context:
         settings = context.settings
-        found = checks(settings.tracker, lambda: context.tracker, lambda: context.metrics, context.metrics_settings.url)
+        found = checks(
+            settings.tracker,
+            lambda: context.tracker,
+            lambda: context.metrics,
+            context.metrics_settings.url,
+            settings.trusted_authors,
+        )
         lines, failures = run_checks(found)
     print("\n".join(lines))
     return ExitCode.FAILED if failures else ExitCode.OK

@@ -22,12 +22,14 @@ def register_secrets(values: Iterable[str | None]) -> None:
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Secrets masked and control characters written out (`redaction.printable`): outside text in an event (a
+    backend's error, a title) neither leaks a secret nor drives the terminal of whoever reads the log."""
     for key, value in list(event.items()):
         text = value if isinstance(value, str) else None
         if text is None and not isinstance(value, int | float | bool | type(None)):
             text = str(value)
         if text is not None:
-            redacted = redaction.redact(text)
+            redacted = redaction.printable(redaction.redact(text))
             if redacted != text:
                 event[key] = redacted
     return event

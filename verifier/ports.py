@@ -7,9 +7,10 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from verifier.domain.identity import Identities
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
-from verifier.domain.tickets import Flavour, Ticket
+from verifier.domain.tickets import Filed, Flavour, Ticket
 
 #: Set by the run around each write request it charges to the write budget. An adapter asks it before sending a
 #: write request again (a retry after a refusal or a failure) and, when it answers False, does not resend: the
@@ -30,6 +31,13 @@ class Tracker(Protocol):
 
     def account(self) -> str:
         """The identity the tool writes as (Jira accountId or name, GitHub login): its comments are trusted."""
+        ...
+
+    def trust(self, entries: Iterable[str]) -> Identities:
+        """Resolve the trusted authors (`VERIFIER_TRUSTED_AUTHORS`: names, or `name=id` with the id pinned) to
+        immutable ids (GitHub user id; Jira Cloud accountId; Data Center user key), once, at start. From then on
+        every person this adapter reads is named by `Identities.name`: a renamed trusted account keeps its entry,
+        and a name taken over by another account does not inherit trust. An entry not found trusts nobody."""
         ...
 
     def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
@@ -78,14 +86,21 @@ class Tracker(Protocol):
         ...
 
     # -- filing action items ---------------------------------------------------------------------------------
-    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
-        """The ticket an earlier filing made for this action item, open or closed, or None.
+    def find_filed(self, incident_id: str, fingerprint: str) -> Filed:
+        """The ticket an earlier filing made for this action item, open or closed (`Filed.ticket`, None when there
+        is none), and the keys of tickets carrying the fingerprint that another account created (`squatted`).
 
         Searches the tickets labelled with the incident (Jira `incident-<id>`, GitHub `incident:<id>`) and
         matches the fingerprint their body carries (`models.fingerprint_in`); the title alone is not trusted,
-        since people rename tickets. Search indexes lag behind writes (Jira Cloud by seconds), so a filing
+        since people rename tickets, and only a ticket the tool's own account created counts (`tickets.own_filing`).
+        Search indexes lag behind writes (Jira Cloud by seconds), so a filing
         repeated at once may not see a ticket just created.
         """
+        ...
+
+    def edit_body(self, key: str, body: str) -> None:
+        """Replace the ticket's body (written in this tracker's `flavour`). Filing signs a config block for the
+        ticket's key, which exists only once the ticket does: create, then edit the body to the signed one."""
         ...
 
     def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:

@@ -9,6 +9,7 @@ scrubs its own error text before it becomes a verdict, so result comments never 
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any, TextIO
@@ -17,6 +18,9 @@ MASK = "**********"
 MIN_LENGTH = 4  # shorter values would mask ordinary words
 _secrets: set[str] = set()
 _lock = threading.Lock()
+# What a terminal acts on: C0 controls but tab and newline, DEL, C1 (CSI is also \x9b), and a CR that does not end
+# a line (it would let a line overwrite what came before it on screen).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
 def variants(value: str) -> list[str]:
@@ -47,6 +51,12 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     return text
 
 
+def printable(text: str) -> str:
+    """`text` with every control character a terminal would act on (ESC of OSC 52 / OSC 8 / CSI sequences, bare
+    CR, ...) written out as `\\xNN` text: outside text (backend errors, titles) cannot drive the terminal."""
+    return _CONTROL.sub(lambda m: "\\r" if m.group() == "\r" else f"\\x{ord(m.group()):02x}", text)
+
+
 def redact_data(value: Any) -> Any:
     """A JSON-able structure with every string redacted."""
     if isinstance(value, str):
@@ -59,7 +69,8 @@ def redact_data(value: Any) -> Any:
 
 
 class RedactingStream:
-    """A text stream that redacts whole lines before they reach `target` (a secret never spans a line)."""
+    """A text stream that redacts whole lines before they reach `target` (a secret never spans a line), with their
+    control characters made `printable`."""
 
     def __init__(self, target: TextIO) -> None:
         self.target = target
@@ -71,13 +82,13 @@ class RedactingStream:
             self._pending += text
             if "\n" in self._pending:
                 complete, _, self._pending = self._pending.rpartition("\n")
-                self.target.write(redact(complete + "\n"))
+                self.target.write(printable(redact(complete + "\n")))
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
             if self._pending:
-                self.target.write(redact(self._pending))
+                self.target.write(printable(redact(self._pending)))
                 self._pending = ""
         self.target.flush()
 

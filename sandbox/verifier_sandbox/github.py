@@ -82,6 +82,8 @@ class GitHubSandbox(SandboxServer):
         self.assignable: set[str] | None = None  # logins issues may be assigned to; None: any valid login
         self.remaining = 5000
         self._next_id = 5_000_000
+        self.user_ids: dict[str, int] = {}  # login -> account id, where an account was renamed or re-registered
+        self.no_such_users: set[str] = set()  # logins with no account (lower case); every other login has one
         self._register_routes()
 
     @property
@@ -91,7 +93,7 @@ class GitHubSandbox(SandboxServer):
 
     @property
     def payloads(self) -> Payloads:
-        return Payloads(api=self.url, web=self.root)
+        return Payloads(api=self.url, web=self.root, ids=self.user_ids)
 
     def now(self) -> datetime:
         return self.clock().replace(microsecond=0)
@@ -99,6 +101,24 @@ class GitHubSandbox(SandboxServer):
     # -- seeding -------------------------------------------------------------------------------------------
     def add_token(self, token: str, login: str) -> None:
         self.tokens[token] = login
+
+    def rename_user(self, old: str, new: str, *, reregister: bool = True) -> None:
+        """`old` renames their account to `new`, as GitHub lets anyone: the account keeps its id, and everything it
+        wrote shows the new login. With `reregister`, someone else then signs up as `old`: a new account, a new id."""
+        with self._lock:
+            self.user_ids[new] = self.user_ids.get(old, Payloads(api="", web="").user(old)["id"])
+            for repo in self.repos.values():
+                for issue in repo.issues.values():
+                    issue.user = new if issue.user == old else issue.user
+                    issue.assignees = [new if a == old else a for a in issue.assignees]
+                    issue.closed_by = new if issue.closed_by == old else issue.closed_by
+                    for comment in issue.comments:
+                        comment.user = new if comment.user == old else comment.user
+            if reregister:
+                self._next_id += 1
+                self.user_ids[old] = self._next_id
+            else:
+                self.user_ids.pop(old, None)
 
     def add_repo(self, full_name: str) -> GitHubRepo:
         owner, _, name = full_name.partition("/")
@@ -249,6 +269,7 @@ class GitHubSandbox(SandboxServer):
             ("POST", f"{issue}/labels", self._add_labels),
             ("PUT", f"{issue}/labels", self._set_labels),
             ("GET", "/user", self._user),
+            ("GET", "/users/{username}", self._user_by_login),
             ("GET", "/rate_limit", self._rate_limit),
             ("POST", "/app/installations/{installation_id}/access_tokens", self._access_token),
             ("GET", "/app", self._app),
@@ -402,6 +423,14 @@ class GitHubSandbox(SandboxServer):
         if credential in self.installation_tokens:
             return self.error(403, "Resource not accessible by integration")
         return Reply.json(200, self.payloads.private_user(self._caller(req), self.now() - timedelta(days=400)))
+
+    def _user_by_login(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """`GET /users/{username}`: logins match in any case, as on GitHub; one with no account is 404."""
+        wanted = p["username"]
+        if wanted.lower() in self.no_such_users:
+            raise HttpError(self.error(404, "Not Found"))
+        login = next((known for known in self.user_ids if known.lower() == wanted.lower()), wanted)
+        return Reply.json(200, self.payloads.public_user(login, self.now() - timedelta(days=400)))
 
     def _rate_limit(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         reset = int(self.clock().timestamp()) + 3600

@@ -8,6 +8,7 @@ contract validator accepts them and PyGithub can follow the `url` fields back to
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -110,19 +111,33 @@ _REPO_URLS = {
 }
 
 
+_PRIVATE_ONLY = frozenset(
+    {
+        "private_gists",
+        "total_private_repos",
+        "owned_private_repos",
+        "disk_usage",
+        "collaborators",
+        "two_factor_authentication",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Payloads:
     """JSON builders; `api` is the API root URL (with any /api/v3), `web` the root of the html_url links."""
 
     api: str
     web: str
+    ids: Mapping[str, int] = field(default_factory=dict, compare=False)  # login -> id, where not `_id(login)`
 
     def user(self, login: str) -> dict[str, Any]:
         url = f"{self.api}/users/{login}"
+        uid = self.ids.get(login, _id(login))  # an account keeps its id when renamed; a login can change hands
         return {
             "login": login,
-            "id": _id(login),
-            "node_id": f"U_{_id(login)}",
+            "id": uid,
+            "node_id": f"U_{uid}",
             "avatar_url": f"{self.web}/avatars/{login}",
             "gravatar_id": "",
             "url": url,
@@ -159,6 +174,11 @@ class Payloads:
             "updated_at": gh_time(created_at),
             "two_factor_authentication": True,
         }
+
+    def public_user(self, login: str, created_at: datetime) -> dict[str, Any]:
+        """`GET /users/{username}`: the public profile."""
+        profile = {k: v for k, v in self.private_user(login, created_at).items() if k not in _PRIVATE_ONLY}
+        return {**profile, "user_view_type": "public"}
 
     def label(self, repo: GitHubRepo, name: str) -> dict[str, Any]:
         label_id = repo.label_ids.setdefault(name, _id(f"{repo.full_name}:{name}"))

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,11 +40,10 @@ from tests.e2e.seed import (
     wiki,
 )
 from tests.integration.backends import PrometheusServer
-from verifier.domain.config import canonical
+from verifier.domain.binding import signed_body
 from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, render_body
 from verifier.domain.neutral import ZWSP
-from verifier.domain.protocol import config_signature
 
 pytestmark = pytest.mark.integration
 
@@ -294,7 +292,7 @@ def test_an_edited_failed_result_is_not_taken_for_the_tools_verdict(
 def test_with_a_signing_key_a_marker_changed_without_a_trace_is_not_the_tools(
     jira: Desk, live_prometheus: PrometheusServer, t: Timeline
 ) -> None:
-    key = seed_one(jira, t, Spec(body=_filed_body(jira, t, b"k" * 40, "inventory")))
+    key = seed_filed(jira, t, b"k" * 40, "inventory")
     env = env_for(jira, live_prometheus.url, VERIFIER_SIGNING_KEY="k" * 40)
     assert run_cli(env).code == 0 and jira.state(key).results == ["FAILED"]
     again = (t.resolved + timedelta(minutes=5)).replace(microsecond=0)
@@ -326,13 +324,22 @@ def test_a_trusted_config_edited_by_someone_else_is_not_trusted(
     assert jira.state(key).results == ["VERIFIED"]  # the body's config, not the edited comment's
 
 
-def _filed_body(desk: Desk, t: Timeline, key: bytes, service: str) -> str:
-    """A body as `file` writes it with a signing key: the config block carries `# sig:`."""
+def seed_filed(desk: Desk, t: Timeline, key: bytes, service: str, name: str = "held") -> str:
+    """A ticket as `file` leaves it with a signing key: created, then its body's config block signed for it."""
     config = find_config(block(LATENCY, "< 100ms p99", {"service": service}, "3h"))
     assert config is not None
-    signed = replace(config, signature=config_signature(key, canonical(config)))
-    item = ActionItem("Fix it", "Fix it.", "P1", None, "INC-7", incident(t), signed)
-    return render_body(item, desk.flavour)
+    item = ActionItem("Fix it", "Fix it.", "P1", None, "INC-7", incident(t), config)
+    ticket = seed_one(desk, t, Spec(body=render_body(item, desk.flavour)), name=name)
+    set_body(desk, ticket, signed_body(key, ticket, item, desk.flavour))
+    return ticket
+
+
+def set_body(desk: Desk, ticket: str, body: str) -> None:
+    """Change the stored body without a trace (no changelog item, no `updated_at`), as only a signature can tell."""
+    if desk.is_jira:
+        desk.server.issue(ticket).description = body  # type: ignore[attr-defined]
+    else:
+        desk.server.issue("acme/api", int(ticket.rsplit("#", 1)[1])).body = body  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("tracker", ["github", "jira-cloud"])
@@ -340,8 +347,8 @@ def test_with_a_signing_key_an_edited_filed_config_is_not_trusted(
     request: pytest.FixtureRequest, live_prometheus: PrometheusServer, t: Timeline, tracker: str
 ) -> None:
     desk, key = make_desk(request, tracker), b"k" * 40
-    intact = seed_one(desk, t, Spec(body=_filed_body(desk, t, key, "checkout")), name="intact")
-    edited = seed_one(desk, t, Spec(body=_filed_body(desk, t, key, "checkout")), name="edited")
+    intact = seed_filed(desk, t, key, "checkout", name="intact")
+    edited = seed_filed(desk, t, key, "checkout", name="edited")
     if desk.is_jira:  # someone with edit rights points the filed config at another service
         issue = desk.server.issue(edited)  # type: ignore[attr-defined]
         issue.description = issue.description.replace('"checkout"', '"inventory"')

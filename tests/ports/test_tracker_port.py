@@ -104,11 +104,11 @@ def test_writes_to_an_unknown_ticket_are_tracker_errors(harness: Harness, write:
 
 def test_a_created_ticket_is_found_again_by_its_fingerprint(harness: Harness) -> None:
     filed = item()
-    assert harness.tracker.find_filed(filed.incident_id, filed.fingerprint) is None
+    assert harness.tracker.find_filed(filed.incident_id, filed.fingerprint).ticket is None
     ticket = harness.tracker.create(filed)
     assert ticket.title == "[Post-Incident] Add connection pooling"
     assert ticket.resolved_at is None and {LABEL, "team-payments"} <= ticket.labels
     assert fingerprint_in(ticket.body) == filed.fingerprint
     found = harness.tracker.find_filed(filed.incident_id, filed.fingerprint)
-    assert found is not None and found.key == ticket.key
-    assert harness.tracker.find_filed(filed.incident_id, item("Something else").fingerprint) is None
+    assert found.ticket is not None and found.ticket.key == ticket.key and found.squatted == ()
+    assert harness.tracker.find_filed(filed.incident_id, item("Something else").fingerprint).ticket is None

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from verifier.defaults import GITHUB_NOT_A_FIX, JIRA_NOT_A_FIX
+from verifier.domain.identity import Identities, split_entry
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
-from verifier.domain.tickets import Comment, Flavour, Ticket, fold_resolution
+from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, fold_resolution, own_filing
 from verifier.errors import MetricsError, TrackerError
 
 BOT = "verifier-bot"
@@ -94,11 +95,19 @@ class FakeTracker:
         self.writes.append((key, "reopen", ""))
         return True
 
-    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+    def trust(self, entries: Iterable[str]) -> Identities:
+        return Identities({name: name for name, _ in map(split_entry, entries)})  # a fake's names are its ids
+
+    def find_filed(self, incident_id: str, fingerprint: str) -> Filed:
         label = f"incident:{incident_id}"
-        return next(
-            (t for t in self.tickets.values() if label in t.labels and fingerprint_in(t.body) == fingerprint), None
-        )
+        matches = [t for t in self.tickets.values() if label in t.labels and fingerprint_in(t.body) == fingerprint]
+        ours, squatted = own_filing([(t.key, t.reporter) for t in matches], BOT)  # the fake's reporter: its creator
+        return Filed(self.tickets[ours] if ours else None, squatted)
+
+    def edit_body(self, key: str, body: str) -> None:
+        self._maybe_fail("edit_body", key)
+        self.tickets[key] = replace(self.get_ticket(key), body=body)
+        self.writes.append((key, "edit_body", ""))
 
     def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         self._maybe_fail("create", item.title)

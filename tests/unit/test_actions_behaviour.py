@@ -11,7 +11,8 @@ from tests.unit.run_tickets import BLOCK, NOW, done
 from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, decide
 from verifier.domain.config import canonical, render_config
 from verifier.domain.formats import find_config
-from verifier.domain.protocol import config_signature, result_marker, result_signature
+from verifier.domain.models import bound_facts
+from verifier.domain.protocol import bound_config_signature, result_marker, result_signature
 from verifier.domain.selection import recorded_result
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.verdicts import Outcome, Verdict
@@ -39,10 +40,12 @@ def _decide(
     )
 
 
-def _signed_block() -> str:
+def _signed_block(ticket: str = "A-1") -> str:
+    """The block as `file` signs it for `ticket` (a body of just the block: its facts are all empty)."""
     config = find_config(BLOCK)
     assert config is not None
-    return render_config(replace(config, signature=config_signature(KEY, canonical(config))), Flavour.MARKDOWN)
+    signature = bound_config_signature(KEY, ticket, canonical(config), bound_facts(BLOCK))
+    return render_config(replace(config, signature=signature), Flavour.MARKDOWN)
 
 
 def test_a_failed_verdict_reopens_with_the_label_in_the_same_request_and_still_notes_an_impossible_reopen() -> None:

@@ -13,13 +13,14 @@ from structlog.testing import capture_logs
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
 from tests.unit.test_filing_file import LATENCY_QUERY, NOW, TRIGGERED, document, text
+from verifier.domain.binding import signed_for
 from verifier.domain.config import canonical
 from verifier.domain.filing import parse_filing
 from verifier.domain.formats import find_config
 from verifier.domain.measurement import Measurement, Series
-from verifier.domain.models import ActionItem, fingerprint_in
-from verifier.domain.protocol import config_signature
-from verifier.domain.tickets import Ticket
+from verifier.domain.models import ActionItem, bound_facts, fingerprint_in
+from verifier.domain.protocol import bound_config_signature, config_signature
+from verifier.domain.tickets import Filed, Ticket
 from verifier.errors import BackendUnavailable, ConfigError, QueryRejected, TrackerError
 from verifier.services.filing import FiledItem, FilingReport, as_json, as_text, file_items
 
@@ -53,7 +54,7 @@ class RecordingTracker(FakeTracker):
         self.config_comments.append(config_comment)
         return super().create(item, config_comment=config_comment)
 
-    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+    def find_filed(self, incident_id: str, fingerprint: str) -> Filed:
         if self.lookup_error is not None:
             raise self.lookup_error
         return super().find_filed(incident_id, fingerprint)
@@ -263,10 +264,18 @@ def test_with_a_signing_key_each_filed_config_carries_its_signature() -> None:
     tracker = FakeTracker()
     parsed = parse_filing(text(document()))
     file_items(parsed, tracker, None, dry_run=False, now=NOW, signing_key=key)
+    assert [w[:2] for w in tracker.writes] == [
+        ("FAKE-1", "create"), ("FAKE-1", "edit_body"), ("FAKE-2", "create"), ("FAKE-2", "edit_body")
+    ]  # fmt: skip  # created, then signed for the key the tracker gave it
     for ticket_key, spec in zip(("FAKE-1", "FAKE-2"), parsed.items, strict=True):
-        filed = find_config(tracker.tickets[ticket_key].body)
+        body = tracker.tickets[ticket_key].body
+        filed = find_config(body)
         assert filed is not None and filed == spec.verification
-        assert filed.signature == config_signature(key, canonical(spec.verification))
+        fields = canonical(spec.verification)
+        assert filed.signature == bound_config_signature(key, ticket_key, fields, bound_facts(body))
+        assert signed_for(key, ticket_key, body, filed)
+        assert not signed_for(key, "FAKE-9", body, filed)  # bound to its ticket
+        assert filed.signature != config_signature(key, fields)  # not the earlier, unbound format
     unsigned = FakeTracker()
     file_items(parsed, unsigned, None, dry_run=False, now=NOW)
     filed = find_config(unsigned.tickets["FAKE-1"].body)
@@ -325,6 +334,7 @@ def test_the_report_lists_each_items_fields_as_planned_now() -> None:
         "labels": ["team-payments"],
         "condition": "< 250ms p99",
         "query": LATENCY_QUERY,
+        "squatted": [],
     }
     assert (second["number"], second["assignee"], second["labels"], second["query"]) == (
         2,
@@ -406,6 +416,7 @@ def test_the_json_report_names_every_field() -> None:
                 "labels": ["a", "b"],
                 "condition": "",
                 "query": None,
+                "squatted": [],
             },
             {
                 "number": 2,
@@ -419,6 +430,7 @@ def test_the_json_report_names_every_field() -> None:
                 "labels": [],
                 "condition": "",
                 "query": None,
+                "squatted": [],
             },
             {
                 "number": 3,
@@ -432,6 +444,7 @@ def test_the_json_report_names_every_field() -> None:
                 "labels": [],
                 "condition": "",
                 "query": None,
+                "squatted": [],
             },
             {
                 "number": 4,
@@ -445,6 +458,7 @@ def test_the_json_report_names_every_field() -> None:
                 "labels": [],
                 "condition": "",
                 "query": None,
+                "squatted": [],
             },
         ],
         "counts": {"created": 2, "already filed": 1, "not filed": 1},

@@ -38,3 +38,26 @@ def test_console_format_for_terminals() -> None:
     assert "ticket" in stream.getvalue()
     assert "OPS-1" in stream.getvalue()
     assert not stream.getvalue().startswith("{")
+
+
+def test_control_characters_in_an_event_reach_a_console_log_written_out() -> None:
+    stream = io.StringIO()  # a plain stream: no RedactingStream after the processor
+    logs.configure(json=False, stream=stream)
+    hostile = "x\x1b]52;c;ZXZpbA==\x07y\x1b[2J\rz\x9b1m"
+    structlog.get_logger("t").warning(f"backend said {hostile}", error=hostile)  # the console prints events raw
+    line = stream.getvalue()
+    assert "\x1b" not in line and "\x07" not in line and "\r" not in line and "\x9b" not in line
+    assert "x1b]52;c;ZXZpbA==" in line and "x9b1m" in line  # written out (the console renderer shows a repr)
+
+
+def test_printable_writes_out_only_what_a_terminal_acts_on() -> None:
+    from verifier.redaction import RedactingStream, printable
+
+    assert printable("a\tb\nc\r\nd < 100ms é") == "a\tb\nc\r\nd < 100ms é"  # kept as it is
+    assert printable("\x1b[31m\x00\x7f\x85\r") == "\\x1b[31m\\x00\\x7f\\x85\\r"
+    out = io.StringIO()
+    stream = RedactingStream(out)
+    stream.write("one \x1b]8;;u\x07\r")  # a CR at the end of a write may still end a line...
+    stream.write("\ntwo\rthree")
+    stream.flush()
+    assert out.getvalue() == "one \\x1b]8;;u\\x07\r\ntwo\\rthree"

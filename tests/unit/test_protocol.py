@@ -40,6 +40,16 @@ def test_every_result_marker_ever_written_is_read(line: str, verdict: str, early
     assert protocol.parse_result(line) == Marker(Outcome(verdict), AT, early)
 
 
+def test_a_marker_recording_the_judged_config_appends_it_so_older_releases_still_read_it() -> None:
+    line = "action-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z; config=7d872958b6d405e9"
+    assert protocol.result_marker(Outcome.FAILED, AT, early=False, config="7d872958b6d405e9") == line
+    assert protocol.parse_result(line) == Marker(Outcome.FAILED, AT, False, config="7d872958b6d405e9")
+    signed = "action-item-verifier result v1; verdict=VERIFIED; resolved=2026-11-01T12:00:00Z; early; sig=" + "a" * 32
+    marker = protocol.parse_result(signed + "; config=7d872958b6d405e9")
+    assert marker == Marker(Outcome.VERIFIED, AT, True, "a" * 32, "7d872958b6d405e9")
+    assert protocol.parse_result(signed) == Marker(Outcome.VERIFIED, AT, True, "a" * 32)  # as an older one wrote it
+
+
 def test_result_markers_are_written_as_v1_wrote_them() -> None:
     assert protocol.result_marker(Outcome.VERIFIED, AT, early=False) == RESULTS[1][0].replace("FAILED", "VERIFIED")
     assert protocol.result_marker(Outcome.PENDING, AT, early=True) == RESULTS[2][0].removeprefix("<sub>")[:-6]
@@ -115,6 +125,23 @@ def test_a_signed_filed_config_reads_back_with_a_signature_that_verifies(flavour
     assert protocol.config_signature(b"key", canonical(back)) == signed.signature
     edited = find_config(text.replace("< 1s p99", "< 9s p99"))
     assert edited is not None and protocol.config_signature(b"key", canonical(edited)) != edited.signature
+
+
+# (a filed config block's last line as a release wrote it, and the signature it carries)
+CONFIG_SIGNATURES = [
+    ("# sig: d88122272d791931727c7fc7dc702100", "d88122272d791931727c7fc7dc702100"),  # earlier format: fields only
+    ("# sig: v2:bbe77f4b2ef0323c695d3eb511abe0c0", "v2:bbe77f4b2ef0323c695d3eb511abe0c0"),  # bound: ticket + facts
+    ("  # sig: v2:bbe77f4b2ef0323c695d3eb511abe0c0  \r\n", "v2:bbe77f4b2ef0323c695d3eb511abe0c0"),
+    ("# sig: v3:bbe77f4b2ef0323c695d3eb511abe0c0", None),  # not a format of ours: part of the block, unsigned
+]
+
+
+@pytest.mark.parametrize(("line", "signature"), CONFIG_SIGNATURES)
+def test_every_config_signature_line_ever_written_is_read(line: str, signature: str | None) -> None:
+    body = "metric: x_seconds\ncondition: < 1s p99\n" + line
+    fields, found = protocol.split_config_signature(body)
+    assert found == signature
+    assert fields == (body if signature is None else "metric: x_seconds\ncondition: < 1s p99\n")
 
 
 def test_an_edited_reminder_does_not_stand_for_the_tools() -> None:

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.helpers import RESOLVED, config, instant, judge
+from verifier.domain.binding import fingerprint_of
 from verifier.domain.planning import QueryPlan, plan
 from verifier.domain.render import Marker, parse_marker, render_result
 from verifier.domain.tickets import Flavour
@@ -24,7 +25,7 @@ def test_result_comment_carries_value_threshold_window_query_and_marker(flavour:
     assert "0.082 seconds" in text and "< 0.1 seconds" in text
     assert "2026-11-01T12:00:00Z to 2026-11-03T12:00:00Z (48h)" in text
     assert "histogram_quantile(0.99" in text
-    assert parse_marker(text) == Marker(Outcome.VERIFIED, RESOLVED, early=False)
+    assert parse_marker(text) == Marker(Outcome.VERIFIED, RESOLVED, early=False, config=fingerprint_of(PLAN.config))
 
 
 def test_markdown_table_cells_escape_pipes() -> None:

@@ -45,7 +45,9 @@ def test_the_markdown_comment(far_from_utc: None) -> None:
         "| Window | 2026-11-01T12:00:00Z to 2026-11-03T12:00:00Z (48h) |"
     ) in text
     assert f"\n\n```promql\n{QUERY}\n```\n\nLabelled as verified; nothing more to do.\n\n" in text
-    assert text.endswith("<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-11-01T12:00:00Z</sub>")
+    assert text.endswith(
+        "<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-11-01T12:00:00Z; config=7d872958b6d405e9</sub>"
+    )
 
 
 def test_the_jira_comment(far_from_utc: None) -> None:
@@ -58,7 +60,9 @@ def test_the_jira_comment(far_from_utc: None) -> None:
         "||Window|2026-11-01T12:00:00Z to 2026-11-03T12:00:00Z (48h)|"
     ) in text
     assert f"\n{{noformat}}\n{QUERY}\n{{noformat}}\n\nReopened for investigation:" in text
-    assert text.endswith("\n\naction-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z")
+    assert text.endswith(
+        "\n\naction-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z; config=7d872958b6d405e9"
+    )
 
 
 @pytest.mark.parametrize("flavour", list(Flavour))

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 import structlog
@@ -48,8 +49,9 @@ from verifier.adapters import retry
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
+from verifier.domain.identity import Identities, split_entry
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
-from verifier.domain.tickets import Comment, Flavour, Ticket
+from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, own_filing
 from verifier.errors import TrackerError, TrackerThrottled
 
 __all__ = ["GitHubConnection", "GitHubTracker", "WritePacer"]
@@ -131,6 +133,8 @@ class GitHubTracker:
     ) -> None:
         self._connection = connection
         self._pacer = pacer or WritePacer(sleep=sleep)
+        self._me: str | None = None  # the tool's own login, read once (`_own_account`)
+        self._identities = Identities()  # the trusted authors by user id (`trust`)
         self._clock = clock
         self._retry = RetryPolicy(
             attempts=retries + 1, backoff_seconds=backoff_factor, max_wait_seconds=max_rate_limit_wait, sleep=sleep
@@ -178,6 +182,45 @@ class GitHubTracker:
         integration = GithubIntegration(auth=self._app_auth, **self._client_options())
         slug = self._call(lambda: integration.get_app().slug, action="read the GitHub App", ticket=None)
         return f"{slug}[bot]".lower()
+
+    def trust(self, entries: Iterable[str]) -> Identities:
+        """Logins are looked up with `GET /users/{username}` (any case); `login=id` is taken as pinned."""
+        ids: dict[str, str | None] = {}
+        try:
+            self._own_account()  # known before anyone is named by id (`_who`)
+        except TrackerError as error:  # the run's own first call says so again, and stops
+            _log.error("tracker.own_account_unknown", error=str(error))
+        for name, pinned in map(split_entry, entries):
+            login = name.lower()
+            if login and pinned is not None:
+                ids[login] = pinned
+            elif login:
+                try:
+                    ids[login] = self._user_id(login)
+                except TrackerError as error:  # refused out loud: an entry that cannot be resolved trusts nobody
+                    _log.error("github.trusted_author_lookup_failed", login=login, error=str(error))
+                    ids[login] = None
+        self._identities = Identities(ids)
+        _log.info("github.trusted_authors", mapping=self._identities.mapping())
+        return self._identities
+
+    def _user_id(self, login: str) -> str | None:
+        send = partial(self._gh.requester.requestJsonAndCheck, "GET", f"/users/{quote(login, safe='')}")
+        try:
+            _, data = self._call(send, action=f"look up the trusted author '{login}'", ticket=None)
+        except TrackerError as error:
+            if "HTTP 404" not in str(error):
+                raise
+            _log.warning("github.trusted_author_not_found", login=login)
+            return None
+        return str(data["id"]) if isinstance(data, dict) and data.get("id") else None
+
+    def _who(self, user: Any) -> str:
+        """A person as the trust rules see them: by the trusted entry their user id resolved from, else by login."""
+        uid, login = getattr(user, "id", None) if user is not None else None, _login(user)
+        if login and login == self._me:  # the tool's own account stays itself: its results are found by it
+            return login
+        return self._identities.name(login, str(uid) if uid else None)
 
     def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
         if lookback_days < 1:
@@ -272,7 +315,9 @@ class GitHubTracker:
         _log.info("github.reopened", ticket=key)
         return True
 
-    def find_filed(self, incident_id: str, fingerprint: str) -> Ticket | None:
+    def find_filed(self, incident_id: str, fingerprint: str) -> Filed:
+        """Only an issue the tool's account opened counts (its `user`, which nobody can change)."""
+        own, candidates, found = self._own_account(), [], {}
         for full_name in self._connection.repositories:
             listing = self._gh.get_repo(full_name).get_issues(
                 state="all", labels=[incident_label(incident_id)], sort="created", direction="asc"
@@ -282,8 +327,24 @@ class GitHubTracker:
                 if "pull_request" in _raw(issue) or fingerprint_in(issue.body or "") != fingerprint:
                     continue
                 key = f"{full_name}#{issue.number}"
-                return self._call(partial(self._ticket, key, issue), action="read", ticket=key)
-        return None
+                candidates.append((key, self._who(issue.user)))
+                found[key] = issue
+        ours, squatted = own_filing(candidates, own)
+        if ours is None:
+            return Filed(None, squatted)
+        return Filed(self._call(partial(self._ticket, ours, found[ours]), action="read", ticket=ours), squatted)
+
+    def _own_account(self) -> str:
+        if self._me is None:
+            self._me = self.account()
+        return self._me
+
+    def edit_body(self, key: str, body: str) -> None:
+        full_name, number = _parse_key(key)
+        self._issue(key)
+        self._pacer.acquire(key)
+        send = partial(self._gh.requester.requestJsonAndCheck, "PATCH", f"/repos/{full_name}/issues/{number}")
+        self._call(partial(send, input={"body": body}), action="edit the body", ticket=key)
 
     def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         """`config_comment` is ignored: the seed's GitHub filing writes no config comment (the body carries it)."""
@@ -322,7 +383,7 @@ class GitHubTracker:
             while True:
                 batch = pages.get_page(number)
                 comments += (
-                    Comment(str(c.id), _login(c.user), essentials(c.body or ""), c.created_at, c.updated_at)
+                    Comment(str(c.id), self._who(c.user), essentials(c.body or ""), c.created_at, c.updated_at)
                     for c in batch
                 )
                 if len(batch) < PER_PAGE or len(comments) >= issue.comments:
@@ -337,7 +398,7 @@ class GitHubTracker:
             resolution=issue.state_reason,
             labels=frozenset(label.name for label in issue.labels),
             body=issue.body or "",
-            reporter=_login(issue.user),
+            reporter=self._who(issue.user),
             comments=tuple(comments),
             created=issue.created_at,
             priority=_priority(label.name for label in issue.labels),

@@ -37,10 +37,12 @@ from pydantic import SecretStr
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier.adapters import retry
-from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
+from verifier.adapters.http import OriginBoundSession
+from verifier.adapters.jira_filing import _ACCOUNT_ID, JiraFiling, incident_label, seed_comment
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
 from verifier.domain.formats import essentials
+from verifier.domain.identity import Identities, split_entry
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError, TrackerThrottled
 
@@ -106,7 +108,7 @@ class JiraTracker(JiraFiling):
             **auth,
         )
         # Our own session for the REST calls the library has no fitting public method for; retries: see `_call`.
-        self._session = requests.Session()
+        self._session = OriginBoundSession()  # its Authorization stays with the Jira's origin
         self._session.verify = verify
         self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         if connection.pat is not None:
@@ -114,6 +116,8 @@ class JiraTracker(JiraFiling):
         else:
             self._session.auth = (connection.email or "", _secret(connection.api_token))
         self._api = f"{connection.url}/rest/api/2/"
+        self._me: str | None = None  # the tool's own account, read once (`_own_account`)
+        self._identities = Identities()  # the trusted authors by accountId / user key (`trust`)
 
     def __repr__(self) -> str:
         method = "pat" if self._connection.pat is not None else "email+api_token"
@@ -130,6 +134,52 @@ class JiraTracker(JiraFiling):
         if not identity:
             raise TrackerError("Jira's /myself answer carries no account id or user name")
         return str(identity)
+
+    def trust(self, entries: Iterable[str]) -> Identities:
+        """Cloud: an accountId is its own id; an email (or display name) is looked up (`user/search`, one exact
+        match). Data Center: a user name is looked up for its user key, which a rename keeps."""
+        ids: dict[str, str | None] = {}
+        try:
+            self._own_account()  # known before anyone is named by id (`_user`)
+        except TrackerError as error:  # the run's own first call says so again, and stops
+            _log.error("tracker.own_account_unknown", error=str(error))
+        for name, pinned in map(split_entry, entries):
+            if name and pinned is not None:
+                ids[name] = pinned
+            elif name and self._is_cloud() and _ACCOUNT_ID.match(name):
+                ids[name] = name
+            elif name:
+                try:
+                    ids[name] = self._user_id(name)
+                except TrackerError as error:  # refused out loud: an entry that cannot be resolved trusts nobody
+                    _log.error("jira.trusted_author_lookup_failed", name=name, error=str(error))
+                    ids[name] = None
+        self._identities = Identities(ids)
+        _log.info("jira.trusted_authors", mapping=self._identities.mapping())
+        return self._identities
+
+    def _user_id(self, name: str) -> str | None:
+        cloud = self._is_cloud()
+        params = {"query": name} if cloud else {"username": name}
+        found = self._request(
+            "GET", "user/search", ticket=None, action=f"look up the trusted author '{name}'", params=params
+        )
+        users = [u for u in found if isinstance(u, dict)] if isinstance(found, list) else []
+        if cloud:
+            fields: tuple[str, ...] = ("emailAddress", "displayName")
+            exact = [u for u in users if any(_fold(str(u.get(f) or "")) == _fold(name) for f in fields)]
+            ids = {str(u["accountId"]) for u in exact if u.get("accountId")}
+        else:
+            ids = {str(u["key"]) for u in users if u.get("name") == name and u.get("key")}
+        if len(ids) != 1:
+            _log.warning("jira.trusted_author_not_resolved", name=name, matches=len(ids))
+            return None
+        return ids.pop()
+
+    def _own_account(self) -> str:
+        if self._me is None:
+            self._me = self.account()
+        return self._me
 
     def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
         jql = self.jql(label, lookback_days)
@@ -315,10 +365,15 @@ class JiraTracker(JiraFiling):
         return None
 
     def _user(self, user: Any) -> str:
+        """A person as the trust rules see them (`Identities.name`): compared by accountId (Cloud) or key (DC)."""
         if not isinstance(user, dict):
             return ""
         keys = ("accountId",) if self._is_cloud() else ("name", "key")
-        return str(next((user[k] for k in (*keys, "displayName") if user.get(k)), ""))
+        shown = str(next((user[k] for k in (*keys, "displayName") if user.get(k)), ""))
+        if shown and shown == self._me:  # the tool's own account stays itself: its results are found by it
+            return shown
+        account_id = user.get("accountId") if self._is_cloud() else user.get("key")
+        return self._identities.name(shown, str(account_id) if account_id else None)
 
     def _pick_transition(self, offered: list[dict[str, Any]]) -> dict[str, Any] | None:
         wanted = self._connection.reopen_transition

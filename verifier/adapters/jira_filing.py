@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import structlog
 
@@ -22,12 +23,14 @@ from verifier.connections import JiraConnection
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
-from verifier.domain.tickets import Flavour, Ticket
+from verifier.domain.tickets import Filed, Flavour, Ticket, own_filing
 from verifier.errors import ConfigError, TrackerError
 
 __all__ = ["FILED_LABELS", "JiraFiling", "incident_label", "seed_comment"]
 
-FIND_FIELDS = ("description",)  # where the fingerprint is
+#: Where the fingerprint is, and who created the ticket (the reporter only where a server leaves `creator` out:
+#: Jira always sends it, but a reporter is editable).
+FIND_FIELDS = ("description", "creator", "reporter")
 FILED_LABELS = (defaults.LABEL, defaults.FILED_LABEL)
 #: Cloud account ids: 24 hex digits (older accounts) or `<number>:<uuid-ish>`.
 _ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
@@ -44,6 +47,8 @@ class _Host(Protocol):
     def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str: ...
     def _assignee(self, who: str) -> dict[str, str]: ...
     def _is_cloud(self) -> bool: ...
+    def _user(self, user: Any) -> str: ...
+    def _own_account(self) -> str: ...
     def _search(self, jql: str, fields: tuple[str, ...] = ...) -> Iterator[dict[str, Any]]: ...
     def _request(
         self,
@@ -61,19 +66,27 @@ class _Host(Protocol):
 class JiraFiling:
     """The Tracker port's filing methods (`find_filed`, `create`) for `JiraTracker`."""
 
-    def find_filed(self: _Host, incident_id: str, fingerprint: str) -> Ticket | None:
+    def find_filed(self: _Host, incident_id: str, fingerprint: str) -> Filed:
+        """Only an issue the tool's account created counts (`creator`, which nobody can change)."""
         from verifier.adapters.jira import _fields, _quote  # jira.py imports this module: not at the top
 
         clauses = [f"labels = {_quote(incident_label(incident_id))}"]
         if self._connection.project:
             clauses.append(f"project = {_quote(self._connection.project)}")
         jql = " AND ".join(clauses) + " ORDER BY key ASC"
+        candidates = []
         for raw in self._search(jql, FIND_FIELDS):
             key = str(raw.get("key", "?"))
-            description = _fields(raw, key).get("description")
+            fields = _fields(raw, key)
+            description = fields.get("description")
             if isinstance(description, str) and fingerprint_in(description) == fingerprint:
-                return self.get_ticket(key)
-        return None
+                candidates.append((key, self._user(fields["creator" if "creator" in fields else "reporter"])))
+        ours, squatted = own_filing(candidates, self._own_account())
+        return Filed(self.get_ticket(ours) if ours is not None else None, squatted)
+
+    def edit_body(self: _Host, key: str, body: str) -> None:
+        edit = {"fields": {"description": body}}
+        self._request("PUT", f"issue/{quote(key, safe='')}", ticket=key, action="edit the description", body=edit)
 
     def create(self: _Host, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         project = self._connection.project

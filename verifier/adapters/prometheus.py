@@ -31,6 +31,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from verifier.adapters.http import OriginBoundSession
 from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
@@ -217,7 +218,7 @@ _TRANSPORT_ERRORS = (OSError, ValueError, urllib3.exceptions.HTTPError)  # Reque
 
 
 def _session(connection: PrometheusConnection, retry: Retry) -> requests.Session:
-    session = requests.Session()
+    session = OriginBoundSession(sensitive=connection.headers)  # none of them follows a redirect elsewhere
     session.headers.update({"Accept": "application/json", **connection.headers})
     if connection.bearer_token is not None:
         session.headers["Authorization"] = f"Bearer {connection.bearer_token.get_secret_value()}"

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from verifier import defaults
+from verifier.domain.binding import fingerprint_of
 from verifier.domain.protocol import result_signature
 from verifier.domain.render import render_result
-from verifier.domain.selection import recorded_result, select_config
+from verifier.domain.selection import Choice, recorded_result, select_config
 from verifier.domain.tickets import Flavour, Ticket
 from verifier.domain.verdicts import Outcome, Verdict
 
@@ -86,7 +87,9 @@ def actions_for(
     actions: list[Action] = []
     if not already_written:
         signature = (
-            result_signature(signing_key, ticket.key, verdict.outcome, ticket.resolved_at, early=verdict.early)
+            result_signature(
+                signing_key, ticket.key, verdict.outcome, ticket.resolved_at, early=verdict.early, config=verdict.config
+            )
             if signing_key
             else None
         )
@@ -141,18 +144,38 @@ def decide(
     already_written: bool,
     labels_with: frozenset[str] = frozenset(),
     signing_key: bytes | None = None,
+    judged: str | None = None,
 ) -> Decision:
     """The writes still missing on `ticket` as it is now: another run (or a person) may have acted since it was
-    listed. A ticket resolved again since then is left for the next run, which judges the new resolution."""
+    listed. A ticket resolved again since then is left for the next run, which judges the new resolution.
+    `judged`: the fingerprint of the config the verdict was measured on, confirmed against the ticket as re-read
+    (`judged_elsewise`); None where there is nothing to confirm (the listing, a recorded or unusable config)."""
     if ticket.resolved_at != listed_resolved_at:
         return Decision(note="the ticket changed since it was listed, left for the next run")
     choice = select_config(ticket, trusted, own, signing_key).choice
+    stale = judged_elsewise(judged, choice)
+    if stale is not None:
+        return Decision(note=stale)
     recorded = recorded_result(ticket, own, choice, early=verdict.early, key=signing_key)
     written = already_written or recorded is not None
     actions = actions_for(
         verdict, ticket, flavour, labels, already_written=written, labels_with=labels_with, signing_key=signing_key
     )
     return Decision(tuple(actions), config_since=choice.created if choice else None)
+
+
+def judged_elsewise(judged: str | None, choice: Choice | None) -> str | None:
+    """Why a verdict measured on the config whose fingerprint is `judged` must not be written on the ticket as
+    re-read (`choice`: its newest trusted config now): a trusted author wrote a newer config, or the judged one is
+    no longer trusted, while the run measured. Nothing is written; the next run judges what is current. None when
+    the judged config is still the current one, or there is nothing to compare (`judged` None)."""
+    if judged is None:
+        return None
+    current = fingerprint_of(choice.config) if choice is not None else None
+    if current == judged:
+        return None
+    where = f" ({choice.where})" if choice is not None else ""
+    return f"the config changed since it was judged{where}: nothing written, the next run judges the new one"
 
 
 def describe(action: Action) -> str:

@@ -120,7 +120,9 @@ def essentials(text: str, keep_whole: int = KEEP_WHOLE) -> str:
         markers.append(f"action-item-verifier reminder v1; due={due}")
     if (result := parse_result(text)) is not None:
         markers.append(
-            result_marker(result.verdict, result.resolved_at, early=result.early, signature=result.signature)
+            result_marker(
+                result.verdict, result.resolved_at, early=result.early, signature=result.signature, config=result.config
+            )
         )
         return "\n".join(markers)
     if not carries_config(text):

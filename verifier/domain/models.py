@@ -12,15 +12,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from verifier.domain import neutral
 from verifier.domain.config import VerificationConfig, render_config
 from verifier.domain.planning import IncidentFacts
 from verifier.domain.protocol import fingerprint_in as fingerprint_in  # re-exported: adapters find filings by it
-from verifier.domain.protocol import fingerprint_line
+from verifier.domain.protocol import fingerprint_line, utc
 from verifier.domain.tickets import Flavour
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 _ACTUAL = re.compile(r"Actual Value[*_]*\s*:[*_]*\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
 _SERVICE = re.compile(r"Service[*_]*\s*:[*_]*[ \t]*(?=[^\s*_])")
+# Trace ids and related-metric values come from the metrics backend (exemplars, label values): anything but a plain
+# id is written inert (`neutral`), like the tool's comments: no live mention, image, HTML or Jira `!url!`.
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_.:-]{1,128}")
 _TRIGGERED = re.compile(r"Triggered At[*_]*\s*:[*_]*\s*(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)")
 
 
@@ -74,8 +78,11 @@ def render_body(item: ActionItem, flavour: Flavour) -> str:
 
 def _markdown_body(item: ActionItem) -> str:
     ctx, cfg = item.context, item.verification
-    traces = "\n".join(f"- `{t}`" for t in ctx.sample_trace_ids[:5]) or "- none recorded"
-    related = "\n".join(f"- **{k}**: {v}" for k, v in ctx.related_metrics) or "- none recorded"
+    traces = "\n".join(
+        f"- `{t}`" if _PLAIN_ID.fullmatch(t) else f"- {neutral.markdown(t)}" for t in ctx.sample_trace_ids[:5]
+    )
+    related = "\n".join(f"- **{neutral.markdown(k)}**: {neutral.markdown(v)}" for k, v in ctx.related_metrics)
+    traces, related = traces or "- none recorded", related or "- none recorded"
     return f"""{item.description}
 
 ## Incident Context (Auto-Generated from OpenTelemetry)
@@ -114,8 +121,11 @@ This ticket was auto-generated from incident **{item.incident_id}**.
 
 def _jira_body(item: ActionItem) -> str:
     ctx, cfg = item.context, item.verification
-    traces = "\n".join(f"* {{{{{_wiki(t)}}}}}" for t in ctx.sample_trace_ids[:5]) or "* none recorded"
-    related = "\n".join(f"* *{_wiki(k)}*: {_wiki(v)}" for k, v in ctx.related_metrics) or "* none recorded"
+    traces = "\n".join(
+        f"* {{{{{t}}}}}" if _PLAIN_ID.fullmatch(t) else f"* {neutral.wiki(t)}" for t in ctx.sample_trace_ids[:5]
+    )
+    related = "\n".join(f"* *{neutral.wiki(k)}*: {neutral.wiki(v)}" for k, v in ctx.related_metrics)
+    traces, related = traces or "* none recorded", related or "* none recorded"
     return f"""{_wiki(item.description)}
 
 h2. Incident Context (Auto-Generated from OpenTelemetry)
@@ -178,6 +188,16 @@ def incident_service(text: str) -> str | None:
             return value.strip()
         position = match.end() + value.index("*")  # one scan per line, however many `Service:` it repeats
     return None
+
+
+def bound_facts(text: str) -> str:
+    """The facts of a ticket body a verdict uses, as a filed config's signature covers them: the incident's value
+    and trigger time (a relative condition's baseline) and the service (`incident_facts`, `incident_service`).
+    A body whose facts someone changed no longer verifies its block's signature."""
+    facts = incident_facts(text)
+    actual = repr(facts.actual_value) if facts.actual_value is not None else ""
+    triggered = utc(facts.triggered_at) if facts.triggered_at is not None else ""
+    return f"actual={actual}\ntriggered={triggered}\nservice={incident_service(text) or ''}"
 
 
 def _hours(config: VerificationConfig) -> str:

@@ -8,12 +8,20 @@ The tracker's comment history is the tool's database, so these formats are an AP
 
 Formats (v1):
     result marker    action-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z[; early][; sig=…]
+                     [; config=0123456789abcdef]          (the fingerprint of the config judged; appended later)
     reminder marker  action-item-verifier reminder v1; due=2026-11-05
     fingerprint      action-item-verifier fingerprint: 0123456789abcdef
     config header    # action-item-verifier: v1          (first line of a config block; `# sig: …` may end it)
+    config signature # sig: v2:0123…(32 hex)               (bound: the ticket, the block's fields, the body's facts)
+                     # sig: 0123…(32 hex)                  (earlier format: the block's fields only; no longer trusted)
 
 `sig` is an HMAC-SHA256 (hex, first 32 digits) with the key from `VERIFIER_SIGNING_KEY` over what the line asserts:
-for a result, the ticket, verdict, resolution time and early flag; for a filed config, the block's fields.
+for a result, the ticket, verdict, resolution time and early flag, and the judged config's fingerprint when the
+marker carries one (`config=`: `config_fingerprint` of the block's canonical fields); for a filed config (`v2:`), the ticket (Jira key
+or GitHub owner/repo#number), the block's fields and every fact of the body a verdict uses (`models.bound_facts`:
+the incident's value and trigger time, the service), so a block moved to another ticket, or a body whose facts
+changed, does not verify. A filed config signed in the earlier format (fields only) could be copied to any ticket:
+it verifies only with `config_signature` and counts for nothing but re-signing (docs/migrating.md).
 """
 
 from __future__ import annotations
@@ -35,10 +43,12 @@ SIGNATURE_LENGTH = 32  # hex digits: 128 bits of HMAC-SHA256
 _RESULT = re.compile(
     r"action-item-verifier result v1; verdict=(?P<verdict>[A-Z]+); "
     r"resolved=(?P<resolved>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?P<early>; early)?(?:; sig=(?P<sig>[0-9a-f]{32}))?"
+    r"(?:; config=(?P<config>[0-9a-f]{16}))?"
 )
 _REMINDER = re.compile(r"action-item-verifier reminder v1; due=(\d{4}-\d\d-\d\d)")
 _FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
-_CONFIG_SIGNATURE = re.compile(r"\n[ \t]*# sig: ([0-9a-f]{32})[ \t\r\n]*\Z")  # the block's last line
+_CONFIG_SIGNATURE = re.compile(r"\n[ \t]*# sig: ((?:v2:)?[0-9a-f]{32})[ \t\r\n]*\Z")  # the block's last line
+BOUND = "v2:"  # a config signature bound to its ticket and facts starts with this
 
 
 @dataclass(frozen=True)
@@ -47,11 +57,15 @@ class Marker:
     resolved_at: datetime
     early: bool
     signature: str | None = None  # None in results written without a signing key
+    config: str | None = None  # the judged config's fingerprint; None in results written before it was recorded
 
 
-def result_marker(outcome: Outcome, resolved_at: datetime, *, early: bool, signature: str | None = None) -> str:
+def result_marker(
+    outcome: Outcome, resolved_at: datetime, *, early: bool, signature: str | None = None, config: str | None = None
+) -> str:
     line = f"action-item-verifier result v1; verdict={outcome.value}; resolved={utc(resolved_at)}"
-    return line + ("; early" if early else "") + (f"; sig={signature}" if signature else "")
+    line += ("; early" if early else "") + (f"; sig={signature}" if signature else "")
+    return line + (f"; config={config}" if config else "")
 
 
 def parse_result(text: str) -> Marker | None:
@@ -67,19 +81,28 @@ def parse_result(text: str) -> Marker | None:
     except ValueError:
         return None
     resolved = datetime.strptime(last.group("resolved"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    return Marker(verdict, resolved, early=bool(last.group("early")), signature=last.group("sig"))
+    early = bool(last.group("early"))
+    return Marker(verdict, resolved, early=early, signature=last.group("sig"), config=last.group("config"))
 
 
-def result_signature(key: bytes, ticket: str, outcome: Outcome, resolved_at: datetime, *, early: bool) -> str:
-    return _mac(key, f"result v1\n{ticket}\n{outcome.value}\n{utc(resolved_at)}\n{int(early)}")
+def result_signature(
+    key: bytes, ticket: str, outcome: Outcome, resolved_at: datetime, *, early: bool, config: str | None = None
+) -> str:
+    claim = f"{ticket}\n{outcome.value}\n{utc(resolved_at)}\n{int(early)}"
+    return _mac(key, f"result v2\n{claim}\n{config}" if config else f"result v1\n{claim}")
 
 
 def signed_by(key: bytes, ticket: str, marker: Marker) -> bool:
     """Whether the marker's signature was made with `key` for this ticket and this claim."""
     if marker.signature is None:
         return False
-    wanted = result_signature(key, ticket, marker.verdict, marker.resolved_at, early=marker.early)
+    wanted = result_signature(key, ticket, marker.verdict, marker.resolved_at, early=marker.early, config=marker.config)
     return hmac.compare_digest(wanted, marker.signature)
+
+
+def config_fingerprint(fields: str) -> str:
+    """The fingerprint a result records of the config it judged: of the block's canonical fields (`canonical`)."""
+    return hashlib.sha256(("config\n" + _lines(fields)).encode()).hexdigest()[:16]
 
 
 def reminder_marker(due: date) -> str:
@@ -102,8 +125,26 @@ def fingerprint_in(text: str) -> str | None:
 
 
 def config_signature(key: bytes, fields: str) -> str:
-    """The signature line's value for a filed config block whose field lines are `fields`."""
-    return _mac(key, "config v1\n" + "\n".join(line.rstrip() for line in fields.strip().splitlines()))
+    """The earlier format's signature of a filed config block whose field lines are `fields` (not bound to a
+    ticket): read only to re-sign what an earlier release filed."""
+    return _mac(key, "config v1\n" + _lines(fields))
+
+
+def bound_config_signature(key: bytes, ticket: str, fields: str, facts: str) -> str:
+    """The signature line's value for a config block filed on `ticket`, whose field lines are `fields`, in a body
+    whose facts are `facts` (`models.bound_facts`)."""
+    return BOUND + _mac(key, f"config v2\n{ticket}\n{_lines(fields)}\n--\n{_lines(facts)}")
+
+
+def config_bound(key: bytes, ticket: str, fields: str, facts: str, signature: str | None) -> bool:
+    """Whether `signature` was made with `key` for this ticket, these fields and these facts."""
+    if signature is None or not signature.startswith(BOUND):
+        return False
+    return hmac.compare_digest(bound_config_signature(key, ticket, fields, facts), signature)
+
+
+def _lines(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
 def signature_line(signature: str) -> str:

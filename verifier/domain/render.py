@@ -37,7 +37,7 @@ _NEXT_STEP = {
 
 
 def marker_line(verdict: Verdict, resolved_at: datetime, signature: str | None = None) -> str:
-    return result_marker(verdict.outcome, resolved_at, early=verdict.early, signature=signature)
+    return result_marker(verdict.outcome, resolved_at, early=verdict.early, signature=signature, config=verdict.config)
 
 
 def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour, signature: str | None = None) -> str:

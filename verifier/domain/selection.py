@@ -7,15 +7,15 @@ verifier run their PromQL and post the answer. Of the trusted configs, the newes
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from verifier.domain.config import VerificationConfig, canonical
+from verifier.domain.binding import fingerprint_of, signed_earlier, signed_for
+from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import carries_config, find_config
-from verifier.domain.protocol import config_signature, signed_by
+from verifier.domain.protocol import signed_by
 from verifier.domain.render import Marker, parse_marker
 from verifier.domain.tickets import Comment, Ticket
 from verifier.errors import ConfigError
@@ -73,17 +73,22 @@ def select_config(
             config, error = None, problem.for_ticket(ticket.key)
         if config is None and error is None:
             continue
-        if key is not None and author in own and not (config is not None and _signed(key, config)):
-            ignored.append(f"{author} (not signed with the signing key)")
+        if key is not None and author in own and not (config is not None and _signed(key, config, ticket)):
+            ignored.append(f"{author} ({_unsigned(key, config)})")
             continue
         chosen = Choice(config, error, where, created)  # later sources replace earlier ones
     return Selection(chosen, tuple(dict.fromkeys(ignored)))
 
 
-def _signed(key: bytes, config: VerificationConfig) -> bool:
-    return config.signature is not None and hmac.compare_digest(
-        config.signature, config_signature(key, canonical(config))
-    )
+def _signed(key: bytes, config: VerificationConfig, ticket: Ticket) -> bool:
+    """Signed for this ticket, this config and the facts its body records (`binding`): not moved, not edited."""
+    return signed_for(key, ticket.key, ticket.body, config)
+
+
+def _unsigned(key: bytes, config: VerificationConfig | None) -> str:
+    if config is not None and signed_earlier(key, config):
+        return "signed in the earlier format, not bound to its ticket: run `file` again to re-sign"
+    return "not signed with the signing key"  # for this ticket and the facts its body records
 
 
 def _writer(comment: Comment, trusted: frozenset[str]) -> str:
@@ -111,11 +116,15 @@ def recorded_result(
     """The result already written for this resolution of this config, if any.
 
     Only markers in the tool's own comments count. A result older than the chosen config does not count (someone
-    fixed an invalid config). An early (`--now`) result does not stand in for the scheduled one.
+    fixed an invalid config), nor one that records judging another config than the chosen one (a newer trusted
+    config, even one written while the result was). An early (`--now`) result does not stand in for the scheduled one.
     """
     for found in reversed(own_results(ticket, own, key)):
         if choice and choice.created and found.comment.created < choice.created:
             return None
+        judged, current = found.marker.config, fingerprint_of(choice.config) if choice else None
+        if judged is not None and current is not None and judged != current:
+            continue
         if found.marker.early and not early:
             continue
         return found

@@ -49,6 +49,23 @@ class Ticket:
     body_edited_by: tuple[str, ...] = ()  # who changed the body since filing (Jira's changelog; GitHub: unknown)
 
 
+@dataclass(frozen=True)
+class Filed:
+    """What a filing lookup found for one action item: the tool's own ticket (None: not filed yet), and the
+    tickets that carry the item's fingerprint but were created by another account (squatters: never counted)."""
+
+    ticket: Ticket | None
+    squatted: tuple[str, ...] = ()
+
+
+def own_filing(candidates: list[tuple[str, str]], own: str) -> tuple[str | None, tuple[str, ...]]:
+    """Of the (key, creator) of the tickets carrying a fingerprint, oldest first: the first one the tool's account
+    `own` created, and the keys of the others. Anyone who can file a ticket can copy a fingerprint into it; only
+    the creator, which nobody can change, says the ticket is the tool's."""
+    ours = next((key for key, creator in candidates if creator and creator == own), None)
+    return ours, tuple(key for key, creator in candidates if key != ours and not (creator and creator == own))
+
+
 def fold_resolution(name: str) -> str:
     """Resolution names compared the way people mean them: `Won’t Do` (typographic apostrophe) is `won't do`."""
     return name.replace("\u2019", "'").casefold().strip()

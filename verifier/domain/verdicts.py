@@ -19,10 +19,12 @@ from enum import StrEnum
 
 from verifier import defaults
 from verifier.domain.condition import Condition
+from verifier.domain.config import canonical
 from verifier.domain.evidence import Evidence
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.metric import Kind
 from verifier.domain.planning import Pending, QueryPlan, relative_threshold
+from verifier.domain.protocol import config_fingerprint
 from verifier.domain.units import Threshold
 
 
@@ -87,6 +89,7 @@ class Verdict:
     notes: tuple[str, ...] = field(default=())
     evidence: Evidence | None = None  # the graph link and sparkline, once gathered
     support: Support | None = None  # what the verdict stood on: coverage and events
+    config: str | None = None  # the judged config's fingerprint (protocol.config_fingerprint); None: none judged
 
 
 def decide(
@@ -298,6 +301,7 @@ def _verdict(
         value=judged.value if judged else None,
         threshold=threshold or plan.threshold,
         op=plan.config.condition.op,
+        config=config_fingerprint(canonical(plan.config)),
         query=plan.query,
         start=plan.start,
         end=plan.end,

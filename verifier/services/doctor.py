@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from verifier.errors import VerifierError
+from verifier.errors import TrackerError, VerifierError
 from verifier.ports import Tracker
 
 
@@ -14,7 +14,11 @@ class Pingable(Protocol):
 
 
 def checks(
-    tracker_name: str, tracker: Callable[[], Tracker], metrics: Callable[[], Pingable], metrics_url: str
+    tracker_name: str,
+    tracker: Callable[[], Tracker],
+    metrics: Callable[[], Pingable],
+    metrics_url: str,
+    trusted: tuple[str, ...] = (),
 ) -> list[tuple[str, Callable[[], str]]]:
     """Each check a name and a function that returns a detail or raises VerifierError. The adapters are built
     inside the checks, so a tracker that cannot even be set up is one failed check, not the end of the others."""
@@ -26,7 +30,16 @@ def checks(
         metrics().ping()
         return f"{metrics_url} answered"
 
-    return [(f"tracker ({tracker_name})", tracker_check), ("metrics backend", metrics_check)]
+    def trust_check() -> str:
+        """The trusted authors as the run compares them: by immutable id (`Tracker.trust`)."""
+        mapping = tracker().trust(trusted).mapping()
+        missing = [line for line in mapping if line.endswith("(not trusted)")]
+        if missing:
+            raise TrackerError(f"not every trusted author was found: {'; '.join(mapping)}")
+        return "; ".join(mapping)
+
+    found = [(f"tracker ({tracker_name})", tracker_check), ("metrics backend", metrics_check)]
+    return found + ([("trusted authors (by id)", trust_check)] if trusted else [])
 
 
 def run_checks(checks: list[tuple[str, Callable[[], str]]]) -> tuple[list[str], int]:

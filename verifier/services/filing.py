@@ -20,13 +20,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
-from verifier.domain.config import VerificationConfig, canonical
+from verifier.domain.binding import signed_body, signing_needed
+from verifier.domain.config import VerificationConfig
 from verifier.domain.filing import FilingDocument, IncidentSpec, action_item, check_plan, incident_context
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
 from verifier.domain.planning import QueryPlan, plan
-from verifier.domain.protocol import config_signature
 from verifier.domain.series_types import filed_config
+from verifier.domain.tickets import Ticket
 from verifier.domain.verdicts import Verdict
 from verifier.errors import ConfigError, MetricsError, QueryRejected, TrackerError
 from verifier.exit_codes import ExitCode
@@ -52,7 +53,7 @@ class FiledItem:
     number: int
     title: str
     fingerprint: str
-    status: str  # created | already filed | would create | not filed
+    status: str  # created | already filed | would create | not filed | signed | would sign (an earlier filing)
     key: str | None = None
     url: str | None = None
     priority: str = ""
@@ -60,6 +61,7 @@ class FiledItem:
     labels: tuple[str, ...] = ()
     condition: str = ""
     query: str | None = None  # the verification query, as planned for a fix resolved now
+    squatted: tuple[str, ...] = ()  # tickets carrying the fingerprint that another account created
 
     @property
     def name(self) -> str:
@@ -126,9 +128,6 @@ def file_items(
             _try_queries(spec.name, planned, metrics, now, report.notes)
             spec = replace(spec, verification=_resolved_config(spec.name, planned, metrics, report.notes))
         item = action_item(spec, incident.id, context, tuple(extra_labels))
-        if signing_key:  # runs then trust the filed config only while its signature verifies
-            signature = config_signature(signing_key, canonical(item.verification))
-            item = replace(item, verification=replace(item.verification, signature=signature))
         items.append(item)
         report.items.append(
             FiledItem(
@@ -157,9 +156,18 @@ def file_items(
             report.error = f"{filed.name}: looking for an earlier filing failed: {error}"
             return report
     for filed, item in zip(report.items, items, strict=True):
-        existing = found[filed.number]
+        squatted = found[filed.number].squatted
+        if squatted:  # someone copied the fingerprint: their ticket is not the filing, and is named
+            filed.squatted = squatted
+            report.notes.append(
+                f"{filed.name}: fingerprint {filed.fingerprint} squatted by {', '.join(squatted)} "
+                "(not created by the tool's account): not counted as filed"
+            )
+        existing = found[filed.number].ticket
         if existing is not None:
             filed.status, filed.key, filed.url = "already filed", existing.key, existing.url
+            if signing_key and not _resign(tracker, existing, item, filed, report, signing_key, dry_run=dry_run):
+                return report
             continue
         if dry_run:
             filed.status = "would create"
@@ -171,7 +179,47 @@ def file_items(
             return report
         filed.status, filed.key, filed.url = "created", ticket.key, ticket.url
         log.info("filing.created", ticket=ticket.key, item=filed.number, fingerprint=filed.fingerprint)
+        if signing_key and not _sign(tracker, ticket.key, item, filed, report, signing_key):
+            return report
     return report
+
+
+# -- signing: a filed config is signed for its ticket's key, known once the ticket exists -----------------------
+def _sign(
+    tracker: Tracker, key: str, item: ActionItem, filed: FiledItem, report: FilingReport, signing_key: bytes
+) -> bool:
+    """Edit the new ticket's body to the one whose config block is signed for it; False (and the report's
+    error) when the tracker fails: the ticket then has an unsigned config no run trusts until `file` signs it."""
+    try:
+        tracker.edit_body(key, signed_body(signing_key, key, item, tracker.flavour))
+    except TrackerError as error:
+        report.error = (
+            f"{filed.name}: {key} was created, but signing its config failed ({error}); file again to sign it"
+        )
+        return False
+    log.info("filing.signed", ticket=key, item=filed.number)
+    return True
+
+
+def _resign(
+    tracker: Tracker, ticket: Ticket, item: ActionItem, filed: FiledItem, report: FilingReport, signing_key: bytes,
+    *, dry_run: bool,
+) -> bool:  # fmt: skip
+    """Sign an earlier filing whose config is unsigned or signed in the earlier format, when it still says what
+    the file says (docs/migrating.md); name it when someone changed it."""
+    needed = signing_needed(signing_key, ticket, item, tracker.flavour)
+    if needed is None:
+        return True
+    if needed != "sign":
+        report.notes.append(f"{filed.name}: {ticket.key} is not signed for its ticket and is left as it is: {needed}")
+        return True
+    if dry_run:
+        filed.status = "would sign"
+        return True
+    if not _sign(tracker, ticket.key, item, filed, report, signing_key):
+        return False
+    filed.status = "signed"
+    return True
 
 
 # -- capturing the context ------------------------------------------------------------------------------------
@@ -291,6 +339,7 @@ def as_json(report: FilingReport) -> dict[str, Any]:
                 "labels": list(i.labels),
                 "condition": i.condition,
                 "query": i.query,
+                "squatted": list(i.squatted),
             }
             for i in report.items
         ],

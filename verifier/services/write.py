@@ -187,7 +187,7 @@ def write_all(
                     if ticket.startswith("throttled"):
                         ctx.halt.set()
                     continue
-                decision = _decide(job, ticket, ctx)
+                decision = _decide(job, ticket, ctx, judged=job.verdict.config)  # still the current config?
                 if not decision.actions:
                     phase.written[job.listed.key] = Written(note=decision.note)
                 elif not budget.take(decision.charge):
@@ -204,7 +204,7 @@ def write_all(
     return phase
 
 
-def _decide(job: Job, ticket: Ticket, ctx: Context) -> Decision:
+def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -> Decision:
     return decide(
         job.verdict,
         job.listed.resolved_at,
@@ -216,6 +216,7 @@ def _decide(job: Job, ticket: Ticket, ctx: Context) -> Decision:
         already_written=job.already_written,
         labels_with=ctx.tracker.labels_with,
         signing_key=ctx.policy.signing_key,
+        judged=judged,
     )
 
 

@@ -1,0 +1,85 @@
+"""OriginBoundSession: secret headers go only to the origin a request was first sent to, over real loopback HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from verifier.adapters.http import OriginBoundSession, origin
+
+
+class _Server:
+    def __init__(self, redirect_to: str | None = None) -> None:
+        self.seen: list[dict[str, str]] = []
+        seen, target = self.seen, redirect_to
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(dict(self.headers.items()))
+                if target is not None and not self.path.startswith("/final"):
+                    self.send_response(307)
+                    self.send_header("Location", target + "/final")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[_Server, _Server, _Server]]:
+    other = _Server()
+    elsewhere = _Server(redirect_to=other.url)  # 307 to another port: another origin
+    itself = _Server(redirect_to="")  # 307 to a path of its own: the same origin
+    yield elsewhere, other, itself
+    for server in (other, elsewhere, itself):
+        server.http.shutdown()
+
+
+def _session() -> OriginBoundSession:
+    session = OriginBoundSession(sensitive=["X-Tenant-Secret"])
+    session.headers.update({"Authorization": "Bearer t", "X-Tenant-Secret": "s", "X-Scope-OrgID": "o", "Accept": "a"})
+    return session
+
+
+def test_secret_headers_are_stripped_on_a_redirect_to_another_origin(servers: Any) -> None:
+    elsewhere, other, _ = servers
+    answer = _session().get(elsewhere.url + "/api", timeout=5)
+    assert answer.status_code == 200 and len(answer.history) == 1
+    assert elsewhere.seen[0]["X-Tenant-Secret"] == "s" and elsewhere.seen[0]["Authorization"] == "Bearer t"
+    [sent] = other.seen
+    assert {"Authorization", "X-Tenant-Secret", "X-Scope-OrgID"}.isdisjoint(sent) and sent["Accept"] == "a"
+
+
+def test_basic_auth_is_stripped_too(servers: Any) -> None:
+    elsewhere, other, _ = servers
+    session = OriginBoundSession()
+    session.auth = ("user", "password")
+    session.get(elsewhere.url + "/api", timeout=5)
+    assert "Authorization" in elsewhere.seen[0] and "Authorization" not in other.seen[0]
+
+
+def test_a_redirect_within_the_origin_keeps_them(servers: Any) -> None:
+    _, _, itself = servers
+    answer = _session().get(itself.url + "/api", timeout=5)
+    assert answer.status_code == 200 and len(itself.seen) == 2
+    assert all(h["X-Tenant-Secret"] == "s" and h["Authorization"] == "Bearer t" for h in itself.seen)
+
+
+def test_origin_is_scheme_host_and_port_with_default_ports() -> None:
+    assert origin("https://Mimir.example/prometheus") == origin("https://mimir.example:443/x")
+    assert origin("http://mimir.example") != origin("https://mimir.example")
+    assert origin("http://127.0.0.1:9090/a") != origin("http://127.0.0.1:9091/a")
