@@ -45,6 +45,7 @@ def make(
         comments=comments,
         created=NOW - timedelta(days=created_days),
         priority=priority,
+        labelled_by=tuple((label, BOT) for label in labels),  # added by a trusted account
     )
 
 

@@ -299,7 +299,10 @@ def test_a_pull_request_named_with_issue_is_left_alone() -> None:
 def test_judged_elsewhere_is_skipped_and_shown_then_rejudge_writes() -> None:
     from verifier.services.summary import as_text
 
-    tracker, metrics = setup(ticket("A-1", labels=frozenset({"post-incident", "verified-by-otel"})))
+    labelled = ticket(
+        "A-1", labels=frozenset({"post-incident", "verified-by-otel"}), labelled_by=(("verified-by-otel", BOT),)
+    )
+    tracker, metrics = setup(labelled)
     report = run(tracker, metrics, RunOptions(), NOW)
     assert tracker.writes == [] and metrics.asked == []
     assert report.counts() == {"ELSEWHERE": 1}
