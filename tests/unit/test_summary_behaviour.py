@@ -172,6 +172,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "deferred": "",
                 "service": None,
                 "graph": None,
+                "refused": [],
             },
             {
                 "key": "A-2",
@@ -187,6 +188,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "deferred": "",
                 "service": None,
                 "graph": None,
+                "refused": [],
             },
         ],
         "overdue": [
@@ -204,6 +206,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "deferred": "",
                 "service": "search",
                 "graph": None,
+                "refused": [],
             }
         ],
         "plan": None,

@@ -97,7 +97,5 @@ def test_a_judgement_label_an_untrusted_account_added_is_judged_here_and_said() 
     labels = frozenset({"post-incident", "verified-by-otel"})
     ticket = done("A-1", labels=labels, labelled_by=(("verified-by-otel", "mallory"),))
     decided = triage(ticket, NOW, TRUSTING)
-    assert isinstance(decided, Measure)
-    assert decided.plan.notes[-1] == (
-        "not judged elsewhere: labels no trusted account added: verified-by-otel (added by mallory)"
-    )
+    note = "not judged elsewhere: labels no trusted account added: verified-by-otel (added by mallory)"
+    assert isinstance(decided, Measure) and decided.plan.notes[-1] == note and decided.refused == (note,)

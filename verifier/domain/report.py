@@ -90,7 +90,7 @@ def build_report(
     report = Report(since=since, until=now, group_by=group_by)
     report.trend = trends.Trend.ending(now, trend_weeks) if trend_weeks else None
     for ticket in tickets:
-        if ticket.reporter not in policy.trusted:  # anyone can add the label: only trusted filings count
+        if ticket.filed_by not in policy.trusted:  # anyone can add the label: only trusted filings count
             report.left_out += 1
             continue
         groups = _groups(ticket, group_by, label)

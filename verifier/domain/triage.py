@@ -53,6 +53,7 @@ class AlreadyRecorded:
 @dataclass(frozen=True)
 class Measure:
     plan: QueryPlan
+    refused: tuple[str, ...] = ()  # inputs not from a trusted hand, left out (also in the plan's notes)
 
 
 @dataclass(frozen=True)
@@ -102,5 +103,5 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     refused = untrusted_labels(ticket, policy.trusted, policy.judged_labels)
     if refused:  # said in the comment: the label is not taken for a judgement, so the ticket is judged here
         note = f"not judged elsewhere: labels no trusted account added: {', '.join(refused)}"
-        planned = replace(planned, notes=(*planned.notes, note))
+        return Measure(replace(planned, notes=(*planned.notes, note)), (note,))
     return Measure(planned)
