@@ -16,6 +16,8 @@ Ticket keys are `owner/repo#N`. What PyGithub (2.10) does, and how it is configu
   carry no `pull_request` key, so `issue.pull_request` would cost one GET per issue; the raw JSON is read instead.
 - `Issue.add_to_labels` posts a bare JSON array; the API description accepts only `{"labels": [...]}`, which is
   posted through PyGithub's requester instead.
+- Who added a judgement label (`judgement_labels`: the verified and failed labels) is read from the issue's events
+  (`labeled`, with their `actor`), only for an issue that carries one: one more request for those alone.
 - Filing creates issues in the first configured repository (`Repository.create_issue`, paced as content
   creation; a POST is never retried after a 5xx or a read error, so a retry cannot file it twice) and finds them
   again in any configured repository by the `incident:<id>` label and the fingerprint in the body.
@@ -328,6 +330,7 @@ class GitHubTracker:
                 if len(batch) < PER_PAGE or len(comments) >= issue.comments:
                     break
                 number += 1
+        labels = [label.name for label in issue.labels]
         return Ticket(
             key=key,
             url=issue.html_url,
@@ -335,14 +338,42 @@ class GitHubTracker:
             status=issue.state,
             resolved_at=issue.closed_at,
             resolution=issue.state_reason,
-            labels=frozenset(label.name for label in issue.labels),
+            labels=frozenset(labels),
             body=issue.body or "",
             reporter=_login(issue.user),
             comments=tuple(comments),
             created=issue.created_at,
-            priority=_priority(label.name for label in issue.labels),
+            priority=_priority(labels),
             kind="pull request" if "pull_request" in _raw(issue) else "issue",
+            creator=_login(issue.user),  # the author: GitHub has no editable reporter
+            labelled_by=self._labelled_by(key, issue, labels),
         )
+
+    def _labelled_by(self, key: str, issue: Issue, labels: list[str]) -> tuple[tuple[str, str], ...] | None:
+        """Who added each judgement label the issue carries, from its `labeled` events (oldest first); None when
+        the events cannot be read (then no label of it counts as a judgement). No request without such a label."""
+        watched = [label for label in labels if label in self._connection.judgement_labels]
+        if not watched:
+            return ()
+        adders: dict[str, str] = {}
+        try:
+            listing, number = issue.get_events(), 0
+            while True:
+                batch = self._call(partial(listing.get_page, number), action="read the issue events", ticket=key)
+                for event in batch:
+                    raw: dict[str, Any] = event._rawData
+                    name = str((raw.get("label") or {}).get("name") or "")
+                    if raw.get("event") == "labeled" and name in watched:
+                        adders[name] = _login_of(raw.get("actor"))
+                    elif raw.get("event") == "unlabeled":
+                        adders.pop(name, None)
+                if len(batch) < PER_PAGE:
+                    break
+                number += 1
+        except TrackerError as error:  # unknown: the labels are not judgements; the listing goes on
+            _log.warning("github.events_unread", ticket=key, error=str(error))
+            return None
+        return tuple((label, adders[label]) for label in watched if label in adders)
 
     def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None, idempotent: bool = True) -> T:
         """Run one client call, tried again by `retry.call`'s rule; failures as TrackerError."""
@@ -398,6 +429,11 @@ def _login(user: Any) -> str:
     """GitHub logins are case-insensitive (`Trent` is `trent`): the adapter gives them in lower case, and
     trusted authors are compared in lower case (`bootstrap.run_options`)."""
     return str(user.login).lower() if user is not None and user.login else ""
+
+
+def _login_of(user: Any) -> str:
+    """`_login` of a user in raw JSON."""
+    return str(user.get("login") or "").lower() if isinstance(user, dict) else ""
 
 
 def _priority(labels: Iterable[str]) -> str | None:
