@@ -160,7 +160,7 @@ class JiraSandbox(SandboxServer):
                 resolved=(resolved or now - timedelta(hours=1)) if cat == "done" else None,
                 labels=list(dict.fromkeys(labels)),
                 reporter=self.user(reporter),
-                creator=self.user(creator) if creator else None,
+                creator=self.user(creator or reporter),  # fixed at creation, whatever the reporter becomes
                 workflow=workflow,
                 created=created or now - timedelta(days=3),
                 updated=now,
