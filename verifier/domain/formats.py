@@ -39,7 +39,7 @@ _JIRA_TAG = re.compile(r"\{(code|noformat)", re.I)
 _PARAMS_END = re.compile(r"[}\n]")
 #: Quoted text is someone else's words: Jira's `{quote}`…`{quote}` (an unclosed one runs to the end) and `bq.`
 #: paragraphs, Markdown's `>` lines. A config inside a quote is not the quoting author's (`unquoted`).
-_JIRA_QUOTE = re.compile(r"\{quote(?::[^}\n]{0,200})?\}.*?(?:\{quote\}|\Z)", re.I | re.S)
+_JIRA_QUOTE = re.compile(r"\{quote(?::[^{}\n]{0,200})?\}.*?(?:\{quote\}|\Z)", re.I | re.S)
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:>|bq\.)[^\n]*(?:\n|\Z)", re.M | re.I)
 _SEED_TITLE = re.compile(r"Automated Verification Config", re.I)
 _HEADER = re.compile(r"^\s*#\s*action-item-verifier\s*:\s*(?P<version>\S+)\s*$")
