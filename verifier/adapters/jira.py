@@ -16,10 +16,8 @@ What the `jira` library does and does not do for us (jira 3.10):
 - `transition_issue` posts the transition id as a number; the API description types it as a string. We post it
   ourselves, as a string.
 - Filing (`find_filed`, `create`) is in `verifier.adapters.jira_filing`, a mixin of `JiraTracker`.
-- Trust reads an issue's history (who edited the description, who added each label): Cloud's `expand=changelog`
-  carries only the newest histories (at most 100 on an issue GET, fewer in a search) with `total` saying how many
-  exist; when `total` exceeds what came inline, the whole history is read from `GET .../issue/{key}/changelog`
-  (paged, oldest first) and only description and label items are kept. Data Center expands the whole history.
+- Trust reads an issue's whole history (who edited the description, who added each label), paging `GET
+  .../issue/{key}/changelog` only when `changelog.total` is more than came inline: `verifier.adapters.jira_history`.
   The body's author is `creator`, never the editable `reporter`.
 
 Searches are streamed page by page; the caller writes only after the listing (see `Tracker.resolved_tickets`).
@@ -43,6 +41,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier.adapters import retry
 from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
+from verifier.adapters.jira_history import CHANGELOG_PAGE, trust_fields, whole_history
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
 from verifier.domain.formats import essentials
@@ -64,9 +63,6 @@ SEARCH_FIELDS = (
     "created",
     "priority",
 )
-#: The history items trust reads (`_History`): who changed the description, who added which label.
-_HISTORY_FIELDS = frozenset({"description", "labels"})
-_CHANGELOG_PAGE = 100  # the largest page `GET .../issue/{key}/changelog` serves
 #: JQL reads a date in the signed-in user's time zone (UTC-12 to UTC+14): a search for tickets updated since a
 #: moment asks from a day earlier, so that no time zone leaves any out.
 _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
@@ -272,60 +268,17 @@ class JiraTracker(JiraFiling):
             raise TrackerError(f"unexpected Jira issue shape: {exc}", ticket=key) from exc
 
     def _trust_history(self, key: str, fields: dict[str, Any], changelog: Any) -> dict[str, Any]:
-        """The Ticket fields trust reads from the issue's history: who edited the description, who added each of
-        its labels (one there since creation: the creator), the creator; `history_gap` when it cannot be read."""
-        creator = self._user(fields.get("creator"))
-        histories, gap = self._histories(key, changelog)
-        editors: list[str] = []
-        adders: dict[str, str] = {}
-        for history in sorted(
-            histories, key=lambda h: (str(h.get("created") or ""), len(str(h.get("id"))), str(h.get("id")))
-        ):
-            who = self._user(history.get("author"))
-            for item in history.get("items") or ():
-                if not isinstance(item, dict):
-                    continue
-                if item.get("field") == "description":
-                    editors.append(who)
-                elif item.get("field") == "labels":
-                    before = set(str(item.get("fromString") or "").split())
-                    adders.update(
-                        (label, who) for label in str(item.get("toString") or "").split() if label not in before
-                    )
-        labels = [str(label) for label in fields.get("labels") or ()]
-        return {
-            "creator": creator,
-            "body_edited_by": tuple(dict.fromkeys(editors)),
-            "labelled_by": None if gap else tuple((label, adders.get(label, creator)) for label in labels),
-            "history_gap": gap,
-        }
+        """The Ticket fields trust reads from the issue's history (`jira_history`); its pages are fetched only
+        when `changelog.total` is more than came inline, and only Cloud has them."""
+        fetch = partial(self._changelog_page, key) if self._is_cloud() else None
+        histories, gap = whole_history(key, changelog, fetch)
+        return trust_fields(histories, fields, self._user, gap)
 
-    def _histories(self, key: str, changelog: Any) -> tuple[list[dict[str, Any]], str | None]:
-        """The issue's whole history, with only the items trust reads; the inline page (`expand=changelog`) when
-        it holds them all, else every page of `GET .../changelog`. A history that cannot be read whole is a gap."""
-        if not isinstance(changelog, dict):
-            return [], "the tracker sent no history"
-        inline = [h for h in changelog.get("histories") or () if isinstance(h, dict)]
-        total = changelog.get("total")
-        if not isinstance(total, int) or total <= len(inline):
-            return _relevant(inline), None
-        if not self._is_cloud():
-            return _relevant(inline), f"{len(inline)} of {total} history items came and Data Center pages none"
-        found: list[dict[str, Any]] = []
-        path, start = f"issue/{quote(key, safe='')}/changelog", 0
-        try:
-            while True:
-                params = {"startAt": start, "maxResults": _CHANGELOG_PAGE}
-                page = self._request("GET", path, ticket=key, action="read the history", params=params)
-                values = [h for h in page.get("values") or () if isinstance(h, dict)]
-                found += _relevant(values)
-                start += len(values)
-                if not values or page.get("isLast") is True or start >= int(page.get("total") or 0):
-                    break
-        except TrackerError as error:  # this ticket's history is unknown: its body is refused, the others go on
-            _log.warning("jira.history_unread", ticket=key, error=str(error))
-            return _relevant(inline), f"its history could not be read: {error}"
-        return found, None
+    def _changelog_page(self, key: str, start: int) -> dict[str, Any]:
+        params = {"startAt": start, "maxResults": CHANGELOG_PAGE}
+        path = f"issue/{quote(key, safe='')}/changelog"
+        page: dict[str, Any] = self._request("GET", path, ticket=key, action="read the history", params=params)
+        return page
 
     def _comments(self, key: str, inline: Any) -> Iterator[Comment]:
         """A ticket's comments, a page at a time: of each only what decisions read is kept (`essentials`), so
@@ -460,23 +413,6 @@ def _failure(error: Exception) -> retry.Failure | None:
     if isinstance(error, requests.RequestException):
         return retry.Failure(transient=isinstance(error, requests.Timeout))
     return None
-
-
-def _relevant(histories: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The histories that touch what trust reads, each with only those items: little kept of a long history."""
-    kept = []
-    for history in histories:
-        items = [i for i in history.get("items") or () if isinstance(i, dict) and i.get("field") in _HISTORY_FIELDS]
-        if items:
-            kept.append(
-                {
-                    "id": history.get("id"),
-                    "author": history.get("author"),
-                    "created": history.get("created"),
-                    "items": items,
-                }
-            )
-    return kept
 
 
 def _fields(raw: dict[str, Any], key: str) -> dict[str, Any]:
