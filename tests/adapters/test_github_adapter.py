@@ -448,3 +448,14 @@ def test_labels_the_tool_adds_are_its_own_events(github: GitHubSandbox) -> None:
     gh = tracker(github)
     gh.add_labels(f"{REPO}#{number}", ["verified-by-otel"])
     assert gh.get_ticket(f"{REPO}#{number}").labelled_by == (("verified-by-otel", gh.account()),)
+
+
+def test_events_are_not_read_for_an_issue_with_a_result_marker(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed")
+    marker = "<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-01-01T00:00:00Z</sub>"
+    github.add_comment(REPO, number, marker, user=github.login)
+
+    [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+
+    assert ticket.labelled_by is None  # unread: the marker decides, or the ticket is judged here
+    assert not [r for r in github.requests if r.path.endswith("/events")]

@@ -51,6 +51,7 @@ from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
+from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError, TrackerThrottled
 
@@ -346,15 +347,20 @@ class GitHubTracker:
             priority=_priority(labels),
             kind="pull request" if "pull_request" in _raw(issue) else "issue",
             creator=_login(issue.user),  # the author: GitHub has no editable reporter
-            labelled_by=self._labelled_by(key, issue, labels),
+            labelled_by=self._labelled_by(key, issue, labels, comments),
         )
 
-    def _labelled_by(self, key: str, issue: Issue, labels: list[str]) -> tuple[tuple[str, str], ...] | None:
+    def _labelled_by(
+        self, key: str, issue: Issue, labels: list[str], comments: list[Comment]
+    ) -> tuple[tuple[str, str], ...] | None:
         """Who added each judgement label the issue carries, from its `labeled` events (oldest first); None when
-        the events cannot be read (then no label of it counts as a judgement). No request without such a label."""
+        not read (then no label of it counts as a judgement). Read only for an issue with such a label and no
+        result marker: a marker of the tool's makes the labels moot, anyone else's makes the ticket judged here."""
         watched = [label for label in labels if label in self._connection.judgement_labels]
         if not watched:
             return ()
+        if any(parse_marker(c.body) is not None for c in comments):
+            return None
         adders: dict[str, str] = {}
         try:
             listing, number = issue.get_events(), 0
