@@ -172,8 +172,9 @@ def judged_elsewhere(ticket: Ticket, own: frozenset[str], trusted: frozenset[str
 
     Judged elsewhere: no result of ours for the current resolution, and either a result comment of the article's
     script by a trusted author written since the ticket was resolved, or one of `labels` (the verified and the
-    failed label), added by a trusted account (`Ticket.labelled_by`), that no earlier judgement explains. A result (ours or the script's) from before the current
-    resolution means the ticket was reopened and resolved again: its labels are stale and it is judged as usual.
+    failed label), added by a trusted account (`Ticket.labelled_by`), that no earlier judgement explains. A result
+    (ours or the script's) from before the current resolution means the ticket was reopened and resolved again: its
+    labels are stale and it is judged as usual.
     """
     if ticket.resolved_at is None or own_results(ticket, own):
         return None
