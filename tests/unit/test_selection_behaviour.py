@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tests.unit.fakes import BOT
 from tests.unit.run_tickets import BLOCK, NOW, done
 from verifier.domain.protocol import result_marker
@@ -142,3 +145,30 @@ def test_a_judgement_label_counts_only_when_a_trusted_account_added_it() -> None
     by_bob = done("A-1", labels=labels, labelled_by=(("verified-by-otel", BOB),))
     assert judged_elsewhere(by_bob, US, TRUSTED, JUDGED) is not None
     assert untrusted_labels(by_bob, TRUSTED, JUDGED) == []
+
+
+_SOURCE = st.tuples(st.sampled_from([ALICE, MALLORY]), st.sampled_from(["no", ALICE, MALLORY, None]), st.booleans())
+
+
+@given(st.lists(_SOURCE, max_size=6))
+def test_the_newest_trusted_config_is_judged_or_refused_never_an_older_one(
+    sources: list[tuple[str, str | None, bool]],
+) -> None:
+    comments = []
+    for n, (author, editor, carries) in enumerate(sources):
+        created = NOW - timedelta(hours=10 - n)
+        text = BLOCK.replace("100ms", f"{n + 1}ms") if carries else "a remark"
+        updated = None if editor == "no" else created + timedelta(minutes=5)
+        comments.append(Comment(str(n + 1), author, text, created, updated, None if editor == "no" else editor))
+    choice = select_config(done("A-1", body="", comments=tuple(comments)), TRUSTED).choice
+    newest = [n for n, (author, _, carries) in enumerate(sources) if author == ALICE and carries]
+    if not newest:
+        assert choice is None
+        return
+    n = newest[-1]
+    author, editor, _ = sources[n]
+    assert choice is not None and choice.where == f"comment {n + 1}"
+    if editor in ("no", ALICE):
+        assert choice.config is not None and choice.config.condition.text == f"< {n + 1}ms p99"
+    else:
+        assert choice.config is None and "it was edited by" in str(choice.error)
