@@ -172,3 +172,9 @@ def test_the_newest_trusted_config_is_judged_or_refused_never_an_older_one(
         assert choice.config is not None and choice.config.condition.text == f"< {n + 1}ms p99"
     else:
         assert choice.config is None and "it was edited by" in str(choice.error)
+
+
+def test_with_a_signing_key_an_unsigned_comment_under_the_tools_name_is_nobodys() -> None:
+    unsigned = Comment("6", BOT, OTHER, NOW - timedelta(hours=1))
+    selection = select_config(done("A-1", body="", comments=(unsigned,)), TRUSTED, US, key=b"k" * 32)
+    assert selection.choice is None and selection.ignored_authors == (f"{BOT} (not signed with the signing key)",)

@@ -4,7 +4,8 @@ Trust: a config counts only from the body of a ticket whose creator is trusted (
 or from a comment by a trusted author (the tool's own account is always trusted). Anyone else's config is ignored, so
 no commenter can make the verifier run their PromQL and post the answer. Of the trusted configs, the newest wins, and
 there is no fallback: when the newest is a trusted author's text that someone else changed (or, with a signing key,
-the tool's own text whose signature fails), the ticket's config is that refusal (INVALID), never an older config.
+the body the tool filed, whose signature fails), the ticket's config is that refusal (INVALID), never an older
+config. With a key, a comment under the tool's name that is not signed is nobody's (ignored and named).
 A config inside a quote is not the quoting author's (`formats.unquoted`).
 """
 
@@ -83,8 +84,11 @@ def select_config(
         if config is None and error is None:
             continue
         if key is not None and author in own and not (config is not None and _signed(key, config)):
-            unsigned = ConfigError("text", f"{where} by {author} is not signed with the signing key: edited since")
-            chosen = Choice(None, unsigned.for_ticket(ticket.key), where, created)
+            if where == "body":  # the tool files its bodies signed: this one was changed where no trace is kept
+                unsigned = ConfigError("text", f"{where} by {author} is not signed with the signing key: edited since")
+                chosen = Choice(None, unsigned.for_ticket(ticket.key), where, created)
+            else:  # a new comment under the tool's name but without its key: not the tool's, like a stranger's
+                ignored.append(f"{author} (not signed with the signing key)")
             continue
         chosen = Choice(config, error, where, created)  # later sources replace earlier ones
     return Selection(chosen, tuple(dict.fromkeys(ignored)))
