@@ -372,6 +372,9 @@ _HOSTILE = (
     + "\n{code}\n"
     + "x" * 59_000,
     "lorem ipsum " * 5_000,
+    "{quote:" + "x" * 199 + "\n" + "{quote:" * 8_000,  # quote floods (#20): titled, toggled, line quotes
+    "{quote}" * 8_500,
+    "> bq. \n" * 8_500,
 )
 
 

@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from verifier import defaults
 from verifier.domain.models import PRIORITIES
@@ -167,6 +176,9 @@ class GitHubConnection(BaseModel):
     app_private_key: SecretStr | None = None
     installation_id: int | None = None
     app_slug: str | None = None  # the App's login is "<app_slug>[bot]"; read from GET /app when not set
+    # The verified and failed labels (VERIFIER_VERIFIED_LABEL / VERIFIER_FAILED_LABEL, set by `judging`): an issue
+    # carrying one has its `labeled` events read, to know who added it. Not a setting of its own.
+    _judgement_labels: tuple[str, ...] = PrivateAttr(default=(defaults.VERIFIED_LABEL, defaults.FAILED_LABEL))
     verify_tls: bool = True
     ca_bundle: Path | None = None
     timeout_seconds: float = Field(default=defaults.TIMEOUT_SECONDS, gt=0)
@@ -177,6 +189,16 @@ class GitHubConnection(BaseModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// (or http://)")
         return value.rstrip("/")
+
+    @property
+    def judgement_labels(self) -> tuple[str, ...]:
+        return self._judgement_labels
+
+    def judging(self, labels: tuple[str, ...]) -> Self:
+        """The same connection, reading who added `labels` (the verified and failed labels)."""
+        copy = self.model_copy()
+        copy._judgement_labels = labels
+        return copy
 
     @field_validator("repositories")
     @classmethod

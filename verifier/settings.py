@@ -183,7 +183,7 @@ def tracker_settings(settings: RunSettings) -> TrackerSettings:
     """The configured tracker's settings, or SettingsError naming each variable at fault."""
     if settings.tracker == "jira":
         return load(JiraSettings)
-    return load(GitHubSettings)
+    return load(GitHubSettings).judging((settings.verified_label, settings.failed_label))
 
 
 def load(cls: type[S], **overrides: Any) -> S:

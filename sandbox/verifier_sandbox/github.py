@@ -29,6 +29,7 @@ from typing import Any
 
 from verifier_sandbox.github_model import (
     GitHubComment,
+    GitHubEvent,
     GitHubIssue,
     GitHubRepo,
     Payloads,
@@ -167,7 +168,41 @@ class GitHubSandbox(SandboxServer):
                 pull_request=pull_request,
                 assignees=list(dict.fromkeys(assignees)),
             )
+            for label in target.issues[number].labels:  # labels given at creation: `labeled` by its author
+                self._event(target.issues[number], user, "labeled", label, created_at or now - timedelta(days=3))
             return number
+
+    def edit_labels(
+        self,
+        repo: str,
+        number: int,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        actor: str,
+        at: datetime | None = None,
+    ) -> None:
+        """Add or remove labels as `actor` would: GitHub records `labeled` / `unlabeled` events with the actor."""
+        with self._lock:
+            issue = self.issue(repo, number)
+            gone = set(remove)
+            labels = [label for label in issue.labels if label not in gone]
+            self._relabel(issue, [*labels, *(a for a in add if a not in labels)], actor, at)
+
+    def _relabel(self, issue: GitHubIssue, labels: list[str], actor: str, at: datetime | None = None) -> None:
+        moment = at or self.now()
+        for label in issue.labels:
+            if label not in labels:
+                self._event(issue, actor, "unlabeled", label, moment)
+        for label in labels:
+            if label not in issue.labels:
+                self._event(issue, actor, "labeled", label, moment)
+        issue.labels = list(dict.fromkeys(labels))
+        issue.updated_at = max(issue.updated_at, moment)
+
+    def _event(self, issue: GitHubIssue, actor: str, kind: str, label: str, at: datetime) -> None:
+        self._next_id += 1
+        issue.events.append(GitHubEvent(self._next_id, actor, kind, label, at))
 
     def add_comment(
         self, repo: str, number: int, body: str, *, user: str = "alice", created_at: datetime | None = None
@@ -265,6 +300,7 @@ class GitHubSandbox(SandboxServer):
             ("GET", f"{issue}/comments", self._list_comments),
             ("POST", f"{issue}/comments", self._add_comment),
             ("DELETE", f"{repo}/issues/comments/{{comment_id}}", self._delete_comment),
+            ("GET", f"{issue}/events", self._list_events),
             ("GET", f"{issue}/labels", self._list_labels),
             ("POST", f"{issue}/labels", self._add_labels),
             ("PUT", f"{issue}/labels", self._set_labels),
@@ -364,7 +400,7 @@ class GitHubSandbox(SandboxServer):
         if "body" in body:
             issue.body = body["body"]
         if "labels" in body:
-            issue.labels = list(dict.fromkeys(label_names(body["labels"], self)))
+            self._relabel(issue, list(dict.fromkeys(label_names(body["labels"], self))), self._caller(req), now)
         issue.updated_at = now
         return Reply.json(200, self.payloads.issue(repo, issue))
 
@@ -405,18 +441,20 @@ class GitHubSandbox(SandboxServer):
         names = label_names(body.get("labels", []) if isinstance(body, dict) else body, self)
         if not names:
             raise HttpError(self._invalid("labels"))
-        issue.labels = list(dict.fromkeys([*issue.labels, *names]))
-        issue.updated_at = self.now()
+        self._relabel(issue, list(dict.fromkeys([*issue.labels, *names])), self._caller(req))
         return self._labels_reply(repo, issue)
 
     def _set_labels(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         repo, issue = self._issue(p)
         body = req.json()
-        issue.labels = list(
-            dict.fromkeys(label_names(body.get("labels", []) if isinstance(body, dict) else body, self))
-        )
-        issue.updated_at = self.now()
+        names = label_names(body.get("labels", []) if isinstance(body, dict) else body, self)
+        self._relabel(issue, list(dict.fromkeys(names)), self._caller(req))
         return self._labels_reply(repo, issue)
+
+    def _list_events(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        repo, issue = self._issue(p)
+        page, headers = paginate(req, issue.events, self.root, self)
+        return Reply.json(200, [self.payloads.event(repo, e) for e in page], headers)
 
     def _user(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         credential = req.headers.get("authorization", "").partition(" ")[2]

@@ -28,6 +28,17 @@ class GitHubComment:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class GitHubEvent:
+    """An issue event (`labeled` / `unlabeled`), with the account that caused it (`actor`)."""
+
+    id: int
+    actor: str
+    event: str
+    label: str
+    created_at: datetime
+
+
 @dataclass
 class GitHubIssue:
     """One issue or pull request; the server hands these out live, so tests can read what the adapter changed."""
@@ -47,6 +58,7 @@ class GitHubIssue:
     pull_request: bool = False
     comments: list[GitHubComment] = field(default_factory=list)
     assignees: list[str] = field(default_factory=list)
+    events: list[GitHubEvent] = field(default_factory=list)  # oldest first, as `GET .../events` lists them
 
 
 @dataclass
@@ -249,6 +261,21 @@ class Payloads:
             "updated_at": gh_time(comment.updated_at),
             "issue_url": issue_url,
             "author_association": "MEMBER",
+        }
+
+    def event(self, repo: GitHubRepo, event: GitHubEvent) -> dict[str, Any]:
+        """A labeled/unlabeled issue event (`issue-event-for-issue`)."""
+        return {
+            "id": event.id,
+            "node_id": f"LE_{event.id}",
+            "url": f"{self.api}/repos/{repo.full_name}/issues/events/{event.id}",
+            "actor": self.user(event.actor),
+            "event": event.event,
+            "commit_id": None,
+            "commit_url": None,
+            "created_at": gh_time(event.created_at),
+            "performed_via_github_app": None,
+            "label": {"name": event.label, "color": self.label(repo, event.label)["color"]},
         }
 
     def repository(self, repo: GitHubRepo) -> dict[str, Any]:

@@ -75,6 +75,8 @@ class JiraSandbox(SandboxServer):
         clock: Callable[[], datetime] | None = None,
         max_page_size: int = 100,
         inline_comments: int = 20,
+        inline_changelog: int = 100,
+        search_changelog: int = 40,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -84,6 +86,10 @@ class JiraSandbox(SandboxServer):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_page_size = max_page_size
         self.inline_comments = inline_comments
+        # Jira Cloud's `expand=changelog` carries only the newest histories (at most 100 on an issue GET, fewer in a
+        # search); `total` says how many exist and `GET .../issue/{key}/changelog` pages through them all. Data
+        # Center has no such endpoint and expands them all.
+        self.inline_changelog, self.search_changelog = inline_changelog, search_changelog
         self.bot = JiraUser.named(bot_name, email)
         self.users: dict[str, JiraUser] = {bot_name: self.bot}
         self.issues: dict[str, JiraIssue] = {}
@@ -123,6 +129,7 @@ class JiraSandbox(SandboxServer):
         resolved: datetime | None = None,
         labels: Iterable[str] = (),
         reporter: str = "alice",
+        creator: str | None = None,
         workflow: str = "default",
         created: datetime | None = None,
         properties: Mapping[str, Any] | None = None,
@@ -153,6 +160,7 @@ class JiraSandbox(SandboxServer):
                 resolved=(resolved or now - timedelta(hours=1)) if cat == "done" else None,
                 labels=list(dict.fromkeys(labels)),
                 reporter=self.user(reporter),
+                creator=self.user(creator or reporter),  # fixed at creation, whatever the reporter becomes
                 workflow=workflow,
                 created=created or now - timedelta(days=3),
                 updated=now,
@@ -181,6 +189,30 @@ class JiraSandbox(SandboxServer):
             moment = at or self.clock()
             issue.changes.append((self.user(editor), moment, "description", issue.description, text))
             issue.description, issue.updated = text, max(issue.updated, moment)
+
+    def edit_labels(
+        self, key: str, *, add: Iterable[str] = (), remove: Iterable[str] = (), editor: str, at: datetime | None = None
+    ) -> None:
+        """Add or remove labels as an editor would: Jira records the change (space-separated) in the changelog."""
+        with self._lock:
+            issue = self.issue(key)
+            labels = [label for label in issue.labels if label not in set(remove)]
+            labels += [label for label in add if label not in labels]
+            self._record(issue, self.user(editor), at or self.clock(), "labels", issue.labels, labels)
+            issue.labels = labels
+
+    def set_reporter(self, key: str, reporter: str, *, editor: str, at: datetime | None = None) -> None:
+        """Change the (editable) Reporter field: the change is a history item; the creator stays."""
+        with self._lock:
+            issue, new = self.issue(key), self.user(reporter)
+            moment = at or self.clock()
+            issue.changes.append((self.user(editor), moment, "reporter", issue.reporter.display_name, new.display_name))
+            issue.reporter, issue.updated = new, max(issue.updated, moment)
+
+    def _record(self, issue: JiraIssue, who: JiraUser, at: datetime, name: str, old: list[str], new: list[str]) -> None:
+        if old != new:
+            issue.changes.append((who, at, name, " ".join(old) or None, " ".join(new) or None))
+            issue.updated = max(issue.updated, at)
 
     def edit_comment(self, key: str, comment_id: str, body: str, *, editor: str, at: datetime | None = None) -> None:
         """Change a comment as someone with "edit all comments" would: Jira stamps `updated` and `updateAuthor`."""
@@ -244,6 +276,7 @@ class JiraSandbox(SandboxServer):
             ("POST", "/issue", self._create_issue),
             ("GET", "/issue/{key}", self._get_issue),
             ("PUT", "/issue/{key}", self._edit_issue),
+            ("GET", "/issue/{key}/changelog", self._changelog),
             ("GET", "/issue/{key}/comment", self._list_comments),
             ("POST", "/issue/{key}/comment", self._add_comment),
             ("DELETE", "/issue/{key}/comment/{id}", self._delete_comment),
@@ -313,7 +346,12 @@ class JiraSandbox(SandboxServer):
         start, size = int_param(args.get("startAt"), 0, self), self._page_size(args.get("maxResults"))
         fields = selected_fields(args.get("fields"), "*navigable")
         changelog = "changelog" in (req.param("expand") or "")
-        issues = [r.issue(i, fields, self.inline_comments, changelog=changelog) for i in found[start : start + size]]
+        issues = [
+            r.issue(
+                i, fields, self.inline_comments, changelog=changelog, changelog_cap=self._cap(self.search_changelog)
+            )
+            for i in found[start : start + size]
+        ]
         payload = {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(found)}
         return Reply.json(200, {**payload, "issues": issues})
 
@@ -331,7 +369,12 @@ class JiraSandbox(SandboxServer):
             raise HttpError(self.error(400, "The provided next page token is invalid or expired.")) from exc
         fields = selected_fields(args.get("fields"), "id")
         changelog = "changelog" in (req.param("expand") or "")
-        issues = [r.issue(i, fields, self.inline_comments, changelog=changelog) for i in found[start : start + size]]
+        issues = [
+            r.issue(
+                i, fields, self.inline_comments, changelog=changelog, changelog_cap=self._cap(self.search_changelog)
+            )
+            for i in found[start : start + size]
+        ]
         payload: dict[str, Any] = {"issues": issues, "isLast": start + size >= len(found)}
         if start + size < len(found):
             payload["nextPageToken"] = encode_page_token(start + size, jql)
@@ -342,7 +385,22 @@ class JiraSandbox(SandboxServer):
         r = self._render(p["v"])
         fields = selected_fields([f for v in req.params("fields") for f in v.split(",")], "*all")
         changelog = "changelog" in (req.param("expand") or "")
-        return Reply.json(200, r.issue(self._find(p["key"]), fields, self.inline_comments, changelog=changelog))
+        cap = self._cap(self.inline_changelog)
+        issue = self._find(p["key"])
+        return Reply.json(200, r.issue(issue, fields, self.inline_comments, changelog=changelog, changelog_cap=cap))
+
+    def _cap(self, cap: int) -> int | None:
+        return cap if self.cloud else None
+
+    def _changelog(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """Cloud's `GET .../issue/{key}/changelog` (PageBeanChangelog, oldest first, at most 100 a page)."""
+        r = self._render(p["v"])
+        if not self.cloud:
+            raise HttpError(self.error(404, "Not Found"))
+        issue = self._find(p["key"])
+        start, size = int_param(req.param("startAt"), 0, self), int_param(req.param("maxResults"), 100, self)
+        url = r.api(f"issue/{issue.key}/changelog")
+        return Reply.json(200, r.changelog_page(issue, max(0, start), max(1, min(size, 100)), url))
 
     def _create_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])
@@ -446,12 +504,15 @@ class JiraSandbox(SandboxServer):
             raise HttpError(Reply.json(400, {"errorMessages": [], "errors": errors}))
         for text in comments:
             self.add_comment(issue.key, str(text), author=self.bot.name)
+        self._record(issue, self.bot, self.clock(), "labels", issue.labels, labels)  # who changed what: the history
         issue.labels = labels
         if "summary" in fields:
             issue.summary = str(fields["summary"])
         if "description" in fields:
             text = fields["description"]
-            issue.description = adf_text(text) if r.version == "3" and isinstance(text, dict) else text
+            text = adf_text(text) if r.version == "3" and isinstance(text, dict) else text
+            issue.changes.append((self.bot, self.clock(), "description", issue.description, text))
+            issue.description = text
         issue.updated = self.clock()
         return Reply.empty(204)
 

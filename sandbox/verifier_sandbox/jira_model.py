@@ -33,6 +33,7 @@ ISSUE_FIELDS = (
     "labels",
     "description",
     "reporter",
+    "creator",
     "comment",
     "project",
     "issuetype",
@@ -109,8 +110,10 @@ class JiraIssue:
     issue_type: str = "Task"
     priority: str | None = None
     assignee: JiraUser | None = None
-    # Field changes, oldest first: (who, when, field, old text, new text); served with `expand=changelog`.
+    # Field changes, oldest first: (who, when, field, old text, new text); served with `expand=changelog` (the
+    # newest ones only, on Cloud) and, whole and paged, by `GET .../issue/{key}/changelog`.
     changes: list[tuple[JiraUser, datetime, str, str | None, str | None]] = field(default_factory=list)
+    creator: JiraUser | None = None  # who created it (None: its reporter); unlike the reporter, never changes
 
     @property
     def number(self) -> int:
@@ -256,12 +259,20 @@ class Renderer:
         }
 
     def issue(
-        self, issue: JiraIssue, fields: set[str] | None, inline_comments: int, *, changelog: bool = False
+        self,
+        issue: JiraIssue,
+        fields: set[str] | None,
+        inline_comments: int,
+        *,
+        changelog: bool = False,
+        changelog_cap: int | None = None,
     ) -> dict[str, Any]:
         """The issue with `fields` (None: all of them); `fields` empty gives the id only (Cloud's default).
-        `changelog` (the request's `expand=changelog`) adds its field changes as Jira's PageOfChangelogs."""
+        `changelog` (the request's `expand=changelog`) adds its field changes as Jira's PageOfChangelogs: on Cloud
+        only the newest `changelog_cap` of them, with `total` saying how many there are."""
+        inline = {"changelog": self.changelog(issue, changelog_cap)} if changelog else {}
         if fields is not None and not fields:
-            return {"id": str(issue.id)} | ({"changelog": self.changelog(issue)} if changelog else {})
+            return {"id": str(issue.id)} | inline
         wanted = set(ISSUE_FIELDS) if fields is None else fields
         values: dict[str, Any] = {
             "summary": issue.summary,
@@ -273,6 +284,7 @@ class Renderer:
             "labels": list(issue.labels),
             "description": self.rich(issue.description),
             "reporter": self.user(issue.reporter),
+            "creator": self.user(issue.creator or issue.reporter),
             "comment": self.comment_page(issue, 0, inline_comments),
             "project": {"self": self.api(f"project/{issue.project}"), "key": issue.project, "name": issue.project},
             "issuetype": self.named("issuetype", ISSUE_TYPES, issue.issue_type) | {"subtask": False},
@@ -287,10 +299,33 @@ class Renderer:
             "self": self.api(f"issue/{issue.id}"),
             "key": issue.key,
             "fields": {name: value for name, value in values.items() if name in wanted},
-        } | ({"changelog": self.changelog(issue)} if changelog else {})
+        } | inline
 
-    def changelog(self, issue: JiraIssue) -> dict[str, Any]:
-        histories = [
+    def changelog(self, issue: JiraIssue, cap: int | None = None) -> dict[str, Any]:
+        """The inline PageOfChangelogs: the newest `cap` histories (all with None), oldest first."""
+        histories = self.histories(issue)
+        shown = histories if cap is None else histories[max(0, len(histories) - cap) :]
+        return {"startAt": 0, "maxResults": len(shown), "total": len(histories), "histories": shown}
+
+    def changelog_page(self, issue: JiraIssue, start: int, limit: int, url: str) -> dict[str, Any]:
+        """`GET .../issue/{key}/changelog`: a PageBeanChangelog of the histories, oldest first."""
+        histories = self.histories(issue)
+        values = histories[start : start + limit]
+        last = start + len(values) >= len(histories)
+        page: dict[str, Any] = {
+            "self": f"{url}?startAt={start}&maxResults={limit}",
+            "maxResults": limit,
+            "startAt": start,
+            "total": len(histories),
+            "isLast": last,
+            "values": values,
+        }
+        if not last:
+            page["nextPage"] = f"{url}?startAt={start + limit}&maxResults={limit}"
+        return page
+
+    def histories(self, issue: JiraIssue) -> list[dict[str, Any]]:
+        return [
             {
                 "id": str(10000 + n),
                 "author": self.user(who),
@@ -311,7 +346,6 @@ class Renderer:
             }
             for n, (who, when, name, old, new) in enumerate(issue.changes)
         ]
-        return {"startAt": 0, "maxResults": len(histories), "total": len(histories), "histories": histories}
 
     def transition(self, transition: JiraTransition) -> dict[str, Any]:
         return {

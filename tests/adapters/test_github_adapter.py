@@ -399,3 +399,63 @@ def test_comment_returns_its_id_and_delete_comment_removes_it(github: GitHubSand
     assert [c.body for c in github.issue(REPO, number).comments] == ["keep me"]
     delete = github.writes()[-1]
     assert (delete.method, delete.path) == ("DELETE", f"/repos/{REPO}/issues/comments/{comment_id}")
+
+
+# -- who added a judgement label (#20) --------------------------------------------------------------------------
+def test_who_added_a_judgement_label_is_read_from_the_events_and_only_then(github: GitHubSandbox) -> None:
+    plain = github.add_issue(REPO, labels=[LABEL, "team-a"], state="closed", user="alice")
+    judged = github.add_issue(REPO, labels=[LABEL], state="closed", user="Alice")
+    github.edit_labels(REPO, judged, add=["verified-by-otel"], actor="Mallory")
+    github.edit_labels(REPO, judged, add=["verification-failed"], actor="bob")
+    github.edit_labels(REPO, judged, remove=["verification-failed"], actor="bob")
+    for n in range(120):  # the last `labeled` event sits on the second page
+        github.edit_labels(REPO, judged, add=[f"noise-{n}"], actor="bob")
+    github.edit_labels(REPO, judged, remove=["verified-by-otel"], actor="bob")
+    github.edit_labels(REPO, judged, add=["verified-by-otel"], actor="Mallory")
+
+    found = {t.key: t for t in tracker(github).resolved_tickets(LABEL, 7)}
+
+    assert found[f"{REPO}#{plain}"].labelled_by == () and found[f"{REPO}#{plain}"].creator == "alice"
+    assert found[f"{REPO}#{judged}"].labelled_by == (("verified-by-otel", "mallory"),)
+    assert found[f"{REPO}#{judged}"].creator == "alice"
+    events = [r for r in github.requests if r.path.endswith("/events")]
+    assert {r.path for r in events} == {f"/repos/{REPO}/issues/{judged}/events"}  # none for the plain issue
+    assert [r.param("page") for r in events] == [None, "2"]  # 126 events: two pages
+
+
+def test_judgement_labels_are_the_configured_ones(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL, "ok-by-otel"], state="closed", user="alice")
+    gh = GitHubTracker(connect(github).judging(("ok-by-otel", "nok")))
+    [ticket] = gh.resolved_tickets(LABEL, 7)
+    assert ticket.key == f"{REPO}#{number}" and ticket.labelled_by == (("ok-by-otel", "alice"),)
+
+
+def test_events_that_cannot_be_read_leave_the_labels_unattributed_and_the_listing_going(
+    github: GitHubSandbox,
+) -> None:
+    first = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed")
+    second = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed")
+    github.faults.inject(Reply.json(404, {"message": "Not Found"}), times=1, match=lambda r: r.path.endswith("/events"))
+
+    found = {t.key: t for t in tracker(github).resolved_tickets(LABEL, 7)}
+
+    assert found[f"{REPO}#{first}"].labelled_by is None
+    assert found[f"{REPO}#{second}"].labelled_by == (("verified-by-otel", "alice"),)
+
+
+def test_labels_the_tool_adds_are_its_own_events(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    gh = tracker(github)
+    gh.add_labels(f"{REPO}#{number}", ["verified-by-otel"])
+    assert gh.get_ticket(f"{REPO}#{number}").labelled_by == (("verified-by-otel", gh.account()),)
+
+
+def test_events_are_not_read_for_an_issue_with_a_result_marker(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed")
+    marker = "<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-01-01T00:00:00Z</sub>"
+    github.add_comment(REPO, number, marker, user=github.login)
+
+    [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+
+    assert ticket.labelled_by is None  # unread: the marker decides, or the ticket is judged here
+    assert not [r for r in github.requests if r.path.endswith("/events")]

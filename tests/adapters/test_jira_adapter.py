@@ -69,6 +69,7 @@ def test_lists_done_tickets_over_several_pages(jira: JiraSandbox) -> None:
         "labels",
         "description",
         "reporter",
+        "creator",
         "comment",
         "created",
         "priority",
@@ -483,3 +484,63 @@ def test_comment_returns_its_id_and_delete_comment_removes_it(jira: JiraSandbox)
     client.delete_comment(key, comment_id)
     assert [c.body for c in jira.issue(key).comments] == ["keep me"]
     assert jira.writes()[-1].method == "DELETE"
+
+
+# -- the history trust reads (#20) ------------------------------------------------------------------------------
+def _long_history(server: JiraSandbox, key: str, noise: int) -> None:
+    """An untrusted description edit, then `noise` label edits by a trusted hand that push it off the inline page."""
+    server.edit_description(key, "edited", editor="mallory")
+    for n in range(noise):
+        server.edit_labels(key, add=[f"noise-{n}"], remove=[f"noise-{n - 1}"], editor="alice")
+
+
+def test_a_history_longer_than_the_inline_page_is_read_whole_and_only_then(jira_cloud: JiraSandbox) -> None:
+    short = jira_cloud.add_issue(labels=[LABEL])
+    jira_cloud.edit_description(short, "edited", editor="mallory")
+    long = jira_cloud.add_issue(labels=[LABEL])
+    _long_history(jira_cloud, long, 150)
+    mallory = jira_cloud.user("mallory").account_id
+
+    listed = {t.key: t for t in tracker(jira_cloud).resolved_tickets(LABEL, 7)}
+    got = tracker(jira_cloud).get_ticket(long)
+
+    assert listed[short].body_edited_by == (mallory,) and listed[long].body_edited_by == (mallory,)
+    assert got.body_edited_by == (mallory,) and got.history_gap is None
+    pages = [r for r in jira_cloud.requests if r.path.endswith("/changelog")]
+    assert {r.path for r in pages} == {f"/rest/api/2/issue/{long}/changelog"}  # never for the short history
+    assert [r.param("startAt") for r in pages] == ["0", "100", "0", "100"]  # listing, then get_ticket
+
+
+def test_a_history_that_cannot_be_read_is_a_gap_and_the_listing_goes_on(jira_cloud: JiraSandbox) -> None:
+    long = jira_cloud.add_issue(labels=[LABEL])
+    _long_history(jira_cloud, long, 120)
+    other = jira_cloud.add_issue(labels=[LABEL])
+    jira_cloud.faults.inject(
+        Reply.json(403, {"errorMessages": ["no"], "errors": {}}), times=1, match=lambda r: r.path.endswith("/changelog")
+    )
+
+    listed = {t.key: t for t in tracker(jira_cloud).resolved_tickets(LABEL, 7)}
+
+    assert listed[long].history_gap is not None and "HTTP 403" in listed[long].history_gap
+    assert listed[long].labelled_by is None  # nobody known to have added its labels
+    assert listed[other].history_gap is None
+
+
+def test_the_creator_and_who_added_each_label(jira: JiraSandbox) -> None:
+    key = jira.add_issue(labels=[LABEL], reporter="mallory", creator="alice")
+    jira.set_reporter(key, "bob", editor="mallory")
+    jira.edit_labels(key, add=["verified-by-otel"], editor="mallory")
+
+    got = tracker(jira).get_ticket(key)
+
+    ident = (lambda name: jira.user(name).account_id) if jira.cloud else (lambda name: name)
+    assert (got.creator, got.reporter, got.filed_by) == (ident("alice"), ident("bob"), ident("alice"))
+    assert dict(got.labelled_by or ()) == {LABEL: ident("alice"), "verified-by-otel": ident("mallory")}
+    assert got.body_edited_by == () and got.history_gap is None
+
+
+def test_labels_the_tool_adds_are_its_own_in_the_history(jira: JiraSandbox) -> None:
+    key = jira.add_issue(labels=[LABEL])
+    tracker(jira).add_labels(key, ["verified-by-otel"])
+    got = tracker(jira).get_ticket(key)
+    assert dict(got.labelled_by or ())["verified-by-otel"] == tracker(jira).account()

@@ -321,7 +321,8 @@ def test_a_trusted_config_edited_by_someone_else_is_not_trusted(
     run = run_cli(env_for(jira, live_prometheus.url, VERIFIER_TRUSTED_AUTHORS=jira.identity(REPORTER)))
 
     assert run.code == 0, run.err
-    assert jira.state(key).results == ["VERIFIED"]  # the body's config, not the edited comment's
+    assert jira.state(key).results == ["INVALID"]  # neither the edited comment's config nor the older body's (#20)
+    assert f"but it was edited by {jira.identity(COMMENTER)}" in run.line(key)
 
 
 def seed_filed(desk: Desk, t: Timeline, key: bytes, service: str, name: str = "held") -> str:
@@ -360,7 +361,7 @@ def test_with_a_signing_key_an_edited_filed_config_is_not_trusted(
 
     assert run.code == 0, run.err
     assert desk.state(intact).results == ["VERIFIED"]
-    assert desk.state(edited).results == []
+    assert desk.state(edited).results == ["INVALID"]  # refused out loud, never skipped over (#20)
     assert "not signed with the signing key" in run.line(edited)
 
 
@@ -376,8 +377,8 @@ def test_a_description_changed_by_someone_untrusted_is_not_trusted(
     run = run_cli(env_for(jira, live_prometheus.url))
 
     assert run.code == 0, run.err
-    assert jira.state(key).results == []
-    assert "description edited by" in run.line(key)
+    assert jira.state(key).results == ["INVALID"]  # refused out loud, never skipped over (#20)
+    assert "the description was edited by" in run.line(key)
 
 
 def test_no_secret_from_backend_warnings_reaches_a_result_comment(

@@ -183,3 +183,14 @@ def test_a_check_across_fields_names_the_family_of_variables(monkeypatch: pytest
     monkeypatch.setenv("VERIFIER_JIRA_URL", "https://jira.example")
     with pytest.raises(SettingsError, match=r"VERIFIER_JIRA_\*: missing email and api_token"), app(metrics=False):
         pass
+
+
+def test_the_verified_and_failed_labels_reach_the_github_adapter_as_judgement_labels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    github_env(monkeypatch)
+    monkeypatch.setenv("VERIFIER_VERIFIED_LABEL", "ok-by-otel")
+    monkeypatch.setenv("VERIFIER_FAILED_LABEL", "nok-by-otel")
+    with app(metrics=False) as context:
+        settings = context.tracker_settings
+        assert isinstance(settings, GitHubSettings) and settings.judgement_labels == ("ok-by-otel", "nok-by-otel")

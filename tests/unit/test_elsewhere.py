@@ -26,7 +26,8 @@ def comment(author: str, body: str, hours_after_resolution: float, id: str = "7"
 
 
 def elsewhere(labels: frozenset[str] = frozenset(), *comments: Comment) -> str | None:
-    t = ticket("A-1", labels=frozenset({"post-incident"}) | labels, comments=comments)
+    by_script = tuple((label, "script") for label in labels)  # a trusted account added them
+    t = ticket("A-1", labels=frozenset({"post-incident"}) | labels, comments=comments, labelled_by=by_script)
     return judged_elsewhere(t, OWN, TRUSTED, LABELS)
 
 
@@ -59,7 +60,7 @@ def test_a_result_of_ours_for_this_resolution_is_never_elsewhere() -> None:
 
 
 def test_triage_skips_them_and_rejudge_measures_them() -> None:
-    t = ticket("A-1", labels=frozenset({"post-incident", "verified-by-otel"}))
+    t = ticket("A-1", labels=frozenset({"post-incident", "verified-by-otel"}), labelled_by=(("verified-by-otel", BOT),))
     policy = Policy(TRUSTED, OWN, frozenset(), judged_labels=LABELS)
     skipped = triage(t, NOW, policy)
     assert isinstance(skipped, Skip) and skipped.elsewhere

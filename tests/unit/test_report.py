@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tests.unit.fakes import BOT
@@ -45,6 +46,7 @@ def make(
         comments=comments,
         created=NOW - timedelta(days=created_days),
         priority=priority,
+        labelled_by=tuple((label, BOT) for label in labels),  # added by a trusted account
     )
 
 
@@ -161,3 +163,10 @@ def test_judged_elsewhere_is_counted_and_said() -> None:
     report = build_report([labelled], since=WEEK_AGO, now=NOW, policy=policy)
     assert (report.overall.elsewhere, report.overall.verified) == (1, 0)
     assert "1 completed and judged elsewhere" in as_markdown(report)
+
+
+def test_a_service_from_a_description_someone_untrusted_edited_is_not_its_group() -> None:
+    honest = make("A-1", "checkout", created_days=5, resolved_days=3, result=Outcome.VERIFIED)
+    moved = replace(make("A-2", "payments", created_days=5, resolved_days=3), body_edited_by=("mallory",))
+    report = build_report([honest, moved], since=WEEK_AGO, now=NOW, policy=POLICY)
+    assert sorted(report.groups) == ["(no service recorded)", "checkout"]

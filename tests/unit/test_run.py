@@ -301,7 +301,10 @@ def test_a_pull_request_named_with_issue_is_left_alone() -> None:
 def test_judged_elsewhere_is_skipped_and_shown_then_rejudge_writes() -> None:
     from verifier.services.summary import as_text
 
-    tracker, metrics = setup(ticket("A-1", labels=frozenset({"post-incident", "verified-by-otel"})))
+    labelled = ticket(
+        "A-1", labels=frozenset({"post-incident", "verified-by-otel"}), labelled_by=(("verified-by-otel", BOT),)
+    )
+    tracker, metrics = setup(labelled)
     report = run(tracker, metrics, RunOptions(), NOW)
     assert tracker.writes == [] and metrics.asked == []
     assert report.counts() == {"ELSEWHERE": 1}
@@ -329,3 +332,14 @@ def test_labels_ride_with_a_comment_or_a_reopen_where_the_tracker_allows(
     label = "verified-by-otel" if answer < 0.1 else "verification-failed"
     assert label in tracker.tickets["A-1"].labels
     assert run(tracker, metrics, RunOptions(), NOW).writes == 0
+
+
+def test_the_service_shown_comes_only_from_a_trusted_body() -> None:
+    body = "**Service**: checkout\n\n" + BLOCK
+    tracker, metrics = setup(
+        ticket("A-1", body=body),
+        ticket("A-2", body=body, body_edited_by=("mallory",)),
+        ticket("A-3", body=body, reporter="mallory"),
+    )
+    report = run(tracker, metrics, RunOptions(dry_run=True), NOW)
+    assert {r.key: r.service for r in report.results} == {"A-1": "checkout", "A-2": None, "A-3": None}

@@ -173,6 +173,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "service": None,
                 "graph": None,
                 "data": None,
+                "refused": [],
             },
             {
                 "key": "A-2",
@@ -189,6 +190,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "service": None,
                 "graph": None,
                 "data": None,
+                "refused": [],
             },
         ],
         "overdue": [
@@ -207,6 +209,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
                 "service": "search",
                 "graph": None,
                 "data": None,
+                "refused": [],
             }
         ],
         "plan": None,

@@ -64,7 +64,10 @@ def test_the_incident_value_in_an_untrusted_reporters_body_is_not_a_baseline() -
     config = Comment("5", LEAD, RELATIVE, RESOLVED - timedelta(days=1))
     decision = triage(ticket(body=body, reporter="mallory", comments=(config,)), NOW, POLICY)
     assert isinstance(decision, Judged) and decision.verdict.outcome is Outcome.INVALID
-    assert "records no incident value" in decision.verdict.reason
+    assert decision.verdict.reason == (  # named as refused, and why (#20)
+        "A-1: the baseline (the incident's value and time) is refused: the description is by mallory, "
+        "not a trusted author"
+    )
 
 
 def test_a_config_in_an_untrusted_body_or_comment_is_ignored_and_named() -> None:

@@ -16,6 +16,8 @@ Ticket keys are `owner/repo#N`. What PyGithub (2.10) does, and how it is configu
   carry no `pull_request` key, so `issue.pull_request` would cost one GET per issue; the raw JSON is read instead.
 - `Issue.add_to_labels` posts a bare JSON array; the API description accepts only `{"labels": [...]}`, which is
   posted through PyGithub's requester instead.
+- Who added a judgement label (`judgement_labels`: the verified and failed labels) is read from the issue's events
+  (`labeled`, with their `actor`), only for an issue that carries one: one more request for those alone.
 - Filing creates issues in the first configured repository (`Repository.create_issue`, paced as content
   creation; a POST is never retried after a 5xx or a read error, so a retry cannot file it twice) and finds them
   again in any configured repository by the `incident:<id>` label and the fingerprint in the body.
@@ -51,6 +53,7 @@ from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, split_entry
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
+from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, own_filing
 from verifier.errors import TrackerError, TrackerThrottled
 
@@ -217,7 +220,10 @@ class GitHubTracker:
 
     def _who(self, user: Any) -> str:
         """A person as the trust rules see them: by the trusted entry their user id resolved from, else by login."""
-        uid, login = getattr(user, "id", None) if user is not None else None, _login(user)
+        if isinstance(user, dict):  # raw JSON, as in issue events
+            uid, login = user.get("id"), _login_of(user)
+        else:
+            uid, login = getattr(user, "id", None) if user is not None else None, _login(user)
         if login and login == self._me:  # the tool's own account stays itself: its results are found by it
             return login
         return self._identities.name(login, str(uid) if uid else None)
@@ -389,6 +395,7 @@ class GitHubTracker:
                 if len(batch) < PER_PAGE or len(comments) >= issue.comments:
                     break
                 number += 1
+        labels = [label.name for label in issue.labels]
         return Ticket(
             key=key,
             url=issue.html_url,
@@ -396,14 +403,47 @@ class GitHubTracker:
             status=issue.state,
             resolved_at=issue.closed_at,
             resolution=issue.state_reason,
-            labels=frozenset(label.name for label in issue.labels),
+            labels=frozenset(labels),
             body=issue.body or "",
             reporter=self._who(issue.user),
             comments=tuple(comments),
             created=issue.created_at,
-            priority=_priority(label.name for label in issue.labels),
+            priority=_priority(labels),
             kind="pull request" if "pull_request" in _raw(issue) else "issue",
+            creator=self._who(issue.user),  # the author: GitHub has no editable reporter
+            labelled_by=self._labelled_by(key, issue, labels, comments),
         )
+
+    def _labelled_by(
+        self, key: str, issue: Issue, labels: list[str], comments: list[Comment]
+    ) -> tuple[tuple[str, str], ...] | None:
+        """Who added each judgement label the issue carries, from its `labeled` events (oldest first); None when
+        not read (then no label of it counts as a judgement). Read only for an issue with such a label and no
+        result marker: a marker of the tool's makes the labels moot, anyone else's makes the ticket judged here."""
+        watched = [label for label in labels if label in self._connection.judgement_labels]
+        if not watched:
+            return ()
+        if any(parse_marker(c.body) is not None for c in comments):
+            return None
+        adders: dict[str, str] = {}
+        try:
+            listing, number = issue.get_events(), 0
+            while True:
+                batch = self._call(partial(listing.get_page, number), action="read the issue events", ticket=key)
+                for event in batch:
+                    raw: dict[str, Any] = event._rawData
+                    name = str((raw.get("label") or {}).get("name") or "")
+                    if raw.get("event") == "labeled" and name in watched:
+                        adders[name] = self._who(raw.get("actor"))
+                    elif raw.get("event") == "unlabeled":
+                        adders.pop(name, None)
+                if len(batch) < PER_PAGE:
+                    break
+                number += 1
+        except TrackerError as error:  # unknown: the labels are not judgements; the listing goes on
+            _log.warning("github.events_unread", ticket=key, error=str(error))
+            return None
+        return tuple((label, adders[label]) for label in watched if label in adders)
 
     def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None, idempotent: bool = True) -> T:
         """Run one client call, tried again by `retry.call`'s rule; failures as TrackerError."""
@@ -459,6 +499,11 @@ def _login(user: Any) -> str:
     """GitHub logins are case-insensitive (`Trent` is `trent`): the adapter gives them in lower case, and
     trusted authors are compared in lower case (`bootstrap.run_options`)."""
     return str(user.login).lower() if user is not None and user.login else ""
+
+
+def _login_of(user: Any) -> str:
+    """`_login` of a user in raw JSON."""
+    return str(user.get("login") or "").lower() if isinstance(user, dict) else ""
 
 
 def _priority(labels: Iterable[str]) -> str | None:

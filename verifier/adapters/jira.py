@@ -16,6 +16,9 @@ What the `jira` library does and does not do for us (jira 3.10):
 - `transition_issue` posts the transition id as a number; the API description types it as a string. We post it
   ourselves, as a string.
 - Filing (`find_filed`, `create`) is in `verifier.adapters.jira_filing`, a mixin of `JiraTracker`.
+- Trust reads an issue's whole history (who edited the description, who added each label), paging `GET
+  .../issue/{key}/changelog` only when `changelog.total` is more than came inline: `verifier.adapters.jira_history`.
+  The body's author is `creator`, never the editable `reporter`.
 
 Searches are streamed page by page; the caller writes only after the listing (see `Tracker.resolved_tickets`).
 """
@@ -39,6 +42,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from verifier.adapters import retry
 from verifier.adapters.http import OriginBoundSession
 from verifier.adapters.jira_filing import _ACCOUNT_ID, JiraFiling, incident_label, seed_comment
+from verifier.adapters.jira_history import CHANGELOG_PAGE, trust_fields, whole_history
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
 from verifier.domain.formats import essentials
@@ -56,6 +60,7 @@ SEARCH_FIELDS = (
     "labels",
     "description",
     "reporter",
+    "creator",
     "comment",
     "created",
     "priority",
@@ -307,21 +312,23 @@ class JiraTracker(JiraFiling):
                 comments=tuple(self._comments(key, fields.get("comment"))),
                 created=_parse_time(fields.get("created")),
                 priority=self._priority(fields.get("priority")),
-                body_edited_by=self._description_editors(raw.get("changelog")),
+                **self._trust_history(key, fields, raw.get("changelog")),
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise TrackerError(f"unexpected Jira issue shape: {exc}", ticket=key) from exc
 
-    def _description_editors(self, changelog: Any) -> tuple[str, ...]:
-        """Who changed the description, from the issue's changelog (`expand=changelog`)."""
-        histories = changelog.get("histories") if isinstance(changelog, dict) else None
-        editors = [
-            self._user(history.get("author"))
-            for history in histories or ()
-            if isinstance(history, dict)
-            and any(isinstance(i, dict) and i.get("field") == "description" for i in history.get("items") or ())
-        ]
-        return tuple(dict.fromkeys(editors))
+    def _trust_history(self, key: str, fields: dict[str, Any], changelog: Any) -> dict[str, Any]:
+        """The Ticket fields trust reads from the issue's history (`jira_history`); its pages are fetched only
+        when `changelog.total` is more than came inline, and only Cloud has them."""
+        fetch = partial(self._changelog_page, key) if self._is_cloud() else None
+        histories, gap = whole_history(key, changelog, fetch)
+        return trust_fields(histories, fields, self._user, gap)
+
+    def _changelog_page(self, key: str, start: int) -> dict[str, Any]:
+        params = {"startAt": start, "maxResults": CHANGELOG_PAGE}
+        path = f"issue/{quote(key, safe='')}/changelog"
+        page: dict[str, Any] = self._request("GET", path, ticket=key, action="read the history", params=params)
+        return page
 
     def _comments(self, key: str, inline: Any) -> Iterator[Comment]:
         """A ticket's comments, a page at a time: of each only what decisions read is kept (`essentials`), so

@@ -37,6 +37,10 @@ KEEP_WHOLE = 4096
 _FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$", re.M)
 _JIRA_TAG = re.compile(r"\{(code|noformat)", re.I)
 _PARAMS_END = re.compile(r"[}\n]")
+#: Quoted text is someone else's words: Jira's `{quote}`…`{quote}` (an unclosed one runs to the end) and `bq.`
+#: paragraphs, Markdown's `>` lines. A config inside a quote is not the quoting author's (`unquoted`).
+_JIRA_QUOTE = re.compile(r"\{quote(?::[^{}\n]{0,200})?\}.*?(?:\{quote\}|\Z)", re.I | re.S)
+_QUOTE_LINE = re.compile(r"^[ \t]*(?:>|bq\.)[^\n]*(?:\n|\Z)", re.M | re.I)
 _SEED_TITLE = re.compile(r"Automated Verification Config", re.I)
 _HEADER = re.compile(r"^\s*#\s*action-item-verifier\s*:\s*(?P<version>\S+)\s*$")
 _SECTION = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*|h[1-6]\.[ \t]*)Verification Criteria[ \t]*(?::[ \t]*)?$", re.M | re.I)
@@ -66,7 +70,7 @@ def find_config(text: str) -> VerificationConfig | None:
         raise ConfigError("text", f"must be text, not {type(text).__name__}")
     if len(text) > MAX_TEXT:
         raise ConfigError("text", f"is longer than {MAX_TEXT} characters")
-    text = text.replace("\r\n", "\n")  # GitHub returns a text written in its web editor with CRLF line ends
+    text = unquoted(text.replace("\r\n", "\n"))  # GitHub returns a text written in its web editor with CRLF ends
     candidates = [*_blocks(text), *_sections(text)]
     if not candidates:
         return None
@@ -93,10 +97,15 @@ def _blocks(text: str) -> list[_Candidate]:
     return found
 
 
+def unquoted(text: str) -> str:
+    """The text without what it quotes (see `_JIRA_QUOTE`), so that nobody's config becomes the quoter's."""
+    return _QUOTE_LINE.sub("", _JIRA_QUOTE.sub("", text))
+
+
 def carries_config(text: str) -> bool:
     """Whether `find_config` would find a config or an error in the text, without reading any YAML: how an
     untrusted author's text is judged, so that their text costs no parsing and cannot raise."""
-    text = text[:MAX_TEXT].replace("\r\n", "\n")
+    text = unquoted(text[:MAX_TEXT].replace("\r\n", "\n"))
     if _SECTION.search(text):
         return True
     if any(_HEADER.match(body.lstrip("\n").split("\n", 1)[0]) for _, body, _ in _fenced(text)):
@@ -114,7 +123,7 @@ def essentials(text: str, keep_whole: int = KEEP_WHOLE) -> str:
     it has a result marker (then it is never read as a config), the spans `find_config` reads, in order."""
     if len(text) <= keep_whole or len(text) > MAX_TEXT:
         return text
-    text = text.replace("\r\n", "\n")  # as find_config reads it: the spans below are found on \n
+    text = unquoted(text.replace("\r\n", "\n"))  # as find_config reads it: spans found on \n, quotes dropped
     markers = []
     if (due := parse_reminder(text)) is not None:
         markers.append(f"action-item-verifier reminder v1; due={due}")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from verifier import defaults
 from verifier.domain import neutral, trends
 from verifier.domain.models import incident_service
-from verifier.domain.selection import judged_elsewhere, tool_marker
+from verifier.domain.selection import body_refusal, judged_elsewhere, tool_marker
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import Policy, Wait, triage
 from verifier.domain.verdicts import Outcome
@@ -90,10 +90,10 @@ def build_report(
     report = Report(since=since, until=now, group_by=group_by)
     report.trend = trends.Trend.ending(now, trend_weeks) if trend_weeks else None
     for ticket in tickets:
-        if ticket.reporter not in policy.trusted:  # anyone can add the label: only trusted filings count
+        if ticket.filed_by not in policy.trusted:  # anyone can add the label: only trusted filings count
             report.left_out += 1
             continue
-        groups = _groups(ticket, group_by, label)
+        groups = _groups(ticket, group_by, label, policy.trusted)
         if report.trend is not None:
             report.trend.add(ticket, groups, policy.own)
             if not _active(ticket, since):
@@ -186,9 +186,10 @@ def _latest_result(ticket: Ticket, policy: Policy, since: datetime) -> Outcome |
     return latest
 
 
-def _groups(ticket: Ticket, group_by: GroupBy, label: str) -> list[str]:
-    if group_by == "service":
-        return [incident_service(ticket.body) or "(no service recorded)"]
+def _groups(ticket: Ticket, group_by: GroupBy, label: str, trusted: frozenset[str]) -> list[str]:
+    if group_by == "service":  # from a body nobody untrusted changed (#20): an edit cannot move a ticket's group
+        service = incident_service(ticket.body) if body_refusal(ticket, trusted) is None else None
+        return [service or "(no service recorded)"]
     if group_by == "team":
         teams = [
             lb.split(":", 1)[-1].removeprefix("team-") for lb in ticket.labels if lb.startswith(("team-", "team:"))

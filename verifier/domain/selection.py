@@ -1,8 +1,12 @@
 """Which config a ticket's verification uses, and what this tool already recorded on it.
 
-Trust: a config counts only from the body of a ticket whose reporter is trusted, or from a comment by a trusted
-author (the tool's own account is always trusted). Anyone else's config is ignored, so no commenter can make the
-verifier run their PromQL and post the answer. Of the trusted configs, the newest wins.
+Trust: a config counts only from the body of a ticket whose creator is trusted (the reporter is an editable field),
+or from a comment by a trusted author (the tool's own account is always trusted). Anyone else's config is ignored, so
+no commenter can make the verifier run their PromQL and post the answer. Of the trusted configs, the newest wins, and
+there is no fallback: when the newest is a trusted author's text that someone else changed (or, with a signing key,
+the body the tool filed, whose signature fails), the ticket's config is that refusal (INVALID), never an older
+config. With a key, a comment under the tool's name that is not signed is nobody's (ignored and named).
+A config inside a quote is not the quoting author's (`formats.unquoted`).
 """
 
 from __future__ import annotations
@@ -54,18 +58,24 @@ def select_config(
 ) -> Selection:
     """The newest trusted config; configs by others are ignored and reported. With a signing key, a config in the
     tool's own text (the body it filed) counts only when its `# sig:` verifies: nobody edited what it filed."""
-    editors = [e for e in ticket.body_edited_by if e != ticket.reporter and e not in trusted]
-    body_from = f"{ticket.reporter} (description edited by {editors[0]})" if editors else ticket.reporter
-    sources: list[tuple[str, str, str, datetime | None]] = [("body", body_from, ticket.body, None)]
-    sources += [(f"comment {c.id}", _writer(c, trusted), c.body, c.created) for c in _by_time(ticket.comments)]
+    sources: list[tuple[str, str, str | None, str, datetime | None]] = [
+        ("body", ticket.filed_by, body_tampering(ticket, trusted), ticket.body, None)
+    ]
+    for c in _by_time(ticket.comments):
+        sources.append((f"comment {c.id}", c.author, _tampering(c, trusted), c.body, c.created))
     ignored: list[str] = []
     chosen: Choice | None = None
-    for where, author, text, created in sources:
+    for where, author, tampered, text, created in sources:
         if parse_marker(text):
             continue  # the tool's own result comments are not configs
         if author not in trusted:  # checked before parsing: an untrusted text is only looked at, never read
             if carries_config(text):
                 ignored.append(author)
+            continue
+        if tampered is not None:  # a trusted author's text someone else changed: refused, never skipped over
+            if carries_config(text):
+                edited = ConfigError("text", f"{where} by {author} carries a config, but {tampered}: it is refused")
+                chosen = Choice(None, edited.for_ticket(ticket.key), where, created)
             continue
         try:
             config, error = find_config(text), None
@@ -74,10 +84,35 @@ def select_config(
         if config is None and error is None:
             continue
         if key is not None and author in own and not (config is not None and _signed(key, config, ticket)):
-            ignored.append(f"{author} ({_unsigned(key, config)})")
+            why = _unsigned(key, config)
+            if (
+                where == "body"
+            ):  # the tool files its bodies signed: this one was changed or moved where no trace is kept
+                why += ": edited since" if why == _NOT_SIGNED else ""
+                unsigned = ConfigError("text", f"{where} by {author} is {why}")
+                chosen = Choice(None, unsigned.for_ticket(ticket.key), where, created)
+            else:  # a new comment under the tool's name but without its key: not the tool's, like a stranger's
+                ignored.append(f"{author} ({why})")
             continue
         chosen = Choice(config, error, where, created)  # later sources replace earlier ones
     return Selection(chosen, tuple(dict.fromkeys(ignored)))
+
+
+def body_tampering(ticket: Ticket, trusted: frozenset[str]) -> str | None:
+    """Why the body is not its creator's words alone (someone untrusted edited it, or its history is unreadable),
+    or None."""
+    if ticket.history_gap is not None:
+        return f"who edited the description is unknown ({ticket.history_gap})"
+    editors = [e for e in ticket.body_edited_by if e != ticket.filed_by and e not in trusted]
+    return f"the description was edited by {editors[0]}, not a trusted author" if editors else None
+
+
+def body_refusal(ticket: Ticket, trusted: frozenset[str]) -> str | None:
+    """Why the facts the body records (the incident's value and time, the service) are not from a trusted hand, or
+    None when they are."""
+    if ticket.filed_by not in trusted:
+        return f"the description is by {ticket.filed_by or 'an unknown author'}, not a trusted author"
+    return body_tampering(ticket, trusted)
 
 
 def _signed(key: bytes, config: VerificationConfig, ticket: Ticket) -> bool:
@@ -85,18 +120,21 @@ def _signed(key: bytes, config: VerificationConfig, ticket: Ticket) -> bool:
     return signed_for(key, ticket.key, ticket.body, config)
 
 
+_NOT_SIGNED = "not signed with the signing key"  # for this ticket and the facts its body records
+
+
 def _unsigned(key: bytes, config: VerificationConfig | None) -> str:
     if config is not None and signed_earlier(key, config):
         return "signed in the earlier format, not bound to its ticket: run `file` again to re-sign"
-    return "not signed with the signing key"  # for this ticket and the facts its body records
+    return _NOT_SIGNED
 
 
-def _writer(comment: Comment, trusted: frozenset[str]) -> str:
-    """Who a comment's text is from: its author, unless someone else (or, where the tracker does not say who,
-    anyone) edited it after it was written."""
+def _tampering(comment: Comment, trusted: frozenset[str]) -> str | None:
+    """Why a comment's text is not its author's alone: someone else (or, where the tracker does not say who,
+    anyone) edited it after it was written. None when it is untouched or its trusted author edited it."""
     if not comment.edited or (comment.updated_by in trusted and comment.updated_by == comment.author):
-        return comment.author
-    return f"{comment.author} (edited by {comment.updated_by or 'someone'})"
+        return None
+    return f"it was edited by {comment.updated_by or 'someone (the tracker does not say who)'}"
 
 
 def tool_marker(ticket: Ticket, comment: Comment, own: frozenset[str], key: bytes | None = None) -> Marker | None:
@@ -154,8 +192,9 @@ def judged_elsewhere(ticket: Ticket, own: frozenset[str], trusted: frozenset[str
 
     Judged elsewhere: no result of ours for the current resolution, and either a result comment of the article's
     script by a trusted author written since the ticket was resolved, or one of `labels` (the verified and the
-    failed label) that no earlier judgement explains. A result (ours or the script's) from before the current
-    resolution means the ticket was reopened and resolved again: its labels are stale and it is judged as usual.
+    failed label), added by a trusted account (`Ticket.labelled_by`), that no earlier judgement explains. A result
+    (ours or the script's) from before the current resolution means the ticket was reopened and resolved again: its
+    labels are stale and it is judged as usual.
     """
     if ticket.resolved_at is None or own_results(ticket, own):
         return None
@@ -168,7 +207,17 @@ def judged_elsewhere(ticket: Ticket, own: frozenset[str], trusted: frozenset[str
             first = comment.body.strip().split(":", 1)[0]
             return f'judged elsewhere: {comment.author}\'s "{first}" comment of {comment.created:%Y-%m-%d}'
         judged_before = judged_before or ours or article
-    found = sorted(set(labels) & ticket.labels)
+    found = sorted(label for label in set(labels) & ticket.labels if ticket.label_adder(label) in trusted)
     if found and not judged_before:
         return f"judged elsewhere: labelled {', '.join(found)} with no result of ours"
     return None
+
+
+def untrusted_labels(ticket: Ticket, trusted: frozenset[str], labels: Iterable[str]) -> list[str]:
+    """The judgement `labels` on the ticket that no trusted account added (`judged_elsewhere` ignores them), as
+    refusals to name: "verified-by-otel (added by mallory)"."""
+    return [
+        f"{label} (added by {ticket.label_adder(label) or 'an unknown account'})"
+        for label in sorted(set(labels) & ticket.labels)
+        if ticket.label_adder(label) not in trusted
+    ]

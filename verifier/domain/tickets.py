@@ -47,6 +47,19 @@ class Ticket:
     priority: str | None = None  # P0–P3 when the tracker's priority maps to one
     kind: str = "issue"  # GitHub lists pull requests with issues: "pull request" ones are never action items
     body_edited_by: tuple[str, ...] = ()  # who changed the body since filing (Jira's changelog; GitHub: unknown)
+    creator: str = ""  # who filed it (Jira `creator`, GitHub's author): unlike the reporter, nobody can change it
+    # Who added each label last (Jira's history, GitHub's `labeled` events); None: the tracker was not asked.
+    labelled_by: tuple[tuple[str, str], ...] | None = None
+    history_gap: str | None = None  # why the history could not be read whole: who edited the body is then unknown
+
+    @property
+    def filed_by(self) -> str:
+        """Whose the body is: its creator where the tracker says, else its reporter."""
+        return self.creator or self.reporter
+
+    def label_adder(self, label: str) -> str | None:
+        """Who added `label` last, or None when unknown."""
+        return next((who for name, who in self.labelled_by or () if name == label), None)
 
 
 @dataclass(frozen=True)

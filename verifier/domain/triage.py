@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, QueryPlan, plan
-from verifier.domain.selection import Recorded, judged_elsewhere, recorded_result, select_config
+from verifier.domain.selection import (
+    Recorded,
+    body_refusal,
+    judged_elsewhere,
+    recorded_result,
+    select_config,
+    untrusted_labels,
+)
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.verdicts import Verdict, invalid
 from verifier.errors import ConfigError
@@ -49,6 +56,7 @@ class AlreadyRecorded:
 @dataclass(frozen=True)
 class Measure:
     plan: QueryPlan
+    refused: tuple[str, ...] = ()  # inputs not from a trusted hand, left out (also in the plan's notes)
 
 
 @dataclass(frozen=True)
@@ -87,14 +95,23 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     if choice.error is not None:
         return Judged(invalid(str(choice.error)))
     assert choice.config is not None
+    # The incident's recorded value and time (a baseline) count only from a body its trusted creator wrote and
+    # nobody untrusted changed: refused otherwise, and a condition relative to them is then INVALID.
+    refusal = body_refusal(ticket, policy.trusted)
     try:
-        # The incident's recorded value (a baseline) counts only from a body a trusted reporter wrote.
-        facts = incident_facts(ticket.body) if ticket.reporter in policy.trusted else None
+        facts = incident_facts(ticket.body) if refusal is None else None
         planned = plan(choice.config, ticket.resolved_at, now, early=policy.early, incident=facts, settle=policy.settle)
     except ConfigError as error:
-        return Judged(invalid(str(error.for_ticket(ticket.key))))
+        problem = error
+        if refusal is not None and choice.config.condition.relative:
+            problem = ConfigError("text", f"the baseline (the incident's value and time) is refused: {refusal}")
+        return Judged(invalid(str(problem.for_ticket(ticket.key))))
     if isinstance(planned, Pending):
         return Wait(planned)
+    refused = untrusted_labels(ticket, policy.trusted, policy.judged_labels)
+    if refused:  # said in the comment: the label is not taken for a judgement, so the ticket is judged here
+        note = f"not judged elsewhere: labels no trusted account added: {', '.join(refused)}"
+        return Measure(replace(planned, notes=(*planned.notes, note)), (note,))
     return Measure(planned)
 
 

@@ -27,6 +27,7 @@ from verifier.domain.planning import QueryPlan
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
 from verifier.domain.reminders import breach, render_reminder
 from verifier.domain.report import DEFAULT_PRIORITY, DEFAULT_SLA_DAYS, due_date
+from verifier.domain.selection import body_refusal
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
 from verifier.domain.verdicts import Outcome, Verdict
@@ -95,6 +96,7 @@ class TicketResult:
     service: str | None = None  # the service the ticket's incident context names
     graph: str | None = None  # the link to the judged query over its window
     data: dict[str, object] | None = None  # what the verdict stood on: steps with data, events (Support.as_json)
+    refused: list[str] = field(default_factory=list)  # inputs not from a trusted hand, left out (#20)
 
 
 @dataclass
@@ -226,7 +228,8 @@ def listing_days(lookback_days: int) -> int:
 
 
 def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) -> _Due | None:
-    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING.value, "", service=incident_service(ticket.body))
+    service = incident_service(ticket.body) if body_refusal(ticket, policy.trusted) is None else None  # (#20)
+    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING.value, "", service=service)
     try:
         decision = triage(ticket, now, policy)
     except Exception as error:  # a bug must not take the other tickets down
@@ -257,6 +260,9 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         return _Due(_slim(ticket), result, decision.verdict)
     assert isinstance(decision, Measure)
     result.due_at, result.query = decision.plan.due_at, decision.plan.query
+    if decision.refused:
+        result.refused = list(decision.refused)
+        log.warning("untrusted_input_refused", ticket=ticket.key, refused=result.refused)
     return _Due(_slim(ticket), result, plan=decision.plan)
 
 

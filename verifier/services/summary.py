@@ -42,6 +42,8 @@ def as_text(report: RunReport) -> str:
             detail += f" [{verb}: {', '.join(result.actions)}]"
         if result.deferred:
             detail += f" [left for the next run: {result.deferred}]"
+        if result.refused:
+            detail += f" [refused: {'; '.join(result.refused)}]"
         lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
     counts = ", ".join(f"{n} {_name(k)}" for k, n in report.counts().items()) or "no tickets"
     mode = " (dry run: nothing written)" if report.dry_run else ""
