@@ -45,6 +45,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
 from verifier.adapters import retry
+from verifier.adapters.http import AnswerRefused, DeadlinePassed, guard_pygithub
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
@@ -144,6 +145,7 @@ class GitHubTracker:
             key = connection.app_private_key.get_secret_value() if connection.app_private_key else ""
             self._app_auth = Auth.AppAuth(connection.app_id or "", key)
             auth = self._app_auth.get_installation_auth(connection.installation_id or 0)
+        guard_pygithub()  # every answer under a deadline and size and depth caps (`verifier.adapters.http`)
         self._gh = Github(auth=auth, lazy=True, **self._client_options())
 
     def _client_options(self) -> dict[str, Any]:
@@ -363,6 +365,8 @@ class GitHubTracker:
                 reason = f"HTTP {exc.status}: {message}"
             elif isinstance(exc, BadAttributeException):
                 reason = f"unexpected answer: {type(exc).__name__}"
+            elif isinstance(exc, AnswerRefused | DeadlinePassed):  # the guarded transport names its cap
+                reason = str(exc)
             else:
                 reason = type(exc).__name__
             reason += wait

@@ -28,9 +28,10 @@ import requests
 import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from verifier import defaults
+from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, guard
 from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
@@ -53,7 +54,9 @@ _MAX_RETRY_AFTER_SECONDS = 60
 class PrometheusMetrics:
     """Implements `verifier.ports.Metrics` and `MetricCatalog`; also `exemplars` and `ping`. Close it (or use `with`) when done."""
 
-    def __init__(self, connection: PrometheusConnection) -> None:
+    def __init__(
+        self, connection: PrometheusConnection, *, max_answer_bytes: int = defaults.METRICS_MAX_ANSWER_BYTES
+    ) -> None:
         self.connection = connection
         retry = _Retry(
             total=connection.retries,
@@ -63,7 +66,7 @@ class PrometheusMetrics:
             raise_on_status=False,  # the last error response is returned and translated below, with its text
             respect_retry_after_header=True,
         )
-        self._session = _session(connection, retry)
+        self._session = _session(connection, retry, max_answer_bytes)
         self.client = PrometheusConnect(
             url=connection.url, session=self._session, retry=retry, timeout=connection.timeout_seconds
         )
@@ -182,7 +185,7 @@ class _Retry(Retry):
 _TRANSPORT_ERRORS = (OSError, ValueError, urllib3.exceptions.HTTPError)  # RequestException is an OSError
 
 
-def _session(connection: PrometheusConnection, retry: Retry) -> requests.Session:
+def _session(connection: PrometheusConnection, retry: Retry, max_bytes: int) -> requests.Session:
     session = requests.Session()
     session.headers.update({"Accept": "application/json", **connection.headers})
     if connection.bearer_token is not None:
@@ -194,14 +197,14 @@ def _session(connection: PrometheusConnection, retry: Retry) -> requests.Session
     if connection.client_cert is not None:
         key = connection.client_key
         session.cert = (connection.client_cert, key) if key else connection.client_cert
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+    # The deadline covers urllib3's retries of the request too: one query never holds a worker past it.
+    return guard(session, GuardedAdapter(max_bytes=max_bytes, what="the metrics backend's answer", max_retries=retry))
 
 
 def _transport_reason(exc: BaseException) -> str:
     """One short line for a failed exchange: no object reprs, no URLs with their query strings."""
+    if isinstance(exc, AnswerRefused | DeadlinePassed):  # the guarded transport's refusals name their cap
+        return str(exc)
     inner = getattr(exc.args[0], "reason", None) if exc.args else None  # MaxRetryError wraps the last failure
     refused = isinstance(inner, urllib3.exceptions.NewConnectionError)  # a TimeoutError subclass, oddly
     if isinstance(exc, requests.Timeout) or (isinstance(inner, urllib3.exceptions.TimeoutError) and not refused):
