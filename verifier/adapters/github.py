@@ -46,6 +46,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from verifier import defaults
 from verifier.adapters import retry
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, guard_pygithub
+from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
@@ -129,8 +130,10 @@ class GitHubTracker:
         retries: int = 4,
         backoff_factor: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_pages: int = defaults.MAX_PAGES,
     ) -> None:
         self._connection = connection
+        self._max_pages = max_pages
         self._pacer = pacer or WritePacer(sleep=sleep)
         self._clock = clock
         self._retry = RetryPolicy(
@@ -222,10 +225,13 @@ class GitHubTracker:
         return self._call(lambda: self._ticket(key, self._issue(key)), action="read", ticket=key)
 
     def _each(self, listing: PaginatedList[Issue], *, action: str) -> Iterator[Issue]:
-        """The listing's issues, one page requested at a time, with the library's errors translated."""
+        """The listing's issues, one page requested at a time, with the library's errors translated; a listing
+        that repeats a page or passes the page cap stops with a `TrackerError` (`PageGuard`)."""
+        pages = PageGuard(f"GitHub {action}", max_pages=self._max_pages)
         page = 0
         while True:
             issues = self._call(partial(listing.get_page, page), action=action, ticket=None)
+            pages.check(_raw(issue).get("number") for issue in issues)
             yield from issues
             if len(issues) < PER_PAGE:
                 return
@@ -279,8 +285,7 @@ class GitHubTracker:
             listing = self._gh.get_repo(full_name).get_issues(
                 state="all", labels=[incident_label(incident_id)], sort="created", direction="asc"
             )
-            issues: list[Issue] = self._call(partial(list, listing), action=f"list {full_name} issues", ticket=None)
-            for issue in issues:
+            for issue in self._each(listing, action=f"list {full_name} issues"):
                 if "pull_request" in _raw(issue) or fingerprint_in(issue.body or "") != fingerprint:
                     continue
                 key = f"{full_name}#{issue.number}"
@@ -321,8 +326,10 @@ class GitHubTracker:
             # A page at a time (iterating a PaginatedList keeps every raw comment it fetched), keeping of each
             # comment only what decisions read: thousands of large comments never sit in memory at once.
             pages, number = issue.get_comments(), 0
+            guard = PageGuard("GitHub comments", max_pages=self._max_pages, ticket=key)
             while True:
                 batch = pages.get_page(number)
+                guard.check(_raw(c).get("id") for c in batch)
                 comments += (
                     Comment(str(c.id), _login(c.user), essentials(c.body or ""), c.created_at, c.updated_at)
                     for c in batch
@@ -417,8 +424,8 @@ def _parse_key(key: str) -> tuple[str, int]:
     return match["repo"], int(match["number"])
 
 
-def _raw(issue: Issue) -> dict[str, Any]:
-    """The JSON PyGithub built the issue from, without completing it (see the module docstring)."""
+def _raw(issue: Any) -> dict[str, Any]:
+    """The JSON PyGithub built the issue (or comment) from, without completing it (see the module docstring)."""
     raw: dict[str, Any] = issue._rawData
     return raw
 

@@ -35,9 +35,11 @@ from jira.resilientsession import raise_on_error
 from pydantic import SecretStr
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from verifier import defaults
 from verifier.adapters import retry
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, guard
 from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
+from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
 from verifier.domain.formats import essentials
@@ -83,8 +85,16 @@ class JiraTracker(JiraFiling):
     flavour = Flavour.JIRA_WIKI
     labels_with = frozenset({"comment"})  # one issue edit adds a comment and labels
 
-    def __init__(self, connection: JiraConnection, *, retry: RetryPolicy | None = None, page_size: int = 100) -> None:
+    def __init__(
+        self,
+        connection: JiraConnection,
+        *,
+        retry: RetryPolicy | None = None,
+        page_size: int = 100,
+        max_pages: int = defaults.MAX_PAGES,
+    ) -> None:
         self._connection = connection
+        self._max_pages = max_pages
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
         self._account_ids: dict[str, str] = {}  # filing's assignee look-ups (`JiraFiling._assignee`)
@@ -205,20 +215,23 @@ class JiraTracker(JiraFiling):
         params: dict[str, Any] = {"jql": jql, "maxResults": self._page_size, "fields": ",".join(fields)}
         if fields is SEARCH_FIELDS:  # tickets to judge: who changed their descriptions (selection trusts by it)
             params["expand"] = "changelog"
+        pages = PageGuard(f"Jira search ({jql})", max_pages=self._max_pages)
         if self._is_cloud():
-            seen: set[str] = set()
             while True:
                 page = self._request("GET", "search/jql", ticket=None, action="search", params=params)
-                yield from page.get("issues", [])
+                issues = page.get("issues", [])
                 token = page.get("nextPageToken")
-                if not token or page.get("isLast") is True or token in seen:
+                last = not token or page.get("isLast") is True
+                pages.check(_keys(issues), token=None if last else str(token))
+                yield from issues
+                if last:
                     return
-                seen.add(token)
                 params["nextPageToken"] = token
         start = 0
         while True:
             page = self._request("GET", "search", ticket=None, action="search", params={**params, "startAt": start})
             issues = page.get("issues", [])
+            pages.check(_keys(issues))
             yield from issues
             start += len(issues)
             if not issues or start >= int(page.get("total", 0)):
@@ -268,10 +281,12 @@ class JiraTracker(JiraFiling):
         seen, total = len(batch), page.get("total")
         yield from map(self._comment, batch)
         path = f"issue/{quote(key, safe='')}/comment"
+        pages = PageGuard("Jira comments", max_pages=self._max_pages, ticket=key)
         while total is None or seen < int(total):
             params = {"startAt": seen, "maxResults": 100}
             page = self._request("GET", path, ticket=key, action="read comments", params=params)
             batch = page.get("comments", [])
+            pages.check(str(c.get("id")) for c in batch if isinstance(c, dict))
             seen += len(batch)
             total = page.get("total", seen)
             yield from map(self._comment, batch)
@@ -395,6 +410,11 @@ def _failure(error: Exception) -> retry.Failure | None:
     if isinstance(error, requests.RequestException):
         return retry.Failure(transient=isinstance(error, requests.Timeout))
     return None
+
+
+def _keys(issues: Any) -> list[str]:
+    """A search page's issue keys, for `PageGuard` (a page that is not a list has none)."""
+    return [str(i.get("key")) for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
 
 
 def _fields(raw: dict[str, Any], key: str) -> dict[str, Any]:
