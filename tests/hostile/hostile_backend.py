@@ -101,7 +101,10 @@ class HostileBackend:
         rule = next((r for r in self.rules if r.match in query), None)
         if rule is None or not parts.path.startswith("/api/v1/query"):
             upstream = requests.request(
-                handler.command, self.upstream + handler.path, data=form or None, timeout=30,
+                handler.command,
+                self.upstream + handler.path,
+                data=form or None,
+                timeout=30,
                 headers={"Content-Type": handler.headers.get("Content-Type", "")} if form else None,
             )
             self._reply(handler, upstream.status_code, len(upstream.content), iter([upstream.content]), 0.0)

@@ -66,10 +66,15 @@ class PrometheusMetrics:
             raise_on_status=False,  # the last error response is returned and translated below, with its text
             respect_retry_after_header=True,
         )
-        self._session = _session(connection, retry, max_answer_bytes)
+        # The deadline covers urllib3's retries of the request too: one query never holds a worker past it.
+        guarded = GuardedAdapter(max_bytes=max_answer_bytes, what="the metrics backend's answer", max_retries=retry)
+        self._session = guard(_session(connection), guarded)
         self.client = PrometheusConnect(
             url=connection.url, session=self._session, retry=retry, timeout=connection.timeout_seconds
         )
+        # The library mounts a plain HTTPAdapter for its URL on the session it is given, which would win over the
+        # guarded one (requests picks the longest prefix): the guarded adapter is mounted for that URL again.
+        self._session.mount(connection.url, guarded)
 
     def close(self) -> None:
         self._session.close()
@@ -185,7 +190,7 @@ class _Retry(Retry):
 _TRANSPORT_ERRORS = (OSError, ValueError, urllib3.exceptions.HTTPError)  # RequestException is an OSError
 
 
-def _session(connection: PrometheusConnection, retry: Retry, max_bytes: int) -> requests.Session:
+def _session(connection: PrometheusConnection) -> requests.Session:
     session = requests.Session()
     session.headers.update({"Accept": "application/json", **connection.headers})
     if connection.bearer_token is not None:
@@ -197,8 +202,7 @@ def _session(connection: PrometheusConnection, retry: Retry, max_bytes: int) -> 
     if connection.client_cert is not None:
         key = connection.client_key
         session.cert = (connection.client_cert, key) if key else connection.client_cert
-    # The deadline covers urllib3's retries of the request too: one query never holds a worker past it.
-    return guard(session, GuardedAdapter(max_bytes=max_bytes, what="the metrics backend's answer", max_retries=retry))
+    return session
 
 
 def _transport_reason(exc: BaseException) -> str:
