@@ -14,7 +14,10 @@ How each client gets it, through public hooks only (no library's private parts a
   PyGithub builds for its connection.
 
 The deadline of one request is the `timeout` it is sent with (a number: connect + headers + the whole body; a
-(connect, read) pair: their sum). Refusals are `requests` exceptions, so the adapters' error translation and
+(connect, read) pair: their sum), counted from the start of the attempt that answered: a retry urllib3 makes
+inside one send (the metrics adapter's `Retry` calls `restart_deadline` after its wait) gets a deadline of its own.
+The headers are read by http.client under the read timeout, which restarts on every byte; the deadline bounds the
+body, where an answer's size is. Refusals are `requests` exceptions, so the adapters' error translation and
 retry rule see them like any failed exchange: `DeadlinePassed` is a timeout, `AnswerTooLarge` and
 `AnswerTooDeep` are not retried. Each message names the cap.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import io
 import re
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from itertools import accumulate
@@ -44,6 +48,7 @@ __all__ = [
     "GuardedAdapter",
     "guard",
     "guard_pygithub",
+    "restart_deadline",
     "too_deep",
 ]
 
@@ -115,8 +120,9 @@ class GuardedAdapter(HTTPAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         seconds = _total(timeout)
-        deadline = time.monotonic() + seconds
+        restart_deadline()
         response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        deadline = _attempt.started + seconds  # from the start of the attempt that answered (see restart_deadline)
         try:
             body = self._read(response, deadline, seconds)
         finally:
@@ -152,6 +158,15 @@ class GuardedAdapter(HTTPAdapter):
                     f"{self.what} is larger than the cap of {_megabytes(self.max_bytes)}", response=response
                 )
             parts.append(chunk)
+
+
+_attempt = threading.local()  # when the current thread's request started its latest attempt
+
+
+def restart_deadline() -> None:
+    """Start the deadline of the current thread's request again: urllib3 retries a request inside one `send`
+    (Prometheus' `Retry`), and each attempt gets the whole deadline, counted after its retry wait."""
+    _attempt.started = time.monotonic()
 
 
 def _total(timeout: float | tuple[float, float] | tuple[float, None] | None) -> float:

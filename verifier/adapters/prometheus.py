@@ -31,7 +31,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from verifier import defaults
-from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, guard
+from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, guard, restart_deadline
 from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
@@ -66,7 +66,6 @@ class PrometheusMetrics:
             raise_on_status=False,  # the last error response is returned and translated below, with its text
             respect_retry_after_header=True,
         )
-        # The deadline covers urllib3's retries of the request too: one query never holds a worker past it.
         guarded = GuardedAdapter(max_bytes=max_answer_bytes, what="the metrics backend's answer", max_retries=retry)
         self._session = guard(_session(connection), guarded)
         self.client = PrometheusConnect(
@@ -185,6 +184,10 @@ class _Retry(Retry):
 
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), _MAX_RETRY_AFTER_SECONDS)
+
+    def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
+        super().sleep(response)
+        restart_deadline()  # the next attempt gets the whole per-request deadline
 
 
 _TRANSPORT_ERRORS = (OSError, ValueError, urllib3.exceptions.HTTPError)  # RequestException is an OSError
