@@ -24,6 +24,7 @@ retry rule see them like any failed exchange: `DeadlinePassed` is a timeout, `An
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import socket
@@ -34,7 +35,6 @@ from itertools import accumulate
 from typing import Any
 
 import requests
-from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 
@@ -182,24 +182,35 @@ def guard(session: requests.Session, adapter: GuardedAdapter) -> requests.Sessio
     return session
 
 
-class _GuardedHTTP(HTTPRequestsConnectionClass):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        adapter = GuardedAdapter(
-            what="GitHub's answer", max_retries=self.retry, pool_connections=self.pool_size, pool_maxsize=self.pool_size
-        )
-        guard(self.session, adapter)
-
-
-class _GuardedHTTPS(HTTPSRequestsConnectionClass):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        adapter = GuardedAdapter(
-            what="GitHub's answer", max_retries=self.retry, pool_connections=self.pool_size, pool_maxsize=self.pool_size
-        )
-        guard(self.session, adapter)
-
-
 def guard_pygithub() -> None:
     """Make every PyGithub connection guarded (a process-wide setting of PyGithub's, set once; idempotent)."""
-    Requester.injectConnectionClasses(_GuardedHTTP, _GuardedHTTPS)
+    from github.Requester import Requester  # only GitHub runs pay for importing PyGithub
+
+    Requester.injectConnectionClasses(*_pygithub_connections())
+
+
+@functools.cache
+def _pygithub_connections() -> tuple[type[Any], type[Any]]:
+    """PyGithub's connection classes, mounting the guarded adapter on the session each one builds."""
+    from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
+
+    def mount(connection: Any) -> None:
+        adapter = GuardedAdapter(
+            what="GitHub's answer",
+            max_retries=connection.retry,
+            pool_connections=connection.pool_size,
+            pool_maxsize=connection.pool_size,
+        )
+        guard(connection.session, adapter)
+
+    class GuardedHTTP(HTTPRequestsConnectionClass):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            mount(self)
+
+    class GuardedHTTPS(HTTPSRequestsConnectionClass):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            mount(self)
+
+    return GuardedHTTP, GuardedHTTPS
