@@ -41,6 +41,8 @@ TIMEOUT_SECONDS = 30.0
 #: and from a tracker (a page of 100 tickets with their changelogs and inline comments).
 METRICS_MAX_ANSWER_BYTES = 8 * 1024 * 1024
 TRACKER_MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: The Pushgateway answers a push with an empty body or a short error.
+PUSHGATEWAY_MAX_ANSWER_BYTES = 1024 * 1024
 #: How deeply any answer's JSON may nest (the APIs the tool reads nest under 20 levels).
 MAX_JSON_DEPTH = 64
 #: The most pages one tracker listing reads (100 tickets or comments a page); a listing past it, or one whose page

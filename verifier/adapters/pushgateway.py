@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 import requests
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 
+from verifier import defaults
 from verifier.adapters.http import GuardedAdapter, guard
 from verifier.errors import VerifierError
 
@@ -115,7 +116,10 @@ def guarded_handler(
 
     def handle() -> None:
         with requests.Session() as session:
-            guard(session, GuardedAdapter(what="the Pushgateway's answer", max_bytes=1024 * 1024))
+            guard(
+                session,
+                GuardedAdapter(what="the Pushgateway's answer", max_bytes=defaults.PUSHGATEWAY_MAX_ANSWER_BYTES),
+            )
             try:
                 answer = session.request(method, url, data=data, headers=dict(headers), timeout=timeout)
             except requests.RequestException as error:
