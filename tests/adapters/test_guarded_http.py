@@ -174,3 +174,21 @@ def test_the_depth_check_agrees_with_a_real_count(value: object, cap: int) -> No
 def test_deep_and_unclosed_nesting_is_too_deep(levels: int) -> None:
     assert too_deep(b"[" * levels + b"]" * levels, 64) and too_deep(b"[" * levels, 64)
     assert not too_deep(b"[" * 64 + b"]" * 64, 64)
+
+
+def test_answers_read_whole_leave_the_connection_to_be_kept_alive() -> None:
+    server = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
+    ports: set[int] = set()
+    original = server._http.RequestHandlerClass.handle
+
+    def handle(self: BaseHTTPRequestHandler) -> None:
+        ports.add(self.client_address[1])
+        original(self)
+
+    server._http.RequestHandlerClass.handle = handle  # type: ignore[method-assign]
+    try:
+        session = guard(requests.Session(), GuardedAdapter())
+        assert [session.get(server.url, timeout=5).json()["status"] for _ in range(3)] == ["success"] * 3
+        assert len(ports) == 1  # one TCP connection for the three requests
+    finally:
+        server.close()

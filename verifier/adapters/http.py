@@ -123,10 +123,13 @@ class GuardedAdapter(HTTPAdapter):
         restart_deadline()
         response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         deadline = _attempt.started + seconds  # from the start of the attempt that answered (see restart_deadline)
+        raw = response.raw
         try:
             body = self._read(response, deadline, seconds)
-        finally:
-            response.close()
+        except BaseException:
+            response.close()  # a connection left half-read cannot serve another request
+            raise
+        raw.release_conn()  # read to the end: back to the pool, kept alive
         if too_deep(body, self.max_depth):  # any body: an error page may be JSON whatever its Content-Type
             message = f"{self.what} nests JSON deeper than the cap of {self.max_depth} levels"
             raise AnswerTooDeep(message, response=response)
