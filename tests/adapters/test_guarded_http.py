@@ -192,3 +192,23 @@ def test_answers_read_whole_leave_the_connection_to_be_kept_alive() -> None:
         assert len(ports) == 1  # one TCP connection for the three requests
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("tracker", ["jira", "github"])
+def test_an_answer_over_a_cap_is_asked_for_once_not_retried(tracker: str) -> None:
+    body = b'{"a":' + b"[" * 100 + b"]" * 100 + b"}"
+    server = Trickler(body, chunk=len(body), pause=0)
+    try:
+        if tracker == "jira":
+            connection = JiraConnection(url=server.url, pat="p" * 20, timeout_seconds=5)
+            call: Callable[[], object] = JiraTracker(connection, retry=RetryPolicy(sleep=lambda _: None)).account
+            name = "Jira's answer"
+        else:
+            gh = GitHubConnection(api_url=server.url, repositories=("o/r",), token="t" * 20, timeout_seconds=5)
+            call = GitHubTracker(gh, sleep=lambda _: None).account
+            name = "GitHub's answer"
+        with pytest.raises(TrackerError, match=f"{name} nests JSON deeper than the cap of 64 levels"):
+            call()
+        assert server.requests == 1
+    finally:
+        server.close()

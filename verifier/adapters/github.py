@@ -387,7 +387,7 @@ class GitHubTracker:
             if limited or (error.status == 403 and "retry-after" in headers):
                 return retry.Failure(refused=True, wait=_rate_limit_wait(headers, self._secondary_wait))
             return retry.Failure(transient=error.status in (500, 502, 503, 504))
-        if isinstance(error, BadAttributeException):
+        if isinstance(error, BadAttributeException | AnswerRefused):  # the same answer again would be refused again
             return retry.Failure()
         if isinstance(error, requests.ConnectTimeout):
             return retry.Failure(refused=True)  # the connection never opened: nothing was sent
