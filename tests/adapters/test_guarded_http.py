@@ -212,3 +212,57 @@ def test_an_answer_over_a_cap_is_asked_for_once_not_retried(tracker: str) -> Non
         assert server.requests == 1
     finally:
         server.close()
+
+
+class HeaderTrickler:
+    """Answers with a status line, then one byte of a header every 0.2 s, never ending the headers."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(client,), daemon=True).start()
+
+    def _trickle(self, client: Any) -> None:
+        try:
+            client.recv(65536)
+            client.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not self._stop.is_set():
+                client.sendall(b"x")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            client.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+
+
+def test_headers_trickled_a_byte_at_a_time_end_at_the_deadline_too() -> None:
+    server = HeaderTrickler()
+    try:
+        session = guard(requests.Session(), GuardedAdapter(max_retries=0))
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            session.get(server.url, timeout=1)
+        assert 0.9 < time.monotonic() - started < 2.5
+        metrics = PrometheusMetrics(PrometheusConnection(url=server.url, timeout_seconds=1, retries=1))
+        error, elapsed = timed(lambda: metrics.label_names("up", *_window()))
+        assert "timed out" in str(error) and 1.9 < elapsed < 4  # each of the two tries gets its own second
+    finally:
+        server.close()

@@ -16,14 +16,16 @@ How each client gets it, through public hooks only (no library's private parts a
 The deadline of one request is the `timeout` it is sent with (a number: connect + headers + the whole body; a
 (connect, read) pair: their sum), counted from the start of the attempt that answered: a retry urllib3 makes
 inside one send (the metrics adapter's `Retry` calls `restart_deadline` after its wait) gets a deadline of its own.
-The headers are read by http.client under the read timeout, which restarts on every byte; the deadline bounds the
-body, where an answer's size is. Refusals are `requests` exceptions, so the adapters' error translation and
+The status line and headers are waited for under a watchdog that shuts the socket at the deadline (http.client
+reads them under a read timeout that restarts on every byte), through requests' `init_poolmanager` hook and
+urllib3's public `ConnectionCls` of a pool. Refusals are `requests` exceptions, so the adapters' error translation and
 retry rule see them like any failed exchange: `DeadlinePassed` is a timeout, `AnswerTooLarge` and
 `AnswerTooDeep` are not retried. Each message names the cap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import re
@@ -36,6 +38,8 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 
 from verifier import defaults
@@ -110,6 +114,12 @@ class GuardedAdapter(HTTPAdapter):
         self.max_bytes, self.max_depth, self.what = max_bytes, max_depth, what
         super().__init__(**kwargs)
 
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        """requests' documented hook for subclasses: pools whose connections wait for an answer's headers only
+        until the request's deadline (`_DeadlineHeaders`)."""
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedTLSPool}
+
     def send(
         self,
         request: requests.PreparedRequest,
@@ -120,6 +130,7 @@ class GuardedAdapter(HTTPAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         seconds = _total(timeout)
+        _attempt.seconds = seconds
         restart_deadline()
         response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         deadline = _attempt.started + seconds  # from the start of the attempt that answered (see restart_deadline)
@@ -170,6 +181,58 @@ def restart_deadline() -> None:
     """Start the deadline of the current thread's request again: urllib3 retries a request inside one `send`
     (Prometheus' `Retry`), and each attempt gets the whole deadline, counted after its retry wait."""
     _attempt.started = time.monotonic()
+
+
+class _DeadlineHeaders:
+    """The wait for an answer's status line and headers ends at the request's deadline: http.client reads them
+    under a read timeout that restarts on every byte, so a watchdog shuts the socket down when the deadline passes,
+    and the wait ends as a read timeout."""
+
+    sock: socket.socket | None
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        seconds = getattr(_attempt, "seconds", None)
+        sock = self.sock
+        if seconds is None or sock is None:
+            return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        fired = threading.Event()
+
+        def stop() -> None:
+            fired.set()
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(max(0.0, _attempt.started + seconds - time.monotonic()), stop)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        except Exception:
+            if fired.is_set():
+                raise TimeoutError(f"no answer's headers within {seconds:g}s") from None
+            raise
+        finally:
+            watchdog.cancel()
+        if fired.is_set():  # http.client takes the end of the stream for the end of the headers
+            response.close()
+            raise TimeoutError(f"no answer's headers within {seconds:g}s")
+        return response
+
+
+class _GuardedConnection(_DeadlineHeaders, HTTPConnection):
+    pass
+
+
+class _GuardedTLSConnection(_DeadlineHeaders, HTTPSConnection):
+    pass
+
+
+class _GuardedPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedConnection
+
+
+class _GuardedTLSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedTLSConnection
 
 
 def _total(timeout: float | tuple[float, float] | tuple[float, None] | None) -> float:
