@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from verifier import __version__, defaults
 from verifier.errors import ConfigError, SettingsError
-from verifier.exit_codes import ExitCode, for_verdict
+from verifier.exit_codes import ExitCode, for_verdict, run_help
 
 if TYPE_CHECKING:
     from verifier.bootstrap import Adapters
@@ -94,8 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         help="verify every done post-incident ticket that is due (the CronJob's job)",
         description="List done post-incident tickets, read each one's trusted verification config, evaluate the "
         "due ones against the metrics backend, and comment, label or reopen. Settings come from VERIFIER_* "
-        "variables and the secrets directory (see README). Exit 0 when every ticket was handled, 1 when any hit "
-        "an error (tried again next run), 2 for a settings error, 143 when stopped by SIGTERM.",
+        "variables and the secrets directory (see README). " + run_help(),
     )
     run.add_argument(
         "--dry-run",

@@ -41,7 +41,19 @@ MIN_COVERAGE_PERCENT = 90.0
 MIN_EVENTS = 100
 CONCURRENCY = 8
 MAX_WRITES = 200
+#: The total deadline of one request: connecting, the headers and the whole body (`verifier.adapters.http`).
 TIMEOUT_SECONDS = 30.0
+#: The largest answer read from the metrics backend (queries are aggregated, so a due ticket's answer is small)
+#: and from a tracker (a page of 100 tickets with their changelogs and inline comments).
+METRICS_MAX_ANSWER_BYTES = 8 * 1024 * 1024
+TRACKER_MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: The Pushgateway answers a push with an empty body or a short error.
+PUSHGATEWAY_MAX_ANSWER_BYTES = 1024 * 1024
+#: How deeply any answer's JSON may nest (the APIs the tool reads nest under 20 levels).
+MAX_JSON_DEPTH = 64
+#: The most pages one tracker listing reads (100 tickets or comments a page); a listing past it, or one whose page
+#: or page token comes back again, stops with an error naming the cap.
+MAX_PAGES = 1000
 PUSHGATEWAY_JOB = "action-item-verifier"
 #: The `service` of a ticket whose incident context names none (Pushgateway breakdown).
 UNKNOWN_SERVICE = "unknown"

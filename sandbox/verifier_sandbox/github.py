@@ -57,6 +57,11 @@ _SECONDARY = (
 )
 
 
+#: GitHub refuses an issue or comment body longer than this many characters.
+MAX_BODY = 65_536
+BODY_TOO_LONG = "body is too long (maximum is 65536 characters)"
+
+
 class GitHubSandbox(SandboxServer):
     """An in-process GitHub. Seeding methods return the number or id they created; `issue()` is live state."""
 
@@ -416,6 +421,9 @@ class GitHubSandbox(SandboxServer):
         text = json_object(req.json(), self).get("body")
         if not isinstance(text, str) or not text:
             raise HttpError(self._invalid("body"))
+        if len(text) > MAX_BODY:  # GitHub: 422, "body is too long (maximum is 65536 characters)"
+            error = {"resource": "IssueComment", "code": "custom", "field": "body", "message": BODY_TOO_LONG}
+            raise HttpError(Reply.json(422, {"message": "Validation Failed", "errors": [error]}))
         comment_id = self.add_comment(repo.full_name, issue.number, text, user=self._caller(req))
         comment = next(c for c in issue.comments if c.id == comment_id)
         return Reply.json(201, self.payloads.comment(repo, issue, comment))

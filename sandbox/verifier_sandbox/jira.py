@@ -61,6 +61,16 @@ _REMOVED_SEARCH = (
 )
 
 
+#: Jira refuses a text field (a comment, a description) longer than 32,767 characters, counted as Java counts
+#: them (UTF-16 code units), with this message.
+MAX_TEXT = 32_767
+TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
+
+
+def too_long(text: str) -> bool:
+    return len(text.encode("utf-16-le")) // 2 > MAX_TEXT
+
+
 class JiraSandbox(SandboxServer):
     """An in-process Jira. Every seeding method returns the key or id it created; `issue(key)` is live state."""
 
@@ -499,6 +509,8 @@ class JiraSandbox(SandboxServer):
                 added = adf_text(added)
             if not isinstance(added, str) or not added.strip():
                 errors["comment"] = "Comment body can not be empty!"
+            elif too_long(added):
+                errors["comment"] = TOO_LONG
             comments.append(added)
         if errors:
             raise HttpError(Reply.json(400, {"errorMessages": [], "errors": errors}))
@@ -537,6 +549,8 @@ class JiraSandbox(SandboxServer):
             raise HttpError(
                 Reply.json(400, {"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}})
             )
+        if too_long(body):
+            raise HttpError(Reply.json(400, {"errorMessages": [], "errors": {"comment": TOO_LONG}}))
         comment_id = self.add_comment(issue.key, body, author=self.bot.name)
         comment = next(c for c in issue.comments if c.id == comment_id)
         return Reply.json(201, r.comment(issue, comment))

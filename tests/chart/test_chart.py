@@ -406,7 +406,7 @@ def test_default_job_control(default: Rendering) -> None:
     assert job["ttlSecondsAfterFinished"] == 7 * 24 * 3600
     fail_fast = job["podFailurePolicy"]["rules"][0]
     assert fail_fast["action"] == "FailJob"
-    assert fail_fast["onExitCodes"] == {"containerName": "verifier", "operator": "In", "values": [2, 75]}
+    assert fail_fast["onExitCodes"] == {"containerName": "verifier", "operator": "NotIn", "values": [1]}
     assert job["template"]["spec"]["restartPolicy"] == "Never"
 
 

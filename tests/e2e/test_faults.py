@@ -109,7 +109,7 @@ def test_tracker_5xx_on_writes_leaves_each_ticket_finishable(desk: Desk, env: di
 
     first = run_cli(env)
 
-    assert first.code == 1, first
+    assert first.code == 0, first  # some tickets ERROR, the others written: recorded, not retried
     assert server.faults.pending == 0
     assert "  ERROR " in first.line(keys["held"]) and "  ERROR " in first.line(keys["regressed"])
     untouched(desk, keys, ["held"])
@@ -137,7 +137,7 @@ def test_metrics_5xx_bursts(desk: Desk, metrics_proxy: MetricsProxy, t: Timeline
 
     first = run_cli(env)
 
-    assert first.code == 1, first
+    assert first.code == 0, first  # some tickets ERROR, the others written: recorded, not retried
     check_end_state(desk, {k: keys[k] for k in ("held", "invalid")})
     untouched(desk, keys, ["regressed", "no_data"])
     failed_but_not_reopened(desk, keys["regressed"])
@@ -162,7 +162,7 @@ def test_metrics_timeouts(desk: Desk, metrics_proxy: MetricsProxy, t: Timeline) 
     first = run_cli(env)
 
     assert time.monotonic() - started < 15
-    assert first.code == 1, first
+    assert first.code == 0, first  # some tickets ERROR, the others written: recorded, not retried
     check_end_state(desk, {k: keys[k] for k in ("held",)})
     untouched(desk, keys, ["regressed", "errors_regressed"])
     for name in ("regressed", "errors_regressed"):
@@ -186,7 +186,7 @@ def test_metrics_malformed_json(desk: Desk, metrics_proxy: MetricsProxy, t: Time
 
     first = run_cli(env)
 
-    assert first.code == 1, first
+    assert first.code == 74, first  # every measurement failed, after a write (INVALID): not retried
     untouched(desk, keys, ["held", "regressed", "no_data"])
     failed_but_not_reopened(desk, keys["regressed"])
     check_end_state(desk, {"invalid": keys["invalid"]})
@@ -232,7 +232,7 @@ def test_connection_refused_between_runs(
 
     first = run_cli(env)
 
-    assert first.code == 1, first
+    assert first.code == 74, first  # every measurement failed, after a write (INVALID): not retried
     untouched(desk, keys, ["held", "regressed", "no_data"])
     failed_but_not_reopened(desk, keys["regressed"])
     check_end_state(desk, {"invalid": keys["invalid"]})
@@ -272,7 +272,7 @@ def test_prometheus_stopped_mid_run(
     first = run_cli(env)
 
     assert live_prometheus.process is None, "the stop never happened"
-    assert first.code == 1, first
+    assert first.code == 0, first  # some tickets ERROR, the others written: recorded, not retried
     check_end_state(desk, {"errors_regressed": keys["errors_regressed"]})
     untouched(desk, keys, ["regressed", "held", "no_data"])
     failed_but_not_reopened(desk, keys["regressed"])

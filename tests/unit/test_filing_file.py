@@ -61,8 +61,15 @@ def document(**changes: Any) -> dict[str, Any]:
     return doc
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Writes a value used twice out twice, as a person would: the file refuses anchors and aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def text(doc: dict[str, Any]) -> str:
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yaml.dump(doc, Dumper=_NoAliases, sort_keys=False)
 
 
 def error_of(doc: dict[str, Any] | str, **kw: Any) -> str:

@@ -135,7 +135,7 @@ def test_a_failed_reminder_is_an_error_and_the_next_run_tries_again() -> None:
     tracker, metrics = setup(open_ticket("A-1", created_days=10))
     tracker.fail_on = {"comment"}
     failed = run(tracker, metrics, REMIND, NOW)
-    assert failed.exit_code == 1 and failed.overdue[0].outcome == "ERROR"
+    assert failed.exit_code == 74 and not failed.complete and failed.overdue[0].outcome == "ERROR"
     run(tracker, metrics, REMIND, NOW)
     assert writes(tracker, "A-1") == ["comment", "label:overdue"]
 

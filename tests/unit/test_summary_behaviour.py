@@ -152,7 +152,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
         "started": "2026-11-26T12:00:00+00:00",
         "dry_run": False,
         "duration_seconds": 1.235,
-        "exit_code": 1,
+        "exit_code": 74,  # a run-level error after a write: not retried
         "interrupted": False,
         "writes": 1,
         "counts": {"ERROR": 1, "VERIFIED": 1},

@@ -48,6 +48,8 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
 from verifier.adapters import retry
+from verifier.adapters.http import AnswerRefused, DeadlinePassed, guard_pygithub
+from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
@@ -133,8 +135,10 @@ class GitHubTracker:
         retries: int = 4,
         backoff_factor: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_pages: int = defaults.MAX_PAGES,
     ) -> None:
         self._connection = connection
+        self._max_pages = max_pages
         self._pacer = pacer or WritePacer(sleep=sleep)
         self._me: str | None = None  # the tool's own login, read once (`_own_account`)
         self._identities = Identities()  # the trusted authors by user id (`trust`)
@@ -151,6 +155,7 @@ class GitHubTracker:
             key = connection.app_private_key.get_secret_value() if connection.app_private_key else ""
             self._app_auth = Auth.AppAuth(connection.app_id or "", key)
             auth = self._app_auth.get_installation_auth(connection.installation_id or 0)
+        guard_pygithub()  # every answer under a deadline and size and depth caps (`verifier.adapters.http`)
         self._gh = Github(auth=auth, lazy=True, **self._client_options())
 
     def _client_options(self) -> dict[str, Any]:
@@ -269,10 +274,13 @@ class GitHubTracker:
         return self._call(lambda: self._ticket(key, self._issue(key)), action="read", ticket=key)
 
     def _each(self, listing: PaginatedList[Issue], *, action: str) -> Iterator[Issue]:
-        """The listing's issues, one page requested at a time, with the library's errors translated."""
+        """The listing's issues, one page requested at a time, with the library's errors translated; a listing
+        that repeats a page or passes the page cap stops with a `TrackerError` (`PageGuard`)."""
+        pages = PageGuard(f"GitHub {action}", max_pages=self._max_pages)
         page = 0
         while True:
             issues = self._call(partial(listing.get_page, page), action=action, ticket=None)
+            pages.check(_raw(issue).get("number") for issue in issues)
             yield from issues
             if len(issues) < PER_PAGE:
                 return
@@ -328,8 +336,7 @@ class GitHubTracker:
             listing = self._gh.get_repo(full_name).get_issues(
                 state="all", labels=[incident_label(incident_id)], sort="created", direction="asc"
             )
-            issues: list[Issue] = self._call(partial(list, listing), action=f"list {full_name} issues", ticket=None)
-            for issue in issues:
+            for issue in self._each(listing, action=f"list {full_name} issues"):
                 if "pull_request" in _raw(issue) or fingerprint_in(issue.body or "") != fingerprint:
                     continue
                 key = f"{full_name}#{issue.number}"
@@ -386,8 +393,10 @@ class GitHubTracker:
             # A page at a time (iterating a PaginatedList keeps every raw comment it fetched), keeping of each
             # comment only what decisions read: thousands of large comments never sit in memory at once.
             pages, number = issue.get_comments(), 0
+            guard = PageGuard("GitHub comments", max_pages=self._max_pages, ticket=key)
             while True:
                 batch = pages.get_page(number)
+                guard.check(_raw(c).get("id") for c in batch)
                 comments += (
                     Comment(str(c.id), self._who(c.user), essentials(c.body or ""), c.created_at, c.updated_at)
                     for c in batch
@@ -428,8 +437,10 @@ class GitHubTracker:
         adders: dict[str, str] = {}
         try:
             listing, number = issue.get_events(), 0
+            pages = PageGuard("GitHub issue events", max_pages=self._max_pages, ticket=key)
             while True:
                 batch = self._call(partial(listing.get_page, number), action="read the issue events", ticket=key)
+                pages.check(event._rawData.get("id") for event in batch)
                 for event in batch:
                     raw: dict[str, Any] = event._rawData
                     name = str((raw.get("label") or {}).get("name") or "")
@@ -464,6 +475,8 @@ class GitHubTracker:
                 reason = f"HTTP {exc.status}: {message}"
             elif isinstance(exc, BadAttributeException):
                 reason = f"unexpected answer: {type(exc).__name__}"
+            elif isinstance(exc, AnswerRefused | DeadlinePassed):  # the guarded transport names its cap
+                reason = str(exc)
             else:
                 reason = type(exc).__name__
             reason += wait
@@ -477,7 +490,7 @@ class GitHubTracker:
             if limited or (error.status == 403 and "retry-after" in headers):
                 return retry.Failure(refused=True, wait=_rate_limit_wait(headers, self._secondary_wait))
             return retry.Failure(transient=error.status in (500, 502, 503, 504))
-        if isinstance(error, BadAttributeException):
+        if isinstance(error, BadAttributeException | AnswerRefused):  # the same answer again would be refused again
             return retry.Failure()
         if isinstance(error, requests.ConnectTimeout):
             return retry.Failure(refused=True)  # the connection never opened: nothing was sent
@@ -519,8 +532,8 @@ def _parse_key(key: str) -> tuple[str, int]:
     return match["repo"], int(match["number"])
 
 
-def _raw(issue: Issue) -> dict[str, Any]:
-    """The JSON PyGithub built the issue from, without completing it (see the module docstring)."""
+def _raw(issue: Any) -> dict[str, Any]:
+    """The JSON PyGithub built the issue (or comment) from, without completing it (see the module docstring)."""
     raw: dict[str, Any] = issue._rawData
     return raw
 

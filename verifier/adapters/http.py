@@ -1,18 +1,293 @@
-"""A `requests.Session` whose credentials and tenant headers stay with the origin they were set for.
+"""One guarded way to read an HTTP answer, for every adapter: a total deadline, a size cap and a JSON depth cap.
 
-requests follows redirects and, on a redirect to another host, drops only `Authorization`: a metrics backend (or
-anything in front of it) answering 307 to another origin would receive `X-Api-Key`, `X-Scope-OrgID` and every
-other configured header. This session strips all of them whenever a redirect leaves the origin (scheme, host and
-port) the request was first sent to; the redirect itself is still followed, without them.
+requests' `timeout` bounds connecting and each wait for bytes, but it restarts on every byte: a backend that
+trickles its answer a byte a second is never timed out, and nothing stops an answer of gigabytes or JSON nested
+200,000 deep (Python's parser then raises RecursionError). Every HTTP exchange of the tool therefore goes through
+`GuardedAdapter`, a requests *transport adapter* (requests' public extension point for how a request is sent,
+`Session.mount`). It asks urllib3 for the answer unread, reads the body in chunks with the socket's timeout set
+to what is left of the deadline before each read, stops past the byte cap, checks how deeply the JSON nests, and
+hands requests the body already read; callers read `response.json()` as always.
+
+How each client gets it, through public hooks only (no library's private parts are patched):
+- Prometheus, Jira, the Pushgateway: sessions of our own, on which the adapter is mounted.
+- PyGithub: `Requester.injectConnectionClasses` (public) with connection classes that mount it on the session
+  PyGithub builds for its connection.
+
+The deadline of one request is the `timeout` it is sent with (a number: connect + headers + the whole body; a
+(connect, read) pair: their sum), counted from the start of the attempt that answered: a retry urllib3 makes
+inside one send (the metrics adapter's `Retry` calls `restart_deadline` after its wait) gets a deadline of its own.
+The status line and headers are waited for under a watchdog that shuts the socket at the deadline (http.client
+reads them under a read timeout that restarts on every byte), through requests' `init_poolmanager` hook and
+urllib3's public `ConnectionCls` of a pool. Refusals are `requests` exceptions, so the adapters' error translation and
+retry rule see them like any failed exchange: `DeadlinePassed` is a timeout, `AnswerTooLarge` and
+`AnswerTooDeep` are not retried. Each message names the cap.
+
+It also holds `OriginBoundSession`: credentials and tenant headers stay with the origin they were set for
+(requests drops only `Authorization` on a redirect to another host).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import functools
+import io
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from itertools import accumulate
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 
+from verifier import defaults
+
+__all__ = [
+    "AnswerRefused",
+    "AnswerTooDeep",
+    "AnswerTooLarge",
+    "DeadlinePassed",
+    "GuardedAdapter",
+    "OriginBoundSession",
+    "guard",
+    "guard_pygithub",
+    "restart_deadline",
+    "too_deep",
+]
+
+_CHUNK = 64 * 1024
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included (linear: no backtracking)
+_PAIR = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+class AnswerRefused(requests.exceptions.RequestException):
+    """An answer the tool will not read: its message names the cap."""
+
+
+class AnswerTooLarge(AnswerRefused):
+    pass
+
+
+class AnswerTooDeep(AnswerRefused):
+    pass
+
+
+class DeadlinePassed(requests.exceptions.ReadTimeout):
+    """The whole answer did not arrive within the request's deadline."""
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MiB"
+
+
+def too_deep(body: bytes, max_depth: int) -> bool:
+    """Whether JSON text nests lists and objects deeper than `max_depth`. Linear in the text, and never recursive:
+    strings are blanked out and everything but brackets dropped; each pass then removes the innermost pairs (one
+    level), and what is left after `max_depth` passes is counted."""
+    if body.count(b"[") + body.count(b"{") <= max_depth:
+        return False
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    passes = 0
+    while brackets and passes < max_depth:
+        shorter = _PAIR.sub(b"", brackets)
+        if shorter == brackets:  # not JSON: what is left is counted as it stands
+            break
+        brackets, passes = shorter, passes + 1
+    if not brackets:
+        return False
+    return passes + max(accumulate(1 if c in b"[{" else -1 for c in brackets)) > max_depth
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A transport adapter that reads every answer whole, under the request's deadline and the caps."""
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int = defaults.TRACKER_MAX_ANSWER_BYTES,
+        max_depth: int = defaults.MAX_JSON_DEPTH,
+        what: str = "the answer",
+        **kwargs: Any,
+    ) -> None:
+        self.max_bytes, self.max_depth, self.what = max_bytes, max_depth, what
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        """requests' documented hook for subclasses: pools whose connections wait for an answer's headers only
+        until the request's deadline (`_DeadlineHeaders`)."""
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedTLSPool}
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        seconds = _total(timeout)
+        _attempt.seconds = seconds
+        restart_deadline()
+        response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        deadline = _attempt.started + seconds  # from the start of the attempt that answered (see restart_deadline)
+        raw = response.raw
+        try:
+            body = self._read(response, deadline, seconds)
+        except BaseException:
+            response.close()  # a connection left half-read cannot serve another request
+            raise
+        raw.release_conn()  # read to the end: back to the pool, kept alive
+        if too_deep(body, self.max_depth):  # any body: an error page may be JSON whatever its Content-Type
+            message = f"{self.what} nests JSON deeper than the cap of {self.max_depth} levels"
+            raise AnswerTooDeep(message, response=response)
+        response.raw = io.BytesIO(body)  # requests reads `content` from here: already whole, so at once
+        return response
+
+    def _read(self, response: requests.Response, deadline: float, seconds: float) -> bytes:
+        raw = response.raw
+        connection = getattr(raw, "connection", None)
+        sock: socket.socket | None = getattr(connection, "sock", None)
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DeadlinePassed(f"{self.what} did not arrive whole within {seconds:g}s", response=response)
+            if sock is not None:
+                sock.settimeout(left)  # the next wait for bytes ends at the deadline, not a read timeout later
+            try:
+                chunk = raw.read1(_CHUNK, decode_content=True)
+            except (TimeoutError, requests.exceptions.Timeout, _Urllib3Timeout) as error:
+                message = f"{self.what} did not arrive whole within {seconds:g}s"
+                raise DeadlinePassed(message, response=response) from error
+            if not chunk:
+                return b"".join(parts)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise AnswerTooLarge(
+                    f"{self.what} is larger than the cap of {_megabytes(self.max_bytes)}", response=response
+                )
+            parts.append(chunk)
+
+
+_attempt = threading.local()  # when the current thread's request started its latest attempt
+
+
+def restart_deadline() -> None:
+    """Start the deadline of the current thread's request again: urllib3 retries a request inside one `send`
+    (Prometheus' `Retry`), and each attempt gets the whole deadline, counted after its retry wait."""
+    _attempt.started = time.monotonic()
+
+
+class _DeadlineHeaders:
+    """The wait for an answer's status line and headers ends at the request's deadline: http.client reads them
+    under a read timeout that restarts on every byte, so a watchdog shuts the socket down when the deadline passes,
+    and the wait ends as a read timeout."""
+
+    sock: socket.socket | None
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        seconds = getattr(_attempt, "seconds", None)
+        sock = self.sock
+        if seconds is None or sock is None:
+            return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        fired = threading.Event()
+
+        def stop() -> None:
+            fired.set()
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(max(0.0, _attempt.started + seconds - time.monotonic()), stop)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        except Exception:
+            if fired.is_set():
+                raise TimeoutError(f"no answer's headers within {seconds:g}s") from None
+            raise
+        finally:
+            watchdog.cancel()
+        if fired.is_set():  # http.client takes the end of the stream for the end of the headers
+            response.close()
+            raise TimeoutError(f"no answer's headers within {seconds:g}s")
+        return response
+
+
+class _GuardedConnection(_DeadlineHeaders, HTTPConnection):
+    pass
+
+
+class _GuardedTLSConnection(_DeadlineHeaders, HTTPSConnection):
+    pass
+
+
+class _GuardedPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedConnection
+
+
+class _GuardedTLSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedTLSConnection
+
+
+def _total(timeout: float | tuple[float, float] | tuple[float, None] | None) -> float:
+    if isinstance(timeout, tuple):
+        return sum(part for part in timeout if part is not None) or defaults.TIMEOUT_SECONDS
+    return float(timeout) if timeout else defaults.TIMEOUT_SECONDS
+
+
+def guard(session: requests.Session, adapter: GuardedAdapter) -> requests.Session:
+    """Mount `adapter` on `session` for http and https, so every request of the session is guarded."""
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def guard_pygithub() -> None:
+    """Make every PyGithub connection guarded (a process-wide setting of PyGithub's, set once; idempotent)."""
+    from github.Requester import Requester  # only GitHub runs pay for importing PyGithub
+
+    Requester.injectConnectionClasses(*_pygithub_connections())
+
+
+@functools.cache
+def _pygithub_connections() -> tuple[type[Any], type[Any]]:
+    """PyGithub's connection classes, mounting the guarded adapter on the session each one builds."""
+    from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
+
+    def mount(connection: Any) -> None:
+        adapter = GuardedAdapter(
+            what="GitHub's answer",
+            max_retries=connection.retry,
+            pool_connections=connection.pool_size,
+            pool_maxsize=connection.pool_size,
+        )
+        guard(connection.session, adapter)
+
+    class GuardedHTTP(HTTPRequestsConnectionClass):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            mount(self)
+
+    class GuardedHTTPS(HTTPSRequestsConnectionClass):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            mount(self)
+
+    return GuardedHTTP, GuardedHTTPS
+
+
+# -- credentials stay with their origin -------------------------------------------------------------------------------
 #: Stripped on every cross-origin redirect, whatever the settings say.
 ALWAYS_SENSITIVE = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "x-scope-orgid"})
 

@@ -1,18 +1,18 @@
 """The Jira tracker: Jira Cloud and Jira Server / Data Center, through the `jira` library, API v2 (wiki markup).
 
 What the `jira` library does and does not do for us (jira 3.10):
-- `JIRA(..., get_server_info=False)` makes no request at construction (no serverInfo, no session check; the
-  update check is off by default). Its `logging` flag sets the level of the library's global logger; we pass False.
 - Its `ResilientSession` retries only 429 and 503, sleeping 2×Retry-After (or 10·2ⁿ s) times a random jitter, and
-  10·2ⁿ s after connection errors — a POST whose connection dropped after it was sent included. We construct it
-  with `max_retries=0` (public) and retry every call ourselves (`verifier.adapters.retry`): 429 and 503 for every
-  method (Jira refused the request before processing it), other 5xx and read errors only for idempotent methods (a
-  POST may have been stored), connections that never opened always; Retry-After is honoured, and one beyond the
-  cap fails at once.
+  10·2ⁿ s after connection errors — a POST whose connection dropped after it was sent included — and it offers no
+  public hook on its transport, so no answer it reads could be held to a deadline or a size cap. Every REST call
+  is therefore sent through a `requests.Session` of our own, with the same credentials and the guarded transport
+  (`verifier.adapters.http`: a total deadline per request, size and JSON depth caps), and retried by our own rule
+  (`verifier.adapters.retry`): 429 and 503 for every method (Jira refused the request before processing it),
+  other 5xx and read errors only for idempotent methods (a POST may have been stored), connections that never
+  opened always; Retry-After is honoured, and one beyond the cap fails at once. The library's error translation
+  (`raise_on_error`, `JIRAError`) is used.
 - `enhanced_search_issues` (Cloud `search/jql`) first fetches `/field` to translate field names, and its paging
   helper is guarded by `@cloud_api`, which returns None unless `deploymentType` was read at construction. We call
-  `search/jql`, `search` and the other REST resources below through a `requests.Session` of our own, with the
-  same credentials, rather than through the library's private session.
+  `search/jql` and `search` ourselves.
 - `transition_issue` posts the transition id as a number; the API description types it as a string. We post it
   ourselves, as a string.
 - Filing (`find_filed`, `create`) is in `verifier.adapters.jira_filing`, a mixin of `JiraTracker`.
@@ -34,15 +34,17 @@ from urllib.parse import quote
 
 import requests
 import structlog
-from jira import JIRA, JIRAError
+from jira import JIRAError
 from jira.resilientsession import raise_on_error
 from pydantic import SecretStr
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from verifier import defaults
 from verifier.adapters import retry
-from verifier.adapters.http import OriginBoundSession
+from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, OriginBoundSession, guard
 from verifier.adapters.jira_filing import _ACCOUNT_ID, JiraFiling, incident_label, seed_comment
 from verifier.adapters.jira_history import CHANGELOG_PAGE, trust_fields, whole_history
+from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
 from verifier.domain.formats import essentials
@@ -90,30 +92,27 @@ class JiraTracker(JiraFiling):
     flavour = Flavour.JIRA_WIKI
     labels_with = frozenset({"comment"})  # one issue edit adds a comment and labels
 
-    def __init__(self, connection: JiraConnection, *, retry: RetryPolicy | None = None, page_size: int = 100) -> None:
+    def __init__(
+        self,
+        connection: JiraConnection,
+        *,
+        retry: RetryPolicy | None = None,
+        page_size: int = 100,
+        max_pages: int = defaults.MAX_PAGES,
+    ) -> None:
         self._connection = connection
+        self._max_pages = max_pages
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
         self._account_ids: dict[str, str] = {}  # filing's assignee look-ups (`JiraFiling._assignee`)
         self._not_fix = {_fold(r) for r in connection.not_fix_resolutions}
         self._cloud: bool | None = None
-        auth: dict[str, Any] = (
-            {"token_auth": connection.pat.get_secret_value()}
-            if connection.pat is not None
-            else {"basic_auth": (connection.email or "", _secret(connection.api_token))}
-        )
         verify: bool | str = str(connection.ca_bundle) if connection.ca_bundle else connection.verify_tls
-        self._client = JIRA(
-            server=connection.url,
-            options={"rest_api_version": "2", "verify": verify, "check_update": False},
-            get_server_info=False,
-            max_retries=0,
-            timeout=connection.timeout_seconds,
-            logging=False,
-            **auth,
-        )
-        # Our own session for the REST calls the library has no fitting public method for; retries: see `_call`.
-        self._session = OriginBoundSession()  # its Authorization stays with the Jira's origin
+        # Every REST call goes through a session of our own with the guarded transport (a total deadline, size
+        # and depth caps: `verifier.adapters.http`): the `jira` client offers no public hook on its session's
+        # transport, so its request methods are not used; its error translation (`raise_on_error`) is. Its
+        # Authorization stays with the Jira's origin (`OriginBoundSession`).
+        self._session = guard(OriginBoundSession(), GuardedAdapter(what="Jira's answer"))
         self._session.verify = verify
         self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         if connection.pat is not None:
@@ -130,11 +129,10 @@ class JiraTracker(JiraFiling):
 
     def close(self) -> None:
         self._session.close()
-        self._client.close()  # type: ignore[no-untyped-call]  # jira 3.10 leaves it unannotated
 
     # -- Tracker ---------------------------------------------------------------------------------------------
     def account(self) -> str:
-        me = self._call(self._client.myself, action="read the signed-in user", ticket=None)
+        me = self._request("GET", "myself", ticket=None, action="read the signed-in user")
         identity = me.get("accountId") if self._is_cloud() else (me.get("name") or me.get("key"))
         if not identity:
             raise TrackerError("Jira's /myself answer carries no account id or user name")
@@ -216,9 +214,9 @@ class JiraTracker(JiraFiling):
             # A PUT, but it adds a comment: sent again only after a refusal, like a POST.
             self._request("PUT", path, ticket=key, action="comment and label", body={"update": ops}, idempotent=False)
             return ""
-        add = partial(self._client.add_comment, key, body)
-        created = self._call(add, action="comment", ticket=key, idempotent=False)
-        return str(created.id)
+        path = f"issue/{quote(key, safe='')}/comment"
+        created = self._request("POST", path, ticket=key, action="comment", body={"body": body})
+        return str(created.get("id", ""))
 
     def delete_comment(self, key: str, comment_id: str) -> None:
         path = f"issue/{quote(key, safe='')}/comment/{quote(comment_id, safe='')}"
@@ -273,20 +271,23 @@ class JiraTracker(JiraFiling):
         params: dict[str, Any] = {"jql": jql, "maxResults": self._page_size, "fields": ",".join(fields)}
         if fields is SEARCH_FIELDS:  # tickets to judge: who changed their descriptions (selection trusts by it)
             params["expand"] = "changelog"
+        pages = PageGuard(f"Jira search ({jql})", max_pages=self._max_pages)
         if self._is_cloud():
-            seen: set[str] = set()
             while True:
                 page = self._request("GET", "search/jql", ticket=None, action="search", params=params)
-                yield from page.get("issues", [])
+                issues = page.get("issues", [])
                 token = page.get("nextPageToken")
-                if not token or page.get("isLast") is True or token in seen:
+                last = not token or page.get("isLast") is True
+                pages.check(_keys(issues), token=None if last else str(token))
+                yield from issues
+                if last:
                     return
-                seen.add(token)
                 params["nextPageToken"] = token
         start = 0
         while True:
             page = self._request("GET", "search", ticket=None, action="search", params={**params, "startAt": start})
             issues = page.get("issues", [])
+            pages.check(_keys(issues))
             yield from issues
             start += len(issues)
             if not issues or start >= int(page.get("total", 0)):
@@ -338,10 +339,12 @@ class JiraTracker(JiraFiling):
         seen, total = len(batch), page.get("total")
         yield from map(self._comment, batch)
         path = f"issue/{quote(key, safe='')}/comment"
+        pages = PageGuard("Jira comments", max_pages=self._max_pages, ticket=key)
         while total is None or seen < int(total):
             params = {"startAt": seen, "maxResults": 100}
             page = self._request("GET", path, ticket=key, action="read comments", params=params)
             batch = page.get("comments", [])
+            pages.check(str(c.get("id")) for c in batch if isinstance(c, dict))
             seen += len(batch)
             total = page.get("total", seen)
             yield from map(self._comment, batch)
@@ -395,7 +398,7 @@ class JiraTracker(JiraFiling):
     # -- HTTP ------------------------------------------------------------------------------------------------
     def _is_cloud(self) -> bool:
         if self._cloud is None:
-            info = self._call(self._client.server_info, action="read serverInfo", ticket=None)
+            info = self._request("GET", "serverInfo", ticket=None, action="read serverInfo")
             self._cloud = str(info.get("deploymentType", "")).lower() == "cloud"
             _log.info("jira.deployment", cloud=self._cloud, version=info.get("version"))
         return self._cloud
@@ -440,6 +443,8 @@ class JiraTracker(JiraFiling):
                 reason = f"HTTP {error.status_code}: {error.text or 'no details'}"
                 if error.status_code == 401:
                     reason += ". " + (_DC_401_ADVICE if self._connection.pat is not None else _CLOUD_401_ADVICE)
+            elif isinstance(error, AnswerRefused | DeadlinePassed):  # the guarded transport names its cap
+                reason = str(error)
             else:
                 cause = error.args[0] if error.args else None
                 reason = type(cause.reason if isinstance(cause, MaxRetryError) and cause.reason else error).__name__
@@ -468,6 +473,11 @@ def _failure(error: Exception) -> retry.Failure | None:
     if isinstance(error, requests.RequestException):
         return retry.Failure(transient=isinstance(error, requests.Timeout))
     return None
+
+
+def _keys(issues: Any) -> list[str]:
+    """A search page's issue keys, for `PageGuard` (a page that is not a list has none)."""
+    return [str(i.get("key")) for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
 
 
 def _fields(raw: dict[str, Any], key: str) -> dict[str, Any]:

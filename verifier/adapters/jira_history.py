@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from verifier.adapters.paging import PageGuard
 from verifier.errors import TrackerError
 
 CHANGELOG_PAGE = 100  # the largest page `GET .../issue/{key}/changelog` serves
@@ -38,10 +39,12 @@ def whole_history(
         return relevant(inline), f"{len(inline)} of {total} history items came and there are no more pages"
     found: Histories = []
     start = 0
+    pages = PageGuard("Jira history", ticket=key)  # a history that never ends stops at the page cap
     try:
         while True:
             page = fetch(start)
             values = [h for h in page.get("values") or () if isinstance(h, dict)]
+            pages.check(str(h.get("id")) for h in values)
             found += relevant(values)
             start += len(values)
             if not values or page.get("isLast") is True or start >= int(page.get("total") or 0):

@@ -28,10 +28,17 @@ import requests
 import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from verifier.adapters.http import OriginBoundSession
+from verifier import defaults
+from verifier.adapters.http import (
+    AnswerRefused,
+    DeadlinePassed,
+    GuardedAdapter,
+    OriginBoundSession,
+    guard,
+    restart_deadline,
+)
 from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
@@ -56,7 +63,9 @@ _METADATA_CACHE = 1024  # metadata answers kept per connection (type and unit co
 class PrometheusMetrics:
     """Implements `verifier.ports.Metrics` and `MetricCatalog`; also `exemplars` and `ping`. Close it (or use `with`) when done."""
 
-    def __init__(self, connection: PrometheusConnection) -> None:
+    def __init__(
+        self, connection: PrometheusConnection, *, max_answer_bytes: int = defaults.METRICS_MAX_ANSWER_BYTES
+    ) -> None:
         self.connection = connection
         retry = _Retry(
             total=connection.retries,
@@ -66,12 +75,16 @@ class PrometheusMetrics:
             raise_on_status=False,  # the last error response is returned and translated below, with its text
             respect_retry_after_header=True,
         )
-        self._session = _session(connection, retry)
+        guarded = GuardedAdapter(max_bytes=max_answer_bytes, what="the metrics backend's answer", max_retries=retry)
+        self._session = guard(_session(connection), guarded)
         self._metadata_cache: dict[str, dict[str, str]] = {}
         self._features: object = _UNASKED
         self.client = PrometheusConnect(
             url=connection.url, session=self._session, retry=retry, timeout=connection.timeout_seconds
         )
+        # The library mounts a plain HTTPAdapter for its URL on the session it is given, which would win over the
+        # guarded one (requests picks the longest prefix): the guarded adapter is mounted for that URL again.
+        self._session.mount(connection.url, guarded)
 
     def close(self) -> None:
         self._session.close()
@@ -213,11 +226,15 @@ class _Retry(Retry):
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), _MAX_RETRY_AFTER_SECONDS)
 
+    def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
+        super().sleep(response)
+        restart_deadline()  # the next attempt gets the whole per-request deadline
+
 
 _TRANSPORT_ERRORS = (OSError, ValueError, urllib3.exceptions.HTTPError)  # RequestException is an OSError
 
 
-def _session(connection: PrometheusConnection, retry: Retry) -> requests.Session:
+def _session(connection: PrometheusConnection) -> requests.Session:
     session = OriginBoundSession(sensitive=connection.headers)  # none of them follows a redirect elsewhere
     session.headers.update({"Accept": "application/json", **connection.headers})
     if connection.bearer_token is not None:
@@ -229,14 +246,13 @@ def _session(connection: PrometheusConnection, retry: Retry) -> requests.Session
     if connection.client_cert is not None:
         key = connection.client_key
         session.cert = (connection.client_cert, key) if key else connection.client_cert
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
     return session
 
 
 def _transport_reason(exc: BaseException) -> str:
     """One short line for a failed exchange: no object reprs, no URLs with their query strings."""
+    if isinstance(exc, AnswerRefused | DeadlinePassed):  # the guarded transport's refusals name their cap
+        return str(exc)
     inner = getattr(exc.args[0], "reason", None) if exc.args else None  # MaxRetryError wraps the last failure
     refused = isinstance(inner, urllib3.exceptions.NewConnectionError)  # a TimeoutError subclass, oddly
     if isinstance(exc, requests.Timeout) or (isinstance(inner, urllib3.exceptions.TimeoutError) and not refused):

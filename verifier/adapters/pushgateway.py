@@ -19,10 +19,13 @@ scheduled run only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+import requests
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 
+from verifier import defaults
+from verifier.adapters.http import GuardedAdapter, guard
 from verifier.errors import VerifierError
 
 VERDICTS = ("VERIFIED", "FAILED", "INCONCLUSIVE", "PENDING", "INVALID", "ERROR", "SKIPPED", "ELSEWHERE")
@@ -71,7 +74,7 @@ def push_run_metrics(
             finished_at,
         )
     try:
-        pushadd_to_gateway(url, job=job, registry=registry, timeout=timeout_seconds)
+        pushadd_to_gateway(url, job=job, registry=registry, timeout=timeout_seconds, handler=guarded_handler)
     except OSError as error:  # urllib's URLError / HTTPError are OSErrors
         raise VerifierError(f"pushing metrics to {url} failed: {error}") from None
 
@@ -109,13 +112,42 @@ def push_service_metrics(
         for service, count in overdue.items():
             late.labels(service, mode).set(count)
     try:
-        push_to_gateway(url, job=job, grouping_key=SERVICE_GROUP, registry=registry, timeout=timeout_seconds)
+        push_to_gateway(
+            url,
+            job=job,
+            grouping_key=SERVICE_GROUP,
+            registry=registry,
+            timeout=timeout_seconds,
+            handler=guarded_handler,
+        )
     except OSError as error:
         raise VerifierError(f"pushing metrics to {url} failed: {error}") from None
 
 
 def _mode(dry_run: bool) -> str:
     return "true" if dry_run else "false"
+
+
+def guarded_handler(
+    url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes
+) -> Callable[[], None]:
+    """prometheus_client's public `handler` hook: the push sent through the guarded transport
+    (`verifier.adapters.http`), so a Pushgateway that answers slowly or hugely cannot hold the run."""
+
+    def handle() -> None:
+        with requests.Session() as session:
+            guard(
+                session,
+                GuardedAdapter(what="the Pushgateway's answer", max_bytes=defaults.PUSHGATEWAY_MAX_ANSWER_BYTES),
+            )
+            try:
+                answer = session.request(method, url, data=data, headers=dict(headers), timeout=timeout)
+            except requests.RequestException as error:
+                raise OSError(str(error) or type(error).__name__) from None
+            if answer.status_code >= 400:
+                raise OSError(f"HTTP {answer.status_code} {answer.reason}: {answer.text[:200]}")
+
+    return handle
 
 
 class Pushgateway:

@@ -57,6 +57,10 @@ INCIDENT_FIELDS = (
 )
 ITEM_FIELDS = ("title", "description", "priority", "assignee", "labels", "verification")
 MAX_TEXT = 1_000_000
+#: How deeply mappings and lists may nest in the file (the format itself needs four levels).
+MAX_DEPTH = 32
+#: The most of a value from the file an error message quotes.
+EXCERPT = 80
 MAX_TITLE = 200  # Jira's summary holds 255 characters, "[Post-Incident] " included
 MAX_LABEL = 50  # GitHub's limit for a label name
 _INCIDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -301,11 +305,13 @@ def _payload(value: object, read: Callable[[str], str] | None) -> object:
     try:
         text = read(value.strip())
     except OSError as error:
-        raise ConfigError("incident.alertmanager", f"cannot read {value}: {error.strerror or error}") from None
+        raise ConfigError("incident.alertmanager", f"cannot read {excerpt(value)}: {error.strerror or error}") from None
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as error:
-        raise ConfigError("incident.alertmanager", f"{value} is not JSON: {str(error)[:120]}") from None
+        raise ConfigError(
+            "incident.alertmanager", f"{excerpt(value)} is not JSON: {excerpt(str(error), 120)}"
+        ) from None
 
 
 # -- items ----------------------------------------------------------------------------------------------------
@@ -321,7 +327,7 @@ def _item(number: int, raw: object) -> ItemSpec:
         description = _text(raw, "description", "", limit=100_000, keep_lines=True) or ""
         priority = str(_text(raw, "priority", "", required=True, hint=f" ({', '.join(PRIORITIES)})")).upper()
         if priority not in PRIORITIES:
-            raise ConfigError("priority", f"'{raw['priority']}' is not one of {', '.join(PRIORITIES)}")
+            raise ConfigError("priority", f"'{excerpt(raw['priority'])}' is not one of {', '.join(PRIORITIES)}")
         assignee = _text(raw, "assignee", "", limit=128)
         labels = _texts(raw.get("labels"), "labels", spaces=False, limit=MAX_LABEL)
         if any("," in label for label in labels):
@@ -360,24 +366,60 @@ def _prefix(prefix: str) -> Iterator[None]:
 
 # -- field readers --------------------------------------------------------------------------------------------
 def _load_yaml(text: str) -> Any:
+    """Safe YAML without anchors or aliases, nested at most `MAX_DEPTH` deep: checked on the parser's events
+    first (linear in the text), so a few hundred bytes of aliases cannot expand into gigabytes."""
     what = "the action-items file is not valid YAML"
     try:
-        return yaml.safe_load(text)
+        depth = 0
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                raise ConfigError("text", f"{what}: anchors and aliases (*name) are not allowed{_line(event)}")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError("text", f"{what}: nested deeper than {MAX_DEPTH} levels{_line(event)}")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error).split("\n", 1)[0]
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError("text", f"{what}: {problem}{where}") from None
-    except (ValueError, TypeError, OverflowError) as error:  # a scalar YAML types but cannot build (2026-13-45)
-        raise ConfigError("text", f"{what}: {error}") from None
-    except RecursionError:
-        raise ConfigError("text", f"{what}: it is nested too deeply") from None
+        raise ConfigError("text", f"{what}: {excerpt(problem)}{where}") from None
+    except (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError) as error:
+        # a scalar YAML types but cannot build (2026-13-45), or a tag PyYAML's constructors trip on (!!int '')
+        raise ConfigError("text", f"{what}: {excerpt(str(error))}") from None
+
+
+# PyYAML's own safe loader (one file per command, so libyaml's speed does not matter; its messages are clearer).
+_LOADER = yaml.SafeLoader
+
+
+def _line(event: yaml.Event) -> str:
+    mark = event.start_mark
+    return f" (line {mark.line + 1})" if mark is not None else ""
+
+
+def excerpt(value: object, limit: int = EXCERPT) -> str:
+    """The first `limit` characters of a value from the file, on one line, for an error message."""
+    text = value if isinstance(value, str) else repr(value) if _small(value) else f"a {type(value).__name__}"
+    return re.sub(r"\s+", " ", text[: limit * 4])[:limit]
+
+
+def _quoted(value: object) -> str:
+    """`excerpt`, in quotes when it is text (as repr would show it)."""
+    return repr(excerpt(value)) if isinstance(value, str) else excerpt(value)
+
+
+def _small(value: object) -> bool:
+    """Whether repr(value) is cheap: scalars only (a list's repr walks all of it)."""
+    return value is None or isinstance(value, bool | float) or (isinstance(value, int) and value.bit_length() < 1000)
 
 
 def _known(raw: Mapping[Any, Any], known: tuple[str, ...], prefix: str) -> None:
     unknown = sorted(str(k) for k in raw if k not in known)
     if unknown:
-        raise ConfigError(prefix + unknown[0], f"unknown field (known fields: {', '.join(known)})")
+        raise ConfigError(prefix + excerpt(unknown[0]), f"unknown field (known fields: {', '.join(known)})")
 
 
 def _text(
@@ -417,12 +459,12 @@ def _texts(value: object, field: str, *, spaces: bool = True, limit: int = 1000)
     out = []
     for entry in value:
         if isinstance(entry, bool) or not isinstance(entry, str | int | float) or not str(entry).strip():
-            raise ConfigError(field, f"must be a list of non-empty texts; {entry!r} is not one")
+            raise ConfigError(field, f"must be a list of non-empty texts; {_quoted(entry)} is not one")
         text = str(entry).strip()
         if not spaces and any(c.isspace() for c in text):
-            raise ConfigError(field, f"'{text[:80]}' contains spaces")
+            raise ConfigError(field, f"'{excerpt(text)}' contains spaces")
         if len(text) > limit or "\x00" in text:
-            raise ConfigError(field, f"'{text[:80]}' is longer than {limit} characters or holds a NUL")
+            raise ConfigError(field, f"'{excerpt(text)}' is longer than {limit} characters or holds a NUL")
         out.append(text)
     return tuple(dict.fromkeys(out))
 
@@ -436,7 +478,7 @@ def _named_texts(value: object, field: str) -> tuple[tuple[str, str], ...]:
     for key, entry in value.items():
         name = key if isinstance(key, str) else None
         if not name or not name.strip() or len(name) > 200:
-            raise ConfigError(field, f"{key!r} is not a usable name")
+            raise ConfigError(field, f"{_quoted(key)} is not a usable name")
         name = " ".join(name.split())
         text = _text({name: entry}, name, f"{field}.", required=True, limit=4000)
         out.append((name, str(text)))
@@ -473,13 +515,15 @@ def _time(value: object, field: str) -> datetime:
         try:
             moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
         except ValueError:
-            raise ConfigError(field, f"'{value[:80]}' is not an RFC 3339 time such as 2026-11-20T09:41:00Z") from None
+            raise ConfigError(
+                field, f"'{excerpt(value)}' is not an RFC 3339 time such as 2026-11-20T09:41:00Z"
+            ) from None
     else:
         raise ConfigError(field, f"must be a time such as 2026-11-20T09:41:00Z, not {type(value).__name__}")
     if moment.tzinfo is None:
-        raise ConfigError(field, f"'{value}' has no time zone; add Z or +00:00")
+        raise ConfigError(field, f"'{excerpt(value)}' has no time zone; add Z or +00:00")
     if moment.year < 1970:
-        raise ConfigError(field, f"'{value}' is not a time an alert fired at")
+        raise ConfigError(field, f"'{excerpt(value)}' is not a time an alert fired at")
     return moment
 
 

@@ -18,6 +18,17 @@ from verifier.domain.protocol import parse_result as parse_marker
 from verifier.domain.tickets import Flavour
 from verifier.domain.verdicts import Outcome, Verdict
 
+#: How much of each value from outside a result comment shows (README, "Hostile text"): the worst series' labels,
+#: the reason and each note (they may quote backend errors and warnings), at most `MAX_NOTES` notes, and the query.
+#: Cut values end in "…". With them a comment fits both trackers' limits; `render_result` still checks the total.
+MAX_SERIES_CHARS = 500
+MAX_REASON_CHARS = 1_000
+MAX_NOTE_CHARS = 500
+MAX_NOTES = 10
+MAX_QUERY_CHARS = 4_000
+#: The longest comment each tracker stores: Jira counts UTF-16 code units, GitHub characters.
+COMMENT_LIMIT = {Flavour.JIRA_WIKI: 32_767, Flavour.MARKDOWN: 65_536}
+
 _HEADLINES = {
     Outcome.VERIFIED: ("✅", "(/)", "Verified: the fix held"),
     Outcome.FAILED: ("❌", "(x)", "Verification failed: the fix did not hold"),
@@ -41,22 +52,42 @@ def marker_line(verdict: Verdict, resolved_at: datetime, signature: str | None =
 
 
 def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour, signature: str | None = None) -> str:
-    """The comment a run writes for a verdict; `signature` (protocol.result_signature) goes into its marker."""
-    rows = _rows(verdict)
+    """The comment a run writes for a verdict; `signature` (protocol.result_signature) goes into its marker.
+    It always fits the tracker's limit (`COMMENT_LIMIT`): when the cut values still do not, the notes and the
+    graph are left out, and the comment says so."""
+    comment = _render(verdict, resolved_at, flavour, signature, full=True)
+    if comment_length(comment, flavour) > COMMENT_LIMIT[flavour]:
+        comment = _render(verdict, resolved_at, flavour, signature, full=False)
+    return comment
+
+
+def comment_length(text: str, flavour: Flavour) -> int:
+    """A comment's length as its tracker counts it."""
+    return len(text.encode("utf-16-le")) // 2 if flavour is Flavour.JIRA_WIKI else len(text)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` - 1 characters and "…" when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _render(verdict: Verdict, resolved_at: datetime, flavour: Flavour, signature: str | None, *, full: bool) -> str:
+    rows = _rows(verdict, full=full)
     emoji, jira_icon, headline = _HEADLINES[verdict.outcome]
     marker = marker_line(verdict, resolved_at, signature)
-    graph = evidence.render(verdict.evidence, flavour)
+    graph = evidence.render(verdict.evidence, flavour) if full else ""
     graph = f"\n\n{graph}" if graph else ""
+    shown = cut(verdict.query, MAX_QUERY_CHARS) if verdict.query else None
     if flavour is Flavour.JIRA_WIKI:
         table = "\n".join(f"||{k}|{_wiki_cell(v)}|" for k, v in rows)
-        query = f"\n{{noformat}}\n{_noformat(verdict.query)}\n{{noformat}}" if verdict.query else ""
+        query = f"\n{{noformat}}\n{_noformat(shown)}\n{{noformat}}" if shown else ""
         return (
             f"h3. {jira_icon} {headline}\n{_wiki_cell(_summary(verdict))}\n\n{table}{query}{graph}\n\n"
             f"{_NEXT_STEP[verdict.outcome]}\n\n{marker}"
         )
     table = "\n".join(f"| {k} | {_md_cell(v)} |" for k, v in rows)
-    fence = code_fence(verdict.query or "")
-    query = f"\n\n{fence}promql\n{verdict.query}\n{fence}" if verdict.query else ""
+    fence = code_fence(shown or "")
+    query = f"\n\n{fence}promql\n{shown}\n{fence}" if shown else ""
     return (
         f"### {emoji} {headline}\n{_md_cell(_summary(verdict))}\n\n|  |  |\n|---|---|\n{table}{query}{graph}\n\n"
         f"{_NEXT_STEP[verdict.outcome]}\n\n<sub>{marker}</sub>"
@@ -64,17 +95,18 @@ def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour, sig
 
 
 def _summary(verdict: Verdict) -> str:
-    text = verdict.reason[:1].upper() + verdict.reason[1:] + "."
+    reason = cut(verdict.reason, MAX_REASON_CHARS)
+    text = reason[:1].upper() + reason[1:] + "."
     if verdict.early:
         text += " Judged early, on the window so far; the scheduled run judges the whole window."
     return text
 
 
-def _rows(verdict: Verdict) -> list[tuple[str, str]]:
+def _rows(verdict: Verdict, *, full: bool = True) -> list[tuple[str, str]]:
     rows = [("Verdict", verdict.outcome.value)]
     unit = f" {verdict.threshold.unit.name}" if verdict.threshold and verdict.threshold.unit else ""
     if verdict.value is not None:
-        where = f" (series {verdict.series})" if verdict.series else ""
+        where = f" (series {cut(verdict.series, MAX_SERIES_CHARS)})" if verdict.series else ""
         rows.append(("Measured", f"{verdict.value:.6g}{unit}{where}"))
     if verdict.threshold is not None and verdict.op:
         rows.append(("Condition", f"{verdict.op} {verdict.threshold.value:.6g}{unit}"))
@@ -83,7 +115,12 @@ def _rows(verdict: Verdict) -> list[tuple[str, str]]:
         rows.append(("Window", f"{_utc(verdict.start)} to {_utc(verdict.end)} ({span})"))
     if verdict.support is not None:
         rows.append(("Data", verdict.support.describe()))
-    rows.extend(("Note", note) for note in verdict.notes)
+    notes = verdict.notes if full else ()
+    rows.extend(("Note", cut(note, MAX_NOTE_CHARS)) for note in notes[:MAX_NOTES])
+    left = len(verdict.notes) - len(notes[:MAX_NOTES])
+    if left:
+        why = "" if full else ", the comment would not fit the tracker's limit"
+        rows.append(("Note", f"{left} more note{'s' if left > 1 else ''} left out{why}"))
     return rows
 
 
@@ -103,4 +140,4 @@ def _noformat(query: str) -> str:
     return re.sub(r"\{noformat\}", "{ noformat}", query, flags=re.IGNORECASE)
 
 
-__all__ = ["Marker", "marker_line", "parse_marker", "render_result"]
+__all__ = ["COMMENT_LIMIT", "Marker", "comment_length", "cut", "marker_line", "parse_marker", "render_result"]

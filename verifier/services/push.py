@@ -8,7 +8,6 @@ import structlog
 
 from verifier import defaults
 from verifier.errors import VerifierError
-from verifier.exit_codes import ExitCode
 from verifier.ports import RunMetrics
 from verifier.services.run import RunReport, TicketResult
 
@@ -35,7 +34,7 @@ def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float, by_
             writes=report.writes,
             duration_seconds=report.duration_seconds,
             finished_at=finished_at,
-            succeeded=report.exit_code == ExitCode.OK,
+            succeeded=report.complete,
             dry_run=report.dry_run,
         )
         sink.push_services(

@@ -99,6 +99,10 @@ class TicketResult:
     refused: list[str] = field(default_factory=list)  # inputs not from a trusted hand, left out (#20)
 
 
+#: Verdicts that needed an answer from the metrics backend: with none of them and some ERROR, the run failed.
+_JUDGED = frozenset({Outcome.VERIFIED, Outcome.FAILED, Outcome.INCONCLUSIVE})
+
+
 @dataclass
 class RunReport:
     started: datetime
@@ -123,13 +127,23 @@ class RunReport:
         return dict(sorted(counts.items()))
 
     @property
+    def complete(self) -> bool:
+        """Whether the run handled every ticket: nothing stopped it and no ticket ended in ERROR."""
+        ticket_errors = any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue))
+        return self.exit_code == ExitCode.OK and not ticket_errors
+
+    @property
     def exit_code(self) -> ExitCode:
+        """`exit_codes.RUN`: a ticket's ERROR is recorded and pushed, not a failed run; a run that failed as a
+        whole is worth retrying only when it wrote nothing (a retry gets a fresh write budget)."""
         if self.interrupted:
             return ExitCode.INTERRUPTED
         if self.throttled:
             return ExitCode.THROTTLED
-        if self.errors or any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue)):
-            return ExitCode.FAILED
+        ticket_errors = any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue))
+        judged = any(r.outcome in _JUDGED for r in self.results)
+        if self.errors or (ticket_errors and not judged):  # as a whole: the listing, or every measurement, failed
+            return ExitCode.STOPPED_AFTER_WRITES if self.writes else ExitCode.FAILED
         return ExitCode.OK
 
 

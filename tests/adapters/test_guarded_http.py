@@ -1,0 +1,269 @@
+"""The guarded transport (#22) in each adapter, over loopback HTTP: each timeout setting is a total deadline that
+reaches the adapter's requests (a server trickling a byte every 0.2 s is cut off at it), the size cap holds with
+the deadline out of the way, and the depth check agrees with a real count of nesting."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from verifier.adapters.github import GitHubTracker
+from verifier.adapters.http import AnswerTooLarge, GuardedAdapter, guard, too_deep
+from verifier.adapters.jira import JiraTracker
+from verifier.adapters.prometheus import PrometheusMetrics
+from verifier.adapters.pushgateway import push_run_metrics
+from verifier.adapters.retry import RetryPolicy
+from verifier.connections import GitHubConnection, JiraConnection, PrometheusConnection
+from verifier.errors import BackendUnavailable, TrackerError, VerifierError
+
+ANSWER = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
+
+
+class Trickler:
+    """Answers every request with `body`, `chunk` bytes every `pause` seconds (Content-Length sent first)."""
+
+    def __init__(self, body: bytes = ANSWER, chunk: int = 1, pause: float = 0.2) -> None:
+        owner = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                owner.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for start in range(0, len(body), chunk):
+                        self.wfile.write(body[start : start + chunk])
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = _serve
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._http.server_address[1]}"
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[Trickler]:
+    server = Trickler()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def timed(call: Callable[[], object]) -> tuple[BaseException, float]:
+    started = time.monotonic()
+    with pytest.raises(VerifierError) as caught:
+        call()
+    return caught.value, time.monotonic() - started
+
+
+def test_the_prometheus_timeout_is_a_total_deadline(trickler: Trickler) -> None:
+    metrics = PrometheusMetrics(PrometheusConnection(url=trickler.url, timeout_seconds=1, retries=0))
+    error, elapsed = timed(lambda: metrics.label_names("up", *_window()))
+    assert isinstance(error, BackendUnavailable)
+    assert "the metrics backend's answer did not arrive whole within 1s" in str(error)
+    assert 0.9 < elapsed < 3  # the whole answer would take 13 s, each byte well within a read timeout
+
+
+def test_the_jira_timeout_is_a_total_deadline(trickler: Trickler) -> None:
+    connection = JiraConnection(url=trickler.url, pat="p" * 20, timeout_seconds=1)
+    jira = JiraTracker(connection, retry=RetryPolicy(attempts=1))
+    error, elapsed = timed(jira.account)
+    assert isinstance(error, TrackerError)
+    assert str(error) == "Jira read the signed-in user failed: Jira's answer did not arrive whole within 1s"
+    assert 0.9 < elapsed < 3
+
+
+def test_the_github_timeout_is_a_total_deadline(trickler: Trickler) -> None:
+    connection = GitHubConnection(api_url=trickler.url, repositories=("o/r",), token="t" * 20, timeout_seconds=1)
+    github = GitHubTracker(connection, retries=0)
+    error, elapsed = timed(github.account)
+    assert isinstance(error, TrackerError)
+    assert str(error) == "GitHub read the signed-in user failed: GitHub's answer did not arrive whole within 1s"
+    assert 0.9 < elapsed < 3
+
+
+def test_the_pushgateway_push_has_a_total_deadline(trickler: Trickler) -> None:
+    push = lambda: push_run_metrics(  # noqa: E731
+        trickler.url, "job", counts={}, errors=0, writes=0, duration_seconds=1, finished_at=1, succeeded=True,
+        dry_run=False,
+        timeout_seconds=1,
+    )  # fmt: skip
+    error, elapsed = timed(push)
+    assert "the Pushgateway's answer did not arrive whole within 1s" in str(error)
+    assert 0.9 < elapsed < 3
+
+
+def test_the_size_cap_holds_with_the_deadline_out_of_the_way() -> None:
+    body = json.dumps({"status": "success", "data": ["x" * 1000] * 3000}).encode()  # ~3 MB, fast
+    server = Trickler(body, chunk=256 * 1024, pause=0)
+    try:
+        metrics = PrometheusMetrics(
+            PrometheusConnection(url=server.url, timeout_seconds=60, retries=0), max_answer_bytes=1024 * 1024
+        )
+        with pytest.raises(BackendUnavailable, match="the metrics backend's answer is larger than the cap of 1 MiB"):
+            metrics.label_names("up", *_window())
+        session = guard(requests.Session(), GuardedAdapter(max_bytes=4 * 1024 * 1024))
+        assert len(session.get(server.url, timeout=60).content) == len(body)  # under the cap: read whole
+        with pytest.raises(AnswerTooLarge):
+            guard(requests.Session(), GuardedAdapter(max_bytes=len(body) - 1)).get(server.url, timeout=60)
+    finally:
+        server.close()
+
+
+def _window() -> tuple[Any, Any]:
+    from datetime import UTC, datetime, timedelta
+
+    end = datetime.now(UTC)
+    return end - timedelta(hours=1), end
+
+
+# -- the depth check ---------------------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:'),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\k'), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+def depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, cap=st.integers(1, 8))
+def test_the_depth_check_agrees_with_a_real_count(value: object, cap: int) -> None:
+    assert too_deep(json.dumps(value).encode(), cap) is (depth(value) > cap)
+
+
+@pytest.mark.parametrize("levels", [65, 200_000])
+def test_deep_and_unclosed_nesting_is_too_deep(levels: int) -> None:
+    assert too_deep(b"[" * levels + b"]" * levels, 64) and too_deep(b"[" * levels, 64)
+    assert not too_deep(b"[" * 64 + b"]" * 64, 64)
+
+
+def test_answers_read_whole_leave_the_connection_to_be_kept_alive() -> None:
+    server = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
+    ports: set[int] = set()
+    original = server._http.RequestHandlerClass.handle
+
+    def handle(self: BaseHTTPRequestHandler) -> None:
+        ports.add(self.client_address[1])
+        original(self)
+
+    server._http.RequestHandlerClass.handle = handle  # type: ignore[method-assign]
+    try:
+        session = guard(requests.Session(), GuardedAdapter())
+        assert [session.get(server.url, timeout=5).json()["status"] for _ in range(3)] == ["success"] * 3
+        assert len(ports) == 1  # one TCP connection for the three requests
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("tracker", ["jira", "github"])
+def test_an_answer_over_a_cap_is_asked_for_once_not_retried(tracker: str) -> None:
+    body = b'{"a":' + b"[" * 100 + b"]" * 100 + b"}"
+    server = Trickler(body, chunk=len(body), pause=0)
+    try:
+        if tracker == "jira":
+            connection = JiraConnection(url=server.url, pat="p" * 20, timeout_seconds=5)
+            call: Callable[[], object] = JiraTracker(connection, retry=RetryPolicy(sleep=lambda _: None)).account
+            name = "Jira's answer"
+        else:
+            gh = GitHubConnection(api_url=server.url, repositories=("o/r",), token="t" * 20, timeout_seconds=5)
+            call = GitHubTracker(gh, sleep=lambda _: None).account
+            name = "GitHub's answer"
+        with pytest.raises(TrackerError, match=f"{name} nests JSON deeper than the cap of 64 levels"):
+            call()
+        assert server.requests == 1
+    finally:
+        server.close()
+
+
+class HeaderTrickler:
+    """Answers with a status line, then one byte of a header every 0.2 s, never ending the headers."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(client,), daemon=True).start()
+
+    def _trickle(self, client: Any) -> None:
+        try:
+            client.recv(65536)
+            client.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not self._stop.is_set():
+                client.sendall(b"x")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            client.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+
+
+def test_headers_trickled_a_byte_at_a_time_end_at_the_deadline_too() -> None:
+    server = HeaderTrickler()
+    try:
+        session = guard(requests.Session(), GuardedAdapter(max_retries=0))
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            session.get(server.url, timeout=1)
+        assert 0.9 < time.monotonic() - started < 2.5
+        metrics = PrometheusMetrics(PrometheusConnection(url=server.url, timeout_seconds=1, retries=1))
+        error, elapsed = timed(lambda: metrics.label_names("up", *_window()))
+        assert "timed out" in str(error) and 1.9 < elapsed < 4  # each of the two tries gets its own second
+    finally:
+        server.close()
