@@ -36,6 +36,9 @@ LOOKBACK_DAYS = 90
 CONCURRENCY = 8
 MAX_WRITES = 200
 TIMEOUT_SECONDS = 30.0
+#: Seconds after the start of a run when no new measurement starts and the run writes what is decided (0: none).
+#: The chart's default Job deadline (activeDeadlineSeconds) is 3600: this leaves ten minutes to write.
+RUN_DEADLINE_SECONDS = 3000
 PUSHGATEWAY_JOB = "action-item-verifier"
 #: The `service` of a ticket whose incident context names none (Pushgateway breakdown).
 UNKNOWN_SERVICE = "unknown"

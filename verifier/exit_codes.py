@@ -14,6 +14,9 @@ class ExitCode(IntEnum):
     PENDING = 4
     BACKEND_ERROR = 5
     THROTTLED = 75  # EX_TEMPFAIL: the tracker's rate limit stopped the writing; the next run writes the rest
+    # The run's deadline (VERIFIER_RUN_DEADLINE_SECONDS) passed with measurements still running: the verdicts ready
+    # were written, the rest is judged by the next run (124, as timeout(1) exits).
+    DEADLINE = 124
     INTERRUPTED = 143  # stopped by SIGTERM (128 + 15); the next run picks up where this one stopped
 
 

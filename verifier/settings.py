@@ -135,6 +135,7 @@ class RunSettings(BaseSettings, _Secrets):
     invalid_label: str = defaults.INVALID_LABEL
     lookback_days: int = Field(default=defaults.LOOKBACK_DAYS, ge=1, le=3650)
     concurrency: int = Field(default=defaults.CONCURRENCY, ge=1, le=64)
+    run_deadline_seconds: float = Field(default=defaults.RUN_DEADLINE_SECONDS, ge=0)  # 0: none
     max_writes: int = Field(default=defaults.MAX_WRITES, ge=0)
     dry_run: bool = False
     trusted_authors: Annotated[CommaList, NoDecode] = ()

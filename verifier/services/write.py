@@ -1,10 +1,11 @@
-"""The write phase of a run, in three steps a reader can follow:
+"""The writes of a run, streamed: each due ticket is written as soon as its verdict is ready, in three steps:
 
-1. re-read the due tickets, oldest due first, a few at a time (reads cost no budget);
-2. decide each one's writes from the ticket as re-read (`actions.decide`, the one place) and reserve them from the
-   write budget, in that order: a ticket whose writes do not fit is left for the next run;
-3. apply the decisions several tickets at a time; each apply returns what it sent, and the run builds its
-   report from those values.
+1. re-read it (reads cost no budget) and decide its writes from the ticket as re-read (`reread_and_decide`, the
+   one place; `actions.decide` settles them);
+2. reserve them from the write budget in the run's order, oldest due first (`Ledger`): a ticket whose writes do
+   not fit is left for the next run, and a later ticket never takes an earlier one's place;
+3. apply them on the tracker's pool; each apply returns what it sent, and the run builds its report from those
+   values. A stopped run (SIGTERM) sends nothing more after the request in flight.
 
 The budget is a cap on write requests: every request sent is charged (comments, labels, transitions, deletes,
 notes; a failed attempt too). What only a failure asks for (the note after an impossible reopen, deleting a
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +25,7 @@ from typing import TypeVar
 import structlog
 
 from verifier.domain.actions import (
+    MOST_WRITES,
     REOPEN_FAILED_NOTE,
     AddLabel,
     Decision,
@@ -41,6 +42,7 @@ from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.ports import RESEND_WRITE, Tracker
 from verifier.redaction import redact
+from verifier.services.workers import Workers
 
 log = structlog.get_logger("verifier.run")
 T = TypeVar("T")
@@ -147,6 +149,176 @@ class Context:
     halt: threading.Event  # set when the tracker throttles: no new ticket starts
 
 
+class Ledger:
+    """The write budget's order: tickets reserve in their rank (oldest due first) however their verdicts arrive.
+
+    A rank not decided yet holds `MOST_WRITES`; a decided one its charge. A ticket reserves at once when its charge
+    fits in what would be left even if every earlier rank took its hold, else it waits for them; it is refused
+    (left for the next run) only once no earlier rank holds anything, as it would be in a sequential pass. When
+    the budget covers every hold, the common case, nobody waits."""
+
+    def __init__(self, budget: Budget, ranks: int) -> None:
+        self.budget = budget
+        self._holds = _Sums(ranks, MOST_WRITES)
+        self._waiting: dict[int, tuple[int, Callable[[bool], None]]] = {}
+        self._lock = threading.Lock()
+
+    def request(self, rank: int, charge: int, later: Callable[[bool], None]) -> bool | None:
+        """True: `charge` is reserved; False: it does not fit; None: it waits for earlier ranks, and `later` is
+        called with the answer (from the thread that settled them)."""
+        with self._lock:
+            self._holds.set(rank, charge)
+            answer = self._answer(rank, charge)
+            if answer is None:
+                self._waiting[rank] = (charge, later)
+                return None
+        self._settle()
+        return answer
+
+    def release(self, rank: int) -> None:
+        """`rank` reserves nothing (no writes, a failed read, never measured)."""
+        with self._lock:
+            self._holds.set(rank, 0)
+        self._settle()
+
+    def give_back(self, count: int) -> None:
+        self.budget.give_back(count)
+        self._settle()
+
+    def _answer(self, rank: int, charge: int) -> bool | None:
+        """Under the lock: reserve `charge` for `rank` if it fits (its hold then goes), refuse, or wait (None)."""
+        left = self.budget.left
+        fits = self._holds.total <= left or charge <= left - self._holds.before(rank)
+        if fits and self.budget.take(charge):
+            self._holds.set(rank, 0)
+            return True
+        if self._holds.before(rank) == 0:
+            self._holds.set(rank, 0)
+            return False
+        return None
+
+    def _settle(self) -> None:
+        """Answer the waiting ranks that can be answered now, in order."""
+        answers: list[tuple[Callable[[bool], None], bool]] = []
+        with self._lock:
+            for rank in sorted(self._waiting):
+                charge, later = self._waiting[rank]
+                answer = self._answer(rank, charge)
+                if answer is not None:
+                    del self._waiting[rank]
+                    answers.append((later, answer))
+                elif self._holds.before(rank) >= self.budget.left:
+                    break  # every later rank waits too: nothing is left beyond the holds before it
+        for later, answer in answers:
+            later(answer)
+
+
+class _Sums:
+    """Holds by rank with their running sums (a Fenwick tree): a rank's prefix in log time at 50,000 tickets."""
+
+    def __init__(self, size: int, each: int) -> None:
+        self._values = [each] * size
+        self._tree = [0] * (size + 1)
+        self.total = 0
+        for rank in range(size):
+            self._add(rank, each)
+
+    def set(self, rank: int, value: int) -> None:
+        self._add(rank, value - self._values[rank])
+        self._values[rank] = value
+
+    def before(self, rank: int) -> int:
+        """The sum of the holds of the ranks before `rank`."""
+        total, i = 0, rank
+        while i > 0:
+            total += self._tree[i]
+            i -= i & -i
+        return total
+
+    def _add(self, rank: int, delta: int) -> None:
+        self.total += delta
+        i = rank + 1
+        while i < len(self._tree):
+            self._tree[i] += delta
+            i += i & -i
+
+
+class Writer:
+    """Writes each due ticket as soon as its verdict is ready: re-read, decide, reserve (in rank order, `Ledger`),
+    apply, on the tracker's pool. `write` and `skip` are called once per rank; `finish` waits for the writes."""
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        policy: Policy,
+        labels: Labels,
+        budget: Budget,
+        *,
+        ranks: int,
+        workers: Workers,
+        stop: threading.Event,
+    ) -> None:
+        self.ctx = Context(tracker, policy, labels, stop, threading.Event())
+        self.ledger = Ledger(budget, ranks)
+        self.phase = Phase()
+        self._workers = workers
+
+    def write(self, rank: int, job: Job) -> None:
+        if not _decide(job, job.listed, self.ctx).actions:  # from the listing: no read needed
+            self.ledger.release(rank)
+            return
+        self._workers.submit(partial(self._start, rank, job))
+
+    def skip(self, rank: int) -> None:
+        self.ledger.release(rank)
+
+    def finish(self) -> Phase:
+        self._workers.wait()
+        phase = self.phase
+        phase.interrupted = phase.interrupted or self.ctx.stop.is_set()
+        if self.ctx.halt.is_set():
+            phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
+        return phase
+
+    def _start(self, rank: int, job: Job) -> None:
+        key, ctx = job.listed.key, self.ctx
+        if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
+            self._done(key, Written(deferred=(why := _why_not(ctx, self.phase))), rank)
+            if why == BUDGET_SPENT:
+                log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
+            return
+        decision = reread_and_decide(job, ctx)
+        if isinstance(decision, str):
+            if decision.startswith("throttled"):
+                ctx.halt.set()
+            self._done(key, Written(error=decision), rank)
+        elif not decision.actions:
+            self._done(key, Written(note=decision.note), rank)
+        else:
+            answer = self.ledger.request(rank, decision.charge, partial(self._reserved, job, decision))
+            if answer is not None:
+                self._reserved(job, decision, answer, queued=False)
+
+    def _reserved(self, job: Job, decision: Decision, granted: bool, *, queued: bool = True) -> None:
+        key = job.listed.key
+        if not granted:
+            self.phase.written[key] = Written(deferred=BUDGET_SPENT)
+            log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
+            return
+        allowance = Allowance(self.ledger.budget, decision.charge)
+        apply = partial(self._apply, job, decision, allowance)
+        self._workers.submit(apply) if queued else apply()
+
+    def _apply(self, job: Job, decision: Decision, allowance: Allowance) -> None:
+        written = _apply_safely(self.ctx, job.listed.key, job.verdict, decision, allowance)
+        self.phase.written[job.listed.key] = written
+        self.ledger.give_back(0)  # what `settle` gave back may let a waiting ticket in
+
+    def _done(self, key: str, written: Written, rank: int) -> None:
+        self.phase.written[key] = written
+        self.ledger.release(rank)
+
+
 def write_all(
     tracker: Tracker,
     jobs: Sequence[Job],
@@ -158,50 +330,26 @@ def write_all(
     dry_run: bool,
     stop: threading.Event,
 ) -> Phase:
-    """Write `jobs` (ordered: oldest due first) within `budget`."""
-    phase = Phase()
-    ctx = Context(tracker, policy, labels, stop, threading.Event())
-    todo = [job for job in jobs if _decide(job, job.listed, ctx).actions]  # from the listing: no read needed
+    """Write `jobs` (ordered: oldest due first) within `budget`, every verdict ready already."""
     if dry_run:
-        for job in todo:
+        phase = Phase()
+        ctx = Context(tracker, policy, labels, stop, threading.Event())
+        for job in jobs:
             decision = _decide(job, job.listed, ctx)
+            if not decision.actions:
+                continue
             phase.written[job.listed.key] = written = Written([describe(a) for a in decision.actions])
             if not budget.take(decision.charge):  # still listed: the first-run plan counts every ticket's writes
                 written.deferred = BUDGET_SPENT
         return phase
-    width = max(1, concurrency)
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="write") as pool:
-        for batch in _chunks(todo, width):
-            if stop.is_set() or ctx.halt.is_set() or budget.left == 0:
-                for job in batch:
-                    phase.written[job.listed.key] = Written(deferred=_why_not(ctx, phase))
-                continue
-            fresh = list(pool.map(lambda job: _reread(tracker, job.listed.key), batch))
-            chosen: list[tuple[Job, Decision, Allowance]] = []
-            for job, ticket in zip(batch, fresh, strict=True):
-                if ctx.halt.is_set() and not isinstance(ticket, str):
-                    phase.written[job.listed.key] = Written(deferred=_why_not(ctx, phase))
-                    continue
-                if isinstance(ticket, str):
-                    phase.written[job.listed.key] = Written(error=ticket)
-                    if ticket.startswith("throttled"):
-                        ctx.halt.set()
-                    continue
-                decision = _decide(job, ticket, ctx)
-                if not decision.actions:
-                    phase.written[job.listed.key] = Written(note=decision.note)
-                elif not budget.take(decision.charge):
-                    phase.written[job.listed.key] = Written(deferred=BUDGET_SPENT)
-                    log.info("write_budget_exhausted", ticket=job.listed.key, budget=budget.total)
-                else:
-                    chosen.append((job, decision, Allowance(budget, decision.charge)))
-            done = pool.map(lambda c: _apply_safely(ctx, c[0].listed.key, c[0].verdict, c[1], c[2]), chosen)
-            for (job, *_), written in zip(chosen, done, strict=True):
-                phase.written[job.listed.key] = written
-    phase.interrupted = stop.is_set()
-    if ctx.halt.is_set():
-        phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
-    return phase
+    workers = Workers(concurrency, "write")
+    try:
+        writer = Writer(tracker, policy, labels, budget, ranks=len(jobs), workers=workers, stop=stop)
+        for rank, job in enumerate(jobs):
+            writer.write(rank, job)
+        return writer.finish()
+    finally:
+        workers.close()
 
 
 def _decide(job: Job, ticket: Ticket, ctx: Context) -> Decision:
@@ -228,15 +376,19 @@ def _why_not(ctx: Context, phase: Phase) -> str:
     return BUDGET_SPENT
 
 
-def _reread(tracker: Tracker, key: str) -> Ticket | str:
+def reread_and_decide(job: Job, ctx: Context) -> Decision | str:
+    """The one place a due ticket is decided before writing: re-read it (another run or a person may have acted
+    since the listing) and decide its writes from what it is now; a one-line error when it cannot be read."""
+    key = job.listed.key
     try:
-        return tracker.get_ticket(key)
+        ticket = ctx.tracker.get_ticket(key)
     except TrackerThrottled as error:
         log.error("tracker_throttled", ticket=key, error=str(error))
         return f"throttled: {error}"
     except TrackerError as error:
         log.error("write_failed", ticket=key, error=str(error))
         return f"tracker read before writing failed: {error}"
+    return _decide(job, ticket, ctx)
 
 
 def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance) -> Written:
@@ -251,6 +403,8 @@ def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, 
         _apply(ctx, key, verdict, decision, allowance, written)
     except _NoRoom:
         written.deferred = BUDGET_SPENT  # what is missing is re-applied by the next run
+    except _Stopped:
+        written.deferred = "the run was stopped"
     except TrackerThrottled as error:
         ctx.halt.set()
         log.error("tracker_throttled", ticket=key, error=str(error))
@@ -275,6 +429,8 @@ def _apply(
     tracker = ctx.tracker
 
     def send(action: str, request: Callable[[], T]) -> T:
+        if ctx.stop.is_set():  # the result comment went first: the next run applies what is missing
+            raise _Stopped
         if not allowance.charge():
             raise _NoRoom
         with allowance.retries_charged():
@@ -323,6 +479,10 @@ class _NoRoom(Exception):
     """The write budget has no room for this ticket's next request."""
 
 
+class _Stopped(Exception):
+    """The run was stopped (SIGTERM) between two of this ticket's requests."""
+
+
 def _later_results(
     tracker: Tracker, key: str, comment_id: str, policy: Policy, early: bool, since: datetime | None
 ) -> list[str]:
@@ -347,8 +507,3 @@ def _delete(tracker: Tracker, key: str, comment_id: str) -> None:
     except TrackerError:
         if any(c.id == comment_id for c in tracker.get_ticket(key).comments):
             raise
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
