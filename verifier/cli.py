@@ -95,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
         description="List done post-incident tickets, read each one's trusted verification config, evaluate the "
         "due ones against the metrics backend, and comment, label or reopen. Settings come from VERIFIER_* "
         "variables and the secrets directory (see README). Exit 0 when every ticket was handled, 1 when any hit "
-        "an error (tried again next run), 2 for a settings error, 143 when stopped by SIGTERM.",
+        "an error (tried again next run), 2 for a settings error, 75 when the tracker's rate limit stopped the "
+        "writing, 124 when the run's deadline (VERIFIER_RUN_DEADLINE_SECONDS) passed with measurements still "
+        "running (the verdicts ready are written), 143 when stopped by SIGTERM.",
     )
     run.add_argument(
         "--dry-run", action="store_true", help="read and evaluate, write nothing, print what would be written"

@@ -100,9 +100,14 @@ class Allowance:
         return True
 
     @contextmanager
-    def retries_charged(self) -> Iterator[None]:
-        """While inside, the adapters send a write again only when it can be charged (`RESEND_WRITE`)."""
-        token = RESEND_WRITE.set(self.charge)
+    def retries_charged(self, stop: threading.Event | None = None) -> Iterator[None]:
+        """While inside, the adapters send a write again only when it can be charged (`RESEND_WRITE`), and not
+        once `stop` is set: a stopped run waits for no retry."""
+
+        def resend() -> bool:
+            return not (stop is not None and stop.is_set()) and self.charge()
+
+        token = RESEND_WRITE.set(resend)
         try:
             yield
         finally:
@@ -433,7 +438,7 @@ def _apply(
             raise _Stopped
         if not allowance.charge():
             raise _NoRoom
-        with allowance.retries_charged():
+        with allowance.retries_charged(ctx.stop):
             answer = request()
         written.actions.append(action)  # once sent: the summary lists only what was written
         return answer
