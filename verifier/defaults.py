@@ -34,6 +34,12 @@ GITHUB_API_URL = "https://api.github.com"
 #: The run.
 LOOKBACK_DAYS = 90
 CONCURRENCY = 8
+#: The most queries (and tracker requests) a run sends at once: the bound of VERIFIER_CONCURRENCY.
+MAX_CONCURRENCY = 64
+#: Connections each HTTP session keeps for reuse: the run's pool at the largest concurrency, plus its own thread
+#: (the listing). urllib3 opens them only when needed, so a larger pool than the run uses costs nothing; a smaller
+#: one opens and drops a connection per request beyond it.
+POOL_SIZE = MAX_CONCURRENCY + 1
 MAX_WRITES = 200
 TIMEOUT_SECONDS = 30.0
 #: Seconds after the start of a run when no new measurement starts and the run writes what is decided (0: none).

@@ -134,7 +134,7 @@ class RunSettings(BaseSettings, _Secrets):
     inconclusive_label: str = defaults.INCONCLUSIVE_LABEL
     invalid_label: str = defaults.INVALID_LABEL
     lookback_days: int = Field(default=defaults.LOOKBACK_DAYS, ge=1, le=3650)
-    concurrency: int = Field(default=defaults.CONCURRENCY, ge=1, le=64)
+    concurrency: int = Field(default=defaults.CONCURRENCY, ge=1, le=defaults.MAX_CONCURRENCY)
     run_deadline_seconds: float = Field(default=defaults.RUN_DEADLINE_SECONDS, ge=0)  # 0: none
     max_writes: int = Field(default=defaults.MAX_WRITES, ge=0)
     dry_run: bool = False

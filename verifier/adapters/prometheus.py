@@ -31,6 +31,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from verifier import defaults
 from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
@@ -67,6 +68,9 @@ class PrometheusMetrics:
         self.client = PrometheusConnect(
             url=connection.url, session=self._session, retry=retry, timeout=connection.timeout_seconds
         )
+        # The library mounts its own adapter (a pool of 10) for the URL, which would take every request: ours
+        # again, with the same retry and a pool as large as the queries in flight.
+        self._session.mount(connection.url, self._session.get_adapter("http://"))
 
     def close(self) -> None:
         self._session.close()
@@ -194,7 +198,7 @@ def _session(connection: PrometheusConnection, retry: Retry) -> requests.Session
     if connection.client_cert is not None:
         key = connection.client_key
         session.cert = (connection.client_cert, key) if key else connection.client_cert
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=defaults.POOL_SIZE)  # one per query in flight
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
