@@ -36,6 +36,7 @@ from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
 from verifier.services.measure import measure
+from verifier.services.shared import Shared
 from verifier.services.workers import Workers
 from verifier.services.write import BUDGET_SPENT, Allowance, Budget, Job, Phase, Writer, write_all
 
@@ -161,6 +162,7 @@ def run(
         report.duration_seconds = time.monotonic() - clock
         return report
     budget = Budget(options.max_writes)
+    metrics = Shared(metrics)  # tickets on the same metric and window share its lookups and range queries
     queries = Workers(options.concurrency, "measure")
     writes = Workers(options.concurrency, "write")
     try:
