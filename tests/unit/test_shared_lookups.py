@@ -101,6 +101,20 @@ def test_range_answers_are_shared_per_query_window_and_step_and_bounded() -> Non
     assert len(backend.asked) == 3 + RANGES + 1 + 1
 
 
+def test_a_backend_that_cannot_list_names_is_not_asked_again_for_another_window() -> None:
+    @dataclass
+    class Unlisted(Counting):
+        def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
+            self.lookups.append(f"names {selector}")
+            return None  # as the adapter answers a 404 on label values
+
+    backend = Unlisted()
+    shared = Shared(backend)
+    assert shared.metric_names("x", START, END) is None
+    assert shared.metric_names("y", START, END + timedelta(hours=1)) is None
+    assert backend.lookups == ["names x"]
+
+
 def test_a_backend_without_a_catalog_is_queried_as_planned() -> None:
     shared = Shared(FakeMetrics())
     assert shared.metric_names("x", START, END) is None and shared.metric_type("x") is None

@@ -2,7 +2,8 @@
 
 A run judges many tickets on the same metrics: without sharing, each resolves its metric's name (a label-values
 request), reads its type (metadata) and, for the sparkline, sends the same range query over the same window as
-its neighbours. `Shared` wraps the run's metrics port: metric-name lookups are kept per metric, labels and window,
+its neighbours. `Shared` wraps the run's metrics port: metric-name lookups are kept per metric, labels and window
+(and a backend that cannot list names is not asked again),
 types per name, label names per selector and window, range answers per query, window and step. Within a run the
 window lies in the past and the answer does not change, so a kept answer is the answer. Callers asking the same
 thing at once wait for the one request in flight (and share its failure); a failure is not kept: the next ticket
@@ -37,6 +38,7 @@ class Shared:
         self._catalog = metrics if isinstance(metrics, MetricCatalog) else None
         self._lookups = _Kept(LOOKUPS)
         self._ranges = _Kept(RANGES)
+        self._unlisted = False
 
     def instant(self, query: str, at: datetime) -> Measurement:
         return self._metrics.instant(query, at)
@@ -47,9 +49,12 @@ class Shared:
 
     def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
         catalog = self._catalog
-        if catalog is None:
+        if catalog is None or self._unlisted:
             return None
-        return self._lookups.get(("names", selector, start, end), lambda: catalog.metric_names(selector, start, end))
+        names = self._lookups.get(("names", selector, start, end), lambda: catalog.metric_names(selector, start, end))
+        if names is None:  # the backend lists no names (no such API): a fact of the backend, not of the window
+            self._unlisted = True
+        return names
 
     def metric_type(self, name: str) -> str | None:
         catalog = self._catalog
