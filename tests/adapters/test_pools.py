@@ -4,16 +4,21 @@ libraries' default pool of 10. Counted by the sandboxes, which see each TCP conn
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import SecretStr
+
 from tests.adapters import test_github_adapter as gh
 from tests.adapters import test_jira_adapter as jr
 from verifier import defaults
+from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
 from verifier.adapters.prometheus import PrometheusMetrics
 from verifier.connections import PrometheusConnection
-from verifier.errors import QueryRejected
+from verifier.errors import QueryRejected, TrackerError
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.http import SandboxServer
 from verifier_sandbox.jira import JiraSandbox
@@ -68,3 +73,19 @@ def test_prometheus_reuses_one_connection_per_query_in_flight() -> None:
 
         opened = _in_flight(server, query)
     assert opened <= WIDTH, opened
+
+
+def test_a_write_whose_connection_never_opened_is_sent_again_like_any_refusal() -> None:
+    """A comment with labels is a PUT that adds a comment: not sent twice after an answer may have been lost, but a
+    connection that never opened carried nothing, so it is tried again (here: up to the attempts, then named)."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sleeps: list[float] = []
+    adapter = JiraTracker(
+        JiraConnection(url=f"http://127.0.0.1:{port}", pat=SecretStr("p")),
+        retry=RetryPolicy(backoff_seconds=0.01, sleep=sleeps.append),
+    )
+    with pytest.raises(TrackerError, match=r"NewConnectionError \(after 4 attempts\)"):
+        adapter.comment("OPS-1", "hello", labels=["verified-by-otel"])
+    assert sleeps == [0.02, 0.04]
