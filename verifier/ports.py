@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -153,4 +153,18 @@ class MetricCatalog(Protocol):
 
     def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
         """Label names the series matching `selector` carry between `start` and `end`."""
+        ...
+
+
+@runtime_checkable
+class BatchReads(Protocol):
+    """A tracker that reads many tickets in one request (Jira: a search for `key in (…)`). Optional: the run
+    re-reads one ticket at a time from a tracker without it."""
+
+    #: The most keys one call may name.
+    batch_size: int
+
+    def get_tickets(self, keys: Sequence[str]) -> Mapping[str, Ticket]:
+        """The tickets named, as `get_ticket` reads them, by key; a key missing from the answer is left out
+        (the caller reads it alone). Raises `TrackerError`."""
         ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,11 +15,18 @@ from hypothesis import strategies as st
 
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
-from tests.unit.run_tickets import BLOCK, NOW, QUERY, done
+from tests.unit.run_tickets import BLOCK, NOW, POLICY, QUERY, done, jobs
+from verifier.domain.actions import Labels
 from verifier.domain.measurement import Measurement
+from verifier.domain.tickets import Ticket
+from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
+from verifier.services.budget import Budget, Ledger
 from verifier.services.run import RunOptions, run
-from verifier.services.write import BUDGET_SPENT, Budget, Ledger
+from verifier.services.workers import Workers
+from verifier.services.write import BUDGET_SPENT, Phase, Writer
+
+RATE_LIMITED = "the tracker's rate limit stopped the writing"
 
 OTHER = QUERY.replace("latency", "errors")
 THIRD = QUERY.replace("latency", "queue")
@@ -161,3 +169,62 @@ def test_without_room_for_the_earlier_holds_a_later_ticket_waits_and_is_answered
     assert ledger.request(1, 2, later.append) is None  # rank 0 may still need 3
     assert ledger.request(0, 1, lambda granted: None) is True
     assert later == [True]
+
+
+@dataclass
+class Batches(FakeTracker):
+    """Reads many tickets at once (`BatchReads`); `refuse` makes every batched read fail with that error."""
+
+    batch_size: int = 100
+    refuse: Exception | None = None
+    batches: list[list[str]] = field(default_factory=list)
+    singles: list[str] = field(default_factory=list)
+
+    def get_tickets(self, keys: Sequence[str]) -> dict[str, Ticket]:
+        self.batches.append(list(keys))
+        if self.refuse is not None:
+            raise self.refuse
+        return {key: super(Batches, self).get_ticket(key) for key in keys if key != "GONE"}
+
+    def get_ticket(self, key: str) -> Ticket:
+        self.singles.append(key)
+        return super().get_ticket(key)
+
+
+def _held_pool(tracker: Batches, *keys: str, budget: int = 100) -> Phase:
+    """Every ticket's verdict in while the one tracker worker is busy: its first read takes them all."""
+    workers = Workers(1, "write")
+    gate = threading.Event()
+    workers.submit(lambda: gate.wait(10))
+    writer = Writer(tracker, POLICY, Labels(), Budget(budget), ranks=len(keys), workers=workers, stop=threading.Event())
+    for rank, job in enumerate(jobs(tracker, *keys)):
+        writer.write(rank, job)
+    gate.set()
+    try:
+        return writer.finish()
+    finally:
+        workers.close()
+
+
+def test_a_key_the_batched_read_leaves_out_is_read_alone() -> None:
+    tracker = Batches(clock=NOW)
+    phase = _held_pool(tracker, "A", "GONE", "B")
+    assert tracker.batches == [["A", "GONE", "B"]]
+    assert tracker.singles[0] == "GONE"  # then the after-write checks, one per ticket
+    assert all(phase.written[key].actions for key in ("A", "GONE", "B"))
+
+
+def test_a_failed_batched_read_falls_back_to_reading_each_ticket() -> None:
+    tracker = Batches(clock=NOW, refuse=TrackerError("HTTP 400: An issue with key 'GONE' does not exist"))
+    phase = _held_pool(tracker, "A", "B")
+    assert tracker.singles[:2] == ["A", "B"]
+    assert all(phase.written[key].actions == ["comment", "label verified-by-otel"] for key in ("A", "B"))
+
+
+def test_a_throttled_batched_read_stops_the_writing_and_names_the_rate_limit_once() -> None:
+    tracker = Batches(clock=NOW, refuse=TrackerThrottled("HTTP 429: retry after 600 s"))
+    phase = _held_pool(tracker, "A", "B", "C")
+    assert tracker.writes == [] and tracker.singles == []
+    assert phase.written["A"].error == "throttled: HTTP 429: retry after 600 s"
+    assert [phase.written[key].deferred for key in ("B", "C")] == [RATE_LIMITED, RATE_LIMITED]
+    assert phase.throttled == phase.written["A"].error

@@ -24,7 +24,7 @@ Searches are streamed page by page; the caller writes only after the listing (se
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -157,6 +157,22 @@ class JiraTracker(JiraFiling):
         path = f"issue/{quote(key, safe='')}"
         params = {"fields": ",".join(SEARCH_FIELDS), "expand": "changelog"}
         return self._ticket(self._request("GET", path, ticket=key, action="read", params=params))
+
+    @property
+    def batch_size(self) -> int:
+        return self._page_size
+
+    def get_tickets(self, keys: Sequence[str]) -> dict[str, Ticket]:
+        """`BatchReads`: one search for `key in (…)` with the fields and changelog `get_ticket` reads. Jira
+        refuses the whole search when one key no longer exists; the caller then reads them one by one."""
+        if not keys:
+            return {}
+        jql = f"key in ({', '.join(_quote(key) for key in keys)})"
+        found: dict[str, Ticket] = {}
+        for raw in self._search(jql):
+            ticket = self._ticket(raw)
+            found[ticket.key] = ticket
+        return found
 
     def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
         wanted = list(dict.fromkeys(label for label in labels if label))

@@ -35,10 +35,11 @@ from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
+from verifier.services.budget import Allowance, Budget
 from verifier.services.measure import measure
 from verifier.services.shared import Shared
 from verifier.services.workers import Workers
-from verifier.services.write import BUDGET_SPENT, Allowance, Budget, Job, Phase, Writer, write_all
+from verifier.services.write import BUDGET_SPENT, Job, Phase, Writer, write_all
 
 log = structlog.get_logger("verifier.run")
 

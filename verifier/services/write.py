@@ -1,7 +1,8 @@
 """The writes of a run, streamed: each due ticket is written as soon as its verdict is ready, in three steps:
 
-1. re-read it (reads cost no budget) and decide its writes from the ticket as re-read (`reread_and_decide`, the
-   one place; `actions.decide` settles them);
+1. re-read it (reads cost no budget; a tracker with `BatchReads` re-reads the verdicts that came in meanwhile in
+   one request) and decide its writes from the ticket as re-read (`decide_reread`, the one place; `actions.decide`
+   settles them);
 2. reserve them from the write budget in the run's order, oldest due first (`Ledger`): a ticket whose writes do
    not fit is left for the next run, and a later ticket never takes an earlier one's place;
 3. apply them on the tracker's pool; each apply returns what it sent, and the run builds its report from those
@@ -15,8 +16,8 @@ duplicate result) is drawn from what is left of the budget when it happens, and 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -25,7 +26,6 @@ from typing import TypeVar
 import structlog
 
 from verifier.domain.actions import (
-    MOST_WRITES,
     REOPEN_FAILED_NOTE,
     AddLabel,
     Decision,
@@ -40,81 +40,14 @@ from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
 from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
-from verifier.ports import RESEND_WRITE, Tracker
+from verifier.ports import BatchReads, Tracker
 from verifier.redaction import redact
+from verifier.services.budget import Allowance, Budget, Ledger
 from verifier.services.workers import Workers
 
 log = structlog.get_logger("verifier.run")
 T = TypeVar("T")
 BUDGET_SPENT = "the write budget is used up"
-
-
-class Budget:
-    """The run's write budget. Decisions reserve from it in order; failures draw from it as they happen (writes
-    run in parallel, hence the lock)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self._left = total
-        self._lock = threading.Lock()
-
-    @property
-    def left(self) -> int:
-        with self._lock:
-            return self._left
-
-    def take(self, count: int) -> bool:
-        with self._lock:
-            if count > self._left:
-                return False
-            self._left -= count
-            return True
-
-    def give_back(self, count: int) -> None:
-        with self._lock:
-            self._left += count
-
-
-@dataclass
-class Allowance:
-    """One ticket's share of the budget: its reservation first, then whatever the budget still has. `sent` counts
-    the write requests sent for it, retries included."""
-
-    budget: Budget
-    reserved: int
-    sent: int = 0
-
-    def take(self, count: int = 1) -> bool:
-        """Room for `count` more requests, or False."""
-        from_reserve = min(count, self.reserved - self.sent) if self.reserved > self.sent else 0
-        if count > from_reserve and not self.budget.take(count - from_reserve):
-            return False
-        self.reserved = max(self.reserved, self.sent + count)  # what was drawn is now this ticket's
-        return True
-
-    def charge(self) -> bool:
-        """One more request, charged when attempted: a refused request still reached the tracker."""
-        if not self.take():
-            return False
-        self.sent += 1
-        return True
-
-    @contextmanager
-    def retries_charged(self, stop: threading.Event | None = None) -> Iterator[None]:
-        """While inside, the adapters send a write again only when it can be charged (`RESEND_WRITE`), and not
-        once `stop` is set: a stopped run waits for no retry."""
-
-        def resend() -> bool:
-            return not (stop is not None and stop.is_set()) and self.charge()
-
-        token = RESEND_WRITE.set(resend)
-        try:
-            yield
-        finally:
-            RESEND_WRITE.reset(token)
-
-    def settle(self) -> None:
-        self.budget.give_back(max(0, self.reserved - self.sent))
 
 
 @dataclass(frozen=True)
@@ -154,100 +87,6 @@ class Context:
     halt: threading.Event  # set when the tracker throttles: no new ticket starts
 
 
-class Ledger:
-    """The write budget's order: tickets reserve in their rank (oldest due first) however their verdicts arrive.
-
-    A rank not decided yet holds `MOST_WRITES`; a decided one its charge. A ticket reserves at once when its charge
-    fits in what would be left even if every earlier rank took its hold, else it waits for them; it is refused
-    (left for the next run) only once no earlier rank holds anything, as it would be in a sequential pass. When
-    the budget covers every hold, the common case, nobody waits."""
-
-    def __init__(self, budget: Budget, ranks: int) -> None:
-        self.budget = budget
-        self._holds = _Sums(ranks, MOST_WRITES)
-        self._waiting: dict[int, tuple[int, Callable[[bool], None]]] = {}
-        self._lock = threading.Lock()
-
-    def request(self, rank: int, charge: int, later: Callable[[bool], None]) -> bool | None:
-        """True: `charge` is reserved; False: it does not fit; None: it waits for earlier ranks, and `later` is
-        called with the answer (from the thread that settled them)."""
-        with self._lock:
-            self._holds.set(rank, charge)
-            answer = self._answer(rank, charge)
-            if answer is None:
-                self._waiting[rank] = (charge, later)
-                return None
-        self._settle()
-        return answer
-
-    def release(self, rank: int) -> None:
-        """`rank` reserves nothing (no writes, a failed read, never measured)."""
-        with self._lock:
-            self._holds.set(rank, 0)
-        self._settle()
-
-    def give_back(self, count: int) -> None:
-        self.budget.give_back(count)
-        self._settle()
-
-    def _answer(self, rank: int, charge: int) -> bool | None:
-        """Under the lock: reserve `charge` for `rank` if it fits (its hold then goes), refuse, or wait (None)."""
-        left = self.budget.left
-        fits = self._holds.total <= left or charge <= left - self._holds.before(rank)
-        if fits and self.budget.take(charge):
-            self._holds.set(rank, 0)
-            return True
-        if self._holds.before(rank) == 0:
-            self._holds.set(rank, 0)
-            return False
-        return None
-
-    def _settle(self) -> None:
-        """Answer the waiting ranks that can be answered now, in order."""
-        answers: list[tuple[Callable[[bool], None], bool]] = []
-        with self._lock:
-            for rank in sorted(self._waiting):
-                charge, later = self._waiting[rank]
-                answer = self._answer(rank, charge)
-                if answer is not None:
-                    del self._waiting[rank]
-                    answers.append((later, answer))
-                elif self._holds.before(rank) >= self.budget.left:
-                    break  # every later rank waits too: nothing is left beyond the holds before it
-        for later, answer in answers:
-            later(answer)
-
-
-class _Sums:
-    """Holds by rank with their running sums (a Fenwick tree): a rank's prefix in log time at 50,000 tickets."""
-
-    def __init__(self, size: int, each: int) -> None:
-        self._values = [each] * size
-        self._tree = [0] * (size + 1)
-        self.total = 0
-        for rank in range(size):
-            self._add(rank, each)
-
-    def set(self, rank: int, value: int) -> None:
-        self._add(rank, value - self._values[rank])
-        self._values[rank] = value
-
-    def before(self, rank: int) -> int:
-        """The sum of the holds of the ranks before `rank`."""
-        total, i = 0, rank
-        while i > 0:
-            total += self._tree[i]
-            i -= i & -i
-        return total
-
-    def _add(self, rank: int, delta: int) -> None:
-        self.total += delta
-        i = rank + 1
-        while i < len(self._tree):
-            self._tree[i] += delta
-            i += i & -i
-
-
 class Writer:
     """Writes each due ticket as soon as its verdict is ready: re-read, decide, reserve (in rank order, `Ledger`),
     apply, on the tracker's pool. `write` and `skip` are called once per rank; `finish` waits for the writes."""
@@ -267,12 +106,16 @@ class Writer:
         self.ledger = Ledger(budget, ranks)
         self.phase = Phase()
         self._workers = workers
+        self._ready: deque[tuple[int, Job]] = deque()  # verdicts in, not re-read yet
+        self._lock = threading.Lock()
 
     def write(self, rank: int, job: Job) -> None:
         if not _decide(job, job.listed, self.ctx).actions:  # from the listing: no read needed
             self.ledger.release(rank)
             return
-        self._workers.submit(partial(self._start, rank, job))
+        with self._lock:
+            self._ready.append((rank, job))
+        self._workers.submit(self._next)
 
     def skip(self, rank: int) -> None:
         self.ledger.release(rank)
@@ -285,24 +128,47 @@ class Writer:
             phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
         return phase
 
-    def _start(self, rank: int, job: Job) -> None:
-        key, ctx = job.listed.key, self.ctx
-        if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
-            self._done(key, Written(deferred=(why := _why_not(ctx, self.phase))), rank)
-            if why == BUDGET_SPENT:
-                log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
-            return
-        decision = reread_and_decide(job, ctx)
-        if isinstance(decision, str):
-            if decision.startswith("throttled"):
-                ctx.halt.set()
-            self._done(key, Written(error=decision), rank)
-        elif not decision.actions:
-            self._done(key, Written(note=decision.note), rank)
-        else:
-            answer = self.ledger.request(rank, decision.charge, partial(self._reserved, job, decision))
-            if answer is not None:
-                self._reserved(job, decision, answer, queued=False)
+    def _next(self) -> None:
+        """Take the tickets ready and not taken yet (as many as one read can name; one when the tracker reads
+        one at a time), re-read them, decide each and reserve its writes. Under load a read names many tickets;
+        when verdicts come in one by one, each is read at once."""
+        ctx, tracker = self.ctx, self.ctx.tracker
+        size = tracker.batch_size if isinstance(tracker, BatchReads) else 1
+        with self._lock:
+            taken = [self._ready.popleft() for _ in range(min(size, len(self._ready)))]
+        fresh = self._read_many([job.listed.key for _, job in taken]) if len(taken) > 1 else {}
+        for rank, job in taken:
+            key = job.listed.key
+            if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
+                self._done(key, Written(deferred=(why := _why_not(ctx, self.phase))), rank)
+                if why == BUDGET_SPENT:
+                    log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
+                continue
+            decision = decide_reread(job, fresh.get(key) or reread(tracker, key), ctx)
+            if isinstance(decision, str):
+                if decision.startswith("throttled"):
+                    ctx.halt.set()
+                self._done(key, Written(error=decision), rank)
+            elif not decision.actions:
+                self._done(key, Written(note=decision.note), rank)
+            else:
+                answer = self.ledger.request(rank, decision.charge, partial(self._reserved, job, decision))
+                if answer is not None:
+                    self._reserved(job, decision, answer, queued=len(taken) > 1)
+
+    def _read_many(self, keys: list[str]) -> dict[str, Ticket | str]:
+        """The tickets of one batched read; {} when the read failed (each is then read alone), and a rate limit
+        as the first ticket's error (the others wait for the next run)."""
+        tracker = self.ctx.tracker
+        assert isinstance(tracker, BatchReads)
+        try:
+            return dict(tracker.get_tickets(keys))
+        except TrackerThrottled as error:
+            log.error("tracker_throttled", ticket=keys[0], error=str(error))
+            return {keys[0]: f"throttled: {error}"}
+        except TrackerError as error:  # a key that no longer exists fails the whole search: read them alone
+            log.warning("batched_read_failed", tickets=len(keys), error=str(error))
+            return {}
 
     def _reserved(self, job: Job, decision: Decision, granted: bool, *, queued: bool = True) -> None:
         key = job.listed.key
@@ -381,19 +247,24 @@ def _why_not(ctx: Context, phase: Phase) -> str:
     return BUDGET_SPENT
 
 
-def reread_and_decide(job: Job, ctx: Context) -> Decision | str:
-    """The one place a due ticket is decided before writing: re-read it (another run or a person may have acted
-    since the listing) and decide its writes from what it is now; a one-line error when it cannot be read."""
-    key = job.listed.key
+def reread(tracker: Tracker, key: str) -> Ticket | str:
+    """The ticket as it is now, or a one-line error."""
     try:
-        ticket = ctx.tracker.get_ticket(key)
+        return tracker.get_ticket(key)
     except TrackerThrottled as error:
         log.error("tracker_throttled", ticket=key, error=str(error))
         return f"throttled: {error}"
     except TrackerError as error:
         log.error("write_failed", ticket=key, error=str(error))
         return f"tracker read before writing failed: {error}"
-    return _decide(job, ticket, ctx)
+
+
+def decide_reread(job: Job, fresh: Ticket | str, ctx: Context) -> Decision | str:
+    """The one place a due ticket is decided before writing, from the ticket as re-read just now (another run or
+    a person may have acted since the listing); the read's one-line error when it could not be read."""
+    if isinstance(fresh, str):
+        return fresh
+    return _decide(job, fresh, ctx)
 
 
 def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance) -> Written:
