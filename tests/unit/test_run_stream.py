@@ -23,6 +23,7 @@ from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
 from verifier.services.budget import Budget, Ledger
 from verifier.services.run import RunOptions, run
+from verifier.services.summary import as_json, as_text
 from verifier.services.workers import Workers
 from verifier.services.write import BUDGET_SPENT, Phase, Writer
 
@@ -99,6 +100,8 @@ def test_the_deadline_writes_what_is_ready_and_leaves_stuck_and_queued_measureme
     assert [key for key, kind, _ in tracker.writes] == ["B", "B"]  # its comment and its label
     assert THIRD not in [query for query, _ in metrics.asked]
     assert report.deadline_passed and report.exit_code == ExitCode.DEADLINE
+    assert as_json(report)["deadline_passed"] is True
+    assert "deadline: the run's deadline (VERIFIER_RUN_DEADLINE_SECONDS) passed" in as_text(report)
 
 
 def test_a_run_whose_measurements_all_finish_in_time_exits_ok_with_a_deadline_set() -> None:
