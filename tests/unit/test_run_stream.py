@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -231,3 +231,19 @@ def test_a_throttled_batched_read_stops_the_writing_and_names_the_rate_limit_onc
     assert phase.written["A"].error == "throttled: HTTP 429: retry after 600 s"
     assert [phase.written[key].deferred for key in ("B", "C")] == [RATE_LIMITED, RATE_LIMITED]
     assert phase.throttled == phase.written["A"].error
+
+
+def test_the_deadline_stops_the_listing_too() -> None:
+    @dataclass
+    class SlowListing(FakeTracker):
+        def resolved_tickets(self, label: str, lookback_days: int) -> Iterator[Ticket]:
+            for ticket in super().resolved_tickets(label, lookback_days):
+                yield ticket
+                time.sleep(0.5)  # a slow page
+
+    tracker = SlowListing(clock=NOW)
+    for key in ("A", "B", "C"):
+        tracker.add(done(key, 5))
+    report = run(tracker, FakeMetrics({QUERY: instant(0.05)}), RunOptions(run_deadline_seconds=0.75), NOW)
+    assert [r.key for r in report.results] == ["A", "B"]
+    assert report.deadline_passed and report.exit_code == ExitCode.DEADLINE

@@ -206,6 +206,10 @@ def _stream(
         if stop.is_set():
             report.interrupted = True
             break
+        if time.monotonic() >= deadline:  # the tickets not listed yet are judged next run
+            report.deadline_passed = True
+            log.error("run_deadline_passed", while_="listing")
+            break
         item = _triage(ticket, now=report.started, policy=policy, report=report)
         if item is None:
             continue
