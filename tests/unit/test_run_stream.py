@@ -247,3 +247,27 @@ def test_the_deadline_stops_the_listing_too() -> None:
     report = run(tracker, FakeMetrics({QUERY: instant(0.05)}), RunOptions(run_deadline_seconds=0.75), NOW)
     assert [r.key for r in report.results] == ["A", "B"]
     assert report.deadline_passed and report.exit_code == ExitCode.DEADLINE
+
+
+def test_when_the_budget_may_bind_the_tickets_listed_beyond_it_are_measured_oldest_due_first() -> None:
+    """Room for one ticket at its most: A is measured as listed, B and C once the listing is complete, C (due
+    first) before B."""
+    tracker = _tracker(
+        done("A", 3),
+        done("B", 4, body=BLOCK.replace("latency", "errors")),
+        done("C", 6, body=BLOCK.replace("latency", "queue")),
+    )
+    metrics = FakeMetrics({QUERY: instant(0.05), OTHER: instant(0.05), THIRD: instant(0.05)})
+    run(tracker, metrics, RunOptions(concurrency=1, max_writes=3), NOW)
+    assert [query for query, _ in metrics.asked] == [QUERY, THIRD, OTHER]
+
+
+def test_while_the_budget_covers_every_ticket_they_are_measured_as_listed() -> None:
+    tracker = _tracker(
+        done("A", 3),
+        done("B", 4, body=BLOCK.replace("latency", "errors")),
+        done("C", 6, body=BLOCK.replace("latency", "queue")),
+    )
+    metrics = FakeMetrics({QUERY: instant(0.05), OTHER: instant(0.05), THIRD: instant(0.05)})
+    run(tracker, metrics, RunOptions(concurrency=1, max_writes=9), NOW)
+    assert [query for query, _ in metrics.asked] == [QUERY, OTHER, THIRD]

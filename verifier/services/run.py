@@ -22,7 +22,7 @@ import structlog
 
 from verifier import defaults
 from verifier.domain import backlog
-from verifier.domain.actions import Labels
+from verifier.domain.actions import MOST_WRITES, Labels
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
 from verifier.domain.planning import QueryPlan
@@ -201,6 +201,7 @@ def _stream(
     starts after the deadline or a stop; the verdicts ready by then are written, the rest left for the next run."""
     verdicts: queue.SimpleQueue[tuple[_Due, Verdict | None]] = queue.SimpleQueue()
     due: list[_Due] = []
+    held: list[_Due] = []  # measured once the listing is complete (the budget may bind)
     measuring = 0
     for ticket in _tickets(tracker, options, report):
         if stop.is_set():
@@ -213,11 +214,18 @@ def _stream(
         item = _triage(ticket, now=report.started, policy=policy, report=report)
         if item is None:
             continue
-        if item.plan is not None:
-            queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
-            measuring += 1
         due.append(item)
+        if item.plan is not None:
+            measuring += 1
+            # While the budget covers every ticket listed so far at its most, measure as listed; once it may
+            # bind, the rest wait for the listing's end and are measured oldest due first, the budget's order.
+            if len(due) * MOST_WRITES <= options.max_writes:
+                queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+            else:
+                held.append(item)
     due.sort(key=_due_order)
+    for item in sorted(held, key=_due_order):
+        queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
     rank = {id(item): position for position, item in enumerate(due)}
     if options.dry_run:  # nothing is written: wait for the verdicts, then list what would be written in order
         _collect(verdicts, measuring, stop, deadline, report, lambda item: None)
