@@ -40,6 +40,12 @@ SETTLE_SECONDS = 300
 MIN_COVERAGE_PERCENT = 90.0
 MIN_EVENTS = 100
 CONCURRENCY = 8
+#: The most queries (and tracker requests) a run sends at once: the bound of VERIFIER_CONCURRENCY.
+MAX_CONCURRENCY = 64
+#: Connections each HTTP session keeps for reuse: the run's pool at the largest concurrency, plus its own thread
+#: (the listing). urllib3 opens them only when needed, so a larger pool than the run uses costs nothing; a smaller
+#: one opens and drops a connection per request beyond it.
+POOL_SIZE = MAX_CONCURRENCY + 1
 MAX_WRITES = 200
 #: The total deadline of one request: connecting, the headers and the whole body (`verifier.adapters.http`).
 TIMEOUT_SECONDS = 30.0
@@ -54,6 +60,9 @@ MAX_JSON_DEPTH = 64
 #: The most pages one tracker listing reads (100 tickets or comments a page); a listing past it, or one whose page
 #: or page token comes back again, stops with an error naming the cap.
 MAX_PAGES = 1000
+#: Seconds after the start of a run when no new measurement starts and the run writes what is decided (0: none).
+#: The chart's default Job deadline (activeDeadlineSeconds) is 3600: this leaves ten minutes to write.
+RUN_DEADLINE_SECONDS = 3000
 PUSHGATEWAY_JOB = "action-item-verifier"
 #: The `service` of a ticket whose incident context names none (Pushgateway breakdown).
 UNKNOWN_SERVICE = "unknown"

@@ -23,6 +23,9 @@ class ExitCode(IntEnum):
     BACKEND_ERROR = 5
     STOPPED_AFTER_WRITES = 74  # the run failed as a whole after writing: not retried (no second write budget)
     THROTTLED = 75  # EX_TEMPFAIL: the tracker's rate limit stopped the writing; the next run writes the rest
+    # The run's deadline (VERIFIER_RUN_DEADLINE_SECONDS) passed with measurements still running: the verdicts ready
+    # were written, the rest is judged by the next run (124, as timeout(1) exits).
+    DEADLINE = 124
     INTERRUPTED = 143  # stopped by SIGTERM (128 + 15); the next run picks up where this one stopped
 
 
@@ -42,6 +45,12 @@ RUN: tuple[tuple[ExitCode, bool, str], ...] = (
     (ExitCode.INVALID, False, "settings error"),
     (ExitCode.STOPPED_AFTER_WRITES, False, "the run failed as a whole after writing; the next run carries on"),
     (ExitCode.THROTTLED, False, "the tracker's rate limit stopped the writing; the next run writes the rest"),
+    (
+        ExitCode.DEADLINE,
+        False,
+        "the run's deadline (VERIFIER_RUN_DEADLINE_SECONDS) passed with measurements still running; the verdicts "
+        "ready were written, the next run judges the rest",
+    ),
     (ExitCode.INTERRUPTED, False, "stopped by SIGTERM; the next run picks up where this one stopped"),
 )
 #: The codes after which the Job runs `run` again in the same slot (podFailurePolicy: every other one fails it).

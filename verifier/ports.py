@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -188,4 +188,18 @@ class FeatureList(Protocol):
 
     def features(self) -> Mapping[str, Mapping[str, bool]] | None:
         """`{"otlp_receiver": {"native_delta_ingestion": True, ...}, ...}`, or None when the backend cannot say."""
+        ...
+
+
+@runtime_checkable
+class BatchReads(Protocol):
+    """A tracker that reads many tickets in one request (Jira: a search for `key in (…)`). Optional: the run
+    re-reads one ticket at a time from a tracker without it."""
+
+    #: The most keys one call may name.
+    batch_size: int
+
+    def get_tickets(self, keys: Sequence[str]) -> Mapping[str, Ticket]:
+        """The tickets named, as `get_ticket` reads them, by key; a key missing from the answer is left out
+        (the caller reads it alone). Raises `TrackerError`."""
         ...

@@ -198,6 +198,7 @@ class SandboxServer:
         self._routes: list[_Route] = []
         self._requests: list[RecordedRequest] = []
         self._hooks: list[Callable[[Exchange], None]] = []
+        self.connections = 0  # TCP connections accepted: a client's pool reuses them, a small one opens more
         self._lock = threading.RLock()
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
@@ -376,6 +377,11 @@ def _handler_class(owner: SandboxServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "tracker-sandbox"
         disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms stalls
+
+        def setup(self) -> None:
+            super().setup()
+            with owner._lock:
+                owner.connections += 1
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

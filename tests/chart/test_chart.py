@@ -442,6 +442,19 @@ def test_job_control_follows_values(helm: Helm) -> None:
     )
     job = spec["jobTemplate"]["spec"]
     assert (job["backoffLimit"], job["activeDeadlineSeconds"], job["ttlSecondsAfterFinished"]) == (0, 900, 60)
+    # The run's own deadline leaves a sixth of the Job's (at most ten minutes) to write what is decided.
+    assert _env(job["template"]["spec"])["VERIFIER_RUN_DEADLINE_SECONDS"] == "750"
+
+
+def test_the_run_deadline_is_the_jobs_less_room_to_write_unless_set(helm: Helm) -> None:
+    def deadline(*values: str) -> str:
+        objects = parse(helm.template(*(arg for value in values for arg in ("--set", value))).stdout)
+        cronjob = next(o for o in objects if o["kind"] == "CronJob")
+        return str(_env(cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"])["VERIFIER_RUN_DEADLINE_SECONDS"])
+
+    assert deadline() == "3000"  # activeDeadlineSeconds 3600, ten minutes to write
+    assert deadline("job.activeDeadlineSeconds=60") == "50"
+    assert deadline("config.VERIFIER_RUN_DEADLINE_SECONDS=1234") == "1234"  # set: taken as it is, once
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

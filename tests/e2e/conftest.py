@@ -85,7 +85,8 @@ def env(desk: Desk, live_prometheus: PrometheusServer) -> dict[str, str]:
 @dataclass
 class Fault:
     """What the proxy does with a matching query: answer `status`/`body` itself, or forward it after `delay`
-    seconds and add `warnings` to the answer."""
+    seconds and add `warnings` to the answer; with `trickle`, send the answer's body one byte every `trickle`
+    seconds (a read timeout restarts on every byte, so the client never times out)."""
 
     match: str | None  # a substring of the PromQL; None: every query
     times: int  # how many matching requests; -1: all of them
@@ -93,6 +94,7 @@ class Fault:
     body: str = ""
     delay: float = 0.0
     warnings: tuple[str, ...] = ()
+    trickle: float = 0.0
 
 
 class MetricsProxy:
@@ -106,6 +108,7 @@ class MetricsProxy:
         self.upstream = upstream
         self.faults: list[Fault] = []
         self.queries: list[str] = []
+        self.trickling = threading.Event()  # set once an answer has begun trickling
         self._lock = threading.Lock()
         proxy = self
 
@@ -172,7 +175,14 @@ class MetricsProxy:
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
-            handler.wfile.write(body)
+            if fault is not None and fault.trickle:
+                self.trickling.set()
+                for i in range(len(body)):
+                    handler.wfile.write(body[i : i + 1])
+                    handler.wfile.flush()
+                    time.sleep(fault.trickle)
+            else:
+                handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass
 

@@ -90,7 +90,8 @@ def test_a_dry_run_stopped_while_measuring_says_it_was_interrupted() -> None:
         done("A", 5), done("B", 4, body=BLOCK.replace("latency", "errors"))
     )
     report = run(tracker, metrics, RunOptions(concurrency=1, dry_run=True), NOW, stop=stop)
-    assert [(r.key, r.outcome) for r in report.results] == [("A", "VERIFIED"), ("B", "SKIPPED")]
+    # A's measurement was under way: a stop does not wait for it (it could be stuck on a slow backend).
+    assert [(r.key, r.outcome) for r in report.results] == [("A", "SKIPPED"), ("B", "SKIPPED")]
     assert report.interrupted and report.exit_code == ExitCode.INTERRUPTED
 
 
@@ -222,7 +223,8 @@ def test_a_rate_limit_while_listing_keeps_what_was_listed_and_says_so() -> None:
 
 def test_a_stop_cancels_the_queued_measurements_and_still_reports_every_due_ticket() -> None:
     """One measurement at a time: A is being measured when the stop comes, B is still queued, and C (an invalid
-    config) needs no measurement. Nothing is written; each result says what became of it."""
+    config) needs no measurement. The stop does not wait for A's answer; nothing is written; each result says what
+    became of it."""
     tracker, metrics, stop = _stopped_while_measuring(
         done("A", 5),
         done("B", 4, body=BLOCK.replace("latency", "errors")),
@@ -234,11 +236,11 @@ def test_a_stop_cancels_the_queued_measurements_and_still_reports_every_due_tick
         "sum(increase(latency_seconds_count[48h]))",
     ]
     assert {r.key: (r.outcome, r.deferred) for r in report.results} == {
-        "A": ("VERIFIED", "the run was stopped"),
+        "A": ("SKIPPED", ""),
         "B": ("SKIPPED", ""),
         "C": ("INVALID", "the run was stopped"),
     }
-    assert report.results[1].reason == "not judged: the run was stopped first"
+    assert report.results[0].reason == report.results[1].reason == "not judged: the run was stopped first"
     assert report.interrupted and report.exit_code == ExitCode.INTERRUPTED
 
 

@@ -154,6 +154,7 @@ def test_the_json_report_carries_every_figure_and_ticket_field() -> None:
         "duration_seconds": 1.235,
         "exit_code": 74,  # a run-level error after a write: not retried
         "interrupted": False,
+        "deadline_passed": False,
         "writes": 1,
         "counts": {"ERROR": 1, "VERIFIED": 1},
         "errors": ["e"],

@@ -170,6 +170,7 @@ class GitHubTracker:
             "verify": verify,
             "seconds_between_requests": None,
             "seconds_between_writes": None,
+            "pool_size": defaults.POOL_SIZE,  # one connection per request in flight (PyGithub's default: 10)
             "api_version": API_VERSION,
         }
 

@@ -262,27 +262,49 @@ def guard_pygithub() -> None:
 
 @functools.cache
 def _pygithub_connections() -> tuple[type[Any], type[Any]]:
-    """PyGithub's connection classes, mounting the guarded adapter on the session each one builds."""
+    """PyGithub's connection classes, sending through one guarded session per server.
+
+    With injected classes PyGithub builds a connection object for every request and closes the one before (its
+    `persist` is off for them), perhaps while another thread still reads from it: each object would open a TCP
+    connection of its own and could cut a neighbour's answer. So the objects share one session (and its pool) per
+    server, pool size and retry, and closing one leaves the shared session open for the requests in flight."""
     from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
 
-    def mount(connection: Any) -> None:
-        adapter = GuardedAdapter(
-            what="GitHub's answer",
-            max_retries=connection.retry,
-            pool_connections=connection.pool_size,
-            pool_maxsize=connection.pool_size,
-        )
-        guard(connection.session, adapter)
+    sessions: dict[tuple[str, str, int, int, str], requests.Session] = {}
+    lock = threading.Lock()
+
+    def shared(connection: Any) -> None:
+        key = (connection.protocol, connection.host, connection.port, connection.pool_size, repr(connection.retry))
+        with lock:
+            session = sessions.get(key)
+            if session is None:
+                adapter = GuardedAdapter(
+                    what="GitHub's answer",
+                    max_retries=connection.retry,
+                    pool_connections=connection.pool_size,
+                    pool_maxsize=connection.pool_size,
+                )
+                session = guard(connection.session, adapter)
+                sessions[key] = session
+        if connection.session is not session:
+            connection.session.close()  # the one PyGithub made for this object: never used
+            connection.session = session
 
     class GuardedHTTP(HTTPRequestsConnectionClass):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            mount(self)
+            shared(self)
+
+        def close(self) -> None:
+            """The shared session stays open: other requests may be in flight on it."""
 
     class GuardedHTTPS(HTTPSRequestsConnectionClass):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            mount(self)
+            shared(self)
+
+        def close(self) -> None:
+            """The shared session stays open: other requests may be in flight on it."""
 
     return GuardedHTTP, GuardedHTTPS
 

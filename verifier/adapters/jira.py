@@ -14,7 +14,8 @@ What the `jira` library does and does not do for us (jira 3.10):
   helper is guarded by `@cloud_api`, which returns None unless `deploymentType` was read at construction. We call
   `search/jql` and `search` ourselves.
 - `transition_issue` posts the transition id as a number; the API description types it as a string. We post it
-  ourselves, as a string.
+  ourselves, as a string. Comments too go through our session, whose connection pool is sized to the run's
+  concurrency (the library's keeps 10: at 16 requests in flight, a new TCP connection for one request in four).
 - Filing (`find_filed`, `create`) is in `verifier.adapters.jira_filing`, a mixin of `JiraTracker`.
 - Trust reads an issue's whole history (who edited the description, who added each label), paging `GET
   .../issue/{key}/changelog` only when `changelog.total` is more than came inline: `verifier.adapters.jira_history`.
@@ -26,7 +27,8 @@ Searches are streamed page by page; the caller writes only after the listing (se
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -51,6 +53,7 @@ from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, split_entry
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError, TrackerThrottled
+from verifier.ports import RESEND_WRITE
 
 __all__ = ["JiraConnection", "JiraTracker", "RetryPolicy", "incident_label", "seed_comment"]
 
@@ -67,6 +70,10 @@ SEARCH_FIELDS = (
     "created",
     "priority",
 )
+#: A single read (and a batched re-read) also asks who the workflow is: project and issue type (`reopen`).
+READ_FIELDS = (*SEARCH_FIELDS, "project", "issuetype")
+#: Re-read tickets whose workflow status is kept for `reopen` (each is reopened, if at all, just after its read).
+_WORKFLOWS_KEPT = 4096
 #: JQL reads a date in the signed-in user's time zone (UTC-12 to UTC+14): a search for tickets updated since a
 #: moment asks from a day earlier, so that no time zone leaves any out.
 _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
@@ -107,12 +114,17 @@ class JiraTracker(JiraFiling):
         self._account_ids: dict[str, str] = {}  # filing's assignee look-ups (`JiraFiling._assignee`)
         self._not_fix = {_fold(r) for r in connection.not_fix_resolutions}
         self._cloud: bool | None = None
+        # Reopening: each re-read ticket's workflow status, and the transition chosen per workflow status.
+        self._workflows: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
+        self._transitions: dict[tuple[str, str, str], dict[str, Any]] = {}
         verify: bool | str = str(connection.ca_bundle) if connection.ca_bundle else connection.verify_tls
         # Every REST call goes through a session of our own with the guarded transport (a total deadline, size
         # and depth caps: `verifier.adapters.http`): the `jira` client offers no public hook on its session's
         # transport, so its request methods are not used; its error translation (`raise_on_error`) is. Its
-        # Authorization stays with the Jira's origin (`OriginBoundSession`).
-        self._session = guard(OriginBoundSession(), GuardedAdapter(what="Jira's answer"))
+        # Authorization stays with the Jira's origin (`OriginBoundSession`); its pool holds one connection per
+        # request in flight (requests' default is 10).
+        guarded = GuardedAdapter(what="Jira's answer", pool_maxsize=defaults.POOL_SIZE)
+        self._session = guard(OriginBoundSession(), guarded)
         self._session.verify = verify
         self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         if connection.pat is not None:
@@ -203,8 +215,26 @@ class JiraTracker(JiraFiling):
 
     def get_ticket(self, key: str) -> Ticket:
         path = f"issue/{quote(key, safe='')}"
-        params = {"fields": ",".join(SEARCH_FIELDS), "expand": "changelog"}
-        return self._ticket(self._request("GET", path, ticket=key, action="read", params=params))
+        params = {"fields": ",".join(READ_FIELDS), "expand": "changelog"}
+        return self._ticket(
+            self._remember_workflow(self._request("GET", path, ticket=key, action="read", params=params))
+        )
+
+    @property
+    def batch_size(self) -> int:
+        return self._page_size
+
+    def get_tickets(self, keys: Sequence[str]) -> dict[str, Ticket]:
+        """`BatchReads`: one search for `key in (…)` with the fields and changelog `get_ticket` reads. Jira
+        refuses the whole search when one key no longer exists; the caller then reads them one by one."""
+        if not keys:
+            return {}
+        jql = f"key in ({', '.join(_quote(key) for key in keys)})"
+        found: dict[str, Ticket] = {}
+        for raw in self._search(jql, READ_FIELDS):
+            ticket = self._ticket(self._remember_workflow(raw))
+            found[ticket.key] = ticket
+        return found
 
     def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
         wanted = list(dict.fromkeys(label for label in labels if label))
@@ -231,6 +261,23 @@ class JiraTracker(JiraFiling):
     def reopen(self, key: str, labels: Iterable[str] = ()) -> bool:
         """`labels` are not sent: a transition sets only the fields on its screen (`labels_with` says so)."""
         path = f"issue/{quote(key, safe='')}/transitions"
+        workflow = self._workflows.get(key)  # as the re-read before writing found it
+        chosen = self._transitions.get(workflow) if workflow else None
+        if workflow is not None and chosen is not None:  # this workflow status's transition, chosen before
+            try:
+                self._request("POST", path, ticket=key, action="reopen", body={"transition": {"id": chosen["id"]}})
+                _log.info("jira.reopened", ticket=key, transition=chosen.get("name"))
+                return True
+            except TrackerError as error:
+                # Only a refusal of the transition itself (400: a condition holds it back for this ticket) asks
+                # what the ticket offers; anything else may have moved the ticket already.
+                if isinstance(error, TrackerThrottled) or not error.reason.startswith("Jira reopen failed: HTTP 400"):
+                    raise
+                _log.warning("jira.cached_transition_refused", ticket=key, error=str(error))
+                self._transitions.pop(workflow, None)
+                resend = RESEND_WRITE.get()  # the run charges every write request it sends
+                if resend is not None and not resend():
+                    raise
         offered = self._request("GET", path, ticket=key, action="list transitions").get("transitions", [])
         chosen = self._pick_transition(offered)
         if chosen is None:
@@ -239,10 +286,27 @@ class JiraTracker(JiraFiling):
                 "jira.no_reopen_transition", ticket=key, configured=self._connection.reopen_transition, offered=names
             )
             return False
-        body = {"transition": {"id": str(chosen["id"])}}
-        self._request("POST", path, ticket=key, action="reopen", body=body)
+        chosen = {"id": str(chosen["id"]), "name": chosen.get("name")}
+        self._request("POST", path, ticket=key, action="reopen", body={"transition": {"id": chosen["id"]}})
+        if workflow:
+            self._transitions[workflow] = chosen
         _log.info("jira.reopened", ticket=key, transition=chosen.get("name"))
         return True
+
+    def _remember_workflow(self, raw: Any) -> Any:
+        """Note a re-read ticket's workflow status (project, issue type, status): the transitions a workflow offers
+        from a status are the same for each of its tickets, so `reopen` asks once per workflow status."""
+        fields = raw.get("fields") if isinstance(raw, dict) else None
+        if isinstance(fields, dict):
+            project = fields.get("project") or {}
+            parts = [project.get("id") or project.get("key")]  # both name one project
+            parts += [(fields.get(name) or {}).get("id") for name in ("issuetype", "status")]
+            if all(isinstance(part, str) and part for part in parts):
+                self._workflows[str(raw.get("key"))] = (str(parts[0]), str(parts[1]), str(parts[2]))
+                self._workflows.move_to_end(str(raw.get("key")))
+                while len(self._workflows) > _WORKFLOWS_KEPT:
+                    self._workflows.popitem(last=False)
+        return raw
 
     # -- search ----------------------------------------------------------------------------------------------
     def jql(self, label: str, lookback_days: int) -> str:
@@ -269,7 +333,7 @@ class JiraTracker(JiraFiling):
 
     def _search(self, jql: str, fields: tuple[str, ...] = SEARCH_FIELDS) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {"jql": jql, "maxResults": self._page_size, "fields": ",".join(fields)}
-        if fields is SEARCH_FIELDS:  # tickets to judge: who changed their descriptions (selection trusts by it)
+        if fields in (SEARCH_FIELDS, READ_FIELDS):  # tickets to judge: who changed their descriptions (trust)
             params["expand"] = "changelog"
         pages = PageGuard(f"Jira search ({jql})", max_pages=self._max_pages)
         if self._is_cloud():

@@ -75,7 +75,12 @@ class PrometheusMetrics:
             raise_on_status=False,  # the last error response is returned and translated below, with its text
             respect_retry_after_header=True,
         )
-        guarded = GuardedAdapter(max_bytes=max_answer_bytes, what="the metrics backend's answer", max_retries=retry)
+        guarded = GuardedAdapter(
+            max_bytes=max_answer_bytes,
+            what="the metrics backend's answer",
+            max_retries=retry,
+            pool_maxsize=defaults.POOL_SIZE,  # one connection per query in flight (requests' default is 10)
+        )
         self._session = guard(_session(connection), guarded)
         self._metadata_cache: dict[str, dict[str, str]] = {}
         self._features: object = _UNASKED

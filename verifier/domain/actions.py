@@ -60,6 +60,10 @@ class Reopen:
 
 Action = WriteComment | AddLabel | Reopen
 
+#: The most write requests one decision reserves: the result comment, its label, the reopen. The run holds this
+#: much for a ticket not decided yet, so that a later ticket's writes never take an earlier one's place.
+MOST_WRITES = 3
+
 REOPEN_FAILED_NOTE = (
     "The verifier could not reopen this ticket: its workflow offers no transition back to an open status for the "
     "verifier's account. Please reopen it by hand; the verification above failed."

@@ -4,8 +4,9 @@ The link opens the verdict's own query string over its window. The sparkline sho
 in every-step mode it draws the steps the verdict was judged on (no query); otherwise it asks one range query
 at a coarse step (at most 48 points) of the same measurement over one step (`planning.build_query`), so each
 point is what the metric did in that part of the window. At most one extra query per judged ticket (VERIFIED,
-FAILED, INCONCLUSIVE), none for any other verdict; that query failing costs the comment its sparkline, never
-its verdict.
+FAILED, INCONCLUSIVE), none for any other verdict and none when the measurement found no data; tickets on the
+same query and window share it (the run's `Shared` port); that query failing costs the comment its sparkline,
+never its verdict.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def _sparkline(
     if plan.step is not None and measurement is not None:
         series = measurement.series  # every-step mode: the steps already fetched
         first, step = plan.range_start, int(plan.step.total_seconds())
+    elif measurement is not None and not any(s.points for s in measurement.series):
+        return None, "no data in the window"  # the window's steps would have none either: no query for it
     else:
         first, step = coarse_step(start, end)
         query = build_query(plan.config, plan.metric, timedelta(seconds=step))

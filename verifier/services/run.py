@@ -8,18 +8,21 @@ with what is left of the budget.
 
 from __future__ import annotations
 
+import math
+import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 import structlog
 
 from verifier import defaults
 from verifier.domain import backlog
-from verifier.domain.actions import Labels
+from verifier.domain.actions import MOST_WRITES, Labels
 from verifier.domain.durations import MAX_DURATION
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
@@ -34,12 +37,16 @@ from verifier.domain.verdicts import Outcome, Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
+from verifier.services.budget import Allowance, Budget
 from verifier.services.measure import measure
-from verifier.services.write import BUDGET_SPENT, Allowance, Budget, Job, write_all
+from verifier.services.shared import Shared
+from verifier.services.workers import Workers
+from verifier.services.write import BUDGET_SPENT, Job, Phase, Writer, write_all
 
 log = structlog.get_logger("verifier.run")
 
 ELSEWHERE = "ELSEWHERE"  # judged by someone else: skipped, never written to (`run --rejudge` judges it)
+_POLL_SECONDS = 0.25  # how often the run's thread looks at its deadline and for a stop while verdicts come in
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class RunOptions:
     not_a_fix: frozenset[str] = frozenset()
     labels: Labels = field(default_factory=Labels)
     concurrency: int = defaults.CONCURRENCY
+    # After this many seconds no new measurement starts; the verdicts ready are written (0: no deadline).
+    run_deadline_seconds: float = defaults.RUN_DEADLINE_SECONDS
     max_writes: int = defaults.MAX_WRITES
     dry_run: bool = False
     early: bool = False  # --now: judge the window so far
@@ -112,6 +121,7 @@ class RunReport:
     reminders_checked: bool = False  # whether the run listed the open tickets (then `overdue` is complete)
     errors: list[str] = field(default_factory=list)  # run-level failures (listing the tracker)
     interrupted: bool = False
+    deadline_passed: bool = False  # measurements still running at the run's deadline were left for the next run
     plan: backlog.Plan | None = None  # a dry run's first-run plan
     throttled: str = ""  # the tracker's rate limit that stopped the writing (the rest is left for the next run)
     duration_seconds: float = 0.0
@@ -140,6 +150,8 @@ class RunReport:
             return ExitCode.INTERRUPTED
         if self.throttled:
             return ExitCode.THROTTLED
+        if self.deadline_passed:
+            return ExitCode.DEADLINE
         ticket_errors = any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue))
         judged = any(r.outcome in _JUDGED for r in self.results)
         if self.errors or (ticket_errors and not judged):  # as a whole: the listing, or every measurement, failed
@@ -155,7 +167,6 @@ class _Due:
     result: TicketResult
     verdict: Verdict | None = None
     plan: QueryPlan | None = None
-    future: Future[Verdict] | None = None
     already_written: bool = False
 
 
@@ -168,6 +179,7 @@ def run(
 ) -> RunReport:
     stop = stop or threading.Event()
     clock = time.monotonic()
+    deadline = clock + options.run_deadline_seconds if options.run_deadline_seconds else math.inf
     report = RunReport(started=now, dry_run=options.dry_run)
     try:
         policy = policy_for(options, frozenset({tracker.account()}))
@@ -178,40 +190,121 @@ def run(
         return report
     if not options.issues:  # tickets asked for by key are judged whenever they are due
         policy = replace(policy, judged_since=now - timedelta(days=options.lookback_days))
-    due: list[_Due] = []
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="measure") as pool:
-        try:
-            for ticket in _tickets(tracker, options, report):
-                if stop.is_set():
-                    report.interrupted = True
-                    break
-                item = _triage(ticket, now, policy, report)
-                if item is None:
-                    continue
-                if item.plan is not None:
-                    item.future = pool.submit(_measure_safely, item.ticket.key, item.plan, metrics, options)
-                due.append(item)
-        finally:
-            if stop.is_set():
-                pool.shutdown(wait=True, cancel_futures=True)
-        for item in due:
-            if item.future is not None:
-                if item.future.cancelled():
-                    item.result.outcome, item.result.reason = "SKIPPED", "not judged: the run was stopped first"
-                    report.interrupted = True  # a dry run writes nothing that would say so
-                else:
-                    item.verdict = item.future.result()
     budget = Budget(options.max_writes)
-    due.sort(key=_due_order)
-    _write(tracker, due, options, policy, report, budget, stop)
+    metrics = Shared(metrics)  # tickets on the same metric and window share its lookups and range queries
+    queries = Workers(options.concurrency, "measure")
+    writes = Workers(options.concurrency, "write")
+    try:
+        due = _stream(tracker, metrics, options, policy, report, budget, queries, writes, stop, deadline)
+    finally:
+        queries.close()  # a measurement stuck past the deadline is left behind: its thread is a daemon
+        writes.close()
     if options.overdue_reminders and not options.issues and not stop.is_set() and not report.throttled:
-        _remind(tracker, options, policy, report, budget, now, stop)
+        if report.deadline_passed:
+            report.errors.append("overdue reminders skipped: the run's deadline passed; the next run reminds")
+        else:
+            _remind(tracker, options, policy, report, budget, now, stop)
     if options.dry_run:
         # In the order the writes go: only due tickets and reminders have actions.
         tickets = (r.actions for r in (*(item.result for item in due), *report.overdue))
         report.plan = backlog.plan(tickets, options.max_writes, options.run_interval)
     report.duration_seconds = time.monotonic() - clock
     return report
+
+
+def _stream(
+    tracker: Tracker,
+    metrics: Metrics,
+    options: RunOptions,
+    policy: Policy,
+    report: RunReport,
+    budget: Budget,
+    queries: Workers,
+    writes: Workers,
+    stop: threading.Event,
+    deadline: float,
+) -> list[_Due]:
+    """List and triage the tickets, measuring each due one as it is listed; then write each as its verdict comes
+    in, in the budget's order (oldest due first, decided once the listing is complete). No new measurement
+    starts after the deadline or a stop; the verdicts ready by then are written, the rest left for the next run."""
+    verdicts: queue.SimpleQueue[tuple[_Due, Verdict | None]] = queue.SimpleQueue()
+    due: list[_Due] = []
+    held: list[_Due] = []  # measured once the listing is complete (the budget may bind)
+    measuring = 0
+    for ticket in _tickets(tracker, options, report):
+        if stop.is_set():
+            report.interrupted = True
+            break
+        if time.monotonic() >= deadline:  # the tickets not listed yet are judged next run
+            report.deadline_passed = True
+            log.error("run_deadline_passed", while_="listing")
+            break
+        item = _triage(ticket, now=report.started, policy=policy, report=report)
+        if item is None:
+            continue
+        due.append(item)
+        if item.plan is not None:
+            measuring += 1
+            # While the budget covers every ticket listed so far at its most, measure as listed; once it may
+            # bind, the rest wait for the listing's end and are measured oldest due first, the budget's order.
+            if len(due) * MOST_WRITES <= options.max_writes:
+                queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+            else:
+                held.append(item)
+    due.sort(key=_due_order)
+    for item in sorted(held, key=_due_order):
+        queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+    rank = {id(item): position for position, item in enumerate(due)}
+    if options.dry_run:  # nothing is written: wait for the verdicts, then list what would be written in order
+        _collect(verdicts, measuring, stop, deadline, report, lambda item: None)
+        _record(report, due, write_all(tracker, _jobs(due), policy, options.labels, budget, **_dry(options, stop)))
+        return due
+    writer = Writer(tracker, policy, options.labels, budget, ranks=len(due), workers=writes, stop=stop)
+
+    def ready(item: _Due) -> None:
+        if item.verdict is None:  # not measured: the deadline or a stop came first
+            writer.skip(rank[id(item)])
+        else:
+            writer.write(rank[id(item)], _job(item))
+
+    for item in due:
+        if item.plan is None:
+            ready(item)
+    _collect(verdicts, measuring, stop, deadline, report, ready)
+    for item in due:
+        if item.plan is not None and item.verdict is None:
+            writer.skip(rank[id(item)])
+    _record(report, due, writer.finish())
+    return due
+
+
+def _collect(
+    verdicts: queue.SimpleQueue[tuple[_Due, Verdict | None]],
+    measuring: int,
+    stop: threading.Event,
+    deadline: float,
+    report: RunReport,
+    ready: Callable[[_Due], None],
+) -> None:
+    """Hand each verdict to `ready` as it comes in, until every measurement is in, the deadline or a stop."""
+    while measuring:
+        if stop.is_set():
+            report.interrupted = True
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            item, verdict = verdicts.get(timeout=min(_POLL_SECONDS, left))
+        except queue.Empty:
+            continue
+        measuring -= 1
+        if verdict is not None:
+            _judged(item, verdict)
+        ready(item)
+    if measuring and not stop.is_set():
+        report.deadline_passed = True
+        log.error("run_deadline_passed", unmeasured=measuring)
 
 
 def _tickets(tracker: Tracker, options: RunOptions, report: RunReport) -> Iterator[Ticket]:
@@ -286,6 +379,23 @@ def _slim(ticket: Ticket) -> Ticket:
     return replace(ticket, body="", comments=())
 
 
+def _measure_into(
+    verdicts: queue.SimpleQueue[tuple[_Due, Verdict | None]],
+    item: _Due,
+    metrics: Metrics,
+    options: RunOptions,
+    stop: threading.Event,
+    deadline: float,
+) -> None:
+    """Measure `item` (on the query pool) and hand its verdict back; None when the deadline or a stop came first.
+    The run's thread alone touches `item`: a verdict that comes in after the run stopped waiting is dropped."""
+    if stop.is_set() or time.monotonic() >= deadline:
+        verdicts.put((item, None))
+        return
+    assert item.plan is not None
+    verdicts.put((item, _measure_safely(item.ticket.key, item.plan, metrics, options)))
+
+
 def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOptions) -> Verdict:
     started = time.monotonic()
     try:
@@ -308,42 +418,44 @@ def _due_order(item: _Due) -> tuple[int, datetime]:
     return (0 if item.result.due_at else 1, item.result.due_at or item.ticket.resolved_at or datetime.min)
 
 
-def _write(
-    tracker: Tracker,
-    due: Iterable[_Due],
-    options: RunOptions,
-    policy: Policy,
-    report: RunReport,
-    budget: Budget,
-    stop: threading.Event,
-) -> None:
-    """Record each due ticket's verdict, then hand the write phase the ones judged, oldest due first, and copy
-    what it returns into the report."""
-    jobs: list[Job] = []
+def _judged(item: _Due, verdict: Verdict) -> None:
+    """Copy a due ticket's verdict into its result."""
+    item.verdict = verdict
+    result = item.result
+    result.outcome, result.reason = verdict.outcome.value, verdict.reason or result.reason
+    result.value = verdict.value
+    result.threshold = verdict.threshold.value if verdict.threshold else None
+    result.query = verdict.query or result.query
+    result.graph = verdict.evidence.link if verdict.evidence else None
+    result.data = verdict.support.as_json() if verdict.support else None
+
+
+def _job(item: _Due) -> Job:
+    assert item.verdict is not None
+    return Job(item.ticket, item.verdict, item.already_written)
+
+
+def _jobs(due: Iterable[_Due]) -> list[Job]:
+    return [_job(item) for item in due if item.verdict is not None]
+
+
+def _dry(options: RunOptions, stop: threading.Event) -> dict[str, Any]:
+    return {"concurrency": options.concurrency, "dry_run": True, "stop": stop}
+
+
+def _record(report: RunReport, due: Iterable[_Due], phase: Phase) -> None:
+    """Copy what the writes did (or, in a dry run, would do) into the report; say why an unmeasured ticket was
+    not judged."""
     results: dict[str, TicketResult] = {}
     for item in due:
-        verdict = item.verdict
-        if verdict is None:  # cancelled by a stop before it was measured
-            continue
         result = item.result
-        result.outcome, result.reason = verdict.outcome.value, verdict.reason or result.reason
-        result.value = verdict.value
-        result.threshold = verdict.threshold.value if verdict.threshold else None
-        result.query = verdict.query or result.query
-        result.graph = verdict.evidence.link if verdict.evidence else None
-        result.data = verdict.support.as_json() if verdict.support else None
-        jobs.append(Job(item.ticket, verdict, item.already_written))
+        if item.verdict is None:  # the deadline or a stop came before its measurement
+            cut = "the run was stopped first" if report.interrupted else "the run's deadline passed first"
+            result.outcome, result.reason = "SKIPPED", f"not judged: {cut}"
+            continue
+        if item.plan is None:
+            _judged(item, item.verdict)
         results[item.ticket.key] = result
-    phase = write_all(
-        tracker,
-        jobs,
-        policy,
-        options.labels,
-        budget,
-        concurrency=options.concurrency,
-        dry_run=options.dry_run,
-        stop=stop,
-    )
     for key, written in phase.written.items():
         result = results[key]
         result.actions, result.writes, result.deferred = written.actions, written.writes, written.deferred

@@ -17,6 +17,7 @@ def as_json(report: RunReport) -> dict[str, Any]:
         "duration_seconds": round(report.duration_seconds, 3),
         "exit_code": report.exit_code,
         "interrupted": report.interrupted,
+        "deadline_passed": report.deadline_passed,
         "writes": report.writes,
         "counts": report.counts(),
         "errors": report.errors,
@@ -61,6 +62,11 @@ def as_text(report: RunReport) -> str:
     lines.extend(f"error: {e}" for e in report.errors)
     if report.interrupted:
         lines.append("interrupted: stopped taking new tickets; the next run picks up the rest")
+    if report.deadline_passed:
+        lines.append(
+            "deadline: the run's deadline (VERIFIER_RUN_DEADLINE_SECONDS) passed with measurements still running; "
+            "the verdicts ready were written, the next run judges the rest"
+        )
     if report.plan is not None:
         lines.extend(_plan_text(report.plan))
     return "\n".join(lines)

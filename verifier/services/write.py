@@ -1,10 +1,12 @@
-"""The write phase of a run, in three steps a reader can follow:
+"""The writes of a run, streamed: each due ticket is written as soon as its verdict is ready, in three steps:
 
-1. re-read the due tickets, oldest due first, a few at a time (reads cost no budget);
-2. decide each one's writes from the ticket as re-read (`actions.decide`, the one place) and reserve them from the
-   write budget, in that order: a ticket whose writes do not fit is left for the next run;
-3. apply the decisions several tickets at a time; each apply returns what it sent, and the run builds its
-   report from those values.
+1. re-read it (reads cost no budget; a tracker with `BatchReads` re-reads the verdicts that came in meanwhile in
+   one request) and decide its writes from the ticket as re-read (`decide_reread`, the one place; `actions.decide`
+   settles them);
+2. reserve them from the write budget in the run's order, oldest due first (`Ledger`): a ticket whose writes do
+   not fit is left for the next run, and a later ticket never takes an earlier one's place;
+3. apply them on the tracker's pool; each apply returns what it sent, and the run builds its report from those
+   values. A stopped run (SIGTERM) sends nothing more after the request in flight.
 
 The budget is a cap on write requests: every request sent is charged (comments, labels, transitions, deletes,
 notes; a failed attempt too). What only a failure asks for (the note after an impossible reopen, deleting a
@@ -14,9 +16,8 @@ duplicate result) is drawn from what is left of the budget when it happens, and 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -39,75 +40,14 @@ from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
 from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
-from verifier.ports import RESEND_WRITE, Tracker
+from verifier.ports import BatchReads, Tracker
 from verifier.redaction import redact
+from verifier.services.budget import Allowance, Budget, Ledger
+from verifier.services.workers import Workers
 
 log = structlog.get_logger("verifier.run")
 T = TypeVar("T")
 BUDGET_SPENT = "the write budget is used up"
-
-
-class Budget:
-    """The run's write budget. Decisions reserve from it in order; failures draw from it as they happen (writes
-    run in parallel, hence the lock)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self._left = total
-        self._lock = threading.Lock()
-
-    @property
-    def left(self) -> int:
-        with self._lock:
-            return self._left
-
-    def take(self, count: int) -> bool:
-        with self._lock:
-            if count > self._left:
-                return False
-            self._left -= count
-            return True
-
-    def give_back(self, count: int) -> None:
-        with self._lock:
-            self._left += count
-
-
-@dataclass
-class Allowance:
-    """One ticket's share of the budget: its reservation first, then whatever the budget still has. `sent` counts
-    the write requests sent for it, retries included."""
-
-    budget: Budget
-    reserved: int
-    sent: int = 0
-
-    def take(self, count: int = 1) -> bool:
-        """Room for `count` more requests, or False."""
-        from_reserve = min(count, self.reserved - self.sent) if self.reserved > self.sent else 0
-        if count > from_reserve and not self.budget.take(count - from_reserve):
-            return False
-        self.reserved = max(self.reserved, self.sent + count)  # what was drawn is now this ticket's
-        return True
-
-    def charge(self) -> bool:
-        """One more request, charged when attempted: a refused request still reached the tracker."""
-        if not self.take():
-            return False
-        self.sent += 1
-        return True
-
-    @contextmanager
-    def retries_charged(self) -> Iterator[None]:
-        """While inside, the adapters send a write again only when it can be charged (`RESEND_WRITE`)."""
-        token = RESEND_WRITE.set(self.charge)
-        try:
-            yield
-        finally:
-            RESEND_WRITE.reset(token)
-
-    def settle(self) -> None:
-        self.budget.give_back(max(0, self.reserved - self.sent))
 
 
 @dataclass(frozen=True)
@@ -147,6 +87,109 @@ class Context:
     halt: threading.Event  # set when the tracker throttles: no new ticket starts
 
 
+class Writer:
+    """Writes each due ticket as soon as its verdict is ready: re-read, decide, reserve (in rank order, `Ledger`),
+    apply, on the tracker's pool. `write` and `skip` are called once per rank; `finish` waits for the writes."""
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        policy: Policy,
+        labels: Labels,
+        budget: Budget,
+        *,
+        ranks: int,
+        workers: Workers,
+        stop: threading.Event,
+    ) -> None:
+        self.ctx = Context(tracker, policy, labels, stop, threading.Event())
+        self.ledger = Ledger(budget, ranks)
+        self.phase = Phase()
+        self._workers = workers
+        self._ready: deque[tuple[int, Job]] = deque()  # verdicts in, not re-read yet
+        self._lock = threading.Lock()
+
+    def write(self, rank: int, job: Job) -> None:
+        if not _decide(job, job.listed, self.ctx).actions:  # from the listing: no read needed
+            self.ledger.release(rank)
+            return
+        with self._lock:
+            self._ready.append((rank, job))
+        self._workers.submit(self._next)
+
+    def skip(self, rank: int) -> None:
+        self.ledger.release(rank)
+
+    def finish(self) -> Phase:
+        self._workers.wait()
+        phase = self.phase
+        phase.interrupted = phase.interrupted or self.ctx.stop.is_set()
+        if self.ctx.halt.is_set():
+            phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
+        return phase
+
+    def _next(self) -> None:
+        """Take the tickets ready and not taken yet (as many as one read can name; one when the tracker reads
+        one at a time), re-read them, decide each and reserve its writes. Under load a read names many tickets;
+        when verdicts come in one by one, each is read at once."""
+        ctx, tracker = self.ctx, self.ctx.tracker
+        size = tracker.batch_size if isinstance(tracker, BatchReads) else 1
+        with self._lock:
+            taken = [self._ready.popleft() for _ in range(min(size, len(self._ready)))]
+        fresh = self._read_many([job.listed.key for _, job in taken]) if len(taken) > 1 else {}
+        for rank, job in taken:
+            key = job.listed.key
+            if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
+                self._done(key, Written(deferred=(why := _why_not(ctx, self.phase))), rank)
+                if why == BUDGET_SPENT:
+                    log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
+                continue
+            decision = decide_reread(job, fresh.get(key) or reread(tracker, key), ctx)
+            if isinstance(decision, str):
+                if decision.startswith("throttled"):
+                    ctx.halt.set()
+                self._done(key, Written(error=decision), rank)
+            elif not decision.actions:
+                self._done(key, Written(note=decision.note), rank)
+            else:
+                answer = self.ledger.request(rank, decision.charge, partial(self._reserved, job, decision))
+                if answer is not None:
+                    self._reserved(job, decision, answer, queued=len(taken) > 1)
+
+    def _read_many(self, keys: list[str]) -> dict[str, Ticket | str]:
+        """The tickets of one batched read; {} when the read failed (each is then read alone), and a rate limit
+        as the first ticket's error (the others wait for the next run)."""
+        tracker = self.ctx.tracker
+        assert isinstance(tracker, BatchReads)
+        try:
+            return dict(tracker.get_tickets(keys))
+        except TrackerThrottled as error:
+            log.error("tracker_throttled", ticket=keys[0], error=str(error))
+            return {keys[0]: f"throttled: {error}"}
+        except TrackerError as error:  # a key that no longer exists fails the whole search: read them alone
+            log.warning("batched_read_failed", tickets=len(keys), error=str(error))
+            return {}
+
+    def _reserved(self, job: Job, decision: Decision, granted: bool, *, queued: bool = True) -> None:
+        key = job.listed.key
+        if not granted:
+            self.phase.written[key] = Written(deferred=BUDGET_SPENT)
+            log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
+            return
+        allowance = Allowance(self.ledger.budget, decision.charge)
+        apply = partial(self._apply, job, decision, allowance)
+        self._workers.submit(apply) if queued else apply()
+
+    def _apply(self, job: Job, decision: Decision, allowance: Allowance) -> None:
+        written = _apply_safely(self.ctx, job.listed.key, job.verdict, decision, allowance)
+        self.phase.written[job.listed.key] = written
+        self.ledger.give_back(0)  # what `settle` gave back may let a waiting ticket in
+
+    def _done(self, key: str, written: Written, rank: int) -> None:
+        self.phase.written[key] = written
+        self.ledger.release(rank)
+
+
 def write_all(
     tracker: Tracker,
     jobs: Sequence[Job],
@@ -158,50 +201,26 @@ def write_all(
     dry_run: bool,
     stop: threading.Event,
 ) -> Phase:
-    """Write `jobs` (ordered: oldest due first) within `budget`."""
-    phase = Phase()
-    ctx = Context(tracker, policy, labels, stop, threading.Event())
-    todo = [job for job in jobs if _decide(job, job.listed, ctx).actions]  # from the listing: no read needed
+    """Write `jobs` (ordered: oldest due first) within `budget`, every verdict ready already."""
     if dry_run:
-        for job in todo:
+        phase = Phase()
+        ctx = Context(tracker, policy, labels, stop, threading.Event())
+        for job in jobs:
             decision = _decide(job, job.listed, ctx)
+            if not decision.actions:
+                continue
             phase.written[job.listed.key] = written = Written([describe(a) for a in decision.actions])
             if not budget.take(decision.charge):  # still listed: the first-run plan counts every ticket's writes
                 written.deferred = BUDGET_SPENT
         return phase
-    width = max(1, concurrency)
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="write") as pool:
-        for batch in _chunks(todo, width):
-            if stop.is_set() or ctx.halt.is_set() or budget.left == 0:
-                for job in batch:
-                    phase.written[job.listed.key] = Written(deferred=_why_not(ctx, phase))
-                continue
-            fresh = list(pool.map(lambda job: _reread(tracker, job.listed.key), batch))
-            chosen: list[tuple[Job, Decision, Allowance]] = []
-            for job, ticket in zip(batch, fresh, strict=True):
-                if ctx.halt.is_set() and not isinstance(ticket, str):
-                    phase.written[job.listed.key] = Written(deferred=_why_not(ctx, phase))
-                    continue
-                if isinstance(ticket, str):
-                    phase.written[job.listed.key] = Written(error=ticket)
-                    if ticket.startswith("throttled"):
-                        ctx.halt.set()
-                    continue
-                decision = _decide(job, ticket, ctx, judged=job.verdict.config)  # still the current config?
-                if not decision.actions:
-                    phase.written[job.listed.key] = Written(note=decision.note)
-                elif not budget.take(decision.charge):
-                    phase.written[job.listed.key] = Written(deferred=BUDGET_SPENT)
-                    log.info("write_budget_exhausted", ticket=job.listed.key, budget=budget.total)
-                else:
-                    chosen.append((job, decision, Allowance(budget, decision.charge)))
-            done = pool.map(lambda c: _apply_safely(ctx, c[0].listed.key, c[0].verdict, c[1], c[2]), chosen)
-            for (job, *_), written in zip(chosen, done, strict=True):
-                phase.written[job.listed.key] = written
-    phase.interrupted = stop.is_set()
-    if ctx.halt.is_set():
-        phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
-    return phase
+    workers = Workers(concurrency, "write")
+    try:
+        writer = Writer(tracker, policy, labels, budget, ranks=len(jobs), workers=workers, stop=stop)
+        for rank, job in enumerate(jobs):
+            writer.write(rank, job)
+        return writer.finish()
+    finally:
+        workers.close()
 
 
 def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -> Decision:
@@ -229,7 +248,8 @@ def _why_not(ctx: Context, phase: Phase) -> str:
     return BUDGET_SPENT
 
 
-def _reread(tracker: Tracker, key: str) -> Ticket | str:
+def reread(tracker: Tracker, key: str) -> Ticket | str:
+    """The ticket as it is now, or a one-line error."""
     try:
         return tracker.get_ticket(key)
     except TrackerThrottled as error:
@@ -238,6 +258,14 @@ def _reread(tracker: Tracker, key: str) -> Ticket | str:
     except TrackerError as error:
         log.error("write_failed", ticket=key, error=str(error))
         return f"tracker read before writing failed: {error}"
+
+
+def decide_reread(job: Job, fresh: Ticket | str, ctx: Context) -> Decision | str:
+    """The one place a due ticket is decided before writing, from the ticket as re-read just now (another run or
+    a person may have acted since the listing); the read's one-line error when it could not be read."""
+    if isinstance(fresh, str):
+        return fresh
+    return _decide(job, fresh, ctx, judged=job.verdict.config)  # and the config judged still the current one
 
 
 def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance) -> Written:
@@ -252,6 +280,8 @@ def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, 
         _apply(ctx, key, verdict, decision, allowance, written)
     except _NoRoom:
         written.deferred = BUDGET_SPENT  # what is missing is re-applied by the next run
+    except _Stopped:
+        written.deferred = "the run was stopped"
     except TrackerThrottled as error:
         ctx.halt.set()
         log.error("tracker_throttled", ticket=key, error=str(error))
@@ -276,9 +306,11 @@ def _apply(
     tracker = ctx.tracker
 
     def send(action: str, request: Callable[[], T]) -> T:
+        if ctx.stop.is_set():  # the result comment went first: the next run applies what is missing
+            raise _Stopped
         if not allowance.charge():
             raise _NoRoom
-        with allowance.retries_charged():
+        with allowance.retries_charged(ctx.stop):
             answer = request()
         written.actions.append(action)  # once sent: the summary lists only what was written
         return answer
@@ -324,6 +356,10 @@ class _NoRoom(Exception):
     """The write budget has no room for this ticket's next request."""
 
 
+class _Stopped(Exception):
+    """The run was stopped (SIGTERM) between two of this ticket's requests."""
+
+
 def _later_results(
     tracker: Tracker, key: str, comment_id: str, policy: Policy, early: bool, since: datetime | None
 ) -> list[str]:
@@ -348,8 +384,3 @@ def _delete(tracker: Tracker, key: str, comment_id: str) -> None:
     except TrackerError:
         if any(c.id == comment_id for c in tracker.get_ticket(key).comments):
             raise
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

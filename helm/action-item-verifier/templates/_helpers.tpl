@@ -124,6 +124,12 @@ secrets directory (files mode). Shared by the CronJob and the helm test Pod.
 - name: {{ $name }}
   value: {{ include "action-item-verifier.envValue" $value | quote }}
 {{- end }}
+{{- if not (hasKey (.Values.config | default dict) "VERIFIER_RUN_DEADLINE_SECONDS") }}
+{{- /* The run's deadline: the Job's, less room to write what is decided (a sixth, at most ten minutes). */}}
+{{- $active := int .Values.job.activeDeadlineSeconds }}
+- name: VERIFIER_RUN_DEADLINE_SECONDS
+  value: {{ sub $active (min 600 (div $active 6)) | quote }}
+{{- end }}
 {{- $secret := include "action-item-verifier.secretName" . }}
 {{- if and $secret (eq .Values.secret.mode "files") }}
 - name: VERIFIER_SECRETS_DIR
