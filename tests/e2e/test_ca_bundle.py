@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import pytest
 
 from tests.adapters.conftest import _validated
@@ -21,13 +22,13 @@ from verifier_sandbox.jira import JiraSandbox
 
 pytestmark = pytest.mark.integration
 
-# Variables through which requests (and so the clients) could find another bundle: never from the outside here.
-_OTHER_BUNDLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+# Many images name the OS bundle in these (this machine's does): requests would let them replace the configured
+# bundle (psf/requests#3829). The configured one must win; with none configured, the environment's applies.
+_ENV_BUNDLES = {"REQUESTS_CA_BUNDLE": certifi.where(), "CURL_CA_BUNDLE": certifi.where()}
 
 
 def env_for(metrics_url: str, desk: Desk, **extra: str) -> dict[str, str]:
-    env = {**base_env(metrics_url), **desk.env(), "VERIFIER_PROMETHEUS_RETRIES": "0", **extra}
-    return {k: v for k, v in env.items() if k not in _OTHER_BUNDLES}
+    return {**base_env(metrics_url), **desk.env(), "VERIFIER_PROMETHEUS_RETRIES": "0", **_ENV_BUNDLES, **extra}
 
 
 @pytest.fixture(scope="module")

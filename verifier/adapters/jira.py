@@ -39,6 +39,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from verifier.adapters import retry
 from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
 from verifier.adapters.retry import RetryPolicy
+from verifier.adapters.tls import keep_configured_verify
 from verifier.connections import JiraConnection
 from verifier.domain.formats import essentials
 from verifier.domain.tickets import Comment, Flavour, Ticket
@@ -108,6 +109,9 @@ class JiraTracker(JiraFiling):
         # Our own session for the REST calls the library has no fitting public method for; retries: see `_call`.
         self._session = requests.Session()
         self._session.verify = verify
+        # The configured bundle over REQUESTS_CA_BUNDLE, in both sessions (see verifier.adapters.tls).
+        keep_configured_verify(self._session)
+        keep_configured_verify(self._client._session)
         self._session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         if connection.pat is not None:
             self._session.headers["Authorization"] = f"Bearer {connection.pat.get_secret_value()}"

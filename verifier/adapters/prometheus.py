@@ -31,6 +31,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from verifier.adapters.tls import keep_configured_verify
 from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
@@ -191,6 +192,7 @@ def _session(connection: PrometheusConnection, retry: Retry) -> requests.Session
         password = connection.password.get_secret_value() if connection.password else ""
         session.auth = (connection.username, password)
     session.verify = (connection.ca_bundle or True) if connection.verify_tls else False
+    keep_configured_verify(session)  # over REQUESTS_CA_BUNDLE (see verifier.adapters.tls)
     if connection.client_cert is not None:
         key = connection.client_key
         session.cert = (connection.client_cert, key) if key else connection.client_cert
