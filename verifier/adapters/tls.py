@@ -17,11 +17,11 @@ def keep_configured_verify(session: requests.Session) -> requests.Session:
     """`session` with its `verify` (a bundle path, or False) winning over the environment's CA bundle."""
     merge = session.merge_environment_settings
 
-    def merged(url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
-        settings: dict[str, Any] = merge(url, proxies, stream, verify, cert)
+    def merged(url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings: Any = merge(url, proxies, stream, verify, cert)
         if verify is None and session.verify is not True:  # the request named none: the configured one
             settings["verify"] = session.verify
         return settings
 
-    session.merge_environment_settings = merged  # type: ignore[method-assign,assignment]
+    session.merge_environment_settings = merged  # type: ignore[method-assign]
     return session
