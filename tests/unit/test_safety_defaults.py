@@ -71,3 +71,10 @@ def test_the_failed_label_counts_as_judged_elsewhere_not_only_the_verified_one()
     assert policy_for(RunOptions(), own).judged_labels == {"verified-by-otel", "verification-failed"}
     labels = Labels(verified="otel-ok", failed="otel-bad", inconclusive="otel-unsure", invalid="otel-invalid")
     assert policy_for(RunOptions(labels=labels), own).judged_labels == {"otel-ok", "otel-bad"}
+
+
+def test_a_prometheus_username_without_a_password_adds_no_basic_header() -> None:
+    from verifier.settings import MetricsSettings
+
+    settings = MetricsSettings(url="https://prometheus.example", username="only-a-user")
+    assert settings.secrets() == []
