@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -203,13 +205,29 @@ class SandboxServer:
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._scheme = "http"
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     @property
     def root(self) -> str:
         """scheme://host:port of the server, without any base path."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._scheme}://{host!s}:{port}"
+
+    def use_tls(self, context: ssl.SSLContext) -> Self:
+        """Serve HTTPS with `context` (a certificate of a private CA, as many companies' servers have); before
+        `start`. The handshake happens in the request's thread, so a client that refuses the certificate holds
+        up no one."""
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
+        self._scheme = "https"
+        report = self._httpd.handle_error
+
+        def handle_error(request: Any, address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], ssl.SSLError):  # a client refusing the certificate: expected
+                report(request, address)
+
+        self._httpd.handle_error = handle_error  # type: ignore[method-assign,assignment]
+        return self
 
     def start(self) -> Self:
         if self._thread is None:

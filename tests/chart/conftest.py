@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "helm" / "action-item-verifier"
+# VERIFIER_CHART_DIR: another copy of the chart to test (scripts/mutation --chart tests edited copies).
+CHART = Path(os.environ.get("VERIFIER_CHART_DIR") or ROOT / "helm" / "action-item-verifier")
 SCENARIOS = sorted(p.name.removesuffix("-values.yaml") for p in (CHART / "ci").glob("*-values.yaml"))
 RELEASE = "prod"
 NAMESPACE = "incident-tools"

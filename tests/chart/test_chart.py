@@ -496,7 +496,7 @@ def test_tracker_and_dry_run_values(rendered: Mapping[str, Rendering]) -> None:
 
 
 def test_the_dry_run_comment_and_default_agree() -> None:
-    values = (ROOT / "helm" / "action-item-verifier" / "values.yaml").read_text()
+    values = (CHART / "values.yaml").read_text()
     comment, default = values.split("dryRun: ", 1)[0].rsplit("# --", 1)[1], yaml.safe_load(values)["dryRun"]
     assert default is True and "True by default because" in comment
 

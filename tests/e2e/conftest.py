@@ -8,6 +8,7 @@ validated against the official API descriptions, as in the adapter tests.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -97,18 +98,31 @@ class Fault:
     trickle: float = 0.0
 
 
+@dataclass(frozen=True)
+class Seen:
+    path: str
+    headers: dict[str, str]  # names in lower case
+    at: float  # time.monotonic() on arrival
+    peer_cert: dict[str, Any] | None  # the client's certificate, over TLS
+
+
 class MetricsProxy:
     """A loopback HTTP proxy in front of a Prometheus API that misbehaves on demand, per query.
 
     Faults are taken in the order they were added; a request no fault matches is forwarded unchanged.
-    `queries` records the PromQL of every query received.
+    `queries` records the PromQL of every query received; `seen` every request (path, headers, arrival, client
+    certificate); `most_at_once` the most requests it was answering at one time. With `tls` it serves HTTPS.
     """
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, tls: ssl.SSLContext | None = None) -> None:
         self.upstream = upstream
         self.faults: list[Fault] = []
         self.queries: list[str] = []
         self.trickling = threading.Event()  # set once an answer has begun trickling
+        self.seen: list[Seen] = []
+        self.most_at_once = 0
+        self._at_once = 0
+        self._scheme = "https" if tls else "http"
         self._lock = threading.Lock()
         proxy = self
 
@@ -123,12 +137,15 @@ class MetricsProxy:
 
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
+        if tls is not None:
+            self._http.socket = tls.wrap_socket(self._http.socket, server_side=True, do_handshake_on_connect=False)
+            self._http.handle_error = lambda *_: None  # type: ignore[method-assign]  # refused handshakes
         self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_address[1]}"
+        return f"{self._scheme}://127.0.0.1:{self._http.server_address[1]}"
 
     def add(self, match: str | None = None, times: int = -1, **what: Any) -> None:
         with self._lock:
@@ -152,6 +169,20 @@ class MetricsProxy:
         return None
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        peer = handler.connection.getpeercert() if isinstance(handler.connection, ssl.SSLSocket) else None
+        with self._lock:
+            self.seen.append(
+                Seen(handler.path, {k.lower(): v for k, v in handler.headers.items()}, time.monotonic(), peer)
+            )
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+        try:
+            self._answer(handler)
+        finally:
+            with self._lock:
+                self._at_once -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         params = parse_qs(parts.query)
         query = (params.get("query") or params.get("match[]") or [""])[0]  # match[]: the name lookup first

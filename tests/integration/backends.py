@@ -212,6 +212,8 @@ class _Server:
     """One server process with its log file; `start()` waits for `ready_path` to answer 200."""
 
     ready_path = "/-/ready"
+    scheme = "http"  # "https" for a server given a certificate (`verify`: the CA bundle that trusts it)
+    verify: bool | str = True
 
     def __init__(self, workdir: Path, binary: str) -> None:
         self.workdir = workdir
@@ -223,7 +225,7 @@ class _Server:
 
     @property
     def root(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def args(self) -> list[str]:
         raise NotImplementedError
@@ -248,7 +250,7 @@ class _Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if requests.get(self.root + self.ready_path, timeout=1).status_code == 200:
+                if requests.get(self.root + self.ready_path, timeout=1, verify=self.verify).status_code == 200:
                     return True
             except requests.RequestException:
                 pass

@@ -23,7 +23,8 @@ retry rule see them like any failed exchange: `DeadlinePassed` is a timeout, `An
 `AnswerTooDeep` are not retried. Each message names the cap.
 
 It also holds `OriginBoundSession`: credentials and tenant headers stay with the origin they were set for
-(requests drops only `Authorization` on a redirect to another host).
+(requests drops only `Authorization` on a redirect to another host), and the configured CA bundle is the one
+TLS uses, whatever the environment says.
 """
 
 from __future__ import annotations
@@ -335,3 +336,15 @@ class OriginBoundSession(requests.Session):
                 del prepared_request.headers[name]
             return  # Basic auth is an Authorization header too: gone with the rest
         super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]  # unannotated in the stubs
+
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:  # requests-stubs' private `_Settings`
+        """The configured `verify` (a CA bundle, or False) wins over the environment's: requests lets
+        `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` replace a session's `verify` on every request that names none
+        (psf/requests#3829), and many images set them, so a private CA's bundle would be ignored there. With no
+        bundle configured, the environment's still applies."""
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None and self.verify is not True:  # the request named none: the configured one
+            settings["verify"] = self.verify
+        return settings

@@ -153,12 +153,16 @@ def incident_label(incident_id: str) -> str:
 
 def seed_comment(config: VerificationConfig) -> str | None:
     """The seed's "Automated Verification Config" comment for `config`, or None when its three fields cannot say
-    the same (a window, labels, a unit, a mode): a comment by the tool is trusted and newer than the body, so it
+    the same (a window, labels, a mode): a comment by the tool is trusted and newer than the body, so it
     would replace the body's block with a different check."""
     hours = format(config.delay.total_seconds() / 3600, "g")
+    # What `file` resolved (type, unit, temporality) follows the seed's three fields, so the comment says the same.
+    resolved = "".join(
+        f"{name}: {value}\n" for name in ("type", "unit", "temporality") if (value := getattr(config, name))
+    )
     text = (
         "*Automated Verification Config*\n{code}\n"
-        f"metric: {config.metric}\ncondition: {config.condition.text}\ndelay_hours: {hours}\n{{code}}"
+        f"metric: {config.metric}\ncondition: {config.condition.text}\ndelay_hours: {hours}\n{resolved}{{code}}"
     )
     try:
         same = find_config(text) == config
