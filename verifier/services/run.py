@@ -26,6 +26,7 @@ from verifier.domain.actions import MOST_WRITES, Labels
 from verifier.domain.durations import MAX_DURATION
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
+from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
 from verifier.domain.reminders import breach, render_reminder
@@ -33,7 +34,7 @@ from verifier.domain.report import DEFAULT_PRIORITY, DEFAULT_SLA_DAYS, due_date
 from verifier.domain.selection import body_refusal
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
-from verifier.domain.verdicts import Outcome, Verdict
+from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
