@@ -26,7 +26,7 @@ from verifier.domain.actions import MOST_WRITES, Labels
 from verifier.domain.durations import MAX_DURATION
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.models import incident_service
-from verifier.domain.outcomes import Outcome
+from verifier.domain.outcomes import NotJudged, Outcome, RunOutcome
 from verifier.domain.planning import QueryPlan
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
 from verifier.domain.reminders import breach, render_reminder
@@ -46,7 +46,6 @@ from verifier.services.write import BUDGET_SPENT, Job, Phase, Writer, write_all
 
 log = structlog.get_logger("verifier.run")
 
-ELSEWHERE = "ELSEWHERE"  # judged by someone else: skipped, never written to (`run --rejudge` judges it)
 _POLL_SECONDS = 0.25  # how often the run's thread looks at its deadline and for a stop while verdicts come in
 
 
@@ -94,7 +93,7 @@ def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
 class TicketResult:
     key: str
     url: str
-    outcome: str  # a verdict, SKIPPED, or OVERDUE (an open ticket past its SLA)
+    outcome: RunOutcome  # a verdict, SKIPPED, ELSEWHERE, or OVERDUE (an open ticket past its SLA)
     reason: str
     value: float | None = None
     threshold: float | None = None
@@ -131,8 +130,8 @@ class RunReport:
     def writes(self) -> int:
         return sum(r.writes for r in (*self.results, *self.overdue))
 
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
+    def counts(self) -> dict[RunOutcome, int]:
+        counts: dict[RunOutcome, int] = {}
         for result in self.results:
             counts[result.outcome] = counts.get(result.outcome, 0) + 1
         return dict(sorted(counts.items()))
@@ -337,20 +336,23 @@ def listing_days(lookback_days: int) -> int:
 
 def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) -> _Due | None:
     service = incident_service(ticket.body) if body_refusal(ticket, policy.trusted) is None else None  # (#20)
-    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING.value, "", service=service)
+    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING, "", service=service)
     try:
         decision = triage(ticket, now, policy)
     except Exception as error:  # a bug must not take the other tickets down
         log.exception("triage_crashed", ticket=ticket.key)
         report.results.append(result)
-        result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
+        result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
         return None
     if isinstance(decision, Skip) and decision.outside:
         log.debug("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
         return None
     report.results.append(result)
     if isinstance(decision, Skip):
-        result.outcome, result.reason = ELSEWHERE if decision.elsewhere else "SKIPPED", decision.reason
+        result.outcome, result.reason = (
+            NotJudged.ELSEWHERE if decision.elsewhere else NotJudged.SKIPPED,
+            decision.reason,
+        )
         if decision.ignored_authors:
             result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
             log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
@@ -362,7 +364,7 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         return None
     if isinstance(decision, AlreadyRecorded):
         marker = decision.recorded.marker
-        result.outcome, result.reason = marker.verdict.value, "already recorded"
+        result.outcome, result.reason = marker.verdict, "already recorded"
         return _Due(_slim(ticket), result, Verdict(marker.verdict, "already recorded"), already_written=True)
     if isinstance(decision, Judged):
         return _Due(_slim(ticket), result, decision.verdict)
@@ -423,7 +425,7 @@ def _judged(item: _Due, verdict: Verdict) -> None:
     """Copy a due ticket's verdict into its result."""
     item.verdict = verdict
     result = item.result
-    result.outcome, result.reason = verdict.outcome.value, verdict.reason or result.reason
+    result.outcome, result.reason = verdict.outcome, verdict.reason or result.reason
     result.value = verdict.value
     result.threshold = verdict.threshold.value if verdict.threshold else None
     result.query = verdict.query or result.query
@@ -452,7 +454,7 @@ def _record(report: RunReport, due: Iterable[_Due], phase: Phase) -> None:
         result = item.result
         if item.verdict is None:  # the deadline or a stop came before its measurement
             cut = "the run was stopped first" if report.interrupted else "the run's deadline passed first"
-            result.outcome, result.reason = "SKIPPED", f"not judged: {cut}"
+            result.outcome, result.reason = NotJudged.SKIPPED, f"not judged: {cut}"
             continue
         if item.plan is None:
             _judged(item, item.verdict)
@@ -463,7 +465,7 @@ def _record(report: RunReport, due: Iterable[_Due], phase: Phase) -> None:
         if written.note:
             result.reason += f"; {written.note}"
         if written.error:
-            result.outcome, result.reason = Outcome.ERROR.value, written.error
+            result.outcome, result.reason = Outcome.ERROR, written.error
     report.interrupted = report.interrupted or phase.interrupted
     if phase.throttled:
         report.throttled = phase.throttled
@@ -496,7 +498,7 @@ def _remind(
             priority = ticket.priority or DEFAULT_PRIORITY
             late = f"{priority} due {due.date().isoformat()}, {(now - due).days} days late"
             result = TicketResult(
-                ticket.key, ticket.url, "OVERDUE", late, due_at=due, service=incident_service(ticket.body)
+                ticket.key, ticket.url, NotJudged.OVERDUE, late, due_at=due, service=incident_service(ticket.body)
             )
             report.overdue.append(result)
             if breach(ticket, policy.own, options.sla_days, now) is None:
@@ -528,15 +530,15 @@ def _remind(
             _write_reminder(tracker, ticket.key, result, options, policy, now, allowance)
         except TrackerThrottled as error:
             log.error("tracker_throttled", ticket=ticket.key, error=str(error))
-            result.outcome, result.reason = Outcome.ERROR.value, f"throttled: {error}"
+            result.outcome, result.reason = Outcome.ERROR, f"throttled: {error}"
             report.throttled = result.reason
             report.errors.append(f"writing stopped: {result.reason}; the next run writes the rest")
         except TrackerError as error:
             log.error("write_failed", ticket=ticket.key, error=str(error))
-            result.outcome, result.reason = Outcome.ERROR.value, f"tracker write failed: {error}"
+            result.outcome, result.reason = Outcome.ERROR, f"tracker write failed: {error}"
         except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
             log.exception("write_crashed", ticket=ticket.key)
-            result.outcome, result.reason = Outcome.ERROR.value, f"internal error: {error}"
+            result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
         finally:
             result.writes = allowance.sent
             allowance.settle()
