@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 from verifier.domain.identity import Identities
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
+from verifier.domain.outcomes import RunOutcome
 from verifier.domain.tickets import Filed, Flavour, Ticket
 
 #: Set by the run around each write request it charges to the write budget. An adapter asks it before sending a
@@ -136,7 +137,7 @@ class RunMetrics(Protocol):
     def push_run(
         self,
         *,
-        counts: Mapping[str, int],
+        counts: Mapping[RunOutcome, int],
         errors: int,
         writes: int,
         duration_seconds: float,
@@ -149,7 +150,7 @@ class RunMetrics(Protocol):
         ...
 
     def push_services(
-        self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None, dry_run: bool
+        self, *, results: Mapping[str, Mapping[RunOutcome, int]], overdue: Mapping[str, int] | None, dry_run: bool
     ) -> None:
         """Tickets by service then verdict, and open tickets past their SLA by service (None: not listed)."""
         ...

@@ -1,4 +1,4 @@
-"""The run streams each ticket through measure, decide and write (verifier/services/run.py, write.py): a verdict
+"""The run streams each ticket through measure, decide and write (verifier/services/stream.py, write.py): a verdict
 that is ready is written while other measurements are still running, the run's deadline leaves stuck measurements
 behind, and the write budget keeps its oldest-due-first order however the verdicts arrive (`Ledger`)."""
 

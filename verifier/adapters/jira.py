@@ -44,8 +44,9 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from verifier import defaults
 from verifier.adapters import retry
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, OriginBoundSession, guard
-from verifier.adapters.jira_filing import _ACCOUNT_ID, JiraFiling, incident_label, seed_comment
+from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
 from verifier.adapters.jira_history import CHANGELOG_PAGE, trust_fields, whole_history
+from verifier.adapters.jira_jql import ACCOUNT_ID, fold, issue_fields, jql_quote
 from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
@@ -112,7 +113,7 @@ class JiraTracker(JiraFiling):
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
         self._account_ids: dict[str, str] = {}  # filing's assignee look-ups (`JiraFiling._assignee`)
-        self._not_fix = {_fold(r) for r in connection.not_fix_resolutions}
+        self._not_fix = {fold(r) for r in connection.not_fix_resolutions}
         self._cloud: bool | None = None
         # Reopening: each re-read ticket's workflow status, and the transition chosen per workflow status.
         self._workflows: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
@@ -161,7 +162,7 @@ class JiraTracker(JiraFiling):
         for name, pinned in map(split_entry, entries):
             if name and pinned is not None:
                 ids[name] = pinned
-            elif name and self._is_cloud() and _ACCOUNT_ID.match(name):
+            elif name and self._is_cloud() and ACCOUNT_ID.match(name):
                 ids[name] = name
             elif name:
                 try:
@@ -182,7 +183,7 @@ class JiraTracker(JiraFiling):
         users = [u for u in found if isinstance(u, dict)] if isinstance(found, list) else []
         if cloud:
             fields: tuple[str, ...] = ("emailAddress", "displayName")
-            exact = [u for u in users if any(_fold(str(u.get(f) or "")) == _fold(name) for f in fields)]
+            exact = [u for u in users if any(fold(str(u.get(f) or "")) == fold(name) for f in fields)]
             ids = {str(u["accountId"]) for u in exact if u.get("accountId")}
         else:
             ids = {str(u["key"]) for u in users if u.get("name") == name and u.get("key")}
@@ -201,8 +202,8 @@ class JiraTracker(JiraFiling):
         _log.info("jira.search", jql=jql)
         for raw in self._search(jql):
             key = str(raw.get("key", "?"))
-            resolution = _name(_fields(raw, key).get("resolution"))
-            if resolution is not None and _fold(resolution) in self._not_fix:
+            resolution = _name(issue_fields(raw, key).get("resolution"))
+            if resolution is not None and fold(resolution) in self._not_fix:
                 _log.info("jira.skip_not_a_fix", ticket=key, resolution=resolution)
                 continue
             yield self._ticket(raw)
@@ -229,7 +230,7 @@ class JiraTracker(JiraFiling):
         refuses the whole search when one key no longer exists; the caller then reads them one by one."""
         if not keys:
             return {}
-        jql = f"key in ({', '.join(_quote(key) for key in keys)})"
+        jql = f"key in ({', '.join(jql_quote(key) for key in keys)})"
         found: dict[str, Ticket] = {}
         for raw in self._search(jql, READ_FIELDS):
             ticket = self._ticket(self._remember_workflow(raw))
@@ -313,9 +314,9 @@ class JiraTracker(JiraFiling):
         """The search: done tickets with `label`, resolved within the lookback, in the project, with extra JQL."""
         if lookback_days < 1:
             raise ValueError("lookback_days must be at least 1")
-        clauses = [f"labels = {_quote(label)}", "statusCategory = Done", f"resolved >= -{int(lookback_days)}d"]
+        clauses = [f"labels = {jql_quote(label)}", "statusCategory = Done", f"resolved >= -{int(lookback_days)}d"]
         if self._connection.project:
-            clauses.append(f"project = {_quote(self._connection.project)}")
+            clauses.append(f"project = {jql_quote(self._connection.project)}")
         if self._connection.extra_jql:
             clauses.append(f"({self._connection.extra_jql})")
         return " AND ".join(clauses) + " ORDER BY key ASC"
@@ -324,9 +325,9 @@ class JiraTracker(JiraFiling):
         """The search for the report and the reminders: open tickets with `label`, and done ones updated since
         `since` (a day early, see `_JQL_TIME_ZONE_MARGIN`), in the project, with extra JQL."""
         moment = (since.astimezone(UTC) - _JQL_TIME_ZONE_MARGIN).strftime("%Y/%m/%d %H:%M")
-        clauses = [f"labels = {_quote(label)}", f'(statusCategory != Done OR updated >= "{moment}")']
+        clauses = [f"labels = {jql_quote(label)}", f'(statusCategory != Done OR updated >= "{moment}")']
         if self._connection.project:
-            clauses.append(f"project = {_quote(self._connection.project)}")
+            clauses.append(f"project = {jql_quote(self._connection.project)}")
         if self._connection.extra_jql:
             clauses.append(f"({self._connection.extra_jql})")
         return " AND ".join(clauses) + " ORDER BY key ASC"
@@ -360,7 +361,7 @@ class JiraTracker(JiraFiling):
     # -- reading issues --------------------------------------------------------------------------------------
     def _ticket(self, raw: dict[str, Any]) -> Ticket:
         key = str(raw.get("key", "?"))
-        fields = _fields(raw, key)
+        fields = issue_fields(raw, key)
         try:
             status = fields.get("status") or {}
             description = fields.get("description")
@@ -431,10 +432,10 @@ class JiraTracker(JiraFiling):
         name); None for a priority the mapping does not name."""
         if not isinstance(value, dict):
             return None
-        name, ident = _fold(str(value.get("name") or "")), str(value.get("id") or "")
+        name, ident = fold(str(value.get("name") or "")), str(value.get("id") or "")
         for level in sorted(self._connection.priorities):
             wanted = self._connection.priorities[level]
-            if (ident and wanted == ident) if wanted.isdigit() else (bool(name) and _fold(wanted) == name):
+            if (ident and wanted == ident) if wanted.isdigit() else (bool(name) and fold(wanted) == name):
                 return level
         return None
 
@@ -452,7 +453,7 @@ class JiraTracker(JiraFiling):
     def _pick_transition(self, offered: list[dict[str, Any]]) -> dict[str, Any] | None:
         wanted = self._connection.reopen_transition
         if wanted is not None:
-            return next((t for t in offered if _fold(str(t.get("name", ""))) == _fold(wanted)), None)
+            return next((t for t in offered if fold(str(t.get("name", ""))) == fold(wanted)), None)
         for category in ("new", "indeterminate"):
             for transition in offered:
                 if ((transition.get("to") or {}).get("statusCategory") or {}).get("key") == category:
@@ -544,23 +545,8 @@ def _keys(issues: Any) -> list[str]:
     return [str(i.get("key")) for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
 
 
-def _fields(raw: dict[str, Any], key: str) -> dict[str, Any]:
-    fields = raw.get("fields")
-    if not isinstance(fields, dict):
-        raise TrackerError("Jira returned the issue without its fields", ticket=key)
-    return fields
-
-
 def _name(value: Any) -> str | None:
     return str(value["name"]) if isinstance(value, dict) and value.get("name") else None
-
-
-def _fold(text: str) -> str:
-    return text.replace("\u2019", "'").casefold().strip()
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -11,7 +11,6 @@ Cloud assigns by `accountId` (names were removed for privacy), found with `user/
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -19,6 +18,7 @@ from urllib.parse import quote
 import structlog
 
 from verifier import defaults
+from verifier.adapters.jira_jql import ACCOUNT_ID, fold, issue_fields, jql_quote
 from verifier.connections import JiraConnection
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
@@ -32,8 +32,6 @@ __all__ = ["FILED_LABELS", "JiraFiling", "incident_label", "seed_comment"]
 #: Jira always sends it, but a reporter is editable).
 FIND_FIELDS = ("description", "creator", "reporter")
 FILED_LABELS = (defaults.LABEL, defaults.FILED_LABEL)
-#: Cloud account ids: 24 hex digits (older accounts) or `<number>:<uuid-ish>`.
-_ACCOUNT_ID = re.compile(r"^(?:[0-9a-f]{24}|\d+:[0-9a-f-]{20,})$")
 _log = structlog.get_logger()
 
 
@@ -68,16 +66,15 @@ class JiraFiling:
 
     def find_filed(self: _Host, incident_id: str, fingerprint: str) -> Filed:
         """Only an issue the tool's account created counts (`creator`, which nobody can change)."""
-        from verifier.adapters.jira import _fields, _quote  # jira.py imports this module: not at the top
 
-        clauses = [f"labels = {_quote(incident_label(incident_id))}"]
+        clauses = [f"labels = {jql_quote(incident_label(incident_id))}"]
         if self._connection.project:
-            clauses.append(f"project = {_quote(self._connection.project)}")
+            clauses.append(f"project = {jql_quote(self._connection.project)}")
         jql = " AND ".join(clauses) + " ORDER BY key ASC"
         candidates = []
         for raw in self._search(jql, FIND_FIELDS):
             key = str(raw.get("key", "?"))
-            fields = _fields(raw, key)
+            fields = issue_fields(raw, key)
             description = fields.get("description")
             if isinstance(description, str) and fingerprint_in(description) == fingerprint:
                 candidates.append((key, self._user(fields["creator" if "creator" in fields else "reporter"])))
@@ -121,11 +118,10 @@ class JiraFiling:
 
     def _assignee(self: _Host, who: str) -> dict[str, str]:
         """Cloud: the user's accountId (given as such, or found by name or email); Data Center: the user name."""
-        from verifier.adapters.jira import _fold  # jira.py imports this module: not at the top
 
         if not self._is_cloud():
             return {"name": who}
-        if _ACCOUNT_ID.match(who):
+        if ACCOUNT_ID.match(who):
             return {"accountId": who}
         if who not in self._account_ids:
             action = f"look up the assignee '{who}'"
@@ -135,7 +131,7 @@ class JiraFiling:
             exact = [
                 u
                 for u in humans
-                if _fold(who) in (_fold(str(u.get("emailAddress") or "")), _fold(str(u.get("displayName") or "")))
+                if fold(who) in (fold(str(u.get("emailAddress") or "")), fold(str(u.get("displayName") or "")))
             ]
             chosen = exact if len(exact) == 1 else humans
             if len(chosen) != 1:

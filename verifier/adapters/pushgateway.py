@@ -26,9 +26,11 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd
 
 from verifier import defaults
 from verifier.adapters.http import GuardedAdapter, guard
+from verifier.domain.outcomes import TICKET_OUTCOMES, RunOutcome
 from verifier.errors import VerifierError
 
-VERDICTS = ("VERIFIED", "FAILED", "INCONCLUSIVE", "PENDING", "INVALID", "ERROR", "SKIPPED", "ELSEWHERE")
+#: The `verdict` label's values, each pushed every run (0 when no ticket had it) so a series never goes stale.
+VERDICTS = TICKET_OUTCOMES
 #: The grouping label of the per-service group, which each run replaces as a whole.
 SERVICE_GROUP = {"breakdown": "service"}
 #: The label every pushed series carries: whether the run that pushed it was a dry run.
@@ -39,7 +41,7 @@ def push_run_metrics(
     url: str,
     job: str,
     *,
-    counts: Mapping[str, int],
+    counts: Mapping[RunOutcome, int],
     errors: int,
     writes: int,
     duration_seconds: float,
@@ -58,7 +60,7 @@ def push_run_metrics(
         registry=registry,
     )
     for verdict in VERDICTS:
-        tickets.labels(verdict, mode).set(counts.get(verdict, 0))
+        tickets.labels(verdict.value, mode).set(counts.get(verdict, 0))
 
     def gauge(name: str, documentation: str, value: float) -> None:
         Gauge(name, documentation, [DRY_RUN_LABEL], registry=registry).labels(mode).set(value)
@@ -83,7 +85,7 @@ def push_service_metrics(
     url: str,
     job: str,
     *,
-    results: Mapping[str, Mapping[str, int]],
+    results: Mapping[str, Mapping[RunOutcome, int]],
     overdue: Mapping[str, int] | None,
     dry_run: bool,
     timeout_seconds: float = 10,
@@ -101,7 +103,7 @@ def push_service_metrics(
     )
     for service, counts in results.items():
         for verdict in VERDICTS:
-            verdicts.labels(service, verdict, mode).set(counts.get(verdict, 0))
+            verdicts.labels(service, verdict.value, mode).set(counts.get(verdict, 0))
     if overdue is not None:
         late = Gauge(
             "action_item_verifier_overdue",
@@ -159,7 +161,7 @@ class Pushgateway:
     def push_run(
         self,
         *,
-        counts: Mapping[str, int],
+        counts: Mapping[RunOutcome, int],
         errors: int,
         writes: int,
         duration_seconds: float,
@@ -180,6 +182,6 @@ class Pushgateway:
         )
 
     def push_services(
-        self, *, results: Mapping[str, Mapping[str, int]], overdue: Mapping[str, int] | None, dry_run: bool
+        self, *, results: Mapping[str, Mapping[RunOutcome, int]], overdue: Mapping[str, int] | None, dry_run: bool
     ) -> None:
         push_service_metrics(self.url, self.job, results=results, overdue=overdue, dry_run=dry_run)

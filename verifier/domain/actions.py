@@ -15,11 +15,12 @@ from datetime import datetime
 
 from verifier import defaults
 from verifier.domain.binding import fingerprint_of
+from verifier.domain.outcomes import Outcome
 from verifier.domain.protocol import result_signature
 from verifier.domain.render import render_result
 from verifier.domain.selection import Choice, recorded_result, select_config
 from verifier.domain.tickets import Flavour, Ticket
-from verifier.domain.verdicts import Outcome, Verdict
+from verifier.domain.verdicts import Verdict
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,8 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # imported when parsing: config.py reads CONFIG_HEADER, and verdicts -> planning -> config
-    from verifier.domain.verdicts import Outcome
+from verifier.domain.outcomes import Outcome
 
 VERSION = "v1"
 CONFIG_HEADER = f"# action-item-verifier: {VERSION}"
@@ -73,8 +71,6 @@ def parse_result(text: str) -> Marker | None:
     matches = list(_RESULT.finditer(text.replace("\\", "")))
     if not matches:
         return None
-    from verifier.domain.verdicts import Outcome
-
     last = matches[-1]
     try:
         verdict = Outcome(last.group("verdict"))

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from verifier.domain import evidence, neutral
 from verifier.domain.durations import promql_duration
 from verifier.domain.neutral import code_fence
+from verifier.domain.outcomes import Outcome
 from verifier.domain.protocol import Marker, result_marker
 from verifier.domain.protocol import parse_result as parse_marker
 from verifier.domain.tickets import Flavour
-from verifier.domain.verdicts import Outcome, Verdict
+from verifier.domain.verdicts import Verdict
 
 #: How much of each value from outside a result comment shows (README, "Hostile text"): the worst series' labels,
 #: the reason and each note (they may quote backend errors and warnings), at most `MAX_NOTES` notes, and the query.

@@ -14,10 +14,10 @@ from typing import Any, Literal
 from verifier import defaults
 from verifier.domain import neutral, trends
 from verifier.domain.models import incident_service
+from verifier.domain.outcomes import Outcome
 from verifier.domain.selection import body_refusal, judged_elsewhere, tool_marker
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import Policy, Wait, triage
-from verifier.domain.verdicts import Outcome
 
 GroupBy = Literal["service", "team", "label"]
 #: Days an open action item may stay open, by priority (the SRE practice the seed article cites).

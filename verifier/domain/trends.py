@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from verifier.domain.outcomes import Outcome
 from verifier.domain.render import parse_marker
 from verifier.domain.sparkline import draw
 from verifier.domain.tickets import Ticket
-from verifier.domain.verdicts import Outcome
 
 WEEK = timedelta(days=7)
 DEFAULT_WEEKS = 8

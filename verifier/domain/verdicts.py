@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from verifier import defaults
 from verifier.domain.condition import Condition
@@ -23,18 +22,10 @@ from verifier.domain.config import canonical
 from verifier.domain.evidence import Evidence
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.metric import Kind
+from verifier.domain.outcomes import Outcome as Outcome  # re-exported: the verdict and its words, one import
 from verifier.domain.planning import Pending, QueryPlan, relative_threshold
 from verifier.domain.protocol import config_fingerprint
 from verifier.domain.units import Threshold
-
-
-class Outcome(StrEnum):
-    VERIFIED = "VERIFIED"
-    FAILED = "FAILED"
-    INCONCLUSIVE = "INCONCLUSIVE"
-    PENDING = "PENDING"
-    INVALID = "INVALID"
-    ERROR = "ERROR"
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import structlog
 
 from verifier.domain.evidence import Evidence, GraphLinks, graph_link
 from verifier.domain.measurement import Measurement, Series
+from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan, build_query
 from verifier.domain.sparkline import MAX_POINTS, Sparkline, coarse_step, downsample, draw, worst_for
-from verifier.domain.verdicts import Outcome, Verdict
+from verifier.domain.verdicts import Verdict
 from verifier.errors import MetricsError
 from verifier.ports import Metrics
 

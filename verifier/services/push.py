@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import structlog
 
 from verifier import defaults
+from verifier.domain.outcomes import Outcome, RunOutcome
 from verifier.errors import VerifierError
 from verifier.ports import RunMetrics
 from verifier.services.run import RunReport, TicketResult
@@ -26,11 +27,11 @@ def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float, by_
         )
         return
     counts = report.counts()
-    failed_reminders = sum(1 for result in report.overdue if result.outcome == "ERROR")
+    failed_reminders = sum(1 for result in report.overdue if result.outcome is Outcome.ERROR)
     try:
         sink.push_run(
             counts=counts,
-            errors=counts.get("ERROR", 0) + failed_reminders + len(report.errors),
+            errors=counts.get(Outcome.ERROR, 0) + failed_reminders + len(report.errors),
             writes=report.writes,
             duration_seconds=report.duration_seconds,
             finished_at=finished_at,
@@ -48,9 +49,9 @@ def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float, by_
         structlog.get_logger("verifier").warning("metrics_push_failed", error=str(error))
 
 
-def by_service(results: Iterable[TicketResult]) -> dict[str, dict[str, int]]:
+def by_service(results: Iterable[TicketResult]) -> dict[str, dict[RunOutcome, int]]:
     """Ticket counts by service (`unknown` when the ticket names none), then by outcome."""
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, dict[RunOutcome, int]] = {}
     for result in results:
         outcomes = counts.setdefault(result.service or defaults.UNKNOWN_SERVICE, {})
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1

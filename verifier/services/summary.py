@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from verifier.domain.backlog import KINDS, Plan
-from verifier.services.run import ELSEWHERE, RunReport, TicketResult
+from verifier.domain.outcomes import NotJudged
+from verifier.services.run import RunReport, TicketResult
 
 
 def as_json(report: RunReport) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def as_text(report: RunReport) -> str:
         reminded = sum(1 for r in report.overdue if "reminder" in r.actions and not r.deferred)
         verb = "would be reminded" if report.dry_run else "reminded"
         lines.append(f"{_count(len(report.overdue), 'open ticket')} overdue: {reminded} {verb} now")
-    if report.counts().get(ELSEWHERE):
+    if report.counts().get(NotJudged.ELSEWHERE):
         lines.append(
             "judged elsewhere: a verified/failed label or the article's result comment and no result of this tool; "
             "left alone (run --rejudge judges them)"
@@ -73,7 +74,7 @@ def as_text(report: RunReport) -> str:
 
 
 def _name(outcome: str) -> str:
-    return "judged elsewhere" if outcome == ELSEWHERE else outcome.lower()
+    return "judged elsewhere" if outcome == NotJudged.ELSEWHERE else outcome.lower()
 
 
 def _plan_json(plan: Plan) -> dict[str, Any]:

@@ -1,0 +1,130 @@
+"""Overdue reminders, after the run's verdicts are written: list the open tickets, note every one past its SLA,
+and remind each breach once (a comment and the `overdue` label) with what is left of the write budget."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import structlog
+
+from verifier.domain.models import incident_service
+from verifier.domain.outcomes import NotJudged, Outcome
+from verifier.domain.reminders import LABEL as OVERDUE_LABEL
+from verifier.domain.reminders import breach, render_reminder
+from verifier.domain.report import DEFAULT_PRIORITY, due_date
+from verifier.domain.tickets import Ticket
+from verifier.domain.triage import Policy
+from verifier.errors import TrackerError, TrackerThrottled
+from verifier.ports import Tracker
+from verifier.services.budget import Allowance, Budget
+from verifier.services.run_options import RunOptions
+from verifier.services.run_report import RunReport, TicketResult
+from verifier.services.stream import slim
+from verifier.services.write import BUDGET_SPENT
+
+log = structlog.get_logger("verifier.run")
+
+
+def remind(
+    tracker: Tracker,
+    options: RunOptions,
+    policy: Policy,
+    report: RunReport,
+    budget: Budget,
+    now: datetime,
+    stop: threading.Event,
+) -> None:
+    """List the open tickets, note every one past its SLA, and write one reminder (comment + `overdue` label) per
+    breach not reminded yet, the longest overdue first, within what is left of the write budget. A ticket this
+    run has just written to (a reopened fix) is reminded next run, so that it gets one comment at a time."""
+    report.reminders_checked = True
+    touched = {r.key for r in report.results if r.actions}
+    todo: list[tuple[datetime, Ticket, TicketResult]] = []
+    try:
+        for ticket in tracker.post_incident_tickets(options.label, now):
+            if stop.is_set():
+                report.interrupted = True
+                return
+            due = due_date(ticket, options.sla_days)
+            if ticket.resolved_at is not None or ticket.kind != "issue" or due is None or due >= now:
+                continue
+            priority = ticket.priority or DEFAULT_PRIORITY
+            late = f"{priority} due {due.date().isoformat()}, {(now - due).days} days late"
+            result = TicketResult(
+                ticket.key, ticket.url, NotJudged.OVERDUE, late, due_at=due, service=incident_service(ticket.body)
+            )
+            report.overdue.append(result)
+            if breach(ticket, policy.own, options.sla_days, now) is None:
+                result.reason += "; reminded already"
+            elif ticket.key in touched:
+                result.deferred = "written to by this run; reminded next run"
+            else:
+                todo.append((due, slim(ticket), result))
+    except TrackerError as error:
+        report.errors.append(f"listing open tickets stopped: {error}")
+        log.error("listing_failed", error=str(error), listing="open tickets")
+    for _, ticket, result in sorted(todo, key=lambda item: item[0]):
+        cost = 1 if OVERDUE_LABEL in ticket.labels else 2
+        if options.dry_run:  # listed even beyond the budget: the first-run plan counts every reminder
+            result.actions.extend(["reminder", f"label {OVERDUE_LABEL}"][:cost])
+            result.deferred = "" if budget.take(cost) else BUDGET_SPENT
+            continue
+        if report.throttled or not budget.take(cost):
+            result.deferred = BUDGET_SPENT if not report.throttled else "the tracker's rate limit stopped the writing"
+            log.info("write_budget_exhausted", ticket=ticket.key, budget=options.max_writes)
+            continue
+        if stop.is_set():
+            report.interrupted = True
+            result.deferred = "the run was stopped"
+            budget.give_back(cost)
+            continue
+        allowance = Allowance(budget, cost)
+        try:
+            _write_reminder(tracker, ticket.key, result, options, policy, now, allowance)
+        except TrackerThrottled as error:
+            log.error("tracker_throttled", ticket=ticket.key, error=str(error))
+            result.outcome, result.reason = Outcome.ERROR, f"throttled: {error}"
+            report.throttled = result.reason
+            report.errors.append(f"writing stopped: {result.reason}; the next run writes the rest")
+        except TrackerError as error:
+            log.error("write_failed", ticket=ticket.key, error=str(error))
+            result.outcome, result.reason = Outcome.ERROR, f"tracker write failed: {error}"
+        except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
+            log.exception("write_crashed", ticket=ticket.key)
+            result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
+        finally:
+            result.writes = allowance.sent
+            allowance.settle()
+
+
+def _write_reminder(
+    tracker: Tracker,
+    key: str,
+    result: TicketResult,
+    options: RunOptions,
+    policy: Policy,
+    now: datetime,
+    allowance: Allowance,
+) -> None:
+    """Write the reminder, judged on the ticket as it is now: it may have been closed or reminded meanwhile.
+    A label someone removed since the listing is paid from what is left of the budget."""
+    ticket = tracker.get_ticket(key)
+    due = breach(ticket, policy.own, options.sla_days, now)
+    if due is None:
+        result.reason += "; the ticket changed since it was listed, left for the next run"
+        return
+    if not allowance.charge():
+        result.deferred = BUDGET_SPENT
+        return
+    with allowance.retries_charged():
+        tracker.comment(key, render_reminder(ticket, due, now, tracker.flavour))
+    result.actions.append("reminder")  # once written: the summary counts it as reminded
+    log.info("reminded", ticket=key, due=due.date().isoformat())
+    if OVERDUE_LABEL not in ticket.labels:
+        if not allowance.charge():
+            result.deferred = f"label {OVERDUE_LABEL}: {BUDGET_SPENT}"
+            return
+        with allowance.retries_charged():
+            tracker.add_labels(key, [OVERDUE_LABEL])
+        result.actions.append(f"label {OVERDUE_LABEL}")

@@ -1,0 +1,310 @@
+"""The run's streaming middle: list and triage the tickets, measure each due one as it is listed (on the query
+pool), and write each verdict as it comes in (through the write phase, `write.py`), oldest due first within the
+write budget. No new measurement starts after the run's deadline or a stop; the verdicts ready are written.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import structlog
+
+from verifier.domain.actions import MOST_WRITES
+from verifier.domain.durations import MAX_DURATION
+from verifier.domain.models import incident_service
+from verifier.domain.outcomes import NotJudged, Outcome
+from verifier.domain.planning import QueryPlan
+from verifier.domain.selection import body_refusal
+from verifier.domain.tickets import Ticket
+from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
+from verifier.domain.verdicts import Verdict
+from verifier.errors import TrackerError, TrackerThrottled
+from verifier.ports import Metrics, Tracker
+from verifier.services.budget import Budget
+from verifier.services.measure import measure
+from verifier.services.run_options import RunOptions
+from verifier.services.run_report import RunReport, TicketResult
+from verifier.services.workers import Workers
+from verifier.services.write import Job, Phase, Writer, write_all
+
+log = structlog.get_logger("verifier.run")
+
+_POLL_SECONDS = 0.25  # how often the run's thread looks at its deadline and for a stop while verdicts come in
+
+
+@dataclass
+class Due:
+    """A ticket that may need writes: judged already (invalid config, recorded result) or to be measured."""
+
+    ticket: Ticket
+    result: TicketResult
+    verdict: Verdict | None = None
+    plan: QueryPlan | None = None
+    already_written: bool = False
+
+
+def stream(
+    tracker: Tracker,
+    metrics: Metrics,
+    options: RunOptions,
+    policy: Policy,
+    report: RunReport,
+    budget: Budget,
+    queries: Workers,
+    writes: Workers,
+    stop: threading.Event,
+    deadline: float,
+) -> list[Due]:
+    """List and triage the tickets, measuring each due one as it is listed; then write each as its verdict comes
+    in, in the budget's order (oldest due first, decided once the listing is complete). No new measurement
+    starts after the deadline or a stop; the verdicts ready by then are written, the rest left for the next run."""
+    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]] = queue.SimpleQueue()
+    due: list[Due] = []
+    held: list[Due] = []  # measured once the listing is complete (the budget may bind)
+    measuring = 0
+    for ticket in _tickets(tracker, options, report):
+        if stop.is_set():
+            report.interrupted = True
+            break
+        if time.monotonic() >= deadline:  # the tickets not listed yet are judged next run
+            report.deadline_passed = True
+            log.error("run_deadline_passed", while_="listing")
+            break
+        item = _triage(ticket, now=report.started, policy=policy, report=report)
+        if item is None:
+            continue
+        due.append(item)
+        if item.plan is not None:
+            measuring += 1
+            # While the budget covers every ticket listed so far at its most, measure as listed; once it may
+            # bind, the rest wait for the listing's end and are measured oldest due first, the budget's order.
+            if len(due) * MOST_WRITES <= options.max_writes:
+                queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+            else:
+                held.append(item)
+    due.sort(key=_due_order)
+    for item in sorted(held, key=_due_order):
+        queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+    rank = {id(item): position for position, item in enumerate(due)}
+    if options.dry_run:  # nothing is written: wait for the verdicts, then list what would be written in order
+        _collect(verdicts, measuring, stop, deadline, report, lambda item: None)
+        _record(report, due, write_all(tracker, _jobs(due), policy, options.labels, budget, **_dry(options, stop)))
+        return due
+    writer = Writer(tracker, policy, options.labels, budget, ranks=len(due), workers=writes, stop=stop)
+
+    def ready(item: Due) -> None:
+        if item.verdict is None:  # not measured: the deadline or a stop came first
+            writer.skip(rank[id(item)])
+        else:
+            writer.write(rank[id(item)], _job(item))
+
+    for item in due:
+        if item.plan is None:
+            ready(item)
+    _collect(verdicts, measuring, stop, deadline, report, ready)
+    for item in due:
+        if item.plan is not None and item.verdict is None:
+            writer.skip(rank[id(item)])
+    _record(report, due, writer.finish())
+    return due
+
+
+def _collect(
+    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]],
+    measuring: int,
+    stop: threading.Event,
+    deadline: float,
+    report: RunReport,
+    ready: Callable[[Due], None],
+) -> None:
+    """Hand each verdict to `ready` as it comes in, until every measurement is in, the deadline or a stop."""
+    while measuring:
+        if stop.is_set():
+            report.interrupted = True
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            item, verdict = verdicts.get(timeout=min(_POLL_SECONDS, left))
+        except queue.Empty:
+            continue
+        measuring -= 1
+        if verdict is not None:
+            _judged(item, verdict)
+        ready(item)
+    if measuring and not stop.is_set():
+        report.deadline_passed = True
+        log.error("run_deadline_passed", unmeasured=measuring)
+
+
+def _tickets(tracker: Tracker, options: RunOptions, report: RunReport) -> Iterator[Ticket]:
+    if options.issues:
+        for key in options.issues:
+            try:
+                yield tracker.get_ticket(key)
+            except TrackerError as error:
+                report.errors.append(str(error))
+                log.error("ticket_unreadable", ticket=key, error=str(error))
+        return
+    try:
+        # The lookback counts from each window's end (triage leaves out the older ones); a ticket whose window
+        # ended inside it was resolved up to the longest delay a config may ask for before that.
+        yield from tracker.resolved_tickets(options.label, listing_days(options.lookback_days))
+    except TrackerThrottled as error:  # the tickets listed so far are judged; writing them may be refused too
+        report.throttled = str(error)
+        report.errors.append(f"listing tickets stopped: {error}")
+        log.error("listing_failed", error=str(error))
+    except TrackerError as error:
+        report.errors.append(f"listing tickets stopped: {error}")
+        log.error("listing_failed", error=str(error))
+
+
+def listing_days(lookback_days: int) -> int:
+    """How far back the listing reaches: the lookback, plus the longest delay a config may ask for."""
+    return lookback_days + MAX_DURATION.days
+
+
+def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) -> Due | None:
+    service = incident_service(ticket.body) if body_refusal(ticket, policy.trusted) is None else None  # (#20)
+    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING, "", service=service)
+    try:
+        decision = triage(ticket, now, policy)
+    except Exception as error:  # a bug must not take the other tickets down
+        log.exception("triage_crashed", ticket=ticket.key)
+        report.results.append(result)
+        result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
+        return None
+    if isinstance(decision, Skip) and decision.outside:
+        log.debug("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
+        return None
+    report.results.append(result)
+    if isinstance(decision, Skip):
+        result.outcome, result.reason = (
+            NotJudged.ELSEWHERE if decision.elsewhere else NotJudged.SKIPPED,
+            decision.reason,
+        )
+        if decision.ignored_authors:
+            result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
+            log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
+        log.info("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
+        return None
+    if isinstance(decision, Wait):
+        result.reason, result.due_at = decision.pending.reason, decision.pending.due_at
+        log.info("ticket", ticket=ticket.key, verdict="PENDING", due_at=decision.pending.due_at.isoformat())
+        return None
+    if isinstance(decision, AlreadyRecorded):
+        marker = decision.recorded.marker
+        result.outcome, result.reason = marker.verdict, "already recorded"
+        return Due(slim(ticket), result, Verdict(marker.verdict, "already recorded"), already_written=True)
+    if isinstance(decision, Judged):
+        return Due(slim(ticket), result, decision.verdict)
+    assert isinstance(decision, Measure)
+    result.due_at, result.query = decision.plan.due_at, decision.plan.query
+    if decision.refused:
+        result.refused = list(decision.refused)
+        log.warning("untrusted_input_refused", ticket=ticket.key, refused=result.refused)
+    return Due(slim(ticket), result, plan=decision.plan)
+
+
+def slim(ticket: Ticket) -> Ticket:
+    """What the write phase needs of a listed ticket (key, resolution, labels): it re-reads the rest before writing,
+    so thousands of due tickets do not keep their bodies and comments in memory."""
+    return replace(ticket, body="", comments=())
+
+
+def _measure_into(
+    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]],
+    item: Due,
+    metrics: Metrics,
+    options: RunOptions,
+    stop: threading.Event,
+    deadline: float,
+) -> None:
+    """Measure `item` (on the query pool) and hand its verdict back; None when the deadline or a stop came first.
+    The run's thread alone touches `item`: a verdict that comes in after the run stopped waiting is dropped."""
+    if stop.is_set() or time.monotonic() >= deadline:
+        verdicts.put((item, None))
+        return
+    assert item.plan is not None
+    verdicts.put((item, _measure_safely(item.ticket.key, item.plan, metrics, options)))
+
+
+def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOptions) -> Verdict:
+    started = time.monotonic()
+    try:
+        verdict = measure(plan, metrics, accept_warnings=options.accept_warnings, links=options.links)
+    except Exception as error:  # a bug in one measurement must not take the other tickets down
+        log.exception("measure_crashed", ticket=key)
+        return Verdict(Outcome.ERROR, f"internal error: {error}")
+    log.info(
+        "ticket",
+        ticket=key,
+        verdict=verdict.outcome.value,
+        value=verdict.value,
+        threshold=verdict.threshold.value if verdict.threshold else None,
+        query_seconds=round(time.monotonic() - started, 3),
+    )
+    return verdict
+
+
+def _due_order(item: Due) -> tuple[int, datetime]:
+    return (0 if item.result.due_at else 1, item.result.due_at or item.ticket.resolved_at or datetime.min)
+
+
+def _judged(item: Due, verdict: Verdict) -> None:
+    """Copy a due ticket's verdict into its result."""
+    item.verdict = verdict
+    result = item.result
+    result.outcome, result.reason = verdict.outcome, verdict.reason or result.reason
+    result.value = verdict.value
+    result.threshold = verdict.threshold.value if verdict.threshold else None
+    result.query = verdict.query or result.query
+    result.graph = verdict.evidence.link if verdict.evidence else None
+    result.data = verdict.support.as_json() if verdict.support else None
+
+
+def _job(item: Due) -> Job:
+    assert item.verdict is not None
+    return Job(item.ticket, item.verdict, item.already_written)
+
+
+def _jobs(due: Iterable[Due]) -> list[Job]:
+    return [_job(item) for item in due if item.verdict is not None]
+
+
+def _dry(options: RunOptions, stop: threading.Event) -> dict[str, Any]:
+    return {"concurrency": options.concurrency, "dry_run": True, "stop": stop}
+
+
+def _record(report: RunReport, due: Iterable[Due], phase: Phase) -> None:
+    """Copy what the writes did (or, in a dry run, would do) into the report; say why an unmeasured ticket was
+    not judged."""
+    results: dict[str, TicketResult] = {}
+    for item in due:
+        result = item.result
+        if item.verdict is None:  # the deadline or a stop came before its measurement
+            cut = "the run was stopped first" if report.interrupted else "the run's deadline passed first"
+            result.outcome, result.reason = NotJudged.SKIPPED, f"not judged: {cut}"
+            continue
+        if item.plan is None:
+            _judged(item, item.verdict)
+        results[item.ticket.key] = result
+    for key, written in phase.written.items():
+        result = results[key]
+        result.actions, result.writes, result.deferred = written.actions, written.writes, written.deferred
+        if written.note:
+            result.reason += f"; {written.note}"
+        if written.error:
+            result.outcome, result.reason = Outcome.ERROR, written.error
+    report.interrupted = report.interrupted or phase.interrupted
+    if phase.throttled:
+        report.throttled = phase.throttled
+        report.errors.append(f"writing stopped: {phase.throttled}; the next run writes the rest")
