@@ -87,11 +87,15 @@ class JiraSandbox(SandboxServer):
         inline_comments: int = 20,
         inline_changelog: int = 100,
         search_changelog: int = 40,
+        cloud_id: str = "35273b54-3f06-40d2-880f-dd28cf8daafa",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         super().__init__(host=host, port=port)
         self.deployment = deployment
+        # Cloud also answers as Atlassian's API gateway does for scoped tokens: `/ex/jira/<cloud_id>/rest/api/...`
+        # (another cloud id is a 404).
+        self.cloud_id = cloud_id
         self.email, self.api_token, self.pat = email, api_token, pat
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_page_size = max_page_size
@@ -260,6 +264,13 @@ class JiraSandbox(SandboxServer):
         if not self.cloud and scheme.lower() == "bearer" and credentials == self.pat:
             return None
         return self.error(401, "You are not authenticated. Authentication required to perform this operation.")
+
+    def strip_base(self, path: str) -> str | None:
+        """Cloud: the gateway's `/ex/jira/<cloud id>` prefix for this site's id; any other id is not found."""
+        prefix = f"/ex/jira/{self.cloud_id}/"
+        if self.cloud and path.startswith(prefix):
+            return path[len(prefix) - 1 :]
+        return None if path.startswith("/ex/") else path
 
     def _render(self, version: str) -> Renderer:
         allowed = ("2", "3", "latest") if self.cloud else ("2", "latest")

@@ -131,7 +131,7 @@ class JiraTracker(JiraFiling):
             self._session.headers["Authorization"] = f"Bearer {connection.pat.get_secret_value()}"
         else:
             self._session.auth = (connection.email or "", _secret(connection.api_token))
-        self._api = f"{connection.url}/rest/api/2/"
+        self._api = connection.api_url  # the site, or the API gateway for a scoped token (`cloud_id`)
         self._me: str | None = None  # the tool's own account, read once (`_own_account`)
         self._identities = Identities()  # the trusted authors by accountId / user key (`trust`)
 
