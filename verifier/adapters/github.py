@@ -54,6 +54,7 @@ from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, split_entry
+from verifier.domain.labels import fit_label
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, own_filing
@@ -364,13 +365,13 @@ class GitHubTracker:
         """`config_comment` is ignored: the seed's GitHub filing writes no config comment (the body carries it)."""
         full_name = self._connection.repositories[0]
         repo = self._gh.get_repo(full_name)
-        labels = [defaults.LABEL, f"priority:{item.priority}", incident_label(item.incident_id), *item.labels]
+        labels = filing_labels(item)
         self._pacer.acquire(None)
         issue = self._call(
             lambda: repo.create_issue(
                 title=f"[Post-Incident] {item.title}",
                 body=render_body(item, Flavour.MARKDOWN),
-                labels=list(dict.fromkeys(labels)),
+                labels=labels,
                 assignees=[item.assignee] if item.assignee else [],
             ),
             action="create the issue",
@@ -505,8 +506,21 @@ class GitHubTracker:
 
 
 def incident_label(incident_id: str) -> str:
-    """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`."""
-    return f"incident:{incident_id}"
+    """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`, shortened to
+    GitHub's 50 characters by `fit_label`'s rule (so `find_filed` looks for the name `create` wrote)."""
+    return fit_label(f"incident:{incident_id}", defaults.GITHUB_LABEL_MAX)
+
+
+def filing_labels(item: ActionItem) -> list[str]:
+    """The labels `create` puts on an item's issue, each within GitHub's limit (a longer one shortened, said in
+    the log: GitHub would refuse the whole issue)."""
+    wanted = [defaults.LABEL, f"priority:{item.priority}", f"incident:{item.incident_id}", *item.labels]
+    fitted = []
+    for label in wanted:
+        fitted.append(fit_label(label, defaults.GITHUB_LABEL_MAX))
+        if fitted[-1] != label:
+            _log.warning("github.label_shortened", label=label, shortened=fitted[-1], limit=defaults.GITHUB_LABEL_MAX)
+    return list(dict.fromkeys(fitted))
 
 
 def _login(user: Any) -> str:
