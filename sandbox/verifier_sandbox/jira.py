@@ -96,6 +96,9 @@ class JiraSandbox(SandboxServer):
         # Cloud also answers as Atlassian's API gateway does for scoped tokens: `/ex/jira/<cloud_id>/rest/api/...`
         # (another cloud id is a 404).
         self.cloud_id = cloud_id
+        # `GET mypermissions`: the permission keys the signed-in user lacks, per project key ("" for the answer
+        # without a project, which says whether any project grants it); every other permission is granted.
+        self.denied: dict[str, set[str]] = {}
         self.email, self.api_token, self.pat = email, api_token, pat
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_page_size = max_page_size
@@ -289,6 +292,7 @@ class JiraSandbox(SandboxServer):
         for method, path, handler in (
             ("GET", "/serverInfo", self._server_info),
             ("GET", "/myself", self._myself),
+            ("GET", "/mypermissions", self._my_permissions),
             ("GET", "/user/search", self._user_search),
             ("GET", "/search", self._search),
             ("POST", "/search", self._search),
@@ -316,6 +320,26 @@ class JiraSandbox(SandboxServer):
     def _myself(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])
         return Reply.json(200, {**r.user(self.bot), "emailAddress": self.bot.email, "locale": "en_US"})
+
+    def _my_permissions(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """Each asked-for key as Jira describes it, `havePermission` per `denied`; no `permissions`: 400."""
+        self._render(p["v"])
+        keys = [k.strip() for k in (req.param("permissions") or "").split(",") if k.strip()]
+        if not keys:
+            raise HttpError(self.error(400, "The permissions query parameter was not provided."))
+        denied = self.denied.get(req.param("projectKey") or "", set())  # every project key exists here
+        found = {
+            key: {
+                "id": str(10 + n),
+                "key": key,
+                "name": key.replace("_", " ").title(),
+                "type": "PROJECT",
+                "description": f"Ability to {key.lower().replace('_', ' ')}.",
+                "havePermission": key not in denied,
+            }
+            for n, key in enumerate(keys)
+        }
+        return Reply.json(200, {"permissions": found})
 
     def _user_search(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         """Cloud: `query` matches a prefix of the display name (or of a word in it) or of the email address.

@@ -48,10 +48,12 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
 from verifier.adapters import retry
+from verifier.adapters.access import github_access
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, guard_pygithub
 from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
+from verifier.domain.access import Access
 from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, split_entry
 from verifier.domain.labels import fit_label
@@ -192,6 +194,34 @@ class GitHubTracker:
         integration = GithubIntegration(auth=self._app_auth, **self._client_options())
         slug = self._call(lambda: integration.get_app().slug, action="read the GitHub App", ticket=None)
         return f"{slug}[bot]".lower()
+
+    def access(self, now: datetime) -> Access:
+        """Issues read/write on each repository and the token's expiry (`verifier.adapters.access`)."""
+        token = self._connection.token.get_secret_value() if self._connection.token is not None else ""
+        found = Access()
+        for full_name in self._connection.repositories:
+            send = partial(self._gh.requester.requestJsonAndCheck, "GET", f"/repos/{full_name}")
+            headers, repo = self._call(send, action=f"read {full_name}", ticket=None)
+            found += github_access(
+                full_name,
+                repo if isinstance(repo, dict) else {},
+                headers,
+                fine_grained=token.startswith("github_pat_"),
+                issues_readable=partial(self._issues_readable, full_name),
+                now=now,
+            )
+        return found
+
+    def _issues_readable(self, full_name: str) -> bool:
+        send = self._gh.requester.requestJsonAndCheck
+        listing = partial(send, "GET", f"/repos/{full_name}/issues", parameters={"per_page": 1})
+        try:
+            self._call(listing, action=f"list {full_name} issues", ticket=None)
+        except TrackerError as error:
+            if not any(f"HTTP {status}" in str(error) for status in (403, 404)):
+                raise
+            return False
+        return True
 
     def trust(self, entries: Iterable[str]) -> Identities:
         """Logins are looked up with `GET /users/{username}` (any case); `login=id` is taken as pinned."""

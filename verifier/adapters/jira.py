@@ -43,12 +43,14 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
 from verifier.adapters import retry
+from verifier.adapters.access import jira_access
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, OriginBoundSession, guard
 from verifier.adapters.jira_filing import _ACCOUNT_ID, JiraFiling, incident_label, seed_comment
 from verifier.adapters.jira_history import CHANGELOG_PAGE, trust_fields, whole_history
 from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
+from verifier.domain.access import Access
 from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, split_entry
 from verifier.domain.tickets import Comment, Flavour, Ticket
@@ -149,6 +151,14 @@ class JiraTracker(JiraFiling):
         if not identity:
             raise TrackerError("Jira's /myself answer carries no account id or user name")
         return str(identity)
+
+    def access(self, now: datetime) -> Access:
+        """The project permissions a run needs (`verifier.adapters.access`); `now` is unused (no expiry here)."""
+
+        def get(params: dict[str, str]) -> Any:
+            return self._request("GET", "mypermissions", ticket=None, action="read my permissions", params=params)
+
+        return jira_access(self._connection.project, get, self._own_account())
 
     def trust(self, entries: Iterable[str]) -> Identities:
         """Cloud: an accountId is its own id; an email (or display name) is looked up (`user/search`, one exact

@@ -1,0 +1,118 @@
+"""`doctor`'s permission checks, one function per tracker: what a run needs, read without writing anything.
+
+Jira: `GET mypermissions?permissions=BROWSE_PROJECTS,ADD_COMMENTS,EDIT_ISSUES,TRANSITION_ISSUES` for the project
+the run reads (`VERIFIER_JIRA_PROJECT`; without one, Jira answers for any project, which says less).
+
+GitHub: `GET /repos/{owner}/{repo}` for each repository. Its `permissions` are the signed-in account's role there:
+reading needs `pull`; labelling, reopening and closing issues need `triage` (or `push`, `maintain`, `admin`). A
+classic token's `x-oauth-scopes` must hold `repo` or `public_repo`. A fine-grained token's own permissions can be
+read nowhere without writing, so for one (`github_pat_…`) Issues read is proven by listing one issue, and Issues
+write is a warning to check. Every answer's `github-authentication-token-expiration` is read: a token expiring
+within `defaults.TOKEN_EXPIRY_WARNING_DAYS` is a warning, an expired one is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from verifier import defaults
+from verifier.domain.access import Access
+from verifier.errors import TrackerError
+
+#: The Jira project permissions a run uses, and what for.
+JIRA_NEEDED = {
+    "BROWSE_PROJECTS": "read the action items",
+    "ADD_COMMENTS": "write result comments",
+    "EDIT_ISSUES": "add the result labels",
+    "TRANSITION_ISSUES": "reopen a fix that did not hold",
+}
+#: Any of these repository roles lets an account label, reopen and close issues.
+_GITHUB_WRITE_ROLES = ("triage", "push", "maintain", "admin")
+_EXPIRY_FORMATS = ("%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S %z")
+
+
+def jira_access(project: str | None, get: Callable[[dict[str, str]], Any], account: str) -> Access:
+    """`get(params)`: the `mypermissions` answer."""
+    params = {"permissions": ",".join(JIRA_NEEDED)}
+    where = f"project {project}" if project else "any project"
+    if project:
+        params["projectKey"] = project
+    answer = get(params)
+    found = answer.get("permissions") if isinstance(answer, dict) else None
+    if not isinstance(found, dict):
+        raise TrackerError("Jira's mypermissions answer carries no permissions")
+    granted, missing = [], []
+    for key, what in JIRA_NEEDED.items():
+        entry = found.get(key)
+        if isinstance(entry, dict) and entry.get("havePermission") is True:
+            granted.append(f"Jira {key} on {where}")
+        else:
+            missing.append(f"Jira {key} on {where} is not granted to {account}: the run cannot {what}")
+    warnings = () if project else ("VERIFIER_JIRA_PROJECT is not set: Jira answered for any project, not one",)
+    return Access(tuple(granted), tuple(missing), warnings)
+
+
+def github_access(
+    repository: str,
+    repo: Mapping[str, Any],
+    headers: Mapping[str, str],
+    *,
+    fine_grained: bool,
+    issues_readable: Callable[[], bool],
+    now: datetime,
+) -> Access:
+    """`repo`, `headers`: the `GET /repos/{owner}/{repo}` answer; `issues_readable()` lists one issue."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    granted: list[str] = []
+    missing: list[str] = []
+    warnings: list[str] = []
+    role = repo.get("permissions") if isinstance(repo.get("permissions"), dict) else None
+    scopes = headers.get("x-oauth-scopes")
+    if scopes is not None and not {"repo", "public_repo"} & {s.strip() for s in scopes.split(",")}:
+        missing.append(
+            f"GitHub {repository}: the token's scopes ({scopes or 'none'}) hold neither repo nor public_repo"
+        )
+    if fine_grained:
+        if issues_readable():
+            granted.append(f"GitHub {repository}: Issues read")
+        else:
+            accepted = headers.get("x-accepted-github-permissions", "issues=read")
+            missing.append(f"GitHub {repository}: the fine-grained token lacks Issues read (GitHub accepts {accepted})")
+        warnings.append(
+            f"GitHub {repository}: a fine-grained token's Issues write cannot be read without writing: "
+            "check it grants Issues 'Read and write'"
+        )
+    elif role is not None:
+        if role.get("pull") is True:
+            granted.append(f"GitHub {repository}: read")
+        else:
+            missing.append(f"GitHub {repository}: the account cannot read issues (no pull permission)")
+        if any(role.get(name) is True for name in _GITHUB_WRITE_ROLES):
+            granted.append(f"GitHub {repository}: Issues write")
+        else:
+            missing.append(
+                f"GitHub {repository}: the account cannot label or reopen issues (needs triage or write access)"
+            )
+    else:
+        warnings.append(f"GitHub {repository}: GitHub did not say the account's permissions (a GitHub App?)")
+    expiry = _expiry(headers.get("github-authentication-token-expiration"))
+    if expiry is not None:
+        if expiry <= now:
+            missing.append(f"GitHub token expired at {expiry.isoformat()}")
+        elif expiry - now <= timedelta(days=defaults.TOKEN_EXPIRY_WARNING_DAYS):
+            days = (expiry - now).days
+            warnings.append(f"GitHub token expires at {expiry.isoformat()} (in {days} days): renew it")
+    return Access(tuple(granted), tuple(missing), tuple(warnings))
+
+
+def _expiry(text: str | None) -> datetime | None:
+    """`github-authentication-token-expiration`: `2026-12-20 12:00:00 UTC` (or with a numeric offset)."""
+    for form in _EXPIRY_FORMATS:
+        try:
+            moment = datetime.strptime(text or "", form)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # `%Z` reads `UTC` but sets no zone
+    return None
