@@ -102,6 +102,7 @@ class GitHubSandbox(SandboxServer):
         self.scopes: str | None = None
         self.token_expiration: datetime | None = None
         self.fine_grained: dict[str, set[str]] = {}
+        self.installation_permissions: dict[str, str] = {"issues": "write", "metadata": "read"}  # the App's
         self._register_routes()
 
     @property
@@ -278,7 +279,7 @@ class GitHubSandbox(SandboxServer):
     def authenticate(self, request: RecordedRequest) -> Reply | None:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         path = self.strip_base(request.path) or ""
-        if path.startswith("/app"):
+        if path.startswith("/app") or re.fullmatch(r"/repos/[^/]+/[^/]+/installation", path):
             return (
                 None
                 if scheme.lower() == "bearer" and self._valid_jwt(credential)
@@ -332,6 +333,7 @@ class GitHubSandbox(SandboxServer):
             ("GET", "/rate_limit", self._rate_limit),
             ("POST", "/app/installations/{installation_id}/access_tokens", self._access_token),
             ("GET", "/app", self._app),
+            ("GET", f"{repo}/installation", self._repo_installation),
         ):
             self.route(method, path, handler)
 
@@ -520,10 +522,36 @@ class GitHubSandbox(SandboxServer):
         payload = {
             "token": token,
             "expires_at": expires,
-            "permissions": {"issues": "write"},
+            "permissions": dict(self.installation_permissions),
             "repository_selection": "all",
         }
         return Reply.json(201, payload)
+
+    def _repo_installation(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """The App's installation on a repository, with its permissions (`installation_permissions`)."""
+        repo = self._repo(p)
+        created = gh_time(self.now() - timedelta(days=30))
+        number = self.installation_id
+        payload = {
+            "id": number,
+            "account": self.payloads.user(repo.owner),
+            "repository_selection": "all",
+            "access_tokens_url": f"{self.url}/app/installations/{number}/access_tokens",
+            "repositories_url": f"{self.url}/installation/repositories",
+            "html_url": f"{self.root}/organizations/{repo.owner}/settings/installations/{number}",
+            "app_id": self.app_id,
+            "app_slug": self.app_slug,
+            "target_id": 1,
+            "target_type": "Organization",
+            "permissions": dict(self.installation_permissions),
+            "events": ["issues"],
+            "created_at": created,
+            "updated_at": created,
+            "single_file_name": None,
+            "suspended_by": None,
+            "suspended_at": None,
+        }
+        return Reply.json(200, payload)
 
     def _app(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         created = gh_time(self.now() - timedelta(days=30))

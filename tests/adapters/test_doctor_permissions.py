@@ -176,3 +176,43 @@ def test_github_token_expiring_later_is_no_warning(
     code, lines = doctor(capsys)
     assert code == 0
     assert not [line for line in lines if line.startswith("warn")]
+
+
+@pytest.fixture(scope="module")
+def app_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return pem.decode()
+
+
+@pytest.mark.parametrize(("issues", "failed"), [("write", []), ("read", ["Issues write (it has read)"])])
+def test_github_app_installation_permissions(
+    github: GitHubSandbox,
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    app_key: str,
+    issues: str,
+    failed: list[str],
+) -> None:
+    github.installation_permissions = {"issues": issues, "metadata": "read"}
+    github_env(env, github)
+    env.delenv("VERIFIER_GITHUB_TOKEN")
+    env.setenv("VERIFIER_GITHUB_APP_ID", str(github.app_id))
+    env.setenv("VERIFIER_GITHUB_APP_PRIVATE_KEY", app_key)
+    env.setenv("VERIFIER_GITHUB_INSTALLATION_ID", str(github.installation_id))
+    code, lines = doctor(capsys)
+    assert code == (1 if failed else 0), lines
+    fails = [line for line in lines if line.startswith("FAIL")]
+    assert fails == [
+        f"FAIL  tracker (github): GitHub {repo}: the GitHub App's installation lacks {what}"
+        for repo in ("acme/api", "acme/web")
+        for what in failed
+    ]
+    assert "ok    tracker (github): GitHub acme/api: Issues read" in lines
+    assert [r.path for r in github.requests if r.path.endswith("/installation")] == [
+        "/repos/acme/api/installation",
+        "/repos/acme/web/installation",
+    ]

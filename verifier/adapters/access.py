@@ -3,7 +3,8 @@
 Jira: `GET mypermissions?permissions=BROWSE_PROJECTS,ADD_COMMENTS,EDIT_ISSUES,TRANSITION_ISSUES` for the project
 the run reads (`VERIFIER_JIRA_PROJECT`; without one, Jira answers for any project, which says less).
 
-GitHub: `GET /repos/{owner}/{repo}` for each repository. Its `permissions` are the signed-in account's role there:
+GitHub: `GET /repos/{owner}/{repo}` for each repository (and, for a GitHub App, the installation's permissions
+there: `GET /repos/{owner}/{repo}/installation`, `issues` read or write). Its `permissions` are the signed-in account's role there:
 reading needs `pull`; labelling, reopening and closing issues need `triage` (or `push`, `maintain`, `admin`). A
 classic token's `x-oauth-scopes` must hold `repo` or `public_repo`. A fine-grained token's own permissions can be
 read nowhere without writing, so for one (`github_pat_…`) Issues read is proven by listing one issue, and Issues
@@ -62,8 +63,10 @@ def github_access(
     fine_grained: bool,
     issues_readable: Callable[[], bool],
     now: datetime,
+    installation: Mapping[str, Any] | None = None,
 ) -> Access:
-    """`repo`, `headers`: the `GET /repos/{owner}/{repo}` answer; `issues_readable()` lists one issue."""
+    """`repo`, `headers`: the `GET /repos/{owner}/{repo}` answer; `issues_readable()` lists one issue;
+    `installation`: a GitHub App's permissions on the repository (`GET /repos/{owner}/{repo}/installation`)."""
     headers = {k.lower(): v for k, v in headers.items()}
     granted: list[str] = []
     missing: list[str] = []
@@ -74,7 +77,17 @@ def github_access(
         missing.append(
             f"GitHub {repository}: the token's scopes ({scopes or 'none'}) hold neither repo nor public_repo"
         )
-    if fine_grained:
+    if installation is not None:
+        issues = installation.get("issues")
+        if issues in ("read", "write"):
+            granted.append(f"GitHub {repository}: Issues read")
+        else:
+            missing.append(f"GitHub {repository}: the GitHub App's installation lacks Issues read")
+        if issues == "write":
+            granted.append(f"GitHub {repository}: Issues write")
+        else:
+            missing.append(f"GitHub {repository}: the GitHub App's installation lacks Issues write (it has {issues})")
+    elif fine_grained:
         if issues_readable():
             granted.append(f"GitHub {repository}: Issues read")
         else:

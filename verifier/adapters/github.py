@@ -202,6 +202,12 @@ class GitHubTracker:
         for full_name in self._connection.repositories:
             send = partial(self._gh.requester.requestJsonAndCheck, "GET", f"/repos/{full_name}")
             headers, repo = self._call(send, action=f"read {full_name}", ticket=None)
+            installation = None
+            if self._app_auth is not None:
+                integration = GithubIntegration(auth=self._app_auth, **self._client_options())
+                owner, name = full_name.split("/", 1)
+                installed = partial(integration.get_repo_installation, owner, name)
+                installation = self._call(installed, action=f"read the App's installation on {full_name}", ticket=None)
             found += github_access(
                 full_name,
                 repo if isinstance(repo, dict) else {},
@@ -209,6 +215,7 @@ class GitHubTracker:
                 fine_grained=token.startswith("github_pat_"),
                 issues_readable=partial(self._issues_readable, full_name),
                 now=now,
+                installation=installation.permissions if installation is not None else None,
             )
         return found
 
