@@ -32,3 +32,23 @@ def test_a_limit_with_no_room_for_the_hash_is_refused() -> None:
     assert fit_label("x" * 9, 9) == "x" * 9
     with pytest.raises(ValueError, match="no room"):
         fit_label("x" * 10, 9)
+
+
+@pytest.mark.parametrize("tracker", ["github", "jira"])
+def test_a_run_label_over_50_characters_is_refused_for_github_only(
+    tracker: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from verifier.errors import SettingsError
+    from verifier.settings import RunSettings, load
+
+    monkeypatch.setenv("VERIFIER_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("VERIFIER_TRACKER", tracker)
+    monkeypatch.setenv("VERIFIER_VERIFIED_LABEL", "v" * 50)
+    assert load(RunSettings).verified_label == "v" * 50
+    monkeypatch.setenv("VERIFIER_VERIFIED_LABEL", "v" * 51)
+    if tracker == "jira":  # Jira takes 255
+        assert load(RunSettings).verified_label == "v" * 51
+        return
+    with pytest.raises(SettingsError) as error:
+        load(RunSettings)
+    assert error.value.problems == ["VERIFIER_VERIFIED_LABEL has 51 characters: GitHub refuses labels over 50"]
