@@ -96,3 +96,19 @@ def test_a_cloud_id_with_a_data_center_pat_is_refused(monkeypatch: pytest.Monkey
 
     with pytest.raises(SettingsError, match="cloud_id is for Jira Cloud's scoped API tokens"):
         load(JiraSettings)
+
+
+def test_a_401_on_the_site_points_at_the_cloud_id(jira_cloud: JiraSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERIFIER_SECRETS_DIR", "/nonexistent-secrets-dir")
+    monkeypatch.setenv("VERIFIER_JIRA_URL", jira_cloud.url)
+    monkeypatch.setenv("VERIFIER_JIRA_EMAIL", jira_cloud.email)
+    monkeypatch.setenv("VERIFIER_JIRA_API_TOKEN", "a-scoped-token")  # the site refuses it
+
+    with pytest.raises(TrackerError, match=r"HTTP 401.*set VERIFIER_JIRA_CLOUD_ID \(the cloudId at <site>/_edge"):
+        build_tracker(load(JiraSettings)).account()
+    monkeypatch.setenv("VERIFIER_JIRA_URL", SITE)
+    monkeypatch.setenv("VERIFIER_JIRA_API_GATEWAY_URL", jira_cloud.url)
+    monkeypatch.setenv("VERIFIER_JIRA_CLOUD_ID", jira_cloud.cloud_id)
+    with pytest.raises(TrackerError) as refused:  # with the cloud id set, the advice is about the token alone
+        build_tracker(load(JiraSettings)).account()
+    assert "HTTP 401" in str(refused.value) and "VERIFIER_JIRA_CLOUD_ID" not in str(refused.value)

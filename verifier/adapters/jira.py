@@ -86,6 +86,11 @@ _CLOUD_401_ADVICE = (
     "https://id.atlassian.com/manage-profile/security/api-tokens, put it in VERIFIER_JIRA_API_TOKEN, and check "
     "that VERIFIER_JIRA_EMAIL is the token owner's"
 )
+#: Scoped API tokens answer 401 on the site's own API.
+_SCOPED_401_ADVICE = (
+    "; a scoped API token works only through Atlassian's API gateway: set VERIFIER_JIRA_CLOUD_ID (the cloudId at "
+    "<site>/_edge/tenant_info)"
+)
 _DC_401_ADVICE = (
     "Check VERIFIER_JIRA_PAT: personal access tokens expire or are revoked; create a new one in your profile"
 )
@@ -517,6 +522,8 @@ class JiraTracker(JiraFiling):
                 reason = f"HTTP {error.status_code}: {error.text or 'no details'}"
                 if error.status_code == 401:
                     reason += ". " + (_DC_401_ADVICE if self._connection.pat is not None else _CLOUD_401_ADVICE)
+                    if self._connection.pat is None and self._connection.cloud_id is None:
+                        reason += _SCOPED_401_ADVICE
             elif isinstance(error, AnswerRefused | DeadlinePassed):  # the guarded transport names its cap
                 reason = str(error)
             else:
