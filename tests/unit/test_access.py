@@ -14,9 +14,11 @@ NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 WRITE = {"admin": False, "maintain": False, "push": False, "triage": True, "pull": True}
 
 
-def gh(headers: dict[str, str], role: dict[str, bool] | None = WRITE, fine: bool = False, read: bool = True) -> Access:
+def gh(
+    headers: dict[str, str], role: dict[str, bool] | None = WRITE, fine: bool = False, refused: str | None = None
+) -> Access:
     repo = {"permissions": role} if role is not None else {}
-    return github_access("acme/api", repo, headers, fine_grained=fine, issues_readable=lambda: read, now=NOW)
+    return github_access("acme/api", repo, headers, fine_grained=fine, issues_refused=lambda: refused, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -71,3 +73,17 @@ def test_jira_needs_have_permission_true_exactly() -> None:
 def test_jira_answer_without_permissions_is_refused() -> None:
     with pytest.raises(TrackerError, match="carries no permissions"):
         jira_access("OPS", lambda params: {"errorMessages": []}, "me")
+
+
+def test_fine_grained_token_names_what_github_accepts_and_the_owners_role() -> None:
+    found = gh({}, {"admin": False, "pull": True, "push": False}, fine=True, refused="issues=read; pull_requests=read")
+    assert found.missing == (
+        "GitHub acme/api: the fine-grained token lacks Issues read (GitHub accepts issues=read; pull_requests=read)",
+        "GitHub acme/api: the token's owner cannot label or reopen issues (needs triage or write access)",
+    )
+    readable = gh({}, WRITE, fine=True)
+    assert (readable.granted, readable.missing) == (("GitHub acme/api: Issues read",), ())
+    assert readable.warnings == (
+        "GitHub acme/api: a fine-grained token's Issues write cannot be read without writing: check it grants "
+        "Issues 'Read and write'",
+    )

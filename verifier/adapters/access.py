@@ -61,11 +61,12 @@ def github_access(
     headers: Mapping[str, str],
     *,
     fine_grained: bool,
-    issues_readable: Callable[[], bool],
+    issues_refused: Callable[[], str | None],
     now: datetime,
     installation: Mapping[str, Any] | None = None,
 ) -> Access:
-    """`repo`, `headers`: the `GET /repos/{owner}/{repo}` answer; `issues_readable()` lists one issue;
+    """`repo`, `headers`: the `GET /repos/{owner}/{repo}` answer; `issues_refused()` lists one issue: None, or
+    what GitHub accepts when it refused (`x-accepted-github-permissions`);
     `installation`: a GitHub App's permissions on the repository (`GET /repos/{owner}/{repo}/installation`)."""
     headers = {k.lower(): v for k, v in headers.items()}
     granted: list[str] = []
@@ -88,11 +89,15 @@ def github_access(
         else:
             missing.append(f"GitHub {repository}: the GitHub App's installation lacks Issues write (it has {issues})")
     elif fine_grained:
-        if issues_readable():
+        refused = issues_refused()
+        if refused is None:
             granted.append(f"GitHub {repository}: Issues read")
         else:
-            accepted = headers.get("x-accepted-github-permissions", "issues=read")
-            missing.append(f"GitHub {repository}: the fine-grained token lacks Issues read (GitHub accepts {accepted})")
+            missing.append(f"GitHub {repository}: the fine-grained token lacks Issues read (GitHub accepts {refused})")
+        if role is not None and not any(role.get(name) is True for name in _GITHUB_WRITE_ROLES):
+            missing.append(
+                f"GitHub {repository}: the token's owner cannot label or reopen issues (needs triage or write access)"
+            )
         warnings.append(
             f"GitHub {repository}: a fine-grained token's Issues write cannot be read without writing: "
             "check it grants Issues 'Read and write'"

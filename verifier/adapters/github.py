@@ -213,22 +213,27 @@ class GitHubTracker:
                 repo if isinstance(repo, dict) else {},
                 headers,
                 fine_grained=token.startswith("github_pat_"),
-                issues_readable=partial(self._issues_readable, full_name),
+                issues_refused=partial(self._issues_refused, full_name),
                 now=now,
                 installation=installation.permissions if installation is not None else None,
             )
         return found
 
-    def _issues_readable(self, full_name: str) -> bool:
+    def _issues_refused(self, full_name: str) -> str | None:
+        """List one issue: None, or what GitHub says it would have accepted when it refused (403, or 404)."""
         send = self._gh.requester.requestJsonAndCheck
-        listing = partial(send, "GET", f"/repos/{full_name}/issues", parameters={"per_page": 1})
-        try:
-            self._call(listing, action=f"list {full_name} issues", ticket=None)
-        except TrackerError as error:
-            if not any(f"HTTP {status}" in str(error) for status in (403, 404)):
-                raise
-            return False
-        return True
+
+        def listing() -> str | None:
+            try:
+                send("GET", f"/repos/{full_name}/issues", parameters={"per_page": 1})
+            except GithubException as error:
+                if error.status not in (403, 404) or _rate_limit(error.status, str(error.data), error.headers or {}):
+                    raise
+                headers = {str(k).lower(): str(v) for k, v in (error.headers or {}).items()}
+                return headers.get("x-accepted-github-permissions") or "issues=read"
+            return None
+
+        return self._call(listing, action=f"list {full_name} issues", ticket=None)
 
     def trust(self, entries: Iterable[str]) -> Identities:
         """Logins are looked up with `GET /users/{username}` (any case); `login=id` is taken as pinned."""
