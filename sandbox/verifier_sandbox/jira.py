@@ -94,7 +94,7 @@ class JiraSandbox(SandboxServer):
         super().__init__(host=host, port=port)
         self.deployment = deployment
         # Cloud also answers as Atlassian's API gateway does for scoped tokens: `/ex/jira/<cloud_id>/rest/api/...`
-        # (another cloud id is a 404).
+        # (another cloud id is a 404); the site's public `/_edge/tenant_info` names it.
         self.cloud_id = cloud_id
         # `GET mypermissions`: the permission keys the signed-in user lacks, per project key ("" for the answer
         # without a project, which says whether any project grants it); every other permission is granted.
@@ -256,6 +256,8 @@ class JiraSandbox(SandboxServer):
         return Reply.json(status, {"errorMessages": [message], "errors": {}})
 
     def authenticate(self, request: RecordedRequest) -> Reply | None:
+        if request.path == "/_edge/tenant_info":  # public, as on Atlassian's sites
+            return None
         header = request.headers.get("authorization", "")
         scheme, _, credentials = header.partition(" ")
         if self.cloud and scheme.lower() == "basic":
@@ -313,6 +315,13 @@ class JiraSandbox(SandboxServer):
             ("DELETE", "/issue/{key}/properties/{prop}", self._delete_property),
         ):
             self.route(method, api + path, handler)
+        self.route("GET", "/_edge/tenant_info", self._tenant_info)
+
+    def _tenant_info(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """A Cloud site names its cloud id (what `/ex/jira/<cloud id>` takes); Data Center has no such page."""
+        if not self.cloud:
+            raise HttpError(self.error(404, "Not Found"))
+        return Reply.json(200, {"cloudId": self.cloud_id})
 
     def _server_info(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         return Reply.json(200, self._render(p["v"]).server_info(self.clock()))

@@ -95,16 +95,51 @@ def test_jira_without_a_project_asks_for_any_and_warns(
     assert asked.param("projectKey") is None
 
 
-def test_jira_through_the_api_gateway(
+def test_jira_through_the_api_gateway_with_the_sites_cloud_id(
+    jira_cloud: JiraSandbox, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jira_env(env, jira_cloud)  # the sandbox is the site (its tenant info) and the gateway
+    env.setenv("VERIFIER_JIRA_API_GATEWAY_URL", jira_cloud.url)
+    env.setenv("VERIFIER_JIRA_CLOUD_ID", jira_cloud.cloud_id)
+    code, lines = doctor(capsys)
+    assert code == 0, lines
+    assert f"ok    tracker (jira): VERIFIER_JIRA_CLOUD_ID is {jira_cloud.url}'s cloud id" in lines
+    paths = [r.path for r in jira_cloud.requests]
+    assert f"/ex/jira/{jira_cloud.cloud_id}/rest/api/2/mypermissions" in paths
+    [tenant] = [r for r in jira_cloud.requests if r.path == "/_edge/tenant_info"]
+    assert "authorization" not in tenant.headers  # the credentials are the gateway's, not sent to the site
+    assert all(p.startswith("/ex/jira/") for p in paths if p != "/_edge/tenant_info")
+
+
+def test_jira_cloud_id_of_another_site_fails(
+    jira_cloud: JiraSandbox, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with JiraSandbox("cloud", cloud_id="0b7e6a52-1b2c-4d3e-8f90-123456789abc") as site:
+        jira_env(env, jira_cloud)
+        env.setenv("VERIFIER_JIRA_URL", site.url)  # the links' site; the gateway serves another tenant
+        env.setenv("VERIFIER_JIRA_API_GATEWAY_URL", jira_cloud.url)
+        env.setenv("VERIFIER_JIRA_CLOUD_ID", jira_cloud.cloud_id)
+        code, lines = doctor(capsys)
+    assert code == 1
+    assert [line for line in lines if line.startswith("FAIL")] == [
+        f"FAIL  tracker (jira): VERIFIER_JIRA_CLOUD_ID {jira_cloud.cloud_id} is not {site.url}'s (its cloud id is "
+        "'0b7e6a52-1b2c-4d3e-8f90-123456789abc'): API calls would go to another site than the links"
+    ]
+
+
+def test_jira_site_without_tenant_info_is_a_warning(
     jira_cloud: JiraSandbox, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     jira_env(env, jira_cloud)
-    env.setenv("VERIFIER_JIRA_URL", "https://acme.atlassian.net")
+    env.setenv("VERIFIER_JIRA_URL", "http://127.0.0.1:9")  # nothing listens: unreadable, not a failure
     env.setenv("VERIFIER_JIRA_API_GATEWAY_URL", jira_cloud.url)
     env.setenv("VERIFIER_JIRA_CLOUD_ID", jira_cloud.cloud_id)
-    code, _ = doctor(capsys)
-    assert code == 0
-    assert f"/ex/jira/{jira_cloud.cloud_id}/rest/api/2/mypermissions" in [r.path for r in jira_cloud.requests]
+    code, lines = doctor(capsys)
+    assert code == 0, lines
+    assert any(
+        line.startswith("warn  tracker (jira): http://127.0.0.1:9/_edge/tenant_info could not be read")
+        for line in lines
+    )
 
 
 # -- GitHub -----------------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """`doctor`'s permission checks, one function per tracker: what a run needs, read without writing anything.
 
 Jira: `GET mypermissions?permissions=BROWSE_PROJECTS,ADD_COMMENTS,EDIT_ISSUES,TRANSITION_ISSUES` for the project
-the run reads (`VERIFIER_JIRA_PROJECT`; without one, Jira answers for any project, which says less).
+the run reads (`VERIFIER_JIRA_PROJECT`; without one, Jira answers for any project, which says less). With
+`VERIFIER_JIRA_CLOUD_ID`, the site's own `/_edge/tenant_info` (public) must name the same cloud id: otherwise the
+run would write to another site than the one its links point at.
 
 GitHub: `GET /repos/{owner}/{repo}` for each repository (and, for a GitHub App, the installation's permissions
 there: `GET /repos/{owner}/{repo}/installation`, `issues` read or write). Its `permissions` are the signed-in account's role there:
@@ -53,6 +55,27 @@ def jira_access(project: str | None, get: Callable[[dict[str, str]], Any], accou
             missing.append(f"Jira {key} on {where} is not granted to {account}: the run cannot {what}")
     warnings = () if project else ("VERIFIER_JIRA_PROJECT is not set: Jira answered for any project, not one",)
     return Access(tuple(granted), tuple(missing), warnings)
+
+
+def jira_site(cloud_id: str, site: str, tenant: Callable[[], Any]) -> Access:
+    """`tenant()`: the site's `/_edge/tenant_info` answer (`{"cloudId": ...}`)."""
+    try:
+        answer = tenant()
+    except TrackerError as error:
+        return Access(
+            warnings=(f"{site}/_edge/tenant_info could not be read to check VERIFIER_JIRA_CLOUD_ID: {error}",)
+        )
+    found = answer.get("cloudId") if isinstance(answer, dict) else None
+    if not isinstance(found, str):
+        return Access(warnings=(f"{site}/_edge/tenant_info names no cloudId to check VERIFIER_JIRA_CLOUD_ID against",))
+    if found.lower() != cloud_id.lower():
+        return Access(
+            missing=(
+                f"VERIFIER_JIRA_CLOUD_ID {cloud_id} is not {site}'s (its cloud id is {found[:36]!r}): API calls "
+                "would go to another site than the links",
+            )
+        )
+    return Access(granted=(f"VERIFIER_JIRA_CLOUD_ID is {site}'s cloud id",))
 
 
 def github_access(
