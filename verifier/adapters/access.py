@@ -20,7 +20,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
+
 from verifier import defaults
+from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, guard
 from verifier.domain.access import Access
 from verifier.errors import TrackerError
 
@@ -55,6 +58,22 @@ def jira_access(project: str | None, get: Callable[[dict[str, str]], Any], accou
             missing.append(f"Jira {key} on {where} is not granted to {account}: the run cannot {what}")
     warnings = () if project else ("VERIFIER_JIRA_PROJECT is not set: Jira answered for any project, not one",)
     return Access(tuple(granted), tuple(missing), warnings)
+
+
+def tenant_info(site: str, verify: bool | str | None, timeout: float) -> Any:
+    """The site's public `/_edge/tenant_info`, read without credentials (they belong to the API gateway), under the
+    guarded transport's deadline and caps, following no redirect."""
+    session = guard(requests.Session(), GuardedAdapter(what="Jira's tenant_info"))
+    session.verify = True if verify is None else verify
+    url = f"{site}/_edge/tenant_info"
+    try:
+        response = session.get(url, timeout=timeout, allow_redirects=False)
+        response.raise_for_status()
+        return response.json()
+    except (requests.RequestException, AnswerRefused, DeadlinePassed, ValueError) as error:
+        raise TrackerError(f"GET {url}: {type(error).__name__}: {error}") from None
+    finally:
+        session.close()
 
 
 def jira_site(cloud_id: str, site: str, tenant: Callable[[], Any]) -> Access:

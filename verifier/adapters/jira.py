@@ -43,7 +43,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
 from verifier.adapters import retry
-from verifier.adapters.access import jira_access, jira_site
+from verifier.adapters.access import jira_access, jira_site, tenant_info
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, OriginBoundSession, guard
 from verifier.adapters.jira_filing import _ACCOUNT_ID, JiraFiling, incident_label, seed_comment
 from verifier.adapters.jira_history import CHANGELOG_PAGE, trust_fields, whole_history
@@ -165,22 +165,9 @@ class JiraTracker(JiraFiling):
 
         found = jira_access(self._connection.project, get, self._own_account())
         if self._connection.cloud_id is not None:
-            found = jira_site(self._connection.cloud_id, self._connection.url, self._tenant_info) + found
+            tenant = partial(tenant_info, self._connection.url, self._session.verify, self._connection.timeout_seconds)
+            found = jira_site(self._connection.cloud_id, self._connection.url, tenant) + found
         return found
-
-    def _tenant_info(self) -> Any:
-        """The site's public `/_edge/tenant_info`, read without credentials (they belong to the API gateway)."""
-        session = guard(requests.Session(), GuardedAdapter(what="Jira's tenant_info"))
-        session.verify = self._session.verify
-        url = f"{self._connection.url}/_edge/tenant_info"
-        try:
-            response = session.get(url, timeout=self._connection.timeout_seconds, allow_redirects=False)
-            response.raise_for_status()
-            return response.json()
-        except (requests.RequestException, AnswerRefused, DeadlinePassed, ValueError) as error:
-            raise TrackerError(f"GET {url}: {type(error).__name__}: {error}") from None
-        finally:
-            session.close()
 
     def trust(self, entries: Iterable[str]) -> Identities:
         """Cloud: an accountId is its own id; an email (or display name) is looked up (`user/search`, one exact
