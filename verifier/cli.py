@@ -169,9 +169,10 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser(
         "doctor",
-        help="check the credentials and reachability of the tracker and the metrics backend",
-        description="Sign in to the tracker and ping the metrics backend with the run's settings; name what "
-        "failed. Exit 0 when both answer, 1 when one does not, 2 for a settings error.",
+        help="check the credentials, permissions and reachability of the tracker and the metrics backend",
+        description="Sign in to the tracker, check the permissions a run needs there (one line each) and ping the "
+        "metrics backend with the run's settings; name what failed. Exit 0 when all hold, 1 when one does not "
+        "(a missing permission included), 2 for a settings error.",
     )
     doctor.set_defaults(handler=_doctor)
 

@@ -90,10 +90,16 @@ class JiraConnection(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)  # inputs hold secrets
 
-    url: str
+    url: str  # the site (`https://acme.atlassian.net`): links in comments, reports and filing output use it
     email: str | None = None
     api_token: SecretStr | None = None
     pat: SecretStr | None = None
+    # Scoped API tokens (Cloud) work only through the API gateway: with a cloud id every API call goes to
+    # `<api_gateway_url>/ex/jira/<cloud_id>/rest/api/...` (the id is at `<site>/_edge/tenant_info`).
+    cloud_id: str | None = Field(
+        default=None, pattern=r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )
+    api_gateway_url: str = defaults.JIRA_API_GATEWAY_URL
     project: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]+$")
     extra_jql: str | None = None
     not_fix_resolutions: CommaList = defaults.JIRA_NOT_A_FIX
@@ -107,12 +113,19 @@ class JiraConnection(BaseModel):
         default_factory=lambda: dict(defaults.JIRA_PRIORITIES)
     )  # P0..P3 -> name or id
 
-    @field_validator("url")
+    @field_validator("url", "api_gateway_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// (or http://)")
         return value.rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        """Where the REST API v2 is: the site, or the API gateway for the cloud id."""
+        if self.cloud_id is not None:
+            return f"{self.api_gateway_url}/ex/jira/{self.cloud_id}/rest/api/2/"
+        return f"{self.url}/rest/api/2/"
 
     @field_validator("priorities", mode="before")
     @classmethod
@@ -149,6 +162,8 @@ class JiraConnection(BaseModel):
     @model_validator(mode="after")
     def _one_auth_method(self) -> JiraConnection:
         basic = {"email": self.email, "api_token": self.api_token}
+        if self.pat is not None and self.cloud_id is not None:
+            raise ValueError("cloud_id is for Jira Cloud's scoped API tokens (email + api_token), not a pat")
         if self.pat is not None and any(v is not None for v in basic.values()):
             raise ValueError("set either email + api_token (Jira Cloud) or pat (Data Center), not both")
         if self.pat is None:

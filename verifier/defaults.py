@@ -30,6 +30,12 @@ PRIORITY = "P2"
 JIRA_PRIORITIES: Mapping[str, str] = MappingProxyType({"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"})
 JIRA_ISSUE_TYPE = "Bug"
 GITHUB_API_URL = "https://api.github.com"
+#: Where Jira Cloud's API is reached with a scoped API token: `<gateway>/ex/jira/<cloud id>/rest/api/...`.
+JIRA_API_GATEWAY_URL = "https://api.atlassian.com"
+#: GitHub refuses a label name longer than this (422 "name is too long (maximum is 50 characters)").
+GITHUB_LABEL_MAX = 50
+#: `doctor` warns when a fine-grained GitHub token expires within this many days.
+TOKEN_EXPIRY_WARNING_DAYS = 14
 
 #: The run.
 LOOKBACK_DAYS = 90

@@ -22,7 +22,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    AliasGenerator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -153,6 +161,19 @@ class RunSettings(BaseSettings, _Secrets):
     log_format: Literal["auto", "json", "console"] = "auto"
     # HMAC key for the tool's result markers (from the Secret); at least 32 characters.
     signing_key: SecretStr | None = Field(default=None, min_length=32)
+
+    @model_validator(mode="after")
+    def _github_label_length(self) -> RunSettings:
+        """GitHub refuses a label over 50 characters: every write that adds it would fail (422)."""
+        if self.tracker == "github":
+            for name in ("label", "verified_label", "failed_label", "inconclusive_label", "invalid_label"):
+                value = getattr(self, name)
+                if len(value) > defaults.GITHUB_LABEL_MAX:
+                    raise ValueError(
+                        f"VERIFIER_{name.upper()} has {len(value)} characters: GitHub refuses labels over "
+                        f"{defaults.GITHUB_LABEL_MAX}"
+                    )
+        return self
 
     @field_validator("sla_days", mode="before")
     @classmethod

@@ -62,6 +62,10 @@ MAX_BODY = 65_536
 BODY_TOO_LONG = "body is too long (maximum is 65536 characters)"
 
 
+#: A role that may read, label, reopen and close issues (a collaborator with write access).
+WRITE_ROLE = {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True}
+
+
 class GitHubSandbox(SandboxServer):
     """An in-process GitHub. Seeding methods return the number or id they created; `issue()` is live state."""
 
@@ -90,6 +94,15 @@ class GitHubSandbox(SandboxServer):
         self._next_id = 5_000_000
         self.user_ids: dict[str, int] = {}  # login -> account id, where an account was renamed or re-registered
         self.no_such_users: set[str] = set()  # logins with no account (lower case); every other login has one
+        # What `doctor` reads. A user token's role on every repository (`permissions` in `GET /repos/...`); a
+        # classic token's scopes (`x-oauth-scopes`, None: not sent); every token's expiry
+        # (`github-authentication-token-expiration`, None: not sent); fine-grained tokens (`github_pat_…`) and the
+        # permissions each was given (`issues=read`...): without Issues read, listing issues is 403.
+        self.role: dict[str, bool] = dict(WRITE_ROLE)
+        self.scopes: str | None = None
+        self.token_expiration: datetime | None = None
+        self.fine_grained: dict[str, set[str]] = {}
+        self.installation_permissions: dict[str, str] = {"issues": "write", "metadata": "read"}  # the App's
         self._register_routes()
 
     @property
@@ -266,7 +279,7 @@ class GitHubSandbox(SandboxServer):
     def authenticate(self, request: RecordedRequest) -> Reply | None:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         path = self.strip_base(request.path) or ""
-        if path.startswith("/app"):
+        if path.startswith("/app") or re.fullmatch(r"/repos/[^/]+/[^/]+/installation", path):
             return (
                 None
                 if scheme.lower() == "bearer" and self._valid_jwt(credential)
@@ -292,7 +305,13 @@ class GitHubSandbox(SandboxServer):
             return reply
         with self._lock:
             self.remaining = max(0, self.remaining - 1)
-        return reply.with_headers(rate_headers(self.remaining, int(self.clock().timestamp()) + 3600))
+        extra: list[tuple[str, str]] = []
+        if self.token_expiration is not None and self._token(request) in self.tokens:
+            expiry = self.token_expiration.strftime("%Y-%m-%d %H:%M:%S UTC")
+            extra.append(("github-authentication-token-expiration", expiry))
+        if self.scopes is not None and self._token(request) in self.tokens:
+            extra.append(("x-oauth-scopes", self.scopes))
+        return reply.with_headers([*rate_headers(self.remaining, int(self.clock().timestamp()) + 3600), *extra])
 
     def _register_routes(self) -> None:
         repo, issue = "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/issues/{number}"
@@ -314,6 +333,7 @@ class GitHubSandbox(SandboxServer):
             ("GET", "/rate_limit", self._rate_limit),
             ("POST", "/app/installations/{installation_id}/access_tokens", self._access_token),
             ("GET", "/app", self._app),
+            ("GET", f"{repo}/installation", self._repo_installation),
         ):
             self.route(method, path, handler)
 
@@ -334,10 +354,20 @@ class GitHubSandbox(SandboxServer):
         return self.tokens.get(req.headers.get("authorization", "").partition(" ")[2], self.login)
 
     def _get_repo(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
-        return Reply.json(200, self.payloads.repository(self._repo(p)))
+        payload = self.payloads.repository(self._repo(p))
+        if self._token(req) not in self.installation_tokens:
+            payload["permissions"] = dict(self.role)
+        return Reply.json(200, payload)
+
+    def _token(self, req: RecordedRequest) -> str:
+        return req.headers.get("authorization", "").partition(" ")[2]
 
     def _list_issues(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         repo = self._repo(p)
+        granted = self.fine_grained.get(self._token(req))
+        if granted is not None and not {"issues=read", "issues=write"} & granted:
+            refused = self.error(403, "Resource not accessible by personal access token")
+            raise HttpError(refused.with_headers([("x-accepted-github-permissions", "issues=read")]))
         state = req.param("state") or "open"
         sort, direction = req.param("sort") or "created", req.param("direction") or "desc"
         if state not in ("open", "closed", "all") or sort not in ("created", "updated", "comments"):
@@ -492,10 +522,36 @@ class GitHubSandbox(SandboxServer):
         payload = {
             "token": token,
             "expires_at": expires,
-            "permissions": {"issues": "write"},
+            "permissions": dict(self.installation_permissions),
             "repository_selection": "all",
         }
         return Reply.json(201, payload)
+
+    def _repo_installation(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """The App's installation on a repository, with its permissions (`installation_permissions`)."""
+        repo = self._repo(p)
+        created = gh_time(self.now() - timedelta(days=30))
+        number = self.installation_id
+        payload = {
+            "id": number,
+            "account": self.payloads.user(repo.owner),
+            "repository_selection": "all",
+            "access_tokens_url": f"{self.url}/app/installations/{number}/access_tokens",
+            "repositories_url": f"{self.url}/installation/repositories",
+            "html_url": f"{self.root}/organizations/{repo.owner}/settings/installations/{number}",
+            "app_id": self.app_id,
+            "app_slug": self.app_slug,
+            "target_id": 1,
+            "target_type": "Organization",
+            "permissions": dict(self.installation_permissions),
+            "events": ["issues"],
+            "created_at": created,
+            "updated_at": created,
+            "single_file_name": None,
+            "suspended_by": None,
+            "suspended_at": None,
+        }
+        return Reply.json(200, payload)
 
     def _app(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         created = gh_time(self.now() - timedelta(days=30))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from verifier_sandbox.http import HttpError, RecordedRequest, SandboxServer, int_param
+from verifier_sandbox.http import HttpError, RecordedRequest, Reply, SandboxServer, int_param
 
 StateReason = str  # completed | not_planned | duplicate | reopened
 
@@ -321,11 +321,21 @@ class Payloads:
         return {"resources": {"core": core, "search": search}, "rate": core}
 
 
+#: GitHub refuses a label name longer than this, with this error (a new label comes into being on first use).
+MAX_LABEL = 50
+LABEL_TOO_LONG = "name is too long (maximum is 50 characters)"
+
+
 def label_names(value: Any, server: SandboxServer) -> list[str]:
-    """Label names from a request: strings or {"name": ...} objects; 422 for anything else."""
+    """Label names from a request: strings or {"name": ...} objects; 422 for anything else, and for a name over
+    50 characters, as GitHub answers."""
     if not isinstance(value, list):
         raise HttpError(server.error(422, "labels must be a list"))
     names = [str(v.get("name", "")) if isinstance(v, dict) else str(v) for v in value]
+    if any(len(n) > MAX_LABEL for n in names):
+        error = {"resource": "Label", "code": "custom", "field": "name", "message": LABEL_TOO_LONG}
+        docs = "https://docs.github.com/rest/issues/issues#create-an-issue"
+        raise HttpError(Reply.json(422, {"message": "Validation Failed", "errors": [error], "documentation_url": docs}))
     return [n for n in names if n]
 
 

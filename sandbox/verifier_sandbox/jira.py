@@ -87,11 +87,18 @@ class JiraSandbox(SandboxServer):
         inline_comments: int = 20,
         inline_changelog: int = 100,
         search_changelog: int = 40,
+        cloud_id: str = "35273b54-3f06-40d2-880f-dd28cf8daafa",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         super().__init__(host=host, port=port)
         self.deployment = deployment
+        # Cloud also answers as Atlassian's API gateway does for scoped tokens: `/ex/jira/<cloud_id>/rest/api/...`
+        # (another cloud id is a 404); the site's public `/_edge/tenant_info` names it.
+        self.cloud_id = cloud_id
+        # `GET mypermissions`: the permission keys the signed-in user lacks, per project key ("" for the answer
+        # without a project, which says whether any project grants it); every other permission is granted.
+        self.denied: dict[str, set[str]] = {}
         self.email, self.api_token, self.pat = email, api_token, pat
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_page_size = max_page_size
@@ -249,6 +256,8 @@ class JiraSandbox(SandboxServer):
         return Reply.json(status, {"errorMessages": [message], "errors": {}})
 
     def authenticate(self, request: RecordedRequest) -> Reply | None:
+        if request.path == "/_edge/tenant_info":  # public, as on Atlassian's sites
+            return None
         header = request.headers.get("authorization", "")
         scheme, _, credentials = header.partition(" ")
         if self.cloud and scheme.lower() == "basic":
@@ -260,6 +269,13 @@ class JiraSandbox(SandboxServer):
         if not self.cloud and scheme.lower() == "bearer" and credentials == self.pat:
             return None
         return self.error(401, "You are not authenticated. Authentication required to perform this operation.")
+
+    def strip_base(self, path: str) -> str | None:
+        """Cloud: the gateway's `/ex/jira/<cloud id>` prefix for this site's id; any other id is not found."""
+        prefix = f"/ex/jira/{self.cloud_id}/"
+        if self.cloud and path.startswith(prefix):
+            return path[len(prefix) - 1 :]
+        return None if path.startswith("/ex/") else path
 
     def _render(self, version: str) -> Renderer:
         allowed = ("2", "3", "latest") if self.cloud else ("2", "latest")
@@ -278,6 +294,7 @@ class JiraSandbox(SandboxServer):
         for method, path, handler in (
             ("GET", "/serverInfo", self._server_info),
             ("GET", "/myself", self._myself),
+            ("GET", "/mypermissions", self._my_permissions),
             ("GET", "/user/search", self._user_search),
             ("GET", "/search", self._search),
             ("POST", "/search", self._search),
@@ -298,6 +315,13 @@ class JiraSandbox(SandboxServer):
             ("DELETE", "/issue/{key}/properties/{prop}", self._delete_property),
         ):
             self.route(method, api + path, handler)
+        self.route("GET", "/_edge/tenant_info", self._tenant_info)
+
+    def _tenant_info(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """A Cloud site names its cloud id (what `/ex/jira/<cloud id>` takes); Data Center has no such page."""
+        if not self.cloud:
+            raise HttpError(self.error(404, "Not Found"))
+        return Reply.json(200, {"cloudId": self.cloud_id})
 
     def _server_info(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         return Reply.json(200, self._render(p["v"]).server_info(self.clock()))
@@ -305,6 +329,26 @@ class JiraSandbox(SandboxServer):
     def _myself(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])
         return Reply.json(200, {**r.user(self.bot), "emailAddress": self.bot.email, "locale": "en_US"})
+
+    def _my_permissions(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """Each asked-for key as Jira describes it, `havePermission` per `denied`; no `permissions`: 400."""
+        self._render(p["v"])
+        keys = [k.strip() for k in (req.param("permissions") or "").split(",") if k.strip()]
+        if not keys:
+            raise HttpError(self.error(400, "The permissions query parameter was not provided."))
+        denied = self.denied.get(req.param("projectKey") or "", set())  # every project key exists here
+        found = {
+            key: {
+                "id": str(10 + n),
+                "key": key,
+                "name": key.replace("_", " ").title(),
+                "type": "PROJECT",
+                "description": f"Ability to {key.lower().replace('_', ' ')}.",
+                "havePermission": key not in denied,
+            }
+            for n, key in enumerate(keys)
+        }
+        return Reply.json(200, {"permissions": found})
 
     def _user_search(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         """Cloud: `query` matches a prefix of the display name (or of a word in it) or of the email address.

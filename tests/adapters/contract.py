@@ -15,6 +15,8 @@ How the sandbox traffic is mapped onto the descriptions, and why:
 - Jira: the description covers `/rest/api/3/...` only. The v2 API has the same paths and bodies except that rich
   text is a wiki string instead of an ADF object, and the description leaves `body`/`description` untyped, so v2
   (and `latest`) paths are validated as their v3 twins.
+- Jira Cloud through Atlassian's API gateway (scoped tokens): `/ex/jira/<cloud id>/rest/api/...` is the site's
+  `/rest/api/...`, validated as such.
 - GitHub: a GitHub Enterprise-style base path (`/api/v3`) is stripped before matching.
 - Statuses a description does not list (429, 5xx, Jira Cloud's 410 for the removed search) are real behaviour the
   README documents; their replies are not validated (`unchecked` counts them). The request is validated anyway.
@@ -127,7 +129,9 @@ class _Response:
 
 
 def jira_paths(path: str) -> str | None:
-    """Validate v2 (and `latest`) paths as their v3 twins; see the module docstring."""
+    """Validate v2 (and `latest`) paths as their v3 twins, and the API gateway's (`/ex/jira/<cloud id>/rest/...`,
+    scoped tokens) as the site's; see the module docstring."""
+    path = re.sub(r"^/ex/jira/[0-9A-Fa-f-]+/rest/", "/rest/", path)
     return re.sub(r"^/rest/api/(2|latest)/", "/rest/api/3/", path)
 
 

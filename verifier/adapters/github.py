@@ -48,12 +48,15 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
 from verifier.adapters import retry
+from verifier.adapters.access import github_access
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, guard_pygithub
 from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
+from verifier.domain.access import Access
 from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, split_entry
+from verifier.domain.labels import fit_label
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, own_filing
@@ -191,6 +194,46 @@ class GitHubTracker:
         integration = GithubIntegration(auth=self._app_auth, **self._client_options())
         slug = self._call(lambda: integration.get_app().slug, action="read the GitHub App", ticket=None)
         return f"{slug}[bot]".lower()
+
+    def access(self, now: datetime) -> Access:
+        """Issues read/write on each repository and the token's expiry (`verifier.adapters.access`)."""
+        token = self._connection.token.get_secret_value() if self._connection.token is not None else ""
+        found = Access()
+        for full_name in self._connection.repositories:
+            send = partial(self._gh.requester.requestJsonAndCheck, "GET", f"/repos/{full_name}")
+            headers, repo = self._call(send, action=f"read {full_name}", ticket=None)
+            installation = None
+            if self._app_auth is not None:
+                integration = GithubIntegration(auth=self._app_auth, **self._client_options())
+                owner, name = full_name.split("/", 1)
+                installed = partial(integration.get_repo_installation, owner, name)
+                installation = self._call(installed, action=f"read the App's installation on {full_name}", ticket=None)
+            found += github_access(
+                full_name,
+                repo if isinstance(repo, dict) else {},
+                headers,
+                fine_grained=token.startswith("github_pat_"),
+                issues_refused=partial(self._issues_refused, full_name),
+                now=now,
+                installation=installation.permissions if installation is not None else None,
+            )
+        return found
+
+    def _issues_refused(self, full_name: str) -> str | None:
+        """List one issue: None, or what GitHub says it would have accepted when it refused (403, or 404)."""
+        send = self._gh.requester.requestJsonAndCheck
+
+        def listing() -> str | None:
+            try:
+                send("GET", f"/repos/{full_name}/issues", parameters={"per_page": 1})
+            except GithubException as error:
+                if error.status not in (403, 404) or _rate_limit(error.status, str(error.data), error.headers or {}):
+                    raise
+                headers = {str(k).lower(): str(v) for k, v in (error.headers or {}).items()}
+                return headers.get("x-accepted-github-permissions") or "issues=read"
+            return None
+
+        return self._call(listing, action=f"list {full_name} issues", ticket=None)
 
     def trust(self, entries: Iterable[str]) -> Identities:
         """Logins are looked up with `GET /users/{username}` (any case); `login=id` is taken as pinned."""
@@ -364,13 +407,13 @@ class GitHubTracker:
         """`config_comment` is ignored: the seed's GitHub filing writes no config comment (the body carries it)."""
         full_name = self._connection.repositories[0]
         repo = self._gh.get_repo(full_name)
-        labels = [defaults.LABEL, f"priority:{item.priority}", incident_label(item.incident_id), *item.labels]
+        labels = filing_labels(item)
         self._pacer.acquire(None)
         issue = self._call(
             lambda: repo.create_issue(
                 title=f"[Post-Incident] {item.title}",
                 body=render_body(item, Flavour.MARKDOWN),
-                labels=list(dict.fromkeys(labels)),
+                labels=labels,
                 assignees=[item.assignee] if item.assignee else [],
             ),
             action="create the issue",
@@ -505,8 +548,21 @@ class GitHubTracker:
 
 
 def incident_label(incident_id: str) -> str:
-    """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`."""
-    return f"incident:{incident_id}"
+    """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`, shortened to
+    GitHub's 50 characters by `fit_label`'s rule (so `find_filed` looks for the name `create` wrote)."""
+    return fit_label(f"incident:{incident_id}", defaults.GITHUB_LABEL_MAX)
+
+
+def filing_labels(item: ActionItem) -> list[str]:
+    """The labels `create` puts on an item's issue, each within GitHub's limit (a longer one shortened, said in
+    the log: GitHub would refuse the whole issue)."""
+    wanted = [defaults.LABEL, f"priority:{item.priority}", f"incident:{item.incident_id}", *item.labels]
+    fitted = []
+    for label in wanted:
+        fitted.append(fit_label(label, defaults.GITHUB_LABEL_MAX))
+        if fitted[-1] != label:
+            _log.warning("github.label_shortened", label=label, shortened=fitted[-1], limit=defaults.GITHUB_LABEL_MAX)
+    return list(dict.fromkeys(fitted))
 
 
 def _login(user: Any) -> str:

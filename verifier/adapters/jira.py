@@ -43,6 +43,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
 from verifier.adapters import retry
+from verifier.adapters.access import jira_access, jira_site, tenant_info
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, OriginBoundSession, guard
 from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
 from verifier.adapters.jira_history import CHANGELOG_PAGE, trust_fields, whole_history
@@ -50,6 +51,7 @@ from verifier.adapters.jira_jql import ACCOUNT_ID, fold, issue_fields, jql_quote
 from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
+from verifier.domain.access import Access
 from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, split_entry
 from verifier.domain.tickets import Comment, Flavour, Ticket
@@ -84,6 +86,11 @@ _CLOUD_401_ADVICE = (
     "Atlassian API tokens expire (a year after creation at most): create a new one at "
     "https://id.atlassian.com/manage-profile/security/api-tokens, put it in VERIFIER_JIRA_API_TOKEN, and check "
     "that VERIFIER_JIRA_EMAIL is the token owner's"
+)
+#: Scoped API tokens answer 401 on the site's own API.
+_SCOPED_401_ADVICE = (
+    "; a scoped API token works only through Atlassian's API gateway: set VERIFIER_JIRA_CLOUD_ID (the cloudId at "
+    "<site>/_edge/tenant_info)"
 )
 _DC_401_ADVICE = (
     "Check VERIFIER_JIRA_PAT: personal access tokens expire or are revoked; create a new one in your profile"
@@ -132,7 +139,7 @@ class JiraTracker(JiraFiling):
             self._session.headers["Authorization"] = f"Bearer {connection.pat.get_secret_value()}"
         else:
             self._session.auth = (connection.email or "", _secret(connection.api_token))
-        self._api = f"{connection.url}/rest/api/2/"
+        self._api = connection.api_url  # the site, or the API gateway for a scoped token (`cloud_id`)
         self._me: str | None = None  # the tool's own account, read once (`_own_account`)
         self._identities = Identities()  # the trusted authors by accountId / user key (`trust`)
 
@@ -150,6 +157,18 @@ class JiraTracker(JiraFiling):
         if not identity:
             raise TrackerError("Jira's /myself answer carries no account id or user name")
         return str(identity)
+
+    def access(self, now: datetime) -> Access:
+        """The project permissions a run needs (`verifier.adapters.access`); `now` is unused (no expiry here)."""
+
+        def get(params: dict[str, str]) -> Any:
+            return self._request("GET", "mypermissions", ticket=None, action="read my permissions", params=params)
+
+        found = jira_access(self._connection.project, get, self._own_account())
+        if self._connection.cloud_id is not None:
+            tenant = partial(tenant_info, self._connection.url, self._session.verify, self._connection.timeout_seconds)
+            found = jira_site(self._connection.cloud_id, self._connection.url, tenant) + found
+        return found
 
     def trust(self, entries: Iterable[str]) -> Identities:
         """Cloud: an accountId is its own id; an email (or display name) is looked up (`user/search`, one exact
@@ -508,6 +527,8 @@ class JiraTracker(JiraFiling):
                 reason = f"HTTP {error.status_code}: {error.text or 'no details'}"
                 if error.status_code == 401:
                     reason += ". " + (_DC_401_ADVICE if self._connection.pat is not None else _CLOUD_401_ADVICE)
+                    if self._connection.pat is None and self._connection.cloud_id is None:
+                        reason += _SCOPED_401_ADVICE
             elif isinstance(error, AnswerRefused | DeadlinePassed):  # the guarded transport names its cap
                 reason = str(error)
             else:
