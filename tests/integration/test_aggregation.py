@@ -9,6 +9,7 @@ Each series carries a 2,300-character label, so the instant answer for every ser
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -18,7 +19,12 @@ import requests
 
 from tests.integration.backends import History, MetricsBackend, quiet_anchor
 from tests.integration.test_evaluate_cli import ROOT, clean_env, fields
+from tests.unit.helpers import config
 from verifier import defaults
+from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
+from verifier.domain.planning import QueryPlan, plan
+from verifier.domain.verdicts import Outcome
+from verifier.services.measure import measure
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +48,11 @@ def history() -> History:
     for pod in range(PODS):
         bad = BAD.get(pod, 10.0)
         h.gauge("queue_depth", lambda t, bad=bad: bad if t >= ANCHOR else 10.0, {"pod": f"p-{pod:04d}", "zpad": PAD})
+    small = {"zpad": "y" * 100}
+    for pod, value in enumerate([10.0, 150.0, math.nan, 180.0]):
+        h.gauge("queue_mixed", lambda t, v=value: v if t >= ANCHOR else 10.0, {"pod": f"p-{pod}", **small})
+    for pod, value in enumerate([10.0, math.inf, 150.0]):
+        h.gauge("queue_inf", lambda t, v=value: v if t >= ANCHOR else 10.0, {"pod": f"p-{pod}", **small})
     return h
 
 
@@ -114,3 +125,44 @@ def test_thousands_of_series_that_held_are_verified(backend: MetricsBackend) -> 
     assert f"the condition held on all {held:,} series" in done.stdout
     assert float(out["value"]) == 10.0
     assert 0 < peak < 150 * 1024
+
+
+#: VictoriaMetrics stores no NaN sample: the NaN pod is no series there, so the same data gives these.
+VM_WITHOUT_NAN = {
+    "< 100": (Outcome.FAILED, "2 of 3 series broke the condition"),
+    "> 5": (Outcome.VERIFIED, "the condition held on all 3 series"),
+    "> 500": (Outcome.FAILED, "3 of 3 series broke the condition"),
+}
+
+
+@pytest.mark.parametrize(
+    ("metric", "condition", "outcome", "reason", "value"),
+    [
+        ("queue_mixed", "< 100", Outcome.FAILED, "2 of 4 series broke the condition", 180.0),
+        ("queue_mixed", "> 5", Outcome.INCONCLUSIVE, "1 of 4 series have no data", 10.0),
+        ("queue_mixed", "> 500", Outcome.FAILED, "3 of 4 series broke the condition", 10.0),
+        ("queue_inf", "< 100", Outcome.INCONCLUSIVE, None, None),
+    ],
+)
+def test_nan_and_inf_by_aggregation_give_the_whole_answers_verdict(
+    backend: MetricsBackend, metric: str, condition: str, outcome: Outcome, reason: str | None, value: float | None
+) -> None:
+    """The backend's own topk/bottomk (NaN ranked below every number) and counts, over a few series read under a
+    cap small enough that the whole answer passes it: the verdict is the whole answer's."""
+    found = plan(
+        config(metric=metric, condition=condition, delay="1h", window="30m"), ANCHOR - timedelta(hours=1), ANCHOR
+    )
+    assert isinstance(found, QueryPlan)
+    connection = PrometheusConnection.model_validate({"url": backend.url})
+    whole = measure(found, PrometheusMetrics(connection))
+    counted = measure(found, PrometheusMetrics(connection, max_answer_bytes=450))
+    if backend.name == "victoriametrics" and metric == "queue_mixed":  # it drops NaN samples on import
+        outcome, reason = VM_WITHOUT_NAN[condition]
+    assert "too many to read whole" not in " ".join(whole.notes)
+    assert "series: too many to read whole" in " ".join(counted.notes)
+    assert (counted.outcome, counted.value, counted.series) == (whole.outcome, whole.value, whole.series)
+    assert counted.outcome is outcome, counted.reason
+    if reason is not None:
+        assert (counted.reason, whole.reason, counted.value) == (reason, reason, value)
+    else:
+        assert counted.reason == "not a finite value: ±Inf in 1 of 3 series", counted.reason

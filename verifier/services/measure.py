@@ -1,7 +1,8 @@
 """Measure one planned verification: the only code between a plan and the metrics port.
 
 A refused query makes the verdict INVALID; a failing backend makes it ERROR. Neither is ever FAILED, so no
-ticket is reopened because a backend blinked.
+ticket is reopened because a backend blinked. A window-mode answer past the size cap (many series) is asked again
+by aggregation (`planning.aggregate_queries`) and judged from the figures (`verdicts.decide_aggregated`).
 """
 
 from __future__ import annotations
