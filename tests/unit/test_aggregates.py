@@ -228,3 +228,18 @@ def test_other_backend_failures_are_not_asked_again() -> None:
     metrics = FakeMetrics({Q: BackendUnavailable("timed out")})
     assert measure(p(), metrics).outcome is Outcome.ERROR
     assert [q for q, _ in metrics.asked] == [Q]
+
+
+def test_aggregates_answered_with_several_series_are_inconclusive_never_failed() -> None:
+    """A backend (or proxy) answering `count` or `topk(1, ...)` with more than one series is not believed."""
+    one = p()
+    queries = aggregate_queries(one, 100.0)
+    assert queries is not None
+    worst = Measurement((Series((("pod", "a"),), ((0.0, 180.0),)),))
+    two = Measurement((*worst.series, Series((("pod", "b"),), ((0.0, 190.0),))))
+    answers = {Q: too_large(), queries.total: instant(3000), queries.broken: instant(12), queries.worst: worst}
+    for query, strange in ((queries.total, instant(3000, 3000)), (queries.broken, instant(1, 2))):
+        v = measure(one, FakeMetrics({**answers, query: strange}))
+        assert v.outcome is Outcome.INCONCLUSIVE and "do not add up" in v.reason, v.reason
+    v = measure(one, FakeMetrics({**answers, queries.worst: two}))
+    assert v.outcome is Outcome.INCONCLUSIVE and "does not agree" in v.reason, v.reason
