@@ -6,6 +6,7 @@
     ├── MetricsError                the metrics backend could not answer a query
     │   ├── QueryRejected           the backend refused the query (400/422)      -> verdict INVALID
     │   └── BackendUnavailable      timeouts, 5xx, refused connections            -> verdict ERROR
+    │       └── AnswerTooLarge      an answer past the size cap  -> asked again by aggregation, else ERROR
     └── TrackerError                the tracker could not be read or written      -> ticket untouched
         └── TrackerThrottled        a rate limit longer than the run can wait     -> stop writing, exit 75
 
@@ -70,6 +71,10 @@ class QueryRejected(MetricsError):
 
 class BackendUnavailable(MetricsError):
     """The backend could not be reached or failed: nothing is known about the fix."""
+
+
+class AnswerTooLarge(BackendUnavailable):
+    """The answer passed the size cap (many series): a window-mode query is asked again by aggregation."""
 
 
 class TrackerError(VerifierError):

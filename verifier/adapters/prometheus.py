@@ -31,6 +31,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from verifier import defaults
+from verifier.adapters import http
 from verifier.adapters.http import (
     AnswerRefused,
     DeadlinePassed,
@@ -41,7 +42,7 @@ from verifier.adapters.http import (
 )
 from verifier.connections import PrometheusConnection
 from verifier.domain.measurement import Measurement, Series
-from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
+from verifier.errors import AnswerTooLarge, BackendUnavailable, MetricsError, QueryRejected
 from verifier.redaction import MIN_LENGTH, basic_auth, redact
 
 MAX_GET_QUERY_BYTES = 4096
@@ -189,7 +190,8 @@ class PrometheusMetrics:
             response = self._send(endpoint, params)
         except _TRANSPORT_ERRORS as exc:
             reason = _transport_reason(exc)
-            raise BackendUnavailable(f"{self.connection.url}/api/v1/{endpoint}: {reason}", query=query) from exc
+            error = AnswerTooLarge if isinstance(exc, http.AnswerTooLarge) else BackendUnavailable
+            raise error(f"{self.connection.url}/api/v1/{endpoint}: {reason}", query=query) from exc
         try:
             return _payload(response, query)
         except MetricsError as exc:  # a backend or proxy may echo the request's headers in its error text

@@ -26,3 +26,18 @@ class Measurement:
     series: tuple[Series, ...]
     warnings: tuple[str, ...] = field(default=())
     infos: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    """A window-mode answer asked by aggregation (`planning.Aggregates`): how many series there are, how many
+    break the condition, how many are NaN or ±Inf, and the worst series alone. Counts are as the backend sent
+    them (a count of nothing is 0); `decide_aggregated` refuses figures that do not add up."""
+
+    total: float
+    broken: float
+    nan: float
+    infinite: float
+    worst: Series | None
+    warnings: tuple[str, ...] = field(default=())
+    infos: tuple[str, ...] = field(default=())

@@ -187,6 +187,40 @@ def _counter_range(metric: Metric, labels: tuple[tuple[str, str], ...], rng: str
     return f"{function}({selector(metric.promql, labels)}[{rng}])"
 
 
+@dataclass(frozen=True)
+class Aggregates:
+    """A window-mode query asked by aggregation, for answers too large to read whole: a few series whatever the
+    cardinality. NaN and ±Inf are counted apart (`Q != Q`; ±Inf compares as a number), since `topk`/`bottomk`
+    rank NaN below every number and would hide it."""
+
+    total: str  # how many series
+    broken: str  # how many break the condition (NaN never counts: it breaks nothing, it is no data)
+    worst: str  # the worst series alone
+    nan: str
+    infinite: str
+
+
+#: Under each condition, the comparison that keeps the series breaking it, and the ranking that puts the worst first.
+_BREAKS = {"<": (">=", "topk"), "<=": (">", "topk"), ">": ("<=", "bottomk"), ">=": ("<", "bottomk")}
+
+
+def aggregate_queries(plan: QueryPlan, threshold: float) -> Aggregates | None:
+    """The aggregates of a window-mode plan's query against `threshold`; None where none fits (every-step mode,
+    `==`/`!=`, a non-finite threshold)."""
+    broken = _BREAKS.get(plan.config.condition.op)
+    if plan.step is not None or broken is None or not math.isfinite(threshold):
+        return None
+    compare, rank = broken
+    q = f"({plan.query})"
+    return Aggregates(
+        total=f"count({q})",
+        broken=f"count({q} {compare} {threshold!r})",
+        worst=f"{rank}(1, {q})",
+        nan=f"count({q} != {q})",
+        infinite=f"count(abs({q}) == Inf)",
+    )
+
+
 def bucket_check_query(plan: QueryPlan) -> str | None:
     """For a classic histogram: each bucket's increase over the window, to check the buckets are cumulative."""
     metric = plan.metric

@@ -13,14 +13,14 @@ anywhere: on thin data a FAILED is as unfounded as a VERIFIED, and only FAILED r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from verifier import defaults
 from verifier.domain.condition import Condition
 from verifier.domain.config import canonical
 from verifier.domain.evidence import Evidence
-from verifier.domain.measurement import Measurement, Series
+from verifier.domain.measurement import Aggregated, Measurement, Series
 from verifier.domain.metric import Kind
 from verifier.domain.outcomes import Outcome as Outcome  # re-exported: the verdict and its words, one import
 from verifier.domain.planning import Pending, QueryPlan, relative_threshold
@@ -93,15 +93,10 @@ def decide(
 ) -> Verdict:
     """Judge a measurement against the plan's condition. Every series must hold; the worst is reported.
     `events` answers the plan's `events_query`; without it a plan that has one is INCONCLUSIVE."""
-    threshold = plan.threshold
-    notes: tuple[str, ...] = ()
-    if threshold is None:
-        found = _baseline_value(baseline)
-        if isinstance(found, str):
-            return _verdict(plan, Outcome.INCONCLUSIVE, found)
-        threshold = relative_threshold(plan, found)
-        assert plan.baseline_query is not None
-        notes = (f"baseline {found:.6g} measured at {plan.baseline_query.at.isoformat()}: {plan.baseline_query.query}",)
+    found = judged_threshold(plan, baseline)
+    if isinstance(found, str):
+        return _verdict(plan, Outcome.INCONCLUSIVE, found)
+    threshold, notes = found
     notes += tuple(f"the backend noted: {info}" for info in measurement.infos)
     if measurement.warnings and not accept_warnings:
         return _verdict(plan, Outcome.INCONCLUSIVE, "the backend warned: " + "; ".join(measurement.warnings))
@@ -141,6 +136,74 @@ def decide(
         )
         pick = tolerated
     return _verdict(plan, Outcome.VERIFIED, reason, pick, threshold, notes, support)
+
+
+def judged_threshold(plan: QueryPlan, baseline: Measurement | None) -> tuple[Threshold, tuple[str, ...]] | str:
+    """The threshold to judge against and the note saying where a measured baseline came from, or why none."""
+    if plan.threshold is not None:
+        return plan.threshold, ()
+    found = _baseline_value(baseline)
+    if isinstance(found, str):
+        return found
+    assert plan.baseline_query is not None
+    note = f"baseline {found:.6g} measured at {plan.baseline_query.at.isoformat()}: {plan.baseline_query.query}"
+    return relative_threshold(plan, found), (note,)
+
+
+def decide_aggregated(
+    plan: QueryPlan,
+    figures: Aggregated,
+    baseline: Measurement | None = None,
+    *,
+    events: Measurement | None = None,
+    accept_warnings: bool = False,
+) -> Verdict:
+    """Judge a window-mode answer asked by aggregation (too many series to read whole) as `decide` judges the
+    whole answer: the same outcomes and counts, the worst series named; figures that do not add up are
+    INCONCLUSIVE, never FAILED."""
+    found = judged_threshold(plan, baseline)
+    if isinstance(found, str):
+        return _verdict(plan, Outcome.INCONCLUSIVE, found)
+    threshold, notes = found
+    notes += tuple(f"the backend noted: {info}" for info in figures.infos)
+    if figures.warnings and not accept_warnings:
+        return _verdict(plan, Outcome.INCONCLUSIVE, "the backend warned: " + "; ".join(figures.warnings))
+    total, broken, nan, infinite = figures.total, figures.broken, figures.nan, figures.infinite
+    counts = (total, broken, nan, infinite)
+    if not all(math.isfinite(c) and c == int(c) and c >= 0 for c in counts) or broken + nan + infinite > total:
+        reason = "the backend's counts of the series do not add up: " + ", ".join(_number_or(c) for c in counts)
+        return _verdict(plan, Outcome.INCONCLUSIVE, reason, threshold=threshold, notes=notes)
+    many = int(total)
+    notes += (f"{many:,} series: too many to read whole, so the backend counted them and sent the worst",)
+    condition = plan.config.condition
+    judged = [_judge(figures.worst, condition, threshold.value, 0.0)] if figures.worst else []
+    support = _support(plan, judged, events)
+    support = replace(support, steps_with_data=support.steps if total > nan + infinite else 0)
+    if infinite:
+        reason = f"not a finite value: ±Inf in {int(infinite):,} of {many:,} series"
+        return _verdict(plan, Outcome.INCONCLUSIVE, reason, threshold=threshold, notes=notes, support=support)
+    if nan == total:
+        reason = "no data: the query returned no samples" if not total else "no data: every sample is NaN"
+        return _verdict(plan, Outcome.INCONCLUSIVE, reason, threshold=threshold, notes=notes, support=support)
+    pick = judged[0] if judged and judged[0].value is not None else None
+    if pick is None or pick.held != (broken == 0):  # no worst series, or one that contradicts the count
+        reason = "the backend's worst series does not agree with its count of the series that broke the condition"
+        return _verdict(plan, Outcome.INCONCLUSIVE, reason, pick, threshold, notes, support)
+    thin = _not_enough(plan, judged, support)
+    if thin is not None:
+        return _verdict(plan, Outcome.INCONCLUSIVE, thin, pick, threshold, notes, support)
+    if broken:
+        reason = f"{int(broken):,} of {many:,} series broke the condition" if total > 1 else "the condition broke"
+        return _verdict(plan, Outcome.FAILED, reason, pick, threshold, notes, support)
+    if nan:
+        reason = f"{int(nan):,} of {many:,} series have no data"
+        return _verdict(plan, Outcome.INCONCLUSIVE, reason, pick, threshold, notes, support)
+    reason = "the condition held" + (f" on all {many:,} series" if total > 1 else "")
+    return _verdict(plan, Outcome.VERIFIED, reason, pick, threshold, notes, support)
+
+
+def _number_or(value: float) -> str:
+    return f"{value:g}" if math.isfinite(value) else _number(value)
 
 
 def not_due(pending: Pending) -> Verdict:

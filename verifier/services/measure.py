@@ -1,18 +1,20 @@
 """Measure one planned verification: the only code between a plan and the metrics port.
 
 A refused query makes the verdict INVALID; a failing backend makes it ERROR. Neither is ever FAILED, so no
-ticket is reopened because a backend blinked.
+ticket is reopened because a backend blinked. A window-mode answer past the size cap (many series) is asked again
+by aggregation (`planning.aggregate_queries`) and judged from the figures (`verdicts.decide_aggregated`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from verifier.domain.evidence import GraphLinks
-from verifier.domain.measurement import Measurement
-from verifier.domain.planning import QueryPlan
-from verifier.domain.verdicts import Verdict, backend_error, decide, invalid
-from verifier.errors import BackendUnavailable, MetricsError, QueryRejected
+from verifier.domain.measurement import Aggregated, Measurement
+from verifier.domain.planning import QueryPlan, aggregate_queries
+from verifier.domain.verdicts import Verdict, backend_error, decide, decide_aggregated, invalid, judged_threshold
+from verifier.errors import AnswerTooLarge, BackendUnavailable, MetricsError, QueryRejected
 from verifier.ports import Metrics
 from verifier.services.evidence import with_evidence
 from verifier.services.resolve import resolve
@@ -31,7 +33,17 @@ def measure(
         baseline = None
         if plan.baseline_query:
             baseline = metrics.instant(plan.baseline_query.query, plan.baseline_query.at)
-        measurement = _main_query(plan, metrics)
+        try:
+            measurement = _main_query(plan, metrics)
+        except AnswerTooLarge:
+            figures = _aggregated(plan, metrics, baseline)
+            if figures is None:
+                raise
+            events = metrics.instant(plan.events_query, plan.end) if plan.events_query else None
+            verdict = decide_aggregated(plan, figures, baseline, events=events, accept_warnings=accept_warnings)
+            worst = Measurement((figures.worst,) if figures.worst else ())
+            # No sparkline: its range query would ask for every series again, past the same cap.
+            return with_evidence(verdict, plan, worst, metrics, replace(links, sparkline=False)) if links else verdict
         events = _events(plan, metrics, measurement)
     except QueryRejected as error:
         return invalid(f"the backend refused the query: {error.reason}", plan)
@@ -39,6 +51,37 @@ def measure(
         return backend_error(f"the metrics backend failed: {error.reason}", plan)
     verdict = decide(plan, measurement, baseline, events=events, accept_warnings=accept_warnings)
     return with_evidence(verdict, plan, measurement, metrics, links) if links else verdict
+
+
+def _aggregated(plan: QueryPlan, metrics: Metrics, baseline: Measurement | None) -> Aggregated | None:
+    """A window-mode answer too large to read whole, asked again as counts and the worst series alone; None
+    when no aggregate fits the plan (every-step mode, `==`, a baseline not measured): the cap's error stands."""
+    found = judged_threshold(plan, baseline)
+    queries = aggregate_queries(plan, found[0].value) if not isinstance(found, str) else None
+    if queries is None:
+        return None
+    answers = [metrics.instant(q, plan.end) for q in (queries.total, queries.broken, queries.nan, queries.infinite)]
+    worst = metrics.instant(queries.worst, plan.end)
+    total, broken, nan, infinite = (_count(a) for a in answers)
+    every = (*answers, worst)
+    return Aggregated(
+        total,
+        broken,
+        nan,
+        infinite,
+        worst.series[0] if len(worst.series) == 1 else None,  # topk(1, ...) answers one series, or none
+        warnings=tuple(dict.fromkeys(w for a in every for w in a.warnings)),
+        infos=tuple(dict.fromkeys(i for a in every for i in a.infos)),
+    )
+
+
+def _count(answer: Measurement) -> float:
+    """A `count(...)` answer's value: 0 when it answered nothing (PromQL's count of no series), NaN when it
+    answered something other than one value, for `decide_aggregated` to refuse."""
+    if not answer.series:
+        return 0.0
+    points = answer.series[0].points
+    return points[-1][1] if len(answer.series) == 1 and len(points) == 1 else math.nan
 
 
 def _main_query(plan: QueryPlan, metrics: Metrics) -> Measurement:
