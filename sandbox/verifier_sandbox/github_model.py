@@ -145,7 +145,8 @@ class Payloads:
 
     def user(self, login: str) -> dict[str, Any]:
         url = f"{self.api}/users/{login}"
-        uid = self.ids.get(login, _id(login))  # an account keeps its id when renamed; a login can change hands
+        # An account keeps its id when renamed, and a login can change hands; logins are one account in any case.
+        uid = self.ids.get(login, _id(login.lower()))
         return {
             "login": login,
             "id": uid,

@@ -47,8 +47,8 @@ def test_the_job_fails_at_once_on_exits_a_retry_cannot_help_and_ignores_eviction
             "action": "FailJob",
             "onExitCodes": {
                 "containerName": "verifier",
-                "operator": "In",
-                "values": [ExitCode.INVALID, ExitCode.THROTTLED],
+                "operator": "NotIn",
+                "values": [ExitCode.FAILED],  # exit_codes.RETRIED: only a run that failed before writing
             },
             "onPodConditions": [],
         },
