@@ -694,6 +694,14 @@ CHECKS: dict[str, Check] = {
         "tests/unit/test_settle_and_lookback.py::test_the_settling_delay_is_a_setting",
         "the CLI with the variable set, judged against the fakes at a fixed clock",
     ),
+    "VERIFIER_JIRA_CLOUD_ID": Elsewhere(
+        "tests/adapters/test_jira_scoped_token.py::test_every_call_goes_through_the_gateway_and_links_keep_the_site",
+        "the gateway is a second sandbox route (api.atlassian.com cannot be reached here)",
+    ),
+    "VERIFIER_JIRA_API_GATEWAY_URL": Elsewhere(
+        "tests/adapters/test_jira_scoped_token.py::test_every_call_goes_through_the_gateway_and_links_keep_the_site",
+        "it exists so that test can point the gateway at the sandbox",
+    ),
     "VERIFIER_LOG_LEVEL": _log_level,
     "VERIFIER_LOG_FORMAT": _log_format,
 }

@@ -231,10 +231,9 @@ def test_a_stop_cancels_the_queued_measurements_and_still_reports_every_due_tick
         done("C", 3, body=BLOCK.replace("100ms", "100kB")),
     )
     report = run(tracker, metrics, RunOptions(concurrency=1), NOW, stop=stop)
-    assert tracker.writes == [] and [q for q, _ in metrics.asked] == [
-        QUERY,
-        "sum(increase(latency_seconds_count[48h]))",
-    ]
+    asked = [q for q, _ in metrics.asked]
+    # A's query was under way (its events count may follow before the stop is seen); B's was never sent.
+    assert tracker.writes == [] and asked[0] == QUERY and not [q for q in asked if "errors" in q], asked
     assert {r.key: (r.outcome, r.deferred) for r in report.results} == {
         "A": ("SKIPPED", ""),
         "B": ("SKIPPED", ""),
