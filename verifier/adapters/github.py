@@ -55,7 +55,7 @@ from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.access import Access
 from verifier.domain.formats import essentials
-from verifier.domain.identity import Identities, split_entry
+from verifier.domain.identity import Identities, resolve
 from verifier.domain.labels import fit_label
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.render import parse_marker
@@ -237,22 +237,13 @@ class GitHubTracker:
 
     def trust(self, entries: Iterable[str]) -> Identities:
         """Logins are looked up with `GET /users/{username}` (any case); `login=id` is taken as pinned."""
-        ids: dict[str, str | None] = {}
         try:
             self._own_account()  # known before anyone is named by id (`_who`)
         except TrackerError as error:  # the run's own first call says so again, and stops
             _log.error("tracker.own_account_unknown", error=str(error))
-        for name, pinned in map(split_entry, entries):
-            login = name.lower()
-            if login and pinned is not None:
-                ids[login] = pinned
-            elif login:
-                try:
-                    ids[login] = self._user_id(login)
-                except TrackerError as error:  # refused out loud: an entry that cannot be resolved trusts nobody
-                    _log.error("github.trusted_author_lookup_failed", login=login, error=str(error))
-                    ids[login] = None
-        self._identities = Identities(ids)
+        self._identities, failed = resolve(entries, self._user_id, fold=True)
+        for login, reason in failed:  # refused out loud: an entry that cannot be resolved trusts nobody
+            _log.error("github.trusted_author_lookup_failed", login=login, error=reason)
         _log.info("github.trusted_authors", mapping=self._identities.mapping())
         return self._identities
 

@@ -53,7 +53,7 @@ from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
 from verifier.domain.access import Access
 from verifier.domain.formats import essentials
-from verifier.domain.identity import Identities, split_entry
+from verifier.domain.identity import Identities, resolve
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.ports import RESEND_WRITE
@@ -173,23 +173,16 @@ class JiraTracker(JiraFiling):
     def trust(self, entries: Iterable[str]) -> Identities:
         """Cloud: an accountId is its own id; an email (or display name) is looked up (`user/search`, one exact
         match). Data Center: a user name is looked up for its user key, which a rename keeps."""
-        ids: dict[str, str | None] = {}
         try:
             self._own_account()  # known before anyone is named by id (`_user`)
         except TrackerError as error:  # the run's own first call says so again, and stops
             _log.error("tracker.own_account_unknown", error=str(error))
-        for name, pinned in map(split_entry, entries):
-            if name and pinned is not None:
-                ids[name] = pinned
-            elif name and self._is_cloud() and ACCOUNT_ID.match(name):
-                ids[name] = name
-            elif name:
-                try:
-                    ids[name] = self._user_id(name)
-                except TrackerError as error:  # refused out loud: an entry that cannot be resolved trusts nobody
-                    _log.error("jira.trusted_author_lookup_failed", name=name, error=str(error))
-                    ids[name] = None
-        self._identities = Identities(ids)
+        cloud = self._is_cloud()
+        self._identities, failed = resolve(
+            entries, self._user_id, literal=lambda name: cloud and ACCOUNT_ID.match(name) is not None
+        )
+        for name, reason in failed:  # refused out loud: an entry that cannot be resolved trusts nobody
+            _log.error("jira.trusted_author_lookup_failed", name=name, error=reason)
         _log.info("jira.trusted_authors", mapping=self._identities.mapping())
         return self._identities
 

@@ -11,8 +11,10 @@ entry (whatever it is called now), and anyone else whose name is an entry's but 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+
+from verifier.errors import TrackerError
 
 
 def split_entry(entry: str) -> tuple[str, str | None]:
@@ -45,3 +47,32 @@ class Identities:
     def mapping(self) -> list[str]:
         """`doctor`'s lines: `alice -> 583231`, `bob -> not found (not trusted)`."""
         return [f"{entry} -> {resolved or 'not found (not trusted)'}" for entry, resolved in sorted(self.ids.items())]
+
+
+def resolve(
+    entries: Iterable[str],
+    lookup: Callable[[str], str | None],
+    *,
+    fold: bool = False,
+    literal: Callable[[str], bool] = lambda name: False,
+) -> tuple[Identities, tuple[tuple[str, str], ...]]:
+    """Each entry's id: pinned (`name=id`), the name itself where it is an id (`literal`: a Jira accountId), else
+    `lookup(name)` (the tracker's user search). An entry the lookup could not resolve trusts nobody: it is
+    returned with the reason, for the adapter to say out loud."""
+    ids: dict[str, str | None] = {}
+    failed: list[tuple[str, str]] = []
+    for name, pinned in map(split_entry, entries):
+        name = name.lower() if fold else name
+        if not name:
+            continue
+        if pinned is not None:
+            ids[name] = pinned
+        elif literal(name):
+            ids[name] = name
+        else:
+            try:
+                ids[name] = lookup(name)
+            except TrackerError as error:
+                ids[name] = None
+                failed.append((name, str(error)))
+    return Identities(ids), tuple(failed)
