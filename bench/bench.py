@@ -124,10 +124,6 @@ class Row:
     counts: dict[str, Any]
     article: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def requests(self) -> int:
-        return sum(v for k, v in self.kinds.items() if k != "metric queries") + self.kinds["metric queries"]
-
 
 def scenario(
     tracker: str, size: int, latency: float, concurrency: int, *, article_sample: int = 0, **settings: str
