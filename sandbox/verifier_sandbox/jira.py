@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -55,6 +56,7 @@ from verifier_sandbox.jql import JqlError, parse_jql
 __all__ = ["DEFAULT_WORKFLOW", "JiraComment", "JiraIssue", "JiraSandbox", "JiraTransition", "JiraUser"]
 
 Deployment = Literal["cloud", "datacenter"]
+_LISTINGS_KEPT = 64  # listings being paged through at once; an older token is expired, as Jira says
 _REMOVED_SEARCH = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
     "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
@@ -110,6 +112,13 @@ class JiraSandbox(SandboxServer):
         self.bot = JiraUser.named(bot_name, email)
         self.users: dict[str, JiraUser] = {bot_name: self.bot}
         self.issues: dict[str, JiraIssue] = {}
+        # Indexes, so a lookup costs the same at 50,000 issues as at 5 (bench/): by id, by lower-case key, the
+        # highest number per project, and the result lists of the listings being paged (see `_search_jql`).
+        self._by_id: dict[str, JiraIssue] = {}
+        self._by_lower_key: dict[str, JiraIssue] = {}
+        self._numbers: dict[str, int] = {}
+        self._listings: OrderedDict[int, list[str]] = OrderedDict()
+        self._next_listing = 0
         self.workflows: dict[str, tuple[JiraTransition, ...]] = {"default": DEFAULT_WORKFLOW, "none": ()}
         self._next_id = 10000
         self._next_comment = 20000
@@ -163,9 +172,9 @@ class JiraSandbox(SandboxServer):
             if workflow not in self.workflows:
                 raise ValueError(f"unknown workflow {workflow!r}")
             self._next_id += 1
-            number = 1 + sum(1 for i in self.issues.values() if i.project == project)
+            number = self._numbers[project] = self._numbers.get(project, 0) + 1
             key = f"{project}-{number}"
-            self.issues[key] = JiraIssue(
+            issue = self.issues[key] = JiraIssue(
                 id=self._next_id,
                 key=key,
                 project=project,
@@ -186,6 +195,7 @@ class JiraSandbox(SandboxServer):
                 priority=priority,
                 assignee=self.user(assignee) if assignee else None,
             )
+            self._by_id[str(issue.id)] = self._by_lower_key[key.lower()] = issue
             return key
 
     def add_comment(self, key: str, body: str, *, author: str = "alice", created: datetime | None = None) -> str:
@@ -284,9 +294,9 @@ class JiraSandbox(SandboxServer):
         return Renderer(self.root, "2" if version == "latest" else version, self.cloud)
 
     def _find(self, key: str) -> JiraIssue:
-        for issue in self.issues.values():
-            if key in (issue.key, str(issue.id)):
-                return issue
+        issue = self.issues.get(key) or self._by_id.get(key)
+        if issue is not None:
+            return issue
         raise HttpError(self.error(404, "Issue does not exist or you do not have permission to see it."))
 
     def _register_routes(self) -> None:
@@ -384,8 +394,12 @@ class JiraSandbox(SandboxServer):
             query = parse_jql(jql, self.clock())
         except JqlError as exc:
             raise HttpError(self.error(400, str(exc))) from exc
-        by_key = {issue.key.lower(): issue for issue in self.issues.values()}
-        return [by_key[f.key] for f in query.run([i.facts() for i in self.issues.values()])]
+        if query.keys is None:
+            candidates = list(self.issues.values())
+        else:  # `key in (...)`: only the named issues can match, found by key rather than by testing every issue
+            candidates = [i for i in (self._by_lower_key.get(k) for k in query.keys) if i is not None]
+        by_key = {issue.key.lower(): issue for issue in candidates}
+        return [by_key[f.key] for f in query.run([i.facts() for i in candidates])]
 
     def _page_size(self, value: Any) -> int:
         size = int_param(value, 50, self)
@@ -415,23 +429,42 @@ class JiraSandbox(SandboxServer):
             raise HttpError(self.error(404, "Not Found"))
         args = self._search_args(req)
         jql = str(args.get("jql", ""))
-        found = self._run_jql(jql)
         size = self._page_size(args.get("maxResults"))
+        expired = HttpError(self.error(400, "The provided next page token is invalid or expired."))
         try:
-            start = decode_page_token(args.get("nextPageToken"), jql)
+            start, listing = decode_page_token(args.get("nextPageToken"), jql)
         except ValueError as exc:
-            raise HttpError(self.error(400, "The provided next page token is invalid or expired.")) from exc
+            raise expired from exc
+        # A token is a cursor: the pages after the first are cut from the result as it stood at the first (the
+        # issues as they are now), so a page costs its size, not a search of every issue. A few are kept.
+        if listing == 0:  # the first page
+            found = [i.key for i in self._run_jql(jql)]
+            with self._lock:
+                self._next_listing += 1
+                listing = self._next_listing
+                self._listings[listing] = found
+                while len(self._listings) > _LISTINGS_KEPT:
+                    self._listings.popitem(last=False)
+        keys = self._listings.get(listing)
+        if keys is None:
+            raise expired
         fields = selected_fields(args.get("fields"), "id")
         changelog = "changelog" in (req.param("expand") or "")
         issues = [
             r.issue(
-                i, fields, self.inline_comments, changelog=changelog, changelog_cap=self._cap(self.search_changelog)
+                self.issues[key],
+                fields,
+                self.inline_comments,
+                changelog=changelog,
+                changelog_cap=self._cap(self.search_changelog),
             )
-            for i in found[start : start + size]
+            for key in keys[start : start + size]
         ]
-        payload: dict[str, Any] = {"issues": issues, "isLast": start + size >= len(found)}
-        if start + size < len(found):
-            payload["nextPageToken"] = encode_page_token(start + size, jql)
+        payload: dict[str, Any] = {"issues": issues, "isLast": start + size >= len(keys)}
+        if start + size < len(keys):
+            payload["nextPageToken"] = encode_page_token(start + size, jql, listing)
+        else:
+            self._listings.pop(listing, None)
         return Reply.json(200, payload)
 
     # -- issues ----------------------------------------------------------------------------------------------

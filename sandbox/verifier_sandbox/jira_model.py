@@ -382,20 +382,21 @@ def selected_fields(names: Any, default: str) -> set[str] | None:
     return None if selected == set(ISSUE_FIELDS) else selected
 
 
-def encode_page_token(offset: int, jql: str) -> str:
-    """Cloud's opaque `nextPageToken`: the offset, bound to the query it belongs to."""
-    raw = json.dumps({"o": offset, "q": hashlib.sha256(jql.encode()).hexdigest()[:12]})
+def encode_page_token(offset: int, jql: str, listing: int) -> str:
+    """Cloud's opaque `nextPageToken`: the offset in a listing, bound to the query it belongs to."""
+    raw = json.dumps({"o": offset, "q": hashlib.sha256(jql.encode()).hexdigest()[:12], "l": listing})
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def decode_page_token(token: Any, jql: str) -> int:
-    """The offset in a token (0 for none); ValueError when it is malformed or belongs to another query."""
+def decode_page_token(token: Any, jql: str) -> tuple[int, int]:
+    """The offset and listing in a token ((0, 0) for none); ValueError when it is malformed or belongs to another
+    query."""
     if token is None:
-        return 0
+        return 0, 0
     try:
         state = json.loads(base64.urlsafe_b64decode(str(token)))
         if state["q"] == hashlib.sha256(jql.encode()).hexdigest()[:12]:
-            return int(state["o"])
+            return int(state["o"]), int(state["l"])
     except (ValueError, KeyError, TypeError, binascii.Error):
         pass
     raise ValueError("invalid page token")

@@ -81,6 +81,9 @@ Predicate = Callable[[JqlFacts], bool]
 class JqlQuery:
     predicate: Predicate
     order: tuple[tuple[str, bool], ...]  # (attribute, descending)
+    # The (lower-case) keys every match is among, when the query says so (`key in (...) AND ...`): the sandbox
+    # then looks those up instead of testing every issue. None: any issue may match.
+    keys: frozenset[str] | None = None
 
     def run(self, issues: list[JqlFacts]) -> list[JqlFacts]:
         found = [i for i in issues if self.predicate(i)]
@@ -129,6 +132,7 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.pos = 0
         self.now = now
+        self.keys: dict[Predicate, frozenset[str]] = {}  # the predicates that only key-named issues can pass
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -162,7 +166,7 @@ class _Parser:
         rest = self.peek()
         if rest is not None:
             raise JqlError(f"Error in the JQL Query: unexpected '{rest.text}'.")
-        return JqlQuery(predicate, tuple(order))
+        return JqlQuery(predicate, tuple(order), self.keys.get(predicate))
 
     def sort_item(self) -> tuple[str, bool]:
         name = self.next("a field to sort by").text
@@ -180,13 +184,25 @@ class _Parser:
         parts = [self.conjunction()]
         while self.accept("OR"):
             parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else (lambda i: any(p(i) for p in parts))
+        if len(parts) == 1:
+            return parts[0]
+        either: Predicate = lambda i: any(p(i) for p in parts)  # noqa: E731
+        confined = [self.keys.get(p) for p in parts]
+        if all(keys is not None for keys in confined):  # a match is among the union of the alternatives' keys
+            self.keys[either] = frozenset().union(*(k for k in confined if k is not None))
+        return either
 
     def conjunction(self) -> Predicate:
         parts = [self.factor()]
         while self.accept("AND"):
             parts.append(self.factor())
-        return parts[0] if len(parts) == 1 else (lambda i: all(p(i) for p in parts))
+        if len(parts) == 1:
+            return parts[0]
+        every: Predicate = lambda i: all(p(i) for p in parts)  # noqa: E731
+        confined = [k for k in (self.keys.get(p) for p in parts) if k is not None]
+        if confined:  # a match is among the keys of every confined part
+            self.keys[every] = frozenset.intersection(*confined)
+        return every
 
     def factor(self) -> Predicate:
         if self.accept("NOT"):
@@ -265,7 +281,10 @@ class _Parser:
         else:
             raise JqlError(f"The operator '{op}' is not supported by the '{field}' field.")
         positive = op in ("=", "in")
-        return lambda i: bool(_text_values(i, attribute) & wanted) == positive
+        predicate: Predicate = lambda i: bool(_text_values(i, attribute) & wanted) == positive  # noqa: E731
+        if attribute == "key" and positive:
+            self.keys[predicate] = frozenset(wanted)
+        return predicate
 
     def normalise(self, attribute: str, field: str, value: str) -> str:
         if attribute == "category":
