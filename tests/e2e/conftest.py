@@ -29,7 +29,7 @@ from tests.adapters.conftest import (  # noqa: F401  (fixtures, re-exported for 
     jira_dc,
 )
 from tests.e2e.seed import Desk, GitHubDesk, JiraDesk, Timeline, base_env, history, timeline
-from tests.integration.backends import PrometheusServer
+from tests.integration.backends import PrometheusServer, Pushgateway
 
 TRACKERS = ("jira-cloud", "jira-dc", "github")
 _SANDBOX_FIXTURE = {"jira-cloud": "jira_cloud", "jira-dc": "jira_dc", "github": "github"}
@@ -225,3 +225,23 @@ def metrics_proxy(live_prometheus: PrometheusServer) -> Iterator[MetricsProxy]:
         yield proxy
     finally:
         proxy.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushgateway]:
+    """A real Pushgateway with its own persistence file, shared by a module's tests."""
+    with Pushgateway(tmp_path_factory.mktemp("pushgateway")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def scraper(gateway: Pushgateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """A second real Prometheus, scraping the Pushgateway every second with the pushed labels kept."""
+    server = PrometheusServer(tmp_path_factory.mktemp("scraper"))
+    target = gateway.url.removeprefix("http://")
+    server.config.write_text(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n"
+        f"    static_configs:\n      - targets: [{json.dumps(target)}]\n"
+    )
+    with server:
+        yield server

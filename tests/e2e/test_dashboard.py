@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,25 +19,6 @@ pytestmark = pytest.mark.integration
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "helm" / "action-item-verifier" / "dashboards"
 JOB = "action-item-verifier-e2e"
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushgateway]:
-    with Pushgateway(tmp_path_factory.mktemp("pushgateway")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def scraper(gateway: Pushgateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    """A second real Prometheus, scraping the Pushgateway every second with the pushed labels kept."""
-    server = PrometheusServer(tmp_path_factory.mktemp("scraper"))
-    target = gateway.url.removeprefix("http://")
-    server.config.write_text(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n"
-        f"    static_configs:\n      - targets: [{json.dumps(target)}]\n"
-    )
-    with server:
-        yield server
 
 
 def _targets() -> list[tuple[str, str]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -21,24 +20,6 @@ from tests.integration.backends import PrometheusServer, Pushgateway
 pytestmark = pytest.mark.integration
 
 Series = dict[tuple[tuple[str, str], ...], float]
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushgateway]:
-    with Pushgateway(tmp_path_factory.mktemp("pushgateway")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def scraper(gateway: Pushgateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    server = PrometheusServer(tmp_path_factory.mktemp("scraper"))
-    target = gateway.url.removeprefix("http://")
-    server.config.write_text(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n"
-        f"    static_configs:\n      - targets: [{json.dumps(target)}]\n"
-    )
-    with server:
-        yield server
 
 
 def _query(prometheus: PrometheusServer, expr: str) -> Series:

@@ -52,16 +52,6 @@ def hostile(live_prometheus: PrometheusServer) -> Iterator[HostileBackend]:
         backend.close()
 
 
-@pytest.fixture
-def jira(request: pytest.FixtureRequest) -> Desk:
-    return make_desk(request, "jira-cloud")
-
-
-@pytest.fixture
-def gh(request: pytest.FixtureRequest) -> Desk:
-    return make_desk(request, "github")
-
-
 def env_for(desk: Desk, metrics_url: str, **extra: str) -> dict[str, str]:
     return {**base_env(metrics_url, VERIFIER_PROMETHEUS_RETRIES="0"), **desk.env(), **extra}
 

@@ -66,16 +66,6 @@ def cli(env: Mapping[str, str], *args: str, stdin: str | None = None) -> subproc
     return done
 
 
-@pytest.fixture
-def jira(request: pytest.FixtureRequest) -> Desk:
-    return make_desk(request, "jira-cloud")
-
-
-@pytest.fixture
-def gh(request: pytest.FixtureRequest) -> Desk:
-    return make_desk(request, "github")
-
-
 def env_for(desk: Desk, metrics_url: str, **extra: str) -> dict[str, str]:
     return {**base_env(metrics_url), **desk.env(), **extra}
 

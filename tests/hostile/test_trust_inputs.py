@@ -37,16 +37,6 @@ pytestmark = pytest.mark.integration
 MALLORY = COMMENTER
 
 
-@pytest.fixture
-def jira(request: pytest.FixtureRequest) -> Desk:
-    return make_desk(request, "jira-cloud")
-
-
-@pytest.fixture
-def gh(request: pytest.FixtureRequest) -> Desk:
-    return make_desk(request, "github")
-
-
 def _trusting(desk: Desk, url: str, *who: str) -> dict[str, str]:
     return env_for(desk, url, VERIFIER_TRUSTED_AUTHORS=",".join(desk.identity(w) for w in who))
 

@@ -44,16 +44,6 @@ API_KEY = "key-redirect-1a2b3c4d"
 TENANT = "tenant-redirect-5e6f"
 
 
-@pytest.fixture
-def jira(request: pytest.FixtureRequest) -> Desk:
-    return make_desk(request, "jira-cloud")
-
-
-@pytest.fixture
-def gh(request: pytest.FixtureRequest) -> Desk:
-    return make_desk(request, "github")
-
-
 # -- a metrics backend answering 307 to another origin -----------------------------------------------------------
 
 
