@@ -18,9 +18,11 @@ import pytest
 import yaml
 
 from tests.adapters.test_github_adapter import FakeClock
-from verifier.adapters.github import GitHubConnection, GitHubTracker, WritePacer
-from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy, seed_comment
+from verifier.adapters.github import GitHubTracker, WritePacer
+from verifier.adapters.jira import JiraTracker, seed_comment
 from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
+from verifier.adapters.retry import RetryPolicy
+from verifier.connections import GitHubConnection, JiraConnection
 from verifier.domain.filing import FilingDocument, parse_filing
 from verifier.domain.formats import find_config
 from verifier.domain.models import fingerprint_in, incident_facts

@@ -15,7 +15,8 @@ from github import Auth, Github
 from pydantic import SecretStr, ValidationError
 
 from tests.adapters.contract import ContractValidator
-from verifier.adapters.github import GitHubConnection, GitHubTracker, WritePacer
+from verifier.adapters.github import GitHubTracker, WritePacer
+from verifier.connections import GitHubConnection
 from verifier.domain.tickets import Flavour
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox

@@ -16,7 +16,9 @@ from jira import JIRA
 from pydantic import SecretStr, ValidationError
 
 from tests.adapters.contract import ContractValidator
-from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
+from verifier.adapters.jira import JiraTracker
+from verifier.adapters.retry import RetryPolicy
+from verifier.connections import JiraConnection
 from verifier.domain.tickets import Flavour
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.http import Reply

@@ -8,9 +8,10 @@ import pytest
 
 from tests.adapters.test_github_adapter import REPO
 from tests.adapters.test_jira_adapter import connect
-from verifier.adapters.github import GitHubConnection, GitHubTracker, WritePacer
+from verifier.adapters.github import GitHubTracker, WritePacer
 from verifier.adapters.jira import JiraTracker
 from verifier.adapters.retry import RetryPolicy
+from verifier.connections import GitHubConnection
 from verifier.errors import TrackerError
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.jira import JiraSandbox

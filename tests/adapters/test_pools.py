@@ -15,9 +15,10 @@ from pydantic import SecretStr
 from tests.adapters import test_github_adapter as gh
 from tests.adapters import test_jira_adapter as jr
 from verifier import defaults
-from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy
+from verifier.adapters.jira import JiraTracker
 from verifier.adapters.prometheus import PrometheusMetrics
-from verifier.connections import PrometheusConnection
+from verifier.adapters.retry import RetryPolicy
+from verifier.connections import JiraConnection, PrometheusConnection
 from verifier.errors import QueryRejected, TrackerError
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.http import SandboxServer

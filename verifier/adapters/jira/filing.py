@@ -18,7 +18,7 @@ from urllib.parse import quote
 import structlog
 
 from verifier import defaults
-from verifier.adapters.jira_jql import ACCOUNT_ID, fold, issue_fields, jql_quote
+from verifier.adapters.jira.jql import ACCOUNT_ID, fold, issue_fields, jql_quote
 from verifier.connections import JiraConnection
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config

@@ -1,4 +1,4 @@
-"""What `jira.py` and `jira_filing.py` both read Jira with: JQL quoting, name folding, an issue's fields, and the
+"""What `tracker.py` and `filing.py` both read Jira with: JQL quoting, name folding, an issue's fields, and the
 shape of a Cloud account id. A leaf of the Jira adapter, so neither module imports the other's private names (#23).
 """
 

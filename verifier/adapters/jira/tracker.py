@@ -16,9 +16,9 @@ What the `jira` library does and does not do for us (jira 3.10):
 - `transition_issue` posts the transition id as a number; the API description types it as a string. We post it
   ourselves, as a string. Comments too go through our session, whose connection pool is sized to the run's
   concurrency (the library's keeps 10: at 16 requests in flight, a new TCP connection for one request in four).
-- Filing (`find_filed`, `create`) is in `verifier.adapters.jira_filing`, a mixin of `JiraTracker`.
+- Filing (`find_filed`, `create`) is in `verifier.adapters.jira.filing`, a mixin of `JiraTracker`.
 - Trust reads an issue's whole history (who edited the description, who added each label), paging `GET
-  .../issue/{key}/changelog` only when `changelog.total` is more than came inline: `verifier.adapters.jira_history`.
+  .../issue/{key}/changelog` only when `changelog.total` is more than came inline: `verifier.adapters.jira.history`.
   The body's author is `creator`, never the editable `reporter`.
 
 Searches are streamed page by page; the caller writes only after the listing (see `Tracker.resolved_tickets`).
@@ -45,9 +45,9 @@ from verifier import defaults
 from verifier.adapters import retry
 from verifier.adapters.access import jira_access, jira_site, tenant_info
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, OriginBoundSession, guard
-from verifier.adapters.jira_filing import JiraFiling, incident_label, seed_comment
-from verifier.adapters.jira_history import CHANGELOG_PAGE, trust_fields, whole_history
-from verifier.adapters.jira_jql import ACCOUNT_ID, fold, issue_fields, jql_quote
+from verifier.adapters.jira.filing import JiraFiling, incident_label, seed_comment
+from verifier.adapters.jira.history import CHANGELOG_PAGE, trust_fields, whole_history
+from verifier.adapters.jira.jql import ACCOUNT_ID, fold, issue_fields, jql_quote
 from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import JiraConnection
@@ -396,7 +396,7 @@ class JiraTracker(JiraFiling):
             raise TrackerError(f"unexpected Jira issue shape: {exc}", ticket=key) from exc
 
     def _trust_history(self, key: str, fields: dict[str, Any], changelog: Any) -> dict[str, Any]:
-        """The Ticket fields trust reads from the issue's history (`jira_history`); its pages are fetched only
+        """The Ticket fields trust reads from the issue's history (`history`); its pages are fetched only
         when `changelog.total` is more than came inline, and only Cloud has them."""
         fetch = partial(self._changelog_page, key) if self._is_cloud() else None
         histories, gap = whole_history(key, changelog, fetch)
