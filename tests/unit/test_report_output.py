@@ -99,6 +99,7 @@ def test_the_json_a_dashboard_reads() -> None:
         "overall",
         "groups",
         "failed_verification",
+        "regressed_later",
         "overdue",
         "left_out",
     }
@@ -113,6 +114,7 @@ def test_the_json_a_dashboard_reads() -> None:
         "pending": 0,
         "overdue": 0,
         "elsewhere": 0,
+        "regressed_later": 0,
         "fix_hold_rate": 1.0,
     }
     assert data["failed_verification"] == [

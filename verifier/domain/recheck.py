@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, _combined, judged_elsewise
+from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, combined, judged_elsewise
 from verifier.domain.binding import fingerprint_of
 from verifier.domain.config import VerificationConfig
 from verifier.domain.outcomes import Outcome
@@ -180,4 +180,4 @@ def recheck_actions(
             actions.append(AddLabel(REGRESSED_LABEL))
         if reopens:
             actions.append(Reopen(note_if_impossible=labels.reopen_failed not in ticket.labels))
-    return list(_combined(list(actions), labels_with))
+    return list(combined(list(actions), labels_with))
