@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.test_filing_file import document, text
+from verifier.domain.binding import signed_body, signed_for
 from verifier.domain.config import canonical, render_config
+from verifier.domain.explain import explain
+from verifier.domain.filing import action_item, incident_context, parse_filing
 from verifier.domain.formats import find_config
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.no_data import MAX_TRAFFIC, Traffic, parse_traffic, traffic_query, traffic_refusal, zeros
@@ -216,3 +220,45 @@ def test_the_zero_is_judged_like_a_measured_zero(condition: str, outcome: str, m
     verdict = decide(planned, zero, events=zero)
     assert verdict.outcome is Outcome(outcome) and verdict.value == 0
     assert verdict.support is not None and verdict.support.steps_with_data == planned.steps
+
+
+# ------------------------------------------------------------------------------------- filing and check-config
+
+
+def test_filing_writes_the_new_fields_into_the_signed_block_it_files() -> None:
+    """An action-items file's `verification` with the new fields: the filed body's block reads back the same, and
+    the bound signature covers them (a changed bound no longer verifies)."""
+
+    doc = document()
+    doc["items"][0]["verification"] = {
+        "metric": "checkout_errors_total",
+        "condition": "== 0",
+        "no_data": "zero",
+        "traffic": 'http_requests_total{service="checkout"} >= 1000',
+        "recheck_after": "30d",
+    }
+    parsed = parse_filing(text(doc))
+    spec = parsed.items[0]
+    item = action_item(spec, "INC-7", incident_context(parsed.incident, actual_value=1.84), ())
+    key = b"s" * 32
+    for flavour in Flavour:
+        body = signed_body(key, "A-1", item, flavour)
+        found = find_config(body)
+        assert found is not None and replace(found, signature=None) == spec.verification
+        assert found.traffic == Traffic('http_requests_total{service="checkout"}', 1000)
+        assert signed_for(key, "A-1", body, found)
+        tampered = body.replace(">= 1000", ">= 1")
+        again = find_config(tampered)
+        assert again is not None and not signed_for(key, "A-1", tampered, again)
+
+
+def test_check_config_spells_out_the_traffic_query_and_the_re_check() -> None:
+    shown = explain(
+        _block(*ERRORS, "no_data: zero", 'traffic: "requests_total >= 1000"', "delay: 3h", "recheck_after: 30d"),
+        now=NOW,
+    )
+    assert shown["no data"] == (
+        "no series at all is taken as 0 when sum(increase(requests_total[3h])) >= 1,000 at the window's end; "
+        "INCONCLUSIVE otherwise"
+    )
+    assert shown["re-check"] == "a VERIFIED result is judged again over the window ending 720h after this one"
