@@ -27,6 +27,8 @@ from verifier.domain.render import render_recheck, render_result
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.triage import AlreadyRecorded, Measure, Policy, triage
 from verifier.domain.verdicts import Outcome, Verdict
+from verifier.errors import ConfigError
+from verifier.services.stream import listing_days
 
 BLOCK = (
     '```yaml\n# action-item-verifier: v1\nmetric: checkout_errors_total\ncondition: "< 10"\ndelay: 48h\n'
@@ -218,3 +220,40 @@ def test_the_re_check_comment_differs_from_a_result_comment_only_around_the_tabl
     result = render_result(verdict, RESOLVED, Flavour.MARKDOWN)
     recheck = render_recheck(verdict, RESOLVED, Flavour.MARKDOWN, None, reopens=False)
     assert result.split("\n")[1:6] == recheck.split("\n")[1:6]  # the summary and the table
+
+
+def test_a_missing_reopen_is_re_applied_only_where_the_comment_announced_it() -> None:
+    """A run killed after the comment re-applies the reopen; switching the setting later reopens nothing."""
+    resolved = _ticket().resolved_at
+    for announced in (True, False):
+        body = render_recheck(FAILED, RESOLVED, Flavour.MARKDOWN, None, reopens=announced)
+        comment = replace(_recheck(), body=body)
+        ticket = _ticket(_result(), comment, labels=frozenset({"post-incident", REGRESSED_LABEL}))
+        decision = decide_recheck(
+            FAILED, resolved, ticket, Flavour.MARKDOWN, Labels(), trusted=POLICY.trusted, own=POLICY.own,
+            already_written=True, reopens=True,
+        )  # fmt: skip
+        assert [type(a) for a in decision.actions] == ([Reopen] if announced else [])
+
+
+@given(
+    delay_hours=st.integers(1, 366 * 24),
+    recheck_hours=st.integers(1, 366 * 24),
+    lookback=st.integers(1, 3650),
+    age=st.floats(0, 1),
+)
+def test_every_re_check_a_config_may_ask_for_is_within_the_listings_reach(
+    delay_hours: int, recheck_hours: int, lookback: int, age: float
+) -> None:
+    """The trackers' queries list done tickets resolved within `listing_days(lookback)`; a re-check that ended
+    within the lookback is of a ticket resolved within that reach, or its config is refused."""
+    text = BLOCK.replace("delay: 48h", f"delay: {delay_hours}h").replace('"30d"', f'"{recheck_hours}h"')
+    try:
+        config = find_config(text)
+    except ConfigError as error:
+        assert error.field == "recheck_after" and delay_hours + recheck_hours > 366 * 24
+        return
+    assert config is not None and config.recheck_after == timedelta(hours=recheck_hours)
+    ended = NOW - timedelta(days=lookback) * age  # the re-check's window ended within the lookback
+    resolved = ended - config.delay - config.recheck_after
+    assert resolved >= NOW - timedelta(days=listing_days(lookback))

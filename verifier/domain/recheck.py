@@ -27,7 +27,7 @@ from verifier.domain.config import VerificationConfig
 from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import IncidentFacts, Pending, QueryPlan, plan
 from verifier.domain.protocol import REGRESSED_LABEL, parse_recheck, recheck_signature, recheck_signed_by
-from verifier.domain.render import render_recheck
+from verifier.domain.render import RECHECK_REOPENED, render_recheck
 from verifier.domain.selection import Choice, Recorded, select_config
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.verdicts import Verdict
@@ -138,7 +138,10 @@ def decide_recheck(
     stale = judged_elsewise(judged, choice)
     if stale is not None:
         return Decision(note=stale)
-    written = already_written or recorded_recheck(ticket, own, choice, signing_key) is not None
+    recorded = recorded_recheck(ticket, own, choice, signing_key)
+    written = already_written or recorded is not None
+    if recorded is not None:  # what its comment announced, whatever the setting says now
+        reopens = RECHECK_REOPENED in recorded.comment.body
     actions = recheck_actions(
         verdict,
         ticket,

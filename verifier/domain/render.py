@@ -93,8 +93,10 @@ _RECHECK_VOICE = {
     ),
     Outcome.INVALID: ("⚠️", "(!)", "Re-check could not run: the config is invalid", "Nothing was changed."),
 }
+#: How a re-check's comment says it reopened the ticket: a later run re-applies a missing reopen only after it.
+RECHECK_REOPENED = "Reopened and labelled"
 _REGRESSED_NEXT = {
-    True: "Reopened and labelled {label}: the fix held at its window, and no longer does.",
+    True: RECHECK_REOPENED + " {label}: the fix held at its window, and no longer does.",
     False: "Labelled {label} (not reopened, by the verifier's setting): the fix held at its window, and no "
     "longer does.",
 }
