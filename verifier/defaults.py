@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Final
 
 #: The label every post-incident action item carries (the seed's); what `run` and `report` search for.
 LABEL = "post-incident"
@@ -41,6 +42,9 @@ TOKEN_EXPIRY_WARNING_DAYS = 14
 LOOKBACK_DAYS = 90
 #: Seconds a window's end must be old before it is judged: OTLP batches arrive late, samples out of order.
 SETTLE_SECONDS = 300
+#: What a later re-check (`recheck_after`) that finds a regression does besides its comment and label: `comment`
+#: (nothing more) or `reopen`.
+RECHECK_ACTION: Final = "comment"
 #: Enough data for a verdict (VERIFIED or FAILED): the share of steps with data in every-step mode, and the events
 #: a quantile needs in the window (a config's `min_events` overrides it). 100 observations put a p99 on the top one.
 MIN_COVERAGE_PERCENT = 90.0

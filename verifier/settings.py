@@ -145,6 +145,7 @@ class RunSettings(BaseSettings, _Secrets):
     lookback_days: int = Field(default=defaults.LOOKBACK_DAYS, ge=1, le=3650)
     # Late OTLP batches and out-of-order samples: a window is judged once its end is this many seconds old.
     settle_seconds: int = Field(default=defaults.SETTLE_SECONDS, ge=0, le=86400)
+    recheck_action: Literal["comment", "reopen"] = defaults.RECHECK_ACTION  # a re-check's regression (#24)
     concurrency: int = Field(default=defaults.CONCURRENCY, ge=1, le=defaults.MAX_CONCURRENCY)
     run_deadline_seconds: float = Field(default=defaults.RUN_DEADLINE_SECONDS, ge=0)  # 0: none
     max_writes: int = Field(default=defaults.MAX_WRITES, ge=0)

@@ -80,6 +80,7 @@ OVERALL = {
     "pending": 1,
     "overdue": 2,
     "elsewhere": 0,
+    "regressed_later": 0,
     "fix_hold_rate": 0.6,
 }
 

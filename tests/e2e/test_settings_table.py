@@ -694,6 +694,10 @@ CHECKS: dict[str, Check] = {
         "tests/unit/test_settle_and_lookback.py::test_the_settling_delay_is_a_setting",
         "the CLI with the variable set, judged against the fakes at a fixed clock",
     ),
+    "VERIFIER_RECHECK_ACTION": Elsewhere(
+        "tests/e2e/test_no_data_recheck_e2e.py::test_the_recheck_action_setting_reaches_the_tracker_as_a_reopen",
+        "a re-check needs its own history (a fix that held at its window and regressed later)",
+    ),
     "VERIFIER_JIRA_CLOUD_ID": Elsewhere(
         "tests/adapters/test_jira_scoped_token.py::test_every_call_goes_through_the_gateway_and_links_keep_the_site",
         "the gateway is a second sandbox route (api.atlassian.com cannot be reached here)",

@@ -156,3 +156,30 @@ def test_an_edited_reminder_does_not_stand_for_the_tools() -> None:
     assert breach(ticket, frozenset({"bot"}), {"P1": 7}, now) is None  # reminded already
     edited = Comment(reminder.id, "bot", reminder.body, reminder.created, updated=now)  # someone changed it
     assert breach(Ticket(**{**ticket.__dict__, "comments": (edited,)}), frozenset({"bot"}), {"P1": 7}, now) is not None
+
+
+# The later re-check's marker (#24): its own kind, so that no release reads it as a result.
+RECHECKS = [
+    (
+        "<sub>action-item-verifier recheck v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z; "
+        "config=7d872958b6d405e9</sub>",
+        Marker(Outcome.FAILED, AT, False, None, "7d872958b6d405e9"),
+    ),
+    (
+        "action\\-item\\-verifier recheck v1; verdict=VERIFIED; resolved=2026\\-11\\-01T12:00:00Z; sig="
+        + "b" * 32
+        + "; config=7d872958b6d405e9",
+        Marker(Outcome.VERIFIED, AT, False, "b" * 32, "7d872958b6d405e9"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "marker"), RECHECKS)
+def test_every_recheck_marker_ever_written_is_read_and_is_never_a_result(line: str, marker: Marker) -> None:
+    assert protocol.parse_recheck(line) == marker
+    assert protocol.parse_result(line) is None
+
+
+def test_recheck_markers_are_written_as_v1_wrote_them() -> None:
+    written = protocol.recheck_marker(Outcome.FAILED, AT, signature=None, config="7d872958b6d405e9")
+    assert written == RECHECKS[0][0].removeprefix("<sub>").removesuffix("</sub>")

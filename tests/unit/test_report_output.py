@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from tests.unit.fakes import BOT
-from verifier.domain.render import render_result
+from verifier.domain.render import render_recheck, render_result
 from verifier.domain.report import as_json, as_markdown, build_report
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.triage import Policy
@@ -99,6 +99,7 @@ def test_the_json_a_dashboard_reads() -> None:
         "overall",
         "groups",
         "failed_verification",
+        "regressed_later",
         "overdue",
         "left_out",
     }
@@ -113,6 +114,7 @@ def test_the_json_a_dashboard_reads() -> None:
         "pending": 0,
         "overdue": 0,
         "elsewhere": 0,
+        "regressed_later": 0,
         "fix_hold_rate": 1.0,
     }
     assert data["failed_verification"] == [
@@ -131,3 +133,32 @@ def test_the_overall_row_is_not_listed_again_as_a_group() -> None:
     report = build_report([ticket("A-1", Outcome.FAILED)], since=SINCE, now=NOW, policy=POLICY)
     assert [line.group for line in report.failed] == ["checkout"]
     assert list(report.groups) == ["checkout"]
+
+
+def test_a_regression_found_by_a_later_re_check_is_counted_and_listed_apart() -> None:
+    """VERIFIED at its window, FAILED at the re-check (#24): verified for the fix-hold rate, regressed later apart;
+    a re-check that still held, an old one before the period, or one by someone else is not counted."""
+    resolved = NOW - timedelta(days=3)
+
+    def rechecked(key: str, outcome: Outcome, *, author: str = BOT, days_ago: float = 1) -> Ticket:
+        base = ticket(key, Outcome.VERIFIED)
+        body = render_recheck(Verdict(outcome, "x"), resolved, Flavour.MARKDOWN, None, reopens=False)
+        later = Comment("r", author, body, NOW - timedelta(days=days_ago))
+        return ticket(key, Outcome.VERIFIED, comments=(*base.comments, later))
+
+    tickets = [
+        rechecked("R-1", Outcome.FAILED),
+        rechecked("R-2", Outcome.VERIFIED),
+        rechecked("R-3", Outcome.FAILED, author="mallory"),
+        rechecked("R-4", Outcome.FAILED, days_ago=30),
+    ]
+    report = build_report(tickets, since=SINCE, now=NOW, policy=POLICY)
+    o = report.overall
+    assert (o.verified, o.failed, o.regressed_later, o.fix_hold_rate) == (4, 0, 1, 1.0)
+    assert [line.key for line in report.regressed_later] == ["R-1"]
+    data = as_json(report)
+    assert data["overall"]["regressed_later"] == 1 and data["groups"]["checkout"]["regressed_later"] == 1
+    assert data["regressed_later"][0]["detail"] == "verified at its window; regressed at the re-check"
+    md = as_markdown(report)
+    assert "1 verified earlier but regressed at a later re-check (recheck_after), counted apart." in md
+    assert "### Regressed later (re-check)\n\n- [R-1](https://t/R-1) Fix it (checkout): verified at its window" in md

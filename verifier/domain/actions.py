@@ -104,10 +104,10 @@ def actions_for(
     if verdict.outcome is Outcome.FAILED:
         # Still resolved, so still to reopen (a stale reopen-failed label says nothing about this resolution).
         actions.append(Reopen(note_if_impossible=labels.reopen_failed not in ticket.labels))
-    return _combined(actions, labels_with)
+    return combined(actions, labels_with)
 
 
-def _combined(actions: list[Action], labels_with: frozenset[str]) -> list[Action]:
+def combined(actions: list[Action], labels_with: frozenset[str]) -> list[Action]:
     adds = [a for a in actions if isinstance(a, AddLabel)]
     if not adds:
         return actions

@@ -14,8 +14,9 @@ from datetime import timedelta
 from typing import Literal
 
 from verifier.domain.condition import Condition, parse_condition
-from verifier.domain.durations import config_duration, hours, parse_duration
+from verifier.domain.durations import MAX_DURATION, config_duration, hours, parse_duration
 from verifier.domain.metric import Kind, Metric, understand
+from verifier.domain.no_data import Traffic, check_policy
 from verifier.domain.protocol import CONFIG_HEADER, signature_line
 from verifier.domain.ratios import denominator
 from verifier.domain.tickets import Flavour
@@ -42,6 +43,9 @@ FIELDS = (
     "min_events",
     "type",
     "temporality",
+    "no_data",
+    "traffic",
+    "recheck_after",
 )
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.]*$")  # dots: OTel attribute names (service.name)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -62,6 +66,9 @@ class VerificationConfig:
     min_events: int | None = None  # events a quantile needs in the window; None: defaults.MIN_EVENTS
     type: str | None = None  # one of TYPES: the metric's type as declared or resolved at filing
     temporality: str | None = None  # one of TEMPORALITIES
+    no_data: str | None = None  # "zero": a counter without any series is 0, given `traffic` (`no_data.py`)
+    traffic: Traffic | None = None
+    recheck_after: timedelta | None = None  # judge a VERIFIED fix again this long after its window (`recheck.py`)
     source: str = field(default="block", compare=False)  # which format it was read from
     signature: str | None = field(default=None, compare=False)  # `# sig:` of a block the tool filed (protocol)
 
@@ -125,7 +132,20 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
     if labels and understood.kind is Kind.EXPRESSION:
         raise ConfigError("labels", "apply to a bare metric name; write the matchers into the PromQL expression")
     _check_type(config, understood)
-    return config
+    return _with_later_fields(config, raw, understood)
+
+
+def _with_later_fields(config: VerificationConfig, raw: Mapping[str, object], understood: Metric) -> VerificationConfig:
+    """`no_data`/`traffic` (counters never seen) and `recheck_after` (a later re-check), checked (#24)."""
+    no_data, traffic = check_policy(raw.get("no_data"), raw.get("traffic"), understood.kind, config.metric)
+    recheck_after = _duration(raw, "recheck_after")
+    if recheck_after is not None and config.delay + recheck_after > MAX_DURATION:
+        raise ConfigError(
+            "recheck_after",
+            f"{config_duration(recheck_after)} after a delay of {config_duration(config.delay)} is more than "
+            f"{MAX_DURATION.days} days after the fix: the run no longer lists tickets that old",
+        )
+    return replace(config, no_data=no_data, traffic=traffic, recheck_after=recheck_after)
 
 
 def _choice(raw: Mapping[str, object], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -283,12 +303,24 @@ def render_config(config: VerificationConfig, flavour: Flavour) -> str:
         lines.append(f"type: {config.type}")
     if config.temporality:
         lines.append(f"temporality: {config.temporality}")
+    lines += _later_lines(config, flavour)
     if config.signature:
         lines.append(signature_line(config.signature))
     body = "\n".join(lines)
     if flavour is Flavour.JIRA_WIKI:
         return "{code:yaml}\n" + body + "\n{code}"
     return "```yaml\n" + body + "\n```"
+
+
+def _later_lines(config: VerificationConfig, flavour: Flavour) -> list[str]:
+    lines = []
+    if config.no_data:
+        lines.append(f"no_data: {config.no_data}")
+    if config.traffic:
+        lines.append(f"traffic: {_quoted(config.traffic.text, flavour)}")
+    if config.recheck_after:
+        lines.append(f"recheck_after: {_quoted(config_duration(config.recheck_after), flavour)}")
+    return lines
 
 
 def canonical(config: VerificationConfig) -> str:

@@ -9,6 +9,7 @@ from verifier.domain.durations import config_duration
 from verifier.domain.formats import find_config
 from verifier.domain.metric import Kind
 from verifier.domain.models import incident_facts
+from verifier.domain.no_data import traffic_query
 from verifier.domain.planning import IncidentFacts, QueryPlan, plan
 from verifier.errors import ConfigError
 
@@ -49,11 +50,29 @@ def explain(text: str, now: datetime) -> dict[str, str]:
     if config.tolerance_percent:
         out["tolerance"] = f"{config.tolerance_percent:g}% of steps"
     out["enough data"] = enough_data(planned)
+    out.update(_later_fields(planned))
     out["query"] = planned.query
     if planned.events_query and planned.events_query != planned.query:
         out["events query"] = planned.events_query
     for number, note in enumerate(planned.notes, start=1):
         out[f"note {number}"] = note
+    return out
+
+
+def _later_fields(planned: QueryPlan) -> dict[str, str]:
+    """`no_data: zero` with its traffic query, and `recheck_after` with the re-check's window (#24)."""
+    config, out = planned.config, {}
+    if config.traffic is not None:
+        query = traffic_query(config.traffic, planned.window)
+        out["no data"] = (
+            f"no series at all is taken as 0 when {query} >= {config.traffic.minimum:,} at the window's end; "
+            "INCONCLUSIVE otherwise"
+        )
+    if config.recheck_after is not None:
+        out["re-check"] = (
+            f"a VERIFIED result is judged again over the window ending {config_duration(config.recheck_after)} "
+            "after this one"
+        )
     return out
 
 

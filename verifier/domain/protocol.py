@@ -9,6 +9,8 @@ The tracker's comment history is the tool's database, so these formats are an AP
 Formats (v1):
     result marker    action-item-verifier result v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z[; early][; sig=…]
                      [; config=0123456789abcdef]          (the fingerprint of the config judged; appended later)
+    recheck marker   action-item-verifier recheck v1; verdict=FAILED; resolved=2026-11-01T12:00:00Z[; sig=…]
+                     [; config=0123456789abcdef]          (a later re-check of a VERIFIED result, `recheck_after`)
     reminder marker  action-item-verifier reminder v1; due=2026-11-05
     fingerprint      action-item-verifier fingerprint: 0123456789abcdef
     config header    # action-item-verifier: v1          (first line of a config block; `# sig: …` may end it)
@@ -67,11 +69,20 @@ def result_marker(
 
 
 def parse_result(text: str) -> Marker | None:
-    """The last result marker in a comment, or None."""
-    matches = list(_RESULT.finditer(text.replace("\\", "")))
+    """The last result marker in a comment, or None (also when a re-check marker comes after it: the comment is a
+    re-check's, whatever text it quotes)."""
+    return _last_marker(_RESULT, _RECHECK, text.replace("\\", ""))
+
+
+def _last_marker(pattern: re.Pattern[str], other: re.Pattern[str], text: str) -> Marker | None:
+    """The last match of `pattern` in `text` as a Marker, unless a match of `other` comes after it: the tool
+    writes its marker as a comment's last line, so the last marker says what kind of comment it is."""
+    matches = list(pattern.finditer(text))
     if not matches:
         return None
     last = matches[-1]
+    if other.search(text, last.end()) is not None:
+        return None
     try:
         verdict = Outcome(last.group("verdict"))
     except ValueError:
@@ -161,3 +172,37 @@ def utc(moment: datetime) -> str:
 
 def _mac(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:SIGNATURE_LENGTH]
+
+
+# ------------------------------------------------------------------------------- the later re-check (#24)
+
+#: The label a ticket gets when its fix, VERIFIED at its window, broke the condition at the re-check.
+REGRESSED_LABEL = "regressed-later"
+
+_RECHECK = re.compile(
+    r"action-item-verifier recheck v1; verdict=(?P<verdict>[A-Z]+); "
+    r"resolved=(?P<resolved>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?P<early>; early)?(?:; sig=(?P<sig>[0-9a-f]{32}))?"
+    r"(?:; config=(?P<config>[0-9a-f]{16}))?"
+)
+
+
+def recheck_marker(outcome: Outcome, resolved_at: datetime, *, signature: str | None, config: str | None) -> str:
+    line = f"action-item-verifier recheck v1; verdict={outcome.value}; resolved={utc(resolved_at)}"
+    return line + (f"; sig={signature}" if signature else "") + (f"; config={config}" if config else "")
+
+
+def parse_recheck(text: str) -> Marker | None:
+    """The last re-check marker in a comment, or None (also when a result marker comes after it)."""
+    return _last_marker(_RECHECK, _RESULT, text.replace("\\", ""))
+
+
+def recheck_signature(key: bytes, ticket: str, outcome: Outcome, resolved_at: datetime, config: str | None) -> str:
+    """A re-check's signature: a claim of its own kind, so that no result's signature verifies as a re-check's."""
+    return _mac(key, f"recheck v1\n{ticket}\n{outcome.value}\n{utc(resolved_at)}\n{config}")
+
+
+def recheck_signed_by(key: bytes, ticket: str, marker: Marker) -> bool:
+    if marker.signature is None:
+        return False
+    wanted = recheck_signature(key, ticket, marker.verdict, marker.resolved_at, marker.config)
+    return hmac.compare_digest(wanted, marker.signature)

@@ -8,13 +8,14 @@ rendering round trip (Jira Cloud stores comments as ADF and may escape character
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from verifier.domain import evidence, neutral
 from verifier.domain.durations import promql_duration
 from verifier.domain.neutral import code_fence
 from verifier.domain.outcomes import Outcome
-from verifier.domain.protocol import Marker, result_marker
+from verifier.domain.protocol import REGRESSED_LABEL, Marker, recheck_marker, result_marker
 from verifier.domain.protocol import parse_result as parse_marker
 from verifier.domain.tickets import Flavour
 from verifier.domain.verdicts import Verdict
@@ -56,10 +57,60 @@ def render_result(verdict: Verdict, resolved_at: datetime, flavour: Flavour, sig
     """The comment a run writes for a verdict; `signature` (protocol.result_signature) goes into its marker.
     It always fits the tracker's limit (`COMMENT_LIMIT`): when the cut values still do not, the notes and the
     graph are left out, and the comment says so."""
-    comment = _render(verdict, resolved_at, flavour, signature, full=True)
+    emoji, jira_icon, headline = _HEADLINES[verdict.outcome]
+    voice = _Voice(
+        emoji, jira_icon, headline, _NEXT_STEP[verdict.outcome], marker_line(verdict, resolved_at, signature)
+    )
+    return _fitted(verdict, flavour, voice)
+
+
+def _fitted(verdict: Verdict, flavour: Flavour, voice: _Voice) -> str:
+    comment = _render(verdict, flavour, voice, full=True)
     if comment_length(comment, flavour) > COMMENT_LIMIT[flavour]:
-        comment = _render(verdict, resolved_at, flavour, signature, full=False)
+        comment = _render(verdict, flavour, voice, full=False)
     return comment
+
+
+@dataclass(frozen=True)
+class _Voice:
+    """What a comment says around the verdict's table: its headline, the next step and its marker line."""
+
+    emoji: str
+    jira_icon: str
+    headline: str
+    next_step: str
+    marker: str
+
+
+_RECHECK_VOICE = {
+    Outcome.VERIFIED: ("✅", "(/)", "Re-checked: the fix still holds", "Nothing more to do."),
+    Outcome.FAILED: ("❌", "(x)", "Re-check failed: the fix regressed since it was verified", ""),
+    Outcome.INCONCLUSIVE: (
+        "⚠️",
+        "(!)",
+        "Re-check inconclusive",
+        "Not reopened and not labelled: the earlier verification stands until a human looks.",
+    ),
+    Outcome.INVALID: ("⚠️", "(!)", "Re-check could not run: the config is invalid", "Nothing was changed."),
+}
+#: How a re-check's comment says it reopened the ticket: a later run re-applies a missing reopen only after it.
+RECHECK_REOPENED = "Reopened and labelled"
+_REGRESSED_NEXT = {
+    True: RECHECK_REOPENED + " {label}: the fix held at its window, and no longer does.",
+    False: "Labelled {label} (not reopened, by the verifier's setting): the fix held at its window, and no "
+    "longer does.",
+}
+
+
+def render_recheck(
+    verdict: Verdict, resolved_at: datetime, flavour: Flavour, signature: str | None, *, reopens: bool
+) -> str:
+    """The comment a later re-check writes (`recheck_after`), with its own marker kind (`protocol.recheck_marker`)."""
+    emoji, jira_icon, headline, next_step = _RECHECK_VOICE[verdict.outcome]
+    if verdict.outcome is Outcome.FAILED:
+        next_step = _REGRESSED_NEXT[reopens].format(label=REGRESSED_LABEL)
+    marker = recheck_marker(verdict.outcome, resolved_at, signature=signature, config=verdict.config)
+    return _fitted(verdict, flavour, _Voice(emoji, jira_icon, headline, next_step, marker))
 
 
 def comment_length(text: str, flavour: Flavour) -> int:
@@ -72,10 +123,9 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _render(verdict: Verdict, resolved_at: datetime, flavour: Flavour, signature: str | None, *, full: bool) -> str:
+def _render(verdict: Verdict, flavour: Flavour, voice: _Voice, *, full: bool) -> str:
     rows = _rows(verdict, full=full)
-    emoji, jira_icon, headline = _HEADLINES[verdict.outcome]
-    marker = marker_line(verdict, resolved_at, signature)
+    emoji, jira_icon, headline, marker = voice.emoji, voice.jira_icon, voice.headline, voice.marker
     graph = evidence.render(verdict.evidence, flavour) if full else ""
     graph = f"\n\n{graph}" if graph else ""
     shown = cut(verdict.query, MAX_QUERY_CHARS) if verdict.query else None
@@ -84,14 +134,14 @@ def _render(verdict: Verdict, resolved_at: datetime, flavour: Flavour, signature
         query = f"\n{{noformat}}\n{_noformat(shown)}\n{{noformat}}" if shown else ""
         return (
             f"h3. {jira_icon} {headline}\n{_wiki_cell(_summary(verdict))}\n\n{table}{query}{graph}\n\n"
-            f"{_NEXT_STEP[verdict.outcome]}\n\n{marker}"
+            f"{voice.next_step}\n\n{marker}"
         )
     table = "\n".join(f"| {k} | {_md_cell(v)} |" for k, v in rows)
     fence = code_fence(shown or "")
     query = f"\n\n{fence}promql\n{shown}\n{fence}" if shown else ""
     return (
         f"### {emoji} {headline}\n{_md_cell(_summary(verdict))}\n\n|  |  |\n|---|---|\n{table}{query}{graph}\n\n"
-        f"{_NEXT_STEP[verdict.outcome]}\n\n<sub>{marker}</sub>"
+        f"{voice.next_step}\n\n<sub>{marker}</sub>"
     )
 
 

@@ -15,6 +15,7 @@ from verifier import defaults
 from verifier.domain import neutral, trends
 from verifier.domain.models import incident_service
 from verifier.domain.outcomes import Outcome
+from verifier.domain.recheck import recheck_results
 from verifier.domain.selection import body_refusal, judged_elsewhere, tool_marker
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import Policy, Wait, triage
@@ -36,6 +37,7 @@ class Counts:
     pending: int = 0
     overdue: int = 0
     elsewhere: int = 0  # completed in the period and judged by someone else (no result of this tool)
+    regressed_later: int = 0  # VERIFIED at its window, FAILED at a later re-check in the period (`recheck.py`)
 
     @property
     def fix_hold_rate(self) -> float | None:
@@ -61,6 +63,7 @@ class Report:
     overall: Counts = field(default_factory=Counts)
     groups: dict[str, Counts] = field(default_factory=dict)
     failed: list[Line] = field(default_factory=list)
+    regressed_later: list[Line] = field(default_factory=list)
     overdue: list[Line] = field(default_factory=list)
     left_out: int = 0  # tickets with the label filed by someone neither the tool nor trusted
     trend: trends.Trend | None = None  # fix-hold rate by group, week by week
@@ -137,6 +140,7 @@ def _count(
         counts.inconclusive += 1
     elif result is Outcome.INVALID:
         counts.invalid += 1
+    _count_recheck(ticket, group, counts, report, policy=policy, since=since)
     if ticket.resolved_at is not None and isinstance(triage(ticket, now, policy), Wait):
         counts.pending += 1
     due = due_date(ticket, sla_days) if ticket.resolved_at is None else None
@@ -146,6 +150,18 @@ def _count(
             late = (now - due).days
             priority = ticket.priority or DEFAULT_PRIORITY
             report.overdue.append(_line(ticket, group, f"{priority}, due {due.date().isoformat()}, {late} days late"))
+
+
+def _count_recheck(
+    ticket: Ticket, group: str, counts: Counts, report: Report | None, *, policy: Policy, since: datetime
+) -> None:
+    """A re-check in the period that found the fix regressed: counted apart from the window's own verdicts (the
+    ticket counts as verified there, and its fix-hold rate is the window's)."""
+    found = [r for r in recheck_results(ticket, policy.own, policy.signing_key) if r.comment.created >= since]
+    if found and found[-1].marker.verdict is Outcome.FAILED:
+        counts.regressed_later += 1
+        if report is not None:
+            report.regressed_later.append(_line(ticket, group, "verified at its window; regressed at the re-check"))
 
 
 def listing_since(since: datetime, now: datetime, trend_weeks: int) -> datetime:
@@ -213,6 +229,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "overall": counts(report.overall),
         "groups": {name: counts(c) for name, c in report.groups.items()},
         "failed_verification": [asdict(line) for line in report.failed],
+        "regressed_later": [asdict(line) for line in report.regressed_later],
         "overdue": [asdict(line) for line in report.overdue],
         "left_out": report.left_out,
         **({"trend": trends.as_json(report.trend)} if report.trend else {}),
@@ -232,7 +249,8 @@ def as_markdown(report: Report) -> str:
             if report.left_out
             else ""
         )
-        + (f" {report.overall.elsewhere} {_ELSEWHERE}" if report.overall.elsewhere else ""),
+        + (f" {report.overall.elsewhere} {_ELSEWHERE}" if report.overall.elsewhere else "")
+        + (f" {report.overall.regressed_later} {_REGRESSED}" if report.overall.regressed_later else ""),
         "",
         f"| {report.group_by} | filed | completed | verified | failed | inconclusive | invalid | pending | overdue | fix-hold |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -242,7 +260,10 @@ def as_markdown(report: Report) -> str:
             f"| {name if c is report.overall else _cell(name)} | {c.filed} | {c.completed} | {c.verified} | {c.failed} | {c.inconclusive} | "
             f"{c.invalid} | {c.pending} | {c.overdue} | {_percent(c.fix_hold_rate)} |"
         )
-    for title, entries in (("Failed verification", report.failed), ("Overdue", report.overdue)):
+    sections = [("Failed verification", report.failed), ("Overdue", report.overdue)]
+    if report.regressed_later:
+        sections.insert(1, ("Regressed later (re-check)", report.regressed_later))
+    for title, entries in sections:
         lines += ["", f"### {title}", ""]
         lines += [f"- [{e.key}]({e.url}) {_cell(e.title)} ({_cell(e.group)}): {e.detail}" for e in entries] or [
             "- none"
@@ -252,6 +273,7 @@ def as_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+_REGRESSED = "verified earlier but regressed at a later re-check (recheck_after), counted apart."
 _ELSEWHERE = "completed and judged elsewhere (a label or the article's comment, no result of this tool)."
 
 

@@ -165,7 +165,11 @@ def choose(found: Lookup, names: frozenset[str], *, histogram: bool) -> Found | 
             return Misfit(f"'{name}' is a histogram: the condition needs a quantile such as p99")
     exists = sorted(n for n in names if any(n.startswith(c.name) for c in found.candidates))
     hint = f" (found only {', '.join(exists)})" if exists else ""
-    return f"no data: no series in the window under any candidate name: tried {found.tried()}{hint}"
+    return f"{NO_SERIES} under any candidate name: tried {found.tried()}{hint}"
+
+
+#: How `choose` says that no series exists at all (the metric was never seen): `no_data: zero` may apply.
+NO_SERIES = "no data: no series in the window"
 
 
 def settled(found: Found, counter: bool, how: str) -> Settled:

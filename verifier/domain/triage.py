@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, QueryPlan, plan
+from verifier.domain.recheck import Due as RecheckDue
+from verifier.domain.recheck import recheck, window_end
 from verifier.domain.selection import (
+    Choice,
     Recorded,
     body_refusal,
     judged_elsewhere,
@@ -31,6 +34,7 @@ class Policy:
     signing_key: bytes | None = None  # VERIFIER_SIGNING_KEY: results are signed with it, and must verify
     settle: timedelta = timedelta(0)  # VERIFIER_SETTLE_SECONDS: how old a window's end must be before it is judged
     judged_since: datetime | None = None  # the lookback: windows that ended before it are left alone
+    recheck_action: str = "comment"  # VERIFIER_RECHECK_ACTION: what a re-check that finds a regression does
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,14 @@ class AlreadyRecorded:
     """A result exists for this resolution: only labels or a reopen may still be missing."""
 
     recorded: Recorded
+    recheck: bool = False  # the recorded result is a later re-check's (`recheck.py`)
 
 
 @dataclass(frozen=True)
 class Measure:
     plan: QueryPlan
     refused: tuple[str, ...] = ()  # inputs not from a trusted hand, left out (also in the plan's notes)
+    recheck: bool = False  # a later re-check of a VERIFIED result (`recheck.py`)
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
     choice = selection.choice
     if choice is None:
         return Skip("no trusted config", selection.ignored_authors, outside=_outside(ticket.resolved_at, policy))
-    ended = ticket.resolved_at + (choice.config.delay if choice.config is not None else timedelta(0))
+    ended = window_end(choice.config, ticket.resolved_at) if choice.config else ticket.resolved_at
     if _outside(ended, policy):
         return Skip(f"its window ended {ended.isoformat()}, before the lookback", outside=True)
     if not policy.rejudge:
@@ -91,7 +97,7 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
             return Skip(elsewhere, selection.ignored_authors, elsewhere=True)
     recorded = recorded_result(ticket, policy.own, choice, early=policy.early, key=policy.signing_key)
     if recorded is not None:
-        return AlreadyRecorded(recorded)
+        return _recheck(ticket, choice, recorded, now, policy)
     if choice.error is not None:
         return Judged(invalid(str(choice.error)))
     assert choice.config is not None
@@ -113,6 +119,24 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
         note = f"not judged elsewhere: labels no trusted account added: {', '.join(refused)}"
         return Measure(replace(planned, notes=(*planned.notes, note)), (note,))
     return Measure(planned)
+
+
+def _recheck(ticket: Ticket, choice: Choice, recorded: Recorded, now: datetime, policy: Policy) -> Triage:
+    """A ticket with a result of ours: its later re-check when one is due (`recheck.py`), else the result."""
+    if policy.early:  # on-call's --now judges windows early; a re-check waits for the scheduled run
+        return AlreadyRecorded(recorded)
+    facts = incident_facts(ticket.body) if body_refusal(ticket, policy.trusted) is None else None
+    try:
+        again = recheck(
+            ticket, choice, recorded, now, own=policy.own, key=policy.signing_key, facts=facts, settle=policy.settle
+        )
+    except ConfigError:  # the config planned at its window: a baseline the body no longer gives is not re-checked
+        return AlreadyRecorded(recorded)
+    if isinstance(again, RecheckDue):
+        return Measure(again.plan, recheck=True)
+    if isinstance(again, Recorded):
+        return AlreadyRecorded(again, recheck=True)
+    return AlreadyRecorded(recorded)
 
 
 def _outside(moment: datetime | None, policy: Policy) -> bool:

@@ -81,6 +81,7 @@ class Verdict:
     evidence: Evidence | None = None  # the graph link and sparkline, once gathered
     support: Support | None = None  # what the verdict stood on: coverage and events
     config: str | None = None  # the judged config's fingerprint (protocol.config_fingerprint); None: none judged
+    recheck: bool = False  # a later re-check's verdict (`recheck.py`): written with its own marker
 
 
 def decide(

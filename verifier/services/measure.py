@@ -12,8 +12,25 @@ from dataclasses import replace
 
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.measurement import Aggregated, Measurement
+from verifier.domain.no_data import (
+    taken_as_zero,
+    traffic_count,
+    traffic_query,
+    traffic_refusal,
+    unseen_inconclusive,
+    zeros,
+)
 from verifier.domain.planning import QueryPlan, aggregate_queries
-from verifier.domain.verdicts import Verdict, backend_error, decide, decide_aggregated, invalid, judged_threshold
+from verifier.domain.resolution import NO_SERIES
+from verifier.domain.verdicts import (
+    Verdict,
+    backend_error,
+    decide,
+    decide_aggregated,
+    inconclusive,
+    invalid,
+    judged_threshold,
+)
 from verifier.errors import AnswerTooLarge, BackendUnavailable, MetricsError, QueryRejected
 from verifier.ports import Metrics
 from verifier.services.evidence import with_evidence
@@ -27,6 +44,8 @@ def measure(
     link and the sparkline."""
     try:
         found = resolve(plan, metrics)
+        if isinstance(found, Verdict) and plan.config.no_data and found.reason.startswith(NO_SERIES):
+            return _taken_as_zero(plan, metrics, found.reason, accept_warnings, links)
         if isinstance(found, Verdict):  # no series fits: the link shows the query, there is nothing to draw
             return with_evidence(found, plan, None, metrics, replace(links, sparkline=False)) if links else found
         plan = found
@@ -44,6 +63,8 @@ def measure(
             worst = Measurement((figures.worst,) if figures.worst else ())
             # No sparkline: its range query would ask for every series again, past the same cap.
             return with_evidence(verdict, plan, worst, metrics, replace(links, sparkline=False)) if links else verdict
+        if plan.config.no_data and not measurement.series and not measurement.warnings:
+            return _taken_as_zero(plan, metrics, "no data: the query returned no series", accept_warnings, links)
         events = _events(plan, metrics, measurement)
     except QueryRejected as error:
         return invalid(f"the backend refused the query: {error.reason}", plan)
@@ -51,6 +72,30 @@ def measure(
         return backend_error(f"the metrics backend failed: {error.reason}", plan)
     verdict = decide(plan, measurement, baseline, events=events, accept_warnings=accept_warnings)
     return with_evidence(verdict, plan, measurement, metrics, links) if links else verdict
+
+
+def _taken_as_zero(
+    plan: QueryPlan, metrics: Metrics, why: str, accept_warnings: bool, links: GraphLinks | None
+) -> Verdict:
+    """A counter with no series at all, under `no_data: zero`: judged as 0 when the companion counter shows the
+    window's traffic reached its bound, INCONCLUSIVE naming why otherwise (`no_data.py`). Raises the port's errors
+    (a failed traffic query is the backend failing: ERROR, never a verdict)."""
+    assert plan.config.traffic is not None
+    query = traffic_query(plan.config.traffic, plan.window)
+    answer = metrics.instant(query, plan.end)
+    notes = (f"traffic: {query}",)
+    refusal = traffic_refusal(plan.config.traffic, answer)
+    if refusal is not None:
+        verdict = inconclusive(unseen_inconclusive(why, refusal), plan)
+        verdict = replace(verdict, notes=verdict.notes + notes)
+    else:
+        baseline = metrics.instant(plan.baseline_query.query, plan.baseline_query.at) if plan.baseline_query else None
+        step = plan.step.total_seconds() if plan.step else 0.0
+        zero = zeros(plan.steps, (plan.range_start if plan.step else plan.end).timestamp(), step)
+        verdict = decide(plan, zero, baseline, events=zero, accept_warnings=accept_warnings)
+        reason = taken_as_zero(verdict.reason, traffic_count(answer))
+        verdict = replace(verdict, reason=reason, notes=verdict.notes + notes)
+    return with_evidence(verdict, plan, None, metrics, replace(links, sparkline=False)) if links else verdict
 
 
 def _aggregated(plan: QueryPlan, metrics: Metrics, baseline: Measurement | None) -> Aggregated | None:

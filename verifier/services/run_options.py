@@ -36,6 +36,7 @@ class RunOptions:
     rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
     run_interval: timedelta = timedelta(hours=6)  # between scheduled runs: the dry run's first-run plan
     settle_seconds: int = defaults.SETTLE_SECONDS  # a window is judged once its end is this old (late data)
+    recheck_action: str = defaults.RECHECK_ACTION  # comment | reopen: what a re-check's regression does
 
 
 def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
@@ -51,4 +52,5 @@ def policy_for(options: RunOptions, own: frozenset[str]) -> Policy:
         options.rejudge,
         options.signing_key,
         settle=timedelta(seconds=options.settle_seconds),
+        recheck_action=options.recheck_action,
     )

@@ -48,6 +48,7 @@ class Due:
     verdict: Verdict | None = None
     plan: QueryPlan | None = None
     already_written: bool = False
+    recheck: bool = False  # a later re-check (`recheck.py`): its verdict is written with its own marker
 
 
 def stream(
@@ -201,9 +202,10 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         log.info("ticket", ticket=ticket.key, verdict="PENDING", due_at=decision.pending.due_at.isoformat())
         return None
     if isinstance(decision, AlreadyRecorded):
-        marker = decision.recorded.marker
-        result.outcome, result.reason = marker.verdict, "already recorded"
-        return Due(slim(ticket), result, Verdict(marker.verdict, "already recorded"), already_written=True)
+        marker, again = decision.recorded.marker, decision.recheck
+        result.outcome, result.reason = marker.verdict, "re-check already recorded" if again else "already recorded"
+        verdict = Verdict(marker.verdict, result.reason, recheck=again)
+        return Due(slim(ticket), result, verdict, already_written=True, recheck=again)
     if isinstance(decision, Judged):
         return Due(slim(ticket), result, decision.verdict)
     assert isinstance(decision, Measure)
@@ -211,7 +213,7 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
     if decision.refused:
         result.refused = list(decision.refused)
         log.warning("untrusted_input_refused", ticket=ticket.key, refused=result.refused)
-    return Due(slim(ticket), result, plan=decision.plan)
+    return Due(slim(ticket), result, plan=decision.plan, recheck=decision.recheck)
 
 
 def slim(ticket: Ticket) -> Ticket:
@@ -234,7 +236,10 @@ def _measure_into(
         verdicts.put((item, None))
         return
     assert item.plan is not None
-    verdicts.put((item, _measure_safely(item.ticket.key, item.plan, metrics, options)))
+    verdict = _measure_safely(item.ticket.key, item.plan, metrics, options)
+    verdicts.put(
+        (item, replace(verdict, recheck=True, reason="re-check: " + verdict.reason) if item.recheck else verdict)
+    )
 
 
 def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOptions) -> Verdict:

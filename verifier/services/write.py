@@ -35,6 +35,7 @@ from verifier.domain.actions import (
     decide,
     describe,
 )
+from verifier.domain.recheck import decide_recheck, recheck_results
 from verifier.domain.selection import own_results
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
@@ -224,6 +225,21 @@ def write_all(
 
 
 def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -> Decision:
+    if job.verdict.recheck:
+        return decide_recheck(
+            job.verdict,
+            job.listed.resolved_at,
+            ticket,
+            ctx.tracker.flavour,
+            ctx.labels,
+            trusted=ctx.policy.trusted,
+            own=ctx.policy.own,
+            already_written=job.already_written,
+            reopens=ctx.policy.recheck_action == "reopen",
+            labels_with=ctx.tracker.labels_with,
+            signing_key=ctx.policy.signing_key,
+            judged=judged,
+        )
     return decide(
         job.verdict,
         job.listed.resolved_at,
@@ -319,7 +335,7 @@ def _apply(
         if isinstance(action, WriteComment):
             body = redact(action.body)  # a backend's error or warning text may echo a secret
             comment_id = send(describe(action), partial(tracker.comment, key, body, action.labels))
-            later = _later_results(tracker, key, comment_id, ctx.policy, verdict.early, decision.config_since)
+            later = _later_results(tracker, key, comment_id, ctx.policy, verdict, decision.config_since)
             if later:
                 # A concurrent run wrote the same result: the oldest stays. It applies the rest (or, when neither
                 # run can tell whose comment is whose, the next run re-applies what is missing).
@@ -361,17 +377,18 @@ class _Stopped(Exception):
 
 
 def _later_results(
-    tracker: Tracker, key: str, comment_id: str, policy: Policy, early: bool, since: datetime | None
+    tracker: Tracker, key: str, comment_id: str, policy: Policy, verdict: Verdict, since: datetime | None
 ) -> list[str]:
     """Two runs at once may both write a result: the oldest stays, and the ids of the later ones to delete. With
     our comment's id known, that is ours alone when it is not the oldest; unknown (""), every later one.
 
     Results older than the config they judged (`since`) belong to an earlier config and do not count."""
-    results = [
-        r
-        for r in own_results(tracker.get_ticket(key), policy.own, policy.signing_key)
-        if r.marker.early == early and (since is None or r.comment.created >= since)
-    ]
+    ticket = tracker.get_ticket(key)
+    if verdict.recheck:  # a re-check's comment is one of the re-checks, never one of the results
+        found = recheck_results(ticket, policy.own, policy.signing_key)
+    else:
+        found = [r for r in own_results(ticket, policy.own, policy.signing_key) if r.marker.early == verdict.early]
+    results = [r for r in found if since is None or r.comment.created >= since]
     if not comment_id:
         return [r.comment.id for r in results[1:]]
     return [comment_id] if results and results[0].comment.id != comment_id else []
