@@ -9,6 +9,7 @@ sent): someone put it there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -21,6 +22,7 @@ __all__ = ["GitHubSubIssues"]
 
 T = TypeVar("T")
 _log = structlog.get_logger()
+_ISSUE_URL = re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/(\d{1,10})$")
 
 
 class _Pacer(Protocol):
@@ -47,9 +49,7 @@ class GitHubSubIssues:
         if current:
             if current.lower() == parent_issue.url.lower():
                 return False
-            raise TrackerError(
-                f"it is a sub-issue of {current.rsplit('/repos/', 1)[-1]} already; left there", ticket=child
-            )
+            raise TrackerError(f"it is a sub-issue of {_key(current)} already; left there", ticket=child)
         issue_id = raw.get("id")
         if not isinstance(issue_id, int) or isinstance(issue_id, bool):
             raise TrackerError("GitHub read: the issue carries no numeric id", ticket=child)
@@ -62,3 +62,9 @@ class GitHubSubIssues:
         )
         _log.info("github.sub_issue_added", ticket=child, parent=parent)
         return True
+
+
+def _key(url: str) -> str:
+    """`owner/repo#N` of an issue's API URL; the URL comes from the server, so anything else is not shown."""
+    match = _ISSUE_URL.search(url)
+    return f"{match[1]}#{match[2]}" if match else "another issue"
