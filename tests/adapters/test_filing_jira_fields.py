@@ -10,11 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from tests.adapters.test_filing import action_items, cli, created, jira_env
+from tests.adapters.test_filing import TRIGGERED, action_items, cli, created, jira_env, jira_tracker, parsed
+from verifier.domain.models import ActionItem, IncidentContext
+from verifier.errors import TrackerError
 from verifier_sandbox.jira import JiraSandbox
 
+CONTEXT = IncidentContext("A", "m", 0.5, 1.84, "checkout", "production", TRIGGERED)
 FIELDS = '{"team": "customfield_10042", "story_points": "customfield_10016"}'
 
 
@@ -170,3 +174,23 @@ def test_the_due_date_is_a_date_jira_reads(jira_cloud: JiraSandbox, tmp_path: Pa
     assert done.returncode == 0, done.stderr
     for body in created(jira_cloud):
         assert date.fromisoformat(body["fields"]["duedate"]).isoformat() == body["fields"]["duedate"]
+
+
+def test_the_adapter_refuses_an_unmapped_field_even_when_the_filing_check_is_skipped(jira_cloud: JiraSandbox) -> None:
+    """The second line: `create` sends no request for an item whose field has no Jira id."""
+    _screen(jira_cloud)
+    spec = parsed(_with_fields()).items[0]
+    item = ActionItem(
+        title=spec.title,
+        description="",
+        priority=spec.priority,
+        assignee=None,
+        incident_id="INC-2041",
+        context=CONTEXT,
+        verification=spec.verification,
+        fields=spec.fields,
+    )
+    tracker = jira_tracker(jira_cloud, custom_fields={"team": "customfield_10042"})
+    with pytest.raises(TrackerError, match="'story_points' is not mapped"):
+        tracker.create(item)
+    assert jira_cloud.writes() == []

@@ -162,3 +162,25 @@ def test_the_incident_issue_must_be_a_github_issue(github: GitHubSandbox, tmp_pa
         done = cli(_file(tmp_path, issue), **github_env(github))
         assert done.returncode == 2 and "'incident.issue'" in done.stderr, issue
     assert github.writes() == []
+
+
+def test_a_long_incident_label_is_shortened_and_the_rerun_still_finds_and_links_the_items(
+    github: GitHubSandbox, tmp_path: Path
+) -> None:
+    """The 50-character rule (domain/labels.py) covers the incident label; `find_filed` looks for the same name."""
+    parent = _incident_issue(github)
+    long_id = "INC-2026-11-20-checkout-latency-regression-eu-west-1-prod"
+    doc = action_items(id=long_id, issue=f"{REPO}#{parent}")
+    path = tmp_path / "items.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    github.sub_issues = False
+    assert cli(path, **github_env(github)).returncode == 0
+
+    github.sub_issues = True
+    again = cli(path, **github_env(github))
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("ALREADY FILED") == 2 and len(github.repos[REPO].issues) == 3
+    labels = {label for n in (2, 3) for label in github.issue(REPO, n).labels if label.startswith("incident:")}
+    assert len(labels) == 1 and len(labels.pop()) == 50
+    assert [github.issue(REPO, n).parent for n in (2, 3)] == [(REPO, parent)] * 2
