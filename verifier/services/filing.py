@@ -196,7 +196,8 @@ def file_items(
         if signing_key and not _sign(tracker, ticket.key, item, filed, report, signing_key):
             return report
     if incident.issue is not None:
-        link_sub_issues(report, tracker, incident.issue, dry_run=dry_run)
+        note = link_sub_issues(report.items, tracker, incident.issue, dry_run=dry_run)
+        report.notes.extend([note] if note else [])
     return report
 
 

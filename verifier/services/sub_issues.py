@@ -7,14 +7,12 @@ again links the items found already filed that are not under the issue yet, and 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import structlog
 
 from verifier.errors import TrackerError
-
-if TYPE_CHECKING:
-    from verifier.services.filing import FilingReport
 
 __all__ = ["SubIssues", "link_sub_issues"]
 
@@ -28,15 +26,20 @@ class SubIssues(Protocol):
     def add_sub_issue(self, parent: str, child: str) -> bool: ...
 
 
-def link_sub_issues(report: FilingReport, tracker: object, parent: str, *, dry_run: bool) -> None:
-    """Put every filed item of `report` under `parent`; refusals go into one note."""
-    filed = [item for item in report.items if item.key is not None and item.key != parent]
+class Filed(Protocol):
+    """A filed item (`services.filing.FiledItem`): its ticket, and the issue it is a sub-issue of."""
+
+    key: str | None
+    sub_issue_of: str | None
+
+
+def link_sub_issues(items: Sequence[Filed], tracker: object, parent: str, *, dry_run: bool) -> str | None:
+    """Put every filed item under `parent`; the one note to show (what was refused, or why nothing was tried)."""
+    filed = [item for item in items if item.key is not None and item.key != parent]
     if not isinstance(tracker, SubIssues):
-        report.notes.append(f"incident.issue {parent}: this tracker has no sub-issues; the items are not linked")
-        return
+        return f"incident.issue {parent}: this tracker has no sub-issues; the items are not linked"
     if dry_run:
-        report.notes.append(f"the items would be filed as sub-issues of {parent}")
-        return
+        return f"the items would be filed as sub-issues of {parent}"
     refused: list[tuple[str, str]] = []
     for item in filed:
         assert item.key is not None
@@ -47,8 +50,7 @@ def link_sub_issues(report: FilingReport, tracker: object, parent: str, *, dry_r
             continue
         item.sub_issue_of = parent
         log.info("filing.sub_issue", ticket=item.key, parent=parent, linked_now=linked)
-    if refused:
-        keys = ", ".join(key for key, _ in refused)
-        report.notes.append(
-            f"{len(refused)} of {len(filed)} items are filed but not sub-issues of {parent} ({keys}): {refused[0][1]}"
-        )
+    if not refused:
+        return None
+    keys = ", ".join(key for key, _ in refused)
+    return f"{len(refused)} of {len(filed)} items are filed but not sub-issues of {parent} ({keys}): {refused[0][1]}"
