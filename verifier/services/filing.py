@@ -3,7 +3,9 @@
     capture the context the file leaves out (metrics backend, optional): the incident query's value at the trigger
         time, each related query's value then, up to five exemplar trace ids around it
     check every item: its verification plans with the incident's facts, and its query runs on the backend now
-    look every item up (`find_filed`: incident label + fingerprint), then create the ones not filed yet
+    look every item up (`find_filed`: incident label + fingerprint), then create the ones not filed yet (Jira: with
+        the priority's SLA as due date and the item's mapped custom fields)
+    with `incident.issue`, put every filed item under it as a sub-issue (`services.sub_issues`)
 
 Nothing is created until every item has passed every check, so one bad item files nothing. Filing the same file
 again finds the tickets the first filing made and creates none twice; a filing stopped by a tracker failure is
