@@ -26,14 +26,14 @@ class SubIssues(Protocol):
     def add_sub_issue(self, parent: str, child: str) -> bool: ...
 
 
-class Filed(Protocol):
+class Linkable(Protocol):
     """A filed item (`services.filing.FiledItem`): its ticket, and the issue it is a sub-issue of."""
 
     key: str | None
     sub_issue_of: str | None
 
 
-def link_sub_issues(items: Sequence[Filed], tracker: object, parent: str, *, dry_run: bool) -> str | None:
+def link_sub_issues(items: Sequence[Linkable], tracker: object, parent: str, *, dry_run: bool) -> str | None:
     """Put every filed item under `parent`; the one note to show (what was refused, or why nothing was tried)."""
     filed = [item for item in items if item.key is not None and item.key != parent]
     if not isinstance(tracker, SubIssues):
