@@ -369,16 +369,20 @@ def _file(args: argparse.Namespace, adapters: Adapters | None) -> int:
         return ExitCode.INVALID
     with app(metrics="if-set", adapters=adapters) as context:
         settings, tracker_settings = context.settings, context.tracker_settings
-        seed_comment = False
+        seed_comment, sla_days, field_names = False, None, None
         if isinstance(tracker_settings, JiraSettings):
             if not tracker_settings.project:
                 raise SettingsError(["VERIFIER_JIRA_PROJECT: the project to file the action items in is required"])
             seed_comment = tracker_settings.seed_comment
+            sla_days = settings.sla_days if tracker_settings.due_date else None
+            field_names = frozenset(tracker_settings.custom_fields)
         options: dict[str, Any] = {
             "dry_run": args.dry_run or settings.dry_run,
             "config_comment": seed_comment,
             "extra_labels": () if settings.label == defaults.LABEL else (settings.label,),
             "signing_key": settings.signing_key.get_secret_value().encode() if settings.signing_key else None,
+            "sla_days": sla_days,
+            "field_names": field_names,
         }
         metrics = context.metrics if context.has_metrics() else None
         try:

@@ -6,6 +6,7 @@ from), so a field is declared, defaulted and checked in one place. No I/O here.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from verifier import defaults
+from verifier.domain.item_fields import FIELD_NAME
 from verifier.domain.models import PRIORITIES
 
 __all__ = ["GitHubConnection", "JiraConnection", "PrometheusConnection", "comma_list"]
@@ -112,6 +114,8 @@ class JiraConnection(BaseModel):
     priorities: Mapping[str, str] = Field(
         default_factory=lambda: dict(defaults.JIRA_PRIORITIES)
     )  # P0..P3 -> name or id
+    # The action-items file's `fields:` names -> Jira custom field ids (VERIFIER_JIRA_FIELDS).
+    custom_fields: Mapping[str, str] = Field(default_factory=dict)
 
     @field_validator("url", "api_gateway_url")
     @classmethod
@@ -151,6 +155,39 @@ class JiraConnection(BaseModel):
         if empty:
             raise ValueError(f"{empty[0]} maps to an empty priority")
         return {**defaults.JIRA_PRIORITIES, **{key: name.strip() for key, name in value.items()}}
+
+    @field_validator("custom_fields", mode="before")
+    @classmethod
+    def _custom_field_text(cls, value: Any) -> Any:
+        """A JSON object (`{"team": "customfield_10042"}`, as pydantic-settings reads a map) or, like the other
+        maps here, `team=customfield_10042,story_points=customfield_10016`."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("{"):
+            try:
+                return json.loads(value)
+            except ValueError as error:
+                raise ValueError(f"is not a JSON object: {error}") from None
+        mapping: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, sep, field_id = part.partition("=")
+            if not sep:
+                raise ValueError(f"'{part}' is not <name>=customfield_<id> (e.g. team=customfield_10042)")
+            mapping[name.strip()] = field_id.strip()
+        return mapping
+
+    @field_validator("custom_fields")
+    @classmethod
+    def _custom_fields(cls, value: Mapping[str, str]) -> dict[str, str]:
+        """Only custom fields: the fields `file` writes itself (summary, description, labels...) stay its own."""
+        if len(value) > 100:
+            raise ValueError(f"maps {len(value)} fields; at most 100")
+        for name, field_id in value.items():
+            if not FIELD_NAME.match(name):
+                raise ValueError(f"'{name[:64]}' is not a field name (lower-case letters, digits and _)")
+            if not re.fullmatch(r"customfield_\d{1,12}", field_id):
+                raise ValueError(f"{name} maps to '{field_id[:64]}': only custom fields (customfield_<id>)")
+        return dict(value)
 
     @field_validator("extra_jql")
     @classmethod

@@ -113,10 +113,11 @@ class JiraSettings(JiraConnection, BaseSettings, _Secrets):
     model_config = _tracker_config(
         "VERIFIER_JIRA_",
         {"url": ("JIRA_BASE_URL",), "email": ("JIRA_EMAIL",), "api_token": ("JIRA_API_TOKEN",)},
-        {},
+        {"custom_fields": "fields"},
     )
 
     seed_comment: bool = True  # filing: also write the seed's "Automated Verification Config" comment
+    due_date: bool = True  # filing: set `duedate` from the priority's SLA (off where the screen lacks Due Date)
 
 
 class GitHubSettings(GitHubConnection, BaseSettings, _Secrets):

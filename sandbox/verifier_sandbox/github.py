@@ -103,6 +103,7 @@ class GitHubSandbox(SandboxServer):
         self.token_expiration: datetime | None = None
         self.fine_grained: dict[str, set[str]] = {}
         self.installation_permissions: dict[str, str] = {"issues": "write", "metadata": "read"}  # the App's
+        self.sub_issues = True  # False: a GitHub Enterprise Server without sub-issues (their endpoints are 404)
         self._register_routes()
 
     @property
@@ -328,6 +329,7 @@ class GitHubSandbox(SandboxServer):
             ("GET", f"{issue}/labels", self._list_labels),
             ("POST", f"{issue}/labels", self._add_labels),
             ("PUT", f"{issue}/labels", self._set_labels),
+            ("POST", f"{issue}/sub_issues", self._add_sub_issue),
             ("GET", "/user", self._user),
             ("GET", "/users/{username}", self._user_by_login),
             ("GET", "/rate_limit", self._rate_limit),
@@ -552,6 +554,33 @@ class GitHubSandbox(SandboxServer):
             "suspended_at": None,
         }
         return Reply.json(200, payload)
+
+    def _add_sub_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
+        """`POST .../issues/{n}/sub_issues` with the sub-issue's `id` (not its number), under the same owner; an
+        issue has one parent (another only with `replace_parent`) and is no sub-issue of itself. Answers the
+        parent issue."""
+        if not self.sub_issues:
+            raise HttpError(self.error(404, "Not Found"))
+        repo, parent = self._issue(p)
+        body = json_object(req.json(), self)
+        wanted = body.get("sub_issue_id")
+        if isinstance(wanted, bool) or not isinstance(wanted, int):
+            raise HttpError(self._invalid("sub_issue_id"))
+        found = [
+            (other, issue)
+            for other in self.repos.values()
+            if other.owner == repo.owner
+            for issue in other.issues.values()
+            if issue.id == wanted and not issue.pull_request
+        ]
+        if not found or found[0][1] is parent:
+            raise HttpError(self._invalid("sub_issue_id", value=str(wanted)))
+        child = found[0][1]
+        if child.parent is not None and not body.get("replace_parent"):
+            raise HttpError(self._invalid("sub_issue_id", value=str(wanted)))  # "may only have one parent"
+        child.parent = (repo.full_name, parent.number)
+        location = f"{self.url}/repos/{repo.full_name}/issues/sub-issues/{child.id}"
+        return Reply.json(201, self.payloads.issue(repo, parent), [("Location", location)])
 
     def _app(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         created = gh_time(self.now() - timedelta(days=30))

@@ -59,6 +59,7 @@ class GitHubIssue:
     comments: list[GitHubComment] = field(default_factory=list)
     assignees: list[str] = field(default_factory=list)
     events: list[GitHubEvent] = field(default_factory=list)  # oldest first, as `GET .../events` lists them
+    parent: tuple[str, int] | None = None  # the issue it is a sub-issue of: (repository, number)
 
 
 @dataclass
@@ -237,6 +238,8 @@ class Payloads:
             "updated_at": gh_time(issue.updated_at),
             "author_association": "MEMBER",
         }
+        if issue.parent is not None:
+            payload["parent_issue_url"] = f"{self.api}/repos/{issue.parent[0]}/issues/{issue.parent[1]}"
         if issue.pull_request:
             pull = f"{self.api}/repos/{repo.full_name}/pulls/{issue.number}"
             payload["pull_request"] = {

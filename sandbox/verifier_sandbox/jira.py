@@ -23,7 +23,7 @@ import binascii
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from verifier_sandbox.http import (
@@ -101,6 +101,10 @@ class JiraSandbox(SandboxServer):
         # `GET mypermissions`: the permission keys the signed-in user lacks, per project key ("" for the answer
         # without a project, which says whether any project grants it); every other permission is granted.
         self.denied: dict[str, set[str]] = {}
+        # The create screen: the custom fields on it (id -> "string" or "number": a text or a number field) and
+        # whether Due Date is; any other field in a create request is refused as Jira refuses it.
+        self.custom_fields: dict[str, str] = {}
+        self.due_date_on_screen = True
         self.email, self.api_token, self.pat = email, api_token, pat
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_page_size = max_page_size
@@ -522,6 +526,9 @@ class JiraSandbox(SandboxServer):
         elif r.version != "3" and description is not None and not isinstance(description, str):
             errors["description"] = "Operation value must be a string"
         known = {"project", "summary", "issuetype", "priority", "assignee", "labels", "description"}
+        known |= {"duedate"} if self.due_date_on_screen else set()
+        known |= set(self.custom_fields)
+        due, custom = self._screen_fields(fields, errors)
         for name in sorted(set(fields) - known):
             errors[name] = f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
         if errors:
@@ -538,7 +545,34 @@ class JiraSandbox(SandboxServer):
             assignee=assignee,
         )
         issue = self.issue(key)
+        issue.due_date, issue.custom = due, custom
         return Reply.json(201, {"id": str(issue.id), "key": key, "self": r.api(f"issue/{issue.id}")})
+
+    def _screen_fields(self, fields: Mapping[str, Any], errors: dict[str, str]) -> tuple[str | None, dict[str, Any]]:
+        """The due date and the custom fields of a create request, checked as Jira checks them."""
+        due = fields.get("duedate") if self.due_date_on_screen else None
+        if due is not None:
+            try:
+                valid = isinstance(due, str) and date.fromisoformat(due).isoformat() == due
+            except ValueError:
+                valid = False
+            if not valid:
+                errors["duedate"] = f"Error parsing date string: {str(due)[:40]}"
+        custom: dict[str, Any] = {}
+        for field_id, kind in self.custom_fields.items():
+            if field_id not in fields or fields[field_id] is None:
+                continue
+            value = fields[field_id]
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if kind == "number" and not number:
+                errors[field_id] = "Operation value must be a number"
+            elif kind == "string" and not isinstance(value, str):
+                errors[field_id] = "Operation value must be a string"
+            elif kind == "string" and len(value) > 255:
+                errors[field_id] = "The entered text is too long. It exceeds the allowed limit of 255 characters."
+            else:
+                custom[field_id] = value
+        return (due if isinstance(due, str) else None), custom
 
     def _assignee(self, value: Any, errors: dict[str, str]) -> str | None:
         """The user name of the assignee a create request names; an error for an unknown one."""

@@ -114,6 +114,8 @@ class JiraIssue:
     # newest ones only, on Cloud) and, whole and paged, by `GET .../issue/{key}/changelog`.
     changes: list[tuple[JiraUser, datetime, str, str | None, str | None]] = field(default_factory=list)
     creator: JiraUser | None = None  # who created it (None: its reporter); unlike the reporter, never changes
+    due_date: str | None = None  # `duedate`, YYYY-MM-DD
+    custom: dict[str, Any] = field(default_factory=dict)  # custom field id -> value, as set at creation
 
     @property
     def number(self) -> int:
@@ -293,6 +295,8 @@ class Renderer:
             "created": jira_time(issue.created),
             "updated": jira_time(issue.updated),
         }
+        if fields is not None:  # asked for by name only (Jira's `*all` would carry them too)
+            values |= {"duedate": issue.due_date, **issue.custom}
         return {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": str(issue.id),

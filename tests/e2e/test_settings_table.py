@@ -635,6 +635,15 @@ CHECKS: dict[str, Check] = {
     "VERIFIER_JIRA_ISSUE_TYPE": _filing,
     "VERIFIER_JIRA_PRIORITIES": _filing,
     "VERIFIER_JIRA_SEED_COMMENT": _filing,
+    "VERIFIER_JIRA_FIELDS": Elsewhere(
+        "tests/adapters/test_filing_jira_fields.py::test_file_sets_the_due_date_from_the_sla_and_the_mapped_custom_fields",
+        "the CLI with the variable set, against a Jira sandbox whose create screen has the custom fields",
+    ),
+    "VERIFIER_JIRA_DUE_DATE": Elsewhere(
+        "tests/adapters/test_filing_jira_fields.py::"
+        "test_a_screen_without_due_date_refuses_it_as_jira_does_and_the_setting_files_without_it",
+        "the CLI with the variable set, against a Jira sandbox whose create screen has no Due Date",
+    ),
     "VERIFIER_GITHUB_REPOSITORY": _github_repository,
     "VERIFIER_GITHUB_TOKEN": _github_token,
     "VERIFIER_GITHUB_APP_ID": _github_app,

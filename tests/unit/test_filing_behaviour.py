@@ -223,7 +223,7 @@ def test_an_action_item_carries_every_field_of_its_spec_and_the_extra_labels_onc
             {"owner": "sre"},
             "config field 'incident.owner': unknown field (known fields: " + "id, alertmanager, "
             "alert_name, metric_name, query, threshold_value, actual_value, service_name, environment, triggered_at, "
-            "sample_trace_ids, related_metrics, affected_components)",
+            "sample_trace_ids, related_metrics, affected_components, issue)",
         ),
     ],
 )
@@ -315,7 +315,7 @@ def test_a_trigger_time_may_end_in_a_lowercase_z_and_carry_nanoseconds() -> None
             "items.0.owner",
             "alice",
             ITEM_1 + "config field 'owner': unknown field (known fields: title, description, priority, assignee, "
-            "labels, verification)",
+            "labels, verification, fields)",
         ),
     ],
 )

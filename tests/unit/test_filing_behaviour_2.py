@@ -335,6 +335,9 @@ def test_the_report_lists_each_items_fields_as_planned_now() -> None:
         "condition": "< 250ms p99",
         "query": LATENCY_QUERY,
         "squatted": [],
+        "due": None,
+        "fields": {},
+        "sub_issue_of": None,
     }
     assert (second["number"], second["assignee"], second["labels"], second["query"]) == (
         2,
@@ -417,6 +420,9 @@ def test_the_json_report_names_every_field() -> None:
                 "condition": "",
                 "query": None,
                 "squatted": [],
+                "due": None,
+                "fields": {},
+                "sub_issue_of": None,
             },
             {
                 "number": 2,
@@ -431,6 +437,9 @@ def test_the_json_report_names_every_field() -> None:
                 "condition": "",
                 "query": None,
                 "squatted": [],
+                "due": None,
+                "fields": {},
+                "sub_issue_of": None,
             },
             {
                 "number": 3,
@@ -445,6 +454,9 @@ def test_the_json_report_names_every_field() -> None:
                 "condition": "",
                 "query": None,
                 "squatted": [],
+                "due": None,
+                "fields": {},
+                "sub_issue_of": None,
             },
             {
                 "number": 4,
@@ -459,6 +471,9 @@ def test_the_json_report_names_every_field() -> None:
                 "condition": "",
                 "query": None,
                 "squatted": [],
+                "due": None,
+                "fields": {},
+                "sub_issue_of": None,
             },
         ],
         "counts": {"created": 2, "already filed": 1, "not filed": 1},

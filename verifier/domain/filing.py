@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +35,7 @@ import yaml
 
 from verifier.domain.config import FIELDS as VERIFICATION_FIELDS
 from verifier.domain.config import VerificationConfig, build_config
+from verifier.domain.item_fields import FieldValue, parse_fields, parse_issue
 from verifier.domain.models import PRIORITIES, ActionItem, IncidentContext
 from verifier.domain.planning import IncidentFacts, plan
 from verifier.errors import ConfigError
@@ -54,8 +55,9 @@ INCIDENT_FIELDS = (
     "sample_trace_ids",
     "related_metrics",
     "affected_components",
+    "issue",
 )
-ITEM_FIELDS = ("title", "description", "priority", "assignee", "labels", "verification")
+ITEM_FIELDS = ("title", "description", "priority", "assignee", "labels", "verification", "fields")
 MAX_TEXT = 1_000_000
 #: How deeply mappings and lists may nest in the file (the format itself needs four levels).
 MAX_DEPTH = 32
@@ -87,6 +89,7 @@ class IncidentSpec:
     sample_trace_ids: tuple[str, ...] = ()
     related_metrics: tuple[tuple[str, str], ...] = ()
     affected_components: tuple[str, ...] = ()
+    issue: str | None = None  # the incident's GitHub issue (`owner/repo#N`): items are filed as its sub-issues
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class ItemSpec:
     assignee: str | None
     labels: tuple[str, ...]
     verification: VerificationConfig
+    fields: tuple[tuple[str, FieldValue], ...] = ()  # Jira custom fields by the names VERIFIER_JIRA_FIELDS maps
 
     @property
     def name(self) -> str:
@@ -182,7 +186,11 @@ def incident_context(
 
 
 def action_item(
-    spec: ItemSpec, incident_id: str, context: IncidentContext, extra_labels: tuple[str, ...] = ()
+    spec: ItemSpec,
+    incident_id: str,
+    context: IncidentContext,
+    extra_labels: tuple[str, ...] = (),
+    due: date | None = None,
 ) -> ActionItem:
     return ActionItem(
         title=spec.title,
@@ -193,6 +201,8 @@ def action_item(
         context=context,
         verification=spec.verification,
         labels=tuple(dict.fromkeys((*spec.labels, *extra_labels))),
+        fields=spec.fields,
+        due=due,
     )
 
 
@@ -237,6 +247,7 @@ def parse_incident(raw: object, read: Callable[[str], str] | None) -> IncidentSp
         sample_trace_ids=_texts(values.get("sample_trace_ids"), "incident.sample_trace_ids", spaces=False),
         related_metrics=_named_texts(values.get("related_metrics"), "incident.related_metrics"),
         affected_components=_texts(values.get("affected_components"), "incident.affected_components"),
+        issue=parse_issue(values["issue"]) if values.get("issue") is not None else None,
     )
 
 
@@ -338,7 +349,8 @@ def _item(number: int, raw: object) -> ItemSpec:
             raise ConfigError("verification", f"must be a mapping with metric and condition (fields: {hint})")
         with _prefix("verification."):
             config = build_config({str(k): v for k, v in verification.items()}, "file")
-    return ItemSpec(number, checked, description, priority, assignee, labels, config)
+        fields = parse_fields(raw.get("fields"))
+    return ItemSpec(number, checked, description, priority, assignee, labels, config, fields)
 
 
 def _item_name(number: int, title: str) -> str:

@@ -10,7 +10,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from verifier.domain import neutral
 from verifier.domain.config import VerificationConfig, render_config
@@ -57,6 +57,8 @@ class ActionItem:
     context: IncidentContext
     verification: VerificationConfig
     labels: tuple[str, ...] = field(default=())
+    fields: tuple[tuple[str, str | int | float], ...] = ()  # Jira custom fields, by the file's names
+    due: date | None = None  # Jira's due date: the priority's SLA from the filing time
 
     def __post_init__(self) -> None:
         if self.priority not in PRIORITIES:

@@ -73,8 +73,14 @@ def due_date(ticket: Ticket, sla_days: Mapping[str, int]) -> datetime | None:
     """When an open action item becomes overdue: created + the SLA of its priority."""
     if ticket.created is None:
         return None
-    days = sla_days.get(ticket.priority or DEFAULT_PRIORITY, sla_days.get(DEFAULT_PRIORITY, 30))
-    return ticket.created + timedelta(days=days)
+    return sla_due(ticket.priority, ticket.created, sla_days)
+
+
+def sla_due(priority: str | None, start: datetime, sla_days: Mapping[str, int]) -> datetime:
+    """The SLA rule, one home for `report`, reminders and filing's Jira due date: `start` + the days of
+    `priority` (the default priority's when it has none or an unknown one)."""
+    days = sla_days.get(priority or DEFAULT_PRIORITY, sla_days.get(DEFAULT_PRIORITY, 30))
+    return start + timedelta(days=days)
 
 
 def build_report(

@@ -3,7 +3,9 @@
     capture the context the file leaves out (metrics backend, optional): the incident query's value at the trigger
         time, each related query's value then, up to five exemplar trace ids around it
     check every item: its verification plans with the incident's facts, and its query runs on the backend now
-    look every item up (`find_filed`: incident label + fingerprint), then create the ones not filed yet
+    look every item up (`find_filed`: incident label + fingerprint), then create the ones not filed yet (Jira: with
+        the priority's SLA as due date and the item's mapped custom fields)
+    with `incident.issue`, put every filed item under it as a sub-issue (`services.sub_issues`)
 
 Nothing is created until every item has passed every check, so one bad item files nothing. Filing the same file
 again finds the tickets the first filing made and creates none twice; a filing stopped by a tracker failure is
@@ -13,7 +15,7 @@ finished by running it again.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -23,6 +25,7 @@ import structlog
 from verifier.domain.binding import signed_body, signing_needed
 from verifier.domain.config import VerificationConfig
 from verifier.domain.filing import FilingDocument, IncidentSpec, action_item, check_plan, incident_context
+from verifier.domain.item_fields import due_date
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
 from verifier.domain.planning import QueryPlan, plan
@@ -33,6 +36,7 @@ from verifier.errors import ConfigError, MetricsError, QueryRejected, TrackerErr
 from verifier.exit_codes import ExitCode
 from verifier.ports import Metrics, Tracker
 from verifier.services.resolve import resolve
+from verifier.services.sub_issues import link_sub_issues
 
 log = structlog.get_logger("verifier.filing")
 
@@ -62,6 +66,9 @@ class FiledItem:
     condition: str = ""
     query: str | None = None  # the verification query, as planned for a fix resolved now
     squatted: tuple[str, ...] = ()  # tickets carrying the fingerprint that another account created
+    due: str | None = None  # Jira's due date (YYYY-MM-DD), from the priority's SLA
+    fields: tuple[tuple[str, str | int | float], ...] = ()
+    sub_issue_of: str | None = None  # the incident's issue it is (now) a sub-issue of
 
     @property
     def name(self) -> str:
@@ -98,12 +105,18 @@ def file_items(
     config_comment: bool = True,
     extra_labels: Sequence[str] = (),
     signing_key: bytes | None = None,
+    sla_days: Mapping[str, int] | None = None,
+    field_names: Collection[str] | None = None,
 ) -> FilingReport:
     """File every item of `document` not filed yet. Raises ConfigError (an item or the incident is wrong, or the
     backend refused a query) and MetricsError (the backend failed) before anything is written; a TrackerError
-    stops the filing and is reported in `FilingReport.error`."""
+    stops the filing and is reported in `FilingReport.error`.
+
+    `sla_days`: each item's due date is its priority's SLA from `now` (None: no due date). `field_names`: the item
+    fields the tracker maps (VERIFIER_JIRA_FIELDS; None: a tracker without custom fields)."""
     now = now or datetime.now(UTC)
     incident = document.incident
+    check_fields(document, field_names)
     report = FilingReport(incident=incident.id, dry_run=dry_run)
     actual = incident.actual_value
     traces: tuple[str, ...] = ()
@@ -127,7 +140,8 @@ def file_items(
         if metrics is not None:
             _try_queries(spec.name, planned, metrics, now, report.notes)
             spec = replace(spec, verification=_resolved_config(spec.name, planned, metrics, report.notes))
-        item = action_item(spec, incident.id, context, tuple(extra_labels))
+        due = due_date(spec.priority, now, sla_days) if sla_days is not None else None
+        item = action_item(spec, incident.id, context, tuple(extra_labels), due)
         items.append(item)
         report.items.append(
             FiledItem(
@@ -140,6 +154,8 @@ def file_items(
                 labels=item.labels,
                 condition=spec.verification.condition.text,
                 query=planned.query,
+                due=due.isoformat() if due is not None else None,
+                fields=spec.fields,
             )
         )
     if metrics is None:
@@ -181,7 +197,23 @@ def file_items(
         log.info("filing.created", ticket=ticket.key, item=filed.number, fingerprint=filed.fingerprint)
         if signing_key and not _sign(tracker, ticket.key, item, filed, report, signing_key):
             return report
+    if incident.issue is not None:
+        note = link_sub_issues(report.items, tracker, incident.issue, dry_run=dry_run)
+        report.notes.extend([note] if note else [])
     return report
+
+
+def check_fields(document: FilingDocument, field_names: Collection[str] | None) -> None:
+    """Every item's `fields:` must be mapped, or nothing is filed: a field dropped silently would hide a typo."""
+    for spec in document.items:
+        for name, _ in spec.fields:
+            if field_names is None:
+                reason = "this tracker has no custom fields (on Jira, VERIFIER_JIRA_FIELDS maps them)"
+                raise ConfigError(f"fields.{name}", reason, ticket=spec.name)
+            if name not in field_names:
+                example = f"{name}=customfield_10042"
+                reason = f"is not mapped to a Jira field: add it to VERIFIER_JIRA_FIELDS (e.g. {example})"
+                raise ConfigError(f"fields.{name}", reason, ticket=spec.name)
 
 
 # -- signing: a filed config is signed for its ticket's key, known once the ticket exists -----------------------
@@ -340,6 +372,9 @@ def as_json(report: FilingReport) -> dict[str, Any]:
                 "condition": i.condition,
                 "query": i.query,
                 "squatted": list(i.squatted),
+                "due": i.due,
+                "fields": dict(i.fields),
+                "sub_issue_of": i.sub_issue_of,
             }
             for i in report.items
         ],
@@ -362,7 +397,8 @@ def as_text(report: FilingReport) -> str:
         if item.status == "would create":
             who = f"assignee {item.assignee}" if item.assignee else "unassigned"
             labels = f"; labels {', '.join(item.labels)}" if item.labels else ""
-            lines.append(f"{'':<14} {'':<{width}}  {item.priority}, {who}{labels}")
+            due = f", due {item.due}" if item.due else ""
+            lines.append(f"{'':<14} {'':<{width}}  {item.priority}{due}, {who}{labels}")
             lines.append(f"{'':<14} {'':<{width}}  verify {item.condition}: {item.query}")
     lines.extend(f"note: {note}" for note in report.notes)
     counts = ", ".join(f"{n} {status}" for status, n in report.counts().items())

@@ -49,6 +49,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from verifier import defaults
 from verifier.adapters import retry
 from verifier.adapters.access import github_access
+from verifier.adapters.github.sub_issues import GitHubSubIssues
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, guard_pygithub
 from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
@@ -122,7 +123,7 @@ class WritePacer:
             self._sent.append(self._clock())
 
 
-class GitHubTracker:
+class GitHubTracker(GitHubSubIssues):
     """`Tracker` on GitHub issues; `key` is `owner/repo#N`."""
 
     flavour = Flavour.MARKDOWN

@@ -11,7 +11,7 @@ Cloud assigns by `accountId` (names were removed for privacy), found with `user/
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -26,7 +26,7 @@ from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Filed, Flavour, Ticket, own_filing
 from verifier.errors import ConfigError, TrackerError
 
-__all__ = ["FILED_LABELS", "JiraFiling", "incident_label", "seed_comment"]
+__all__ = ["FILED_LABELS", "JiraFiling", "incident_label", "item_fields", "seed_comment"]
 
 #: Where the fingerprint is, and who created the ticket (the reporter only where a server leaves `creator` out:
 #: Jira always sends it, but a reporter is editable).
@@ -100,6 +100,7 @@ class JiraFiling:
         }
         if item.assignee:
             fields["assignee"] = self._assignee(item.assignee)
+        fields.update(item_fields(item, self._connection.custom_fields))
         action = "create the issue"
         created = self._request("POST", "issue", ticket=None, action=action, body={"fields": fields})
         key = str(created.get("key") or "")
@@ -165,6 +166,17 @@ def seed_comment(config: VerificationConfig) -> str | None:
     except ConfigError:
         same = False
     return text if same else None
+
+
+def item_fields(item: ActionItem, mapping: Mapping[str, str]) -> dict[str, Any]:
+    """The due date (`YYYY-MM-DD`) and the item's custom fields by their Jira ids; a field the mapping does not
+    name is refused (`file` checks every item before the first write, so this is a second line)."""
+    fields: dict[str, Any] = {"duedate": item.due.isoformat()} if item.due is not None else {}
+    for name, value in item.fields:
+        if name not in mapping:
+            raise TrackerError(f"the field '{name}' is not mapped to a Jira field (VERIFIER_JIRA_FIELDS)")
+        fields[mapping[name]] = value
+    return fields
 
 
 def _reference(value: str) -> dict[str, str]:
