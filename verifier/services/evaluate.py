@@ -58,4 +58,5 @@ def describe(verdict: Verdict) -> dict[str, Any]:
         "graph": verdict.evidence.link if verdict.evidence else None,
         "sparkline": verdict.evidence.sparkline.describe() if verdict.evidence and verdict.evidence.sparkline else None,
         "data": verdict.support.as_json() if verdict.support else None,
+        **({"conditions": [{"condition": p.condition, **describe(p)} for p in verdict.parts]} if verdict.parts else {}),
     }
