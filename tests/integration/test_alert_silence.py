@@ -214,3 +214,33 @@ def test_one_condition_held_and_one_regressed_is_failed_with_both_shown(ruled: P
     assert (second["condition"], second["verdict"]) == (f"alert {FIRING} silent", "FAILED")
     assert first["graph"] and second["graph"] and "ALERTS" in second["graph"]
     assert out["reason"].startswith(f"1 of 2 conditions did not hold; condition 2 (alert {FIRING} silent): alert")
+
+
+# -- the rules API as the adapter reads it -----------------------------------------------------------------------
+def test_the_rules_api_is_asked_for_alerting_rules_of_the_name(ruled: PrometheusServer) -> None:
+    from verifier.adapters.prometheus import PrometheusMetrics
+    from verifier.connections import PrometheusConnection
+
+    with PrometheusMetrics(PrometheusConnection(url=ruled.url)) as metrics:
+        (rule,) = metrics.alert_rules(SILENT) or ()
+        assert (rule.name, rule.group, rule.interval_seconds, rule.health, rule.evaluated) == (
+            SILENT,
+            "checkout",
+            1.0,
+            "ok",
+            True,
+        )
+        assert metrics.alert_rules("NoSuchAlert") == ()
+
+
+def test_a_backend_without_a_rules_api_has_no_rule_data() -> None:
+    from tests.integration.backends import Reply, ScriptedServer
+    from verifier.adapters.prometheus import PrometheusMetrics
+    from verifier.connections import PrometheusConnection
+
+    with ScriptedServer(Reply(status=404, body="404 page not found")) as server:
+        with PrometheusMetrics(PrometheusConnection(url=server.url)) as metrics:
+            assert metrics.alert_rules(SILENT) is None
+        (seen,) = server.seen
+        assert seen.path == "/api/v1/rules"
+        assert seen.query == {"type": ["alert"], "rule_name[]": [SILENT]}

@@ -365,3 +365,76 @@ items:
     assert one.delay == timedelta(hours=24) and one.parts[1].delay == timedelta(hours=24)
     assert two.parts == () and two.alert == AlertCondition("CheckoutLatencyHigh", timedelta(minutes=5))
     assert [p.metric for p in three.parts] == ["up", "x_total"]
+
+
+def test_check_config_numbers_each_condition_and_shows_the_whole_config() -> None:
+    from verifier.domain.explain import explain
+
+    out = explain(block({"conditions": [ERRORS, ALERT], "delay": "3h"}), now=NOW)
+    assert out["condition 1"] == "checkout_errors_total < 5"
+    assert out["query 1"] == 'sum(increase(checkout_errors_total{service="checkout"}[3h]))'
+    assert out["condition 2"] == 'alert CheckoutLatencyHigh{service="checkout"} silent'
+    assert out["threshold 2"] == "fired for at most 0s"
+    assert out["query 2"] == (
+        'max(count_over_time(ALERTS{alertname="CheckoutLatencyHigh",alertstate="firing",service="checkout"}[3h]))'
+    )
+    assert find_config(block({}).replace("{}", out["config"])) == find_config(
+        block({"conditions": [ERRORS, ALERT], "delay": "3h"})
+    )
+
+
+@pytest.mark.parametrize("flavour", list(Flavour))
+def test_ten_conditions_of_the_longest_values_fit_the_trackers_comment(flavour: Flavour) -> None:
+    from verifier.domain.evidence import Evidence
+    from verifier.domain.render import COMMENT_LIMIT, comment_length
+
+    huge = "x" * 4000
+    config = build_config({"conditions": [{"metric": "up", "condition": "< 1"}] * 10}, "block")
+    whole = planned(config)
+    part = Verdict(
+        Outcome.FAILED,
+        "r" * 5000,
+        2.0,
+        None,
+        "<",
+        query="q" * 4000,
+        series="{" + "s" * 5000 + "}",
+        notes=("n" * 600,) * 20,
+        evidence=Evidence("https://prometheus/graph?" + "g" * 20_000, "Prometheus"),
+    )
+    comment = render_result(combine(whole, [replace(part, condition=huge)] * 10), RESOLVED, flavour)
+    assert comment_length(comment, flavour) <= COMMENT_LIMIT[flavour]
+    assert all(f"Condition {n}" in comment for n in range(1, 11))
+
+
+def test_odd_rules_api_answers_are_passed_over() -> None:
+    from verifier.adapters.prometheus import parse_alert_rules
+
+    groups = [
+        None,
+        {"name": "g", "rules": "x"},
+        {"name": "g", "interval": True, "rules": [None, {"type": "recording", "name": "A"}]},
+        {
+            "name": "g2",
+            "interval": float("inf"),
+            "rules": [{"type": "alerting", "name": "A", "health": "ok", "lastEvaluation": "0001-01-01T00:00:00Z"}],
+        },
+        {
+            "name": "g3",
+            "interval": 30,
+            "rules": [
+                {
+                    "type": "alerting",
+                    "name": "A",
+                    "health": "err",
+                    "lastError": "e" * 900,
+                    "lastEvaluation": "2026-03-01T00:00:00Z",
+                },
+                {"type": "alerting", "name": "B"},
+            ],
+        },
+    ]
+    assert list(parse_alert_rules(groups, "A")) == [
+        AlertRule("A", "g2", None, "ok", "", evaluated=False),
+        AlertRule("A", "g3", 30.0, "err", "e" * 500, evaluated=True),
+    ]

@@ -82,7 +82,8 @@ def _several(planned: QueryPlan) -> dict[str, str]:
     for number, part in enumerate(planned.parts or (planned,), start=1):
         out[f"condition {number}"] = name(part.config)
         if part.config.alert is not None:
-            out[f"threshold {number}"] = "fired for at most " + config_duration(part.config.alert.firing_at_most)
+            allowed = part.config.alert.firing_at_most
+            out[f"threshold {number}"] = f"fired for at most {config_duration(allowed) if allowed else '0s'}"
             out[f"rule data {number}"] = "the rules API must list the alerting rule, evaluated (README: alerts)"
         elif part.threshold:
             out[f"threshold {number}"] = f"{part.config.condition.op} {part.threshold.describe()}"
