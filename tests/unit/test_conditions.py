@@ -438,3 +438,14 @@ def test_odd_rules_api_answers_are_passed_over() -> None:
         AlertRule("A", "g2", None, "ok", "", evaluated=False),
         AlertRule("A", "g3", 30.0, "err", "e" * 500, evaluated=True),
     ]
+
+
+@pytest.mark.parametrize("text", ["0s", " 0 ", "0m", "00h", "0.0 seconds"])
+def test_a_zero_allowance_is_silence(text: str) -> None:
+    assert build_config({"alert": "A", "firing_at_most": text}, "block").alert == AlertCondition("A")
+
+
+def test_a_zero_allowance_followed_by_anything_else_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_config({"alert": "A", "firing_at_most": "0s" + " " * 50 + "x"}, "block")
+    assert caught.value.field == "firing_at_most"

@@ -413,7 +413,7 @@ def _firing_at_most(value: object) -> timedelta:
         return timedelta(0)
     if not isinstance(value, str):
         raise ConfigError("firing_at_most", f"must be a duration such as 5m or 0s, not {type(value).__name__}")
-    if _ZERO.fullmatch(value[:40]):
+    if len(value) <= 40 and _ZERO.fullmatch(value):
         return timedelta(0)
     return parse_duration(value, "firing_at_most")
 
