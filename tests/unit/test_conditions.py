@@ -449,3 +449,23 @@ def test_a_zero_allowance_followed_by_anything_else_is_refused() -> None:
     with pytest.raises(ConfigError) as caught:
         build_config({"alert": "A", "firing_at_most": "0s" + " " * 50 + "x"}, "block")
     assert caught.value.field == "firing_at_most"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        _KEYS, _VALUES | st.lists(_ENTRY | _VALUES, max_size=12) | st.sampled_from(["A", "5m", "1h"]), max_size=5
+    ),
+    st.booleans(),
+)
+def test_a_text_holding_any_block_is_a_config_no_config_or_a_config_error(raw: dict[str, object], header: bool) -> None:
+    import yaml
+
+    body = yaml.safe_dump(raw, default_flow_style=False) if raw else ""
+    text = "```yaml\n" + ("# action-item-verifier: v1\n" if header else "# something else\n") + body + "```"
+    try:
+        found = find_config(text)
+    except ConfigError as error:
+        assert header and "\n" not in str(error)
+        return
+    assert found is None if not header else isinstance(found, VerificationConfig)
