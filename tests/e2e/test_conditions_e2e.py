@@ -4,6 +4,7 @@ ticket is reopened, and the result comment shows both conditions, each on its ow
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -87,3 +88,69 @@ def test_a_silent_alert_beside_a_held_metric_is_verified(
     assert (ticket["outcome"], ticket["reason"]) == ("VERIFIED", "all 2 conditions held"), ticket
     state: Any = desk.state(key)
     assert state.results == ["VERIFIED"] and not state.open
+
+
+@pytest.mark.parametrize("tracker", ["jira-cloud", "github"])
+def test_file_keeps_every_condition_signs_them_all_and_the_run_judges_each(
+    request: pytest.FixtureRequest, tracker: str, ruled: PrometheusServer, tmp_path: Any
+) -> None:
+    """`file` with `alert_silent: true` files the item's metric condition and the incident's alert, resolved and
+    signed; the closed ticket's run judges both; the signature breaks when any one condition is changed."""
+    from tests.hostile.test_trust_sign import SIGNING_KEY, _body, _close, _file, _file_env, _set_body
+    from verifier.domain.binding import signed_for
+    from verifier.domain.formats import find_config
+
+    desk = make_desk(request, tracker)
+    doc = {
+        "incident": {
+            "id": "INC-24",
+            "alert_name": FIRING,
+            "metric_name": "checkout_error_ratio",
+            "threshold_value": 0.1,
+            "actual_value": 0.5,
+            "service_name": "checkout",
+            "environment": "production",
+            "triggered_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        },
+        "items": [
+            {
+                "title": "Cap the error ratio",
+                "priority": "P1",
+                "verification": {
+                    "metric": "checkout_error_ratio",
+                    "condition": "< 1",
+                    "labels": {"service": "checkout"},
+                    "delay": "1h",
+                    "alert_silent": True,
+                },
+            }
+        ],
+    }
+    path = tmp_path / "items.yaml"
+    path.write_text(json.dumps(doc))
+    filed = _file(desk, path, ruled.url, VERIFIER_SIGNING_KEY=SIGNING_KEY)
+    (item,) = filed["items"]
+    assert item["condition"] == f"checkout_error_ratio < 1; alert {FIRING} silent"
+    key = item["key"]
+    body = _body(desk, key)
+    config = find_config(body)
+    assert config is not None
+    assert [(p.metric, p.type, p.alert.name if p.alert else None) for p in config.parts] == [
+        ("checkout_error_ratio", "gauge", None),  # resolved on the backend at filing
+        ("ALERTS", None, FIRING),
+    ]
+    assert signed_for(SIGNING_KEY.encode(), key, body, config)
+
+    _close(desk, key, datetime.now(UTC) - timedelta(minutes=5))
+    env = {**_file_env(desk, ruled.url), "VERIFIER_SIGNING_KEY": SIGNING_KEY, "VERIFIER_SETTLE_SECONDS": "0"}
+    done = run_cli(env, "--now", "--issue", key, "--json")
+    (ticket,) = done.report()["tickets"]
+    assert ticket["outcome"] == "FAILED", ticket
+    assert [line.split(":", 1)[0] for line in ticket["conditions"]] == ["VERIFIED", "FAILED"]
+
+    # Any condition changed by an editor: the block is no longer the tool's.
+    other = _body(desk, key).replace(f'"{FIRING}"', f'"{SILENT}"')
+    assert other != _body(desk, key)
+    _set_body(desk, key, other)
+    changed = find_config(other)
+    assert changed is not None and not signed_for(SIGNING_KEY.encode(), key, other, changed)
