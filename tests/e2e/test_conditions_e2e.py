@@ -57,7 +57,8 @@ def test_one_held_and_one_regressed_is_failed_with_both_shown(
     (ticket,) = done.report()["tickets"]
     assert ticket["outcome"] == "FAILED", ticket
     assert ticket["reason"].startswith(f"1 of 2 conditions did not hold; condition 2 (alert {FIRING} silent): ")
-    held, fired = ticket["conditions"]
+    held, fired = (c["line"] for c in ticket["conditions"])
+    assert all(c["graph"] for c in ticket["conditions"])
     assert re.fullmatch(
         r'VERIFIED: checkout_error_ratio < 1: measured 0\.5 ratio \(series \{instance="127\.0\.0\.1:\d+", '
         r'job="checkout", service="checkout"\}\) against < 1 ratio; the condition held; data: 1 of 1 step with data',
@@ -146,7 +147,7 @@ def test_file_keeps_every_condition_signs_them_all_and_the_run_judges_each(
     done = run_cli(env, "--now", "--issue", key, "--json")
     (ticket,) = done.report()["tickets"]
     assert ticket["outcome"] == "FAILED", ticket
-    assert [line.split(":", 1)[0] for line in ticket["conditions"]] == ["VERIFIED", "FAILED"]
+    assert [c["line"].split(":", 1)[0] for c in ticket["conditions"]] == ["VERIFIED", "FAILED"]
 
     # Any condition changed by an editor: the block is no longer the tool's.
     other = _body(desk, key).replace(f'"{FIRING}"', f'"{SILENT}"')

@@ -469,3 +469,25 @@ def test_a_text_holding_any_block_is_a_config_no_config_or_a_config_error(raw: d
         assert header and "\n" not in str(error)
         return
     assert found is None if not header else isinstance(found, VerificationConfig)
+
+
+def test_the_run_summary_lists_each_condition_under_its_ticket() -> None:
+    from verifier.services.run import RunReport, TicketResult
+    from verifier.services.summary import as_json, as_text
+
+    started = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    conditions: list[dict[str, object]] = [
+        {"line": "VERIFIED: up < 1: measured 0.5 against < 1; the condition held", "graph": "https://p/graph?a"},
+        {"line": "FAILED: alert A silent; alert A fired again in the window (3 firing samples)", "graph": None},
+    ]
+    failed = TicketResult("OPS-1", "u", Outcome.FAILED, "1 of 2 conditions did not hold", conditions=conditions)
+    report = RunReport(started, dry_run=False, results=[failed, TicketResult("OPS-22", "u", Outcome.VERIFIED, "held")])
+    assert as_text(report).splitlines()[:4] == [
+        "OPS-1   FAILED        1 of 2 conditions did not hold",
+        "                      condition 1: VERIFIED: up < 1: measured 0.5 against < 1; the condition held "
+        "[graph: https://p/graph?a]",
+        "                      condition 2: FAILED: alert A silent; alert A fired again in the window (3 firing samples)",
+        "OPS-22  VERIFIED      held",
+    ]
+    one, other = as_json(report)["tickets"]
+    assert one["conditions"] == conditions and "conditions" not in other

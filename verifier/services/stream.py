@@ -270,7 +270,9 @@ def _judged(item: Due, verdict: Verdict) -> None:
     result.query = verdict.query or result.query
     result.graph = verdict.evidence.link if verdict.evidence else None
     result.data = verdict.support.as_json() if verdict.support else None
-    result.conditions = [condition_line(part) for part in verdict.parts]
+    result.conditions = [
+        {"line": condition_line(p), "graph": p.evidence.link if p.evidence else None} for p in verdict.parts
+    ]
 
 
 def _job(item: Due) -> Job:

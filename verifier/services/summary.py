@@ -50,7 +50,9 @@ def as_text(report: RunReport) -> str:
         if result.refused:
             detail += f" [refused: {'; '.join(result.refused)}]"
         lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
-        lines.extend(f"{'':<{width}}  {'':<12}  condition {n}: {line}" for n, line in enumerate(result.conditions, 1))
+        for number, condition in enumerate(result.conditions, start=1):
+            graph = f" [graph: {condition['graph']}]" if condition.get("graph") else ""
+            lines.append(f"{'':<{width}}  {'':<12}  condition {number}: {condition['line']}{graph}")
     counts = ", ".join(f"{n} {_name(k)}" for k, n in report.counts().items()) or "no tickets"
     mode = " (dry run: nothing written)" if report.dry_run else ""
     tickets, writes = _count(len(report.results), "ticket"), _count(report.writes, "write")
