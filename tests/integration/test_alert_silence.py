@@ -244,3 +244,38 @@ def test_a_backend_without_a_rules_api_has_no_rule_data() -> None:
         (seen,) = server.seen
         assert seen.path == "/api/v1/rules"
         assert seen.query == {"type": ["alert"], "rule_name[]": [SILENT]}
+
+
+def test_check_config_resolves_each_metric_condition_and_keeps_the_alert(ruled: PrometheusServer) -> None:
+    config = block(
+        "conditions:\n"
+        '  - {metric: checkout_error_ratio, condition: "< 1", labels: {service: checkout}}\n'
+        f"  - {{alert: {FIRING}}}"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "verifier", "check-config", "-", "--resolve", "--json"],
+        input=config,
+        capture_output=True,
+        text=True,
+        env=clean_env(VERIFIER_PROMETHEUS_URL=ruled.url),
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["condition 1"] == "checkout_error_ratio < 1"
+    assert out["condition 2"] == f"alert {FIRING} silent"
+    assert out["resolved 2"] == "an alert: the ALERTS series, nothing to resolve"
+    assert out["query 1"] == 'avg_over_time(checkout_error_ratio{service="checkout"}[10m])'
+    assert out["config"] == (
+        "conditions:\n"
+        '  - metric: "checkout_error_ratio"\n'
+        '    condition: "< 1"\n'
+        '    unit: "ratio"\n'
+        '    labels: {"service": "checkout"}\n'
+        "    type: gauge\n"
+        f'  - alert: "{FIRING}"\n'
+        'delay: "10m"\n'
+        'window: "10m"'
+    )
