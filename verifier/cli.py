@@ -278,7 +278,10 @@ def _evaluate(args: argparse.Namespace, adapters: Adapters | None) -> int:
         _print_json(report)
     else:
         for key, value in report.items():
-            if value is not None and value != []:
+            if key == "conditions":  # several: one line each, as the comment shows them
+                for number, condition in enumerate(value, start=1):
+                    print(f"{f'condition {number}:':<12} {condition['line']}")
+            elif value is not None and value != []:
                 print(f"{key + ':':<12} {value}")
     return for_verdict(report["verdict"])
 

@@ -49,6 +49,8 @@ RECHECK_ACTION: Final = "comment"
 #: a quantile needs in the window (a config's `min_events` overrides it). 100 observations put a p99 on the top one.
 MIN_COVERAGE_PERCENT = 90.0
 MIN_EVENTS = 100
+#: The most conditions one config may hold (`conditions:`): each is measured, so each costs queries on every run.
+MAX_CONDITIONS = 10
 CONCURRENCY = 8
 #: The most queries (and tracker requests) a run sends at once: the bound of VERIFIER_CONCURRENCY.
 MAX_CONCURRENCY = 64

@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from verifier.domain.alerts import AlertRule
 from verifier.domain.identity import Identities
 from verifier.domain.measurement import Measurement
 from verifier.domain.models import ActionItem
@@ -153,6 +154,17 @@ class RunMetrics(Protocol):
         self, *, results: Mapping[str, Mapping[RunOutcome, int]], overdue: Mapping[str, int] | None, dry_run: bool
     ) -> None:
         """Tickets by service then verdict, and open tickets past their SLA by service (None: not listed)."""
+        ...
+
+
+@runtime_checkable
+class AlertRules(Protocol):
+    """What a backend tells about the alerting rules it (or its ruler) evaluates: how an alert that left no
+    ALERTS series is told from a rule that was never there (`domain/silence.py`). Optional: without it an alert
+    condition that saw no firing is INCONCLUSIVE."""
+
+    def alert_rules(self, name: str) -> tuple[AlertRule, ...] | None:
+        """The alerting rules named `name` (`/api/v1/rules?type=alert`); None when the backend has no such API."""
         ...
 
 

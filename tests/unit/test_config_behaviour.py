@@ -44,7 +44,8 @@ def test_an_unknown_field_is_named_with_the_known_ones() -> None:
     assert _reason(zeta=1, alpha=2) == (
         "alpha",
         "unknown field (known fields: metric, condition, delay_hours, delay, window, unit, labels, mode, "
-        "tolerance, baseline_window, min_events, type, temporality, no_data, traffic, recheck_after)",
+        "tolerance, baseline_window, min_events, type, temporality, no_data, traffic, recheck_after, "
+        "conditions, alert, firing_at_most)",
     )
 
 

@@ -304,7 +304,8 @@ def test_a_trigger_time_may_end_in_a_lowercase_z_and_carry_nanoseconds() -> None
             ...,
             ITEM_1 + "config field 'verification': must be a mapping with metric and condition (fields: metric, "
             "condition, delay_hours, delay, window, unit, labels, mode, tolerance, baseline_window, min_events, "
-            "type, temporality, no_data, traffic, recheck_after)",
+            "type, temporality, no_data, traffic, recheck_after, "
+            "conditions, alert, firing_at_most)",
         ),
         (
             "items.1",

@@ -286,7 +286,8 @@ def test_numbers_as_field_names_are_read_as_text() -> None:
     assert _reason(_block("metric: x", "condition: < 1", "1: a")) == (
         "1",
         "unknown field (known fields: metric, condition, delay_hours, delay, window, unit, labels, mode, "
-        "tolerance, baseline_window, min_events, type, temporality, no_data, traffic, recheck_after)",
+        "tolerance, baseline_window, min_events, type, temporality, no_data, traffic, recheck_after, "
+        "conditions, alert, firing_at_most)",
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Self
 from urllib.parse import urlencode
@@ -41,6 +41,7 @@ from verifier.adapters.http import (
     restart_deadline,
 )
 from verifier.connections import PrometheusConnection
+from verifier.domain.alerts import AlertRule
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import AnswerTooLarge, BackendUnavailable, MetricsError, QueryRejected
 from verifier.redaction import MIN_LENGTH, basic_auth, redact
@@ -164,6 +165,16 @@ class PrometheusMetrics:
     def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
         params = {"match[]": selector, "start": unix_seconds(start), "end": unix_seconds(end)}
         return frozenset(_strings(self._get("labels", params, selector)["data"], selector))
+
+    # -- AlertRules: whether an alert's rule is evaluated, so that an absent ALERTS series means silence -----------
+    def alert_rules(self, name: str) -> tuple[AlertRule, ...] | None:
+        params = {"type": "alert", "rule_name[]": name}  # older servers ignore rule_name[]: filtered here too
+        body = self._optional("rules", params, f"rules of alert {name}")
+        data = body.get("data") if isinstance(body, dict) else None
+        groups = data.get("groups") if isinstance(data, dict) else None
+        if not isinstance(groups, list):
+            return None
+        return tuple(parse_alert_rules(groups, name))
 
     def ping(self) -> None:
         """Return when the backend answers its API, raise `BackendUnavailable` otherwise."""
@@ -385,3 +396,25 @@ def parse_exemplars(body: Mapping[str, Any], limit: int) -> list[str]:
         raise BackendUnavailable(f"malformed exemplars response: {type(exc).__name__} {exc}") from exc
     trace_ids = dict.fromkeys(trace_id for _, trace_id in sorted(found, key=lambda f: -f[0]))
     return list(trace_ids)[: max(limit, 0)]
+
+
+def parse_alert_rules(groups: list[Any], name: str) -> Iterator[AlertRule]:
+    """The alerting rules named `name` in a rules API answer's groups; malformed entries are passed over."""
+    for group in groups:
+        if not isinstance(group, dict) or not isinstance(group.get("rules"), list):
+            continue
+        interval = group.get("interval")
+        seconds = float(interval) if isinstance(interval, int | float) and not isinstance(interval, bool) else None
+        for rule in group["rules"]:
+            if not isinstance(rule, dict) or rule.get("type") != "alerting" or rule.get("name") != name:
+                continue
+            health = str(rule.get("health") or "unknown")
+            last = str(rule.get("lastEvaluation") or "")
+            yield AlertRule(
+                name=name,
+                group=str(group.get("name") or "")[:200],
+                interval_seconds=seconds if seconds and math.isfinite(seconds) and seconds > 0 else None,
+                health=health,
+                last_error=str(rule.get("lastError") or "")[:500],
+                evaluated=health != "unknown" and bool(last) and not last.startswith("0001-01-01"),
+            )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Literal
 
+from verifier import defaults
+from verifier.domain.alerts import MAX_ALERT_NAME, AlertCondition
 from verifier.domain.condition import Condition, parse_condition
 from verifier.domain.durations import MAX_DURATION, config_duration, hours, parse_duration
 from verifier.domain.metric import Kind, Metric, understand
@@ -46,6 +48,7 @@ FIELDS = (
     "no_data",
     "traffic",
     "recheck_after",
+    *("conditions", "alert", "firing_at_most"),  # several conditions, the alert stayed silent (see below)
 )
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.]*$")  # dots: OTel attribute names (service.name)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -71,6 +74,8 @@ class VerificationConfig:
     recheck_after: timedelta | None = None  # judge a VERIFIED fix again this long after its window (`recheck.py`)
     source: str = field(default="block", compare=False)  # which format it was read from
     signature: str | None = field(default=None, compare=False)  # `# sig:` of a block the tool filed (protocol)
+    alert: AlertCondition | None = None  # `alert:`: metric and condition above are placeholders (`_build_alert`)
+    parts: tuple[VerificationConfig, ...] = ()  # `conditions:`: all must hold; the fields above are the first's
 
     @property
     def understood(self) -> Metric:
@@ -88,6 +93,10 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
     unknown = sorted(str(k) for k in raw if k not in FIELDS)
     if unknown:
         raise ConfigError(unknown[0], f"unknown field (known fields: {', '.join(FIELDS)})")
+    if "conditions" in raw:
+        return _build_several(raw, source)
+    if "alert" in raw or "firing_at_most" in raw:
+        return _build_alert(raw, source)
     metric = _text(raw, "metric", required=True)
     assert metric is not None
     if len(metric) > MAX_METRIC_LENGTH:
@@ -138,14 +147,19 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
 def _with_later_fields(config: VerificationConfig, raw: Mapping[str, object], understood: Metric) -> VerificationConfig:
     """`no_data`/`traffic` (counters never seen) and `recheck_after` (a later re-check), checked (#24)."""
     no_data, traffic = check_policy(raw.get("no_data"), raw.get("traffic"), understood.kind, config.metric)
+    return replace(config, no_data=no_data, traffic=traffic, recheck_after=_recheck_after(raw, config.delay))
+
+
+def _recheck_after(raw: Mapping[str, object], delay: timedelta) -> timedelta | None:
+    """`recheck_after`, config-wide: within the listing's reach together with the delay."""
     recheck_after = _duration(raw, "recheck_after")
-    if recheck_after is not None and config.delay + recheck_after > MAX_DURATION:
+    if recheck_after is not None and delay + recheck_after > MAX_DURATION:
         raise ConfigError(
             "recheck_after",
-            f"{config_duration(recheck_after)} after a delay of {config_duration(config.delay)} is more than "
+            f"{config_duration(recheck_after)} after a delay of {config_duration(delay)} is more than "
             f"{MAX_DURATION.days} days after the fix: the run no longer lists tickets that old",
         )
-    return replace(config, no_data=no_data, traffic=traffic, recheck_after=recheck_after)
+    return recheck_after
 
 
 def _choice(raw: Mapping[str, object], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -279,6 +293,8 @@ def _min_events(value: object, condition: Condition, metric: str) -> int | None:
 
 def render_config(config: VerificationConfig, flavour: Flavour) -> str:
     """The project's own config block, fenced for GitHub Markdown or in `{code:yaml}` for Jira."""
+    if config.parts or config.alert:
+        return _render_several(config, flavour)
     lines = [
         HEADER,
         f"metric: {_quoted(config.metric, flavour)}",
@@ -352,3 +368,128 @@ def _quoted(text: str, flavour: Flavour) -> str:
         # `{code}` or `{noformat}` inside the value would close the Jira block early.
         quoted = re.sub(r"\{(?=code|noformat)", r"\\x7b", quoted, flags=re.IGNORECASE)
     return f'"{quoted}"'
+
+
+# -- several conditions (`conditions:`) and the alert stayed silent (`alert:`) --------------------------------------
+#: The fields that stay config-wide when a config holds several conditions: one window judges them all.
+WIDE_FIELDS = ("delay", "delay_hours", "window", "recheck_after")  # config-wide: given once, beside the list
+ALERT_FIELDS = ("alert", "firing_at_most", "labels", *WIDE_FIELDS)
+_ZERO = re.compile(r"^\s*0+(?:\.0*)?\s*(?:s|m|h|d|seconds?|minutes?|hours?|days?)?\s*$", re.I)
+
+
+def _build_several(raw: Mapping[str, object], source: str) -> VerificationConfig:
+    """`conditions:` (a list, each entry a metric condition or an alert) beside the config-wide delay and
+    window: every entry is checked as a config of its own, with those, and errors name the entry."""
+    beside = sorted(str(k) for k in raw if k not in ("conditions", *WIDE_FIELDS))
+    if beside:
+        raise ConfigError(beside[0], "belongs inside each entry of 'conditions', not beside it")
+    entries = raw.get("conditions")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(
+            "conditions", "must be a non-empty list, e.g. [{metric: ..., condition: ...}, {alert: HighErrorRate}]"
+        )
+    if len(entries) > defaults.MAX_CONDITIONS:
+        raise ConfigError("conditions", f"holds {len(entries)} conditions; at most {defaults.MAX_CONDITIONS}")
+    wide = {k: raw[k] for k in WIDE_FIELDS if k in raw}
+    parts = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"conditions[{number}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(where, "must be a mapping such as {metric: ..., condition: ...} or {alert: ...}")
+        inner = sorted(str(k) for k in entry if k in ("conditions", *WIDE_FIELDS))
+        if inner:
+            raise ConfigError(f"{where}.{inner[0]}", "is config-wide: give it once, beside 'conditions'")
+        try:
+            parts.append(build_config({**{str(k): v for k, v in entry.items()}, **wide}, source))
+        except ConfigError as error:
+            raise ConfigError(f"{where}.{error.field}", error.reason) from None
+    return replace(parts[0], parts=tuple(parts), source=source)
+
+
+def _build_alert(raw: Mapping[str, object], source: str) -> VerificationConfig:
+    """`alert: <name>` with `firing_at_most:` and `labels:` matchers. `metric` and `condition` are placeholders
+    (the ALERTS series, at most the firing time in seconds) so that code reading any config keeps working."""
+    other = sorted(str(k) for k in raw if k not in ALERT_FIELDS)
+    if other:
+        raise ConfigError(other[0], f"does not apply to an alert condition (its fields: {', '.join(ALERT_FIELDS)})")
+    name = _text(raw, "alert", required=True)
+    assert name is not None
+    if len(name) > MAX_ALERT_NAME:
+        raise ConfigError("alert", f"is longer than {MAX_ALERT_NAME} characters")
+    if any(c < " " or c == "\x7f" for c in name):
+        raise ConfigError("alert", "contains a control character")
+    firing = _firing_at_most(raw.get("firing_at_most"))
+    delay = _delay(raw)
+    window = _duration(raw, "window") or delay
+    if window > delay:
+        raise ConfigError(
+            "window",
+            f"{config_duration(window)} is longer than the delay {config_duration(delay)}: "
+            "it would measure time before the fix",
+        )
+    if firing >= window:
+        raise ConfigError("firing_at_most", f"must be shorter than the window ({config_duration(window)})")
+    labels = _labels(raw.get("labels"))
+    if any(k in ("alertname", "alertstate") for k, _ in labels):
+        raise ConfigError("labels", "of an alert cannot set alertname or alertstate: the tool sets them")
+    alert = AlertCondition(name, firing, labels)
+    seconds = int(firing.total_seconds())
+    return VerificationConfig(
+        metric="ALERTS",
+        condition=parse_condition(f"<= {seconds}s"),
+        delay=delay,
+        window=window,
+        labels=alert.labels,
+        recheck_after=_recheck_after(raw, delay),
+        source=source,
+        alert=alert,
+    )
+
+
+def _firing_at_most(value: object) -> timedelta:
+    if value is None:
+        return timedelta(0)
+    if not isinstance(value, str):
+        raise ConfigError("firing_at_most", f"must be a duration such as 5m or 0s, not {type(value).__name__}")
+    if len(value) <= 40 and _ZERO.fullmatch(value):
+        return timedelta(0)
+    return parse_duration(value, "firing_at_most")
+
+
+def _render_several(config: VerificationConfig, flavour: Flavour) -> str:
+    """A config of several conditions (or one alert) as the project's block: each entry's own fields, then the
+    config-wide delay and window. Every entry is part of `canonical`, so a signature binds them all."""
+    lines = [HEADER]
+    if config.parts:
+        lines.append("conditions:")
+        for part in config.parts:
+            fields = _entry_lines(part, flavour)
+            lines.extend(["  - " + fields[0], *("    " + f for f in fields[1:])])
+    else:
+        lines.extend(_entry_lines(config, flavour))
+    lines.append(f"delay: {_quoted(config_duration(config.delay), flavour)}")
+    lines.append(f"window: {_quoted(config_duration(config.window), flavour)}")
+    if config.recheck_after:
+        lines.append(f"recheck_after: {_quoted(config_duration(config.recheck_after), flavour)}")
+    if config.signature:
+        lines.append(signature_line(config.signature))
+    body = "\n".join(lines)
+    if flavour is Flavour.JIRA_WIKI:
+        return "{code:yaml}\n" + body + "\n{code}"
+    return "```yaml\n" + body + "\n```"
+
+
+def _entry_lines(config: VerificationConfig, flavour: Flavour) -> list[str]:
+    """One condition's own fields, one line each, without the header and the config-wide delay and window."""
+    if config.alert is not None:
+        alert = config.alert
+        lines = [f"alert: {_quoted(alert.name, flavour)}"]
+        if alert.firing_at_most:
+            lines.append(f"firing_at_most: {_quoted(config_duration(alert.firing_at_most), flavour)}")
+        if alert.labels:
+            pairs = ", ".join(f"{_quoted(k, flavour)}: {_quoted(v, flavour)}" for k, v in alert.labels)
+            lines.append(f"labels: {{{pairs}}}")
+        return lines
+    block = render_config(replace(config, signature=None, parts=()), flavour)
+    inner = block.split("\n")[2:-1]  # without the fence line, the header and the closing fence
+    return [line for line in inner if not line.startswith(("delay: ", "window: ", "recheck_after: "))]

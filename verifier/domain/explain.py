@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from verifier import defaults
+from verifier.domain.conditions import name
+from verifier.domain.config import canonical
 from verifier.domain.durations import config_duration
 from verifier.domain.formats import find_config
 from verifier.domain.metric import Kind
@@ -26,6 +28,8 @@ def explain(text: str, now: datetime) -> dict[str, str]:
         facts = IncidentFacts(actual_value=1.0, triggered_at=now - timedelta(days=7))
     planned = plan(config, resolved_at=now - config.delay, now=now, incident=facts)
     assert isinstance(planned, QueryPlan)  # resolved one delay ago: always due
+    if planned.parts or config.alert is not None:
+        return _several(planned)
     metric = planned.metric
     out = {
         "format": config.source,
@@ -87,3 +91,25 @@ def enough_data(planned: QueryPlan) -> str:
         counted = "observations" if planned.config.condition.quantile is not None else "events in the denominator"
         text += f"; at least {needed:,} {counted} in the window"
     return text + "; no infinite values"
+
+
+def _several(planned: QueryPlan) -> dict[str, str]:
+    """A config of several conditions (or an alert): each condition's name, threshold and query, numbered, and
+    the whole config as the tool writes it (what a filed config's signature covers)."""
+    config = planned.config
+    out = {"format": config.source}
+    for number, part in enumerate(planned.parts or (planned,), start=1):
+        out[f"condition {number}"] = name(part.config)
+        if part.config.alert is not None:
+            allowed = part.config.alert.firing_at_most
+            out[f"threshold {number}"] = f"fired for at most {config_duration(allowed) if allowed else '0s'}"
+            out[f"rule data {number}"] = "the rules API must list the alerting rule, evaluated (README: alerts)"
+        elif part.threshold:
+            out[f"threshold {number}"] = f"{part.config.condition.op} {part.threshold.describe()}"
+        else:
+            out[f"threshold {number}"] = f"{part.config.condition.op} {part.config.condition.factor:g} x baseline"
+        out[f"query {number}"] = part.query
+    out["delay"] = config_duration(config.delay)
+    out["window"] = config_duration(config.window) + " ending when the delay is over"
+    out["config"] = canonical(config)
+    return out

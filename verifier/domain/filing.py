@@ -138,7 +138,7 @@ def parse_filing(text: str, *, read: Callable[[str], str] | None = None) -> Fili
     items: list[ItemSpec] = []
     seen: dict[str, int] = {}
     for number, entry in enumerate(items_raw, start=1):
-        item = _item(number, entry)
+        item = _item(number, entry, incident.alert_name)
         check_plan(item, facts)
         key = " ".join(item.title.split()).lower()  # what the fingerprint is made of, with the incident id
         if key in seen:
@@ -326,7 +326,7 @@ def _payload(value: object, read: Callable[[str], str] | None) -> object:
 
 
 # -- items ----------------------------------------------------------------------------------------------------
-def _item(number: int, raw: object) -> ItemSpec:
+def _item(number: int, raw: object, alert_name: str = "") -> ItemSpec:
     if not isinstance(raw, dict):
         raise ConfigError("item", "must be a mapping with title, priority and verification", ticket=f"item {number}")
     title_value = raw.get("title")
@@ -348,9 +348,37 @@ def _item(number: int, raw: object) -> ItemSpec:
             hint = ", ".join(VERIFICATION_FIELDS)
             raise ConfigError("verification", f"must be a mapping with metric and condition (fields: {hint})")
         with _prefix("verification."):
-            config = build_config({str(k): v for k, v in verification.items()}, "file")
+            spec = with_incident_alert({str(k): v for k, v in verification.items()}, alert_name)
+            config = build_config(spec, "file")
         fields = parse_fields(raw.get("fields"))
     return ItemSpec(number, checked, description, priority, assignee, labels, config, fields)
+
+
+def with_incident_alert(fields: dict[str, object], alert_name: str) -> dict[str, object]:
+    """`alert_silent: true` (or `{firing_at_most: 5m, labels: {...}}`) in an item's verification adds the
+    condition that the incident's own alert stayed silent: beside the item's metric condition (the config then
+    holds `conditions:`), after its `conditions:`, or alone. The name is the incident's, never the item's."""
+    if "alert_silent" not in fields:
+        return fields
+    wanted = fields.pop("alert_silent")
+    if wanted is False:
+        return fields
+    if wanted is not True and not isinstance(wanted, dict):
+        raise ConfigError("alert_silent", "must be true, or a mapping with firing_at_most and labels")
+    extra = {str(k): v for k, v in wanted.items()} if isinstance(wanted, dict) else {}
+    unknown = sorted(k for k in extra if k not in ("firing_at_most", "labels"))
+    if unknown:
+        raise ConfigError(f"alert_silent.{unknown[0]}", "unknown field (known fields: firing_at_most, labels)")
+    alert: dict[str, object] = {"alert": alert_name, **extra}
+    wide: dict[str, object] = {k: fields.pop(k) for k in ("delay", "delay_hours", "window") if k in fields}
+    listed = fields.get("conditions")
+    if isinstance(listed, list):
+        return {**fields, "conditions": [*listed, alert], **wide}  # anything beside it is refused there
+    if listed is not None:
+        return {**fields, **wide}  # build_config names what is wrong with it
+    if fields:
+        return {"conditions": [fields, alert], **wide}
+    return {**alert, **wide}
 
 
 def _item_name(number: int, title: str) -> str:

@@ -111,7 +111,7 @@ def _markdown_body(item: ActionItem) -> str:
 ## Verification Criteria
 Once implemented, this fix will be verified by checking:
 - **Metric**: `{cfg.metric}`
-- **Expected**: {cfg.condition.text}
+- **Expected**: {_expected(cfg) if not cfg.parts and not cfg.alert else neutral.markdown(_expected(cfg))}
 - **Verification Window**: {_hours(cfg)} hours after deployment
 
 {render_config(cfg, Flavour.MARKDOWN)}
@@ -154,7 +154,7 @@ h3. Affected Components
 h2. Verification Criteria
 Once implemented, this fix will be verified by checking:
 * *Metric*: {{{{{_wiki(cfg.metric)}}}}}
-* *Expected*: {_wiki(cfg.condition.text)}
+* *Expected*: {_wiki(_expected(cfg))}
 * *Verification Window*: {_hours(cfg)} hours after deployment
 
 {render_config(cfg, Flavour.JIRA_WIKI)}
@@ -162,6 +162,14 @@ Once implemented, this fix will be verified by checking:
 This ticket was auto-generated from incident *{_wiki(item.incident_id)}*.
 {fingerprint_line(item.fingerprint)}
 """
+
+
+def _expected(cfg: VerificationConfig) -> str:
+    """The body's human line for the condition; for several (or an alert), each one, all of which must hold."""
+    if not cfg.parts and cfg.alert is None:
+        return cfg.condition.text
+    named = [p.alert.describe() if p.alert else f"{p.metric} {p.condition.text}" for p in cfg.parts or (cfg,)]
+    return "all of: " + "; ".join(named) if len(named) > 1 else named[0]
 
 
 def incident_facts(text: str) -> IncidentFacts:

@@ -11,12 +11,13 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from verifier.domain.alerts import AlertCondition
 from verifier.domain.config import VerificationConfig
 from verifier.domain.durations import promql_duration
 from verifier.domain.metric import Kind, Metric
 from verifier.domain.otel import escape_label, legacy_name
 from verifier.domain.ratios import denominator
-from verifier.domain.units import Threshold, convert
+from verifier.domain.units import SECONDS, Threshold, convert
 from verifier.errors import ConfigError
 
 #: Prometheus refuses range queries of more than 11,000 points per series.
@@ -61,6 +62,7 @@ class QueryPlan:
     early: bool  # judged before the window was over (on-call's --now)
     notes: tuple[str, ...]
     events_query: str | None = None  # how many events (requests, increments) the window holds; see `events_query`
+    parts: tuple[QueryPlan, ...] = ()  # a config of several conditions: one plan each, all over this window
 
     @property
     def steps(self) -> int:
@@ -92,6 +94,8 @@ def plan(
 
     `settle` is the backend's ingestion delay: data younger than that may still be arriving, so a window is
     judged only once its end is that old (and an early judgement stops that long before `now`)."""
+    if config.parts:
+        return _plan_several(config, resolved_at, now, early=early, incident=incident, settle=settle)
     resolved_at = resolved_at.replace(microsecond=0)
     due_at = resolved_at + config.delay
     start = due_at - config.window
@@ -111,6 +115,8 @@ def plan(
         if settled - start < (MIN_STEP if config.mode == "every-step" else timedelta(minutes=1)):
             return Pending(due_at, f"the verification window has not begun (it starts {start.isoformat()})")
         end, is_early = settled.replace(microsecond=0), True
+    if config.alert is not None:
+        return _plan_alert(config, start, end, due_at, is_early)
     metric = config.understood
     step = _step(end - start) if config.mode == "every-step" else None
     query = build_query(config, metric, step or (end - start))
@@ -322,3 +328,56 @@ def relative_threshold(plan: QueryPlan, baseline_value: float) -> Threshold:
     """The threshold of a relative condition once the baseline is measured."""
     assert plan.config.condition.factor is not None
     return Threshold(plan.config.condition.factor * baseline_value, plan.metric.unit, assumed=False)
+
+
+# -- several conditions and the alert stayed silent ---------------------------------------------------------------
+def _plan_several(
+    config: VerificationConfig,
+    resolved_at: datetime,
+    now: datetime,
+    *,
+    early: bool,
+    incident: IncidentFacts | None,
+    settle: timedelta,
+) -> QueryPlan | Pending:
+    """One plan per condition, over the one window they share; the whole config's plan carries them (`parts`)
+    with the first's fields, so that whatever reads a plan's window and due time reads the same."""
+    plans = []
+    for number, part in enumerate(config.parts, start=1):
+        try:
+            found = plan(part, resolved_at, now, early=early, incident=incident, settle=settle)
+        except ConfigError as error:
+            raise ConfigError(f"conditions[{number}].{error.field}", error.reason) from None
+        if isinstance(found, Pending):  # the same window for all: the first says when
+            return found
+        plans.append(found)
+    return replace(plans[0], config=config, parts=tuple(plans))
+
+
+def _plan_alert(config: VerificationConfig, start: datetime, end: datetime, due_at: datetime, early: bool) -> QueryPlan:
+    """The alert's firing samples over the window: the longest-firing label set's count of samples (one per
+    rule evaluation, so count x the rule group's interval is its firing time). No series: it never fired."""
+    assert config.alert is not None
+    rng = promql_duration(end - start)
+    query = f"max(count_over_time({alert_selector(config.alert)}[{rng}]))"
+    seconds = config.alert.firing_at_most.total_seconds()
+    notes = (f"judged early, before the window ends at {due_at.isoformat()}",) if early else ()
+    return QueryPlan(
+        config,
+        config.understood,
+        query,
+        start,
+        end,
+        None,
+        Threshold(seconds, SECONDS, assumed=False),
+        None,
+        due_at,
+        early,
+        notes,
+    )
+
+
+def alert_selector(alert: AlertCondition) -> str:
+    """`ALERTS{alertname="…", alertstate="firing", …}`, every value escaped (a name or label from a ticket is
+    someone's text: it cannot end the string or add a matcher)."""
+    return selector("ALERTS", (("alertname", alert.name), ("alertstate", "firing"), *alert.labels))

@@ -124,6 +124,8 @@ def cut(text: str, limit: int) -> str:
 
 
 def _render(verdict: Verdict, flavour: Flavour, voice: _Voice, *, full: bool) -> str:
+    if verdict.parts:
+        return _render_several(verdict, flavour, voice, full=full)
     rows = _rows(verdict, full=full)
     emoji, jira_icon, headline, marker = voice.emoji, voice.jira_icon, voice.headline, voice.marker
     graph = evidence.render(verdict.evidence, flavour) if full else ""
@@ -143,6 +145,72 @@ def _render(verdict: Verdict, flavour: Flavour, voice: _Voice, *, full: bool) ->
         f"### {emoji} {headline}\n{_md_cell(_summary(verdict))}\n\n|  |  |\n|---|---|\n{table}{query}{graph}\n\n"
         f"{voice.next_step}\n\n<sub>{marker}</sub>"
     )
+
+
+def _render_several(verdict: Verdict, flavour: Flavour, voice: _Voice, *, full: bool) -> str:
+    """Several conditions: a row for each (its verdict, measurement, threshold, data and graph link), then each
+    one's query. The shares of the cut values keep ten conditions within the trackers' limits."""
+    emoji, jira_icon, headline, marker = voice.emoji, voice.jira_icon, voice.headline, voice.marker
+    share = len(verdict.parts)
+    jira = flavour is Flavour.JIRA_WIKI
+    cell = _wiki_cell if jira else _md_cell
+    rows = [f"||Verdict|{verdict.outcome.value}|" if jira else f"| Verdict | {verdict.outcome.value} |"]
+    for number, part in enumerate(verdict.parts, start=1):
+        text = cell(condition_line(part, share))
+        link = part.evidence.link if full and part.evidence and part.evidence.link else None
+        if link:
+            text += f" [Graph|{link}]" if jira else f" [Graph]({link})"
+        rows.append(f"||Condition {number}|{text}|" if jira else f"| Condition {number} | {text} |")
+    if verdict.start and verdict.end:
+        span = promql_duration(verdict.end - verdict.start)
+        window = f"{_utc(verdict.start)} to {_utc(verdict.end)} ({span})"
+        rows.append(f"||Window|{cell(window)}|" if jira else f"| Window | {cell(window)} |")
+    notes = [f"condition {n}: {note}" for n, part in enumerate(verdict.parts, start=1) for note in part.notes]
+    for note in notes[:MAX_NOTES] if full else ():
+        rows.append(
+            f"||Note|{cell(cut(note, MAX_NOTE_CHARS))}|" if jira else f"| Note | {cell(cut(note, MAX_NOTE_CHARS))} |"
+        )
+    if len(notes) > (MAX_NOTES if full else 0):
+        left = len(notes) - (MAX_NOTES if full else 0)
+        text = f"{left} more note{'s' if left > 1 else ''} left out"
+        rows.append(f"||Note|{text}|" if jira else f"| Note | {text} |")
+    queries = []
+    for number, part in enumerate(verdict.parts, start=1):
+        if not part.query:
+            continue
+        shown = cut(part.query, MAX_QUERY_CHARS // share)
+        if jira:
+            queries.append(f"Condition {number}:\n{{noformat}}\n{_noformat(shown)}\n{{noformat}}")
+        else:
+            fence = code_fence(shown)
+            queries.append(f"Condition {number}:\n\n{fence}promql\n{shown}\n{fence}")
+    query = "\n\n" + "\n\n".join(queries) if queries else ""
+    table = "\n".join(rows)
+    if jira:
+        return (
+            f"h3. {jira_icon} {headline}\n{_wiki_cell(_summary(verdict))}\n\n{table}{query}\n\n"
+            f"{voice.next_step}\n\n{marker}"
+        )
+    return (
+        f"### {emoji} {headline}\n{_md_cell(_summary(verdict))}\n\n|  |  |\n|---|---|\n{table}{query}\n\n"
+        f"{voice.next_step}\n\n<sub>{marker}</sub>"
+    )
+
+
+def condition_line(part: Verdict, share: int = 1) -> str:
+    """One condition of several, on one line: `FAILED: <name>: measured 0.42 seconds (series …) against
+    < 0.3 seconds; <reason>; <data>`. Values from outside are cut to their share of the comment."""
+    unit = f" {part.threshold.unit.name}" if part.threshold and part.threshold.unit else ""
+    text = f"{part.outcome.value}: {cut(part.condition or '', 200)}"
+    if part.value is not None:
+        where = f" (series {cut(part.series, MAX_SERIES_CHARS // share)})" if part.series else ""
+        text += f": measured {part.value:.6g}{unit}{where}"
+        if part.threshold is not None and part.op:
+            text += f" against {part.op} {part.threshold.value:.6g}{unit}"
+    text += f"; {cut(part.reason, MAX_REASON_CHARS // share)}"
+    if part.support is not None:
+        text += f"; data: {part.support.describe()}"
+    return text
 
 
 def _summary(verdict: Verdict) -> str:
@@ -191,4 +259,13 @@ def _noformat(query: str) -> str:
     return re.sub(r"\{noformat\}", "{ noformat}", query, flags=re.IGNORECASE)
 
 
-__all__ = ["COMMENT_LIMIT", "Marker", "comment_length", "cut", "marker_line", "parse_marker", "render_result"]
+__all__ = [
+    "COMMENT_LIMIT",
+    "Marker",
+    "comment_length",
+    "condition_line",
+    "cut",
+    "marker_line",
+    "parse_marker",
+    "render_result",
+]

@@ -109,7 +109,7 @@ def triage(ticket: Ticket, now: datetime, policy: Policy) -> Triage:
         planned = plan(choice.config, ticket.resolved_at, now, early=policy.early, incident=facts, settle=policy.settle)
     except ConfigError as error:
         problem = error
-        if refusal is not None and choice.config.condition.relative:
+        if refusal is not None and any(p.condition.relative for p in choice.config.parts or (choice.config,)):
             problem = ConfigError("text", f"the baseline (the incident's value and time) is refused: {refusal}")
         return Judged(invalid(str(problem.for_ticket(ticket.key))))
     if isinstance(planned, Pending):

@@ -82,6 +82,8 @@ class Verdict:
     support: Support | None = None  # what the verdict stood on: coverage and events
     config: str | None = None  # the judged config's fingerprint (protocol.config_fingerprint); None: none judged
     recheck: bool = False  # a later re-check's verdict (`recheck.py`): written with its own marker
+    parts: tuple[Verdict, ...] = ()  # a config of several conditions: each one's verdict (`conditions.combine`)
+    condition: str | None = None  # which condition of several this verdict is about, as the comment names it
 
 
 def decide(

@@ -9,6 +9,7 @@ from verifier.domain.evidence import GraphLinks
 from verifier.domain.formats import find_config
 from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, plan
+from verifier.domain.render import condition_line
 from verifier.domain.verdicts import Verdict, invalid, not_due
 from verifier.errors import ConfigError
 from verifier.ports import Metrics
@@ -58,4 +59,10 @@ def describe(verdict: Verdict) -> dict[str, Any]:
         "graph": verdict.evidence.link if verdict.evidence else None,
         "sparkline": verdict.evidence.sparkline.describe() if verdict.evidence and verdict.evidence.sparkline else None,
         "data": verdict.support.as_json() if verdict.support else None,
+        **({"conditions": [_condition(p) for p in verdict.parts]} if verdict.parts else {}),
     }
+
+
+def _condition(part: Verdict) -> dict[str, Any]:
+    """One condition of several: its name, its line as the comment shows it, and its own verdict's fields."""
+    return {"condition": part.condition, "line": condition_line(part), **describe(part)}

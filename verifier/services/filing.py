@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 
 from verifier.domain.binding import signed_body, signing_needed
+from verifier.domain.conditions import name
 from verifier.domain.config import VerificationConfig
 from verifier.domain.filing import FilingDocument, IncidentSpec, action_item, check_plan, incident_context
 from verifier.domain.item_fields import due_date
@@ -152,7 +153,7 @@ def file_items(
                 priority=item.priority,
                 assignee=item.assignee,
                 labels=item.labels,
-                condition=spec.verification.condition.text,
+                condition=_condition_text(spec.verification),
                 query=planned.query,
                 due=due.isoformat() if due is not None else None,
                 fields=spec.fields,
@@ -206,14 +207,14 @@ def file_items(
 def check_fields(document: FilingDocument, field_names: Collection[str] | None) -> None:
     """Every item's `fields:` must be mapped, or nothing is filed: a field dropped silently would hide a typo."""
     for spec in document.items:
-        for name, _ in spec.fields:
+        for field_name, _ in spec.fields:
             if field_names is None:
                 reason = "this tracker has no custom fields (on Jira, VERIFIER_JIRA_FIELDS maps them)"
-                raise ConfigError(f"fields.{name}", reason, ticket=spec.name)
-            if name not in field_names:
-                example = f"{name}=customfield_10042"
+                raise ConfigError(f"fields.{field_name}", reason, ticket=spec.name)
+            if field_name not in field_names:
+                example = f"{field_name}=customfield_10042"
                 reason = f"is not mapped to a Jira field: add it to VERIFIER_JIRA_FIELDS (e.g. {example})"
-                raise ConfigError(f"fields.{name}", reason, ticket=spec.name)
+                raise ConfigError(f"fields.{field_name}", reason, ticket=spec.name)
 
 
 # -- signing: a filed config is signed for its ticket's key, known once the ticket exists -----------------------
@@ -313,6 +314,10 @@ def _describe(measured: Measurement) -> str:
 def _try_queries(name: str, planned: QueryPlan, metrics: Metrics, now: datetime, notes: list[str]) -> None:
     """Send the item's verification query (and baseline query) once, now: a query the backend refuses would make
     the verification INVALID after the fix; refuse it before filing."""
+    if planned.parts:  # several conditions: each one's queries
+        for part in planned.parts:
+            _try_queries(name, part, metrics, now, notes)
+        return
     queries = [planned.query, *([planned.baseline_query.query] if planned.baseline_query else [])]
     for query in queries:
         try:
@@ -321,13 +326,18 @@ def _try_queries(name: str, planned: QueryPlan, metrics: Metrics, now: datetime,
             raise ConfigError(
                 "verification.metric", f"the backend refused its query: {error.reason}", ticket=name
             ) from None
-        if not measured.series:
+        if not measured.series and planned.config.alert is None:  # a silent alert has no series: as it should
             notes.append(f"{name}: its verification query returns no data now: {query}")
 
 
 def _resolved_config(name: str, planned: QueryPlan, metrics: Metrics, notes: list[str]) -> VerificationConfig:
     """The item's config with its metric's type and unit as the backend resolves them now, written once so that
     runs after the fix do not guess; as written when nothing resolves (said in the notes)."""
+    if planned.parts:  # several conditions: each one resolved on its own
+        parts = tuple(_resolved_config(name, part, metrics, notes) for part in planned.parts)
+        return replace(parts[0], parts=parts, source=planned.config.source)
+    if planned.config.alert is not None:  # the ALERTS series: nothing to resolve
+        return planned.config
     found = resolve(planned, metrics)
     if isinstance(found, Verdict):
         notes.append(f"{name}: its metric's type and unit were not resolved: {found.reason}")
@@ -405,3 +415,10 @@ def as_text(report: FilingReport) -> str:
     suffix = " (dry run: nothing written)" if report.dry_run else ""
     lines.append(f"{report.incident}: {len(report.items)} action items: {counts}{suffix}")
     return "\n".join(lines)
+
+
+def _condition_text(config: VerificationConfig) -> str:
+    """What the filing report shows of an item's condition(s)."""
+    if not config.parts and config.alert is None:
+        return config.condition.text
+    return "; ".join(name(part) for part in config.parts or (config,))

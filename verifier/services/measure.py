@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from verifier.domain.conditions import combine
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.measurement import Aggregated, Measurement
 from verifier.domain.no_data import (
@@ -20,8 +21,9 @@ from verifier.domain.no_data import (
     unseen_inconclusive,
     zeros,
 )
-from verifier.domain.planning import QueryPlan, aggregate_queries
+from verifier.domain.planning import QueryPlan, aggregate_queries, alert_selector
 from verifier.domain.resolution import NO_SERIES
+from verifier.domain.silence import judge_alert
 from verifier.domain.verdicts import (
     Verdict,
     backend_error,
@@ -32,7 +34,7 @@ from verifier.domain.verdicts import (
     judged_threshold,
 )
 from verifier.errors import AnswerTooLarge, BackendUnavailable, MetricsError, QueryRejected
-from verifier.ports import Metrics
+from verifier.ports import AlertRules, Metrics
 from verifier.services.evidence import with_evidence
 from verifier.services.resolve import resolve
 
@@ -41,7 +43,11 @@ def measure(
     plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool = False, links: GraphLinks | None = None
 ) -> Verdict:
     """Resolve the plan's metric on the backend, run its queries and judge the answer; with `links`, add the graph
-    link and the sparkline."""
+    link and the sparkline. A config of several conditions is measured one condition at a time (`combine`)."""
+    if plan.parts:
+        return combine(plan, [measure(p, metrics, accept_warnings=accept_warnings, links=links) for p in plan.parts])
+    if plan.config.alert is not None:
+        return _alert(plan, metrics, accept_warnings=accept_warnings, links=links)
     try:
         found = resolve(plan, metrics)
         if isinstance(found, Verdict) and plan.config.no_data and found.reason.startswith(NO_SERIES):
@@ -96,6 +102,28 @@ def _taken_as_zero(
         reason = taken_as_zero(verdict.reason, traffic_count(answer))
         verdict = replace(verdict, reason=reason, notes=verdict.notes + notes)
     return with_evidence(verdict, plan, None, metrics, replace(links, sparkline=False)) if links else verdict
+
+
+def _alert(plan: QueryPlan, metrics: Metrics, *, accept_warnings: bool, links: GraphLinks | None) -> Verdict:
+    """The alert's firing samples over the window, and the rules API (when the backend has one) for whether a
+    rule was there to fire: `silence.judge_alert`. The graph link shows the ALERTS series; no sparkline."""
+    alert = plan.config.alert
+    assert alert is not None
+    try:
+        firing = metrics.instant(plan.query, plan.end)
+        rules = metrics.alert_rules(alert.name) if isinstance(metrics, AlertRules) else None
+    except QueryRejected as error:
+        return invalid(f"the backend refused the query: {error.reason}", plan)
+    except (BackendUnavailable, MetricsError) as error:
+        return backend_error(f"the metrics backend failed: {error.reason}", plan)
+    verdict = judge_alert(plan, firing, rules, accept_warnings=accept_warnings)
+    if links is None:
+        return verdict
+    # The link graphs the ALERTS series itself, so that it shows when the alert fired.
+    shown = with_evidence(
+        replace(verdict, query=alert_selector(alert)), plan, None, metrics, replace(links, sparkline=False)
+    )
+    return replace(shown, query=verdict.query)
 
 
 def _aggregated(plan: QueryPlan, metrics: Metrics, baseline: Measurement | None) -> Aggregated | None:

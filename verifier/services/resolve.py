@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from verifier.domain.config import canonical
+from verifier.domain.config import VerificationConfig, canonical
 from verifier.domain.durations import promql_duration
 from verifier.domain.formats import find_config
 from verifier.domain.models import incident_facts
@@ -145,6 +145,35 @@ def resolution_report(text: str, metrics: Metrics, *, now: datetime, resolved_at
     resolved_at = resolved_at or now - config.delay
     planned = plan(config, resolved_at, max(now, resolved_at + config.delay), incident=incident_facts(text))
     assert isinstance(planned, QueryPlan)  # a window that is over is always due: never Pending
+    if planned.parts or config.alert is not None:
+        return _several(planned, metrics)
+    return _report(config, planned, metrics)
+
+
+def _several(planned: QueryPlan, metrics: Metrics) -> dict[str, str]:
+    """Several conditions (or an alert): each metric condition resolved as it would be alone, numbered; the
+    outcome is the first that is not OK, and `config` the whole config as `file` writes it."""
+    out: dict[str, str] = {"outcome": "OK"}
+    filed = []
+    for number, part in enumerate(planned.parts or (planned,), start=1):
+        if part.config.alert is not None:
+            out[f"resolved {number}"] = "an alert: the ALERTS series, nothing to resolve"
+            filed.append(part.config)
+            continue
+        one = _report(part.config, part, metrics)
+        if one["outcome"] != "OK" and out["outcome"] == "OK":
+            out["outcome"] = one["outcome"]
+        out.update({f"{key} {number}": value for key, value in one.items() if key not in ("outcome", "config")})
+        found = (
+            find_config("```yaml\n# action-item-verifier: v1\n" + one["config"] + "\n```") if "config" in one else None
+        )
+        filed.append(found or part.config)
+    whole = replace(filed[0], parts=tuple(filed), source=planned.config.source) if planned.parts else filed[0]
+    out["config"] = canonical(whole)
+    return out
+
+
+def _report(config: VerificationConfig, planned: QueryPlan, metrics: Metrics) -> dict[str, str]:
     wanted = lookup(config)
     window = f"{planned.start.isoformat()} to {planned.end.isoformat()}"
     if wanted is None:

@@ -28,6 +28,7 @@ class TicketResult:
     graph: str | None = None  # the link to the judged query over its window
     data: dict[str, object] | None = None  # what the verdict stood on: steps with data, events (Support.as_json)
     refused: list[str] = field(default_factory=list)  # inputs not from a trusted hand, left out (#20)
+    conditions: list[dict[str, object]] = field(default_factory=list)  # a config of several: each one's line, graph
 
 
 #: Verdicts that needed an answer from the metrics backend: with none of them and some ERROR, the run failed.

@@ -20,8 +20,9 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, TypeVar
 
+from verifier.domain.alerts import AlertRule
 from verifier.domain.measurement import Measurement
-from verifier.ports import FeatureList, MetricCatalog, Metrics
+from verifier.ports import AlertRules, FeatureList, MetricCatalog, Metrics
 
 T = TypeVar("T")
 #: Kept lookups (names, types, label names: small) and kept range answers (up to 48 points a series for the
@@ -80,6 +81,14 @@ class Shared:
         if catalog is None:
             return None
         return self._lookups.get(("unit", name), lambda: catalog.metric_unit(name))
+
+    def alert_rules(self, name: str) -> tuple[AlertRule, ...] | None:
+        """The alerting rules named `name`, asked once a run (tickets of one incident share its alert); None
+        where the backend has no rules API."""
+        rules = self._metrics
+        if not isinstance(rules, AlertRules):
+            return None
+        return self._lookups.get(("alert rules", name), lambda: rules.alert_rules(name))
 
     def features(self) -> Mapping[str, Mapping[str, bool]] | None:
         """The backend's feature list, asked once a run; None when it cannot say (or has no such API)."""

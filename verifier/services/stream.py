@@ -21,6 +21,7 @@ from verifier.domain.durations import MAX_DURATION
 from verifier.domain.models import incident_service
 from verifier.domain.outcomes import NotJudged, Outcome
 from verifier.domain.planning import QueryPlan
+from verifier.domain.render import condition_line
 from verifier.domain.selection import body_refusal
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
@@ -274,6 +275,9 @@ def _judged(item: Due, verdict: Verdict) -> None:
     result.query = verdict.query or result.query
     result.graph = verdict.evidence.link if verdict.evidence else None
     result.data = verdict.support.as_json() if verdict.support else None
+    result.conditions = [
+        {"line": condition_line(p), "graph": p.evidence.link if p.evidence else None} for p in verdict.parts
+    ]
 
 
 def _job(item: Due) -> Job:

@@ -29,7 +29,10 @@ def as_json(report: RunReport) -> dict[str, Any]:
 
 
 def _result(result: TicketResult) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(result).items()}
+    fields = asdict(result)
+    if not fields["conditions"]:  # a config of one condition reports as it always has
+        del fields["conditions"]
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()}
 
 
 def as_text(report: RunReport) -> str:
@@ -47,6 +50,9 @@ def as_text(report: RunReport) -> str:
         if result.refused:
             detail += f" [refused: {'; '.join(result.refused)}]"
         lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
+        for number, condition in enumerate(result.conditions, start=1):
+            graph = f" [graph: {condition['graph']}]" if condition.get("graph") else ""
+            lines.append(f"{'':<{width}}  {'':<12}  condition {number}: {condition['line']}{graph}")
     counts = ", ".join(f"{n} {_name(k)}" for k, n in report.counts().items()) or "no tickets"
     mode = " (dry run: nothing written)" if report.dry_run else ""
     tickets, writes = _count(len(report.results), "ticket"), _count(report.writes, "write")
