@@ -154,6 +154,26 @@ def test_every_condition_survives_the_round_trip_and_the_fingerprint_binds_each(
         assert config_fingerprint(canonical(other)) != fingerprint, number
 
 
+@pytest.mark.parametrize("flavour", list(Flavour))
+def test_recheck_after_is_config_wide_beside_several_conditions_or_an_alert(flavour: Flavour) -> None:
+    several = build_config({"conditions": [LATENCY, ALERT], "delay": "48h", "recheck_after": "30d"}, "block")
+    assert {p.recheck_after for p in several.parts} == {timedelta(days=30)} == {several.recheck_after}
+    alone = build_config({**ALERT, "delay": "48h", "recheck_after": "30d"}, "block")
+    assert alone.recheck_after == timedelta(days=30)
+    for config in (several, alone):
+        written = render_config(config, flavour)
+        assert written.count("recheck_after") == 1
+        assert find_config(written) == config
+    without = build_config({"conditions": [LATENCY, ALERT], "delay": "48h"}, "block")
+    assert config_fingerprint(canonical(without)) != config_fingerprint(canonical(several))
+    with pytest.raises(ConfigError) as refused:
+        build_config({"conditions": [{**LATENCY, "recheck_after": "30d"}], "delay": "48h"}, "block")
+    assert refused.value.field == "conditions[1].recheck_after"
+    with pytest.raises(ConfigError) as too_late:
+        build_config({**ALERT, "delay": "48h", "recheck_after": "365d"}, "block")
+    assert too_late.value.field == "recheck_after"
+
+
 def test_a_single_condition_config_is_written_as_before() -> None:
     config = build_config(LATENCY, "block")
     assert config.parts == () and config.alert is None
