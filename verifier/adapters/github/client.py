@@ -21,13 +21,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import requests
 import structlog
-import urllib3
 from github import Auth, BadAttributeException, Github, GithubException, GithubIntegration
 from github.GithubException import RateLimitExceededException
 from github.Requester import Requester
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from verifier import defaults
 from verifier.adapters import retry
@@ -146,24 +143,18 @@ class GitHubClient:
         raise TrackerError(f"GitHub {action} failed: {reason}", ticket=ticket)
 
     def _failure(self, error: Exception) -> retry.Failure | None:
-        """What a failed try means for trying again (see `verifier.adapters.retry`)."""
+        """What a failed try means for trying again: the status of GitHub's answer (a 403 that names a rate limit
+        is a refusal too), else the transport's failure, by the one rule of `verifier.adapters.retry`."""
         if isinstance(error, GithubException):
             headers = {str(k).lower(): v for k, v in (error.headers or {}).items()}
             limited = isinstance(error, RateLimitExceededException) or error.status == 429
-            if limited or (error.status == 403 and "retry-after" in headers):
-                return retry.Failure(refused=True, wait=_rate_limit_wait(headers, self._secondary_wait))
-            return retry.Failure(transient=error.status in (500, 502, 503, 504))
-        if isinstance(error, BadAttributeException | AnswerRefused):  # the same answer again would be refused again
+            limited = limited or (error.status == 403 and "retry-after" in headers)
+            asked = retry.retry_after(headers.get("retry-after"))
+            wait = _rate_limit_wait(headers, self._secondary_wait) if limited else asked
+            return retry.answer(error.status, wait=wait, limited=limited)
+        if isinstance(error, BadAttributeException):  # the same answer again would be refused again
             return retry.Failure()
-        if isinstance(error, requests.ConnectTimeout):
-            return retry.Failure(refused=True)  # the connection never opened: nothing was sent
-        if isinstance(error, requests.ConnectionError):
-            cause = error.args[0] if error.args else None
-            never_sent = isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
-            return retry.Failure(refused=never_sent, transient=True)
-        if isinstance(error, requests.RequestException | urllib3.exceptions.HTTPError):
-            return retry.Failure(transient=True)
-        return None
+        return retry.transport(error)
 
 
 def rate_limit(status: int, message: str, headers: Any) -> str | None:

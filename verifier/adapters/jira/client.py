@@ -24,7 +24,7 @@ import structlog
 from jira import JIRAError
 from jira.resilientsession import raise_on_error
 from pydantic import SecretStr
-from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.exceptions import MaxRetryError
 
 from verifier import defaults
 from verifier.adapters import retry
@@ -178,22 +178,12 @@ class JiraClient:
 
 
 def _failure(error: Exception) -> retry.Failure | None:
-    """What a failed try means for trying again (see `verifier.adapters.retry`)."""
+    """What a failed try means for trying again: the status of Jira's answer, else the transport's failure, by the
+    one rule of `verifier.adapters.retry`."""
     if isinstance(error, JIRAError):
-        status = error.status_code or 0
-        if status in (429, 503):  # refused before processing
-            headers = error.response.headers if error.response is not None else {}
-            return retry.Failure(refused=True, wait=retry.retry_after(headers.get("Retry-After")))
-        return retry.Failure(transient=status in (500, 502, 504))
-    if isinstance(error, requests.ConnectTimeout):
-        return retry.Failure(refused=True)  # the connection never opened: nothing was sent
-    if isinstance(error, requests.ConnectionError):
-        cause = error.args[0] if error.args else None
-        never_sent = isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
-        return retry.Failure(refused=never_sent, transient=True)
-    if isinstance(error, requests.RequestException):
-        return retry.Failure(transient=isinstance(error, requests.Timeout))
-    return None
+        headers = error.response.headers if error.response is not None else {}
+        return retry.answer(error.status_code or 0, wait=retry.retry_after(headers.get("Retry-After")))
+    return retry.transport(error)
 
 
 def _secret(value: SecretStr | None) -> str:
