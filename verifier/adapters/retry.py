@@ -17,8 +17,8 @@ rate limits on a 403) is its own. `tests/adapters/test_retry_rule.py` holds ever
 
 Waits: what the server asked for (Retry-After, a rate-limit reset), else exponential backoff (the first retry at
 once, then `backoff_seconds` × 2ⁿ); a wait longer than `max_wait_seconds` fails at once instead of sleeping.
-Inside a write the run charges to its write budget (`RESEND_WRITE` set), a try again is charged first, and not
-sent when the budget has no room: the budget caps every request the tracker receives.
+The write budget is not asked here: the guarded transport charges every write request as it is sent, a try
+again included (`verifier.ports.WRITE_GATE`); here, a stopped run waits for no retry.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import structlog
 import urllib3
 
 from verifier.adapters.http import AnswerRefused
-from verifier.ports import RESEND_WRITE
+from verifier.ports import WRITE_GATE
 
 T = TypeVar("T")
 _log = structlog.get_logger()
@@ -123,8 +123,8 @@ def call(
             wait = failure.wait if failure.wait is not None else policy.backoff(attempt)
             if wait > policy.max_wait_seconds:
                 raise GaveUp(error, attempt, refused_wait=wait) from error
-            resend = RESEND_WRITE.get()  # set by the run around a write it charges: a try again is charged too
-            if resend is not None and not resend():
+            gate = WRITE_GATE.get()  # set by the run around a write call: a stopped run waits for no retry
+            if gate is not None and gate.stopped():
                 raise GaveUp(error, attempt) from error
             _log.warning("tracker.retry", call=what, error=type(error).__name__, wait=round(wait, 2), attempt=attempt)
             if wait > 0:

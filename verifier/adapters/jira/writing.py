@@ -15,7 +15,6 @@ import structlog
 from verifier.adapters.jira.client import JiraClient
 from verifier.adapters.jira.jql import fold
 from verifier.errors import TrackerError, TrackerThrottled
-from verifier.ports import RESEND_WRITE
 
 _log = structlog.get_logger()
 
@@ -61,10 +60,7 @@ class JiraWriting(JiraClient):
                 if isinstance(error, TrackerThrottled) or not error.reason.startswith("Jira reopen failed: HTTP 400"):
                     raise
                 _log.warning("jira.cached_transition_refused", ticket=key, error=str(error))
-                self._transitions.pop(workflow, None)
-                resend = RESEND_WRITE.get()  # the run charges every write request it sends
-                if resend is not None and not resend():
-                    raise
+                self._transitions.pop(workflow, None)  # the next POST is charged by the transport (`WRITE_GATE`)
         offered = self._request("GET", path, ticket=key, action="list transitions").get("transitions", [])
         chosen = self._pick_transition(offered)
         if chosen is None:
