@@ -109,3 +109,37 @@ def test_a_cut_short_answer_is_a_broken_answer_to_the_client(github: GitHubSandb
     github.cut_short(match=is_read)
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         requests.get(f"{github.url}/repos/{REPO}/issues/{number}", timeout=5).json()
+
+
+def test_what_a_failure_below_http_means() -> None:
+    """The failures no sandbox fault produces, by the same rule: the same again fails at once, a broken answer may
+    have been processed, a connection that never opened sent nothing; an error that is not a transport's is not
+    the rule's to judge."""
+    import requests
+    import urllib3
+
+    from verifier.adapters import retry
+    from verifier.adapters.http import AnswerTooLarge, DeadlinePassed, WriteRefused
+
+    never_opened = requests.ConnectionError(
+        urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.NewConnectionError(None, "refused"))
+    )  # type: ignore[arg-type]
+    cases = {
+        requests.exceptions.InvalidURL("x"): retry.Failure(),
+        requests.exceptions.TooManyRedirects("x"): retry.Failure(),
+        AnswerTooLarge("x"): retry.Failure(),
+        WriteRefused("x"): retry.Failure(),
+        requests.exceptions.ContentDecodingError("x"): retry.Failure(transient=True),
+        requests.exceptions.ChunkedEncodingError("x"): retry.Failure(transient=True),
+        urllib3.exceptions.ProtocolError("x"): retry.Failure(transient=True),
+        DeadlinePassed("x"): retry.Failure(transient=True),
+        requests.ReadTimeout("x"): retry.Failure(transient=True),
+        requests.ConnectTimeout("x"): retry.Failure(refused=True),
+        never_opened: retry.Failure(refused=True, transient=True),
+        requests.ConnectionError("reset"): retry.Failure(transient=True),
+        ValueError("x"): None,
+    }
+    assert [(repr(e), retry.transport(e)) for e in cases] == [(repr(e), f) for e, f in cases.items()]
+    assert retry.answer(503) == retry.answer(429) == retry.Failure(refused=True)
+    assert retry.answer(403, limited=True, wait=7.0) == retry.Failure(refused=True, wait=7.0)
+    assert [retry.answer(s).transient for s in (500, 502, 504, 400, 404, 409, 422)] == [True] * 3 + [False] * 4
