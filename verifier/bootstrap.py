@@ -8,13 +8,11 @@ servers). Tracker clients are imported lazily, so that commands which need none 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from datetime import timedelta
-from functools import cached_property
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from pydantic_settings import BaseSettings
 
@@ -25,7 +23,7 @@ from verifier.domain.identity import entry_names
 from verifier.errors import SettingsError
 from verifier.ports import Metrics, RunMetrics, Tracker
 from verifier.services.run import RunOptions
-from verifier.settings import JiraSettings, MetricsSettings, RunSettings, TrackerSettings, load, tracker_settings
+from verifier.settings import MetricsSettings, RunSettings, TrackerSettings, load, tracker_settings
 
 A = TypeVar("A")
 S = TypeVar("S", bound=BaseSettings)
@@ -38,13 +36,7 @@ class Backend(Metrics, Protocol):
 
 
 def build_tracker(settings: TrackerSettings) -> Tracker:
-    if isinstance(settings, JiraSettings):
-        from verifier.adapters.jira import JiraTracker
-
-        return JiraTracker(settings)
-    from verifier.adapters.github import GitHubTracker
-
-    return GitHubTracker(settings)
+    return settings.build()  # each tracker's settings know their adapter (`settings.TRACKERS`)
 
 
 def build_metrics(settings: MetricsSettings) -> Backend:
@@ -76,6 +68,14 @@ class Adapters:
     run_metrics: Callable[[RunSettings], RunMetrics | None] = build_run_metrics
 
 
+#: Which slot of `App` a given settings object fills (`App.give`).
+_SLOTS: tuple[tuple[type[BaseSettings], str], ...] = (
+    (RunSettings, "run"),
+    (MetricsSettings, "metrics"),
+    (TrackerSettings, "tracker"),
+)
+
+
 class App:
     """What a command needs. Settings are loaded, and adapters built, on first use; `app()` loads up front the
     ones the command names, so that a bad setting stops it before anything is read or written."""
@@ -83,32 +83,41 @@ class App:
     def __init__(self, adapters: Adapters, stack: ExitStack) -> None:
         self._adapters = adapters
         self._stack = stack
+        self._made: dict[str, Any] = {}  # each settings and adapter, once made
 
-    @cached_property
+    def _once(self, slot: str, make: Callable[[], A]) -> A:
+        if slot not in self._made:
+            self._made[slot] = make()
+        return cast(A, self._made[slot])
+
+    @property
     def settings(self) -> RunSettings:
-        return self._load(RunSettings)
+        return self._once("run", lambda: self._load(RunSettings))
 
-    @cached_property
+    @property
     def tracker_settings(self) -> TrackerSettings:
-        settings = tracker_settings(self.settings)
-        logs.register_secrets(settings.secrets())
-        return settings
+        def make() -> TrackerSettings:
+            settings = tracker_settings(self.settings)
+            logs.register_secrets(settings.secrets())
+            return settings
 
-    @cached_property
+        return self._once("tracker", make)
+
+    @property
     def metrics_settings(self) -> MetricsSettings:
-        return self._load(MetricsSettings)
+        return self._once("metrics", lambda: self._load(MetricsSettings))
 
-    @cached_property
+    @property
     def tracker(self) -> Tracker:
-        return self._closing(self._adapters.tracker(self.tracker_settings))
+        return self._once("tracker adapter", lambda: self._closing(self._adapters.tracker(self.tracker_settings)))
 
-    @cached_property
+    @property
     def metrics(self) -> Backend:
-        return self._closing(self._adapters.metrics(self.metrics_settings))
+        return self._once("metrics adapter", lambda: self._closing(self._adapters.metrics(self.metrics_settings)))
 
-    @cached_property
+    @property
     def run_metrics(self) -> RunMetrics | None:
-        return self._closing(self._adapters.run_metrics(self.settings))
+        return self._once("run metrics", lambda: self._closing(self._adapters.run_metrics(self.settings)))
 
     def run_options(
         self, *, dry_run: bool = False, early: bool = False, issues: tuple[str, ...] = (), rejudge: bool = False
@@ -116,13 +125,12 @@ class App:
         """The run's options: every RunSettings field with the name of a RunOptions field is copied as it is (so a
         new setting the run reads needs only the two fields), the others are derived here."""
         settings, tracker = self.settings, self.tracker_settings
-        not_a_fix = tracker.not_fix_resolutions if isinstance(tracker, JiraSettings) else defaults.GITHUB_NOT_A_FIX
         same = {f.name: getattr(settings, f.name) for f in fields(RunOptions) if f.name in RunSettings.model_fields}
         derived: dict[str, Any] = {
-            # GitHub logins are case-insensitive: the adapter gives them in lower case (Jira account ids: exact).
+            # Trusted authors are written the way the adapter gives names (`TrackerSettings.fold_authors`);
             # `resolve_trust` has the adapter name people by the ids these names resolve to.
-            "trusted_authors": entry_names(settings.trusted_authors, fold=not isinstance(tracker, JiraSettings)),
-            "not_a_fix": frozenset(not_a_fix),
+            "trusted_authors": entry_names(settings.trusted_authors, fold=tracker.fold_authors),
+            "not_a_fix": tracker.not_a_fix(),
             "labels": Labels(
                 verified=settings.verified_label,
                 failed=settings.failed_label,
@@ -137,9 +145,26 @@ class App:
             "rejudge": rejudge or settings.rejudge,
             "run_interval": timedelta(seconds=settings.run_interval_seconds),
             "links": graph_links(self.metrics_settings) if self.has_metrics() else None,
-            "signing_key": settings.signing_key.get_secret_value().encode() if settings.signing_key else None,
+            "signing_key": self._signing_key(),
         }
         return RunOptions(**{**same, **derived})
+
+    def filing_options(self, *, dry_run: bool = False) -> dict[str, Any]:
+        """`file_items`' options from the settings: the tracker's (`TrackerSettings.filing`, which refuses settings
+        that cannot file) and the run's."""
+        settings, filing = self.settings, self.tracker_settings.filing()
+        return {
+            "dry_run": dry_run or settings.dry_run,
+            "config_comment": filing.config_comment,
+            "extra_labels": () if settings.label == defaults.LABEL else (settings.label,),
+            "signing_key": self._signing_key(),
+            "sla_days": settings.sla_days if filing.due_date else None,
+            "field_names": filing.field_names,
+        }
+
+    def _signing_key(self) -> bytes | None:
+        key = self.settings.signing_key
+        return key.get_secret_value().encode() if key else None
 
     def resolve_trust(self) -> None:
         """Resolve the trusted authors to immutable ids, at the start of a command that judges by them (`run`,
@@ -148,13 +173,19 @@ class App:
             self.tracker.trust(self.settings.trusted_authors)
 
     def has_metrics(self) -> bool:
-        """Whether the metrics settings were loaded (`metrics="if-set"` and VERIFIER_PROMETHEUS_URL unset: not)."""
-        return "metrics_settings" in self.__dict__
+        """Whether the metrics settings were loaded (`metrics="if-set"` and no backend configured: not)."""
+        return "metrics" in self._made
+
+    def has_settings(self) -> bool:
+        """Whether the run's settings were loaded (commands about the metrics backend alone do without)."""
+        return "run" in self._made
 
     def give(self, settings: BaseSettings) -> None:
         """Use `settings` instead of reading them from the environment."""
-        name = {RunSettings: "settings", MetricsSettings: "metrics_settings"}.get(type(settings), "tracker_settings")
-        self.__dict__[name] = settings  # where cached_property keeps its value
+        slot = next((slot for kind, slot in _SLOTS if isinstance(settings, kind)), None)
+        if slot is None:
+            raise TypeError(f"{type(settings).__name__} is not the settings of anything the app builds")
+        self._made[slot] = settings
         logs.register_secrets(getattr(settings, "secrets", list)())
 
     def _load(self, cls: type[S]) -> S:
@@ -180,7 +211,7 @@ def app(
     given: Iterable[BaseSettings] = (),
 ) -> Iterator[App]:
     """The command's settings (`run`: RunSettings, `tracker`: the tracker's, `metrics`: the metrics backend's, or
-    only when VERIFIER_PROMETHEUS_URL is set), checked at once; logging configured from RunSettings. Settings in
+    only when one is configured: `MetricsSettings.configured`), checked at once; logging configured from RunSettings. Settings in
     `given` are used as they are instead of being read from the environment (the demo's)."""
     with ExitStack() as stack:
         context = App(adapters or Adapters(), stack)
@@ -198,11 +229,11 @@ def app(
 
         if (run or tracker) and check(lambda: context.settings) and tracker:
             check(lambda: context.tracker_settings)
-        if metrics is True or (metrics == "if-set" and os.environ.get("VERIFIER_PROMETHEUS_URL")):
+        if metrics is True or (metrics == "if-set" and MetricsSettings.configured()):
             check(lambda: context.metrics_settings)
         if problems:
             raise SettingsError(problems)
-        if "settings" in context.__dict__:
+        if context.has_settings():
             settings = context.settings
             log_json = None if settings.log_format == "auto" else settings.log_format == "json"
             logs.configure(json=log_json, level=settings.log_level)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
-from verifier import __version__, defaults
+from verifier import __version__
 from verifier.errors import ConfigError, SettingsError
 from verifier.exit_codes import ExitCode, for_verdict, run_help
 
@@ -355,7 +355,6 @@ def _file(args: argparse.Namespace, adapters: Adapters | None) -> int:
     from verifier.domain.filing import parse_filing
     from verifier.errors import MetricsError
     from verifier.services.filing import as_json, as_text, file_items
-    from verifier.settings import JiraSettings
 
     folder = Path(args.action_items).parent if args.action_items != "-" else Path.cwd()
 
@@ -371,22 +370,7 @@ def _file(args: argparse.Namespace, adapters: Adapters | None) -> int:
         print(f"error: cannot read {args.action_items}: {error.strerror or error}", file=sys.stderr)
         return ExitCode.INVALID
     with app(metrics="if-set", adapters=adapters) as context:
-        settings, tracker_settings = context.settings, context.tracker_settings
-        seed_comment, sla_days, field_names = False, None, None
-        if isinstance(tracker_settings, JiraSettings):
-            if not tracker_settings.project:
-                raise SettingsError(["VERIFIER_JIRA_PROJECT: the project to file the action items in is required"])
-            seed_comment = tracker_settings.seed_comment
-            sla_days = settings.sla_days if tracker_settings.due_date else None
-            field_names = frozenset(tracker_settings.custom_fields)
-        options: dict[str, Any] = {
-            "dry_run": args.dry_run or settings.dry_run,
-            "config_comment": seed_comment,
-            "extra_labels": () if settings.label == defaults.LABEL else (settings.label,),
-            "signing_key": settings.signing_key.get_secret_value().encode() if settings.signing_key else None,
-            "sla_days": sla_days,
-            "field_names": field_names,
-        }
+        options = context.filing_options(dry_run=args.dry_run)
         metrics = context.metrics if context.has_metrics() else None
         try:
             report = file_items(document, context.tracker, metrics, **options)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -14,10 +14,23 @@ from verifier.domain.models import ActionItem
 from verifier.domain.outcomes import RunOutcome
 from verifier.domain.tickets import Filed, Flavour, Ticket
 
-#: Set by the run around each write request it charges to the write budget. An adapter asks it before sending a
-#: write request again (a retry after a refusal or a failure) and, when it answers False, does not resend: the
-#: budget caps every request the tracker receives, retries included.
-RESEND_WRITE: ContextVar[Callable[[], bool] | None] = ContextVar("resend_write", default=None)
+
+class WriteGate(Protocol):
+    """The run's write budget as every tracker adapter meets it, set (`WRITE_GATE`) around each `Tracker` write call
+    the run charges. Adapters do not ask it themselves: the guarded transport every adapter sends through
+    (`verifier.adapters.http.GuardedAdapter`) asks it before each write request, so the budget caps every request
+    the tracker receives, retries and second requests of one call included, whatever the adapter does."""
+
+    def charge(self) -> bool:
+        """One more write request is about to be sent: False, and it is not sent (`WriteRefused`)."""
+        ...
+
+    def stopped(self) -> bool:
+        """The run was stopped: no retry is waited for (`verifier.adapters.retry`)."""
+        ...
+
+
+WRITE_GATE: ContextVar[WriteGate | None] = ContextVar("write_gate", default=None)
 
 
 class Tracker(Protocol):

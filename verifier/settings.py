@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import os
 import re
+from abc import abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (
     AliasChoices,
@@ -38,6 +40,9 @@ from verifier import defaults
 from verifier.connections import CommaList, GitHubConnection, JiraConnection, PrometheusConnection
 from verifier.errors import SettingsError
 from verifier.redaction import basic_auth
+
+if TYPE_CHECKING:
+    from verifier.ports import Tracker
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -65,6 +70,12 @@ class MetricsSettings(PrometheusConnection, BaseSettings, _Secrets):
         pattern=r"^[A-Za-z0-9_-]{1,40}$",
     )
     sparkline: bool = Field(default=True, validation_alias=AliasChoices("VERIFIER_SPARKLINE", "sparkline"))
+
+    @classmethod
+    def configured(cls) -> bool:
+        """Whether the environment names a backend (its URL variable is set): commands that can do without
+        metrics (`file`) load these settings only then."""
+        return bool(os.environ.get(str(cls.model_config.get("env_prefix", "")) + "URL"))
 
     def secrets(self) -> list[str]:
         """Also the Basic header the password makes, and every header value: a backend may echo them back."""
@@ -106,9 +117,54 @@ def _tracker_config(prefix: str, seed_names: dict[str, tuple[str, ...]], field_n
     )
 
 
-class JiraSettings(JiraConnection, BaseSettings, _Secrets):
+@dataclass(frozen=True)
+class FilingOptions:
+    """What a tracker's settings say about filing (`file`)."""
+
+    config_comment: bool = False  # also write the seed's "Automated Verification Config" comment
+    due_date: bool = False  # set each ticket's due date from its priority's SLA (`VERIFIER_SLA_DAYS`)
+    field_names: frozenset[str] | None = None  # the custom fields an item may set; None: the tracker has none
+
+
+class TrackerSettings(BaseSettings, _Secrets):
+    """What every tracker's settings answer, so that the composition root and the CLI ask and never branch on
+    which tracker it is. A tracker's settings class is built on its connection model and this; it is registered
+    by one line in `TRACKERS` (docs/extending.md)."""
+
+    #: The tracker's name in messages ("GitHub refuses labels over 50").
+    display_name: ClassVar[str]
+    #: How a problem across fields names the tracker's variables: `VERIFIER_JIRA_*`.
+    family: ClassVar[str]
+    #: Whether people's names compare without case (GitHub logins) or exactly (Jira account ids, user keys):
+    #: the trusted authors are written the way the adapter gives names.
+    fold_authors: ClassVar[bool]
+    #: The longest label the tracker takes (None: no limit worth checking); longer run labels are refused at once.
+    label_max: ClassVar[int | None] = None
+
+    def for_run(self, run: RunSettings) -> Self:
+        """These settings as the run needs them (GitHub: reading who added the verified and failed labels)."""
+        return self
+
+    @abstractmethod
+    def not_a_fix(self) -> frozenset[str]:
+        """The resolutions (Jira) or closing reasons (GitHub) that mean the ticket was closed without a fix."""
+
+    @abstractmethod
+    def filing(self) -> FilingOptions:
+        """How `file` files with these settings; SettingsError when they cannot file at all."""
+
+    @abstractmethod
+    def build(self) -> Tracker:
+        """The adapter these settings build (its client imported only now: commands that need none start fast)."""
+
+
+class JiraSettings(JiraConnection, TrackerSettings):
     """`VERIFIER_JIRA_*`: Cloud (email + API token) or Data Center (personal access token). The seed's
     `JIRA_BASE_URL`, `JIRA_EMAIL` and `JIRA_API_TOKEN` work too."""
+
+    display_name = "Jira"
+    family = "VERIFIER_JIRA_*"
+    fold_authors = False
 
     model_config = _tracker_config(
         "VERIFIER_JIRA_",
@@ -119,14 +175,49 @@ class JiraSettings(JiraConnection, BaseSettings, _Secrets):
     seed_comment: bool = True  # filing: also write the seed's "Automated Verification Config" comment
     due_date: bool = True  # filing: set `duedate` from the priority's SLA (off where the screen lacks Due Date)
 
+    def not_a_fix(self) -> frozenset[str]:
+        return frozenset(self.not_fix_resolutions)
 
-class GitHubSettings(GitHubConnection, BaseSettings, _Secrets):
+    def filing(self) -> FilingOptions:
+        if not self.project:
+            raise SettingsError(["VERIFIER_JIRA_PROJECT: the project to file the action items in is required"])
+        return FilingOptions(
+            config_comment=self.seed_comment, due_date=self.due_date, field_names=frozenset(self.custom_fields)
+        )
+
+    def build(self) -> Tracker:
+        from verifier.adapters.jira import JiraTracker
+
+        return JiraTracker(self)
+
+
+class GitHubSettings(GitHubConnection, TrackerSettings):
     """`VERIFIER_GITHUB_*`: a token or a GitHub App; GitHub Enterprise Server through the API URL."""
 
     model_config = _tracker_config("VERIFIER_GITHUB_", {}, {"repositories": "repository"})
 
+    display_name = "GitHub"
+    family = "VERIFIER_GITHUB_*"
+    fold_authors = True  # logins are case-insensitive: the adapter gives them in lower case
+    label_max = defaults.GITHUB_LABEL_MAX
 
-TrackerSettings = JiraSettings | GitHubSettings
+    def for_run(self, run: RunSettings) -> Self:
+        return self.judging((run.verified_label, run.failed_label))
+
+    def not_a_fix(self) -> frozenset[str]:
+        return frozenset(defaults.GITHUB_NOT_A_FIX)
+
+    def filing(self) -> FilingOptions:
+        return FilingOptions(config_comment=False)  # the seed's GitHub filing writes no config comment
+
+    def build(self) -> Tracker:
+        from verifier.adapters.github import GitHubTracker
+
+        return GitHubTracker(self)
+
+
+#: Every tracker, by its `VERIFIER_TRACKER` name: one line each (docs/extending.md).
+TRACKERS: dict[str, type[TrackerSettings]] = {"jira": JiraSettings, "github": GitHubSettings}
 
 
 class RunSettings(BaseSettings, _Secrets):
@@ -136,7 +227,7 @@ class RunSettings(BaseSettings, _Secrets):
         env_prefix="VERIFIER_", extra="ignore", frozen=True, hide_input_in_errors=True, populate_by_name=True
     )
 
-    tracker: Literal["jira", "github"]
+    tracker: str  # a name in TRACKERS
     # The run.
     label: str = defaults.LABEL
     verified_label: str = defaults.VERIFIED_LABEL
@@ -164,16 +255,24 @@ class RunSettings(BaseSettings, _Secrets):
     # HMAC key for the tool's result markers (from the Secret); at least 32 characters.
     signing_key: SecretStr | None = Field(default=None, min_length=32)
 
+    @field_validator("tracker")
+    @classmethod
+    def _known_tracker(cls, value: str) -> str:
+        if value not in TRACKERS:
+            raise ValueError("Input should be " + " or ".join(repr(name) for name in TRACKERS))
+        return value
+
     @model_validator(mode="after")
-    def _github_label_length(self) -> RunSettings:
-        """GitHub refuses a label over 50 characters: every write that adds it would fail (422)."""
-        if self.tracker == "github":
+    def _label_length(self) -> RunSettings:
+        """A label longer than the tracker takes (GitHub: 50) would fail every write that adds it (422)."""
+        tracker = TRACKERS[self.tracker]
+        if tracker.label_max is not None:
             for name in ("label", "verified_label", "failed_label", "inconclusive_label", "invalid_label"):
                 value = getattr(self, name)
-                if len(value) > defaults.GITHUB_LABEL_MAX:
+                if len(value) > tracker.label_max:
                     raise ValueError(
-                        f"VERIFIER_{name.upper()} has {len(value)} characters: GitHub refuses labels over "
-                        f"{defaults.GITHUB_LABEL_MAX}"
+                        f"VERIFIER_{name.upper()} has {len(value)} characters: {tracker.display_name} refuses "
+                        f"labels over {tracker.label_max}"
                     )
         return self
 
@@ -205,9 +304,7 @@ class RunSettings(BaseSettings, _Secrets):
 
 def tracker_settings(settings: RunSettings) -> TrackerSettings:
     """The configured tracker's settings, or SettingsError naming each variable at fault."""
-    if settings.tracker == "jira":
-        return load(JiraSettings)
-    return load(GitHubSettings).judging((settings.verified_label, settings.failed_label))
+    return load(TRACKERS[settings.tracker]).for_run(settings)
 
 
 def load(cls: type[S], **overrides: Any) -> S:
@@ -232,7 +329,7 @@ def _problem(cls: type[BaseSettings], error: Any) -> str:
     location = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     if not location:  # a check across fields (one sign-in method...): name the family of variables
-        family = {JiraSettings: "VERIFIER_JIRA_*", GitHubSettings: "VERIFIER_GITHUB_*"}.get(cls)
+        family = cls.family if issubclass(cls, TrackerSettings) else None
         return f"{family}: {message}" if family else message
     prefix = str(cls.model_config.get("env_prefix", ""))
     name = location[0] if location[0].isupper() else prefix + location[0]

@@ -172,10 +172,21 @@ class Faults:
 
 #: An injected "reply" that closes the connection without answering (see `Faults.inject_after`).
 DROP = Reply(0)
+#: An injected "reply" that sends the real answer's status, headers and first half of its body, then closes the
+#: connection: an answer broken off on the way (see `SandboxServer.cut_short`).
+CUT = Reply(1)
 
 
 class _Dropped(Exception):
     """The connection is to be closed without an answer."""
+
+
+class _Cut(Exception):
+    """The connection is to be closed halfway through the body of `reply`."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__("cut")
+        self.reply = reply
 
 
 @dataclass(frozen=True)
@@ -292,6 +303,11 @@ class SandboxServer:
         reply = DROP if status is None else self.error(status, "sandbox: failed after processing")
         self.faults.inject_after(reply, times=times, match=match)
 
+    def cut_short(self, times: int = 1, *, match: RequestMatcher | None = None) -> None:
+        """Process the next `times` matching requests, then send the answer's status line, headers and only the
+        first half of its body before closing the connection (the Content-Length promises the whole)."""
+        self.faults.inject_after(CUT, times=times, match=match)
+
     def set_latency(self, seconds: float) -> None:
         self.faults.latency_seconds = seconds
 
@@ -334,6 +350,8 @@ class SandboxServer:
         if injected is None and (after := self.faults.take(request, after=True)) is not None:
             if after is DROP:
                 raise _Dropped
+            if after is CUT:
+                raise _Cut(self.decorate(request, reply))
             reply, injected = after, after
         reply = self.decorate(request, reply)
         self._notify(Exchange(request, reply, injected is not None))
@@ -407,11 +425,14 @@ def _handler_class(owner: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if len(body) < length:  # the client went away mid-request: a real server never handles it either
                 self.close_connection = True
                 return
+            cut = False
             try:
                 reply = owner.handle(self.command, self.path, dict(self.headers.items()), body)
             except _Dropped:
                 self.close_connection = True
                 return
+            except _Cut as broken:
+                reply, cut = broken.reply, True
             except Exception as exc:  # a sandbox bug: answer 500 rather than hang the client
                 reply = Reply.json(500, {"message": f"sandbox bug: {type(exc).__name__}: {exc}"})
             self.send_response(reply.status)
@@ -419,7 +440,10 @@ def _handler_class(owner: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if cut:
+                self.wfile.write(reply.body[: len(reply.body) // 2])
+                self.close_connection = True
+            elif self.command != "HEAD":
                 self.wfile.write(reply.body)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve

@@ -119,13 +119,14 @@ def test_a_write_refused_by_the_rate_limit_stops_the_writing_and_is_logged_with_
 
 @dataclass
 class RetryingComments(FakeTracker):
-    """Sends each comment twice, as an adapter retrying after a refusal does, charging the retry."""
+    """Sends each comment twice, as an adapter retrying after a refusal does: each request passes the write gate,
+    as the guarded transport has it do (`verifier.adapters.http`)."""
 
     def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str:
-        from verifier.ports import RESEND_WRITE
+        from verifier.ports import WRITE_GATE
 
-        resend = RESEND_WRITE.get()
-        assert resend is not None and resend()
+        gate = WRITE_GATE.get()
+        assert gate is not None and gate.charge() and gate.charge()
         return super().comment(key, body, labels)
 
 

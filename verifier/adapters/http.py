@@ -22,6 +22,11 @@ urllib3's public `ConnectionCls` of a pool. Refusals are `requests` exceptions, 
 retry rule see them like any failed exchange: `DeadlinePassed` is a timeout, `AnswerTooLarge` and
 `AnswerTooDeep` are not retried. Each message names the cap.
 
+It is also where the run's write budget is honoured, once for every tracker adapter: inside a write call the run
+charges (`verifier.ports.WRITE_GATE` set), each write request (any method but GET, HEAD and OPTIONS; a GraphQL
+query is a read) is charged before it is sent, and one the budget has no room for is not sent (`WriteRefused`, not
+retried). An adapter cannot forget it: its requests cannot reach the tracker any other way.
+
 It also holds `OriginBoundSession`: credentials and tenant headers stay with the origin they were set for
 (requests drops only `Authorization` on a redirect to another host), and the configured CA bundle is the one
 TLS uses, whatever the environment says.
@@ -32,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import re
 import socket
 import threading
@@ -48,6 +54,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 
 from verifier import defaults
+from verifier.ports import WRITE_GATE
 
 __all__ = [
     "AnswerRefused",
@@ -56,6 +63,7 @@ __all__ = [
     "DeadlinePassed",
     "GuardedAdapter",
     "OriginBoundSession",
+    "WriteRefused",
     "guard",
     "guard_pygithub",
     "restart_deadline",
@@ -74,6 +82,10 @@ class AnswerRefused(requests.exceptions.RequestException):
 
 class AnswerTooLarge(AnswerRefused):
     pass
+
+
+class WriteRefused(AnswerRefused):
+    """A write request the tool will not send: the run's write budget has no room for it (or the run stopped)."""
 
 
 class AnswerTooDeep(AnswerRefused):
@@ -106,6 +118,21 @@ def too_deep(body: bytes, max_depth: int) -> bool:
     return passes + max(accumulate(1 if c in b"[{" else -1 for c in brackets)) > max_depth
 
 
+def is_write(request: requests.PreparedRequest) -> bool:
+    """Whether a request may change the tracker: any method but GET, HEAD and OPTIONS, except a GraphQL query (a
+    POST that only reads; a body that is not plainly a query counts as a write)."""
+    if (request.method or "GET").upper() in ("GET", "HEAD", "OPTIONS"):
+        return False
+    if not urlsplit(request.url or "").path.endswith("/graphql"):
+        return True
+    body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+    try:
+        query = json.loads(body).get("query")
+    except (ValueError, AttributeError):
+        return True
+    return not (isinstance(query, str) and re.match(r"\s*(query\b|\{)", query))
+
+
 class GuardedAdapter(HTTPAdapter):
     """A transport adapter that reads every answer whole, under the request's deadline and the caps."""
 
@@ -135,6 +162,9 @@ class GuardedAdapter(HTTPAdapter):
         cert: Any = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
+        gate = WRITE_GATE.get()
+        if gate is not None and is_write(request) and not gate.charge():
+            raise WriteRefused("the write budget has no room for this write request: it was not sent", request=request)
         seconds = _total(timeout)
         _attempt.seconds = seconds
         restart_deadline()

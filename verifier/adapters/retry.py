@@ -7,13 +7,18 @@ posted twice. So the clients are built with their own retries off (public settin
 through `call`, which asks the adapter what one failure means (`Failure`) and decides:
 
 - refused before processing (429, 503, a rate limit, a connection that never opened): try again, any method;
-- may have been processed (other 5xx, a read timeout, a dropped connection): try again only when idempotent;
-- anything else: fail at once.
+- may have been processed (other 5xx, a read timeout, a dropped connection, an answer broken off on the way): try
+  again only when idempotent;
+- anything else (another 4xx, an answer the guarded transport refused, a bad URL): fail at once.
+
+What a failure means is decided here too, once for every tracker: an adapter translates its client's error into an
+HTTP status (`answer`) and leaves transport errors to `transport`; only what its tracker says of itself (GitHub's
+rate limits on a 403) is its own. `tests/adapters/test_retry_rule.py` holds every adapter to the same answers.
 
 Waits: what the server asked for (Retry-After, a rate-limit reset), else exponential backoff (the first retry at
 once, then `backoff_seconds` × 2ⁿ); a wait longer than `max_wait_seconds` fails at once instead of sleeping.
-Inside a write the run charges to its write budget (`RESEND_WRITE` set), a try again is charged first, and not
-sent when the budget has no room: the budget caps every request the tracker receives.
+The write budget is not asked here: the guarded transport charges every write request as it is sent, a try
+again included (`verifier.ports.WRITE_GATE`); here, a stopped run waits for no retry.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import requests
 import structlog
+import urllib3
 
-from verifier.ports import RESEND_WRITE
+from verifier.adapters.http import AnswerRefused
+from verifier.ports import WRITE_GATE
 
 T = TypeVar("T")
 _log = structlog.get_logger()
@@ -53,6 +61,35 @@ class Failure:
     refused: bool = False
     transient: bool = False
     wait: float | None = None
+
+
+def answer(status: int, *, wait: float | None = None, limited: bool = False) -> Failure:
+    """What an HTTP error answer means: 429 and 503 (and a rate limit the tracker signals otherwise, `limited`)
+    were refused before processing; 500, 502 and 504 may have been processed; any other would be the same again.
+    `wait`: what the answer asked for (Retry-After), used only for a refusal."""
+    if limited or status in (429, 503):
+        return Failure(refused=True, wait=wait)
+    return Failure(transient=status in (500, 502, 504))
+
+
+def transport(error: Exception) -> Failure | None:
+    """What a failure below HTTP means, or None for an error that is not one (it propagates as it is)."""
+    if isinstance(error, AnswerRefused):  # too large or too deep: the same answer again would be refused again
+        return Failure()
+    if isinstance(error, requests.ConnectTimeout):
+        return Failure(refused=True)  # the connection never opened: nothing was sent
+    if isinstance(error, requests.ConnectionError):
+        cause = error.args[0] if error.args else None
+        never_sent = isinstance(cause, urllib3.exceptions.MaxRetryError) and isinstance(
+            cause.reason, urllib3.exceptions.NewConnectionError
+        )
+        return Failure(refused=never_sent, transient=True)
+    broken = requests.Timeout | requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+    if isinstance(error, broken | urllib3.exceptions.HTTPError):  # no answer, or one broken off on the way
+        return Failure(transient=True)
+    if isinstance(error, requests.RequestException):  # a bad URL, too many redirects: the same again
+        return Failure()
+    return None
 
 
 class GaveUp(Exception):
@@ -86,8 +123,8 @@ def call(
             wait = failure.wait if failure.wait is not None else policy.backoff(attempt)
             if wait > policy.max_wait_seconds:
                 raise GaveUp(error, attempt, refused_wait=wait) from error
-            resend = RESEND_WRITE.get()  # set by the run around a write it charges: a try again is charged too
-            if resend is not None and not resend():
+            gate = WRITE_GATE.get()  # set by the run around a write call: a stopped run waits for no retry
+            if gate is not None and gate.stopped():
                 raise GaveUp(error, attempt) from error
             _log.warning("tracker.retry", call=what, error=type(error).__name__, wait=round(wait, 2), attempt=attempt)
             if wait > 0:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from verifier.domain.actions import MOST_WRITES
-from verifier.ports import RESEND_WRITE
+from verifier.ports import WRITE_GATE
 
 
 class Budget:
@@ -67,20 +67,33 @@ class Allowance:
 
     @contextmanager
     def retries_charged(self, stop: threading.Event | None = None) -> Iterator[None]:
-        """While inside, the adapters send a write again only when it can be charged (`RESEND_WRITE`), and not
-        once `stop` is set: a stopped run waits for no retry."""
-
-        def resend() -> bool:
-            return not (stop is not None and stop.is_set()) and self.charge()
-
-        token = RESEND_WRITE.set(resend)
+        """Around one Tracker write call, its first request charged before (`charge`): while inside, every further
+        write request the adapter sends (a retry, a second request of the call) is charged as the transport sends
+        it (`WRITE_GATE`), and none is sent without room, nor once `stop` is set: a stopped run waits for no retry."""
+        token = WRITE_GATE.set(_Gate(self, stop))
         try:
             yield
         finally:
-            RESEND_WRITE.reset(token)
+            WRITE_GATE.reset(token)
 
     def settle(self) -> None:
         self.budget.give_back(max(0, self.reserved - self.sent))
+
+
+class _Gate:
+    """`WriteGate` for one write call: its first write request is the one charged before the call."""
+
+    def __init__(self, allowance: Allowance, stop: threading.Event | None) -> None:
+        self._allowance, self._stop, self._first = allowance, stop, True
+        self._lock = threading.Lock()
+
+    def charge(self) -> bool:
+        with self._lock:
+            first, self._first = self._first, False
+        return first or (not self.stopped() and self._allowance.charge())
+
+    def stopped(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
 
 
 class Ledger:

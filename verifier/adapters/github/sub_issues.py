@@ -1,6 +1,6 @@
 """Sub-issues for the GitHub tracker: `file` puts each action item under the incident's issue.
 
-`GitHubSubIssues` is a mixin of `GitHubTracker`. One item costs a GET of the item's issue (its numeric `id`, which
+`GitHubSubIssues` is the layer over filing (`GitHubFiling`) that `GitHubTracker` is built on. One item costs a GET of the item's issue (its numeric `id`, which
 the API wants rather than the number, and its `parent_issue_url`) and, when it is not under the incident's issue
 yet, `POST /repos/{owner}/{repo}/issues/{n}/sub_issues` (`Issue.add_sub_issue`), paced as content creation and
 never retried after it may have been stored. An item under another issue is left there (`replace_parent` is not
@@ -10,36 +10,21 @@ sent): someone put it there.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import structlog
-from github.Issue import Issue
 
+from verifier.adapters.github.filing import GitHubFiling
 from verifier.errors import TrackerError
 
 __all__ = ["GitHubSubIssues"]
 
-T = TypeVar("T")
 _log = structlog.get_logger()
 _ISSUE_URL = re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/(\d{1,10})$")
 
 
-class _Pacer(Protocol):
-    def acquire(self, ticket: str | None = None) -> None: ...
-
-
-class _Host(Protocol):
-    """What sub-issues use of the `GitHubTracker` they are mixed into."""
-
-    _pacer: _Pacer
-
-    def _issue(self, key: str) -> Issue: ...
-    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None, idempotent: bool = ...) -> T: ...
-
-
-class GitHubSubIssues:
-    def add_sub_issue(self: _Host, parent: str, child: str) -> bool:
+class GitHubSubIssues(GitHubFiling):
+    def add_sub_issue(self, parent: str, child: str) -> bool:
         """Put `child` under `parent` (both `owner/repo#N` in the configured repositories): True when linked now,
         False when it already was; TrackerError when GitHub refuses (no sub-issues on this server: 404; 422) or
         the item is under another issue."""

@@ -1,8 +1,7 @@
 """Filing for the Jira tracker: finding an action item's ticket by its fingerprint, and creating it.
 
-`JiraFiling` is a mixin of `verifier.adapters.jira.JiraTracker`, the one adapter of the Tracker port for Jira: it
-sends its requests through the tracker's session and retries (`_search`, `_request`) and reads tickets back with
-its `get_ticket`.
+`JiraFiling` is a layer of `verifier.adapters.jira.JiraTracker`, the one adapter of the Tracker port for Jira: it
+searches and reads tickets back through `JiraReading` and writes the seed comment through `JiraWriting`.
 
 Filing: `create_issue` would fetch every field's metadata first; `POST /issue` is sent through the session.
 Cloud assigns by `accountId` (names were removed for privacy), found with `user/search?query=`; Data Center by
@@ -11,15 +10,16 @@ Cloud assigns by `accountId` (names were removed for privacy), found with `user/
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import structlog
 
 from verifier import defaults
 from verifier.adapters.jira.jql import ACCOUNT_ID, fold, issue_fields, jql_quote
-from verifier.connections import JiraConnection
+from verifier.adapters.jira.reading import JiraReading
+from verifier.adapters.jira.writing import JiraWriting
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
@@ -35,36 +35,10 @@ FILED_LABELS = (defaults.LABEL, defaults.FILED_LABEL)
 _log = structlog.get_logger()
 
 
-class _Host(Protocol):
-    """What filing uses of the `JiraTracker` it is mixed into."""
-
-    _connection: JiraConnection
-    _account_ids: dict[str, str]
-
-    def get_ticket(self, key: str) -> Ticket: ...
-    def comment(self, key: str, body: str, labels: Iterable[str] = ()) -> str: ...
-    def _assignee(self, who: str) -> dict[str, str]: ...
-    def _is_cloud(self) -> bool: ...
-    def _user(self, user: Any) -> str: ...
-    def _own_account(self) -> str: ...
-    def _search(self, jql: str, fields: tuple[str, ...] = ...) -> Iterator[dict[str, Any]]: ...
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        ticket: str | None,
-        action: str,
-        params: dict[str, Any] | None = None,
-        body: Any = None,
-        idempotent: bool | None = None,
-    ) -> Any: ...
-
-
-class JiraFiling:
+class JiraFiling(JiraReading, JiraWriting):
     """The Tracker port's filing methods (`find_filed`, `create`) for `JiraTracker`."""
 
-    def find_filed(self: _Host, incident_id: str, fingerprint: str) -> Filed:
+    def find_filed(self, incident_id: str, fingerprint: str) -> Filed:
         """Only an issue the tool's account created counts (`creator`, which nobody can change)."""
 
         clauses = [f"labels = {jql_quote(incident_label(incident_id))}"]
@@ -81,11 +55,11 @@ class JiraFiling:
         ours, squatted = own_filing(candidates, self._own_account())
         return Filed(self.get_ticket(ours) if ours is not None else None, squatted)
 
-    def edit_body(self: _Host, key: str, body: str) -> None:
+    def edit_body(self, key: str, body: str) -> None:
         edit = {"fields": {"description": body}}
         self._request("PUT", f"issue/{quote(key, safe='')}", ticket=key, action="edit the description", body=edit)
 
-    def create(self: _Host, item: ActionItem, *, config_comment: bool = False) -> Ticket:
+    def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         project = self._connection.project
         if not project:
             raise TrackerError("filing needs the Jira project key to create issues in (VERIFIER_JIRA_PROJECT)")
@@ -117,7 +91,7 @@ class JiraFiling:
                 self.comment(key, comment)
         return self.get_ticket(key)
 
-    def _assignee(self: _Host, who: str) -> dict[str, str]:
+    def _assignee(self, who: str) -> dict[str, str]:
         """Cloud: the user's accountId (given as such, or found by name or email); Data Center: the user name."""
 
         if not self._is_cloud():
