@@ -212,8 +212,10 @@ def _held_pool(tracker: Batches, *keys: str, budget: int = 100) -> Phase:
 def test_a_key_the_batched_read_leaves_out_is_read_alone() -> None:
     tracker = Batches(clock=NOW)
     phase = _held_pool(tracker, "A", "GONE", "B")
-    assert tracker.batches == [["A", "GONE", "B"]]
-    assert tracker.singles[0] == "GONE"  # then the after-write checks, one per ticket
+    # The re-read before writing, then the check after writing (#26): each one read for the three.
+    assert tracker.batches == [["A", "GONE", "B"], ["A", "GONE", "B"]]
+    # Read alone: GONE, before and after writing; the fake's two writes (comment, label) read each ticket too.
+    assert [tracker.singles.count(key) for key in ("A", "GONE", "B")] == [2, 4, 2]
     assert all(phase.written[key].actions for key in ("A", "GONE", "B"))
 
 

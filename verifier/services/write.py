@@ -27,6 +27,7 @@ import structlog
 
 from verifier.domain.actions import (
     REOPEN_FAILED_NOTE,
+    Action,
     AddLabel,
     Decision,
     Labels,
@@ -107,6 +108,7 @@ class Writer:
         self.phase = Phase()
         self._workers = workers
         self._ready: deque[tuple[int, Job]] = deque()  # verdicts in, not re-read yet
+        self._written: deque[Step] = deque()  # result comments sent, not checked for a duplicate yet
         self._lock = threading.Lock()
 
     def write(self, rank: int, job: Job) -> None:
@@ -181,8 +183,47 @@ class Writer:
         self._workers.submit(apply) if queued else apply()
 
     def _apply(self, job: Job, decision: Decision, allowance: Allowance) -> None:
-        written = _apply_safely(self.ctx, job.listed.key, job.verdict, decision, allowance)
-        self.phase.written[job.listed.key] = written
+        written = Written()
+        if self.ctx.stop.is_set() or self.ctx.halt.is_set():
+            written.deferred = _why_not(self.ctx, self.phase)
+            self._end(Step(job, decision, allowance, written, decision.actions))
+            return
+        self._go(Step(job, decision, allowance, written, decision.actions))
+
+    def _go(self, step: Step, fresh: Ticket | None = None) -> None:
+        """Send the ticket's writes up to and including its result comment, or to the end. A result comment is
+        then checked for a concurrent run's duplicate (`check_written`, batched) before the rest is sent."""
+        ctx, key = self.ctx, step.job.listed.key
+        if step.checking:
+            paused = guarded(ctx, key, step.written, partial(check_written, ctx, step, fresh))
+        else:
+            paused = guarded(ctx, key, step.written, partial(apply_until_comment, ctx, step))
+        if not paused:
+            self._end(step)
+            return
+        with self._lock:
+            self._written.append(step)
+        self._workers.submit(self._check)
+
+    def _check(self) -> None:
+        """Re-read the tickets whose result comments were sent and not checked yet, as many as one read can name
+        (`BatchReads`), and go on with each: a duplicate deleted, or the rest of its writes."""
+        tracker = self.ctx.tracker
+        size = tracker.batch_size if isinstance(tracker, BatchReads) else 1
+        with self._lock:
+            taken = [self._written.popleft() for _ in range(min(size, len(self._written)))]
+        found = self._read_many([step.job.listed.key for step in taken]) if len(taken) > 1 else {}
+        for step in taken:
+            fresh = found.get(step.job.listed.key)
+            if len(taken) > 1 and (step.rest or not isinstance(fresh, Ticket)):  # requests to send: on the pool
+                self._workers.submit(partial(self._go, step, fresh if isinstance(fresh, Ticket) else None))
+            else:
+                self._go(step, fresh if isinstance(fresh, Ticket) else None)
+
+    def _end(self, step: Step) -> None:
+        step.written.writes = step.allowance.sent
+        step.allowance.settle()
+        self.phase.written[step.job.listed.key] = step.written
         self.ledger.give_back(0)  # what `settle` gave back may let a waiting ticket in
 
     def _done(self, key: str, written: Written, rank: int) -> None:
@@ -268,16 +309,25 @@ def decide_reread(job: Job, fresh: Ticket | str, ctx: Context) -> Decision | str
     return _decide(job, fresh, ctx, judged=job.verdict.config)  # and the config judged still the current one
 
 
-def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance) -> Written:
-    written = Written()
-    if ctx.stop.is_set() or ctx.halt.is_set():
-        written.deferred = (
-            "the run was stopped" if ctx.stop.is_set() else "the tracker's rate limit stopped the writing"
-        )
-        allowance.settle()
-        return written
+@dataclass
+class Step:
+    """A ticket's writes under way: `rest` still to send; `checking` once its result comment was sent (its id,
+    or "" when the tracker does not tell it) and not yet checked for a concurrent run's duplicate."""
+
+    job: Job
+    decision: Decision
+    allowance: Allowance
+    written: Written
+    rest: Sequence[Action]
+    checking: bool = False
+    comment_id: str = ""
+
+
+def guarded(ctx: Context, key: str, written: Written, writes: Callable[[], bool]) -> bool:
+    """Run `writes` (True: paused after a result comment, to be checked), turning what stops a ticket's writes
+    into its `Written`: one ticket's failure never takes the others down."""
     try:
-        _apply(ctx, key, verdict, decision, allowance, written)
+        return writes()
     except _NoRoom:
         written.deferred = BUDGET_SPENT  # what is missing is re-applied by the next run
     except _Stopped:
@@ -292,57 +342,68 @@ def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, 
     except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
         log.exception("write_crashed", ticket=key)
         written.error = f"internal error: {error}"
-    finally:
-        written.writes = allowance.sent
-        allowance.settle()
-    return written
+    return False
 
 
-def _apply(
-    ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance, written: Written
-) -> None:
-    """Send the decided writes in order. The result comment goes first: it records the decision, so a run cut
-    short re-applies only what is missing next time."""
-    tracker = ctx.tracker
+def _send(ctx: Context, step: Step, action: str, request: Callable[[], T]) -> T:
+    """One write request, charged to the ticket's allowance (retries too); listed once sent."""
+    if ctx.stop.is_set():  # the result comment went first: the next run applies what is missing
+        raise _Stopped
+    if not step.allowance.charge():
+        raise _NoRoom
+    with step.allowance.retries_charged(ctx.stop):
+        answer = request()
+    step.written.actions.append(action)  # once sent: the summary lists only what was written
+    return answer
 
-    def send(action: str, request: Callable[[], T]) -> T:
-        if ctx.stop.is_set():  # the result comment went first: the next run applies what is missing
-            raise _Stopped
-        if not allowance.charge():
-            raise _NoRoom
-        with allowance.retries_charged(ctx.stop):
-            answer = request()
-        written.actions.append(action)  # once sent: the summary lists only what was written
-        return answer
 
-    for action in decision.actions:
+def apply_until_comment(ctx: Context, step: Step) -> bool:
+    """Send the decided writes in order, stopping after a result comment (True: it is to be checked). The
+    result comment goes first: it records the decision, so a run cut short re-applies only what is missing."""
+    tracker, key, written = ctx.tracker, step.job.listed.key, step.written
+    actions, step.rest = list(step.rest), ()
+    for n, action in enumerate(actions):
         if isinstance(action, WriteComment):
             body = redact(action.body)  # a backend's error or warning text may echo a secret
-            comment_id = send(describe(action), partial(tracker.comment, key, body, action.labels))
-            later = _later_results(tracker, key, comment_id, ctx.policy, verdict.early, decision.config_since)
-            if later:
-                # A concurrent run wrote the same result: the oldest stays. It applies the rest (or, when neither
-                # run can tell whose comment is whose, the next run re-applies what is missing).
-                for duplicate in later:
-                    send("delete", partial(_delete, tracker, key, duplicate))
-                written.actions[-1] = "deleted: a concurrent run wrote the same result first"
-                return
-        elif isinstance(action, AddLabel):
-            send(describe(action), partial(tracker.add_labels, key, [action.label]))
+            step.comment_id = _send(ctx, step, describe(action), partial(tracker.comment, key, body, action.labels))
+            step.rest, step.checking = actions[n + 1 :], True
+            return True
+        if isinstance(action, AddLabel):
+            _send(ctx, step, describe(action), partial(tracker.add_labels, key, [action.label]))
         elif isinstance(action, Reopen):
             # Sent as a write; a workflow with no way back sends none, and the charge is given back.
-            reopened = send(describe(action), partial(_reopen, tracker, key, action))
+            reopened = _send(ctx, step, describe(action), partial(_reopen, tracker, key, action))
             if not reopened:
-                allowance.sent -= 1
+                step.allowance.sent -= 1
                 written.actions.pop()
             if reopened or not action.note_if_impossible:
                 continue
-            if not allowance.take(2):
+            if not step.allowance.take(2):
                 written.deferred = "the note that the reopen is impossible: " + BUDGET_SPENT
                 continue
             reopen_failed = ctx.labels.reopen_failed
-            send("reopen impossible: comment", partial(tracker.comment, key, REOPEN_FAILED_NOTE))
-            send("label " + reopen_failed, partial(tracker.add_labels, key, [reopen_failed, *action.labels]))
+            _send(ctx, step, "reopen impossible: comment", partial(tracker.comment, key, REOPEN_FAILED_NOTE))
+            labels = [reopen_failed, *action.labels]
+            _send(ctx, step, "label " + reopen_failed, partial(tracker.add_labels, key, labels))
+    return False
+
+
+def check_written(ctx: Context, step: Step, fresh: Ticket | None) -> bool:
+    """After a result comment: two runs at once (the CronJob and an on-call Job) may both have written one. On
+    the ticket as read after it (`fresh`, from a batched read; else read now), the oldest result stays: a later
+    one of ours is deleted and the rest of the writes left to the run whose result stays. Otherwise go on."""
+    tracker, key, verdict = ctx.tracker, step.job.listed.key, step.job.verdict
+    ticket = fresh if fresh is not None else tracker.get_ticket(key)
+    later = _later_results(ticket, step.comment_id, ctx.policy, verdict.early, step.decision.config_since)
+    step.checking = False
+    if later:
+        # It applies the rest (or, when neither run can tell whose comment is whose, the next run re-applies
+        # what is missing).
+        for duplicate in later:
+            _send(ctx, step, "delete", partial(_delete, tracker, key, duplicate))
+        step.written.actions[-1] = "deleted: a concurrent run wrote the same result first"
+        return False
+    return apply_until_comment(ctx, step)
 
 
 def _reopen(tracker: Tracker, key: str, action: Reopen) -> bool:
@@ -360,16 +421,14 @@ class _Stopped(Exception):
     """The run was stopped (SIGTERM) between two of this ticket's requests."""
 
 
-def _later_results(
-    tracker: Tracker, key: str, comment_id: str, policy: Policy, early: bool, since: datetime | None
-) -> list[str]:
+def _later_results(ticket: Ticket, comment_id: str, policy: Policy, early: bool, since: datetime | None) -> list[str]:
     """Two runs at once may both write a result: the oldest stays, and the ids of the later ones to delete. With
     our comment's id known, that is ours alone when it is not the oldest; unknown (""), every later one.
 
     Results older than the config they judged (`since`) belong to an earlier config and do not count."""
     results = [
         r
-        for r in own_results(tracker.get_ticket(key), policy.own, policy.signing_key)
+        for r in own_results(ticket, policy.own, policy.signing_key)
         if r.marker.early == early and (since is None or r.comment.created >= since)
     ]
     if not comment_id:
