@@ -4,6 +4,7 @@ behind, and the write budget keeps its oldest-due-first order however the verdic
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -18,11 +19,13 @@ from tests.unit.helpers import instant
 from tests.unit.run_tickets import BLOCK, NOW, POLICY, QUERY, done, jobs
 from verifier.domain.actions import Labels
 from verifier.domain.measurement import Measurement
+from verifier.domain.planning import QueryPlan
 from verifier.domain.tickets import Ticket
+from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
 from verifier.services.budget import Budget, Ledger
-from verifier.services.run import RunOptions, run
+from verifier.services.run import RunOptions, TicketResult, run
 from verifier.services.summary import as_json, as_text
 from verifier.services.workers import Workers
 from verifier.services.write import BUDGET_SPENT, Phase, Writer
@@ -273,3 +276,39 @@ def test_while_the_budget_covers_every_ticket_they_are_measured_as_listed() -> N
     metrics = FakeMetrics({QUERY: instant(0.05), OTHER: instant(0.05), THIRD: instant(0.05)})
     run(tracker, metrics, RunOptions(concurrency=1, max_writes=9), NOW)
     assert [query for query, _ in metrics.asked if query.startswith("histogram_quantile")] == [QUERY, OTHER, THIRD]
+
+
+@dataclass
+class CountsAtLastWrite(FakeTracker):
+    """At its `last`-th result comment, counts the verdicts and query plans still alive in the process."""
+
+    last: int = 0
+    comments: int = 0
+    alive: dict[str, int] = field(default_factory=dict)
+
+    def comment(self, key: str, body: str, labels: object = ()) -> str:
+        answer = super().comment(key, body, labels)  # type: ignore[arg-type]
+        self.comments += 1
+        if self.comments == self.last:
+            gc.collect()
+            found = gc.get_objects()
+            mine = [o for o in found if type(o) in (Verdict, QueryPlan) and "flatmem" in str(o.query)]
+            self.alive = {kind.__name__: sum(1 for o in mine if type(o) is kind) for kind in (Verdict, QueryPlan)}
+            self.alive["TicketResult"] = sum(1 for o in found if type(o) is TicketResult and o.key.startswith("FM-"))
+        return answer
+
+
+def test_a_written_ticket_keeps_only_its_result() -> None:
+    """Flat memory (#26): once a ticket's writes are done, its listed ticket, plan and verdict are dropped and its
+    result alone stays. At the last write only the tickets still in flight hold theirs; before, every ticket's
+    verdict lived until the run's end."""
+    tickets = 60
+    tracker = CountsAtLastWrite(clock=NOW, last=tickets)
+    for n in range(tickets):  # on a metric of their own: objects other tests left behind are not counted
+        tracker.add(done(f"FM-{n}", 3 + n / 100, body=BLOCK.replace("latency", "flatmem")))
+    options = RunOptions(concurrency=2)
+    report = run(tracker, FakeMetrics({QUERY.replace("latency", "flatmem"): instant(0.05)}), options, NOW)
+    assert report.counts() == {"VERIFIED": tickets} and tracker.comments == tickets
+    assert tracker.alive["TicketResult"] == tickets  # the report's
+    assert tracker.alive["Verdict"] <= 2 * options.concurrency, tracker.alive
+    assert tracker.alive["QueryPlan"] <= 2 * options.concurrency, tracker.alive

@@ -102,22 +102,28 @@ class Writer:
         ranks: int,
         workers: Workers,
         stop: threading.Event,
+        done: Callable[[str, Written], None] | None = None,
     ) -> None:
         self.ctx = Context(tracker, policy, labels, stop, threading.Event())
         self.ledger = Ledger(budget, ranks)
         self.phase = Phase()
+        # What each ticket's writes came to, handed to `done` as it is known (then not kept: memory stays flat
+        # in the number of tickets), or kept in `phase.written`.
+        self._done_hook = done
         self._workers = workers
         self._ready: deque[tuple[int, Job]] = deque()  # verdicts in, not re-read yet
         self._written: deque[Step] = deque()  # result comments sent, not checked for a duplicate yet
         self._lock = threading.Lock()
 
-    def write(self, rank: int, job: Job) -> None:
+    def write(self, rank: int, job: Job) -> bool:
+        """Queue the ticket's writes; False when the listing shows it needs none (then nothing is recorded)."""
         if not _decide(job, job.listed, self.ctx).actions:  # from the listing: no read needed
             self.ledger.release(rank)
-            return
+            return False
         with self._lock:
             self._ready.append((rank, job))
         self._workers.submit(self._next)
+        return True
 
     def skip(self, rank: int) -> None:
         self.ledger.release(rank)
@@ -126,9 +132,17 @@ class Writer:
         self._workers.wait()
         phase = self.phase
         phase.interrupted = phase.interrupted or self.ctx.stop.is_set()
-        if self.ctx.halt.is_set():
-            phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
+        if not self.ctx.halt.is_set():
+            phase.throttled = ""
         return phase
+
+    def _record(self, key: str, written: Written) -> None:
+        if written.error.startswith("throttled") and not self.phase.throttled:
+            self.phase.throttled = written.error  # the rate limit that stopped the writing, named once
+        if self._done_hook is None:
+            self.phase.written[key] = written
+        else:
+            self._done_hook(key, written)
 
     def _next(self) -> None:
         """Take the tickets ready and not taken yet (as many as one read can name; one when the tracker reads
@@ -175,7 +189,7 @@ class Writer:
     def _reserved(self, job: Job, decision: Decision, granted: bool, *, queued: bool = True) -> None:
         key = job.listed.key
         if not granted:
-            self.phase.written[key] = Written(deferred=BUDGET_SPENT)
+            self._record(key, Written(deferred=BUDGET_SPENT))
             log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
             return
         allowance = Allowance(self.ledger.budget, decision.charge)
@@ -223,11 +237,11 @@ class Writer:
     def _end(self, step: Step) -> None:
         step.written.writes = step.allowance.sent
         step.allowance.settle()
-        self.phase.written[step.job.listed.key] = step.written
+        self._record(step.job.listed.key, step.written)
         self.ledger.give_back(0)  # what `settle` gave back may let a waiting ticket in
 
     def _done(self, key: str, written: Written, rank: int) -> None:
-        self.phase.written[key] = written
+        self._record(key, written)
         self.ledger.release(rank)
 
 
