@@ -145,32 +145,46 @@ class Writer:
             self._done_hook(key, written)
 
     def _next(self) -> None:
-        """Take the tickets ready and not taken yet (as many as one read can name; one when the tracker reads
-        one at a time), re-read them, decide each and reserve its writes. Under load a read names many tickets;
-        when verdicts come in one by one, each is read at once."""
-        ctx, tracker = self.ctx, self.ctx.tracker
+        """One read round: take the tickets whose result comments were sent and not checked yet, then those ready
+        and not re-read yet, as many as one read can name (one when the tracker reads one at a time), and read
+        them at once: under load a read names many tickets, and when verdicts come in one by one a read serves
+        the check after one ticket's writes and the read before the next one's (#26)."""
+        tracker = self.ctx.tracker
         size = tracker.batch_size if isinstance(tracker, BatchReads) else 1
         with self._lock:
-            taken = [self._ready.popleft() for _ in range(min(size, len(self._ready)))]
-        fresh = self._read_many([job.listed.key for _, job in taken]) if len(taken) > 1 else {}
-        for rank, job in taken:
-            key = job.listed.key
-            if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
-                self._done(key, Written(deferred=(why := _why_not(ctx, self.phase))), rank)
-                if why == BUDGET_SPENT:
-                    log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
-                continue
-            decision = decide_reread(job, fresh.get(key) or reread(tracker, key), ctx)
-            if isinstance(decision, str):
-                if decision.startswith("throttled"):
-                    ctx.halt.set()
-                self._done(key, Written(error=decision), rank)
-            elif not decision.actions:
-                self._done(key, Written(note=decision.note), rank)
+            written = [self._written.popleft() for _ in range(min(size, len(self._written)))]
+            ready = [self._ready.popleft() for _ in range(min(size - len(written), len(self._ready)))]
+        keys = [step.job.listed.key for step in written] + [job.listed.key for _, job in ready]
+        found = self._read_many(keys) if len(keys) > 1 else {}
+        many = len(keys) > 1
+        for step in written:
+            fresh = found.get(step.job.listed.key)
+            if many and (step.rest or not isinstance(fresh, Ticket)):  # requests to send: on the pool
+                self._workers.submit(partial(self._go, step, fresh if isinstance(fresh, Ticket) else None))
             else:
-                answer = self.ledger.request(rank, decision.charge, partial(self._reserved, job, decision))
-                if answer is not None:
-                    self._reserved(job, decision, answer, queued=len(taken) > 1)
+                self._go(step, fresh if isinstance(fresh, Ticket) else None)
+        for rank, job in ready:
+            self._decide_one(rank, job, found.get(job.listed.key), many=many)
+
+    def _decide_one(self, rank: int, job: Job, fresh: Ticket | str | None, *, many: bool) -> None:
+        """Decide a ticket's writes on the ticket as re-read (`fresh`, else read now) and reserve them."""
+        ctx, key = self.ctx, job.listed.key
+        if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
+            self._done(key, Written(deferred=(why := _why_not(ctx, self.phase))), rank)
+            if why == BUDGET_SPENT:
+                log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
+            return
+        decision = decide_reread(job, fresh or reread(ctx.tracker, key), ctx)
+        if isinstance(decision, str):
+            if decision.startswith("throttled"):
+                ctx.halt.set()
+            self._done(key, Written(error=decision), rank)
+        elif not decision.actions:
+            self._done(key, Written(note=decision.note), rank)
+        else:
+            answer = self.ledger.request(rank, decision.charge, partial(self._reserved, job, decision))
+            if answer is not None:
+                self._reserved(job, decision, answer, queued=many)
 
     def _read_many(self, keys: list[str]) -> dict[str, Ticket | str]:
         """The tickets of one batched read; {} when the read failed (each is then read alone), and a rate limit
@@ -217,22 +231,7 @@ class Writer:
             return
         with self._lock:
             self._written.append(step)
-        self._workers.submit(self._check)
-
-    def _check(self) -> None:
-        """Re-read the tickets whose result comments were sent and not checked yet, as many as one read can name
-        (`BatchReads`), and go on with each: a duplicate deleted, or the rest of its writes."""
-        tracker = self.ctx.tracker
-        size = tracker.batch_size if isinstance(tracker, BatchReads) else 1
-        with self._lock:
-            taken = [self._written.popleft() for _ in range(min(size, len(self._written)))]
-        found = self._read_many([step.job.listed.key for step in taken]) if len(taken) > 1 else {}
-        for step in taken:
-            fresh = found.get(step.job.listed.key)
-            if len(taken) > 1 and (step.rest or not isinstance(fresh, Ticket)):  # requests to send: on the pool
-                self._workers.submit(partial(self._go, step, fresh if isinstance(fresh, Ticket) else None))
-            else:
-                self._go(step, fresh if isinstance(fresh, Ticket) else None)
+        self._workers.submit(self._next)
 
     def _end(self, step: Step) -> None:
         step.written.writes = step.allowance.sent
