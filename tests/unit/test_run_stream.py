@@ -312,3 +312,28 @@ def test_a_written_ticket_keeps_only_its_result() -> None:
     assert tracker.alive["TicketResult"] == tickets  # the report's
     assert tracker.alive["Verdict"] <= 2 * options.concurrency, tracker.alive
     assert tracker.alive["QueryPlan"] <= 2 * options.concurrency, tracker.alive
+
+
+@dataclass
+class Buggy(Batches):
+    """A batched read that crashes (a bug, not a TrackerError), and a single read of BUG that crashes too."""
+
+    def get_tickets(self, keys: Sequence[str]) -> dict[str, Ticket]:
+        self.batches.append(list(keys))
+        raise RuntimeError("dictionary changed size during iteration")
+
+    def get_ticket(self, key: str) -> Ticket:
+        if key == "BUG" and "BUG" not in self.singles:
+            self.singles.append(key)
+            raise KeyError(key)
+        return super().get_ticket(key)
+
+
+def test_a_crash_while_reading_costs_that_ticket_alone_never_the_rest_of_the_round_silently() -> None:
+    """A read round takes up to a batch of tickets; a bug in the batched read or in one ticket's read once lost
+    every ticket of the round without a word (#26, found at 50,000 tickets: 286 unwritten, VERIFIED)."""
+    tracker = Buggy(clock=NOW)
+    phase = _held_pool(tracker, "A", "BUG", "B")
+    assert tracker.batches and tracker.batches[0] == ["A", "BUG", "B"]
+    assert phase.written["A"].actions == phase.written["B"].actions == ["comment", "label verified-by-otel"]
+    assert phase.written["BUG"].error == "internal error: 'BUG'"

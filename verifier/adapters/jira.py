@@ -127,7 +127,7 @@ class JiraTracker(JiraFiling):
         # Reopening: each re-read ticket's workflow status, and the transition chosen per workflow status.
         self._workflows: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         self._transitions: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self._ids: dict[str, int] = {}  # the issue ids of the tickets re-read lately, oldest first
+        self._ids: OrderedDict[str, int] = OrderedDict()  # the issue ids of the tickets re-read lately, oldest first
         verify: bool | str = str(connection.ca_bundle) if connection.ca_bundle else connection.verify_tls
         # Every REST call goes through a session of our own with the guarded transport (a total deadline, size
         # and depth caps: `verifier.adapters.http`): the `jira` client offers no public hook on its session's
@@ -323,8 +323,8 @@ class JiraTracker(JiraFiling):
             parts += [(fields.get(name) or {}).get("id") for name in ("issuetype", "status")]
             if str(raw.get("id") or "").isdigit():  # for `reconcileIssues` (`get_tickets`)
                 self._ids[str(raw.get("key"))] = int(raw["id"])
-                while len(self._ids) > _WORKFLOWS_KEPT:
-                    del self._ids[next(iter(self._ids))]
+                while len(self._ids) > _WORKFLOWS_KEPT:  # popitem: one step, safe beside the other threads
+                    self._ids.popitem(last=False)
             if all(isinstance(part, str) and part for part in parts):
                 self._workflows[str(raw.get("key"))] = (str(parts[0]), str(parts[1]), str(parts[2]))
                 self._workflows.move_to_end(str(raw.get("key")))

@@ -135,7 +135,11 @@ class Writer:
             else:
                 self._go(step, fresh if isinstance(fresh, Ticket) else None)
         for rank, job in ready:
-            self._decide_one(rank, job, found.get(job.listed.key), many=many)
+            try:
+                self._decide_one(rank, job, found.get(job.listed.key), many=many)
+            except Exception as error:  # a bug must cost this ticket alone, never the round's others, silently
+                log.exception("write_crashed", ticket=job.listed.key)
+                self._done(job.listed.key, Written(error=f"internal error: {error}"), rank)
 
     def _decide_one(self, rank: int, job: Job, fresh: Ticket | str | None, *, many: bool) -> None:
         """Decide a ticket's writes on the ticket as re-read (`fresh`, else read now) and reserve them."""
@@ -169,6 +173,9 @@ class Writer:
             return {keys[0]: f"throttled: {error}"}
         except TrackerError as error:  # a key that no longer exists fails the whole search: read them alone
             log.warning("batched_read_failed", tickets=len(keys), error=str(error))
+            return {}
+        except Exception:  # a bug: each ticket is read alone, where it costs that ticket alone
+            log.exception("batched_read_crashed", tickets=len(keys))
             return {}
 
     def _reserved(self, job: Job, decision: Decision, granted: bool, *, queued: bool = True) -> None:
