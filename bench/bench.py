@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ def main() -> int:
             rows.append(scenario(tracker, size, args.latency, args.concurrency, article_sample=args.article_sample))
             print_row(rows[-1], flush=True)
     print_table(rows)
+    print_memory(rows)
     if args.outcomes:
         per_outcome(trackers, args.outcomes, args.latency, args.concurrency)
     if args.sparkline_size:
@@ -466,6 +468,24 @@ def print_table(rows: list[Row]) -> None:
             f"({k['search pages']} search pages, {k['per-ticket reads']} per-ticket reads, {k['writes']} writes), "
             f"{k['metric queries']} metric queries"
         )
+
+
+def print_memory(rows: list[Row]) -> None:
+    """Peak RSS per ticket (#26: memory flat in the number of tickets; goal <= 150 MB at 50,000): each run's peak
+    over its tickets, and between two sizes of one tracker the growth per ticket and where it leads at 50,000."""
+    print("\npeak RSS per ticket (goal: <= 150 MB at 50,000 tickets, 3.1 KB a ticket at most over the whole run):")
+    for tracker in dict.fromkeys(r.tracker for r in rows):
+        mine = sorted((r for r in rows if r.tracker == tracker), key=lambda r: r.size)
+        for r in mine:
+            print(f"  {tracker} {r.size:,}: {r.rss:.0f} MB, {r.rss * 1024 / r.size:.2f} KB a ticket")
+        for small, large in pairwise(mine):
+            growth = (large.rss - small.rss) * 1024 / (large.size - small.size)
+            at_50k = large.rss + growth * (50_000 - large.size) / 1024
+            verdict = "within" if at_50k <= 150 else "MISSES"
+            print(
+                f"  {tracker} {small.size:,} -> {large.size:,}: {growth:+.2f} KB a further ticket; at 50,000 about "
+                f"{at_50k:.0f} MB ({verdict} the goal)"
+            )
 
 
 def _hours(seconds: float) -> str:

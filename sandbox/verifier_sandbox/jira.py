@@ -23,6 +23,7 @@ import binascii
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -113,6 +114,10 @@ class JiraSandbox(SandboxServer):
         # search); `total` says how many exist and `GET .../issue/{key}/changelog` pages through them all. Data
         # Center has no such endpoint and expands them all.
         self.inline_changelog, self.search_changelog = inline_changelog, search_changelog
+        # Cloud's `search/jql` is eventually consistent: "recent updates might not be immediately visible" unless
+        # the issue's id is in `reconcileIssues` (at most 50). With a lag set, a search leaves out the comments
+        # added within it, except on the issues it reconciles (comments only: what a duplicate check reads).
+        self.search_lag = timedelta(0)
         self.bot = JiraUser.named(bot_name, email)
         self.users: dict[str, JiraUser] = {bot_name: self.bot}
         self.issues: dict[str, JiraIssue] = {}
@@ -454,9 +459,12 @@ class JiraSandbox(SandboxServer):
             raise expired
         fields = selected_fields(args.get("fields"), "id")
         changelog = "changelog" in (req.param("expand") or "")
+        reconciled = {n for value in req.params("reconcileIssues") for n in value.split(",")}
+        if len(reconciled) > 50:
+            raise HttpError(self.error(400, "reconcileIssues accepts at most 50 issue ids."))
         issues = [
             r.issue(
-                self.issues[key],
+                self._as_indexed(self.issues[key], reconciled),
                 fields,
                 self.inline_comments,
                 changelog=changelog,
@@ -470,6 +478,14 @@ class JiraSandbox(SandboxServer):
         else:
             self._listings.pop(listing, None)
         return Reply.json(200, payload)
+
+    def _as_indexed(self, issue: JiraIssue, reconciled: set[str]) -> JiraIssue:
+        """The issue as the search index has it: without the comments added within `search_lag`, unless the
+        search reconciles it."""
+        if not self.search_lag or str(issue.id) in reconciled:
+            return issue
+        indexed = self.clock() - self.search_lag
+        return replace(issue, comments=[c for c in issue.comments if c.created <= indexed])
 
     # -- issues ----------------------------------------------------------------------------------------------
     def _get_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:

@@ -83,3 +83,31 @@ def test_origin_is_scheme_host_and_port_with_default_ports() -> None:
     assert origin("https://Mimir.example/prometheus") == origin("https://mimir.example:443/x")
     assert origin("http://mimir.example") != origin("https://mimir.example")
     assert origin("http://127.0.0.1:9090/a") != origin("http://127.0.0.1:9091/a")
+
+
+def test_the_environments_proxy_and_its_exceptions_still_apply_read_once_per_origin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The environment's proxies are read once per origin (#26: requests scans the environment twice a request),
+    and still decide: a request goes through HTTP_PROXY unless NO_PROXY names its host."""
+    target, proxy = _Server(), _Server()
+    from verifier.adapters import http
+
+    reads: list[str] = []
+    real = http.get_environ_proxies
+    monkeypatch.setattr(http, "get_environ_proxies", lambda url: reads.append(url) or real(url))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    for env in ("http_proxy", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(env, raising=False)
+    session = OriginBoundSession()
+    for n in range(3):
+        assert session.get(f"{target.url}/api/{n}", timeout=5).status_code == 200
+    assert len(proxy.seen) == 3 and target.seen == []  # through the proxy, every time
+    assert len(reads) == 1  # the environment read once for the origin
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = OriginBoundSession()
+    assert direct.get(f"{target.url}/api/direct", timeout=5).status_code == 200
+    assert len(target.seen) == 1 and len(proxy.seen) == 3  # NO_PROXY names the host: straight there
+    for server in (target, proxy):
+        server.http.shutdown()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from verifier.domain.backlog import Plan
 from verifier.services.run import RunReport, TicketResult
-from verifier.services.summary import as_json, as_text
+from verifier.services.summary import as_json, as_text, json_text
 
 STARTED = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -242,3 +243,14 @@ def test_one_ticket_one_write_and_one_overdue_ticket_are_counted_in_the_singular
         "1 ticket: 1 verified; 1 write in 0.0s",
         "1 open ticket overdue: 0 reminded now",
     ]
+
+
+def test_the_json_written_a_ticket_at_a_time_is_the_json_of_the_whole_report() -> None:
+    """`run --json` writes the tickets one at a time (#26): the same text as encoding the whole report at once."""
+    for results in ([], [result("A-1")], [result("A-1"), result("B-22", "FAILED", "grew", value=3.5, threshold=1.0)]):
+        report = RunReport(started=STARTED, dry_run=False, results=results, errors=["listing tickets stopped: x"])
+        if results:
+            results[-1].due_at = STARTED - timedelta(hours=2)
+            results[-1].data = {"steps": 4, "events": ["a"]}
+        whole = json.dumps(as_json(report), indent=2, default=lambda v: v.isoformat())
+        assert "".join(json_text(report)) == whole

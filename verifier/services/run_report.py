@@ -11,7 +11,7 @@ from verifier.domain.outcomes import Outcome, RunOutcome
 from verifier.exit_codes import ExitCode
 
 
-@dataclass
+@dataclass(slots=True)  # one per ticket, kept to the run's end: no per-instance dict
 class TicketResult:
     key: str
     url: str

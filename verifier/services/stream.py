@@ -33,14 +33,14 @@ from verifier.services.measure import measure
 from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
 from verifier.services.workers import Workers
-from verifier.services.write import Job, Phase, Writer, write_all
+from verifier.services.write import Job, Phase, Writer, Written, write_all
 
 log = structlog.get_logger("verifier.run")
 
 _POLL_SECONDS = 0.25  # how often the run's thread looks at its deadline and for a stop while verdicts come in
 
 
-@dataclass
+@dataclass(slots=True)
 class Due:
     """A ticket that may need writes: judged already (invalid config, recorded result) or to be measured."""
 
@@ -50,6 +50,7 @@ class Due:
     plan: QueryPlan | None = None
     already_written: bool = False
     recheck: bool = False  # a later re-check (`recheck.py`): its verdict is written with its own marker
+    rank: int = -1  # its place in the write budget's order (oldest due first), once the listing is complete
 
 
 def stream(
@@ -94,28 +95,60 @@ def stream(
     due.sort(key=_due_order)
     for item in sorted(held, key=_due_order):
         queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
-    rank = {id(item): position for position, item in enumerate(due)}
+    del held
     if options.dry_run:  # nothing is written: wait for the verdicts, then list what would be written in order
         _collect(verdicts, measuring, stop, deadline, report, lambda item: None)
         _record(report, due, write_all(tracker, _jobs(due), policy, options.labels, budget, **_dry(options, stop)))
         return due
-    writer = Writer(tracker, policy, options.labels, budget, ranks=len(due), workers=writes, stop=stop)
-
-    def ready(item: Due) -> None:
-        if item.verdict is None:  # not measured: the deadline or a stop came first
-            writer.skip(rank[id(item)])
-        else:
-            writer.write(rank[id(item)], _job(item))
-
+    # From here each ticket is kept only until its writes are done: its ticket, plan and verdict are then dropped
+    # and its result alone stays (what the summary and `--json` print), so memory does not grow with the run.
+    results = {item.ticket.key: item.result for item in due}
+    writer = Writer(
+        tracker,
+        policy,
+        options.labels,
+        budget,
+        ranks=len(due),
+        workers=writes,
+        stop=stop,
+        done=partial(_wrote, results),
+    )
+    unmeasured: dict[int, Due] = {}
+    for rank, item in enumerate(due):
+        item.rank = rank
+        if item.plan is not None:
+            unmeasured[rank] = item
+    ready = partial(_ready, writer, unmeasured, results)
     for item in due:
         if item.plan is None:
             ready(item)
+    due.clear()
     _collect(verdicts, measuring, stop, deadline, report, ready)
-    for item in due:
-        if item.plan is not None and item.verdict is None:
-            writer.skip(rank[id(item)])
-    _record(report, due, writer.finish())
-    return due
+    for rank, item in unmeasured.items():  # the deadline or a stop came before its measurement
+        _unjudged(report, item.result)
+        results.pop(item.ticket.key, None)
+        writer.skip(rank)
+    unmeasured.clear()
+    _phase_into(report, writer.finish())
+    return []
+
+
+def _ready(writer: Writer, unmeasured: dict[int, Due], results: dict[str, TicketResult], item: Due) -> None:
+    """A due ticket's verdict is in (or it needed none): write it, and keep of it only its result."""
+    if item.verdict is None:  # not measured: the deadline or a stop came first
+        return
+    unmeasured.pop(item.rank, None)
+    if item.plan is None:  # judged at triage (measured ones were judged as their verdicts came in)
+        _judged(item, item.verdict)
+    if not writer.write(item.rank, _job(item)):
+        results.pop(item.ticket.key, None)  # nothing to write: its result is complete
+
+
+def _wrote(results: dict[str, TicketResult], key: str, written: Written) -> None:
+    """Copy what the writes did into the ticket's result (from the tracker pool's threads)."""
+    result = results.pop(key, None)
+    if result is not None:
+        _written_into(result, written)
 
 
 def _collect(
@@ -294,25 +327,34 @@ def _dry(options: RunOptions, stop: threading.Event) -> dict[str, Any]:
 
 
 def _record(report: RunReport, due: Iterable[Due], phase: Phase) -> None:
-    """Copy what the writes did (or, in a dry run, would do) into the report; say why an unmeasured ticket was
-    not judged."""
+    """A dry run: copy what the writes would do into the report; say why an unmeasured ticket was not judged."""
     results: dict[str, TicketResult] = {}
     for item in due:
-        result = item.result
         if item.verdict is None:  # the deadline or a stop came before its measurement
-            cut = "the run was stopped first" if report.interrupted else "the run's deadline passed first"
-            result.outcome, result.reason = NotJudged.SKIPPED, f"not judged: {cut}"
+            _unjudged(report, item.result)
             continue
         if item.plan is None:
             _judged(item, item.verdict)
-        results[item.ticket.key] = result
+        results[item.ticket.key] = item.result
     for key, written in phase.written.items():
-        result = results[key]
-        result.actions, result.writes, result.deferred = written.actions, written.writes, written.deferred
-        if written.note:
-            result.reason += f"; {written.note}"
-        if written.error:
-            result.outcome, result.reason = Outcome.ERROR, written.error
+        _written_into(results[key], written)
+    _phase_into(report, phase)
+
+
+def _unjudged(report: RunReport, result: TicketResult) -> None:
+    cut = "the run was stopped first" if report.interrupted else "the run's deadline passed first"
+    result.outcome, result.reason = NotJudged.SKIPPED, f"not judged: {cut}"
+
+
+def _written_into(result: TicketResult, written: Written) -> None:
+    result.actions, result.writes, result.deferred = written.actions, written.writes, written.deferred
+    if written.note:
+        result.reason += f"; {written.note}"
+    if written.error:
+        result.outcome, result.reason = Outcome.ERROR, written.error
+
+
+def _phase_into(report: RunReport, phase: Phase) -> None:
     report.interrupted = report.interrupted or phase.interrupted
     if phase.throttled:
         report.throttled = phase.throttled

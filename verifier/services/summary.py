@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +13,7 @@ from verifier.domain.outcomes import NotJudged
 from verifier.services.run import RunReport, TicketResult
 
 
-def as_json(report: RunReport) -> dict[str, Any]:
+def as_json(report: RunReport, *, tickets: bool = True) -> dict[str, Any]:
     return {
         "started": report.started.isoformat(),
         "dry_run": report.dry_run,
@@ -22,10 +24,35 @@ def as_json(report: RunReport) -> dict[str, Any]:
         "writes": report.writes,
         "counts": report.counts(),
         "errors": report.errors,
-        "tickets": [_result(result) for result in report.results],
+        "tickets": [_result(result) for result in report.results] if tickets else [],
         "overdue": [_result(result) for result in report.overdue] if report.reminders_checked else None,
         "plan": _plan_json(report.plan) if report.plan else None,
     }
+
+
+def json_text(report: RunReport) -> Iterator[str]:
+    """`as_json(report)` as JSON text (indent 2), in pieces: the tickets one at a time, so that the dicts of
+    50,000 tickets are never held at once (#26)."""
+    mark = "\x00tickets\x00"
+    head = json.dumps({**as_json(report, tickets=False), "tickets": mark}, indent=2, default=_plain)
+    before, after = head.split(json.dumps(mark), 1)
+    yield before
+    if not report.results:
+        yield "[]"
+    for n, result in enumerate(report.results):
+        text = json.dumps(_result(result), indent=2, default=_plain)
+        yield ("[\n    " if n == 0 else ",\n    ") + text.replace("\n", "\n    ")
+    if report.results:
+        yield "\n  ]"
+    yield after
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 def _result(result: TicketResult) -> dict[str, Any]:

@@ -5,8 +5,9 @@
    settles them);
 2. reserve them from the write budget in the run's order, oldest due first (`Ledger`): a ticket whose writes do
    not fit is left for the next run, and a later ticket never takes an earlier one's place;
-3. apply them on the tracker's pool; each apply returns what it sent, and the run builds its report from those
-   values. A stopped run (SIGTERM) sends nothing more after the request in flight.
+3. apply them on the tracker's pool (`apply.py`): the result comment, then, after a read that finds no concurrent
+   run's duplicate (batched with the reads of step 1), the rest; what each ticket's writes came to goes to the
+   run's report as it is known. A stopped run (SIGTERM) sends nothing more after the request in flight.
 
 The budget is a cap on write requests: every request sent is charged (comments, labels, transitions, deletes,
 notes; a failed attempt too). What only a failure asks for (the note after an impossible reopen, deleting a
@@ -19,57 +20,37 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
-from typing import TypeVar
 
 import structlog
 
 from verifier.domain.actions import (
-    REOPEN_FAILED_NOTE,
-    AddLabel,
     Decision,
     Labels,
-    Reopen,
-    WriteComment,
     decide,
     describe,
 )
-from verifier.domain.recheck import decide_recheck, recheck_results
-from verifier.domain.selection import own_results
+from verifier.domain.recheck import decide_recheck
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
-from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.ports import BatchReads, Tracker
-from verifier.redaction import redact
+from verifier.services.apply import (
+    BUDGET_SPENT,
+    Context,
+    Job,
+    Step,
+    Written,
+    apply_until_comment,
+    check_written,
+    guarded,
+)
 from verifier.services.budget import Allowance, Budget, Ledger
 from verifier.services.workers import Workers
 
+__all__ = ["BUDGET_SPENT", "Job", "Phase", "Writer", "Written", "decide_reread", "reread", "write_all"]
+
 log = structlog.get_logger("verifier.run")
-T = TypeVar("T")
-BUDGET_SPENT = "the write budget is used up"
-
-
-@dataclass(frozen=True)
-class Job:
-    """A due ticket with its verdict; `listed` is the ticket as the listing showed it (body and comments
-    dropped), `already_written` when the listing showed a result of ours for this resolution."""
-
-    listed: Ticket
-    verdict: Verdict
-    already_written: bool = False
-
-
-@dataclass
-class Written:
-    """What the write phase did for one ticket (or, in a dry run, would do)."""
-
-    actions: list[str] = field(default_factory=list)
-    writes: int = 0  # write requests sent, failed ones included
-    error: str = ""  # one line: a write failed
-    deferred: str = ""  # why (part of) it is left for the next run
-    note: str = ""  # why it got no writes
 
 
 @dataclass
@@ -77,15 +58,6 @@ class Phase:
     written: dict[str, Written] = field(default_factory=dict)
     interrupted: bool = False
     throttled: str = ""  # the tracker's rate limit that stopped the writing, in one line
-
-
-@dataclass(frozen=True)
-class Context:
-    tracker: Tracker
-    policy: Policy
-    labels: Labels
-    stop: threading.Event
-    halt: threading.Event  # set when the tracker throttles: no new ticket starts
 
 
 class Writer:
@@ -102,21 +74,28 @@ class Writer:
         ranks: int,
         workers: Workers,
         stop: threading.Event,
+        done: Callable[[str, Written], None] | None = None,
     ) -> None:
         self.ctx = Context(tracker, policy, labels, stop, threading.Event())
         self.ledger = Ledger(budget, ranks)
         self.phase = Phase()
+        # What each ticket's writes came to, handed to `done` as it is known (then not kept: memory stays flat
+        # in the number of tickets), or kept in `phase.written`.
+        self._done_hook = done
         self._workers = workers
         self._ready: deque[tuple[int, Job]] = deque()  # verdicts in, not re-read yet
+        self._written: deque[Step] = deque()  # result comments sent, not checked for a duplicate yet
         self._lock = threading.Lock()
 
-    def write(self, rank: int, job: Job) -> None:
+    def write(self, rank: int, job: Job) -> bool:
+        """Queue the ticket's writes; False when the listing shows it needs none (then nothing is recorded)."""
         if not _decide(job, job.listed, self.ctx).actions:  # from the listing: no read needed
             self.ledger.release(rank)
-            return
+            return False
         with self._lock:
             self._ready.append((rank, job))
         self._workers.submit(self._next)
+        return True
 
     def skip(self, rank: int) -> None:
         self.ledger.release(rank)
@@ -125,37 +104,63 @@ class Writer:
         self._workers.wait()
         phase = self.phase
         phase.interrupted = phase.interrupted or self.ctx.stop.is_set()
-        if self.ctx.halt.is_set():
-            phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
+        if not self.ctx.halt.is_set():
+            phase.throttled = ""
         return phase
 
+    def _record(self, key: str, written: Written) -> None:
+        if written.error.startswith("throttled") and not self.phase.throttled:
+            self.phase.throttled = written.error  # the rate limit that stopped the writing, named once
+        if self._done_hook is None:
+            self.phase.written[key] = written
+        else:
+            self._done_hook(key, written)
+
     def _next(self) -> None:
-        """Take the tickets ready and not taken yet (as many as one read can name; one when the tracker reads
-        one at a time), re-read them, decide each and reserve its writes. Under load a read names many tickets;
-        when verdicts come in one by one, each is read at once."""
-        ctx, tracker = self.ctx, self.ctx.tracker
+        """One read round: take the tickets whose result comments were sent and not checked yet, then those ready
+        and not re-read yet, as many as one read can name (one when the tracker reads one at a time), and read
+        them at once: under load a read names many tickets, and when verdicts come in one by one a read serves
+        the check after one ticket's writes and the read before the next one's (#26)."""
+        tracker = self.ctx.tracker
         size = tracker.batch_size if isinstance(tracker, BatchReads) else 1
         with self._lock:
-            taken = [self._ready.popleft() for _ in range(min(size, len(self._ready)))]
-        fresh = self._read_many([job.listed.key for _, job in taken]) if len(taken) > 1 else {}
-        for rank, job in taken:
-            key = job.listed.key
-            if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
-                self._done(key, Written(deferred=(why := _why_not(ctx, self.phase))), rank)
-                if why == BUDGET_SPENT:
-                    log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
-                continue
-            decision = decide_reread(job, fresh.get(key) or reread(tracker, key), ctx)
-            if isinstance(decision, str):
-                if decision.startswith("throttled"):
-                    ctx.halt.set()
-                self._done(key, Written(error=decision), rank)
-            elif not decision.actions:
-                self._done(key, Written(note=decision.note), rank)
+            written = [self._written.popleft() for _ in range(min(size, len(self._written)))]
+            ready = [self._ready.popleft() for _ in range(min(size - len(written), len(self._ready)))]
+        keys = [step.job.listed.key for step in written] + [job.listed.key for _, job in ready]
+        found = self._read_many(keys) if len(keys) > 1 else {}
+        many = len(keys) > 1
+        for step in written:
+            fresh = found.get(step.job.listed.key)
+            if many and (step.rest or not isinstance(fresh, Ticket)):  # requests to send: on the pool
+                self._workers.submit(partial(self._go, step, fresh if isinstance(fresh, Ticket) else None))
             else:
-                answer = self.ledger.request(rank, decision.charge, partial(self._reserved, job, decision))
-                if answer is not None:
-                    self._reserved(job, decision, answer, queued=len(taken) > 1)
+                self._go(step, fresh if isinstance(fresh, Ticket) else None)
+        for rank, job in ready:
+            try:
+                self._decide_one(rank, job, found.get(job.listed.key), many=many)
+            except Exception as error:  # a bug must cost this ticket alone, never the round's others, silently
+                log.exception("write_crashed", ticket=job.listed.key)
+                self._done(job.listed.key, Written(error=f"internal error: {error}"), rank)
+
+    def _decide_one(self, rank: int, job: Job, fresh: Ticket | str | None, *, many: bool) -> None:
+        """Decide a ticket's writes on the ticket as re-read (`fresh`, else read now) and reserve them."""
+        ctx, key = self.ctx, job.listed.key
+        if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
+            self._done(key, Written(deferred=(why := _why_not(ctx, self.phase))), rank)
+            if why == BUDGET_SPENT:
+                log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
+            return
+        decision = decide_reread(job, fresh or reread(ctx.tracker, key), ctx)
+        if isinstance(decision, str):
+            if decision.startswith("throttled"):
+                ctx.halt.set()
+            self._done(key, Written(error=decision), rank)
+        elif not decision.actions:
+            self._done(key, Written(note=decision.note), rank)
+        else:
+            answer = self.ledger.request(rank, decision.charge, partial(self._reserved, job, decision))
+            if answer is not None:
+                self._reserved(job, decision, answer, queued=many)
 
     def _read_many(self, keys: list[str]) -> dict[str, Ticket | str]:
         """The tickets of one batched read; {} when the read failed (each is then read alone), and a rate limit
@@ -170,11 +175,14 @@ class Writer:
         except TrackerError as error:  # a key that no longer exists fails the whole search: read them alone
             log.warning("batched_read_failed", tickets=len(keys), error=str(error))
             return {}
+        except Exception:  # a bug: each ticket is read alone, where it costs that ticket alone
+            log.exception("batched_read_crashed", tickets=len(keys))
+            return {}
 
     def _reserved(self, job: Job, decision: Decision, granted: bool, *, queued: bool = True) -> None:
         key = job.listed.key
         if not granted:
-            self.phase.written[key] = Written(deferred=BUDGET_SPENT)
+            self._record(key, Written(deferred=BUDGET_SPENT))
             log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
             return
         allowance = Allowance(self.ledger.budget, decision.charge)
@@ -182,12 +190,36 @@ class Writer:
         self._workers.submit(apply) if queued else apply()
 
     def _apply(self, job: Job, decision: Decision, allowance: Allowance) -> None:
-        written = _apply_safely(self.ctx, job.listed.key, job.verdict, decision, allowance)
-        self.phase.written[job.listed.key] = written
+        written = Written()
+        if self.ctx.stop.is_set() or self.ctx.halt.is_set():
+            written.deferred = _why_not(self.ctx, self.phase)
+            self._end(Step(job, decision, allowance, written, decision.actions))
+            return
+        self._go(Step(job, decision, allowance, written, decision.actions))
+
+    def _go(self, step: Step, fresh: Ticket | None = None) -> None:
+        """Send the ticket's writes up to and including its result comment, or to the end. A result comment is
+        then checked for a concurrent run's duplicate (`check_written`, batched) before the rest is sent."""
+        ctx, key = self.ctx, step.job.listed.key
+        if step.checking:
+            paused = guarded(ctx, key, step.written, partial(check_written, ctx, step, fresh))
+        else:
+            paused = guarded(ctx, key, step.written, partial(apply_until_comment, ctx, step))
+        if not paused:
+            self._end(step)
+            return
+        with self._lock:
+            self._written.append(step)
+        self._workers.submit(self._next)
+
+    def _end(self, step: Step) -> None:
+        step.written.writes = step.allowance.sent
+        step.allowance.settle()
+        self._record(step.job.listed.key, step.written)
         self.ledger.give_back(0)  # what `settle` gave back may let a waiting ticket in
 
     def _done(self, key: str, written: Written, rank: int) -> None:
-        self.phase.written[key] = written
+        self._record(key, written)
         self.ledger.release(rank)
 
 
@@ -282,122 +314,3 @@ def decide_reread(job: Job, fresh: Ticket | str, ctx: Context) -> Decision | str
     if isinstance(fresh, str):
         return fresh
     return _decide(job, fresh, ctx, judged=job.verdict.config)  # and the config judged still the current one
-
-
-def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance) -> Written:
-    written = Written()
-    if ctx.stop.is_set() or ctx.halt.is_set():
-        written.deferred = (
-            "the run was stopped" if ctx.stop.is_set() else "the tracker's rate limit stopped the writing"
-        )
-        allowance.settle()
-        return written
-    try:
-        _apply(ctx, key, verdict, decision, allowance, written)
-    except _NoRoom:
-        written.deferred = BUDGET_SPENT  # what is missing is re-applied by the next run
-    except _Stopped:
-        written.deferred = "the run was stopped"
-    except TrackerThrottled as error:
-        ctx.halt.set()
-        log.error("tracker_throttled", ticket=key, error=str(error))
-        written.error = f"throttled: {error}"
-    except TrackerError as error:
-        log.error("write_failed", ticket=key, error=str(error))
-        written.error = f"tracker write failed: {error}"
-    except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
-        log.exception("write_crashed", ticket=key)
-        written.error = f"internal error: {error}"
-    finally:
-        written.writes = allowance.sent
-        allowance.settle()
-    return written
-
-
-def _apply(
-    ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance, written: Written
-) -> None:
-    """Send the decided writes in order. The result comment goes first: it records the decision, so a run cut
-    short re-applies only what is missing next time."""
-    tracker = ctx.tracker
-
-    def send(action: str, request: Callable[[], T]) -> T:
-        if ctx.stop.is_set():  # the result comment went first: the next run applies what is missing
-            raise _Stopped
-        if not allowance.charge():
-            raise _NoRoom
-        with allowance.retries_charged(ctx.stop):
-            answer = request()
-        written.actions.append(action)  # once sent: the summary lists only what was written
-        return answer
-
-    for action in decision.actions:
-        if isinstance(action, WriteComment):
-            body = redact(action.body)  # a backend's error or warning text may echo a secret
-            comment_id = send(describe(action), partial(tracker.comment, key, body, action.labels))
-            later = _later_results(tracker, key, comment_id, ctx.policy, verdict, decision.config_since)
-            if later:
-                # A concurrent run wrote the same result: the oldest stays. It applies the rest (or, when neither
-                # run can tell whose comment is whose, the next run re-applies what is missing).
-                for duplicate in later:
-                    send("delete", partial(_delete, tracker, key, duplicate))
-                written.actions[-1] = "deleted: a concurrent run wrote the same result first"
-                return
-        elif isinstance(action, AddLabel):
-            send(describe(action), partial(tracker.add_labels, key, [action.label]))
-        elif isinstance(action, Reopen):
-            # Sent as a write; a workflow with no way back sends none, and the charge is given back.
-            reopened = send(describe(action), partial(_reopen, tracker, key, action))
-            if not reopened:
-                allowance.sent -= 1
-                written.actions.pop()
-            if reopened or not action.note_if_impossible:
-                continue
-            if not allowance.take(2):
-                written.deferred = "the note that the reopen is impossible: " + BUDGET_SPENT
-                continue
-            reopen_failed = ctx.labels.reopen_failed
-            send("reopen impossible: comment", partial(tracker.comment, key, REOPEN_FAILED_NOTE))
-            send("label " + reopen_failed, partial(tracker.add_labels, key, [reopen_failed, *action.labels]))
-
-
-def _reopen(tracker: Tracker, key: str, action: Reopen) -> bool:
-    reopened = tracker.reopen(key, action.labels)
-    if not reopened:
-        log.warning("reopen_impossible", ticket=key)
-    return reopened
-
-
-class _NoRoom(Exception):
-    """The write budget has no room for this ticket's next request."""
-
-
-class _Stopped(Exception):
-    """The run was stopped (SIGTERM) between two of this ticket's requests."""
-
-
-def _later_results(
-    tracker: Tracker, key: str, comment_id: str, policy: Policy, verdict: Verdict, since: datetime | None
-) -> list[str]:
-    """Two runs at once may both write a result: the oldest stays, and the ids of the later ones to delete. With
-    our comment's id known, that is ours alone when it is not the oldest; unknown (""), every later one.
-
-    Results older than the config they judged (`since`) belong to an earlier config and do not count."""
-    ticket = tracker.get_ticket(key)
-    if verdict.recheck:  # a re-check's comment is one of the re-checks, never one of the results
-        found = recheck_results(ticket, policy.own, policy.signing_key)
-    else:
-        found = [r for r in own_results(ticket, policy.own, policy.signing_key) if r.marker.early == verdict.early]
-    results = [r for r in found if since is None or r.comment.created >= since]
-    if not comment_id:
-        return [r.comment.id for r in results[1:]]
-    return [comment_id] if results and results[0].comment.id != comment_id else []
-
-
-def _delete(tracker: Tracker, key: str, comment_id: str) -> None:
-    """Delete a duplicate result; one the other run deleted first is fine."""
-    try:
-        tracker.delete_comment(key, comment_id)
-    except TrackerError:
-        if any(c.id == comment_id for c in tracker.get_ticket(key).comments):
-            raise

@@ -76,6 +76,7 @@ class JiraClient:
         # Reopening: each re-read ticket's workflow status, and the transition chosen per workflow status.
         self._workflows: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         self._transitions: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._ids: OrderedDict[str, int] = OrderedDict()  # the issue ids of the tickets re-read lately, oldest first
         verify: bool | str = str(connection.ca_bundle) if connection.ca_bundle else connection.verify_tls
         # Every REST call goes through a session of our own with the guarded transport (a total deadline, size
         # and depth caps: `verifier.adapters.http`): the `jira` client offers no public hook on its session's

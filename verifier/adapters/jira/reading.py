@@ -45,6 +45,8 @@ SEARCH_FIELDS = (
 READ_FIELDS = (*SEARCH_FIELDS, "project", "issuetype")
 #: Re-read tickets whose workflow status is kept for `reopen` (each is reopened, if at all, just after its read).
 _WORKFLOWS_KEPT = 4096
+#: The most issue ids one Cloud search reconciles with its index (`reconcileIssues`).
+_RECONCILED = 50
 #: JQL reads a date in the signed-in user's time zone (UTC-12 to UTC+14): a search for tickets updated since a
 #: moment asks from a day earlier, so that no time zone leaves any out.
 _JQL_TIME_ZONE_MARGIN = timedelta(days=1)
@@ -80,16 +82,20 @@ class JiraReading(JiraClient):
 
     @property
     def batch_size(self) -> int:
-        return self._page_size
+        """Cloud: as many as one search reconciles (`_RECONCILED`)."""
+        return min(self._page_size, _RECONCILED) if self._is_cloud() else self._page_size
 
     def get_tickets(self, keys: Sequence[str]) -> dict[str, Ticket]:
         """`BatchReads`: one search for `key in (…)` with the fields and changelog `get_ticket` reads. Jira
-        refuses the whole search when one key no longer exists; the caller then reads them one by one."""
+        refuses the whole search when one key no longer exists; the caller then reads them one by one. Cloud's
+        search index lags behind writes: the issues read before (whose ids are known) are reconciled, so the
+        check after writing sees the comments just written, ours and a concurrent run's (#26)."""
         if not keys:
             return {}
         jql = f"key in ({', '.join(jql_quote(key) for key in keys)})"
         found: dict[str, Ticket] = {}
-        for raw in self._search(jql, READ_FIELDS):
+        ids = [self._ids[key] for key in keys if key in self._ids][:_RECONCILED] if self._is_cloud() else []
+        for raw in self._search(jql, READ_FIELDS, {"reconcileIssues": ids} if ids else {}):
             ticket = self._ticket(self._remember_workflow(raw))
             found[ticket.key] = ticket
         return found
@@ -102,6 +108,10 @@ class JiraReading(JiraClient):
             project = fields.get("project") or {}
             parts = [project.get("id") or project.get("key")]  # both name one project
             parts += [(fields.get(name) or {}).get("id") for name in ("issuetype", "status")]
+            if str(raw.get("id") or "").isdigit():  # for `reconcileIssues` (`get_tickets`)
+                self._ids[str(raw.get("key"))] = int(raw["id"])
+                while len(self._ids) > _WORKFLOWS_KEPT:  # popitem: one step, safe beside the other threads
+                    self._ids.popitem(last=False)
             if all(isinstance(part, str) and part for part in parts):
                 self._workflows[str(raw.get("key"))] = (str(parts[0]), str(parts[1]), str(parts[2]))
                 self._workflows.move_to_end(str(raw.get("key")))
@@ -132,8 +142,15 @@ class JiraReading(JiraClient):
             clauses.append(f"({self._connection.extra_jql})")
         return " AND ".join(clauses) + " ORDER BY key ASC"
 
-    def _search(self, jql: str, fields: tuple[str, ...] = SEARCH_FIELDS) -> Iterator[dict[str, Any]]:
-        params: dict[str, Any] = {"jql": jql, "maxResults": self._page_size, "fields": ",".join(fields)}
+    def _search(
+        self, jql: str, fields: tuple[str, ...] = SEARCH_FIELDS, extra: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {
+            "jql": jql,
+            "maxResults": self._page_size,
+            "fields": ",".join(fields),
+            **(extra or {}),
+        }
         if fields in (SEARCH_FIELDS, READ_FIELDS):  # tickets to judge: who changed their descriptions (trust)
             params["expand"] = "changelog"
         pages = PageGuard(f"Jira search ({jql})", max_pages=self._max_pages)
