@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from verifier_sandbox.github_graphql import GraphQLEndpoint
 from verifier_sandbox.github_model import (
     GitHubComment,
     GitHubEvent,
@@ -103,6 +104,7 @@ class GitHubSandbox(SandboxServer):
         self.token_expiration: datetime | None = None
         self.fine_grained: dict[str, set[str]] = {}
         self.installation_permissions: dict[str, str] = {"issues": "write", "metadata": "read"}  # the App's
+        self.graphql = GraphQLEndpoint(self)  # POST /graphql (GHES: /api/graphql beside /api/v3)
         self._register_routes()
 
     @property
@@ -267,11 +269,21 @@ class GitHubSandbox(SandboxServer):
 
         self.faults.inject(reply, times=times, match=match)
 
+    def writes(self) -> list[RecordedRequest]:
+        """The requests that could change state: a GraphQL query is a read (a POST only by the protocol)."""
+        return [r for r in super().writes() if not self.graphql.is_query(r)]
+
+    def rate_limit_graphql(self, times: int = 1) -> None:
+        """The next `times` GraphQL queries find the point quota spent: 200, a RATE_LIMITED error, remaining 0."""
+        self.graphql.rate_limit(times)
+
     # -- the HTTP side -------------------------------------------------------------------------------------
     def error(self, status: int, message: str) -> Reply:
         return Reply.json(status, {"message": message, "documentation_url": _DOCS, "status": str(status)})
 
     def strip_base(self, path: str) -> str | None:
+        if path == self.base_path.removesuffix("/v3") + "/graphql":  # github.com /graphql, GHES /api/graphql
+            return "/graphql"
         if not self.base_path:
             return path
         return path[len(self.base_path) :] if path.startswith(self.base_path + "/") else None
@@ -331,6 +343,7 @@ class GitHubSandbox(SandboxServer):
             ("GET", "/user", self._user),
             ("GET", "/users/{username}", self._user_by_login),
             ("GET", "/rate_limit", self._rate_limit),
+            ("POST", "/graphql", lambda req, p: self.graphql.answer(req)),
             ("POST", "/app/installations/{installation_id}/access_tokens", self._access_token),
             ("GET", "/app", self._app),
             ("GET", f"{repo}/installation", self._repo_installation),

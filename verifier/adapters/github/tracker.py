@@ -49,6 +49,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from verifier import defaults
 from verifier.adapters import retry
 from verifier.adapters.access import github_access
+from verifier.adapters.github.graphql import GraphQLErrors, IssueReader, RawIssue, graphql_failure, to_ticket
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, guard_pygithub
 from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
@@ -160,6 +161,19 @@ class GitHubTracker:
             auth = self._app_auth.get_installation_auth(connection.installation_id or 0)
         guard_pygithub()  # every answer under a deadline and size and depth caps (`verifier.adapters.http`)
         self._gh = Github(auth=auth, lazy=True, **self._client_options())
+        # Listing and reading go through GraphQL (`verifier.adapters.github.graphql`), under the same retry rule.
+        call = lambda send, action, ticket: self._call(send, action=action, ticket=ticket)  # noqa: E731
+        self._reader = IssueReader(self._graphql, call, max_pages=max_pages)
+
+    def _graphql(self, query: str, variables: dict[str, Any]) -> tuple[Mapping[str, Any], Any]:
+        """One POST to GraphQL (`<host>/graphql`, or `<host>/api/graphql` beside a GHES `<host>/api/v3`)."""
+        requester = self._gh.requester
+        body = {"query": query, "variables": variables}
+        return requester.requestJsonAndCheck("POST", requester.graphql_url, input=body)
+
+    def _from_graphql(self, full_name: str, raw: RawIssue) -> Ticket:
+        judged, events = self._connection.judgement_labels, partial(self._reader.rest_of_events, full_name, raw)
+        return to_ticket(full_name, raw, who=self._who, priority=_priority, judgement_labels=judged, all_events=events)
 
     def _client_options(self) -> dict[str, Any]:
         verify: bool | str = (
@@ -273,39 +287,40 @@ class GitHubTracker:
             raise ValueError("lookback_days must be at least 1")
         cutoff = self._clock() - timedelta(days=lookback_days)
         for full_name in self._connection.repositories:
-            listing = self._gh.get_repo(full_name).get_issues(
-                state="closed", labels=[label], since=cutoff, sort="updated", direction="asc"
-            )
+            listing = self._reader.issues(full_name, states=("CLOSED",), label=label, since=cutoff, order="UPDATED_AT")
             _log.info("github.search", repository=full_name, label=label)
-            for issue in self._each(listing, action=f"list {full_name} issues"):
+            for issue in listing:
                 key = f"{full_name}#{issue.number}"
-                if "pull_request" in _raw(issue):
-                    continue
                 if issue.state_reason in defaults.GITHUB_NOT_A_FIX:
                     _log.info("github.skip_not_a_fix", ticket=key, state_reason=issue.state_reason)
                     continue
                 if issue.closed_at is None or issue.closed_at < cutoff:
                     continue
-                yield self._call(partial(self._ticket, key, issue), action="read", ticket=key)
+                yield self._from_graphql(full_name, issue)
 
     def post_incident_tickets(self, label: str, since: datetime) -> Iterator[Ticket]:
         seen: set[str] = set()  # a ticket closed or reopened between the two listings must not come twice
         for full_name in self._connection.repositories:
-            repo = self._gh.get_repo(full_name)
             listings = (
-                repo.get_issues(state="open", labels=[label], sort="created", direction="asc"),
-                repo.get_issues(state="closed", labels=[label], since=since, sort="updated", direction="asc"),
+                self._reader.issues(full_name, states=("OPEN",), label=label, since=None, order="CREATED_AT"),
+                self._reader.issues(full_name, states=("CLOSED",), label=label, since=since, order="UPDATED_AT"),
             )
             _log.info("github.search", repository=full_name, label=label, closed_since=since.isoformat())
             for listing in listings:
-                for issue in self._each(listing, action=f"list {full_name} issues"):
+                for issue in listing:
                     key = f"{full_name}#{issue.number}"
-                    if "pull_request" in _raw(issue) or key in seen:
+                    if key in seen:
                         continue
                     seen.add(key)
-                    yield self._call(partial(self._ticket, key, issue), action="read", ticket=key)
+                    yield self._from_graphql(full_name, issue)
 
     def get_ticket(self, key: str) -> Ticket:
+        full_name, number = _parse_key(key)
+        self._issue(key)  # checks the repository is one of ours
+        raw = self._reader.issue(full_name, number)
+        if raw is not None:
+            return self._from_graphql(full_name, raw)
+        # Not an issue to GraphQL: a pull request (REST reads it as one, and the run skips it), or nothing (404).
         return self._call(lambda: self._ticket(key, self._issue(key)), action="read", ticket=key)
 
     def _each(self, listing: PaginatedList[Issue], *, action: str) -> Iterator[Issue]:
@@ -512,6 +527,12 @@ class GitHubTracker:
                 reason = f"unexpected answer: {type(exc).__name__}"
             elif isinstance(exc, AnswerRefused | DeadlinePassed):  # the guarded transport names its cap
                 reason = str(exc)
+            elif isinstance(exc, GraphQLErrors):  # refused out loud: never read as "no issues"
+                if exc.rate_limited:
+                    limit = _rate_limit(403, "API rate limit exceeded", exc.headers) or "rate limit"
+                    message = f"GitHub {action} failed: GraphQL {limit}: {exc}{wait}. {_THROTTLED_ADVICE}"
+                    raise TrackerThrottled(message, ticket=ticket) from None
+                reason = str(exc)
             else:
                 reason = type(exc).__name__
             reason += wait
@@ -519,6 +540,8 @@ class GitHubTracker:
 
     def _failure(self, error: Exception) -> retry.Failure | None:
         """What a failed try means for trying again (see `verifier.adapters.retry`)."""
+        if isinstance(error, GraphQLErrors):  # an answer with `errors`: RATE_LIMITED waits like REST's limits
+            return graphql_failure(error, partial(_rate_limit_wait, secondary=self._secondary_wait))
         if isinstance(error, GithubException):
             headers = {str(k).lower(): v for k, v in (error.headers or {}).items()}
             limited = isinstance(error, RateLimitExceededException) or error.status == 429
