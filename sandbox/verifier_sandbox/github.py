@@ -273,9 +273,10 @@ class GitHubSandbox(SandboxServer):
         """The requests that could change state: a GraphQL query is a read (a POST only by the protocol)."""
         return [r for r in super().writes() if not self.graphql.is_query(r)]
 
-    def rate_limit_graphql(self, times: int = 1) -> None:
-        """The next `times` GraphQL queries find the point quota spent: 200, a RATE_LIMITED error, remaining 0."""
-        self.graphql.rate_limit(times)
+    def rate_limit_graphql(self, times: int = 1, *, reset_in: int = 3600) -> None:
+        """The next `times` GraphQL queries find the point quota spent: 200, a RATE_LIMITED error,
+        `x-ratelimit-remaining: 0` and `x-ratelimit-reset` in `reset_in` s; the quota is whole again after them."""
+        self.graphql.rate_limit(times, reset_in=reset_in)
 
     # -- the HTTP side -------------------------------------------------------------------------------------
     def error(self, status: int, message: str) -> Reply:

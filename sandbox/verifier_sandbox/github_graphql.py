@@ -82,6 +82,7 @@ class GraphQLEndpoint:
         self.remaining = POINTS_PER_HOUR
         self.costs: list[int] = []  # the points each answered query cost, in order
         self._limited = 0  # the next N queries answer RATE_LIMITED
+        self._reset_in = 3600  # seconds until the point quota is restored, as x-ratelimit-reset says
 
     def is_query(self, request: RecordedRequest) -> bool:
         """Whether `request` is a GraphQL query (not a mutation) sent to this endpoint."""
@@ -95,8 +96,8 @@ class GraphQLEndpoint:
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)] if document else []
         return bool(operations) and all(o.operation is OperationType.QUERY for o in operations)
 
-    def rate_limit(self, times: int = 1) -> None:
-        self._limited += times
+    def rate_limit(self, times: int = 1, *, reset_in: int = 3600) -> None:
+        self._limited, self._reset_in = self._limited + times, reset_in
 
     def answer(self, req: RecordedRequest) -> Reply:
         body = req.json()
@@ -124,7 +125,9 @@ class GraphQLEndpoint:
             self._limited = max(0, self._limited - 1)
             self.remaining = 0
             limited = {"type": "RATE_LIMITED", "message": "API rate limit already exceeded for user ID 1."}
-            return self._reply({"errors": [limited]}, 200, 0)
+            reply = self._reply({"errors": [limited]}, 200, 0)
+            self.remaining = POINTS_PER_HOUR if self._limited == 0 else 0  # restored at the reset, in the model
+            return reply
         self.remaining -= cost
         self.costs.append(cost)
         result = execute_sync(
@@ -140,7 +143,7 @@ class GraphQLEndpoint:
         return self._reply(payload, 200, cost)
 
     def _reply(self, payload: Any, status: int, cost: int) -> Reply:
-        reset = int(self.server.clock().timestamp()) + 3600
+        reset = int(self.server.clock().timestamp()) + (self._reset_in if self.remaining == 0 else 3600)
         headers = [
             ("x-ratelimit-limit", str(POINTS_PER_HOUR)),
             ("x-ratelimit-remaining", str(self.remaining)),

@@ -20,6 +20,7 @@ requests instead of 10,100, and well within the hourly quota). Writes stay on RE
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -105,12 +106,20 @@ def graphql_failure(error: GraphQLErrors, wait: Callable[[Mapping[str, str]], fl
     return retry.Failure()
 
 
-class _Unexpected(GraphQLErrors):
-    """An answer without what the query asked for: refused like an error."""
+class _Unexpected(Exception):
+    """An answer without what the query asked for: refused like an error (`_refused` names the call)."""
 
     def __init__(self, what: str) -> None:
-        super().__init__([{"type": "UNEXPECTED", "message": f"the answer has no {what}"}], {})
-        self.args = (f"unexpected GraphQL answer: no {what}",)
+        super().__init__(f"unexpected GraphQL answer: no {what}")
+
+
+@contextmanager
+def _refused(action: str, ticket: str | None) -> Iterator[None]:
+    """An unexpected answer, or one still over the size cap as small as it can be asked for, as TrackerError."""
+    try:
+        yield
+    except (_Unexpected, AnswerTooLarge) as error:
+        raise TrackerError(f"GitHub {action} failed: {error}", ticket=ticket) from None
 
 
 @dataclass(frozen=True)
@@ -165,15 +174,19 @@ class IssueReader:
             "order": {"field": order, "direction": "ASC"},
             "after": None,
         }
-        pages = PageGuard(f"GitHub list {full_name} issues", max_pages=self._max_pages)
+        action = f"list {full_name} issues"
+        pages = PageGuard(f"GitHub {action}", max_pages=self._max_pages)
         while True:
-            answer = self._shrinking(LIST_ISSUES, variables, f"list {full_name} issues", None, issues=True)
-            connection = _at(answer, "repository", "issues")
-            nodes = _nodes(connection, "issues")
-            info = _page_info(connection)
+            with _refused(action, None):
+                answer = self._shrinking(LIST_ISSUES, variables, action, None, issues=True)
+                connection = _at(answer, "repository", "issues")
+                nodes = _nodes(connection, "issues")
+                info = _page_info(connection)
             pages.check((n.get("number") for n in nodes), token=info[1] if info[0] else None)
             for node in nodes:
-                yield self._whole(full_name, node)
+                with _refused("read", f"{full_name}#{node.get('number')}"):
+                    raw = self._whole(full_name, node)
+                yield raw
             if not info[0]:
                 return
             variables["after"] = info[1]
@@ -183,12 +196,12 @@ class IssueReader:
         owner, name = full_name.split("/", 1)
         variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
         key = f"{full_name}#{number}"
-        try:
-            answer = self._shrinking(GET_ISSUE, variables, "read", key, issues=False)
-        except _NotFound:
-            return None
-        node = _at(answer, "repository", "issue")
-        return self._whole(full_name, node)
+        with _refused("read", key):
+            try:
+                answer = self._shrinking(GET_ISSUE, variables, "read", key, issues=False)
+            except _NotFound:
+                return None
+            return self._whole(full_name, _at(answer, "repository", "issue"))
 
     # -- one request, smaller when the answer is over the size cap -------------------------------------------
     def _shrinking(
@@ -204,6 +217,7 @@ class IssueReader:
             answer = self._call(partial_send(self._post, query, sized), action, ticket)
             if not isinstance(answer, AnswerTooLarge):
                 return _data(answer)
+            _log.warning("github.answer_too_large", action=action, ticket=ticket, issues=first, comments=comments)
         raise answer
 
     def _more(self, query: str, full_name: str, number: int, field: str, after: str | None) -> Mapping[str, Any]:
@@ -253,7 +267,8 @@ class IssueReader:
         if raw.more_events is None:
             return raw.events
         node = {"timelineItems": {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": raw.more_events}}}
-        rest = self._all(full_name, raw.number, node, "timelineItems", MORE_EVENTS, _event_id, whole=True)
+        with _refused("read the issue's label events", f"{full_name}#{raw.number}"):
+            rest = self._all(full_name, raw.number, node, "timelineItems", MORE_EVENTS, _event_id, whole=True)
         return raw.events + _events(rest)
 
     def _all(
