@@ -16,8 +16,10 @@ Ticket keys are `owner/repo#N`. What PyGithub (2.10) does, and how it is configu
   carry no `pull_request` key, so `issue.pull_request` would cost one GET per issue; the raw JSON is read instead.
 - `Issue.add_to_labels` posts a bare JSON array; the API description accepts only `{"labels": [...]}`, which is
   posted through PyGithub's requester instead.
-- Who added a judgement label (`judgement_labels`: the verified and failed labels) is read from the issue's events
-  (`labeled`, with their `actor`), only for an issue that carries one: one more request for those alone.
+- Listing and reading (`resolved_tickets`, `post_incident_tickets`, `get_ticket`) go through GraphQL
+  (`verifier.adapters.github.graphql`): 100 issues a request with their comments, labels and label events; writes,
+  filing and the rest stay on REST. Who added a judgement label (`judgement_labels`: the verified and failed
+  labels) is read from the issue's `labeled` events with their `actor`.
 - Filing creates issues in the first configured repository (`Repository.create_issue`, paced as content
   creation; a POST is never retried after a 5xx or a read error, so a retry cannot file it twice) and finds them
   again in any configured repository by the `incident:<id>` label and the fingerprint in the body.
