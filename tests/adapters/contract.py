@@ -69,7 +69,7 @@ def contracts_dir() -> Path | None:
     """Where the contract files are, or None when they cannot be found."""
     override = os.environ.get(CONTRACTS_ENV)
     folder = Path(override) if override else BUNDLED_CONTRACTS
-    if all((folder / name).is_file() for name in (JIRA_CONTRACT, GITHUB_CONTRACT)):
+    if all((folder / name).is_file() for name in (JIRA_CONTRACT, GITHUB_CONTRACT, graphql_contract.GRAPHQL_CONTRACT)):
         return folder
     return None
 
