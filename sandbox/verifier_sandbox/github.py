@@ -82,6 +82,7 @@ class GitHubSandbox(SandboxServer):
         clock: Callable[[], datetime] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        points: int = 5000,
     ) -> None:
         super().__init__(host=host, port=port)
         self.token, self.login, self.base_path = token, login, base_path.rstrip("/")
@@ -104,7 +105,7 @@ class GitHubSandbox(SandboxServer):
         self.token_expiration: datetime | None = None
         self.fine_grained: dict[str, set[str]] = {}
         self.installation_permissions: dict[str, str] = {"issues": "write", "metadata": "read"}  # the App's
-        self.graphql = GraphQLEndpoint(self)  # POST /graphql (GHES: /api/graphql beside /api/v3)
+        self.graphql = GraphQLEndpoint(self, points)  # POST /graphql (GHES: /api/graphql beside /api/v3)
         self._register_routes()
 
     @property

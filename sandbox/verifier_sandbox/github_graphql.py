@@ -77,9 +77,9 @@ class _Refusal(GraphQLError):
 class GraphQLEndpoint:
     """Answers GraphQL queries for a `GitHubSandbox` (its lock is held while a query runs)."""
 
-    def __init__(self, server: GitHubSandbox) -> None:
-        self.server = server
-        self.remaining = POINTS_PER_HOUR
+    def __init__(self, server: GitHubSandbox, points: int = POINTS_PER_HOUR) -> None:
+        self.server, self.points = server, points  # points an hour (GitHub: 5,000 for a user's token)
+        self.remaining = points
         self.costs: list[int] = []  # the points each answered query cost, in order
         self._limited = 0  # the next N queries answer RATE_LIMITED
         self._reset_in = 3600  # seconds until the point quota is restored, as x-ratelimit-reset says
@@ -126,14 +126,14 @@ class GraphQLEndpoint:
             self.remaining = 0
             limited = {"type": "RATE_LIMITED", "message": "API rate limit already exceeded for user ID 1."}
             reply = self._reply({"errors": [limited]}, 200, 0)
-            self.remaining = POINTS_PER_HOUR if self._limited == 0 else 0  # restored at the reset, in the model
+            self.remaining = self.points if self._limited == 0 else 0  # restored at the reset, in the model
             return reply
         self.remaining -= cost
         self.costs.append(cost)
         result = execute_sync(
             schema,
             document,
-            root_value=_Root(self.server, self.remaining, cost),
+            root_value=_Root(self.server, self.points, self.remaining, cost),
             variable_values=variables if isinstance(variables, dict) else None,
             operation_name=body.get("operationName"),
         )
@@ -145,9 +145,9 @@ class GraphQLEndpoint:
     def _reply(self, payload: Any, status: int, cost: int) -> Reply:
         reset = int(self.server.clock().timestamp()) + (self._reset_in if self.remaining == 0 else 3600)
         headers = [
-            ("x-ratelimit-limit", str(POINTS_PER_HOUR)),
+            ("x-ratelimit-limit", str(self.points)),
             ("x-ratelimit-remaining", str(self.remaining)),
-            ("x-ratelimit-used", str(POINTS_PER_HOUR - self.remaining)),
+            ("x-ratelimit-used", str(self.points - self.remaining)),
             ("x-ratelimit-reset", str(reset)),
             ("x-ratelimit-resource", "graphql"),
         ]
@@ -250,8 +250,8 @@ def _time(moment: datetime | None) -> str | None:
 
 
 class _Root:
-    def __init__(self, server: GitHubSandbox, remaining: int, cost: int) -> None:
-        self.server, self._remaining, self._cost = server, remaining, cost
+    def __init__(self, server: GitHubSandbox, points: int, remaining: int, cost: int) -> None:
+        self.server, self._points, self._remaining, self._cost = server, points, remaining, cost
 
     def repository(self, info: Any, owner: str, name: str, **_: Any) -> _Repository:
         repo = self.server.repos.get(f"{owner}/{name}")
@@ -261,10 +261,10 @@ class _Root:
 
     def rateLimit(self, info: Any, **_: Any) -> dict[str, Any]:
         reset = datetime.fromtimestamp(int(self.server.clock().timestamp()) + 3600, UTC)
-        used = POINTS_PER_HOUR - self._remaining
+        used = self._points - self._remaining
         return {
             "cost": self._cost,
-            "limit": POINTS_PER_HOUR,
+            "limit": self._points,
             "nodeCount": 0,
             "remaining": self._remaining,
             "resetAt": gh_time(reset),
