@@ -19,7 +19,7 @@ from graphql import parse, validate
 from tests.adapters.graphql_contract import GRAPHQL_CONTRACT, load_schema
 from tests.adapters.test_github_adapter import LABEL, REPO, tracker
 from verifier import defaults
-from verifier.adapters.github.graphql import LIST_ISSUES, QUERIES
+from verifier.adapters.github.graphql_queries import LIST_ISSUES, QUERIES
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.http import Reply

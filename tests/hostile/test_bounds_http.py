@@ -35,7 +35,7 @@ from tests.e2e.seed import (
 from tests.hostile.hostile_backend import HostileBackend, Rule, deep, many_series, trickle
 from tests.integration.backends import PrometheusServer
 from verifier import defaults
-from verifier.adapters.github.graphql import LIST_ISSUES
+from verifier.adapters.github.graphql_queries import LIST_ISSUES
 from verifier_sandbox.http import Reply
 
 pytestmark = pytest.mark.integration
