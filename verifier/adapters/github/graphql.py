@@ -106,7 +106,7 @@ class RawIssue:
     closed_at: datetime | None
     created_at: datetime | None
     user: dict[str, Any]
-    comments: list[dict[str, Any]]  # {"id", "user", "body", "created_at", "updated_at"}
+    comments: list[dict[str, Any]]  # {"id", "user", "body" (its `essentials`), "created_at", "updated_at"}
     labels: list[str]
     events: list[dict[str, Any]]  # {"event": labeled|unlabeled, "label": name, "actor"}, oldest first
     more_events: str | None = None  # the cursor of the events not read yet (`IssueReader.rest_of_events`)
@@ -203,7 +203,11 @@ class IssueReader:
     # -- nested connections, read whole ----------------------------------------------------------------------
     def _whole(self, full_name: str, node: Mapping[str, Any]) -> RawIssue:
         number = _int(node.get("number"), "issue number")
-        comments = self._all(full_name, number, node, "comments", MORE_COMMENTS, lambda c: c.get("databaseId"))
+        # Of each comment only what decisions read, a page at a time (`essentials`): thousands of large comments
+        # never sit in memory at once.
+        comments = self._all(
+            full_name, number, node, "comments", MORE_COMMENTS, lambda c: c.get("databaseId"), keep=_comment
+        )
         labels = self._all(full_name, number, node, "labels", MORE_LABELS, lambda label: label.get("name"))
         # Label events: the first page; the rest only for an issue whose judgement labels need them.
         events, more_events = self._all(full_name, number, node, "timelineItems", MORE_EVENTS, _event_id, whole=False)
@@ -217,16 +221,7 @@ class IssueReader:
             closed_at=_time(node.get("closedAt")),
             created_at=_time(node.get("createdAt")),
             user=rest_user(node.get("author")),
-            comments=[
-                {
-                    "id": _int(c.get("databaseId"), "comment id"),
-                    "user": rest_user(c.get("author")),
-                    "body": str(c.get("body") or ""),
-                    "created_at": _time(c.get("createdAt")),
-                    "updated_at": _time(c.get("updatedAt")),
-                }
-                for c in comments
-            ],
+            comments=comments,
             labels=[str(label.get("name") or "") for label in labels],
             events=_events(events),
             more_events=more_events,
@@ -251,6 +246,7 @@ class IssueReader:
         ident: Callable[[Mapping[str, Any]], Any],
         *,
         whole: bool = True,
+        keep: Callable[[Mapping[str, Any]], Any] = lambda item: item,
     ) -> Any:
         """Every item of the issue's connection `field`: the first page came with the issue, the rest are asked
         for while `pageInfo.hasNextPage` says there are more. Not `whole`: (the first page, the next cursor)."""
@@ -262,7 +258,7 @@ class IssueReader:
             page = _nodes(connection, field)
             more, cursor = _page_info(connection)
             guard.check((ident(item) for item in page), token=cursor if more else None)
-            items += page
+            items += [keep(item) for item in page]
             if not whole:
                 return items, cursor if more else None
             if not more:
@@ -291,6 +287,16 @@ def partial_send(post: Post, query: str, variables: dict[str, Any]) -> Callable[
         return answer
 
     return send
+
+
+def _comment(node: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": _int(node.get("databaseId"), "comment id"),
+        "user": rest_user(node.get("author")),
+        "body": essentials(str(node.get("body") or "")),
+        "created_at": _time(node.get("createdAt")),
+        "updated_at": _time(node.get("updatedAt")),
+    }
 
 
 def _events(nodes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -385,8 +391,7 @@ def to_ticket(
 ) -> Ticket:
     """The ticket REST's reading makes of the same issue (`GitHubTracker._ticket`), from an issue read whole."""
     comments = tuple(
-        Comment(str(c["id"]), who(c["user"]), essentials(c["body"]), c["created_at"], c["updated_at"])
-        for c in raw.comments
+        Comment(str(c["id"]), who(c["user"]), c["body"], c["created_at"], c["updated_at"]) for c in raw.comments
     )
     return Ticket(
         key=f"{full_name}#{raw.number}",
