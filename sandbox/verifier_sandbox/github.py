@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from verifier_sandbox.github_graphql import GraphQLEndpoint
 from verifier_sandbox.github_model import (
     GitHubComment,
     GitHubEvent,
@@ -81,6 +82,7 @@ class GitHubSandbox(SandboxServer):
         clock: Callable[[], datetime] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        points: int = 5000,
     ) -> None:
         super().__init__(host=host, port=port)
         self.token, self.login, self.base_path = token, login, base_path.rstrip("/")
@@ -104,6 +106,7 @@ class GitHubSandbox(SandboxServer):
         self.fine_grained: dict[str, set[str]] = {}
         self.installation_permissions: dict[str, str] = {"issues": "write", "metadata": "read"}  # the App's
         self.sub_issues = True  # False: a GitHub Enterprise Server without sub-issues (their endpoints are 404)
+        self.graphql = GraphQLEndpoint(self, points)  # POST /graphql (GHES: /api/graphql beside /api/v3)
         self._register_routes()
 
     @property
@@ -268,11 +271,22 @@ class GitHubSandbox(SandboxServer):
 
         self.faults.inject(reply, times=times, match=match)
 
+    def writes(self) -> list[RecordedRequest]:
+        """The requests that could change state: a GraphQL query is a read (a POST only by the protocol)."""
+        return [r for r in super().writes() if not self.graphql.is_query(r)]
+
+    def rate_limit_graphql(self, times: int = 1, *, reset_in: int = 3600) -> None:
+        """The next `times` GraphQL queries find the point quota spent: 200, a RATE_LIMITED error,
+        `x-ratelimit-remaining: 0` and `x-ratelimit-reset` in `reset_in` s; the quota is whole again after them."""
+        self.graphql.rate_limit(times, reset_in=reset_in)
+
     # -- the HTTP side -------------------------------------------------------------------------------------
     def error(self, status: int, message: str) -> Reply:
         return Reply.json(status, {"message": message, "documentation_url": _DOCS, "status": str(status)})
 
     def strip_base(self, path: str) -> str | None:
+        if path == self.base_path.removesuffix("/v3") + "/graphql":  # github.com /graphql, GHES /api/graphql
+            return "/graphql"
         if not self.base_path:
             return path
         return path[len(self.base_path) :] if path.startswith(self.base_path + "/") else None
@@ -333,6 +347,7 @@ class GitHubSandbox(SandboxServer):
             ("GET", "/user", self._user),
             ("GET", "/users/{username}", self._user_by_login),
             ("GET", "/rate_limit", self._rate_limit),
+            ("POST", "/graphql", lambda req, p: self.graphql.answer(req)),
             ("POST", "/app/installations/{installation_id}/access_tokens", self._access_token),
             ("GET", "/app", self._app),
             ("GET", f"{repo}/installation", self._repo_installation),

@@ -19,6 +19,7 @@ from tests.adapters.contract import (
     require_contracts,
     strip_prefix,
 )
+from tests.adapters.graphql_contract import GRAPHQL_CONTRACT
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.http import SandboxServer
 from verifier_sandbox.jira import JiraSandbox
@@ -51,7 +52,8 @@ def jira_contract(contracts: Path) -> ContractValidator:
 def github_contract(contracts: Path) -> ContractValidator:
     # GET /app is how an App learns its own slug; it is not in the subset (docs.github.com/rest/apps/apps).
     outside = {("GET", "/app"): "get the authenticated app"}
-    return ContractValidator(contracts / GITHUB_CONTRACT, outside_subset=outside)
+    graphql = ("/graphql", contracts / GRAPHQL_CONTRACT)
+    return ContractValidator(contracts / GITHUB_CONTRACT, outside_subset=outside, graphql=graphql)
 
 
 @pytest.fixture
@@ -86,6 +88,7 @@ def github(github_contract: ContractValidator) -> Iterator[GitHubSandbox]:
 def github_enterprise(contracts: Path) -> Iterator[GitHubSandbox]:
     """A GitHub Enterprise Server: the API lives under /api/v3."""
     server = GitHubSandbox(base_path="/api/v3")
-    validator = ContractValidator(contracts / GITHUB_CONTRACT, rewrite=strip_prefix("/api/v3"))
+    graphql = ("/api/graphql", contracts / GRAPHQL_CONTRACT)  # beside /api/v3, as on GHES
+    validator = ContractValidator(contracts / GITHUB_CONTRACT, rewrite=strip_prefix("/api/v3"), graphql=graphql)
     for _ in _validated(server, validator):
         yield server

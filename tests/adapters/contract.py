@@ -51,6 +51,7 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.response.exceptions import MissingData
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from tests.adapters import graphql_contract
 from verifier_sandbox.http import Exchange
 
 CONTRACTS_ENV = "VERIFIER_CONTRACTS_DIR"
@@ -68,7 +69,7 @@ def contracts_dir() -> Path | None:
     """Where the contract files are, or None when they cannot be found."""
     override = os.environ.get(CONTRACTS_ENV)
     folder = Path(override) if override else BUNDLED_CONTRACTS
-    if all((folder / name).is_file() for name in (JIRA_CONTRACT, GITHUB_CONTRACT)):
+    if all((folder / name).is_file() for name in (JIRA_CONTRACT, GITHUB_CONTRACT, graphql_contract.GRAPHQL_CONTRACT)):
         return folder
     return None
 
@@ -151,12 +152,17 @@ class ContractValidator:
     contract: Path
     rewrite: Callable[[str], str | None] = lambda path: path
     outside_subset: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (METHOD, path regex) -> why
+    graphql: tuple[str, Path] | None = None  # (path, schema): POST there is GraphQL, held to the schema instead
     violations: list[str] = field(default_factory=list)
     checked: int = 0
     unchecked: int = 0
 
     def __call__(self, exchange: Exchange) -> None:
         request, reply = exchange.request, exchange.reply
+        if self.graphql is not None and (request.method, request.path) == ("POST", self.graphql[0]):
+            self.checked += 1
+            self.violations += graphql_contract.violations(graphql_contract.load_schema(self.graphql[1]), exchange)
+            return
         path = self.rewrite(request.path)
         where = f"{request.method} {request.path}"
         if path is None:

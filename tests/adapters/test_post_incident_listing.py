@@ -3,6 +3,7 @@ through the real clients against the contract-validated sandboxes."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from tests.adapters.test_github_adapter import REPO
@@ -73,10 +74,11 @@ def test_github_lists_open_issues_of_any_age_and_closed_ones_updated_since(githu
     assert (first.created, first.priority, first.resolved_at, first.kind) == (created, "P1", None, "issue")
     assert found[f"{REPO}#{not_a_fix}"].priority == "P3"
     assert f"{REPO}#{old_closed}" not in found
-    listings = [r for r in github.requests if r.path == f"/repos/{REPO}/issues"]
-    assert [(r.param("state"), r.param("labels")) for r in listings] == [("open", LABEL), ("closed", LABEL)]
-    assert listings[0].param("since") is None
-    assert datetime.fromisoformat(str(listings[1].param("since")).replace("Z", "+00:00")) == since
+    listings = [json.loads(r.body)["variables"] for r in github.requests if r.path == "/graphql"]
+    assert [(v["states"], v["labels"]) for v in listings] == [(["OPEN"], [LABEL]), (["CLOSED"], [LABEL])]
+    assert listings[0]["since"] is None
+    assert datetime.fromisoformat(listings[1]["since"]) == since
+    assert len(github.requests) == 2  # each listing one request: comments, labels and events came with it
 
 
 def test_github_ticket_priority_is_the_highest_priority_label(github: GitHubSandbox) -> None:

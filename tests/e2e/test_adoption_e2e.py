@@ -4,6 +4,7 @@ on. The CLI as a subprocess against the contract-validated sandboxes and the mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -70,7 +71,7 @@ def test_retries_of_refused_writes_are_charged_and_counted_too(
 ) -> None:
     keys = seed_many(desk, t, held=2)
     # Refused before processing, with Retry-After (Jira a 429, GitHub a secondary limit): sent again.
-    desk.server.throttle(2, retry_after=1, match=lambda r: r.is_write)  # type: ignore[attr-defined]
+    desk.server.throttle(2, retry_after=1, match=writes_to(desk))  # type: ignore[attr-defined]
 
     done = run_cli({**env, "VERIFIER_MAX_WRITES": str(cap)}, "--json")
 
@@ -80,6 +81,14 @@ def test_retries_of_refused_writes_are_charged_and_counted_too(
         assert done.code == 0, done
         assert len(received) == (2 if desk.is_jira else 4) + 2
         assert all(desk.state(k).results == ["VERIFIED"] for k in keys.values())
+
+
+def writes_to(desk: Desk) -> Callable[[RecordedRequest], bool]:
+    """Requests that change the tracker: a GitHub GraphQL query is a POST, but a read."""
+    server = desk.server
+    if isinstance(server, GitHubSandbox):
+        return lambda r: r.is_write and not server.graphql.is_query(r)
+    return lambda r: r.is_write
 
 
 # ------------------------------------------------------------------------------------- judged elsewhere
@@ -156,11 +165,11 @@ def test_a_rate_limit_longer_than_the_run_can_wait_stops_the_writing_in_one_line
     keys = seed_many(desk, t, held=3)
     if isinstance(desk.server, JiraSandbox):
         reply = Reply.json(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, [("Retry-After", "3600")])
-        desk.server.faults.inject(reply, times=1, match=lambda r: r.is_write)
+        desk.server.faults.inject(reply, times=1, match=writes_to(desk))
         said = ("HTTP 429", "Rate limit exceeded.", "asked to wait 3600s")
     else:
         assert isinstance(desk.server, GitHubSandbox)
-        desk.server.throttle(1, retry_after=None, reset_in=3600, match=lambda r: r.is_write)
+        desk.server.throttle(1, retry_after=None, reset_in=3600, match=writes_to(desk))
         said = ("HTTP 403, primary rate limit", "API rate limit exceeded for user ID 1")
     env = {**env, "VERIFIER_CONCURRENCY": "1"}  # one ticket at a time: the first write is refused
 

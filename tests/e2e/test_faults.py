@@ -71,7 +71,7 @@ def test_tracker_429_with_retry_after_then_success(desk: Desk, env: dict[str, st
     else:
         assert isinstance(desk.server, GitHubSandbox)
         keys = desk.seed(t, ["held"])  # the GitHub adapter paces writes a second apart: one ticket
-        desk.server.throttle(1, status=429, retry_after=1, match=lambda r: r.path.endswith("/issues"))
+        desk.server.throttle(1, status=429, retry_after=1, match=lambda r: r.path.endswith("/graphql"))
         desk.server.throttle(1, status=403, retry_after=1, match=desk.is_comment_post)  # a secondary limit
 
     done = run_cli(env)

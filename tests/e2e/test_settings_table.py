@@ -213,7 +213,8 @@ def _github_repository(w: World) -> None:
     assert " VERIFIED " in w.run("--dry-run", desk=gh).line(key) + " "
     other = w.run("--dry-run", desk=gh, VERIFIER_GITHUB_REPOSITORY="acme/other")
     assert other.code == 0 and key not in other.out
-    assert any("/repos/acme/other/" in r.path for r in gh.server.requests)
+    listed = [json.loads(r.body)["variables"] for r in gh.server.requests if r.path.endswith("/graphql")]
+    assert any((v["owner"], v["name"]) == ("acme", "other") for v in listed)
 
 
 def _github_token(w: World) -> None:
@@ -313,7 +314,9 @@ def _github_api_url(w: World) -> None:
     key = gh.seed(w.t, ["held"])["held"]
     assert gh.env()["VERIFIER_GITHUB_API_URL"].endswith("/api/v3")
     assert " VERIFIED " in w.run("--dry-run", desk=gh).line(key) + " "
-    assert gh.server.requests and all(r.path.startswith("/api/v3/") for r in gh.server.requests)
+    # REST under /api/v3, GraphQL beside it at /api/graphql (as on GitHub Enterprise Server)
+    paths = {"/api/graphql" if r.path == "/api/graphql" else r.path[:8] for r in gh.server.requests}
+    assert paths == {"/api/v3/", "/api/graphql"}
 
 
 def _label(w: World) -> None:

@@ -35,6 +35,7 @@ from tests.e2e.seed import (
 from tests.hostile.hostile_backend import HostileBackend, Rule, deep, many_series, trickle
 from tests.integration.backends import PrometheusServer
 from verifier import defaults
+from verifier.adapters.github.graphql_queries import LIST_ISSUES
 from verifier_sandbox.http import Reply
 
 pytestmark = pytest.mark.integration
@@ -200,17 +201,23 @@ def test_endless_github_pages_stop_with_an_error_naming_the_repeat(
 ) -> None:
     key = seed(gh, t, {"held": held()})["held"]
     env = env_for(gh, live_prometheus.url)
-    repo, number = key.rsplit("#", 1)
-    issue = requests.get(
-        f"{env['VERIFIER_GITHUB_API_URL']}/repos/{repo}/issues/{number}",
+    repo = key.rsplit("#", 1)[0]
+    owner, name = repo.split("/")
+    variables = {"owner": owner, "name": name, "first": 1, "comments": 1, "labels": None, "states": None}
+    issue = requests.post(
+        f"{gh.server.root}/graphql",
+        json={"query": LIST_ISSUES, "variables": {**variables, "order": None, "since": None, "after": None}},
         headers={"Authorization": f"Bearer {env['VERIFIER_GITHUB_TOKEN']}"},
         timeout=10,
-    ).json()
-    # A full page of pull requests (skipped by the run, so the page is cheap), the same page whatever is asked.
-    pull = {name: f"{issue['html_url']}.{name}" for name in ("url", "html_url", "diff_url", "patch_url")}
-    page = [{**issue, "number": 1000 + n, "pull_request": pull} for n in range(100)]
-    listing = lambda r: r.method == "GET" and r.path.endswith(f"/repos/{repo}/issues")  # noqa: E731
+    ).json()["data"]["repository"]["issues"]["nodes"][0]
+    # A full page of issues closed as not planned (skipped by the run, so the page is cheap), the same page
+    # whatever is asked, always with a next page.
+    nodes = [{**issue, "number": 1000 + n, "stateReason": "NOT_PLANNED"} for n in range(100)]
+    info = {"hasNextPage": True, "endCursor": "Y3Vyc29yOnYyOjk5"}
+    page = {"data": {"repository": {"issues": {"pageInfo": info, "nodes": nodes}}}}
+    listing = lambda r: r.method == "POST" and b"ListIssues" in r.body  # noqa: E731
     gh.server.faults.inject(Reply.json(200, page), times=10_000, match=listing)
+    gh.server.clear_requests()
     done = run_cli(env)
     assert done.code == 1, done
     assert f"GitHub list {repo} issues: page 2 repeats an earlier page; stopped" in done.out, done.out

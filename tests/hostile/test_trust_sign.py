@@ -429,7 +429,7 @@ def test_a_filed_body_with_its_facts_intact_is_judged_on_them(
 def _is_listing(desk: Desk, request: Any) -> bool:
     if desk.is_jira:
         return request.method in ("GET", "POST") and request.path.endswith(("/search/jql", "/search"))
-    return request.method == "GET" and request.path.endswith("/repos/acme/api/issues")
+    return request.method == "POST" and request.path.endswith("/graphql") and b"ListIssues" in request.body
 
 
 @pytest.mark.parametrize("tracker", ["github", "jira-cloud"])

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import structlog
@@ -28,6 +29,7 @@ from github.Requester import Requester
 
 from verifier import defaults
 from verifier.adapters import retry
+from verifier.adapters.github.graphql import GraphQLErrors, graphql_failure
 from verifier.adapters.github.pacing import THROTTLED_ADVICE, WritePacer
 from verifier.adapters.http import AnswerRefused, DeadlinePassed, guard_pygithub
 from verifier.adapters.retry import RetryPolicy
@@ -77,6 +79,12 @@ class GitHubClient:
             auth = self._app_auth.get_installation_auth(connection.installation_id or 0)
         guard_pygithub()  # every answer under a deadline and size and depth caps (`verifier.adapters.http`)
         self._gh = Github(auth=auth, lazy=True, **self._client_options())
+
+    def _graphql(self, query: str, variables: dict[str, Any]) -> tuple[Mapping[str, Any], Any]:
+        """One POST to GraphQL (`<host>/graphql`, or `<host>/api/graphql` beside a GHES `<host>/api/v3`)."""
+        requester = self._gh.requester
+        body = {"query": query, "variables": variables}
+        return requester.requestJsonAndCheck("POST", requester.graphql_url, input=body)
 
     def _client_options(self) -> dict[str, Any]:
         verify: bool | str = (
@@ -137,6 +145,12 @@ class GitHubClient:
                 reason = f"unexpected answer: {type(exc).__name__}"
             elif isinstance(exc, AnswerRefused | DeadlinePassed):  # the guarded transport names its cap
                 reason = str(exc)
+            elif isinstance(exc, GraphQLErrors):  # refused out loud: never read as "no issues"
+                if exc.rate_limited:
+                    limit = rate_limit(403, "API rate limit exceeded", exc.headers) or "rate limit"
+                    message = f"GitHub {action} failed: GraphQL {limit}: {exc}{wait}. {THROTTLED_ADVICE}"
+                    raise TrackerThrottled(message, ticket=ticket) from None
+                reason = str(exc)
             else:
                 reason = type(exc).__name__
             reason += wait
@@ -145,6 +159,8 @@ class GitHubClient:
     def _failure(self, error: Exception) -> retry.Failure | None:
         """What a failed try means for trying again: the status of GitHub's answer (a 403 that names a rate limit
         is a refusal too), else the transport's failure, by the one rule of `verifier.adapters.retry`."""
+        if isinstance(error, GraphQLErrors):  # an answer with `errors`: RATE_LIMITED waits like REST's limits
+            return graphql_failure(error, partial(_rate_limit_wait, secondary=self._secondary_wait))
         if isinstance(error, GithubException):
             headers = {str(k).lower(): v for k, v in (error.headers or {}).items()}
             limited = isinstance(error, RateLimitExceededException) or error.status == 429

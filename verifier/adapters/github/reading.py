@@ -1,11 +1,13 @@
 """Reading GitHub issues: the listings (resolved, report), one issue, and the issue as a `Ticket`.
 
-- Listings are read page by page with `PaginatedList.get_page`, so a page that failed is asked for again (an
-  iterator that raised cannot be resumed).
-- A list item missing an attribute is "completed" with a GET of the item when that attribute is read. Plain issues
-  carry no `pull_request` key, so `issue.pull_request` would cost one GET per issue; the raw JSON is read instead.
-- Who added a judgement label (`judgement_labels`: the verified and failed labels) is read from the issue's events
-  (`labeled`, with their `actor`), only for an issue that carries one: one more request for those alone.
+- Listing and reading (`resolved_tickets`, `post_incident_tickets`, `get_ticket`) go through GraphQL
+  (`verifier.adapters.github.graphql`): 100 issues a request with their comments, labels and label events; who
+  added a judgement label (`judgement_labels`: the verified and failed labels) is read from the `labeled` events
+  with their `actor`. GraphQL lists no pull requests.
+- REST reads what GraphQL does not: an issue GraphQL does not know (a pull request, or nothing), and filing's
+  searches, page by page with `PaginatedList.get_page`, so a page that failed is asked for again (an iterator that
+  raised cannot be resumed). Plain issues carry no `pull_request` key, so `issue.pull_request` would cost one GET
+  per issue; the raw JSON is read instead.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from github.PaginatedList import PaginatedList
 
 from verifier import defaults
 from verifier.adapters.github.client import PER_PAGE, GitHubClient
+from verifier.adapters.github.graphql import IssueReader, RawIssue, to_ticket
 from verifier.adapters.paging import PageGuard
+from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Comment, Ticket
@@ -34,7 +38,17 @@ _log = structlog.get_logger()
 
 
 class GitHubReading(GitHubClient):
-    """The Tracker port's reads: listings and a ticket; keys are `owner/repo#N`."""
+    """The Tracker port's reads: listings and a ticket; keys are `owner/repo#N`. Listing and reading go through
+    GraphQL (`verifier.adapters.github.graphql`), under the same retry rule; REST reads what GraphQL does not."""
+
+    def __init__(self, connection: GitHubConnection, **options: Any) -> None:
+        super().__init__(connection, **options)
+        call = lambda send, action, ticket: self._call(send, action=action, ticket=ticket)  # noqa: E731
+        self._reader = IssueReader(self._graphql, call, max_pages=self._max_pages)
+
+    def _from_graphql(self, full_name: str, raw: RawIssue) -> Ticket:
+        judged, events = self._connection.judgement_labels, partial(self._reader.rest_of_events, full_name, raw)
+        return to_ticket(full_name, raw, who=self._who, priority=_priority, judgement_labels=judged, all_events=events)
 
     def _who(self, user: Any) -> str:
         """A person as the trust rules see them: by the trusted entry their user id resolved from, else by login."""
@@ -51,39 +65,40 @@ class GitHubReading(GitHubClient):
             raise ValueError("lookback_days must be at least 1")
         cutoff = self._clock() - timedelta(days=lookback_days)
         for full_name in self._connection.repositories:
-            listing = self._gh.get_repo(full_name).get_issues(
-                state="closed", labels=[label], since=cutoff, sort="updated", direction="asc"
-            )
+            listing = self._reader.issues(full_name, states=("CLOSED",), label=label, since=cutoff, order="UPDATED_AT")
             _log.info("github.search", repository=full_name, label=label)
-            for issue in self._each(listing, action=f"list {full_name} issues"):
+            for issue in listing:
                 key = f"{full_name}#{issue.number}"
-                if "pull_request" in raw_data(issue):
-                    continue
                 if issue.state_reason in defaults.GITHUB_NOT_A_FIX:
                     _log.info("github.skip_not_a_fix", ticket=key, state_reason=issue.state_reason)
                     continue
                 if issue.closed_at is None or issue.closed_at < cutoff:
                     continue
-                yield self._call(partial(self._ticket, key, issue), action="read", ticket=key)
+                yield self._from_graphql(full_name, issue)
 
     def post_incident_tickets(self, label: str, since: datetime) -> Iterator[Ticket]:
         seen: set[str] = set()  # a ticket closed or reopened between the two listings must not come twice
         for full_name in self._connection.repositories:
-            repo = self._gh.get_repo(full_name)
             listings = (
-                repo.get_issues(state="open", labels=[label], sort="created", direction="asc"),
-                repo.get_issues(state="closed", labels=[label], since=since, sort="updated", direction="asc"),
+                self._reader.issues(full_name, states=("OPEN",), label=label, since=None, order="CREATED_AT"),
+                self._reader.issues(full_name, states=("CLOSED",), label=label, since=since, order="UPDATED_AT"),
             )
             _log.info("github.search", repository=full_name, label=label, closed_since=since.isoformat())
             for listing in listings:
-                for issue in self._each(listing, action=f"list {full_name} issues"):
+                for issue in listing:
                     key = f"{full_name}#{issue.number}"
-                    if "pull_request" in raw_data(issue) or key in seen:
+                    if key in seen:
                         continue
                     seen.add(key)
-                    yield self._call(partial(self._ticket, key, issue), action="read", ticket=key)
+                    yield self._from_graphql(full_name, issue)
 
     def get_ticket(self, key: str) -> Ticket:
+        full_name, number = parse_key(key)
+        self._issue(key)  # checks the repository is one of ours
+        raw = self._reader.issue(full_name, number)
+        if raw is not None:
+            return self._from_graphql(full_name, raw)
+        # Not an issue to GraphQL: a pull request (REST reads it as one, and the run skips it), or nothing (404).
         return self._call(lambda: self._ticket(key, self._issue(key)), action="read", ticket=key)
 
     def _each(self, listing: PaginatedList[Issue], *, action: str) -> Iterator[Issue]:

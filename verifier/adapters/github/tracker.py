@@ -2,7 +2,7 @@
 
 Ticket keys are `owner/repo#N`. `GitHubTracker` is built in layers, each its own module:
 - `client`: PyGithub's client as built here, the retry rule, who the tool is (`pacing`: the write pacer);
-- `reading`: listings, an issue, the issue as a `Ticket`;
+- `reading`: listings, an issue, the issue as a `Ticket` (through GraphQL: `graphql`, `graphql_queries`);
 - `filing`: finding and creating filed issues;
 and here, what is left of the port: the permissions a run needs, the trusted authors, and the writes.
 
