@@ -25,12 +25,19 @@ from verifier_sandbox.http import RecordedRequest, SandboxServer
 from verifier_sandbox.jira import JiraSandbox
 
 
+def is_graphql(request: RecordedRequest) -> bool:
+    return request.path.rstrip("/").endswith("/graphql")
+
+
 def is_write(request: RecordedRequest) -> bool:
-    return request.method == "POST"
+    return request.method == "POST" and not is_graphql(request)
 
 
 def is_read(request: RecordedRequest) -> bool:
-    """The issue's own GET (`/rest/api/2/issue/KEY`, `/repos/o/r/issues/N`), not its comments or events."""
+    """The issue's own read: Jira's GET `/rest/api/2/issue/KEY`; GitHub's GraphQL query (a POST that reads, #26)
+    or REST's GET `/repos/o/r/issues/N`; not its comments or events."""
+    if is_graphql(request):
+        return True
     return request.method == "GET" and request.path.rstrip("/").split("/")[-2] in ("issue", "issues")
 
 
