@@ -140,9 +140,10 @@ def test_a_stop_while_reminding_defers_the_rest() -> None:
     for key, days in (("A", 30), ("B", 20), ("C", 10)):
         tracker.add(late(key, days))
     report = run(tracker, FakeMetrics(), REMIND, NOW, stop=stop)
-    assert report.interrupted and [k for k, kind, _ in tracker.writes if kind == "comment"] == ["A"]
+    # The write phase's rule: a stopped run sends nothing after the request in flight, not even A's label.
+    assert report.interrupted and [(k, kind) for k, kind, _ in tracker.writes] == [("A", "comment")]
     assert {r.key: r.deferred for r in report.overdue} == {
-        "A": "",
+        "A": "the run was stopped",
         "B": "the run was stopped",
         "C": "the run was stopped",
     }

@@ -18,6 +18,7 @@ from verifier.domain.config import canonical
 from verifier.domain.durations import promql_duration
 from verifier.domain.formats import find_config
 from verifier.domain.models import incident_facts
+from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan, bucket_check_query, plan, resolved, selector
 from verifier.domain.resolution import (
     Found,
@@ -153,7 +154,7 @@ def resolution_report(text: str, metrics: Metrics, *, now: datetime, resolved_at
     try:
         found = resolve(planned, metrics)
     except MetricsError as error:
-        return {**out, "outcome": "ERROR", "resolved": f"the metrics backend failed: {error.reason}"}
+        return {**out, "outcome": Outcome.ERROR.value, "resolved": f"the metrics backend failed: {error.reason}"}
     if isinstance(found, Verdict):
         return {**out, "outcome": found.outcome.value, "resolved": found.reason}
     if found is planned:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from verifier import defaults
 from verifier.domain.actions import Labels
 from verifier.domain.evidence import GraphLinks
-from verifier.domain.report import DEFAULT_SLA_DAYS
+from verifier.domain.sla import DEFAULT_SLA_DAYS
 from verifier.domain.tickets import fold_resolution
 from verifier.domain.triage import Policy
 

@@ -183,7 +183,7 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
         return None
     if isinstance(decision, Skip) and decision.outside:
-        log.debug("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
+        log.debug("ticket", ticket=ticket.key, verdict=NotJudged.SKIPPED.value, reason=decision.reason)
         return None
     report.results.append(result)
     if isinstance(decision, Skip):
@@ -194,11 +194,11 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         if decision.ignored_authors:
             result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
             log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
-        log.info("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
+        log.info("ticket", ticket=ticket.key, verdict=NotJudged.SKIPPED.value, reason=decision.reason)
         return None
     if isinstance(decision, Wait):
         result.reason, result.due_at = decision.pending.reason, decision.pending.due_at
-        log.info("ticket", ticket=ticket.key, verdict="PENDING", due_at=decision.pending.due_at.isoformat())
+        log.info("ticket", ticket=ticket.key, verdict=Outcome.PENDING.value, due_at=decision.pending.due_at.isoformat())
         return None
     if isinstance(decision, AlreadyRecorded):
         marker = decision.recorded.marker

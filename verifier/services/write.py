@@ -48,6 +48,8 @@ from verifier.services.workers import Workers
 log = structlog.get_logger("verifier.run")
 T = TypeVar("T")
 BUDGET_SPENT = "the write budget is used up"
+STOPPED = "the run was stopped"
+RATE_LIMITED = "the tracker's rate limit stopped the writing"
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,18 @@ class Written:
     actions: list[str] = field(default_factory=list)
     writes: int = 0  # write requests sent, failed ones included
     error: str = ""  # one line: a write failed
+    throttled: bool = False  # ...because the tracker's rate limit refused it: the run writes nothing more
     deferred: str = ""  # why (part of) it is left for the next run
     note: str = ""  # why it got no writes
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A ticket that could not be re-read before writing: the one-line error, and whether the tracker's rate limit
+    refused the read (the run then writes nothing more)."""
+
+    error: str
+    throttled: bool = False
 
 
 @dataclass
@@ -125,7 +137,7 @@ class Writer:
         phase = self.phase
         phase.interrupted = phase.interrupted or self.ctx.stop.is_set()
         if self.ctx.halt.is_set():
-            phase.throttled = next((w.error for w in phase.written.values() if w.error.startswith("throttled")), "")
+            phase.throttled = next((w.error for w in phase.written.values() if w.throttled), "")
         return phase
 
     def _next(self) -> None:
@@ -145,10 +157,10 @@ class Writer:
                     log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
                 continue
             decision = decide_reread(job, fresh.get(key) or reread(tracker, key), ctx)
-            if isinstance(decision, str):
-                if decision.startswith("throttled"):
+            if isinstance(decision, Unread):
+                if decision.throttled:
                     ctx.halt.set()
-                self._done(key, Written(error=decision), rank)
+                self._done(key, Written(error=decision.error, throttled=decision.throttled), rank)
             elif not decision.actions:
                 self._done(key, Written(note=decision.note), rank)
             else:
@@ -156,7 +168,7 @@ class Writer:
                 if answer is not None:
                     self._reserved(job, decision, answer, queued=len(taken) > 1)
 
-    def _read_many(self, keys: list[str]) -> dict[str, Ticket | str]:
+    def _read_many(self, keys: list[str]) -> dict[str, Ticket | Unread]:
         """The tickets of one batched read; {} when the read failed (each is then read alone), and a rate limit
         as the first ticket's error (the others wait for the next run)."""
         tracker = self.ctx.tracker
@@ -165,7 +177,7 @@ class Writer:
             return dict(tracker.get_tickets(keys))
         except TrackerThrottled as error:
             log.error("tracker_throttled", ticket=keys[0], error=str(error))
-            return {keys[0]: f"throttled: {error}"}
+            return {keys[0]: Unread(f"throttled: {error}", throttled=True)}
         except TrackerError as error:  # a key that no longer exists fails the whole search: read them alone
             log.warning("batched_read_failed", tickets=len(keys), error=str(error))
             return {}
@@ -242,50 +254,75 @@ def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -
 def _why_not(ctx: Context, phase: Phase) -> str:
     if ctx.stop.is_set():
         phase.interrupted = True
-        return "the run was stopped"
+        return STOPPED
     if ctx.halt.is_set():
-        return "the tracker's rate limit stopped the writing"
+        return RATE_LIMITED
     return BUDGET_SPENT
 
 
-def reread(tracker: Tracker, key: str) -> Ticket | str:
-    """The ticket as it is now, or a one-line error."""
+def reread(tracker: Tracker, key: str) -> Ticket | Unread:
+    """The ticket as it is now, or why it could not be read."""
     try:
         return tracker.get_ticket(key)
     except TrackerThrottled as error:
         log.error("tracker_throttled", ticket=key, error=str(error))
-        return f"throttled: {error}"
+        return Unread(f"throttled: {error}", throttled=True)
     except TrackerError as error:
         log.error("write_failed", ticket=key, error=str(error))
-        return f"tracker read before writing failed: {error}"
+        return Unread(f"tracker read before writing failed: {error}")
 
 
-def decide_reread(job: Job, fresh: Ticket | str, ctx: Context) -> Decision | str:
+def decide_reread(job: Job, fresh: Ticket | Unread, ctx: Context) -> Decision | Unread:
     """The one place a due ticket is decided before writing, from the ticket as re-read just now (another run or
-    a person may have acted since the listing); the read's one-line error when it could not be read."""
-    if isinstance(fresh, str):
+    a person may have acted since the listing); why it could not be read otherwise."""
+    if isinstance(fresh, Unread):
         return fresh
     return _decide(job, fresh, ctx, judged=job.verdict.config)  # and the config judged still the current one
 
 
-def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance) -> Written:
+class Sender:
+    """Sends one ticket's writes, one at a time: each is charged to the ticket's allowance before it goes (its
+    retries too) and recorded once sent. No room left, or a stopped run, ends the ticket's writes there."""
+
+    def __init__(self, allowance: Allowance, written: Written, stop: threading.Event) -> None:
+        self._allowance, self._written, self._stop = allowance, written, stop
+
+    def __call__(self, action: str, request: Callable[[], T], *, no_room: str = BUDGET_SPENT) -> T:
+        if self._stop.is_set():  # what was sent records the decision: the next run applies what is missing
+            raise _Stopped
+        if not self._allowance.charge():
+            raise _NoRoom(no_room)
+        with self._allowance.retries_charged(self._stop):
+            answer = request()
+        self._written.actions.append(action)  # once sent: the summary lists only what was written
+        return answer
+
+
+def write_safely(
+    key: str,
+    allowance: Allowance,
+    stop: threading.Event,
+    halt: threading.Event,
+    writes: Callable[[Sender, Written], None],
+) -> Written:
+    """Run one ticket's `writes` within its `allowance`: the write phase's and the reminders' one error handling.
+    A rate limit sets `halt` (no new ticket starts); any other failure is this ticket's alone. What the allowance
+    did not use goes back to the budget."""
     written = Written()
-    if ctx.stop.is_set() or ctx.halt.is_set():
-        written.deferred = (
-            "the run was stopped" if ctx.stop.is_set() else "the tracker's rate limit stopped the writing"
-        )
+    if stop.is_set() or halt.is_set():
+        written.deferred = STOPPED if stop.is_set() else RATE_LIMITED
         allowance.settle()
         return written
     try:
-        _apply(ctx, key, verdict, decision, allowance, written)
-    except _NoRoom:
-        written.deferred = BUDGET_SPENT  # what is missing is re-applied by the next run
+        writes(Sender(allowance, written, stop), written)
+    except _NoRoom as no_room:
+        written.deferred = str(no_room)  # what is missing is re-applied by the next run
     except _Stopped:
-        written.deferred = "the run was stopped"
+        written.deferred = STOPPED
     except TrackerThrottled as error:
-        ctx.halt.set()
+        halt.set()
         log.error("tracker_throttled", ticket=key, error=str(error))
-        written.error = f"throttled: {error}"
+        written.error, written.throttled = f"throttled: {error}", True
     except TrackerError as error:
         log.error("write_failed", ticket=key, error=str(error))
         written.error = f"tracker write failed: {error}"
@@ -298,23 +335,22 @@ def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, 
     return written
 
 
+def _apply_safely(ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance) -> Written:
+    return write_safely(key, allowance, ctx.stop, ctx.halt, partial(_apply, ctx, key, verdict, decision, allowance))
+
+
 def _apply(
-    ctx: Context, key: str, verdict: Verdict, decision: Decision, allowance: Allowance, written: Written
+    ctx: Context,
+    key: str,
+    verdict: Verdict,
+    decision: Decision,
+    allowance: Allowance,
+    send: Sender,
+    written: Written,
 ) -> None:
     """Send the decided writes in order. The result comment goes first: it records the decision, so a run cut
     short re-applies only what is missing next time."""
     tracker = ctx.tracker
-
-    def send(action: str, request: Callable[[], T]) -> T:
-        if ctx.stop.is_set():  # the result comment went first: the next run applies what is missing
-            raise _Stopped
-        if not allowance.charge():
-            raise _NoRoom
-        with allowance.retries_charged(ctx.stop):
-            answer = request()
-        written.actions.append(action)  # once sent: the summary lists only what was written
-        return answer
-
     for action in decision.actions:
         if isinstance(action, WriteComment):
             body = redact(action.body)  # a backend's error or warning text may echo a secret
@@ -353,7 +389,7 @@ def _reopen(tracker: Tracker, key: str, action: Reopen) -> bool:
 
 
 class _NoRoom(Exception):
-    """The write budget has no room for this ticket's next request."""
+    """The write budget has no room for this ticket's next request; its text says what is left undone."""
 
 
 class _Stopped(Exception):
