@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from tests.unit.fakes import BOT
 from tests.unit.run_tickets import BLOCK, NOW, done
-from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, decide
+from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, missing_writes
 from verifier.domain.config import canonical, render_config
 from verifier.domain.formats import find_config
 from verifier.domain.models import bound_facts
@@ -26,7 +26,7 @@ HELD = Verdict(Outcome.VERIFIED, "the condition held")
 def _decide(
     verdict: Verdict, ticket: Ticket, labels_with: frozenset[str] = frozenset(), signing_key: bytes | None = None
 ) -> Decision:
-    return decide(
+    return missing_writes(
         verdict,
         ticket.resolved_at,
         ticket,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.unit.fakes import BOT
 from tests.unit.run_tickets import BLOCK, NOW, done
-from verifier.domain.actions import Labels, decide, judged_elsewise
+from verifier.domain.actions import Labels, judged_elsewise, missing_writes
 from verifier.domain.binding import fingerprint_of
 from verifier.domain.config import canonical
 from verifier.domain.formats import find_config
@@ -43,7 +43,7 @@ def test_the_fingerprint_is_of_the_canonical_fields_and_pinned() -> None:
 def test_a_verdict_measured_on_a_config_no_longer_current_is_not_written() -> None:
     ticket = done("A-1", body=BLOCK, comments=(_with_newer(),))
     verdict = Verdict(Outcome.VERIFIED, "held", config=OLD_FP)
-    decision = decide(
+    decision = missing_writes(
         verdict, ticket.resolved_at, ticket, Flavour.MARKDOWN, Labels(), trusted=TRUSTED, own=US,
         already_written=False, judged=OLD_FP,
     )  # fmt: skip
@@ -57,7 +57,7 @@ def test_a_verdict_measured_on_a_config_no_longer_current_is_not_written() -> No
 def test_a_verdict_on_the_current_config_is_written_with_its_fingerprint() -> None:
     ticket = done("A-1", body=BLOCK)
     verdict = Verdict(Outcome.VERIFIED, "held", config=OLD_FP)
-    decision = decide(
+    decision = missing_writes(
         verdict, ticket.resolved_at, ticket, Flavour.MARKDOWN, Labels(), trusted=TRUSTED, own=US,
         already_written=False, judged=OLD_FP,
     )  # fmt: skip

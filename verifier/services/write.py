@@ -1,7 +1,7 @@
 """The writes of a run, streamed: each due ticket is written as soon as its verdict is ready, in three steps:
 
 1. re-read it (reads cost no budget; a tracker with `BatchReads` re-reads the verdicts that came in meanwhile in
-   one request) and decide its writes from the ticket as re-read (`decide_reread`, the one place; `actions.decide`
+   one request) and decide its writes from the ticket as re-read (`decide_reread`, the one place; `actions.missing_writes`
    settles them);
 2. reserve them from the write budget in the run's order, oldest due first (`Ledger`): a ticket whose writes do
    not fit is left for the next run, and a later ticket never takes an earlier one's place;
@@ -32,8 +32,8 @@ from verifier.domain.actions import (
     Labels,
     Reopen,
     WriteComment,
-    decide,
     describe,
+    missing_writes,
 )
 from verifier.domain.selection import own_results
 from verifier.domain.tickets import Ticket
@@ -236,7 +236,7 @@ def write_all(
 
 
 def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -> Decision:
-    return decide(
+    return missing_writes(
         job.verdict,
         job.listed.resolved_at,
         ticket,
