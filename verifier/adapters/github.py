@@ -58,6 +58,8 @@ from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, resolve
 from verifier.domain.labels import fit_label
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
+from verifier.domain.protocol import incident_label as incident_label_of
+from verifier.domain.protocol import priority_label, priority_of_label
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, own_filing
 from verifier.errors import TrackerError, TrackerThrottled
@@ -67,7 +69,6 @@ __all__ = ["GitHubConnection", "GitHubTracker", "WritePacer"]
 T = TypeVar("T")
 _KEY = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
 PER_PAGE = 100  # GitHub's largest page
-_PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)  # as filing writes it: priority:P1
 _log = structlog.get_logger()
 #: The REST API version every request asks for (GitHub answers older clients with its oldest behaviour).
 API_VERSION = "2022-11-28"
@@ -541,13 +542,18 @@ class GitHubTracker:
 def incident_label(incident_id: str) -> str:
     """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`, shortened to
     GitHub's 50 characters by `fit_label`'s rule (so `find_filed` looks for the name `create` wrote)."""
-    return fit_label(f"incident:{incident_id}", defaults.GITHUB_LABEL_MAX)
+    return fit_label(incident_label_of(incident_id, github=True), defaults.GITHUB_LABEL_MAX)
 
 
 def filing_labels(item: ActionItem) -> list[str]:
     """The labels `create` puts on an item's issue, each within GitHub's limit (a longer one shortened, said in
     the log: GitHub would refuse the whole issue)."""
-    wanted = [defaults.LABEL, f"priority:{item.priority}", f"incident:{item.incident_id}", *item.labels]
+    wanted = [
+        defaults.LABEL,
+        priority_label(item.priority),
+        incident_label_of(item.incident_id, github=True),
+        *item.labels,
+    ]
     fitted = []
     for label in wanted:
         fitted.append(fit_label(label, defaults.GITHUB_LABEL_MAX))
@@ -569,7 +575,7 @@ def _login_of(user: Any) -> str:
 
 def _priority(labels: Iterable[str]) -> str | None:
     """P0-P3 from a `priority:P1` label (the highest when there are several), else None."""
-    levels = [match.group(1).upper() for name in labels if (match := _PRIORITY_LABEL.match(name))]
+    levels = [level for name in labels if (level := priority_of_label(name))]
     return min(levels, default=None)
 
 

@@ -23,6 +23,7 @@ from verifier.connections import JiraConnection
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
 from verifier.domain.models import ActionItem, fingerprint_in, render_body
+from verifier.domain.protocol import incident_label as incident_label_of
 from verifier.domain.tickets import Filed, Flavour, Ticket, own_filing
 from verifier.errors import ConfigError, TrackerError
 
@@ -144,7 +145,7 @@ class JiraFiling:
 
 def incident_label(incident_id: str) -> str:
     """The label a filed ticket carries for its incident, as the seed writes it: `incident-<id>`."""
-    return f"incident-{incident_id}"
+    return incident_label_of(incident_id, github=False)
 
 
 def seed_comment(config: VerificationConfig) -> str | None:

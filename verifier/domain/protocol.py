@@ -34,19 +34,36 @@ from datetime import UTC, date, datetime
 
 from verifier.domain.outcomes import Outcome
 
-VERSION = "v1"
-CONFIG_HEADER = f"# action-item-verifier: {VERSION}"
+#: Every marker and config header starts with the tool's name: the namespace of its lines in a comment history.
+NAME = "action-item-verifier"
+VERSION = "v1"  # of the config block format
+CONFIG_HEADER = f"# {NAME}: {VERSION}"
+#: What each format starts with (its own version in it); the readers below are built from the same text.
+RESULT = f"{NAME} result v1; verdict="
+REMINDER = f"{NAME} reminder v1; due="
+FINGERPRINT = f"{NAME} fingerprint"
+SIGNATURE = "# sig: "
 SIGNATURE_LENGTH = 32  # hex digits: 128 bits of HMAC-SHA256
+BOUND = "v2:"  # a config signature bound to its ticket and facts starts with this
 
 _RESULT = re.compile(
-    r"action-item-verifier result v1; verdict=(?P<verdict>[A-Z]+); "
+    re.escape(RESULT) + r"(?P<verdict>[A-Z]+); "
     r"resolved=(?P<resolved>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?P<early>; early)?(?:; sig=(?P<sig>[0-9a-f]{32}))?"
     r"(?:; config=(?P<config>[0-9a-f]{16}))?"
 )
-_REMINDER = re.compile(r"action-item-verifier reminder v1; due=(\d{4}-\d\d-\d\d)")
-_FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
-_CONFIG_SIGNATURE = re.compile(r"\n[ \t]*# sig: ((?:v2:)?[0-9a-f]{32})[ \t\r\n]*\Z")  # the block's last line
-BOUND = "v2:"  # a config signature bound to its ticket and facts starts with this
+_REMINDER = re.compile(re.escape(REMINDER) + r"(\d{4}-\d\d-\d\d)")
+_FINGERPRINT = re.compile(re.escape(FINGERPRINT) + r":?\s*`?\{?\{?([0-9a-f]{16})")
+_SIGNATURE_LINE = re.compile(  # the block's last line
+    r"\n[ \t]*" + re.escape(SIGNATURE) + "((?:" + re.escape(BOUND) + r")?[0-9a-f]{32})[ \t\r\n]*\Z"
+)
+#: A config block's first line, as people type it (spaces around `#` and `:` vary).
+_CONFIG_HEADER = re.compile(rf"^\s*#\s*{re.escape(NAME)}\s*:\s*(?P<version>\S+)\s*$")
+#: The labels filing writes: the incident (GitHub `incident:<id>`, Jira `incident-<id>`: Jira labels take no
+#: colon in the seed's JQL) and, on GitHub where there is no priority field, the priority.
+GITHUB_INCIDENT_LABEL = "incident:{}"
+JIRA_INCIDENT_LABEL = "incident-{}"
+PRIORITY_LABEL = "priority:{}"
+_PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,7 +78,7 @@ class Marker:
 def result_marker(
     outcome: Outcome, resolved_at: datetime, *, early: bool, signature: str | None = None, config: str | None = None
 ) -> str:
-    line = f"action-item-verifier result v1; verdict={outcome.value}; resolved={utc(resolved_at)}"
+    line = f"{RESULT}{outcome.value}; resolved={utc(resolved_at)}"
     line += ("; early" if early else "") + (f"; sig={signature}" if signature else "")
     return line + (f"; config={config}" if config else "")
 
@@ -101,8 +118,9 @@ def config_fingerprint(fields: str) -> str:
     return hashlib.sha256(("config\n" + _lines(fields)).encode()).hexdigest()[:16]
 
 
-def reminder_marker(due: date) -> str:
-    return f"action-item-verifier reminder v1; due={due.isoformat()}"
+def reminder_marker(due: date | str) -> str:
+    """The marker of a reminder for the breach due on `due` (a date, or the ISO date `parse_reminder` read)."""
+    return REMINDER + (due if isinstance(due, str) else due.isoformat())
 
 
 def parse_reminder(text: str) -> str | None:
@@ -112,7 +130,7 @@ def parse_reminder(text: str) -> str | None:
 
 
 def fingerprint_line(fingerprint: str) -> str:
-    return f"action-item-verifier fingerprint: {fingerprint}"
+    return f"{FINGERPRINT}: {fingerprint}"
 
 
 def fingerprint_in(text: str) -> str | None:
@@ -144,15 +162,37 @@ def _lines(text: str) -> str:
 
 
 def signature_line(signature: str) -> str:
-    return f"# sig: {signature}"
+    return SIGNATURE + signature
 
 
 def split_config_signature(body: str) -> tuple[str, str | None]:
     """A config block's body without its last line when that is `# sig: …`, and the signature (None: unsigned)."""
-    match = _CONFIG_SIGNATURE.search(body)
+    match = _SIGNATURE_LINE.search(body)
     if match is None:
         return body, None
     return body[: match.start()] + "\n", match.group(1)
+
+
+def config_header_version(line: str) -> str | None:
+    """The version a config block's first line names when it is the tool's header (`# action-item-verifier: v1`,
+    spaces as typed), else None."""
+    match = _CONFIG_HEADER.match(line)
+    return match.group("version") if match else None
+
+
+def priority_label(priority: str) -> str:
+    return PRIORITY_LABEL.format(priority)
+
+
+def priority_of_label(name: str) -> str | None:
+    """P0-P3 from a `priority:P1` label (any case, as filing writes it or a person types it), else None."""
+    match = _PRIORITY_LABEL.match(name)
+    return match.group(1).upper() if match else None
+
+
+def incident_label(incident_id: str, *, github: bool) -> str:
+    """The label filing gives an item for its incident (GitHub shortens it to its label limit on the way)."""
+    return (GITHUB_INCIDENT_LABEL if github else JIRA_INCIDENT_LABEL).format(incident_id)
 
 
 def utc(moment: datetime) -> str:
