@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from verifier import defaults
 from verifier.domain import neutral
 from verifier.domain.config import VerificationConfig, render_config
 from verifier.domain.planning import IncidentFacts
@@ -19,7 +20,6 @@ from verifier.domain.protocol import fingerprint_in as fingerprint_in  # re-expo
 from verifier.domain.protocol import fingerprint_line, utc
 from verifier.domain.tickets import Flavour
 
-PRIORITIES = ("P0", "P1", "P2", "P3")
 _ACTUAL = re.compile(r"Actual Value[*_]*\s*:[*_]*\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
 _SERVICE = re.compile(r"Service[*_]*\s*:[*_]*[ \t]*(?=[^\s*_])")
 # Trace ids and related-metric values come from the metrics backend (exemplars, label values): anything but a plain
@@ -59,8 +59,8 @@ class ActionItem:
     labels: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        if self.priority not in PRIORITIES:
-            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, not {self.priority!r}")
+        if self.priority not in defaults.PRIORITIES:
+            raise ValueError(f"priority must be one of {', '.join(defaults.PRIORITIES)}, not {self.priority!r}")
 
     @property
     def fingerprint(self) -> str:

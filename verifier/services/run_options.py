@@ -34,7 +34,7 @@ class RunOptions:
     signing_key: bytes | None = None  # signs result markers; only markers that verify are the tool's
     links: GraphLinks | None = None  # graph links and sparklines in result comments
     rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
-    run_interval: timedelta = timedelta(hours=6)  # between scheduled runs: the dry run's first-run plan
+    run_interval: timedelta = timedelta(seconds=defaults.RUN_INTERVAL_SECONDS)  # the dry run's first-run plan
     settle_seconds: int = defaults.SETTLE_SECONDS  # a window is judged once its end is this old (late data)
 
 
