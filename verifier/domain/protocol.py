@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from verifier.defaults import PRIORITIES
 from verifier.domain.outcomes import Outcome
 
 #: Every marker and config header starts with the tool's name: the namespace of its lines in a comment history.
@@ -63,7 +64,10 @@ _CONFIG_HEADER = re.compile(rf"^\s*#\s*{re.escape(NAME)}\s*:\s*(?P<version>\S+)\
 GITHUB_INCIDENT_LABEL = "incident:{}"
 JIRA_INCIDENT_LABEL = "incident-{}"
 PRIORITY_LABEL = "priority:{}"
-_PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)
+_PRIORITY_LABEL = re.compile(  # as filing writes it, or a person types it: any case, spaces after the colon
+    "^" + re.escape(PRIORITY_LABEL.removesuffix("{}")) + r"\s*(" + "|".join(map(re.escape, PRIORITIES)) + ")$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
