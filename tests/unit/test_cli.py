@@ -63,15 +63,23 @@ def test_python_dash_m_and_help_do_not_import_tracker_clients() -> None:
     [("--summary-file", ""), ("--report", "warning: run --report is deprecated, use --summary-file")],
 )
 def test_run_writes_its_summary_to_a_file_under_the_new_flag_and_the_old_one(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, flag: str, warning: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    flag: str,
+    warning: str,
 ) -> None:
     """`run --report FILE` was taken for the `report` command: renamed `--summary-file` (#23); the old name still
     writes the same JSON and says, on one line of stderr, that it is deprecated."""
     from datetime import UTC, datetime, timedelta
 
+    import structlog
+
     from tests.unit.test_bootstrap import Built, github_env
     from tests.unit.test_run import ticket
 
+    request.addfinalizer(structlog.reset_defaults)  # the run's logger writes to this test's captured stderr
     github_env(monkeypatch)
     built = Built()
     built.tracker.add(ticket("acme/api#1", resolved_at=datetime.now(UTC) - timedelta(days=3)))
