@@ -21,9 +21,9 @@ from tests.adapters.test_github_adapter import FakeClock
 from verifier.adapters.github import GitHubConnection, GitHubTracker, WritePacer
 from verifier.adapters.jira import JiraConnection, JiraTracker, RetryPolicy, seed_comment
 from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
+from verifier.domain.action_items import fingerprint_in, incident_facts
 from verifier.domain.filing import FilingDocument, parse_filing
 from verifier.domain.formats import find_config
-from verifier.domain.models import fingerprint_in, incident_facts
 from verifier.domain.selection import select_config
 from verifier.errors import ConfigError
 from verifier.services.filing import file_items

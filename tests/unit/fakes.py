@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from verifier.defaults import GITHUB_NOT_A_FIX, JIRA_NOT_A_FIX
+from verifier.domain.action_items import ActionItem, fingerprint_in, render_body
 from verifier.domain.identity import Identities, split_entry
 from verifier.domain.measurement import Measurement, Series
-from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, fold_resolution, own_filing
 from verifier.errors import MetricsError, TrackerError
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from tests.unit.fakes import BOT
 from tests.unit.run_tickets import BLOCK, NOW, done
+from verifier.domain.action_items import bound_facts
 from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, missing_writes
 from verifier.domain.config import canonical, render_config
 from verifier.domain.formats import find_config
-from verifier.domain.models import bound_facts
 from verifier.domain.protocol import bound_config_signature, result_marker, result_signature
 from verifier.domain.selection import recorded_result
 from verifier.domain.tickets import Comment, Flavour, Ticket

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.unit.test_filing_file import _set, document, error_of, text, webhook
+from verifier.domain.action_items import IncidentContext
 from verifier.domain.filing import (
     MAX_TEXT,
     action_item,
@@ -17,7 +18,6 @@ from verifier.domain.filing import (
     parse_filing,
     parse_incident,
 )
-from verifier.domain.models import IncidentContext
 from verifier.errors import ConfigError
 
 ITEM_1 = 'item 1 ("Add connection pooling"): '

@@ -13,12 +13,12 @@ from structlog.testing import capture_logs
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
 from tests.unit.test_filing_file import LATENCY_QUERY, NOW, TRIGGERED, document, text
+from verifier.domain.action_items import ActionItem, bound_facts, fingerprint_in
 from verifier.domain.binding import signed_for
 from verifier.domain.config import canonical
 from verifier.domain.filing import parse_filing
 from verifier.domain.formats import find_config
 from verifier.domain.measurement import Measurement, Series
-from verifier.domain.models import ActionItem, bound_facts, fingerprint_in
 from verifier.domain.protocol import bound_config_signature, config_signature
 from verifier.domain.tickets import Filed, Ticket
 from verifier.errors import BackendUnavailable, ConfigError, QueryRejected, TrackerError

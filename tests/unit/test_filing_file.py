@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
+from verifier.domain.action_items import incident_facts
 from verifier.domain.filing import INCIDENT_FIELDS, ITEM_FIELDS, alertmanager_fields, parse_filing
 from verifier.domain.formats import find_config
 from verifier.domain.measurement import Measurement, Series
-from verifier.domain.models import incident_facts
 from verifier.errors import BackendUnavailable, ConfigError, QueryRejected
 from verifier.services.filing import as_json, as_text, file_items
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.unit.helpers import config
+from verifier.domain.action_items import ActionItem, IncidentContext, fingerprint_in, incident_facts, render_body
 from verifier.domain.formats import find_config
-from verifier.domain.models import ActionItem, IncidentContext, fingerprint_in, incident_facts, render_body
 from verifier.domain.tickets import Flavour
 
 CONTEXT = IncidentContext(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from tests.unit.helpers import config
-from verifier.domain.models import ActionItem, IncidentContext, incident_facts, incident_service, render_body
+from verifier.domain.action_items import ActionItem, IncidentContext, incident_facts, incident_service, render_body
 from verifier.domain.planning import IncidentFacts
 from verifier.domain.tickets import Flavour
 

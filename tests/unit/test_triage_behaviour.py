@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from tests.unit.fakes import BOT
 from tests.unit.run_tickets import BLOCK, NOW, done
+from verifier.domain.action_items import bound_facts
 from verifier.domain.config import canonical, render_config
 from verifier.domain.formats import find_config
-from verifier.domain.models import bound_facts
 from verifier.domain.protocol import bound_config_signature, config_signature, result_marker, result_signature
 from verifier.domain.tickets import Comment, Flavour
 from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, triage

@@ -54,10 +54,10 @@ from verifier.adapters.paging import PageGuard
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection
 from verifier.domain.access import Access
+from verifier.domain.action_items import ActionItem, fingerprint_in, render_body
 from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, resolve
 from verifier.domain.labels import fit_label
-from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.protocol import incident_label as incident_label_of
 from verifier.domain.protocol import priority_label, priority_of_label
 from verifier.domain.render import parse_marker

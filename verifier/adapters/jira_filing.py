@@ -20,9 +20,9 @@ import structlog
 from verifier import defaults
 from verifier.adapters.jira_jql import ACCOUNT_ID, fold, issue_fields, jql_quote
 from verifier.connections import JiraConnection
+from verifier.domain.action_items import ActionItem, fingerprint_in, render_body
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
-from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.protocol import incident_label as incident_label_of
 from verifier.domain.tickets import Filed, Flavour, Ticket, own_filing
 from verifier.errors import ConfigError, TrackerError

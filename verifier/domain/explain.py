@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from verifier import defaults
+from verifier.domain.action_items import incident_facts
 from verifier.domain.durations import config_duration
 from verifier.domain.formats import find_config
 from verifier.domain.metric import Kind
-from verifier.domain.models import incident_facts
 from verifier.domain.planning import IncidentFacts, QueryPlan, plan
 from verifier.errors import ConfigError
 

@@ -18,7 +18,7 @@ Formats (v1):
 `sig` is an HMAC-SHA256 (hex, first 32 digits) with the key from `VERIFIER_SIGNING_KEY` over what the line asserts:
 for a result, the ticket, verdict, resolution time and early flag, and the judged config's fingerprint when the
 marker carries one (`config=`: `config_fingerprint` of the block's canonical fields); for a filed config (`v2:`), the ticket (Jira key
-or GitHub owner/repo#number), the block's fields and every fact of the body a verdict uses (`models.bound_facts`:
+or GitHub owner/repo#number), the block's fields and every fact of the body a verdict uses (`action_items.bound_facts`:
 the incident's value and trigger time, the service), so a block moved to another ticket, or a body whose facts
 changed, does not verify. A filed config signed in the earlier format (fields only) could be copied to any ticket:
 it verifies only with `config_signature` and counts for nothing but re-signing (docs/migrating.md).
@@ -150,7 +150,7 @@ def config_signature(key: bytes, fields: str) -> str:
 
 def bound_config_signature(key: bytes, ticket: str, fields: str, facts: str) -> str:
     """The signature line's value for a config block filed on `ticket`, whose field lines are `fields`, in a body
-    whose facts are `facts` (`models.bound_facts`)."""
+    whose facts are `facts` (`action_items.bound_facts`)."""
     return BOUND + _mac(key, f"config v2\n{ticket}\n{_lines(fields)}\n--\n{_lines(facts)}")
 
 

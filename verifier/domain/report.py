@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from verifier import defaults
 from verifier.domain import neutral, trends
-from verifier.domain.models import incident_service
+from verifier.domain.action_items import incident_service
 from verifier.domain.outcomes import Outcome
 from verifier.domain.selection import body_refusal, judged_elsewhere, tool_marker
 from verifier.domain.sla import DEFAULT_SLA_DAYS, due_date, lateness, priority

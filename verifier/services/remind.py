@@ -9,7 +9,7 @@ from functools import partial
 
 import structlog
 
-from verifier.domain.models import incident_service
+from verifier.domain.action_items import incident_service
 from verifier.domain.outcomes import NotJudged, Outcome
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
 from verifier.domain.reminders import breach, render_reminder

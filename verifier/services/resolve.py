@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from verifier.domain.action_items import incident_facts
 from verifier.domain.config import canonical
 from verifier.domain.durations import promql_duration
 from verifier.domain.formats import find_config
-from verifier.domain.models import incident_facts
 from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan, bucket_check_query, plan, resolved, selector
 from verifier.domain.resolution import (

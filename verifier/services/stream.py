@@ -16,9 +16,9 @@ from typing import Any
 
 import structlog
 
+from verifier.domain.action_items import incident_service
 from verifier.domain.actions import MOST_WRITES
 from verifier.domain.durations import MAX_DURATION
-from verifier.domain.models import incident_service
 from verifier.domain.outcomes import NotJudged, Outcome
 from verifier.domain.planning import QueryPlan
 from verifier.domain.selection import body_refusal
