@@ -55,6 +55,8 @@ WITHIN = {
     "incident:": PROTOCOL,
     "incident-": PROTOCOL,
     "priority:": PROTOCOL,
+    protocol.TITLE_PREFIX: PROTOCOL,
+    protocol.SEED_CONFIG_TITLE: PROTOCOL,
 }
 #: The product's name has four jobs; a fifth (a marker written outside the protocol, say) must be a new line here.
 NAME_ROLES = {

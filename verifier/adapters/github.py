@@ -58,8 +58,8 @@ from verifier.domain.action_items import ActionItem, fingerprint_in, render_body
 from verifier.domain.formats import essentials
 from verifier.domain.identity import Identities, resolve
 from verifier.domain.labels import fit_label
+from verifier.domain.protocol import TITLE_PREFIX, priority_label, priority_of_label
 from verifier.domain.protocol import incident_label as incident_label_of
-from verifier.domain.protocol import priority_label, priority_of_label
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, own_filing
 from verifier.errors import TrackerError, TrackerThrottled
@@ -403,7 +403,7 @@ class GitHubTracker:
         self._pacer.acquire(None)
         issue = self._call(
             lambda: repo.create_issue(
-                title=f"[Post-Incident] {item.title}",
+                title=TITLE_PREFIX + item.title,
                 body=render_body(item, Flavour.MARKDOWN),
                 labels=labels,
                 assignees=[item.assignee] if item.assignee else [],

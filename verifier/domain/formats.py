@@ -22,6 +22,7 @@ import yaml
 
 from verifier.domain.config import VerificationConfig, build_config
 from verifier.domain.protocol import (
+    SEED_CONFIG_TITLE,
     VERSION,
     config_header_version,
     parse_reminder,
@@ -49,7 +50,7 @@ _PARAMS_END = re.compile(r"[}\n]")
 #: paragraphs, Markdown's `>` lines. A config inside a quote is not the quoting author's (`unquoted`).
 _JIRA_QUOTE = re.compile(r"\{quote(?::[^{}\n]{0,200})?\}.*?(?:\{quote\}|\Z)", re.I | re.S)
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:>|bq\.)[^\n]*(?:\n|\Z)", re.M | re.I)
-_SEED_TITLE = re.compile(r"Automated Verification Config", re.I)
+_SEED_TITLE = re.compile(re.escape(SEED_CONFIG_TITLE), re.I)
 _SECTION = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*|h[1-6]\.[ \t]*)Verification Criteria[ \t]*(?::[ \t]*)?$", re.M | re.I)
 _NEXT_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|h[1-6]\.[ \t])", re.M)
 # The value runs to the end of the line and is stripped in code: a lazy value before `[ \t]*$` backtracks

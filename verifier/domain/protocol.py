@@ -61,6 +61,9 @@ _SIGNATURE_LINE = re.compile(  # the block's last line
 _CONFIG_HEADER = re.compile(rf"^\s*#\s*{re.escape(NAME)}\s*:\s*(?P<version>\S+)\s*$")
 #: The labels filing writes: the incident (GitHub `incident:<id>`, Jira `incident-<id>`: Jira labels take no
 #: colon in the seed's JQL) and, on GitHub where there is no priority field, the priority.
+#: What a filed ticket's title starts with (the seed's), and the title of the seed's config comment on Jira.
+TITLE_PREFIX = "[Post-Incident] "
+SEED_CONFIG_TITLE = "Automated Verification Config"
 GITHUB_INCIDENT_LABEL = "incident:{}"
 JIRA_INCIDENT_LABEL = "incident-{}"
 PRIORITY_LABEL = "priority:{}"
