@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_formats import SEED_COMMENT, SEED_SECTION
+from tests.unit.domain.test_formats import SEED_COMMENT, SEED_SECTION
 from verifier.cli import main
 
 
@@ -76,8 +76,8 @@ def test_run_writes_its_summary_to_a_file_under_the_new_flag_and_the_old_one(
 
     import structlog
 
+    from tests.unit.services.test_run import ticket
     from tests.unit.test_bootstrap import Built, github_env
-    from tests.unit.test_run import ticket
 
     request.addfinalizer(structlog.reset_defaults)  # the run's logger writes to this test's captured stderr
     github_env(monkeypatch)

@@ -2,7 +2,7 @@
 
 The tracker's comment history is the tool's database, so these formats are an API with old data in it. Rules:
 - every format carries a version (`v1`); a reader keeps reading every version a release ever wrote (the golden
-  tests in tests/unit/test_protocol.py hold them), and a new field is appended, never inserted, so that older
+  tests in tests/unit/domain/test_protocol.py hold them), and a new field is appended, never inserted, so that older
   releases still read what newer ones write;
 - readers ignore backslashes (Jira Cloud may escape characters on the way back) and markup around a line.
 

@@ -70,7 +70,7 @@ def test_filing_writes_the_type_and_unit_the_backend_resolves_so_runs_do_not_gue
     from datetime import UTC, datetime
 
     from tests.unit.fakes import FakeTracker
-    from tests.unit.test_resolve_behaviour import CatalogMetrics
+    from tests.unit.services.test_resolve import CatalogMetrics
     from verifier.domain.filing import parse_filing
     from verifier.services.filing import file_items
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.fakes import BOT
-from tests.unit.test_run import NOW, ticket
+from tests.unit.services.test_run import NOW, ticket
 from verifier.domain.render import marker_line
 from verifier.domain.selection import judged_elsewhere
 from verifier.domain.tickets import Comment

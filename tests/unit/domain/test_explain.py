@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.unit.domain.test_formats import SEED_COMMENT
 from tests.unit.helpers import config
-from tests.unit.test_formats import SEED_COMMENT
 from verifier.domain.config import render_config
 from verifier.domain.explain import explain
 from verifier.domain.tickets import Flavour

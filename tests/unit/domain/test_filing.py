@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_filing_file import _set, document, error_of, text, webhook
+from tests.unit.services.test_filing_file import _set, document, error_of, text, webhook
 from verifier.domain.action_items import IncidentContext
 from verifier.domain.filing import (
     MAX_TEXT,

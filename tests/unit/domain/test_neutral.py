@@ -1,9 +1,13 @@
-"""Outside text is shown, never rendered; secrets never leave the process."""
+"""Outside text is shown, never rendered; secrets never leave the process.
+
+Outside text keeps every character a reader needs, and only gains the invisible breaks that make it inert.
+"""
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -12,6 +16,7 @@ from hypothesis import strategies as st
 from tests.unit.helpers import RESOLVED
 from verifier import redaction
 from verifier.domain import neutral
+from verifier.domain.neutral import ZWSP
 from verifier.domain.render import parse_marker, render_result
 from verifier.domain.tickets import Flavour
 from verifier.domain.verdicts import Outcome, Verdict
@@ -97,3 +102,22 @@ def test_redacting_stream_masks_secrets_split_across_writes() -> None:
     stream.flush()
     assert "split-secret-value" not in target.getvalue()
     assert target.getvalue().count(redaction.MASK) == 2
+
+
+@pytest.mark.parametrize("render", [neutral.markdown, neutral.wiki])
+def test_a_link_keeps_its_scheme_split_by_an_invisible_break(render: Callable[[str], str]) -> None:
+    assert render("see https://e.vil and www.e.vil") == f"see https{ZWSP}://e.vil and www{ZWSP}.e.vil"
+
+
+@pytest.mark.parametrize("render", [neutral.markdown, neutral.wiki])
+def test_mentions_and_issue_references_read_the_same_but_do_not_ping(render: Callable[[str], str]) -> None:
+    assert render("@org/team see #12") == f"@{ZWSP}org/team see #{ZWSP}12"
+
+
+@pytest.mark.parametrize("render", [neutral.markdown, neutral.wiki])
+def test_control_characters_vanish_without_a_trace(render: Callable[[str], str]) -> None:
+    assert render("a\x07b\u202ec\x7f") == "abc"
+
+
+def test_a_wiki_backslash_stays_one_visible_backslash() -> None:
+    assert neutral.wiki("C:\\dir") == f"C:\\{ZWSP}dir"

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 
 from tests.unit.fakes import BOT
-from tests.unit.test_overdue import REMIND, open_ticket
-from tests.unit.test_run import NOW, setup, ticket
+from tests.unit.services.test_remind import REMIND, open_ticket
+from tests.unit.services.test_run import NOW, setup, ticket
 from verifier.adapters.pushgateway import VERDICTS
 from verifier.domain.outcomes import TICKET_OUTCOMES, NotJudged, Outcome
 from verifier.domain.protocol import parse_result

@@ -1,9 +1,30 @@
+"""The plan again once the backend said which series really exists, the histogram bucket check, and the PromQL for
+resources joined through `target_info`.
+
+Planning at its edges: when an early judgement may start, what a pending plan says, label values that need
+escaping in every kind of query, and the threshold a relative condition gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from tests.unit.helpers import RESOLVED, config
-from verifier.domain.planning import IncidentFacts, Pending, QueryPlan, plan
+from verifier.domain.metric import Kind, Metric
+from verifier.domain.planning import (
+    IncidentFacts,
+    Pending,
+    QueryPlan,
+    bucket_check_query,
+    build_query,
+    plan,
+    resolved,
+    selector,
+)
+from verifier.domain.units import MILLISECONDS, SECONDS
 from verifier.errors import ConfigError
 
 DUE = RESOLVED + timedelta(hours=48)
@@ -143,3 +164,166 @@ def test_otel_attribute_labels_before_resolution_use_the_promoted_label() -> Non
     """A backend that cannot list names (Prometheus 2 holds no dotted labels) is asked for `service_name`."""
     cfg = config(metric="app_orders_total", condition="< 5", labels={"service.name": "checkout", "route": "/pay"})
     assert planned(cfg).query == 'sum(increase(app_orders_total{route="/pay",service_name="checkout"}[48h]))'
+
+
+LATER = RESOLVED + timedelta(days=30)
+TRIGGERED = RESOLVED - timedelta(days=2)
+#: What resolution found for `latency_seconds` with `labels: {service: api}`: another name, its labels as the series
+#: carry them, and a resource attribute only `target_info` carries.
+FOUND = Metric(
+    Kind.HISTOGRAM,
+    "http_latency_seconds",
+    SECONDS,
+    notes=("found as http_latency_seconds",),
+    buckets="http_latency_seconds_bucket",
+    matchers=(("service_name", "api"),),
+    info_matchers=(("k8s_cluster", "prod"),),
+)
+JOINED_48H = (
+    '(increase(http_latency_seconds_bucket{service_name="api"}[48h]) and on (job, instance) '
+    'last_over_time(target_info{k8s_cluster="prod"}[48h]))'
+)
+
+
+def _plan(incident: IncidentFacts | None = None, **fields: object) -> QueryPlan:
+    result = plan(config(**fields), RESOLVED, LATER, incident=incident)
+    assert isinstance(result, QueryPlan)
+    return result
+
+
+def test_the_bucket_check_of_a_resolved_histogram_asks_for_the_series_found() -> None:
+    planned = _plan(metric="latency_seconds", condition="< 100ms p99", labels='{service: "api"}')
+    again = resolved(planned, FOUND)
+    assert again.metric == FOUND
+    assert bucket_check_query(again) == f"sum by (le) ({JOINED_48H})"
+    assert again.query == f"histogram_quantile(0.99, sum by (le) ({JOINED_48H}))"
+
+
+def test_only_a_classic_histogram_has_its_buckets_checked() -> None:
+    assert bucket_check_query(_plan(metric="queue_depth", condition="< 100")) is None
+
+
+def test_a_measured_baseline_is_asked_of_the_series_found_at_the_same_moment() -> None:
+    incident = IncidentFacts(triggered_at=TRIGGERED)
+    planned = _plan(incident, metric="latency_seconds", condition="< 50% of baseline p99", baseline_window="1h")
+    assert planned.baseline_query is not None
+    baseline = resolved(planned, FOUND).baseline_query
+    assert baseline is not None
+    assert baseline.query == (
+        'histogram_quantile(0.99, sum by (le) ((increase(http_latency_seconds_bucket{service_name="api"}[1h]) '
+        'and on (job, instance) last_over_time(target_info{k8s_cluster="prod"}[1h]))))'
+    )
+    assert (baseline.at, baseline.window) == (planned.baseline_query.at, timedelta(hours=1))
+
+
+def test_a_baseline_threshold_keeps_its_value_and_takes_the_unit_of_the_series_found() -> None:
+    planned = _plan(IncidentFacts(actual_value=0.8), metric="latency_seconds", condition="< 50% of baseline p99")
+    threshold = resolved(planned, replace(FOUND, unit=MILLISECONDS)).threshold
+    assert threshold is not None and threshold.describe() == "0.4 milliseconds"
+
+
+def test_a_threshold_assumed_in_seconds_is_converted_for_a_series_found_in_seconds_and_the_note_goes() -> None:
+    planned = _plan(metric="queue_latency", condition="< 100ms")
+    assert planned.notes == ("the metric's unit is not known: seconds assumed",)
+    again = resolved(planned, Metric(Kind.GAUGE, "queue_latency_seconds", SECONDS))
+    assert again.threshold is not None and again.threshold.describe() == "0.1 seconds"
+    assert again.notes == ()
+
+
+def test_a_series_found_still_without_a_unit_keeps_one_assumed_unit_note_after_its_own_notes() -> None:
+    planned = _plan(metric="queue_latency", condition="< 100ms")
+    again = resolved(planned, Metric(Kind.GAUGE, "queue_latency", None, notes=("a gauge",)))
+    assert again.notes == ("a gauge", "the metric's unit is not known: seconds assumed")
+    assert again.threshold is not None
+    assert again.threshold.describe() == "0.1 seconds (unit assumed: no unit on the metric)"
+
+
+def test_resources_joined_through_target_info_are_read_over_the_same_range_for_every_kind() -> None:
+    info = (("k8s_cluster", "prod"),)
+    join = 'and on (job, instance) last_over_time(target_info{k8s_cluster="prod"}[2h])'
+    gauge = config(metric="queue_depth", condition="< 100")
+    assert build_query(gauge, replace(gauge.understood, info_matchers=info), timedelta(hours=2)) == (
+        f"(avg_over_time(queue_depth[2h]) {join})"
+    )
+    p999 = config(metric="latency_seconds", condition="< 100ms p99.9")
+    classic = replace(p999.understood, info_matchers=info)
+    assert build_query(p999, classic, timedelta(hours=2)) == (
+        f"histogram_quantile(0.999, sum by (le) ((increase(latency_seconds_bucket[2h]) {join})))"
+    )
+    native = replace(classic, kind=Kind.NATIVE_HISTOGRAM)
+    assert build_query(p999, native, timedelta(hours=2)) == (
+        f"histogram_quantile(0.999, sum((increase(latency_seconds[2h]) {join})))"
+    )
+
+
+def test_a_label_name_with_capitals_is_written_bare() -> None:
+    assert selector("x", (("Service", "api"), ("k8s.pod", "a"))) == 'x{Service="api","k8s.pod"="a"}'
+
+
+def test_an_early_plan_resolved_keeps_its_early_note_and_swaps_the_metrics_notes() -> None:
+    otel = config(metric="http.server.request.duration", unit="s", condition="< 100ms p99")
+    planned = plan(otel, RESOLVED, RESOLVED + timedelta(hours=24), early=True)
+    assert isinstance(planned, QueryPlan)
+    early = f"judged early, before the window ends at {planned.due_at.isoformat()}"
+    assert planned.notes == (*otel.understood.notes, early)
+    assert resolved(planned, FOUND).notes == ("found as http_latency_seconds", early)
+
+
+DUE = RESOLVED + timedelta(hours=48)
+
+
+def test_a_pending_plan_says_when_the_window_ends() -> None:
+    pending = plan(config(metric="x", condition="< 1"), RESOLVED, DUE - timedelta(seconds=1))
+    assert isinstance(pending, Pending)
+    assert pending.reason == "the verification window ends at 2026-11-03T12:00:00+00:00"
+
+
+def test_an_early_judgement_waits_for_a_minute_of_data() -> None:
+    cfg = config(metric="x", condition="< 1", delay="48h", window="1h")
+    start = DUE - timedelta(hours=1)
+    not_yet = plan(cfg, RESOLVED, start + timedelta(seconds=59), early=True)
+    assert isinstance(not_yet, Pending) and not_yet.due_at == DUE
+    assert not_yet.reason == "the verification window has not begun (it starts 2026-11-03T11:00:00+00:00)"
+    ready = plan(cfg, RESOLVED, start + timedelta(minutes=2), early=True)
+    assert isinstance(ready, QueryPlan) and ready.end == start + timedelta(minutes=2)
+    assert ready.query == "avg_over_time(x[2m])"
+
+
+@pytest.mark.parametrize(
+    ("metric", "query"),
+    [
+        ("jobs_total", 'sum(increase(jobs_total{path="C:\\\\tmp\\"a\\"\\nb"}[48h]))'),
+        ("queue_depth", 'avg_over_time(queue_depth{path="C:\\\\tmp\\"a\\"\\nb"}[48h])'),
+    ],
+)
+def test_label_values_are_escaped_in_every_kind_of_query(metric: str, query: str) -> None:
+    cfg = config(metric=metric, condition="< 1", labels='{path: "C:\\\\tmp\\"a\\"\\nb"}')
+    planned = plan(cfg, RESOLVED, RESOLVED + timedelta(days=30))
+    assert isinstance(planned, QueryPlan) and planned.query == query
+
+
+def test_a_relative_threshold_is_in_the_metrics_own_unit_and_not_assumed() -> None:
+    cfg = config(metric="rpc_duration_milliseconds", condition="< 50% of baseline p99")
+    planned = plan(cfg, RESOLVED, RESOLVED + timedelta(days=30), incident=IncidentFacts(actual_value=800.0))
+    assert isinstance(planned, QueryPlan) and planned.threshold is not None
+    assert planned.threshold.value == 400.0 and not planned.threshold.assumed
+    assert planned.threshold.unit is not None and planned.threshold.unit.name == "milliseconds"
+
+
+def test_a_measured_baseline_spans_its_own_window() -> None:
+    cfg = config(metric="x_seconds", condition="<= 0.5x baseline p99", baseline_window="90m")
+    facts = IncidentFacts(triggered_at=RESOLVED - timedelta(days=3))
+    planned = plan(cfg, RESOLVED, RESOLVED + timedelta(days=30), incident=facts)
+    assert isinstance(planned, QueryPlan) and planned.baseline_query is not None
+    assert planned.baseline_query.window == timedelta(minutes=90)
+
+
+def test_a_relative_condition_without_its_baseline_says_what_is_missing() -> None:
+    with pytest.raises(ConfigError) as error:
+        plan(config(metric="x_seconds", condition="< 50% of baseline"), RESOLVED, DUE)
+    assert str(error.value).endswith(
+        "is relative to a baseline, but the ticket records no incident value and no baseline_window is set"
+    )
+    with pytest.raises(ConfigError) as error:
+        plan(config(metric="x_seconds", condition="< 50% of baseline", baseline_window="1h"), RESOLVED, DUE)
+    assert str(error.value).endswith("needs the incident's trigger time, and the ticket's context records none")

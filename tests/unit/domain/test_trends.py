@@ -1,16 +1,21 @@
-"""The report's fix-hold trend: week by week, from the tickets' own result comments."""
+"""The report's fix-hold trend: week by week, from the tickets' own result comments.
+
+The fix-hold trend through its own functions: which results fall in which week, and the report section exactly
+as it reads.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from tests.unit.domain.test_report import NOW, POLICY, QUARTER, WEEK_AGO, make
 from tests.unit.fakes import BOT, FakeTracker
-from tests.unit.test_report import NOW, POLICY, QUARTER, WEEK_AGO, make
 from verifier.domain.render import render_result
 from verifier.domain.report import as_json, as_markdown, build_report, listing_since
 from verifier.domain.tickets import Comment, Flavour, Ticket
-from verifier.domain.trends import Trend
+from verifier.domain.trends import WEEK, Trend
+from verifier.domain.trends import as_markdown as trend_markdown
 from verifier.domain.verdicts import Outcome, Verdict
 from verifier.services.report import make_report
 from verifier.services.run import RunOptions
@@ -108,3 +113,56 @@ def test_an_empty_trend_is_still_a_valid_report() -> None:
     assert trend.sparkline("nobody") == ""
     report = build_report([], since=WEEK_AGO, now=NOW, policy=POLICY, trend_weeks=4)
     assert "| service | trend | last judged week |" in as_markdown(report)
+
+
+NOW_BEHAVIOUR = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+OWN = frozenset({BOT})
+
+
+def _judged(key: str, *results: tuple[datetime, Outcome]) -> Ticket:
+    ticket = make(key, "checkout", created_days=200, resolved_days=100)
+    assert ticket.resolved_at is not None
+    comments = tuple(
+        Comment(f"{key}-{i}", BOT, render_result(Verdict(outcome, "x"), ticket.resolved_at, Flavour.MARKDOWN), at)
+        for i, (at, outcome) in enumerate(results)
+    )
+    return Ticket(**{**ticket.__dict__, "comments": comments})
+
+
+def _rates(trend: Trend) -> list[tuple[int, int]]:
+    return [(w.verified, w.failed) for w in trend.groups.get("checkout", [])]
+
+
+def test_a_one_week_trend_is_the_last_week() -> None:
+    assert Trend.ending(NOW_BEHAVIOUR, 1).starts == [NOW_BEHAVIOUR - WEEK]
+
+
+def test_a_result_at_the_first_instant_counts_and_one_at_the_reports_end_does_not() -> None:
+    trend = Trend.ending(NOW_BEHAVIOUR, 2)
+    trend.add(_judged("T-1", (NOW_BEHAVIOUR - 2 * WEEK, Outcome.FAILED)), ["checkout"], OWN)
+    trend.add(_judged("T-2", (NOW_BEHAVIOUR, Outcome.VERIFIED)), ["checkout"], OWN)
+    assert _rates(trend) == [(0, 1), (0, 0)]
+
+
+def test_every_regressed_fix_of_a_week_counts() -> None:
+    trend = Trend.ending(NOW_BEHAVIOUR, 1)
+    for key in ("T-1", "T-2", "T-3"):
+        trend.add(_judged(key, (NOW_BEHAVIOUR - timedelta(days=1), Outcome.FAILED)), ["checkout"], OWN)
+    assert _rates(trend) == [(0, 3)]
+
+
+def test_the_trend_section_reads_as_documented() -> None:
+    trend = Trend.ending(NOW_BEHAVIOUR, 3)
+    trend.add(_judged("T-1", (NOW_BEHAVIOUR - timedelta(days=1), Outcome.VERIFIED)), ["checkout"], OWN)
+    trend.add(_judged("T-2", (NOW_BEHAVIOUR - timedelta(days=16), Outcome.FAILED)), ["checkout"], OWN)
+    assert trend_markdown(trend, "service", lambda name: f"*{name}*") == [
+        "",
+        "### Fix-hold trend, 3 weeks",
+        "",
+        "One block a week, oldest first (weeks starting 2026-11-05 to 2026-11-19): ▁ no fix held, █ every fix held, "
+        "· nothing judged.",
+        "",
+        "| service | trend | last judged week |",
+        "|---|---|---|",
+        "| *checkout* | `▁·█` | 100% (1 held, 0 regressed) |",
+    ]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.unit.helpers import config
-from tests.unit.test_resolve_behaviour import CatalogMetrics
+from tests.unit.services.test_resolve import CatalogMetrics
 from verifier.domain.measurement import Measurement, Series
 from verifier.domain.otel import Escaping, escape_name, label_forms
 from verifier.domain.planning import QueryPlan, plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.unit.fakes import FakeMetrics
 from tests.unit.helpers import instant
-from tests.unit.test_evaluate_and_report_service import BLOCK, NOW, QUERY, RESOLVED
+from tests.unit.services.test_evaluate_and_report_service import BLOCK, NOW, QUERY, RESOLVED
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.measurement import Measurement, Series
 from verifier.services.evaluate import evaluate_text

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
-from tests.unit.test_filing_file import LATENCY_QUERY, NOW, TRIGGERED, document, text
+from tests.unit.services.test_filing_file import LATENCY_QUERY, NOW, TRIGGERED, document, text
 from verifier.domain.action_items import ActionItem, bound_facts, fingerprint_in
 from verifier.domain.binding import signed_for
 from verifier.domain.config import canonical

@@ -22,7 +22,7 @@ from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, ConfigError, QueryRejected
 from verifier.services.filing import as_json, as_text, file_items
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TRIGGERED = datetime(2026, 11, 20, 9, 41, tzinfo=UTC)
 LATENCY_QUERY = "histogram_quantile(0.99, sum by (le) (increase(http_server_request_duration_seconds_bucket[48h])))"

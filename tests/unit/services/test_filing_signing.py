@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from tests.unit.fakes import FakeTracker
-from tests.unit.test_filing_file import NOW, document, text
+from tests.unit.services.test_filing_file import NOW, document, text
 from verifier.domain.binding import signed_for
 from verifier.domain.config import canonical
 from verifier.domain.filing import parse_filing

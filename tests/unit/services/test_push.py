@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from tests.unit.services.test_remind import NOW, REMIND, open_ticket, setup
+from tests.unit.services.test_run import ticket
 from tests.unit.test_bootstrap import Built, github_env
-from tests.unit.test_overdue import NOW, REMIND, open_ticket, setup
-from tests.unit.test_run import ticket
 from verifier.cli import main
 from verifier.errors import MetricsError, VerifierError
 from verifier.services.push import by_service, push_metrics

@@ -11,8 +11,8 @@ import structlog
 
 from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
-from tests.unit.test_run import QUERY, RacingTracker
-from tests.unit.test_run import ticket as done
+from tests.unit.services.test_run import QUERY, RacingTracker
+from tests.unit.services.test_run import ticket as done
 from verifier.domain.tickets import Ticket
 from verifier.errors import BackendUnavailable, TrackerError
 from verifier.services.run import RunOptions, run

@@ -14,8 +14,8 @@ import pytest
 
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
+from tests.unit.services.test_run import NOW, setup, ticket
 from tests.unit.test_bootstrap import Built, clean_env, github_env
-from tests.unit.test_run import NOW, setup, ticket
 from verifier import logs
 from verifier.cli import main
 from verifier.domain.tickets import Ticket
