@@ -116,8 +116,14 @@ def _parser() -> argparse.ArgumentParser:
         help="also judge tickets judged elsewhere (the article's script's result comment or a verified/failed "
         "label, and no result of this tool): they are skipped otherwise",
     )
-    run.add_argument("--report", metavar="FILE", help="write the run report as JSON to FILE")
-    run.add_argument("--json", action="store_true", help="print the run report as JSON instead of a table")
+    run.add_argument(
+        "--summary-file",
+        metavar="FILE",
+        help="also write this run's summary as JSON to FILE (what --json prints; the weekly review is `report`)",
+    )
+    # The flag's old name, taken for the `report` command too often: still works, says so once (#23).
+    run.add_argument("--report", metavar="FILE", dest="summary_file", action=_Renamed, help=argparse.SUPPRESS)
+    run.add_argument("--json", action="store_true", help="print the run summary as JSON instead of a table")
     run.set_defaults(handler=_run)
 
     report = commands.add_parser(
@@ -286,6 +292,21 @@ def _evaluate(args: argparse.Namespace, adapters: Adapters | None) -> int:
     return for_verdict(report["verdict"])
 
 
+class _Renamed(argparse.Action):
+    """`run --report`, the old name of `--summary-file`: stores its value there and prints one deprecation line
+    on stderr."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        print("warning: run --report is deprecated, use --summary-file (the same JSON)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
     import signal
     import threading
@@ -305,8 +326,8 @@ def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
         )
         context.resolve_trust()
         report = run(context.tracker, context.metrics, options, datetime.now(UTC), stop)
-        if args.report:
-            with open(args.report, "w", encoding="utf-8") as handle:
+        if args.summary_file:
+            with open(args.summary_file, "w", encoding="utf-8") as handle:
                 json.dump(redaction.redact_data(as_json(report)), handle, indent=2)
         if args.json:
             for piece in json_text(report):  # a ticket at a time: 50,000 tickets' dicts never held at once

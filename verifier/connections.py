@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -24,8 +24,9 @@ from pydantic import (
 )
 
 from verifier import defaults
+from verifier.defaults import PRIORITIES
 from verifier.domain.item_fields import FIELD_NAME
-from verifier.domain.models import PRIORITIES
+from verifier.redaction import basic_auth
 
 __all__ = ["GitHubConnection", "JiraConnection", "PrometheusConnection", "comma_list"]
 
@@ -39,6 +40,19 @@ def comma_list(value: Any) -> Any:
 
 #: A tuple that may also be given as comma-separated text.
 CommaList = Annotated[tuple[str, ...], BeforeValidator(comma_list)]
+
+
+def priority_map(value: str, form: str, accept: Callable[[str, str], bool]) -> dict[str, str]:
+    """`P0=a,P1=b` (as a setting is written: a priority's value for some priorities) as {"P0": "a", "P1": "b"},
+    keys in upper case; a part without `=`, or one `accept(key, value)` refuses, is an error showing `form`."""
+    mapping: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        key, sep, text = part.partition("=")
+        key, text = key.strip().upper(), text.strip()
+        if not sep or not accept(key, text):
+            raise ValueError(f"'{part}' is not {form}")
+        mapping[key] = text
+    return mapping
 
 
 class PrometheusConnection(BaseModel):
@@ -59,8 +73,8 @@ class PrometheusConnection(BaseModel):
     verify_tls: bool = True
     timeout_seconds: float = Field(default=defaults.TIMEOUT_SECONDS, gt=0)
     query_timeout: str | None = None
-    retries: int = Field(default=3, ge=0)
-    backoff_seconds: float = Field(default=0.5, ge=0)
+    retries: int = Field(default=defaults.METRICS_RETRIES, ge=0)
+    backoff_seconds: float = Field(default=defaults.METRICS_BACKOFF_SECONDS, ge=0)
 
     @field_validator("url")
     @classmethod
@@ -75,6 +89,14 @@ class PrometheusConnection(BaseModel):
         if any(name.lower() == "authorization" for name in headers):
             raise ValueError("Authorization is set through bearer_token or username/password, not headers")
         return headers
+
+    def secrets(self) -> list[str]:
+        """What this connection sends that no output may show and no answer may repeat back into a comment or a
+        report: the token or password, the Basic header they make, and every header value."""
+        values = [v.get_secret_value() for v in (self.bearer_token, self.password) if v is not None]
+        if self.username is not None and self.password is not None:
+            values.append(basic_auth(self.username, self.password.get_secret_value()))
+        return [*values, *self.headers.values()]
 
     @model_validator(mode="after")
     def _check_auth(self) -> Self:
@@ -137,13 +159,8 @@ class JiraConnection(BaseModel):
         """`P0=Highest,P1=High,P2=3` (as a setting is written): a name, or an id when all digits."""
         if not isinstance(value, str):
             return value
-        mapping: dict[str, str] = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            key, sep, name = part.partition("=")
-            if not sep or key.strip().upper() not in PRIORITIES or not name.strip():
-                raise ValueError(f"'{part}' is not P0..P3=<priority name or id> (e.g. P0=Highest,P1=High)")
-            mapping[key.strip().upper()] = name.strip()
-        return mapping
+        form = "P0..P3=<priority name or id> (e.g. P0=Highest,P1=High)"
+        return priority_map(value, form, lambda key, name: key in PRIORITIES and bool(name))
 
     @field_validator("priorities")
     @classmethod

@@ -24,11 +24,15 @@ OVERDUE_LABEL = "overdue"
 JIRA_NOT_A_FIX = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
 GITHUB_NOT_A_FIX = ("not_planned", "duplicate")
 
+#: The priorities of an action item, most urgent first (the seed's).
+PRIORITIES = ("P0", "P1", "P2", "P3")
 #: Days each priority may stay open, and the priority of a ticket that names none.
-SLA_DAYS: Mapping[str, int] = MappingProxyType({"P0": 3, "P1": 7, "P2": 30, "P3": 90})
-PRIORITY = "P2"
+SLA_DAYS: Mapping[str, int] = MappingProxyType(dict(zip(PRIORITIES, (3, 7, 30, 90), strict=True)))
+PRIORITY = PRIORITIES[2]
 #: Jira's default priority scheme, by name (a number in the setting is a priority id instead).
-JIRA_PRIORITIES: Mapping[str, str] = MappingProxyType({"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"})
+JIRA_PRIORITIES: Mapping[str, str] = MappingProxyType(
+    dict(zip(PRIORITIES, ("Highest", "High", "Medium", "Low"), strict=True))
+)
 JIRA_ISSUE_TYPE = "Bug"
 GITHUB_API_URL = "https://api.github.com"
 #: Where Jira Cloud's API is reached with a scoped API token: `<gateway>/ex/jira/<cloud id>/rest/api/...`.
@@ -40,6 +44,8 @@ TOKEN_EXPIRY_WARNING_DAYS = 14
 
 #: The run.
 LOOKBACK_DAYS = 90
+#: Seconds between scheduled runs (the chart's schedule, every six hours): the dry run's first-run plan.
+RUN_INTERVAL_SECONDS = 6 * 3600
 #: Seconds a window's end must be old before it is judged: OTLP batches arrive late, samples out of order.
 SETTLE_SECONDS = 300
 #: What a later re-check (`recheck_after`) that finds a regression does besides its comment and label: `comment`
@@ -61,6 +67,10 @@ POOL_SIZE = MAX_CONCURRENCY + 1
 MAX_WRITES = 200
 #: The total deadline of one request: connecting, the headers and the whole body (`verifier.adapters.http`).
 TIMEOUT_SECONDS = 30.0
+#: A metrics query that failed on the way (no connection, an overloaded backend's or proxy's status) is sent
+#: again at most this many times, the waits growing from `METRICS_BACKOFF_SECONDS` (urllib3's Retry backoff).
+METRICS_RETRIES = 3
+METRICS_BACKOFF_SECONDS = 0.5
 #: The largest answer read from the metrics backend (queries are aggregated, so a due ticket's answer is small)
 #: and from a tracker (a page of 100 tickets with their changelogs and inline comments).
 METRICS_MAX_ANSWER_BYTES = 8 * 1024 * 1024

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from verifier.domain.outcomes import Outcome
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -65,12 +67,12 @@ def run_help() -> str:
 
 
 def for_verdict(verdict: str) -> ExitCode:
-    """`evaluate`'s exit code for a verdict name."""
+    """`evaluate`'s exit code for a verdict (its name, as the JSON report carries it)."""
     return {
-        "VERIFIED": ExitCode.OK,
-        "FAILED": ExitCode.FAILED,
-        "INVALID": ExitCode.INVALID,
-        "INCONCLUSIVE": ExitCode.INCONCLUSIVE,
-        "PENDING": ExitCode.PENDING,
-        "ERROR": ExitCode.BACKEND_ERROR,
-    }[verdict]
+        Outcome.VERIFIED: ExitCode.OK,
+        Outcome.FAILED: ExitCode.FAILED,
+        Outcome.INVALID: ExitCode.INVALID,
+        Outcome.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
+        Outcome.PENDING: ExitCode.PENDING,
+        Outcome.ERROR: ExitCode.BACKEND_ERROR,
+    }[Outcome(verdict)]

@@ -7,10 +7,10 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from verifier.domain.action_items import ActionItem
 from verifier.domain.alerts import AlertRule
 from verifier.domain.identity import Identities
 from verifier.domain.measurement import Measurement
-from verifier.domain.models import ActionItem
 from verifier.domain.outcomes import RunOutcome
 from verifier.domain.tickets import Filed, Flavour, Ticket
 
@@ -106,7 +106,7 @@ class Tracker(Protocol):
         is none), and the keys of tickets carrying the fingerprint that another account created (`squatted`).
 
         Searches the tickets labelled with the incident (Jira `incident-<id>`, GitHub `incident:<id>`) and
-        matches the fingerprint their body carries (`models.fingerprint_in`); the title alone is not trusted,
+        matches the fingerprint their body carries (`action_items.fingerprint_in`); the title alone is not trusted,
         since people rename tickets, and only a ticket the tool's own account created counts (`tickets.own_filing`).
         Search indexes lag behind writes (Jira Cloud by seconds), so a filing
         repeated at once may not see a ticket just created.
@@ -121,7 +121,7 @@ class Tracker(Protocol):
     def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
         """File `item` as a new ticket and return it as the tracker now shows it.
 
-        Title `[Post-Incident] <title>`, body `models.render_body` in this tracker's flavour (the v1 config block,
+        Title `[Post-Incident] <title>`, body `action_items.render_body` in this tracker's flavour (the v1 config block,
         the incident facts and the fingerprint), the seed's labels (post-incident, the incident, ...) plus the
         item's own, its priority and assignee. `config_comment` also writes the seed's "Automated Verification
         Config" comment where the seed has one (Jira), and only when its three fields say exactly what the

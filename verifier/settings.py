@@ -37,9 +37,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from verifier import defaults
-from verifier.connections import CommaList, GitHubConnection, JiraConnection, PrometheusConnection
+from verifier.connections import CommaList, GitHubConnection, JiraConnection, PrometheusConnection, priority_map
 from verifier.errors import SettingsError
-from verifier.redaction import basic_auth
 
 if TYPE_CHECKING:
     from verifier.ports import Tracker
@@ -76,13 +75,6 @@ class MetricsSettings(PrometheusConnection, BaseSettings, _Secrets):
         """Whether the environment names a backend (its URL variable is set): commands that can do without
         metrics (`file`) load these settings only then."""
         return bool(os.environ.get(str(cls.model_config.get("env_prefix", "")) + "URL"))
-
-    def secrets(self) -> list[str]:
-        """Also the Basic header the password makes, and every header value: a backend may echo them back."""
-        values = super().secrets()
-        if self.username is not None and self.password is not None:
-            values.append(basic_auth(self.username, self.password.get_secret_value()))
-        return [*values, *self.headers.values()]
 
     @field_validator("graph_url", "grafana_url")
     @classmethod
@@ -244,7 +236,7 @@ class RunSettings(BaseSettings, _Secrets):
     dry_run: bool = False
     trusted_authors: Annotated[CommaList, NoDecode] = ()
     rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
-    run_interval_seconds: int = Field(default=21600, ge=60)  # the schedule's interval: the dry run's plan
+    run_interval_seconds: int = Field(default=defaults.RUN_INTERVAL_SECONDS, ge=60)  # the dry run's plan
     # Open action items: days each priority may stay open (`report`, reminders), and whether `run` reminds.
     sla_days: Annotated[dict[str, int], NoDecode] = Field(default_factory=lambda: dict(defaults.SLA_DAYS))
     overdue_reminders: bool = False
@@ -282,13 +274,7 @@ class RunSettings(BaseSettings, _Secrets):
         """`P0=3,P1=7,P2=30,P3=90`; a priority left out keeps its default."""
         if not isinstance(value, str):
             return value
-        mapping: dict[str, str] = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            key, sep, days = part.partition("=")
-            if not sep or not days.strip().isdigit():
-                raise ValueError(f"'{part}' is not P0..P3=<days> (e.g. P0=3,P1=7,P2=30,P3=90)")
-            mapping[key.strip().upper()] = days.strip()
-        return mapping
+        return priority_map(value, "P0..P3=<days> (e.g. P0=3,P1=7,P2=30,P3=90)", lambda _, days: days.isdigit())
 
     @field_validator("sla_days")
     @classmethod

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from verifier import bootstrap, logs
+from verifier.domain.action_items import ActionItem, IncidentContext, render_body
 from verifier.domain.formats import find_config
-from verifier.domain.models import ActionItem, IncidentContext, render_body
 from verifier.domain.report import as_markdown
 from verifier.domain.tickets import Flavour
 from verifier.services.report import make_report

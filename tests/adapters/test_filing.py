@@ -23,9 +23,9 @@ from verifier.adapters.jira import JiraTracker, seed_comment
 from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection, JiraConnection
+from verifier.domain.action_items import fingerprint_in, incident_facts
 from verifier.domain.filing import FilingDocument, parse_filing
 from verifier.domain.formats import find_config
-from verifier.domain.models import fingerprint_in, incident_facts
 from verifier.domain.selection import select_config
 from verifier.errors import ConfigError
 from verifier.services.filing import file_items

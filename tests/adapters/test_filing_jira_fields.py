@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.adapters.test_filing import TRIGGERED, action_items, cli, created, jira_env, jira_tracker, parsed
-from verifier.domain.models import ActionItem, IncidentContext
+from verifier.domain.action_items import ActionItem, IncidentContext
 from verifier.errors import TrackerError
 from verifier_sandbox.jira import JiraSandbox
 

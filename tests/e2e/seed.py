@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.backends import History, quiet_anchor
+from verifier.domain.action_items import ActionItem, IncidentContext, render_body
 from verifier.domain.formats import find_config
-from verifier.domain.models import ActionItem, IncidentContext, render_body
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Flavour
 from verifier_sandbox.github import GitHubSandbox

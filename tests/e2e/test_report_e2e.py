@@ -19,8 +19,8 @@ import pytest
 
 from tests.e2e.conftest import TRACKERS, make_desk
 from tests.e2e.seed import BOT, LABEL, REPO_ROOT, Desk, GitHubDesk, JiraDesk, base_env, run_cli
+from verifier.domain.action_items import ActionItem, IncidentContext, render_body
 from verifier.domain.formats import find_config
-from verifier.domain.models import ActionItem, IncidentContext, render_body
 from verifier.domain.render import render_result
 from verifier.domain.verdicts import Outcome, Verdict
 

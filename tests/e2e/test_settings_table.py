@@ -703,7 +703,7 @@ CHECKS: dict[str, Check] = {
         "needs a backend that stalls past the deadline",
     ),
     "VERIFIER_SETTLE_SECONDS": Elsewhere(
-        "tests/unit/test_settle_and_lookback.py::test_the_settling_delay_is_a_setting",
+        "tests/unit/services/test_settle_and_lookback.py::test_the_settling_delay_is_a_setting",
         "the CLI with the variable set, judged against the fakes at a fixed clock",
     ),
     "VERIFIER_RECHECK_ACTION": Elsewhere(

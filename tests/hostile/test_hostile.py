@@ -40,9 +40,9 @@ from tests.e2e.seed import (
     wiki,
 )
 from tests.integration.backends import PrometheusServer
+from verifier.domain.action_items import ActionItem, render_body
 from verifier.domain.binding import signed_body
 from verifier.domain.formats import find_config
-from verifier.domain.models import ActionItem, render_body
 from verifier.domain.neutral import ZWSP
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import pytest
 from tests.ports.conftest import Harness
 from tests.unit.helpers import config
 from verifier import defaults
-from verifier.domain.models import ActionItem, IncidentContext, fingerprint_in
+from verifier.domain.action_items import ActionItem, IncidentContext, fingerprint_in
 from verifier.errors import TrackerError
 
 LABEL = defaults.LABEL

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from verifier.defaults import GITHUB_NOT_A_FIX, JIRA_NOT_A_FIX
+from verifier.domain.action_items import ActionItem, fingerprint_in, render_body
 from verifier.domain.identity import Identities, split_entry
 from verifier.domain.measurement import Measurement, Series
-from verifier.domain.models import ActionItem, fingerprint_in, render_body
 from verifier.domain.tickets import Comment, Filed, Flavour, Ticket, fold_resolution, own_filing
 from verifier.errors import MetricsError, TrackerError
 
@@ -141,7 +141,25 @@ class FakeMetrics:
         answer = self.answers.get(query, default)
         if isinstance(answer, MetricsError):
             raise answer
-        return answer(at) if callable(answer) else answer
+        return as_sent(answer(at) if callable(answer) else answer)
 
     def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> Measurement:
-        return self.instant(query, end)
+        """A function of time is evaluated at every step from `start` to `end`, as a backend evaluates a range
+        query (tests/ports/test_metrics_port.py); a Measurement is answered as the test wrote its points."""
+        answer = self.answers.get(query)
+        if not callable(answer):
+            return self.instant(query, end)
+        self.asked.append((query, end))
+        points: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
+        at = start
+        while at <= end:
+            for series in answer(at).series:
+                points.setdefault(series.labels, []).extend(series.points)
+            at += timedelta(seconds=step_seconds)
+        return as_sent(Measurement(tuple(Series(labels, tuple(found)) for labels, found in points.items())))
+
+
+def as_sent(answer: Measurement) -> Measurement:
+    """An answer as the Prometheus adapter hands it on: each series' labels sorted by name, the series by labels."""
+    series = (Series(tuple(sorted(s.labels)), s.points) for s in answer.series)
+    return replace(answer, series=tuple(sorted(series, key=lambda s: s.labels)))

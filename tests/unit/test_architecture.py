@@ -121,3 +121,24 @@ def test_the_reader_sees_cycles_at_every_level_and_private_names() -> None:
     assert cycles(graph(known)) == [["pkg.a", "pkg.b", "pkg.c"]]
     assert private_imports(known) == ["pkg.c imports _secret from pkg.a"]
     assert cycles(graph({**known, "pkg.b": ""})) == []
+
+
+def reaches(edges: Mapping[str, set[str]], start: str) -> set[str]:
+    """Every module `start` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for child in edges.get(todo.pop(), ()):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen
+
+
+def test_the_shared_vocabulary_sits_at_the_bottom() -> None:
+    """The run's outcomes import nothing of the tool; the SLA rule and the reminders stand on tickets, the
+    protocol and the defaults, not on the weekly report (#23)."""
+    edges = graph(modules(ROOT / "verifier"))
+    assert reaches(edges, "verifier.domain.outcomes") == set()
+    assert reaches(edges, "verifier.domain.sla") <= {"verifier", "verifier.defaults", "verifier.domain.tickets"}
+    assert "verifier.domain.report" not in reaches(edges, "verifier.domain.reminders")

@@ -14,7 +14,7 @@ import structlog
 
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
-from tests.unit.test_run import QUERY, ticket
+from tests.unit.services.test_run import QUERY, ticket
 from verifier import bootstrap
 from verifier.bootstrap import Adapters, app
 from verifier.cli import main

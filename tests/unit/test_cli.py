@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_formats import SEED_COMMENT, SEED_SECTION
+from tests.unit.domain.test_formats import SEED_COMMENT, SEED_SECTION
 from verifier.cli import main
 
 
@@ -56,3 +56,38 @@ def test_python_dash_m_and_help_do_not_import_tracker_clients() -> None:
     probe = "import sys, runpy; sys.argv=['x','--help']\ntry: runpy.run_module('verifier', run_name='__main__')\nexcept SystemExit: pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] in ('jira','github','prometheus_api_client','yaml')))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]")
+
+
+@pytest.mark.parametrize(
+    ("flag", "warning"),
+    [("--summary-file", ""), ("--report", "warning: run --report is deprecated, use --summary-file")],
+)
+def test_run_writes_its_summary_to_a_file_under_the_new_flag_and_the_old_one(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    flag: str,
+    warning: str,
+) -> None:
+    """`run --report FILE` was taken for the `report` command: renamed `--summary-file` (#23); the old name still
+    writes the same JSON and says, on one line of stderr, that it is deprecated."""
+    from datetime import UTC, datetime, timedelta
+
+    import structlog
+
+    from tests.unit.services.test_run import ticket
+    from tests.unit.test_bootstrap import Built, github_env
+
+    request.addfinalizer(structlog.reset_defaults)  # the run's logger writes to this test's captured stderr
+    github_env(monkeypatch)
+    built = Built()
+    built.tracker.add(ticket("acme/api#1", resolved_at=datetime.now(UTC) - timedelta(days=3)))
+    path = tmp_path / "summary.json"
+    assert main(["run", "--json", flag, str(path)], adapters=built.adapters()) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(path.read_text()) == json.loads(out)
+    assert json.loads(out)["counts"] == {"VERIFIED": 1}
+    assert [line for line in err.splitlines() if "deprecated" in line] == (
+        [warning + " (the same JSON)"] * bool(warning)
+    )

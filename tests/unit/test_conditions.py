@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier import defaults
+from verifier.domain.action_items import ActionItem, IncidentContext
 from verifier.domain.alerts import AlertCondition, AlertRule
 from verifier.domain.binding import signed_body, signed_for
 from verifier.domain.conditions import RANK, combine, worst
 from verifier.domain.config import VerificationConfig, build_config, canonical, render_config
 from verifier.domain.formats import find_config
 from verifier.domain.measurement import Measurement, Series
-from verifier.domain.models import ActionItem, IncidentContext
 from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan, alert_selector, plan
 from verifier.domain.protocol import config_fingerprint

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from tests.unit.test_overdue import open_ticket
 from verifier import defaults
+from verifier.defaults import PRIORITIES
 from verifier.domain.item_fields import MAX_FIELDS, MAX_VALUE, due_date, parse_fields, parse_issue, unmapped
-from verifier.domain.models import PRIORITIES
-from verifier.domain.report import due_date as report_due_date
+from verifier.domain.sla import due_date as report_due_date
 from verifier.errors import ConfigError
 
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC))

@@ -1,3 +1,12 @@
+"""What mutation testing of verifier/settings.py found no test holding (#27): how a bad setting is named, and a
+secret file that cannot be read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
 import pytest
 
 from verifier.errors import SettingsError
@@ -76,3 +85,64 @@ def test_secret_values_never_appear_in_settings_errors(monkeypatch: pytest.Monke
         load(MetricsSettings)
     assert "hunter2-secret" not in str(error.value)
     assert "VERIFIER_PROMETHEUS_URL" in str(error.value)
+
+
+def problems(cls: type, monkeypatch: pytest.MonkeyPatch, **env: str) -> list[str]:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load(cls)
+    return list(error.value.problems)
+
+
+def test_a_check_across_github_fields_names_the_github_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert problems(
+        GitHubSettings,
+        monkeypatch,
+        VERIFIER_GITHUB_REPOSITORY="acme/api",
+        VERIFIER_GITHUB_TOKEN="t",
+        VERIFIER_GITHUB_APP_ID="1",
+    ) == ["VERIFIER_GITHUB_*: set either token or app_id + app_private_key + installation_id, not both"]
+
+
+def test_a_check_across_fields_of_a_class_without_a_family_is_the_message_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert problems(
+        MetricsSettings,
+        monkeypatch,
+        VERIFIER_PROMETHEUS_URL="https://p.example",
+        VERIFIER_PROMETHEUS_BEARER_TOKEN="tok-1234",
+        VERIFIER_PROMETHEUS_USERNAME="u",
+    ) == ["bearer_token and username/password are mutually exclusive: set one or the other"]
+
+
+def test_a_setting_read_under_a_name_of_its_own_is_named_by_that_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    (problem,) = problems(
+        MetricsSettings, monkeypatch, VERIFIER_PROMETHEUS_URL="https://p.example", VERIFIER_GRAPH_URL="ftp://x"
+    )
+    assert problem.startswith("VERIFIER_GRAPH_URL: must be http(s)://"), problem
+
+
+def test_a_secret_file_that_cannot_be_read_is_named_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A file the Pod's user cannot read (fsGroup, modes) is one line naming it and why. The tests run as root,
+    who reads any file, so the refusal the kernel would give another user is made here, for that file only."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    token = secrets / "VERIFIER_JIRA_API_TOKEN"
+    token.write_text("token-1234")
+    token.chmod(0o000)
+    read_text = Path.read_text
+
+    def refused(self: Path, *args: object, **kwargs: object) -> str:
+        if self == token and os.geteuid() == 0:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", refused)
+    monkeypatch.setenv("VERIFIER_SECRETS_DIR", str(secrets))
+    assert problems(
+        JiraSettings, monkeypatch, VERIFIER_JIRA_URL="https://jira.example", VERIFIER_JIRA_EMAIL="sre@example.com"
+    ) == [f"VERIFIER_SECRETS_DIR: cannot read {token}: Permission denied"]

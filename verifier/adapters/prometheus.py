@@ -44,7 +44,7 @@ from verifier.connections import PrometheusConnection
 from verifier.domain.alerts import AlertRule
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import AnswerTooLarge, BackendUnavailable, MetricsError, QueryRejected
-from verifier.redaction import MIN_LENGTH, basic_auth, redact
+from verifier.redaction import MIN_LENGTH, redact
 
 MAX_GET_QUERY_BYTES = 4096
 """Longer queries go as a POST form: URLs past a few KiB are cut or refused by proxies and servers."""
@@ -210,11 +210,7 @@ class PrometheusMetrics:
 
     def _secrets(self) -> list[str]:
         """What this connection sends that no answer may repeat back into a comment or a report."""
-        c = self.connection
-        values = [v.get_secret_value() for v in (c.bearer_token, c.password) if v is not None]
-        if c.username is not None and c.password is not None:
-            values.append(basic_auth(c.username, c.password.get_secret_value()))
-        return [v for v in (*values, *c.headers.values()) if len(v) >= MIN_LENGTH]
+        return [v for v in self.connection.secrets() if len(v) >= MIN_LENGTH]
 
     def _optional(self, endpoint: str, params: dict[str, str], query: str) -> Any:
         """An API some backends lack (404) or refuse: None then, and the caller does without."""

@@ -1,6 +1,6 @@
 """What a verdict asks of the tracker, as data: comments, labels, a reopen. The run applies them.
 
-`decide` is the one place that settles a ticket's writes, from the ticket as re-read just before writing; the
+`missing_writes` is the one place that settles a ticket's writes, from the ticket as re-read just before writing; the
 budget charge is one per write request the decision needs.
 
 Applying is idempotent by construction: the result comment (with its marker) is written first and records the
@@ -137,7 +137,7 @@ class Decision:
         return len(self.actions)
 
 
-def decide(
+def missing_writes(
     verdict: Verdict,
     listed_resolved_at: datetime | None,
     ticket: Ticket,

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from verifier import defaults
+
 KINDS = ("comment", "label", "reopen", "reminder")
 
 
@@ -19,7 +21,7 @@ class Plan:
     by_kind: dict[str, int] = field(default_factory=dict)  # what they write: a comment and a label may share one
     budget: int = 0
     runs: int | None = None  # runs the budget needs to write it all; None: some ticket never fits
-    interval: timedelta = timedelta(hours=6)
+    interval: timedelta = timedelta(seconds=defaults.RUN_INTERVAL_SECONDS)
 
     @property
     def last_run_after(self) -> timedelta | None:

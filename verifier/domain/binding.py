@@ -5,9 +5,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import replace
 
+from verifier.domain.action_items import ActionItem, bound_facts, render_body
 from verifier.domain.config import VerificationConfig, canonical
 from verifier.domain.formats import find_config
-from verifier.domain.models import ActionItem, bound_facts, render_body
 from verifier.domain.protocol import BOUND, bound_config_signature, config_bound, config_fingerprint, config_signature
 from verifier.domain.tickets import Flavour, Ticket
 from verifier.errors import ConfigError

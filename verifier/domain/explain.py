@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from verifier import defaults
+from verifier.domain.action_items import incident_facts
 from verifier.domain.conditions import name
 from verifier.domain.config import canonical
 from verifier.domain.durations import config_duration
 from verifier.domain.formats import find_config
 from verifier.domain.metric import Kind
-from verifier.domain.models import incident_facts
 from verifier.domain.no_data import traffic_query
 from verifier.domain.planning import IncidentFacts, QueryPlan, plan
 from verifier.errors import ConfigError

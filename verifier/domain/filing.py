@@ -33,10 +33,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from verifier.defaults import PRIORITIES
+from verifier.domain.action_items import ActionItem, IncidentContext
 from verifier.domain.config import FIELDS as VERIFICATION_FIELDS
 from verifier.domain.config import VerificationConfig, build_config
 from verifier.domain.item_fields import FieldValue, parse_fields, parse_issue
-from verifier.domain.models import PRIORITIES, ActionItem, IncidentContext
 from verifier.domain.planning import IncidentFacts, plan
 from verifier.errors import ConfigError
 

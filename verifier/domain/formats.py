@@ -20,8 +20,17 @@ from dataclasses import dataclass, replace
 
 import yaml
 
-from verifier.domain.config import HEADER, VerificationConfig, build_config
-from verifier.domain.protocol import parse_reminder, parse_result, result_marker, split_config_signature
+from verifier.domain.config import VerificationConfig, build_config
+from verifier.domain.protocol import (
+    SEED_CONFIG_TITLE,
+    VERSION,
+    config_header_version,
+    parse_reminder,
+    parse_result,
+    reminder_marker,
+    result_marker,
+    split_config_signature,
+)
 from verifier.errors import ConfigError
 
 #: The most of one text (a body or a comment) the parser reads; a longer text is a ConfigError. Trackers store
@@ -41,8 +50,7 @@ _PARAMS_END = re.compile(r"[}\n]")
 #: paragraphs, Markdown's `>` lines. A config inside a quote is not the quoting author's (`unquoted`).
 _JIRA_QUOTE = re.compile(r"\{quote(?::[^{}\n]{0,200})?\}.*?(?:\{quote\}|\Z)", re.I | re.S)
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:>|bq\.)[^\n]*(?:\n|\Z)", re.M | re.I)
-_SEED_TITLE = re.compile(r"Automated Verification Config", re.I)
-_HEADER = re.compile(r"^\s*#\s*action-item-verifier\s*:\s*(?P<version>\S+)\s*$")
+_SEED_TITLE = re.compile(re.escape(SEED_CONFIG_TITLE), re.I)
 _SECTION = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*|h[1-6]\.[ \t]*)Verification Criteria[ \t]*(?::[ \t]*)?$", re.M | re.I)
 _NEXT_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|h[1-6]\.[ \t])", re.M)
 # The value runs to the end of the line and is stripped in code: a lazy value before `[ \t]*$` backtracks
@@ -108,11 +116,11 @@ def carries_config(text: str) -> bool:
     text = unquoted(text[:MAX_TEXT].replace("\r\n", "\n"))
     if _SECTION.search(text):
         return True
-    if any(_HEADER.match(body.lstrip("\n").split("\n", 1)[0]) for _, body, _ in _fenced(text)):
+    if any(_is_header(body) for _, body, _ in _fenced(text)):
         return True
     title = _SEED_TITLE.search(text)
     for position, body, _ in _jira_blocks(text):
-        if _HEADER.match(body.lstrip("\n").split("\n", 1)[0]) or (title is not None and title.end() <= position):
+        if _is_header(body) or (title is not None and title.end() <= position):
             return True
     return False
 
@@ -126,7 +134,7 @@ def essentials(text: str, keep_whole: int = KEEP_WHOLE) -> str:
     text = unquoted(text.replace("\r\n", "\n"))  # as find_config reads it: spans found on \n, quotes dropped
     markers = []
     if (due := parse_reminder(text)) is not None:
-        markers.append(f"action-item-verifier reminder v1; due={due}")
+        markers.append(reminder_marker(due))
     if (result := parse_result(text)) is not None:
         markers.append(
             result_marker(
@@ -139,11 +147,11 @@ def essentials(text: str, keep_whole: int = KEEP_WHOLE) -> str:
     spans = [(m.start(), _section_end(text, m.end())) for m in _SECTION.finditer(text)]
     title = _SEED_TITLE.search(text)
     for start, body, end in _fenced(text):
-        if _HEADER.match(body.lstrip("\n").split("\n", 1)[0]):
+        if _is_header(body):
             spans.append((start, end))
     for start, body, end in _jira_blocks(text):
         seed = title is not None and title.end() <= start
-        if seed or _HEADER.match(body.lstrip("\n").split("\n", 1)[0]):
+        if seed or _is_header(body):
             spans.append((start, end))
             if seed and title is not None:
                 spans.append((title.start(), title.end()))
@@ -243,14 +251,19 @@ def _jira_blocks(text: str) -> Iterator[tuple[int, str, int]]:
             yield start, text[end:closing], after
 
 
+def _is_header(body: str) -> bool:
+    """Whether a block's first line is the tool's config header."""
+    return config_header_version(body.lstrip("\n").split("\n", 1)[0]) is not None
+
+
 def _project_block(body: str) -> dict[str, object] | None:
     """The fields of a block that starts with the project's header; None for any other block."""
     first_line = body.lstrip("\n").split("\n", 1)[0]
-    header = _HEADER.match(first_line)
-    if not header:
+    version = config_header_version(first_line)
+    if version is None:
         return None
-    if f"# action-item-verifier: {header.group('version')}" != HEADER:
-        raise ConfigError("version", f"'{header.group('version')[:40]}' is not a config version this tool reads (v1)")
+    if version != VERSION:
+        raise ConfigError("version", f"'{version[:40]}' is not a config version this tool reads ({VERSION})")
     if len(body) > MAX_BLOCK:
         raise ConfigError("block", f"is longer than {MAX_BLOCK} characters")
     try:

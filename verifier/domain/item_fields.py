@@ -8,7 +8,7 @@
 
 The file is written by a person but read as input from outside: a field's name is a short identifier, its value
 a string (one line, at most `MAX_VALUE` characters) or a finite number, and an item has at most `MAX_FIELDS`.
-The due date follows the SLA rule `report` counts overdue by (`report.sla_due`), from the `now` given.
+The due date follows the SLA rule `report` counts overdue by (`sla.sla_due`), from the `now` given.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
-from verifier.domain.report import sla_due
+from verifier.domain.sla import sla_due
 from verifier.errors import ConfigError
 
 __all__ = [

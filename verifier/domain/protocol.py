@@ -2,7 +2,7 @@
 
 The tracker's comment history is the tool's database, so these formats are an API with old data in it. Rules:
 - every format carries a version (`v1`); a reader keeps reading every version a release ever wrote (the golden
-  tests in tests/unit/test_protocol.py hold them), and a new field is appended, never inserted, so that older
+  tests in tests/unit/domain/test_protocol.py hold them), and a new field is appended, never inserted, so that older
   releases still read what newer ones write;
 - readers ignore backslashes (Jira Cloud may escape characters on the way back) and markup around a line.
 
@@ -20,7 +20,7 @@ Formats (v1):
 `sig` is an HMAC-SHA256 (hex, first 32 digits) with the key from `VERIFIER_SIGNING_KEY` over what the line asserts:
 for a result, the ticket, verdict, resolution time and early flag, and the judged config's fingerprint when the
 marker carries one (`config=`: `config_fingerprint` of the block's canonical fields); for a filed config (`v2:`), the ticket (Jira key
-or GitHub owner/repo#number), the block's fields and every fact of the body a verdict uses (`models.bound_facts`:
+or GitHub owner/repo#number), the block's fields and every fact of the body a verdict uses (`action_items.bound_facts`:
 the incident's value and trigger time, the service), so a block moved to another ticket, or a body whose facts
 changed, does not verify. A filed config signed in the earlier format (fields only) could be copied to any ticket:
 it verifies only with `config_signature` and counts for nothing but re-signing (docs/migrating.md).
@@ -34,21 +34,45 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from verifier.defaults import PRIORITIES
 from verifier.domain.outcomes import Outcome
 
-VERSION = "v1"
-CONFIG_HEADER = f"# action-item-verifier: {VERSION}"
+#: Every marker and config header starts with the tool's name: the namespace of its lines in a comment history.
+NAME = "action-item-verifier"
+VERSION = "v1"  # of the config block format
+CONFIG_HEADER = f"# {NAME}: {VERSION}"
+#: What each format starts with (its own version in it); the readers below are built from the same text.
+RESULT = f"{NAME} result v1; verdict="
+REMINDER = f"{NAME} reminder v1; due="
+FINGERPRINT = f"{NAME} fingerprint"
+SIGNATURE = "# sig: "
 SIGNATURE_LENGTH = 32  # hex digits: 128 bits of HMAC-SHA256
+BOUND = "v2:"  # a config signature bound to its ticket and facts starts with this
 
 _RESULT = re.compile(
-    r"action-item-verifier result v1; verdict=(?P<verdict>[A-Z]+); "
+    re.escape(RESULT) + r"(?P<verdict>[A-Z]+); "
     r"resolved=(?P<resolved>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?P<early>; early)?(?:; sig=(?P<sig>[0-9a-f]{32}))?"
     r"(?:; config=(?P<config>[0-9a-f]{16}))?"
 )
-_REMINDER = re.compile(r"action-item-verifier reminder v1; due=(\d{4}-\d\d-\d\d)")
-_FINGERPRINT = re.compile(r"action-item-verifier fingerprint:?\s*`?\{?\{?([0-9a-f]{16})")
-_CONFIG_SIGNATURE = re.compile(r"\n[ \t]*# sig: ((?:v2:)?[0-9a-f]{32})[ \t\r\n]*\Z")  # the block's last line
-BOUND = "v2:"  # a config signature bound to its ticket and facts starts with this
+_REMINDER = re.compile(re.escape(REMINDER) + r"(\d{4}-\d\d-\d\d)")
+_FINGERPRINT = re.compile(re.escape(FINGERPRINT) + r":?\s*`?\{?\{?([0-9a-f]{16})")
+_SIGNATURE_LINE = re.compile(  # the block's last line
+    r"\n[ \t]*" + re.escape(SIGNATURE) + "((?:" + re.escape(BOUND) + r")?[0-9a-f]{32})[ \t\r\n]*\Z"
+)
+#: A config block's first line, as people type it (spaces around `#` and `:` vary).
+_CONFIG_HEADER = re.compile(rf"^\s*#\s*{re.escape(NAME)}\s*:\s*(?P<version>\S+)\s*$")
+#: The labels filing writes: the incident (GitHub `incident:<id>`, Jira `incident-<id>`: Jira labels take no
+#: colon in the seed's JQL) and, on GitHub where there is no priority field, the priority.
+#: What a filed ticket's title starts with (the seed's), and the title of the seed's config comment on Jira.
+TITLE_PREFIX = "[Post-Incident] "
+SEED_CONFIG_TITLE = "Automated Verification Config"
+GITHUB_INCIDENT_LABEL = "incident:{}"
+JIRA_INCIDENT_LABEL = "incident-{}"
+PRIORITY_LABEL = "priority:{}"
+_PRIORITY_LABEL = re.compile(  # as filing writes it, or a person types it: any case, spaces after the colon
+    "^" + re.escape(PRIORITY_LABEL.removesuffix("{}")) + r"\s*(" + "|".join(map(re.escape, PRIORITIES)) + ")$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +87,7 @@ class Marker:
 def result_marker(
     outcome: Outcome, resolved_at: datetime, *, early: bool, signature: str | None = None, config: str | None = None
 ) -> str:
-    line = f"action-item-verifier result v1; verdict={outcome.value}; resolved={utc(resolved_at)}"
+    line = f"{RESULT}{outcome.value}; resolved={utc(resolved_at)}"
     line += ("; early" if early else "") + (f"; sig={signature}" if signature else "")
     return line + (f"; config={config}" if config else "")
 
@@ -112,8 +136,9 @@ def config_fingerprint(fields: str) -> str:
     return hashlib.sha256(("config\n" + _lines(fields)).encode()).hexdigest()[:16]
 
 
-def reminder_marker(due: date) -> str:
-    return f"action-item-verifier reminder v1; due={due.isoformat()}"
+def reminder_marker(due: date | str) -> str:
+    """The marker of a reminder for the breach due on `due` (a date, or the ISO date `parse_reminder` read)."""
+    return REMINDER + (due if isinstance(due, str) else due.isoformat())
 
 
 def parse_reminder(text: str) -> str | None:
@@ -123,7 +148,7 @@ def parse_reminder(text: str) -> str | None:
 
 
 def fingerprint_line(fingerprint: str) -> str:
-    return f"action-item-verifier fingerprint: {fingerprint}"
+    return f"{FINGERPRINT}: {fingerprint}"
 
 
 def fingerprint_in(text: str) -> str | None:
@@ -139,7 +164,7 @@ def config_signature(key: bytes, fields: str) -> str:
 
 def bound_config_signature(key: bytes, ticket: str, fields: str, facts: str) -> str:
     """The signature line's value for a config block filed on `ticket`, whose field lines are `fields`, in a body
-    whose facts are `facts` (`models.bound_facts`)."""
+    whose facts are `facts` (`action_items.bound_facts`)."""
     return BOUND + _mac(key, f"config v2\n{ticket}\n{_lines(fields)}\n--\n{_lines(facts)}")
 
 
@@ -155,15 +180,37 @@ def _lines(text: str) -> str:
 
 
 def signature_line(signature: str) -> str:
-    return f"# sig: {signature}"
+    return SIGNATURE + signature
 
 
 def split_config_signature(body: str) -> tuple[str, str | None]:
     """A config block's body without its last line when that is `# sig: …`, and the signature (None: unsigned)."""
-    match = _CONFIG_SIGNATURE.search(body)
+    match = _SIGNATURE_LINE.search(body)
     if match is None:
         return body, None
     return body[: match.start()] + "\n", match.group(1)
+
+
+def config_header_version(line: str) -> str | None:
+    """The version a config block's first line names when it is the tool's header (`# action-item-verifier: v1`,
+    spaces as typed), else None."""
+    match = _CONFIG_HEADER.match(line)
+    return match.group("version") if match else None
+
+
+def priority_label(priority: str) -> str:
+    return PRIORITY_LABEL.format(priority)
+
+
+def priority_of_label(name: str) -> str | None:
+    """P0-P3 from a `priority:P1` label (any case, as filing writes it or a person types it), else None."""
+    match = _PRIORITY_LABEL.match(name)
+    return match.group(1).upper() if match else None
+
+
+def incident_label(incident_id: str, *, github: bool) -> str:
+    """The label filing gives an item for its incident (GitHub shortens it to its label limit on the way)."""
+    return (GITHUB_INCIDENT_LABEL if github else JIRA_INCIDENT_LABEL).format(incident_id)
 
 
 def utc(moment: datetime) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from verifier import defaults
 from verifier.domain.protocol import parse_reminder, reminder_marker
-from verifier.domain.report import DEFAULT_PRIORITY, due_date
+from verifier.domain.sla import due_date, priority
 from verifier.domain.tickets import Flavour, Ticket
 
 LABEL = defaults.OVERDUE_LABEL
@@ -32,10 +32,9 @@ def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now
 
 
 def render_reminder(ticket: Ticket, due: datetime, now: datetime, flavour: Flavour) -> str:
-    priority = ticket.priority or DEFAULT_PRIORITY
     late = (now - due).days
     text = (
-        f"This {priority} post-incident action item was due on {due.date().isoformat()} and is {late} days late. "
+        f"This {priority(ticket)} post-incident action item was due on {due.date().isoformat()} and is {late} days late. "
         "Please finish it, or lower its priority or close it with a reason if the plan changed."
     )
     marker = reminder_marker(due.date())

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from verifier import defaults
 from verifier.domain import neutral, trends
-from verifier.domain.models import incident_service
+from verifier.domain.action_items import incident_service
 from verifier.domain.outcomes import Outcome
 from verifier.domain.recheck import recheck_results
 from verifier.domain.selection import body_refusal, judged_elsewhere, tool_marker
+from verifier.domain.sla import DEFAULT_SLA_DAYS, due_date, lateness, priority
 from verifier.domain.tickets import Ticket, fold_resolution
 from verifier.domain.triage import Policy, Wait, triage
 
 GroupBy = Literal["service", "team", "label"]
-#: Days an open action item may stay open, by priority (the SRE practice the seed article cites).
-DEFAULT_SLA_DAYS: Mapping[str, int] = defaults.SLA_DAYS
-DEFAULT_PRIORITY = defaults.PRIORITY
 
 
 @dataclass
@@ -67,20 +65,6 @@ class Report:
     overdue: list[Line] = field(default_factory=list)
     left_out: int = 0  # tickets with the label filed by someone neither the tool nor trusted
     trend: trends.Trend | None = None  # fix-hold rate by group, week by week
-
-
-def due_date(ticket: Ticket, sla_days: Mapping[str, int]) -> datetime | None:
-    """When an open action item becomes overdue: created + the SLA of its priority."""
-    if ticket.created is None:
-        return None
-    return sla_due(ticket.priority, ticket.created, sla_days)
-
-
-def sla_due(priority: str | None, start: datetime, sla_days: Mapping[str, int]) -> datetime:
-    """The SLA rule, one home for `report`, reminders and filing's Jira due date: `start` + the days of
-    `priority` (the default priority's when it has none or an unknown one)."""
-    days = sla_days.get(priority or DEFAULT_PRIORITY, sla_days.get(DEFAULT_PRIORITY, 30))
-    return start + timedelta(days=days)
 
 
 def build_report(
@@ -153,9 +137,7 @@ def _count(
     if due is not None and due < now:
         counts.overdue += 1
         if report is not None:
-            late = (now - due).days
-            priority = ticket.priority or DEFAULT_PRIORITY
-            report.overdue.append(_line(ticket, group, f"{priority}, due {due.date().isoformat()}, {late} days late"))
+            report.overdue.append(_line(ticket, group, f"{priority(ticket)}, {lateness(due, now)}"))
 
 
 def _count_recheck(

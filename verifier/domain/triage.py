@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from verifier.domain.models import incident_facts
+from verifier.domain.action_items import incident_facts
 from verifier.domain.planning import Pending, QueryPlan, plan
 from verifier.domain.recheck import Due as RecheckDue
 from verifier.domain.recheck import recheck, window_end

@@ -38,6 +38,8 @@ from verifier.services.budget import Allowance
 log = structlog.get_logger("verifier.run")
 T = TypeVar("T")
 BUDGET_SPENT = "the write budget is used up"
+STOPPED = "the run was stopped"
+RATE_LIMITED = "the tracker's rate limit stopped the writing"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Written:
     actions: list[str] = field(default_factory=list)
     writes: int = 0  # write requests sent, failed ones included
     error: str = ""  # one line: a write failed
+    throttled: bool = False  # ...because the tracker's rate limit refused it: the run writes nothing more
     deferred: str = ""  # why (part of) it is left for the next run
     note: str = ""  # why it got no writes
 
@@ -84,19 +87,20 @@ class Step:
     comment_id: str = ""
 
 
-def guarded(ctx: Context, key: str, written: Written, writes: Callable[[], bool]) -> bool:
+def guarded(halt: threading.Event, key: str, written: Written, writes: Callable[[], bool]) -> bool:
     """Run `writes` (True: paused after a result comment, to be checked), turning what stops a ticket's writes
-    into its `Written`: one ticket's failure never takes the others down."""
+    into its `Written`: the write phase's and the reminders' one error handling. A rate limit sets `halt` (no new
+    ticket starts); any other failure is this ticket's alone, never the others'."""
     try:
         return writes()
-    except _NoRoom:
-        written.deferred = BUDGET_SPENT  # what is missing is re-applied by the next run
+    except _NoRoom as no_room:
+        written.deferred = str(no_room)  # what is missing is re-applied by the next run
     except _Stopped:
-        written.deferred = "the run was stopped"
+        written.deferred = STOPPED
     except TrackerThrottled as error:
-        ctx.halt.set()
+        halt.set()
         log.error("tracker_throttled", ticket=key, error=str(error))
-        written.error = f"throttled: {error}"
+        written.error, written.throttled = f"throttled: {error}", True
     except TrackerError as error:
         log.error("write_failed", ticket=key, error=str(error))
         written.error = f"tracker write failed: {error}"
@@ -106,16 +110,54 @@ def guarded(ctx: Context, key: str, written: Written, writes: Callable[[], bool]
     return False
 
 
+class Sender:
+    """Sends one ticket's writes, one at a time: each is charged to the ticket's allowance before it goes (its
+    retries too) and recorded once sent. No room left, or a stopped run, ends the ticket's writes there."""
+
+    def __init__(self, allowance: Allowance, written: Written, stop: threading.Event) -> None:
+        self._allowance, self._written, self._stop = allowance, written, stop
+
+    def __call__(self, action: str, request: Callable[[], T], *, no_room: str = BUDGET_SPENT) -> T:
+        if self._stop.is_set():  # what was sent records the decision: the next run applies what is missing
+            raise _Stopped
+        if not self._allowance.charge():
+            raise _NoRoom(no_room)
+        with self._allowance.retries_charged(self._stop):
+            answer = request()
+        self._written.actions.append(action)  # once sent: the summary lists only what was written
+        return answer
+
+
+def write_safely(
+    key: str,
+    allowance: Allowance,
+    stop: threading.Event,
+    halt: threading.Event,
+    writes: Callable[[Sender, Written], None],
+) -> Written:
+    """Run one ticket's `writes` (the reminders') within its `allowance`, with the write phase's error handling
+    (`guarded`). What the allowance did not use goes back to the budget."""
+    written = Written()
+    if stop.is_set() or halt.is_set():
+        written.deferred = STOPPED if stop.is_set() else RATE_LIMITED
+        allowance.settle()
+        return written
+
+    def send_all() -> bool:
+        writes(Sender(allowance, written, stop), written)
+        return False  # nothing to check after: reminders write no result
+
+    try:
+        guarded(halt, key, written, send_all)
+    finally:
+        written.writes = allowance.sent
+        allowance.settle()
+    return written
+
+
 def _send(ctx: Context, step: Step, action: str, request: Callable[[], T]) -> T:
-    """One write request, charged to the ticket's allowance (retries too); listed once sent."""
-    if ctx.stop.is_set():  # the result comment went first: the next run applies what is missing
-        raise _Stopped
-    if not step.allowance.charge():
-        raise _NoRoom
-    with step.allowance.retries_charged(ctx.stop):
-        answer = request()
-    step.written.actions.append(action)  # once sent: the summary lists only what was written
-    return answer
+    """One write request of the ticket's step: `Sender`'s rule."""
+    return Sender(step.allowance, step.written, ctx.stop)(action, request)
 
 
 def apply_until_comment(ctx: Context, step: Step) -> bool:
@@ -175,7 +217,7 @@ def _reopen(tracker: Tracker, key: str, action: Reopen) -> bool:
 
 
 class _NoRoom(Exception):
-    """The write budget has no room for this ticket's next request."""
+    """The write budget has no room for this ticket's next request; its text says what is left undone."""
 
 
 class _Stopped(Exception):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from verifier.domain.action_items import incident_facts
 from verifier.domain.evidence import GraphLinks
 from verifier.domain.formats import find_config
-from verifier.domain.models import incident_facts
 from verifier.domain.planning import Pending, plan
 from verifier.domain.render import condition_line
 from verifier.domain.verdicts import Verdict, invalid, not_due

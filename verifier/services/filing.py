@@ -22,13 +22,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
+from verifier.domain.action_items import ActionItem
 from verifier.domain.binding import signed_body, signing_needed
 from verifier.domain.conditions import name
 from verifier.domain.config import VerificationConfig
 from verifier.domain.filing import FilingDocument, IncidentSpec, action_item, check_plan, incident_context
 from verifier.domain.item_fields import due_date
 from verifier.domain.measurement import Measurement
-from verifier.domain.models import ActionItem
 from verifier.domain.planning import QueryPlan, plan
 from verifier.domain.series_types import filed_config
 from verifier.domain.tickets import Ticket

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from functools import partial
 
 import structlog
 
-from verifier.domain.models import incident_service
+from verifier.domain.action_items import incident_service
 from verifier.domain.outcomes import NotJudged, Outcome
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
 from verifier.domain.reminders import breach, render_reminder
-from verifier.domain.report import DEFAULT_PRIORITY, due_date
+from verifier.domain.sla import due_date, lateness, priority
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
-from verifier.errors import TrackerError, TrackerThrottled
+from verifier.errors import TrackerError
 from verifier.ports import Tracker
+from verifier.services.apply import BUDGET_SPENT, RATE_LIMITED, STOPPED, Sender, Written, write_safely
 from verifier.services.budget import Allowance, Budget
 from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
 from verifier.services.stream import slim
-from verifier.services.write import BUDGET_SPENT
 
 log = structlog.get_logger("verifier.run")
 
@@ -49,8 +50,7 @@ def remind(
             due = due_date(ticket, options.sla_days)
             if ticket.resolved_at is not None or ticket.kind != "issue" or due is None or due >= now:
                 continue
-            priority = ticket.priority or DEFAULT_PRIORITY
-            late = f"{priority} due {due.date().isoformat()}, {(now - due).days} days late"
+            late = f"{priority(ticket)} {lateness(due, now)}"
             result = TicketResult(
                 ticket.key, ticket.url, NotJudged.OVERDUE, late, due_at=due, service=incident_service(ticket.body)
             )
@@ -71,31 +71,25 @@ def remind(
             result.deferred = "" if budget.take(cost) else BUDGET_SPENT
             continue
         if report.throttled or not budget.take(cost):
-            result.deferred = BUDGET_SPENT if not report.throttled else "the tracker's rate limit stopped the writing"
+            result.deferred = BUDGET_SPENT if not report.throttled else RATE_LIMITED
             log.info("write_budget_exhausted", ticket=ticket.key, budget=options.max_writes)
             continue
         if stop.is_set():
             report.interrupted = True
-            result.deferred = "the run was stopped"
+            result.deferred = STOPPED
             budget.give_back(cost)
             continue
-        allowance = Allowance(budget, cost)
-        try:
-            _write_reminder(tracker, ticket.key, result, options, policy, now, allowance)
-        except TrackerThrottled as error:
-            log.error("tracker_throttled", ticket=ticket.key, error=str(error))
-            result.outcome, result.reason = Outcome.ERROR, f"throttled: {error}"
-            report.throttled = result.reason
-            report.errors.append(f"writing stopped: {result.reason}; the next run writes the rest")
-        except TrackerError as error:
-            log.error("write_failed", ticket=ticket.key, error=str(error))
-            result.outcome, result.reason = Outcome.ERROR, f"tracker write failed: {error}"
-        except Exception as error:  # a bug in one ticket's writes must not take the other tickets down
-            log.exception("write_crashed", ticket=ticket.key)
-            result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
-        finally:
-            result.writes = allowance.sent
-            allowance.settle()
+        halt = threading.Event()  # the write phase's handling: a rate limit here stops the reminders too
+        writes = partial(_write_reminder, tracker, ticket.key, result, options, policy, now)
+        written = write_safely(ticket.key, Allowance(budget, cost), stop, halt, writes)
+        result.actions, result.writes = written.actions, written.writes
+        result.deferred = written.deferred or result.deferred
+        report.interrupted = report.interrupted or written.deferred == STOPPED
+        if written.error:
+            result.outcome, result.reason = Outcome.ERROR, written.error
+        if written.throttled:
+            report.throttled = written.error
+            report.errors.append(f"writing stopped: {written.error}; the next run writes the rest")
 
 
 def _write_reminder(
@@ -105,7 +99,8 @@ def _write_reminder(
     options: RunOptions,
     policy: Policy,
     now: datetime,
-    allowance: Allowance,
+    send: Sender,
+    written: Written,
 ) -> None:
     """Write the reminder, judged on the ticket as it is now: it may have been closed or reminded meanwhile.
     A label someone removed since the listing is paid from what is left of the budget."""
@@ -114,17 +109,8 @@ def _write_reminder(
     if due is None:
         result.reason += "; the ticket changed since it was listed, left for the next run"
         return
-    if not allowance.charge():
-        result.deferred = BUDGET_SPENT
-        return
-    with allowance.retries_charged():
-        tracker.comment(key, render_reminder(ticket, due, now, tracker.flavour))
-    result.actions.append("reminder")  # once written: the summary counts it as reminded
+    send("reminder", partial(tracker.comment, key, render_reminder(ticket, due, now, tracker.flavour)))
     log.info("reminded", ticket=key, due=due.date().isoformat())
     if OVERDUE_LABEL not in ticket.labels:
-        if not allowance.charge():
-            result.deferred = f"label {OVERDUE_LABEL}: {BUDGET_SPENT}"
-            return
-        with allowance.retries_charged():
-            tracker.add_labels(key, [OVERDUE_LABEL])
-        result.actions.append(f"label {OVERDUE_LABEL}")
+        label = f"label {OVERDUE_LABEL}"
+        send(label, partial(tracker.add_labels, key, [OVERDUE_LABEL]), no_room=f"{label}: {BUDGET_SPENT}")

@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from verifier.domain.action_items import incident_facts
 from verifier.domain.config import VerificationConfig, canonical
 from verifier.domain.durations import promql_duration
 from verifier.domain.formats import find_config
-from verifier.domain.models import incident_facts
+from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan, bucket_check_query, plan, resolved, selector
 from verifier.domain.resolution import (
     Found,
@@ -182,7 +183,7 @@ def _report(config: VerificationConfig, planned: QueryPlan, metrics: Metrics) ->
     try:
         found = resolve(planned, metrics)
     except MetricsError as error:
-        return {**out, "outcome": "ERROR", "resolved": f"the metrics backend failed: {error.reason}"}
+        return {**out, "outcome": Outcome.ERROR.value, "resolved": f"the metrics backend failed: {error.reason}"}
     if isinstance(found, Verdict):
         return {**out, "outcome": found.outcome.value, "resolved": found.reason}
     if found is planned:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from verifier import defaults
 from verifier.domain.actions import Labels
 from verifier.domain.evidence import GraphLinks
-from verifier.domain.report import DEFAULT_SLA_DAYS
+from verifier.domain.sla import DEFAULT_SLA_DAYS
 from verifier.domain.tickets import fold_resolution
 from verifier.domain.triage import Policy
 
@@ -34,7 +34,7 @@ class RunOptions:
     signing_key: bytes | None = None  # signs result markers; only markers that verify are the tool's
     links: GraphLinks | None = None  # graph links and sparklines in result comments
     rejudge: bool = False  # judge tickets judged elsewhere (the article's script, a person) all the same
-    run_interval: timedelta = timedelta(hours=6)  # between scheduled runs: the dry run's first-run plan
+    run_interval: timedelta = timedelta(seconds=defaults.RUN_INTERVAL_SECONDS)  # the dry run's first-run plan
     settle_seconds: int = defaults.SETTLE_SECONDS  # a window is judged once its end is this old (late data)
     recheck_action: str = defaults.RECHECK_ACTION  # comment | reopen: what a re-check's regression does
 

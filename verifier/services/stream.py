@@ -16,9 +16,9 @@ from typing import Any
 
 import structlog
 
+from verifier.domain.action_items import incident_service
 from verifier.domain.actions import MOST_WRITES
 from verifier.domain.durations import MAX_DURATION
-from verifier.domain.models import incident_service
 from verifier.domain.outcomes import NotJudged, Outcome
 from verifier.domain.planning import QueryPlan
 from verifier.domain.render import condition_line
@@ -218,7 +218,7 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
         return None
     if isinstance(decision, Skip) and decision.outside:
-        log.debug("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
+        log.debug("ticket", ticket=ticket.key, verdict=NotJudged.SKIPPED.value, reason=decision.reason)
         return None
     report.results.append(result)
     if isinstance(decision, Skip):
@@ -229,11 +229,11 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
         if decision.ignored_authors:
             result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
             log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
-        log.info("ticket", ticket=ticket.key, verdict="SKIPPED", reason=decision.reason)
+        log.info("ticket", ticket=ticket.key, verdict=NotJudged.SKIPPED.value, reason=decision.reason)
         return None
     if isinstance(decision, Wait):
         result.reason, result.due_at = decision.pending.reason, decision.pending.due_at
-        log.info("ticket", ticket=ticket.key, verdict="PENDING", due_at=decision.pending.due_at.isoformat())
+        log.info("ticket", ticket=ticket.key, verdict=Outcome.PENDING.value, due_at=decision.pending.due_at.isoformat())
         return None
     if isinstance(decision, AlreadyRecorded):
         marker, again = decision.recorded.marker, decision.recheck

@@ -27,8 +27,8 @@ import structlog
 from verifier.domain.actions import (
     Decision,
     Labels,
-    decide,
     describe,
+    missing_writes,
 )
 from verifier.domain.recheck import decide_recheck
 from verifier.domain.tickets import Ticket
@@ -37,6 +37,8 @@ from verifier.errors import TrackerError, TrackerThrottled
 from verifier.ports import BatchReads, Tracker
 from verifier.services.apply import (
     BUDGET_SPENT,
+    RATE_LIMITED,
+    STOPPED,
     Context,
     Job,
     Step,
@@ -48,9 +50,18 @@ from verifier.services.apply import (
 from verifier.services.budget import Allowance, Budget, Ledger
 from verifier.services.workers import Workers
 
-__all__ = ["BUDGET_SPENT", "Job", "Phase", "Writer", "Written", "decide_reread", "reread", "write_all"]
+__all__ = ["BUDGET_SPENT", "Job", "Phase", "Unread", "Writer", "Written", "decide_reread", "reread", "write_all"]
 
 log = structlog.get_logger("verifier.run")
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A ticket that could not be re-read before writing: the one-line error, and whether the tracker's rate limit
+    refused the read (the run then writes nothing more)."""
+
+    error: str
+    throttled: bool = False
 
 
 @dataclass
@@ -109,7 +120,7 @@ class Writer:
         return phase
 
     def _record(self, key: str, written: Written) -> None:
-        if written.error.startswith("throttled") and not self.phase.throttled:
+        if written.throttled and not self.phase.throttled:
             self.phase.throttled = written.error  # the rate limit that stopped the writing, named once
         if self._done_hook is None:
             self.phase.written[key] = written
@@ -142,7 +153,7 @@ class Writer:
                 log.exception("write_crashed", ticket=job.listed.key)
                 self._done(job.listed.key, Written(error=f"internal error: {error}"), rank)
 
-    def _decide_one(self, rank: int, job: Job, fresh: Ticket | str | None, *, many: bool) -> None:
+    def _decide_one(self, rank: int, job: Job, fresh: Ticket | Unread | None, *, many: bool) -> None:
         """Decide a ticket's writes on the ticket as re-read (`fresh`, else read now) and reserve them."""
         ctx, key = self.ctx, job.listed.key
         if ctx.stop.is_set() or ctx.halt.is_set() or self.ledger.budget.left == 0:  # not even read then
@@ -151,10 +162,10 @@ class Writer:
                 log.info("write_budget_exhausted", ticket=key, budget=self.ledger.budget.total)
             return
         decision = decide_reread(job, fresh or reread(ctx.tracker, key), ctx)
-        if isinstance(decision, str):
-            if decision.startswith("throttled"):
+        if isinstance(decision, Unread):
+            if decision.throttled:
                 ctx.halt.set()
-            self._done(key, Written(error=decision), rank)
+            self._done(key, Written(error=decision.error, throttled=decision.throttled), rank)
         elif not decision.actions:
             self._done(key, Written(note=decision.note), rank)
         else:
@@ -162,7 +173,7 @@ class Writer:
             if answer is not None:
                 self._reserved(job, decision, answer, queued=many)
 
-    def _read_many(self, keys: list[str]) -> dict[str, Ticket | str]:
+    def _read_many(self, keys: list[str]) -> dict[str, Ticket | Unread]:
         """The tickets of one batched read; {} when the read failed (each is then read alone), and a rate limit
         as the first ticket's error (the others wait for the next run)."""
         tracker = self.ctx.tracker
@@ -171,7 +182,7 @@ class Writer:
             return dict(tracker.get_tickets(keys))
         except TrackerThrottled as error:
             log.error("tracker_throttled", ticket=keys[0], error=str(error))
-            return {keys[0]: f"throttled: {error}"}
+            return {keys[0]: Unread(f"throttled: {error}", throttled=True)}
         except TrackerError as error:  # a key that no longer exists fails the whole search: read them alone
             log.warning("batched_read_failed", tickets=len(keys), error=str(error))
             return {}
@@ -202,9 +213,9 @@ class Writer:
         then checked for a concurrent run's duplicate (`check_written`, batched) before the rest is sent."""
         ctx, key = self.ctx, step.job.listed.key
         if step.checking:
-            paused = guarded(ctx, key, step.written, partial(check_written, ctx, step, fresh))
+            paused = guarded(ctx.halt, key, step.written, partial(check_written, ctx, step, fresh))
         else:
-            paused = guarded(ctx, key, step.written, partial(apply_until_comment, ctx, step))
+            paused = guarded(ctx.halt, key, step.written, partial(apply_until_comment, ctx, step))
         if not paused:
             self._end(step)
             return
@@ -272,7 +283,7 @@ def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -
             signing_key=ctx.policy.signing_key,
             judged=judged,
         )
-    return decide(
+    return missing_writes(
         job.verdict,
         job.listed.resolved_at,
         ticket,
@@ -290,27 +301,27 @@ def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -
 def _why_not(ctx: Context, phase: Phase) -> str:
     if ctx.stop.is_set():
         phase.interrupted = True
-        return "the run was stopped"
+        return STOPPED
     if ctx.halt.is_set():
-        return "the tracker's rate limit stopped the writing"
+        return RATE_LIMITED
     return BUDGET_SPENT
 
 
-def reread(tracker: Tracker, key: str) -> Ticket | str:
-    """The ticket as it is now, or a one-line error."""
+def reread(tracker: Tracker, key: str) -> Ticket | Unread:
+    """The ticket as it is now, or why it could not be read."""
     try:
         return tracker.get_ticket(key)
     except TrackerThrottled as error:
         log.error("tracker_throttled", ticket=key, error=str(error))
-        return f"throttled: {error}"
+        return Unread(f"throttled: {error}", throttled=True)
     except TrackerError as error:
         log.error("write_failed", ticket=key, error=str(error))
-        return f"tracker read before writing failed: {error}"
+        return Unread(f"tracker read before writing failed: {error}")
 
 
-def decide_reread(job: Job, fresh: Ticket | str, ctx: Context) -> Decision | str:
+def decide_reread(job: Job, fresh: Ticket | Unread, ctx: Context) -> Decision | Unread:
     """The one place a due ticket is decided before writing, from the ticket as re-read just now (another run or
-    a person may have acted since the listing); the read's one-line error when it could not be read."""
-    if isinstance(fresh, str):
+    a person may have acted since the listing); why it could not be read otherwise."""
+    if isinstance(fresh, Unread):
         return fresh
     return _decide(job, fresh, ctx, judged=job.verdict.config)  # and the config judged still the current one

@@ -130,6 +130,10 @@ secrets directory (files mode). Shared by the CronJob and the helm test Pod.
 - name: VERIFIER_RUN_DEADLINE_SECONDS
   value: {{ sub $active (min 600 (div $active 6)) | quote }}
 {{- end }}
+{{- if not (hasKey (.Values.config | default dict) "VERIFIER_RUN_INTERVAL_SECONDS") }}
+- name: VERIFIER_RUN_INTERVAL_SECONDS
+  value: {{ include "action-item-verifier.runIntervalSeconds" . | quote }}
+{{- end }}
 {{- $secret := include "action-item-verifier.secretName" . }}
 {{- if and $secret (eq .Values.secret.mode "files") }}
 - name: VERIFIER_SECRETS_DIR
@@ -232,4 +236,69 @@ The job label value the run pushes its metrics under (VERIFIER_PUSHGATEWAY_JOB).
 */}}
 {{- define "action-item-verifier.pushgatewayJob" -}}
 {{- (.Values.config).VERIFIER_PUSHGATEWAY_JOB | default "action-item-verifier" }}
+{{- end }}
+
+{{/*
+Seconds between scheduled runs, read from `schedule`: the one value the run's first-run plan
+(VERIFIER_RUN_INTERVAL_SECONDS) and the alerts' two intervals both follow: the longest gap between two runs of
+the schedule. Read: a @macro, `@every 6h`, every N minutes or hours (a step in the minute or hour field), one
+minute of every hour, or one minute at one or more listed hours of every day.
+A schedule it cannot read (days of the week or month, minute lists) fails the install unless
+config.VERIFIER_RUN_INTERVAL_SECONDS says the interval; when set, that value wins.
+*/}}
+{{- define "action-item-verifier.runIntervalSeconds" -}}
+{{- $config := .Values.config | default dict }}
+{{- if hasKey $config "VERIFIER_RUN_INTERVAL_SECONDS" }}
+{{- int64 (get $config "VERIFIER_RUN_INTERVAL_SECONDS") }}
+{{- else }}
+{{- $schedule := .Values.schedule | toString | trim }}
+{{- $macros := dict "@hourly" 3600 "@daily" 86400 "@midnight" 86400 "@weekly" 604800 "@monthly" 2678400 "@yearly" 31622400 "@annually" 31622400 }}
+{{- $seconds := 0 }}
+{{- if hasKey $macros $schedule }}
+{{- $seconds = get $macros $schedule }}
+{{- else if regexMatch "^@every +([0-9]+h)?([0-9]+m)?([0-9]+s)?$" $schedule }}
+{{- range $unit, $factor := dict "h" 3600 "m" 60 "s" 1 }}
+{{- $part := regexFind (printf "[0-9]+%s" $unit) $schedule }}
+{{- if $part }}
+{{- $seconds = add $seconds (mul (atoi (trimSuffix $unit $part)) $factor) }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{- $fields := regexSplit "\\s+" $schedule -1 }}
+{{- if and (eq (len $fields) 5) (eq (index $fields 2) "*") (eq (index $fields 3) "*") (eq (index $fields 4) "*") }}
+{{- $minute := index $fields 0 }}
+{{- $hour := index $fields 1 }}
+{{- if and (eq $minute "*") (eq $hour "*") }}
+{{- $seconds = 60 }}
+{{- else if and (regexMatch "^\\*/[0-9]+$" $minute) (eq $hour "*") }}
+{{- $seconds = mul (atoi (trimPrefix "*/" $minute)) 60 }}
+{{- else if regexMatch "^[0-9]+$" $minute }}
+{{- if eq $hour "*" }}
+{{- $seconds = 3600 }}
+{{- else if regexMatch "^\\*/[0-9]+$" $hour }}
+{{- $seconds = mul (atoi (trimPrefix "*/" $hour)) 3600 }}
+{{- else if regexMatch "^[0-9]+(,[0-9]+)*$" $hour }}
+{{- $hours := list }}
+{{- range splitList "," $hour }}
+{{- $hours = append $hours (printf "%02d" (atoi .)) }}
+{{- end }}
+{{- $hours = sortAlpha (uniq $hours) }}
+{{- $gap := add (sub 24 (atoi (last $hours))) (atoi (first $hours)) }}
+{{- $previous := -1 }}
+{{- range $hours }}
+{{- if ge $previous 0 }}
+{{- $gap = max $gap (sub (atoi .) $previous) }}
+{{- end }}
+{{- $previous = atoi . }}
+{{- end }}
+{{- $seconds = mul $gap 3600 }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $seconds }}
+{{- fail (printf "cannot tell the interval between runs from schedule %q: set config.VERIFIER_RUN_INTERVAL_SECONDS to the longest gap between two runs, in seconds (the first-run plan and the alerts use it)" $schedule) }}
+{{- end }}
+{{- int64 $seconds }}
+{{- end }}
 {{- end }}

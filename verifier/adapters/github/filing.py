@@ -13,8 +13,10 @@ import structlog
 
 from verifier import defaults
 from verifier.adapters.github.reading import GitHubReading, parse_key, raw_data
+from verifier.domain.action_items import ActionItem, fingerprint_in, render_body
 from verifier.domain.labels import fit_label
-from verifier.domain.models import ActionItem, fingerprint_in, render_body
+from verifier.domain.protocol import TITLE_PREFIX, priority_label
+from verifier.domain.protocol import incident_label as incident_label_of
 from verifier.domain.tickets import Filed, Flavour, Ticket, own_filing
 
 _log = structlog.get_logger()
@@ -56,7 +58,7 @@ class GitHubFiling(GitHubReading):
         self._pacer.acquire(None)
         issue = self._call(
             lambda: repo.create_issue(
-                title=f"[Post-Incident] {item.title}",
+                title=TITLE_PREFIX + item.title,
                 body=render_body(item, Flavour.MARKDOWN),
                 labels=labels,
                 assignees=[item.assignee] if item.assignee else [],
@@ -73,13 +75,18 @@ class GitHubFiling(GitHubReading):
 def incident_label(incident_id: str) -> str:
     """The label a filed issue carries for its incident, as the seed writes it: `incident:<id>`, shortened to
     GitHub's 50 characters by `fit_label`'s rule (so `find_filed` looks for the name `create` wrote)."""
-    return fit_label(f"incident:{incident_id}", defaults.GITHUB_LABEL_MAX)
+    return fit_label(incident_label_of(incident_id, github=True), defaults.GITHUB_LABEL_MAX)
 
 
 def filing_labels(item: ActionItem) -> list[str]:
     """The labels `create` puts on an item's issue, each within GitHub's limit (a longer one shortened, said in
     the log: GitHub would refuse the whole issue)."""
-    wanted = [defaults.LABEL, f"priority:{item.priority}", f"incident:{item.incident_id}", *item.labels]
+    wanted = [
+        defaults.LABEL,
+        priority_label(item.priority),
+        incident_label_of(item.incident_id, github=True),
+        *item.labels,
+    ]
     fitted = []
     for label in wanted:
         fitted.append(fit_label(label, defaults.GITHUB_LABEL_MAX))

@@ -28,12 +28,12 @@ from verifier.adapters.github.graphql import IssueReader, RawIssue, to_ticket
 from verifier.adapters.paging import PageGuard
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials
+from verifier.domain.protocol import priority_of_label
 from verifier.domain.render import parse_marker
 from verifier.domain.tickets import Comment, Ticket
 from verifier.errors import TrackerError
 
 _KEY = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")
-_PRIORITY_LABEL = re.compile(r"^priority:\s*(P[0-3])$", re.IGNORECASE)  # as filing writes it: priority:P1
 _log = structlog.get_logger()
 
 
@@ -203,7 +203,7 @@ def _login_of(user: Any) -> str:
 
 def _priority(labels: Iterable[str]) -> str | None:
     """P0-P3 from a `priority:P1` label (the highest when there are several), else None."""
-    levels = [match.group(1).upper() for name in labels if (match := _PRIORITY_LABEL.match(name))]
+    levels = [level for name in labels if (level := priority_of_label(name))]
     return min(levels, default=None)
 
 

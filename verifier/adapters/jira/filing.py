@@ -20,9 +20,11 @@ from verifier import defaults
 from verifier.adapters.jira.jql import ACCOUNT_ID, fold, issue_fields, jql_quote
 from verifier.adapters.jira.reading import JiraReading
 from verifier.adapters.jira.writing import JiraWriting
+from verifier.domain.action_items import ActionItem, fingerprint_in, render_body
 from verifier.domain.config import VerificationConfig
 from verifier.domain.formats import find_config
-from verifier.domain.models import ActionItem, fingerprint_in, render_body
+from verifier.domain.protocol import SEED_CONFIG_TITLE, TITLE_PREFIX
+from verifier.domain.protocol import incident_label as incident_label_of
 from verifier.domain.tickets import Filed, Flavour, Ticket, own_filing
 from verifier.errors import ConfigError, TrackerError
 
@@ -66,7 +68,7 @@ class JiraFiling(JiraReading, JiraWriting):
         labels = [FILED_LABELS[0], incident_label(item.incident_id), FILED_LABELS[1], *item.labels]
         fields: dict[str, Any] = {
             "project": {"key": project},
-            "summary": f"[Post-Incident] {item.title}",
+            "summary": TITLE_PREFIX + item.title,
             "description": render_body(item, Flavour.JIRA_WIKI),
             "issuetype": _reference(self._connection.issue_type),
             "priority": _reference(self._connection.priorities[item.priority]),
@@ -119,7 +121,7 @@ class JiraFiling(JiraReading, JiraWriting):
 
 def incident_label(incident_id: str) -> str:
     """The label a filed ticket carries for its incident, as the seed writes it: `incident-<id>`."""
-    return f"incident-{incident_id}"
+    return incident_label_of(incident_id, github=False)
 
 
 def seed_comment(config: VerificationConfig) -> str | None:
@@ -132,7 +134,7 @@ def seed_comment(config: VerificationConfig) -> str | None:
         f"{name}: {value}\n" for name in ("type", "unit", "temporality") if (value := getattr(config, name))
     )
     text = (
-        "*Automated Verification Config*\n{code}\n"
+        f"*{SEED_CONFIG_TITLE}*\n{{code}}\n"
         f"metric: {config.metric}\ncondition: {config.condition.text}\ndelay_hours: {hours}\n{resolved}{{code}}"
     )
     try:

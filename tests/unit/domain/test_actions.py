@@ -1,0 +1,86 @@
+"""The writes a verdict still needs on a ticket as re-read before writing: signed results, early results, and a
+reopen that carries the label (GitHub)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from tests.unit.fakes import BOT
+from tests.unit.run_tickets import BLOCK, NOW, done
+from verifier.domain.action_items import bound_facts
+from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, missing_writes
+from verifier.domain.config import canonical, render_config
+from verifier.domain.formats import find_config
+from verifier.domain.protocol import bound_config_signature, result_marker, result_signature
+from verifier.domain.selection import recorded_result
+from verifier.domain.tickets import Comment, Flavour, Ticket
+from verifier.domain.verdicts import Outcome, Verdict
+
+KEY = b"k" * 32
+US = frozenset({BOT})
+LABELS = Labels()
+HELD = Verdict(Outcome.VERIFIED, "the condition held")
+
+
+def _decide(
+    verdict: Verdict, ticket: Ticket, labels_with: frozenset[str] = frozenset(), signing_key: bytes | None = None
+) -> Decision:
+    return missing_writes(
+        verdict,
+        ticket.resolved_at,
+        ticket,
+        Flavour.MARKDOWN,
+        LABELS,
+        trusted=US,
+        own=US,
+        already_written=False,
+        labels_with=labels_with,
+        signing_key=signing_key,
+    )
+
+
+def _signed_block(ticket: str = "A-1") -> str:
+    """The block as `file` signs it for `ticket` (a body of just the block: its facts are all empty)."""
+    config = find_config(BLOCK)
+    assert config is not None
+    signature = bound_config_signature(KEY, ticket, canonical(config), bound_facts(BLOCK))
+    return render_config(replace(config, signature=signature), Flavour.MARKDOWN)
+
+
+def test_a_failed_verdict_reopens_with_the_label_in_the_same_request_and_still_notes_an_impossible_reopen() -> None:
+    failed = Verdict(Outcome.FAILED, "the condition broke")
+    decision = _decide(failed, done("A-1"), labels_with=frozenset({"reopen"}))
+    assert isinstance(decision.actions[0], WriteComment)
+    assert decision.actions[1:] == (Reopen(note_if_impossible=True, labels=(LABELS.failed,)),)
+
+
+def test_an_early_result_already_written_is_not_written_again_by_the_next_early_run() -> None:
+    ticket = done("A-1")
+    assert ticket.resolved_at is not None
+    marker = result_marker(Outcome.VERIFIED, ticket.resolved_at, early=True)
+    ticket = done("A-1", comments=(Comment("7", BOT, marker, NOW - timedelta(hours=1)),))
+    decision = _decide(replace(HELD, early=True), ticket)
+    assert decision.actions == (AddLabel(LABELS.verified),)
+
+
+def test_with_a_signing_key_the_result_comment_is_signed() -> None:
+    ticket = done("A-1", body=_signed_block())
+    [write, _] = _decide(HELD, ticket, signing_key=KEY).actions
+    assert isinstance(write, WriteComment)
+    after = done("A-1", body=_signed_block(), comments=(Comment("9", BOT, write.body, NOW),))
+    assert recorded_result(after, US, None, early=False, key=KEY) is not None
+
+
+def test_with_a_signing_key_an_unsigned_config_under_the_tools_name_does_not_make_its_result_stale() -> None:
+    """A config posted later under the tool's account but not signed is not the judged config: the signed result
+    before it still stands, so only the missing label is written."""
+    resolved = done("A-1").resolved_at
+    assert resolved is not None
+    signature = result_signature(KEY, "A-1", Outcome.VERIFIED, resolved, early=False)
+    result = Comment("7", BOT, result_marker(Outcome.VERIFIED, resolved, early=False, signature=signature), NOW)
+    unsigned = Comment("8", BOT, BLOCK.replace("100ms", "200ms"), NOW + timedelta(hours=1))
+    ticket = done("A-1", body=_signed_block(), comments=(result, unsigned))
+    decision = _decide(HELD, ticket, signing_key=KEY)
+    assert decision.actions == (AddLabel(LABELS.verified),)
+    assert decision.config_since is None  # the judged config is the signed body
