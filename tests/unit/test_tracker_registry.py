@@ -13,7 +13,7 @@ import pytest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tests.unit.fakes import FakeMetrics, FakeTracker
-from tests.unit.test_run import ticket
+from tests.unit.services.test_run import ticket
 from verifier import defaults
 from verifier import settings as settings_module
 from verifier.bootstrap import Adapters, app

@@ -20,6 +20,7 @@ from verifier.domain.durations import promql_duration
 from verifier.domain.formats import find_config
 from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan, bucket_check_query, plan, resolved, selector
+from verifier.domain.protocol import CONFIG_HEADER
 from verifier.domain.resolution import (
     Found,
     Misfit,
@@ -165,9 +166,7 @@ def _several(planned: QueryPlan, metrics: Metrics) -> dict[str, str]:
         if one["outcome"] != "OK" and out["outcome"] == "OK":
             out["outcome"] = one["outcome"]
         out.update({f"{key} {number}": value for key, value in one.items() if key not in ("outcome", "config")})
-        found = (
-            find_config("```yaml\n# action-item-verifier: v1\n" + one["config"] + "\n```") if "config" in one else None
-        )
+        found = find_config(f"```yaml\n{CONFIG_HEADER}\n" + one["config"] + "\n```") if "config" in one else None
         filed.append(found or part.config)
     whole = replace(filed[0], parts=tuple(filed), source=planned.config.source) if planned.parts else filed[0]
     out["config"] = canonical(whole)

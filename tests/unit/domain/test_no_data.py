@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.unit.test_filing_file import document, text
+from tests.unit.services.test_filing_file import document, text
 from verifier.domain.binding import signed_body, signed_for
 from verifier.domain.config import canonical, render_config
 from verifier.domain.explain import explain

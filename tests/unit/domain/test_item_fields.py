@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.unit.test_overdue import open_ticket
+from tests.unit.services.test_remind import open_ticket
 from verifier import defaults
 from verifier.defaults import PRIORITIES
 from verifier.domain.item_fields import MAX_FIELDS, MAX_VALUE, due_date, parse_fields, parse_issue, unmapped
