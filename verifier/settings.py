@@ -31,7 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from verifier import defaults
@@ -106,7 +106,25 @@ def _tracker_config(prefix: str, seed_names: dict[str, tuple[str, ...]], field_n
     )
 
 
-class JiraSettings(JiraConnection, BaseSettings, _Secrets):
+class _TrackerSettings(BaseSettings):
+    """Fields by name in code (`populate_by_name`), but only by their variables in the environment and the secrets
+    directory: pydantic-settings would otherwise read a bare `URL`, `TOKEN` or `PROJECT` as a field."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        for source in (env_settings, dotenv_settings, file_secret_settings):
+            source.config = {**source.config, "populate_by_name": False, "validate_by_name": False}
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
+
+class JiraSettings(JiraConnection, _TrackerSettings, _Secrets):
     """`VERIFIER_JIRA_*`: Cloud (email + API token) or Data Center (personal access token). The seed's
     `JIRA_BASE_URL`, `JIRA_EMAIL` and `JIRA_API_TOKEN` work too."""
 
@@ -119,7 +137,7 @@ class JiraSettings(JiraConnection, BaseSettings, _Secrets):
     seed_comment: bool = True  # filing: also write the seed's "Automated Verification Config" comment
 
 
-class GitHubSettings(GitHubConnection, BaseSettings, _Secrets):
+class GitHubSettings(GitHubConnection, _TrackerSettings, _Secrets):
     """`VERIFIER_GITHUB_*`: a token or a GitHub App; GitHub Enterprise Server through the API URL."""
 
     model_config = _tracker_config("VERIFIER_GITHUB_", {}, {"repositories": "repository"})
