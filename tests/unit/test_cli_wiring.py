@@ -426,3 +426,26 @@ def test_demo_runs_against_the_sandbox_servers(capsys: pytest.CaptureFixture[str
     assert "action-item-verifier result v1; verdict=FAILED" in out
     assert "tracker writes in the second run: 0" in out
     assert TOKEN not in out
+
+
+def test_report_defaults_and_the_bounds_of_trend_weeks(capsys: pytest.CaptureFixture[str]) -> None:
+    world = World()
+    world.add("acme/api#1")
+    report = report_since(world, capsys)
+    assert report["group_by"] == "service" and len(report["trend"]["weeks"]) == 8
+    code, out, _ = run(world, capsys, "report")
+    assert code == ExitCode.OK and out.startswith("#")  # markdown unless asked
+    assert len(report_since(world, capsys, "--trend-weeks", "52")["trend"]["weeks"]) == 52
+    for bad in ("53", "-1"):
+        with pytest.raises(SystemExit):
+            main(["report", "--trend-weeks", bad])
+        assert "--trend-weeks: invalid choice" in capsys.readouterr().err
+
+
+def test_version_names_the_program_and_its_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from verifier import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"action-item-verifier {__version__}\n"
