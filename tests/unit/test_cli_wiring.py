@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -449,3 +451,22 @@ def test_version_names_the_program_and_its_version(capsys: pytest.CaptureFixture
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out == f"action-item-verifier {__version__}\n"
+
+
+def test_sigterm_during_a_run_stops_it_marked_interrupted(capsys: pytest.CaptureFixture[str]) -> None:
+    # Kubernetes stops a Job's Pod with SIGTERM: the run stops taking tickets and says it was interrupted.
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def answer(at: datetime) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # the handler runs in the main thread
+        return instant(0.05)
+
+    world = World(metrics=FakeMetrics({QUERY: answer}))
+    for n in range(1, 6):
+        world.add(f"acme/api#{n}")
+    try:
+        _, out, _ = run(world, capsys, "run", "--json")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert json.loads(out)["interrupted"] is True
