@@ -27,6 +27,7 @@ from tests.unit.test_run import BLOCK, QUERY, ticket
 from verifier import bootstrap, defaults
 from verifier.bootstrap import Adapters, app
 from verifier.cli import main
+from verifier.errors import TrackerError
 from verifier.exit_codes import ExitCode
 
 TOKEN = "ghp_wiring_secret_123456"
@@ -421,8 +422,12 @@ def test_a_config_file_that_is_not_utf8_is_read_with_the_bad_bytes_replaced(
 # `demo`: the sandbox servers in this process, the demo's own settings given to the app.
 
 
-def test_demo_runs_against_the_sandbox_servers(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_against_the_sandbox_servers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("verifier_sandbox")
+    without_tracker(monkeypatch)  # the demo gives the app its own settings
+    monkeypatch.delenv("VERIFIER_PROMETHEUS_URL")
     assert main(["demo"]) == ExitCode.OK
     out = capsys.readouterr().out
     assert "action-item-verifier result v1; verdict=FAILED" in out
@@ -470,3 +475,97 @@ def test_sigterm_during_a_run_stops_it_marked_interrupted(capsys: pytest.Capture
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert json.loads(out)["interrupted"] is True
+
+
+# Each command asks only for the settings it needs.
+
+
+def without_tracker(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("VERIFIER_TRACKER", "VERIFIER_GITHUB_REPOSITORY", "VERIFIER_GITHUB_TOKEN"):
+        monkeypatch.delenv(name)
+
+
+def test_evaluate_and_check_config_resolve_need_no_tracker_and_link_to_the_graph_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    without_tracker(monkeypatch)
+    monkeypatch.setenv("VERIFIER_GRAPH_URL", "https://graphs.acme.test")
+    config = tmp_path / "config.md"
+    config.write_text(BLOCK)
+    world = World()
+    resolved = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, out, err = run(world, capsys, "evaluate", "--config", str(config), "--resolved-at", resolved, "--json")
+    assert (code, err) == (ExitCode.OK, "")
+    assert json.loads(out)["graph"].startswith("https://graphs.acme.test/graph?")
+    code, out, err = run(world, capsys, "check-config", "--resolve", "--json", str(config))
+    assert (code, err) == (ExitCode.OK, "") and "resolved" in json.loads(out)
+
+
+def test_report_needs_no_metrics_backend(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("VERIFIER_PROMETHEUS_URL")
+    world = World()
+    world.add("acme/api#1")
+    assert report_since(world, capsys)["group_by"] == "service"
+
+
+def test_report_names_a_tracker_failure_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = World()
+
+    def down(label: str, since: datetime) -> Any:
+        raise TrackerError("listing failed with HTTP 503")
+
+    monkeypatch.setattr(world.tracker, "post_incident_tickets", down)
+    code, out, err = run(world, capsys, "report")
+    assert (code, out) == (ExitCode.FAILED, "")
+    assert err == "error: listing failed with HTTP 503\n"
+
+
+def test_since_keeps_the_time_zone_it_is_given(capsys: pytest.CaptureFixture[str]) -> None:
+    dated = report_since(World(), capsys, "--since", "2026-11-01T10:00:00+02:00")
+    assert datetime.fromisoformat(dated["since"]) == datetime(2026, 11, 1, 8, tzinfo=UTC)
+
+
+# `file`: what it says when it cannot, the text report, the metrics backend and the run's label.
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "action-items.yaml"
+
+
+def test_file_names_a_bad_or_missing_file_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "items.yaml"
+    bad.write_text("incident: [unclosed\n")
+    code, out, err = run(World(), capsys, "file", str(bad))
+    assert (code, out) == (ExitCode.INVALID, "")
+    assert err.startswith("error: ") and err.count("\n") == 1
+    missing = tmp_path / "none.yaml"
+    code, out, err = run(World(), capsys, "file", str(missing))
+    assert (code, err) == (ExitCode.INVALID, f"error: cannot read {missing}: No such file or directory\n")
+
+
+def test_file_on_jira_needs_the_project(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("VERIFIER_TRACKER", "jira")
+    monkeypatch.setenv("VERIFIER_JIRA_URL", "https://acme.atlassian.net")
+    monkeypatch.setenv("VERIFIER_JIRA_PAT", "jira-pat-123456")
+    world = World()
+    code, out, err = run(world, capsys, "file", str(EXAMPLES))
+    assert (code, out) == (ExitCode.INVALID, "")
+    assert (
+        err == "error: invalid settings: VERIFIER_JIRA_PROJECT: the project to file the action items in is required\n"
+    )
+    assert world.tracker.writes == []
+
+
+def test_file_prints_its_report_measures_with_the_backend_and_adds_the_runs_label(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VERIFIER_LABEL", "postmortem")
+    world = World()
+    code, out, _ = run(world, capsys, "file", str(EXAMPLES))
+    assert code == ExitCode.OK
+    created = [key for key, kind, _ in world.tracker.writes if kind == "create"]
+    assert created and all(key in out for key in created)  # the text report names each ticket
+    assert world.metrics.asked  # VERIFIER_PROMETHEUS_URL is set: the related queries were measured
+    assert all("postmortem" in world.tracker.tickets[key].labels for key in created)
+    code, out, _ = run(world, capsys, "file", str(EXAMPLES), "--json")
+    assert isinstance(json.loads(out), dict)
