@@ -62,3 +62,12 @@ def test_a_page_token_given_twice_is_a_cycle() -> None:
         guard.check(["d"], token="t1")
     assert error.value.reason == ("search: page 4 leads back to an earlier page token; stopped (a cycle)")
     assert error.value.ticket == "OPS-3"
+
+
+def test_the_first_page_answered_again_is_a_repeat() -> None:
+    # The commonest endless listing: the same page whatever the offset or token asked for.
+    guard = PageGuard("search")
+    guard.check(["a", "b"])
+    with pytest.raises(TrackerError) as error:
+        guard.check(["b", "a"])
+    assert error.value.reason == "search: page 2 repeats an earlier page; stopped (the listing does not advance)"
