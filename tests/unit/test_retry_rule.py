@@ -67,12 +67,12 @@ def test_backoff_is_none_then_doubling() -> None:
 
 def test_a_refused_write_is_sent_again_with_the_backoff_until_the_attempts_run_out() -> None:
     sleeps: list[float] = []
-    policy = RetryPolicy(attempts=4, backoff_seconds=0.5, sleep=sleeps.append)
+    policy = RetryPolicy(attempts=4, backoff_seconds=1 / 3, sleep=sleeps.append)
     send, sent = failing(refused(), refused(), refused(), refused())
     with capture_logs() as logs, pytest.raises(GaveUp) as gave_up:
         call(send, idempotent=False, policy=policy, classify=classify, what="add_comment")
     assert len(sent) == 4
-    assert sleeps == [1.0, 2.0]  # the first retry at once: no sleep at all
+    assert sleeps == [2 / 3, 4 / 3]  # the first retry at once: no sleep at all
     assert gave_up.value.attempts == 4
     assert gave_up.value.refused_wait is None
     assert isinstance(gave_up.value.error, Refused)
@@ -86,7 +86,7 @@ def test_a_refused_write_is_sent_again_with_the_backoff_until_the_attempts_run_o
             "wait": w,
             "attempt": n,
         }
-        for n, w in ((1, 0.0), (2, 1.0), (3, 2.0))
+        for n, w in ((1, 0.0), (2, 0.67), (3, 1.33))  # the log rounds waits to hundredths
     ]
 
 
@@ -157,6 +157,7 @@ def test_a_resend_inside_a_write_is_charged_first_and_not_sent_when_the_budget_r
     finally:
         RESEND_WRITE.reset(token)
     assert (len(sent), len(charges), gave_up.value.attempts) == (2, 2, 2)
+    assert isinstance(gave_up.value.error, Refused) and str(gave_up.value) == "429"
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
