@@ -14,12 +14,14 @@ import os
 import re
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
@@ -35,7 +37,7 @@ KEY = "32-characters-of-signing-key-xyz"
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("VERIFIER_", "JIRA_")):
             monkeypatch.delenv(name)
@@ -44,6 +46,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("VERIFIER_GITHUB_REPOSITORY", "acme/api")
     monkeypatch.setenv("VERIFIER_GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("VERIFIER_PROMETHEUS_URL", "http://prometheus.invalid:9090")
+    yield
+    # A command configures logging to the stream it printed to (here pytest's capture, closed after the test).
+    structlog.reset_defaults()
 
 
 @dataclass
