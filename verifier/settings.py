@@ -33,7 +33,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from verifier import defaults
@@ -132,6 +132,21 @@ class TrackerSettings(BaseSettings, _Secrets):
     fold_authors: ClassVar[bool]
     #: The longest label the tracker takes (None: no limit worth checking); longer run labels are refused at once.
     label_max: ClassVar[int | None] = None
+
+    # Fields by name in code (`populate_by_name`), but only by their variables in the environment and the secrets
+    # directory: pydantic-settings would otherwise read a bare `URL`, `TOKEN` or `PROJECT` as a field.
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        for source in (env_settings, dotenv_settings, file_secret_settings):
+            source.config = {**source.config, "populate_by_name": False, "validate_by_name": False}
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     def for_run(self, run: RunSettings) -> Self:
         """These settings as the run needs them (GitHub: reading who added the verified and failed labels)."""
