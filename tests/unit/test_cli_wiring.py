@@ -25,7 +25,7 @@ import structlog
 
 from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
-from tests.unit.test_run import BLOCK, QUERY, ticket
+from tests.unit.services.test_run import BLOCK, QUERY, ticket
 from verifier import bootstrap, defaults
 from verifier.bootstrap import Adapters, app
 from verifier.cli import main

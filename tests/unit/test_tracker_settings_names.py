@@ -17,21 +17,21 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from verifier.connections import GitHubConnection, JiraConnection
+from verifier.connections import JiraConnection
 from verifier.errors import SettingsError
-from verifier.settings import GitHubSettings, JiraSettings, _tracker_config, _TrackerSettings, load
+from verifier.settings import GitHubSettings, JiraSettings, _tracker_config, load
 
 JIRA_SEED = {"url": ("JIRA_BASE_URL",), "email": ("JIRA_EMAIL",), "api_token": ("JIRA_API_TOKEN",)}
 
 
 def jira_class() -> type[Any]:
     config = _tracker_config("VERIFIER_JIRA_", JIRA_SEED, {})
-    return type("Jira", (JiraConnection, _TrackerSettings), {"model_config": config, "__module__": __name__})
+    return type("Jira", (JiraSettings,), {"model_config": config, "__module__": __name__})
 
 
 def github_class() -> type[Any]:
     config = _tracker_config("VERIFIER_GITHUB_", {}, {"repositories": "repository"})
-    return type("GitHub", (GitHubConnection, _TrackerSettings), {"model_config": config, "__module__": __name__})
+    return type("GitHub", (GitHubSettings,), {"model_config": config, "__module__": __name__})
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from verifier.adapters.retry import Failure, GaveUp, RetryPolicy, call, retry_after
-from verifier.ports import RESEND_WRITE
+from verifier.ports import WRITE_GATE
 
 
 class Refused(Exception):
@@ -141,23 +141,36 @@ def test_a_wait_of_zero_asked_by_the_server_is_not_slept_nor_replaced_by_the_bac
     assert (len(sent), sleeps) == (3, [])
 
 
-def test_a_resend_inside_a_write_is_charged_first_and_not_sent_when_the_budget_refuses() -> None:
-    policy = RetryPolicy(sleep=lambda _: None)
-    charges: list[int] = []
+class Gate:
+    """The run's write gate as `retry.call` meets it: charging is the transport's (`adapters.http`); here only
+    whether the run was stopped."""
 
-    def budget() -> bool:
-        charges.append(1)
-        return len(charges) < 2  # room for one resend
+    def __init__(self, stopped: bool) -> None:
+        self._stopped = stopped
 
-    token = RESEND_WRITE.set(budget)
+    def charge(self) -> bool:
+        return True
+
+    def stopped(self) -> bool:
+        return self._stopped
+
+
+@pytest.mark.parametrize(("stopped", "sent", "sleeps"), [(True, 1, []), (False, 3, [2.0])])
+def test_a_stopped_run_waits_for_no_retry(stopped: bool, sent: int, sleeps: list[float]) -> None:
+    slept: list[float] = []
+    policy = RetryPolicy(backoff_seconds=1.0, sleep=slept.append)
+    token = WRITE_GATE.set(Gate(stopped))
     try:
-        send, sent = failing(refused(), refused(), refused())
-        with pytest.raises(GaveUp) as gave_up:
-            call(send, idempotent=False, policy=policy, classify=classify, what="add_comment")
+        send, tried = failing(refused(), refused())
+        if stopped:
+            with pytest.raises(GaveUp) as gave_up:
+                call(send, idempotent=False, policy=policy, classify=classify, what="add_comment")
+            assert gave_up.value.attempts == 1 and str(gave_up.value) == "429"
+        else:
+            assert call(send, idempotent=False, policy=policy, classify=classify, what="add_comment") == "ok"
     finally:
-        RESEND_WRITE.reset(token)
-    assert (len(sent), len(charges), gave_up.value.attempts) == (2, 2, 2)
-    assert isinstance(gave_up.value.error, Refused) and str(gave_up.value) == "429"
+        WRITE_GATE.reset(token)
+    assert (len(tried), slept) == (sent, sleeps)
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
