@@ -21,23 +21,25 @@ bad item makes the whole file unusable, so nothing is filed from a file with a m
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from urllib.parse import parse_qs, urlsplit
 
 from verifier.defaults import PRIORITIES
 from verifier.domain.action_items import ActionItem, IncidentContext
+from verifier.domain.alertmanager import (
+    ENVIRONMENT_LABELS,
+    SERVICE_LABELS,
+    alertmanager_fields,
+    alertmanager_payload,
+)
 from verifier.domain.config import FIELDS as VERIFICATION_FIELDS
 from verifier.domain.config import VerificationConfig, build_config
 from verifier.domain.filing_fields import (
-    as_mapping,
     check_known,
     excerpt,
-    finite_float,
     load_yaml,
     read_named_texts,
     read_number,
@@ -71,8 +73,6 @@ MAX_TEXT = 1_000_000
 MAX_TITLE = 200  # Jira's summary holds 255 characters, "[Post-Incident] " included
 MAX_LABEL = 50  # GitHub's limit for a label name
 _INCIDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_SERVICE_LABELS = ("service", "service_name", "job")
-_ENVIRONMENT_LABELS = ("env", "environment", "deployment_environment")
 #: A nominal resolution time for checking that each item's verification can be planned at all.
 _NOMINAL = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -217,7 +217,7 @@ def parse_incident(raw: object, read: Callable[[str], str] | None) -> IncidentSp
     check_known(raw, INCIDENT_FIELDS, "incident.")
     derived: dict[str, object] = {}
     if raw.get("alertmanager") is not None:
-        derived = alertmanager_fields(_payload(raw["alertmanager"], read))
+        derived = alertmanager_fields(alertmanager_payload(raw["alertmanager"], read))
     values = {**derived, **{k: v for k, v in raw.items() if v is not None and k != "alertmanager"}}
     incident_id = read_text(values, "id", "incident.", required=True, limit=64)
     assert incident_id is not None
@@ -231,8 +231,8 @@ def parse_incident(raw: object, read: Callable[[str], str] | None) -> IncidentSp
         raise ConfigError("incident.metric_name", "is missing (name the metric that fired, or give incident.query)")
     hints = {
         "alert_name": " (or an Alertmanager payload with labels.alertname)",
-        "service_name": f" (or an alert label {', '.join(_SERVICE_LABELS)})",
-        "environment": f" (or an alert label {', '.join(_ENVIRONMENT_LABELS)})",
+        "service_name": f" (or an alert label {', '.join(SERVICE_LABELS)})",
+        "environment": f" (or an alert label {', '.join(ENVIRONMENT_LABELS)})",
     }
     required = {name: read_text(values, name, "incident.", required=True, hint=hint) for name, hint in hints.items()}
     threshold = read_number(values, "threshold_value", "incident.")
@@ -253,80 +253,6 @@ def parse_incident(raw: object, read: Callable[[str], str] | None) -> IncidentSp
         affected_components=read_texts(values.get("affected_components"), "incident.affected_components"),
         issue=parse_issue(values["issue"]) if values.get("issue") is not None else None,
     )
-
-
-def alertmanager_fields(payload: object) -> dict[str, object]:
-    """The incident fields an Alertmanager webhook payload (version 4) carries, from its first firing alert."""
-    where = "incident.alertmanager"
-    if not isinstance(payload, dict):
-        raise ConfigError(where, "must be an Alertmanager webhook payload (a JSON object with 'alerts')")
-    if payload.get("version") is not None and str(payload["version"]) != "4":
-        raise ConfigError(where, f"version '{payload['version']}' is not the webhook format this tool reads (4)")
-    alerts = payload.get("alerts")
-    if not isinstance(alerts, list) or not alerts or not all(isinstance(a, dict) for a in alerts):
-        raise ConfigError(where, "has no alerts (expected 'alerts': a non-empty list of objects)")
-    index, alert = next(((i, a) for i, a in enumerate(alerts) if a.get("status") == "firing"), (0, alerts[0]))
-    # The alert's own labels first, then the group's common ones.
-    label_sets = (as_mapping(alert.get("labels")), as_mapping(payload.get("commonLabels")))
-    annotations = {**as_mapping(payload.get("commonAnnotations")), **as_mapping(alert.get("annotations"))}
-
-    def label(*names: str) -> object:
-        return next((labels[n] for labels in label_sets for n in names if labels.get(n)), None)
-
-    fields: dict[str, object] = {}
-    for name, value in (
-        ("alert_name", label("alertname")),
-        ("service_name", label(*_SERVICE_LABELS)),
-        ("environment", label(*_ENVIRONMENT_LABELS)),
-        ("triggered_at", alert.get("startsAt")),
-        ("threshold_value", annotations.get("threshold")),
-        ("actual_value", annotations.get("value")),
-        ("query", annotations.get("query") or _generator_expression(alert.get("generatorURL"))),
-    ):
-        if value is not None and value != "":
-            fields[name] = value
-    if "triggered_at" in fields:
-        try:
-            fields["triggered_at"] = read_time(fields["triggered_at"], "triggered_at")
-        except ConfigError as error:
-            raise ConfigError(where, f"alerts[{index}].startsAt: {error.reason}") from None
-    for name, source in (("threshold_value", "threshold"), ("actual_value", "value")):
-        if name in fields and finite_float(fields[name]) is None:
-            if name == "actual_value":
-                del fields[name]  # a free-text "value" annotation: measure it instead
-            else:
-                raise ConfigError(where, f"annotation '{source}' is not a number: {str(fields[name])[:80]}")
-    return fields
-
-
-def _generator_expression(url: object) -> str | None:
-    """The PromQL behind a Prometheus alert: its generatorURL's `g0.expr`."""
-    if not isinstance(url, str):
-        return None
-    try:
-        values = parse_qs(urlsplit(url).query).get("g0.expr")
-    except ValueError:
-        return None
-    return values[0] if values else None
-
-
-def _payload(value: object, read: Callable[[str], str] | None) -> object:
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError("incident.alertmanager", "must be a path to a webhook payload, or the payload inline")
-    if read is None:
-        raise ConfigError("incident.alertmanager", "is a path, but this caller reads no files; inline the payload")
-    try:
-        text = read(value.strip())
-    except OSError as error:
-        raise ConfigError("incident.alertmanager", f"cannot read {excerpt(value)}: {error.strerror or error}") from None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise ConfigError(
-            "incident.alertmanager", f"{excerpt(value)} is not JSON: {excerpt(str(error), 120)}"
-        ) from None
 
 
 # -- items ----------------------------------------------------------------------------------------------------
