@@ -79,6 +79,24 @@ TRACKER_MAX_ANSWER_BYTES = 32 * 1024 * 1024
 PUSHGATEWAY_MAX_ANSWER_BYTES = 1024 * 1024
 #: How deeply any answer's JSON may nest (the APIs the tool reads nest under 20 levels).
 MAX_JSON_DEPTH = 64
+#: Tracker requests (`verifier.adapters.retry`): tries in all, the first included, and the first backoff wait
+#: (then doubling); a wait the server asks for beyond the cap fails the request instead of sleeping.
+TRACKER_ATTEMPTS = 4
+TRACKER_BACKOFF_SECONDS = 1.0
+TRACKER_MAX_RETRY_WAIT_SECONDS = 60.0
+#: Jira's search page (the tickets one request lists).
+JIRA_PAGE_SIZE = 100
+#: GitHub: retries after the first try, and the longest rate-limit reset waited for (a secondary limit that names
+#: no wait waits at most GITHUB_SECONDARY_WAIT_SECONDS).
+GITHUB_RETRIES = 4
+GITHUB_MAX_RATE_LIMIT_WAIT_SECONDS = 300.0
+GITHUB_SECONDARY_WAIT_SECONDS = 60.0
+#: GitHub's secondary limits on content-creating requests (80 a minute, 500 an hour), writes at least a second
+#: apart, and the longest the pacer waits before the run stops writing (`verifier.adapters.github.pacing`).
+GITHUB_WRITES_PER_MINUTE = 80
+GITHUB_WRITES_PER_HOUR = 500
+GITHUB_WRITE_INTERVAL_SECONDS = 1.0
+GITHUB_MAX_PACING_WAIT_SECONDS = 900.0
 #: The most pages one tracker listing reads (100 tickets or comments a page); a listing past it, or one whose page
 #: or page token comes back again, stops with an error naming the cap.
 MAX_PAGES = 1000

@@ -34,6 +34,7 @@ import requests
 import structlog
 import urllib3
 
+from verifier import defaults
 from verifier.adapters.http import AnswerRefused
 from verifier.ports import WRITE_GATE
 
@@ -43,9 +44,9 @@ _log = structlog.get_logger()
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 4
-    backoff_seconds: float = 1.0
-    max_wait_seconds: float = 60.0
+    attempts: int = defaults.TRACKER_ATTEMPTS
+    backoff_seconds: float = defaults.TRACKER_BACKOFF_SECONDS
+    max_wait_seconds: float = defaults.TRACKER_MAX_RETRY_WAIT_SECONDS
     sleep: Callable[[float], None] = time.sleep
 
     def backoff(self, retry: int) -> float:

@@ -16,16 +16,26 @@ from verifier import defaults
 from verifier.domain import neutral
 from verifier.domain.config import VerificationConfig, render_config
 from verifier.domain.planning import IncidentFacts
+from verifier.domain.protocol import (
+    ACTUAL_VALUE,
+    CRITERIA_HEADING,
+    EXPECTED,
+    METRIC,
+    SERVICE,
+    TRIGGERED_AT,
+    WINDOW,
+    fingerprint_line,
+    utc,
+)
 from verifier.domain.protocol import fingerprint_in as fingerprint_in  # re-exported: adapters find filings by it
-from verifier.domain.protocol import fingerprint_line, utc
 from verifier.domain.tickets import Flavour
 
-_ACTUAL = re.compile(r"Actual Value[*_]*\s*:[*_]*\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
-_SERVICE = re.compile(r"Service[*_]*\s*:[*_]*[ \t]*(?=[^\s*_])")
+_ACTUAL = re.compile(re.escape(ACTUAL_VALUE) + r"[*_]*\s*:[*_]*\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
+_SERVICE = re.compile(re.escape(SERVICE) + r"[*_]*\s*:[*_]*[ \t]*(?=[^\s*_])")
 # Trace ids and related-metric values come from the metrics backend (exemplars, label values): anything but a plain
 # id is written inert (`neutral`), like the tool's comments: no live mention, image, HTML or Jira `!url!`.
 _PLAIN_ID = re.compile(r"[0-9A-Za-z_.:-]{1,128}")
-_TRIGGERED = re.compile(r"Triggered At[*_]*\s*:[*_]*\s*(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)")
+_TRIGGERED = re.compile(re.escape(TRIGGERED_AT) + r"[*_]*\s*:[*_]*\s*(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)")
 
 
 @dataclass(frozen=True)
@@ -90,14 +100,14 @@ def _markdown_body(item: ActionItem) -> str:
 ## Incident Context (Auto-Generated from OpenTelemetry)
 
 **Alert**: {ctx.alert_name}
-**Service**: {ctx.service_name}
+**{SERVICE}**: {ctx.service_name}
 **Environment**: {ctx.environment}
-**Triggered At**: {ctx.triggered_at.isoformat()}
+**{TRIGGERED_AT}**: {ctx.triggered_at.isoformat()}
 
 ### Metric That Triggered Alert
-- **Metric**: `{ctx.metric_name}`
+- **{METRIC}**: `{ctx.metric_name}`
 - **Threshold**: {_number(ctx.threshold_value)}
-- **Actual Value**: {_number(ctx.actual_value)}
+- **{ACTUAL_VALUE}**: {_number(ctx.actual_value)}
 
 ### Sample Trace IDs
 {traces}
@@ -108,11 +118,11 @@ def _markdown_body(item: ActionItem) -> str:
 ### Affected Components
 {", ".join(ctx.affected_components) or "none recorded"}
 
-## Verification Criteria
+## {CRITERIA_HEADING}
 Once implemented, this fix will be verified by checking:
-- **Metric**: `{cfg.metric}`
-- **Expected**: {_expected(cfg) if not cfg.parts and not cfg.alert else neutral.markdown(_expected(cfg))}
-- **Verification Window**: {_hours(cfg)} hours after deployment
+- **{METRIC}**: `{cfg.metric}`
+- **{EXPECTED}**: {_expected(cfg) if not cfg.parts and not cfg.alert else neutral.markdown(_expected(cfg))}
+- **{WINDOW}**: {_hours(cfg)} hours after deployment
 
 {render_config(cfg, Flavour.MARKDOWN)}
 
@@ -133,14 +143,14 @@ def _jira_body(item: ActionItem) -> str:
 h2. Incident Context (Auto-Generated from OpenTelemetry)
 
 *Alert*: {_wiki(ctx.alert_name)}
-*Service*: {_wiki(ctx.service_name)}
+*{SERVICE}*: {_wiki(ctx.service_name)}
 *Environment*: {_wiki(ctx.environment)}
-*Triggered At*: {ctx.triggered_at.isoformat()}
+*{TRIGGERED_AT}*: {ctx.triggered_at.isoformat()}
 
 h3. Metric That Triggered Alert
-* *Metric*: {{{{{_wiki(ctx.metric_name)}}}}}
+* *{METRIC}*: {{{{{_wiki(ctx.metric_name)}}}}}
 * *Threshold*: {_number(ctx.threshold_value)}
-* *Actual Value*: {_number(ctx.actual_value)}
+* *{ACTUAL_VALUE}*: {_number(ctx.actual_value)}
 
 h3. Sample Trace IDs
 {traces}
@@ -151,11 +161,11 @@ h3. Related Metrics at Time of Incident
 h3. Affected Components
 {_wiki(", ".join(ctx.affected_components)) or "none recorded"}
 
-h2. Verification Criteria
+h2. {CRITERIA_HEADING}
 Once implemented, this fix will be verified by checking:
-* *Metric*: {{{{{_wiki(cfg.metric)}}}}}
-* *Expected*: {_wiki(_expected(cfg))}
-* *Verification Window*: {_hours(cfg)} hours after deployment
+* *{METRIC}*: {{{{{_wiki(cfg.metric)}}}}}
+* *{EXPECTED}*: {_wiki(_expected(cfg))}
+* *{WINDOW}*: {_hours(cfg)} hours after deployment
 
 {render_config(cfg, Flavour.JIRA_WIKI)}
 

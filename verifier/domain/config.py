@@ -6,27 +6,36 @@
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Literal
 
 from verifier import defaults
 from verifier.domain.alerts import MAX_ALERT_NAME, AlertCondition
 from verifier.domain.condition import Condition, parse_condition
-from verifier.domain.durations import MAX_DURATION, config_duration, hours, parse_duration
+from verifier.domain.config_fields import (
+    DEFAULT_DELAY,
+    Mode,
+    read_choice,
+    read_delay,
+    read_duration,
+    read_firing_at_most,
+    read_labels,
+    read_min_events,
+    read_mode,
+    read_recheck_after,
+    read_text,
+    read_tolerance,
+    yaml_quoted,
+)
+from verifier.domain.durations import config_duration
 from verifier.domain.metric import Kind, Metric, understand
 from verifier.domain.no_data import Traffic, check_policy
 from verifier.domain.protocol import CONFIG_HEADER, signature_line
-from verifier.domain.ratios import denominator
 from verifier.domain.tickets import Flavour
 from verifier.errors import ConfigError
 
 HEADER = CONFIG_HEADER
-DEFAULT_DELAY = timedelta(hours=48)
-Mode = Literal["window", "every-step"]
 #: What the metric's samples are, when the backend cannot say (`type:`): written by `file` once resolved.
 TYPES = ("counter", "gauge", "histogram")
 #: How a counter's samples relate in time (`temporality:`): delta series hold per-interval values.
@@ -50,8 +59,6 @@ FIELDS = (
     "recheck_after",
     *("conditions", "alert", "firing_at_most"),  # several conditions, the alert stayed silent (see below)
 )
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.]*$")  # dots: OTel attribute names (service.name)
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 MAX_METRIC_LENGTH = 4000
 
 
@@ -97,31 +104,31 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
         return _build_several(raw, source)
     if "alert" in raw or "firing_at_most" in raw:
         return _build_alert(raw, source)
-    metric = _text(raw, "metric", required=True)
+    metric = read_text(raw, "metric", required=True)
     assert metric is not None
     if len(metric) > MAX_METRIC_LENGTH:
         raise ConfigError("metric", f"is longer than {MAX_METRIC_LENGTH} characters")
-    condition_text = _text(raw, "condition", required=True)
+    condition_text = read_text(raw, "condition", required=True)
     assert condition_text is not None
     condition = parse_condition(condition_text)
-    delay = _delay(raw)
-    window = _duration(raw, "window") or delay
+    delay = read_delay(raw)
+    window = read_duration(raw, "window") or delay
     if window > delay:
         raise ConfigError(
             "window",
             f"{config_duration(window)} is longer than the delay {config_duration(delay)}: "
             "it would measure time before the fix",
         )
-    unit = _text(raw, "unit")
-    labels = _labels(raw.get("labels"))
-    mode = _mode(raw.get("mode"))
-    tolerance = _tolerance(raw.get("tolerance"), mode)
-    baseline_window = _duration(raw, "baseline_window")
+    unit = read_text(raw, "unit")
+    labels = read_labels(raw.get("labels"))
+    mode = read_mode(raw.get("mode"))
+    tolerance = read_tolerance(raw.get("tolerance"), mode)
+    baseline_window = read_duration(raw, "baseline_window")
     if baseline_window and not condition.relative:
         raise ConfigError("baseline_window", "is set, but the condition is not relative to a baseline")
-    min_events = _min_events(raw.get("min_events"), condition, metric)
-    kind = _choice(raw, "type", TYPES)
-    temporality = _choice(raw, "temporality", TEMPORALITIES)
+    min_events = read_min_events(raw.get("min_events"), condition, metric)
+    kind = read_choice(raw, "type", TYPES)
+    temporality = read_choice(raw, "temporality", TEMPORALITIES)
     config = VerificationConfig(
         metric=metric,
         condition=condition,
@@ -147,28 +154,7 @@ def build_config(raw: Mapping[str, object], source: str) -> VerificationConfig:
 def _with_later_fields(config: VerificationConfig, raw: Mapping[str, object], understood: Metric) -> VerificationConfig:
     """`no_data`/`traffic` (counters never seen) and `recheck_after` (a later re-check), checked (#24)."""
     no_data, traffic = check_policy(raw.get("no_data"), raw.get("traffic"), understood.kind, config.metric)
-    return replace(config, no_data=no_data, traffic=traffic, recheck_after=_recheck_after(raw, config.delay))
-
-
-def _recheck_after(raw: Mapping[str, object], delay: timedelta) -> timedelta | None:
-    """`recheck_after`, config-wide: within the listing's reach together with the delay."""
-    recheck_after = _duration(raw, "recheck_after")
-    if recheck_after is not None and delay + recheck_after > MAX_DURATION:
-        raise ConfigError(
-            "recheck_after",
-            f"{config_duration(recheck_after)} after a delay of {config_duration(delay)} is more than "
-            f"{MAX_DURATION.days} days after the fix: the run no longer lists tickets that old",
-        )
-    return recheck_after
-
-
-def _choice(raw: Mapping[str, object], name: str, allowed: tuple[str, ...]) -> str | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.strip().lower() not in allowed:
-        raise ConfigError(name, f"'{value}' is not one of {', '.join(allowed)}")
-    return value.strip().lower()
+    return replace(config, no_data=no_data, traffic=traffic, recheck_after=read_recheck_after(raw, config.delay))
 
 
 def _check_type(config: VerificationConfig, understood: Metric) -> None:
@@ -188,131 +174,28 @@ def _check_type(config: VerificationConfig, understood: Metric) -> None:
         raise ConfigError("temporality", "'delta' applies to a counter (delta histograms are not supported)")
 
 
-def _text(raw: Mapping[str, object], name: str, *, required: bool = False) -> str | None:
-    value = raw.get(name)
-    if value is None:
-        if required:
-            raise ConfigError(name, "is missing")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ConfigError(name, f"must be text, not {type(value).__name__}")
-    text = str(value).strip()
-    if not text:
-        raise ConfigError(name, "is empty")
-    if "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text):
-        raise ConfigError(name, "contains a NUL character or a lone surrogate")
-    return text
-
-
-def _delay(raw: Mapping[str, object]) -> timedelta:
-    if "delay_hours" in raw and "delay" in raw:
-        raise ConfigError("delay", "is given twice: use either delay_hours or delay")
-    value = raw.get("delay_hours")
-    if value is not None:
-        if isinstance(value, str):
-            try:
-                value = float(value.strip())
-            except ValueError:
-                raise ConfigError("delay_hours", f"'{value}' is not a number of hours") from None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError("delay_hours", f"must be a number of hours, not {type(value).__name__}")
-        if isinstance(value, int) and abs(value) > 10**6:  # float() of a 400-digit integer overflows
-            raise ConfigError("delay_hours", "must be at most 8784 hours")
-        return hours(float(value), "delay_hours")
-    return _duration(raw, "delay") or DEFAULT_DELAY
-
-
-def _duration(raw: Mapping[str, object], name: str) -> timedelta | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(name, f"must be a duration such as 48h, not {type(value).__name__}")
-    return parse_duration(value, name)
-
-
-def _labels(value: object) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, Mapping):
-        raise ConfigError("labels", 'must be a mapping of label names to values, e.g. {service: "checkout"}')
-    labels = []
-    for key, val in value.items():
-        if not isinstance(key, str) or not _LABEL_NAME.fullmatch(key) or key.startswith("__"):
-            raise ConfigError("labels", f"'{key}' is not a valid Prometheus label name")
-        if isinstance(val, bool) or not isinstance(val, str | int | float):
-            raise ConfigError("labels", f"the value of '{key}' must be text")
-        if any("\ud800" <= c <= "\udfff" or c == "\x00" for c in str(val)):
-            raise ConfigError("labels", f"the value of '{key}' contains a NUL character or a lone surrogate")
-        labels.append((key, str(val)))
-    return tuple(sorted(labels))
-
-
-def _mode(value: object) -> Mode:
-    if value is None or value == "window":
-        return "window"
-    if value == "every-step":
-        return "every-step"
-    raise ConfigError("mode", f"'{value}' is not a mode (use 'window' or 'every-step')")
-
-
-def _tolerance(value: object, mode: Mode) -> float:
-    if value is None:
-        return 0.0
-    if mode != "every-step":
-        raise ConfigError("tolerance", "applies only to mode: every-step")
-    match = _PERCENT.match(value) if isinstance(value, str) else None
-    if not match:
-        raise ConfigError("tolerance", f"'{value}' must be a percentage of steps, such as 5%")
-    percent = float(match.group(1))
-    if not 0 <= percent < 100 or not math.isfinite(percent):
-        raise ConfigError("tolerance", "must be at least 0% and below 100%")
-    return percent
-
-
-MAX_MIN_EVENTS = 10**9
-
-
-def _min_events(value: object, condition: Condition, metric: str) -> int | None:
-    if value is None:
-        return None
-    if condition.quantile is None and denominator(metric) is None:
-        raise ConfigError(
-            "min_events",
-            "applies only to a quantile ('< 300ms p99') or a ratio over the window "
-            "('sum(increase(errors_total[$window])) / sum(increase(requests_total[$window]))')",
-        )
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 10:
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError("min_events", f"'{value}' must be a whole number of events, such as 100")
-    if not 1 <= value <= MAX_MIN_EVENTS:
-        raise ConfigError("min_events", f"must be between 1 and {MAX_MIN_EVENTS:,}")
-    return value
-
-
 def render_config(config: VerificationConfig, flavour: Flavour) -> str:
     """The project's own config block, fenced for GitHub Markdown or in `{code:yaml}` for Jira."""
     if config.parts or config.alert:
         return _render_several(config, flavour)
     lines = [
         HEADER,
-        f"metric: {_quoted(config.metric, flavour)}",
-        f"condition: {_quoted(config.condition.text, flavour)}",
+        f"metric: {yaml_quoted(config.metric, flavour)}",
+        f"condition: {yaml_quoted(config.condition.text, flavour)}",
     ]
-    lines.append(f"delay: {_quoted(config_duration(config.delay), flavour)}")
-    lines.append(f"window: {_quoted(config_duration(config.window), flavour)}")
+    lines.append(f"delay: {yaml_quoted(config_duration(config.delay), flavour)}")
+    lines.append(f"window: {yaml_quoted(config_duration(config.window), flavour)}")
     if config.unit:
-        lines.append(f"unit: {_quoted(config.unit, flavour)}")
+        lines.append(f"unit: {yaml_quoted(config.unit, flavour)}")
     if config.labels:
-        pairs = ", ".join(f"{_quoted(k, flavour)}: {_quoted(v, flavour)}" for k, v in config.labels)
+        pairs = ", ".join(f"{yaml_quoted(k, flavour)}: {yaml_quoted(v, flavour)}" for k, v in config.labels)
         lines.append(f"labels: {{{pairs}}}")
     if config.mode != "window":
         lines.append(f"mode: {config.mode}")
     if config.tolerance_percent:
         lines.append(f'tolerance: "{config.tolerance_percent!r}%"')
     if config.baseline_window:
-        lines.append(f"baseline_window: {_quoted(config_duration(config.baseline_window), flavour)}")
+        lines.append(f"baseline_window: {yaml_quoted(config_duration(config.baseline_window), flavour)}")
     if config.min_events is not None:
         lines.append(f"min_events: {config.min_events}")
     if config.type:
@@ -333,9 +216,9 @@ def _later_lines(config: VerificationConfig, flavour: Flavour) -> list[str]:
     if config.no_data:
         lines.append(f"no_data: {config.no_data}")
     if config.traffic:
-        lines.append(f"traffic: {_quoted(config.traffic.text, flavour)}")
+        lines.append(f"traffic: {yaml_quoted(config.traffic.text, flavour)}")
     if config.recheck_after:
-        lines.append(f"recheck_after: {_quoted(config_duration(config.recheck_after), flavour)}")
+        lines.append(f"recheck_after: {yaml_quoted(config_duration(config.recheck_after), flavour)}")
     return lines
 
 
@@ -346,35 +229,10 @@ def canonical(config: VerificationConfig) -> str:
     return block.split("\n", 2)[2].rsplit("\n", 1)[0]  # without the fence line, the header and the closing fence
 
 
-_YAML_PRINTABLE = re.compile(r"[\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _quoted(text: str, flavour: Flavour) -> str:
-    """A YAML double-quoted scalar that reads back as `text` and cannot end the block it stands in."""
-    out = []
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif _YAML_PRINTABLE.fullmatch(char) and char not in "\ufeff\u2028\u2029":  # BOM and line breaks
-            out.append(char)
-        elif ord(char) <= 0xFF:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) <= 0xFFFF:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    quoted = "".join(out)
-    if flavour is Flavour.JIRA_WIKI:
-        # `{code}` or `{noformat}` inside the value would close the Jira block early.
-        quoted = re.sub(r"\{(?=code|noformat)", r"\\x7b", quoted, flags=re.IGNORECASE)
-    return f'"{quoted}"'
-
-
 # -- several conditions (`conditions:`) and the alert stayed silent (`alert:`) --------------------------------------
 #: The fields that stay config-wide when a config holds several conditions: one window judges them all.
 WIDE_FIELDS = ("delay", "delay_hours", "window", "recheck_after")  # config-wide: given once, beside the list
 ALERT_FIELDS = ("alert", "firing_at_most", "labels", *WIDE_FIELDS)
-_ZERO = re.compile(r"^\s*0+(?:\.0*)?\s*(?:s|m|h|d|seconds?|minutes?|hours?|days?)?\s*$", re.I)
 
 
 def _build_several(raw: Mapping[str, object], source: str) -> VerificationConfig:
@@ -412,15 +270,15 @@ def _build_alert(raw: Mapping[str, object], source: str) -> VerificationConfig:
     other = sorted(str(k) for k in raw if k not in ALERT_FIELDS)
     if other:
         raise ConfigError(other[0], f"does not apply to an alert condition (its fields: {', '.join(ALERT_FIELDS)})")
-    name = _text(raw, "alert", required=True)
+    name = read_text(raw, "alert", required=True)
     assert name is not None
     if len(name) > MAX_ALERT_NAME:
         raise ConfigError("alert", f"is longer than {MAX_ALERT_NAME} characters")
     if any(c < " " or c == "\x7f" for c in name):
         raise ConfigError("alert", "contains a control character")
-    firing = _firing_at_most(raw.get("firing_at_most"))
-    delay = _delay(raw)
-    window = _duration(raw, "window") or delay
+    firing = read_firing_at_most(raw.get("firing_at_most"))
+    delay = read_delay(raw)
+    window = read_duration(raw, "window") or delay
     if window > delay:
         raise ConfigError(
             "window",
@@ -429,7 +287,7 @@ def _build_alert(raw: Mapping[str, object], source: str) -> VerificationConfig:
         )
     if firing >= window:
         raise ConfigError("firing_at_most", f"must be shorter than the window ({config_duration(window)})")
-    labels = _labels(raw.get("labels"))
+    labels = read_labels(raw.get("labels"))
     if any(k in ("alertname", "alertstate") for k, _ in labels):
         raise ConfigError("labels", "of an alert cannot set alertname or alertstate: the tool sets them")
     alert = AlertCondition(name, firing, labels)
@@ -440,20 +298,10 @@ def _build_alert(raw: Mapping[str, object], source: str) -> VerificationConfig:
         delay=delay,
         window=window,
         labels=alert.labels,
-        recheck_after=_recheck_after(raw, delay),
+        recheck_after=read_recheck_after(raw, delay),
         source=source,
         alert=alert,
     )
-
-
-def _firing_at_most(value: object) -> timedelta:
-    if value is None:
-        return timedelta(0)
-    if not isinstance(value, str):
-        raise ConfigError("firing_at_most", f"must be a duration such as 5m or 0s, not {type(value).__name__}")
-    if len(value) <= 40 and _ZERO.fullmatch(value):
-        return timedelta(0)
-    return parse_duration(value, "firing_at_most")
 
 
 def _render_several(config: VerificationConfig, flavour: Flavour) -> str:
@@ -467,10 +315,10 @@ def _render_several(config: VerificationConfig, flavour: Flavour) -> str:
             lines.extend(["  - " + fields[0], *("    " + f for f in fields[1:])])
     else:
         lines.extend(_entry_lines(config, flavour))
-    lines.append(f"delay: {_quoted(config_duration(config.delay), flavour)}")
-    lines.append(f"window: {_quoted(config_duration(config.window), flavour)}")
+    lines.append(f"delay: {yaml_quoted(config_duration(config.delay), flavour)}")
+    lines.append(f"window: {yaml_quoted(config_duration(config.window), flavour)}")
     if config.recheck_after:
-        lines.append(f"recheck_after: {_quoted(config_duration(config.recheck_after), flavour)}")
+        lines.append(f"recheck_after: {yaml_quoted(config_duration(config.recheck_after), flavour)}")
     if config.signature:
         lines.append(signature_line(config.signature))
     body = "\n".join(lines)
@@ -483,11 +331,11 @@ def _entry_lines(config: VerificationConfig, flavour: Flavour) -> list[str]:
     """One condition's own fields, one line each, without the header and the config-wide delay and window."""
     if config.alert is not None:
         alert = config.alert
-        lines = [f"alert: {_quoted(alert.name, flavour)}"]
+        lines = [f"alert: {yaml_quoted(alert.name, flavour)}"]
         if alert.firing_at_most:
-            lines.append(f"firing_at_most: {_quoted(config_duration(alert.firing_at_most), flavour)}")
+            lines.append(f"firing_at_most: {yaml_quoted(config_duration(alert.firing_at_most), flavour)}")
         if alert.labels:
-            pairs = ", ".join(f"{_quoted(k, flavour)}: {_quoted(v, flavour)}" for k, v in alert.labels)
+            pairs = ", ".join(f"{yaml_quoted(k, flavour)}: {yaml_quoted(v, flavour)}" for k, v in alert.labels)
             lines.append(f"labels: {{{pairs}}}")
         return lines
     block = render_config(replace(config, signature=None, parts=()), flavour)

@@ -21,22 +21,32 @@ bad item makes the whole file unusable, so nothing is filed from a file with a m
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-import yaml
 
 from verifier.defaults import PRIORITIES
 from verifier.domain.action_items import ActionItem, IncidentContext
+from verifier.domain.alertmanager import (
+    ENVIRONMENT_LABELS,
+    SERVICE_LABELS,
+    alertmanager_fields,
+    alertmanager_payload,
+)
 from verifier.domain.config import FIELDS as VERIFICATION_FIELDS
 from verifier.domain.config import VerificationConfig, build_config
+from verifier.domain.filing_fields import (
+    check_known,
+    excerpt,
+    load_yaml,
+    read_named_texts,
+    read_number,
+    read_text,
+    read_texts,
+    read_time,
+)
 from verifier.domain.item_fields import FieldValue, parse_fields, parse_issue
 from verifier.domain.planning import IncidentFacts, plan
 from verifier.errors import ConfigError
@@ -60,16 +70,9 @@ INCIDENT_FIELDS = (
 )
 ITEM_FIELDS = ("title", "description", "priority", "assignee", "labels", "verification", "fields")
 MAX_TEXT = 1_000_000
-#: How deeply mappings and lists may nest in the file (the format itself needs four levels).
-MAX_DEPTH = 32
-#: The most of a value from the file an error message quotes.
-EXCERPT = 80
 MAX_TITLE = 200  # Jira's summary holds 255 characters, "[Post-Incident] " included
 MAX_LABEL = 50  # GitHub's limit for a label name
 _INCIDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_SERVICE_LABELS = ("service", "service_name", "job")
-_ENVIRONMENT_LABELS = ("env", "environment", "deployment_environment")
-_FRACTION = re.compile(r"(\.\d{6})\d+")  # Alertmanager writes nanoseconds; Python reads microseconds
 #: A nominal resolution time for checking that each item's verification can be planned at all.
 _NOMINAL = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -122,12 +125,12 @@ def parse_filing(text: str, *, read: Callable[[str], str] | None = None) -> Fili
         raise ConfigError("text", f"the action-items file must be text, not {type(text).__name__}")
     if len(text) > MAX_TEXT:
         raise ConfigError("text", f"the action-items file is longer than {MAX_TEXT} characters")
-    raw = _load_yaml(text)
+    raw = load_yaml(text)
     if not isinstance(raw, dict):
         raise ConfigError("text", "the action-items file must be a mapping with 'incident' and 'items'")
-    _known(raw, TOP_FIELDS, "")
+    check_known(raw, TOP_FIELDS, "")
     incident = parse_incident(raw.get("incident"), read)
-    related = _named_texts(raw.get("related_queries"), "related_queries")
+    related = read_named_texts(raw.get("related_queries"), "related_queries")
     items_raw = raw.get("items")
     if not isinstance(items_raw, list) or not items_raw:
         raise ConfigError("items", "must be a non-empty list of action items")
@@ -211,28 +214,28 @@ def action_item(
 def parse_incident(raw: object, read: Callable[[str], str] | None) -> IncidentSpec:
     if not isinstance(raw, dict):
         raise ConfigError("incident", "must be a mapping with at least 'id'")
-    _known(raw, INCIDENT_FIELDS, "incident.")
+    check_known(raw, INCIDENT_FIELDS, "incident.")
     derived: dict[str, object] = {}
     if raw.get("alertmanager") is not None:
-        derived = alertmanager_fields(_payload(raw["alertmanager"], read))
+        derived = alertmanager_fields(alertmanager_payload(raw["alertmanager"], read))
     values = {**derived, **{k: v for k, v in raw.items() if v is not None and k != "alertmanager"}}
-    incident_id = _text(values, "id", "incident.", required=True, limit=64)
+    incident_id = read_text(values, "id", "incident.", required=True, limit=64)
     assert incident_id is not None
     if not _INCIDENT_ID.match(incident_id):
         raise ConfigError(
             "incident.id", f"'{incident_id}' must be letters, digits, '.', '_' or '-' (it becomes a label)"
         )
-    query = _text(values, "query", "incident.", limit=4000)
-    metric_name = _text(values, "metric_name", "incident.", limit=4000) or query
+    query = read_text(values, "query", "incident.", limit=4000)
+    metric_name = read_text(values, "metric_name", "incident.", limit=4000) or query
     if metric_name is None:
         raise ConfigError("incident.metric_name", "is missing (name the metric that fired, or give incident.query)")
     hints = {
         "alert_name": " (or an Alertmanager payload with labels.alertname)",
-        "service_name": f" (or an alert label {', '.join(_SERVICE_LABELS)})",
-        "environment": f" (or an alert label {', '.join(_ENVIRONMENT_LABELS)})",
+        "service_name": f" (or an alert label {', '.join(SERVICE_LABELS)})",
+        "environment": f" (or an alert label {', '.join(ENVIRONMENT_LABELS)})",
     }
-    required = {name: _text(values, name, "incident.", required=True, hint=hint) for name, hint in hints.items()}
-    threshold = _number(values, "threshold_value", "incident.")
+    required = {name: read_text(values, name, "incident.", required=True, hint=hint) for name, hint in hints.items()}
+    threshold = read_number(values, "threshold_value", "incident.")
     if threshold is None:
         raise ConfigError("incident.threshold_value", "is missing (or an alert annotation 'threshold')")
     return IncidentSpec(
@@ -242,88 +245,14 @@ def parse_incident(raw: object, read: Callable[[str], str] | None) -> IncidentSp
         threshold_value=threshold,
         service_name=str(required["service_name"]),
         environment=str(required["environment"]),
-        triggered_at=_time(values.get("triggered_at"), "incident.triggered_at"),
+        triggered_at=read_time(values.get("triggered_at"), "incident.triggered_at"),
         query=query,
-        actual_value=_number(values, "actual_value", "incident."),
-        sample_trace_ids=_texts(values.get("sample_trace_ids"), "incident.sample_trace_ids", spaces=False),
-        related_metrics=_named_texts(values.get("related_metrics"), "incident.related_metrics"),
-        affected_components=_texts(values.get("affected_components"), "incident.affected_components"),
+        actual_value=read_number(values, "actual_value", "incident."),
+        sample_trace_ids=read_texts(values.get("sample_trace_ids"), "incident.sample_trace_ids", spaces=False),
+        related_metrics=read_named_texts(values.get("related_metrics"), "incident.related_metrics"),
+        affected_components=read_texts(values.get("affected_components"), "incident.affected_components"),
         issue=parse_issue(values["issue"]) if values.get("issue") is not None else None,
     )
-
-
-def alertmanager_fields(payload: object) -> dict[str, object]:
-    """The incident fields an Alertmanager webhook payload (version 4) carries, from its first firing alert."""
-    where = "incident.alertmanager"
-    if not isinstance(payload, dict):
-        raise ConfigError(where, "must be an Alertmanager webhook payload (a JSON object with 'alerts')")
-    if payload.get("version") is not None and str(payload["version"]) != "4":
-        raise ConfigError(where, f"version '{payload['version']}' is not the webhook format this tool reads (4)")
-    alerts = payload.get("alerts")
-    if not isinstance(alerts, list) or not alerts or not all(isinstance(a, dict) for a in alerts):
-        raise ConfigError(where, "has no alerts (expected 'alerts': a non-empty list of objects)")
-    index, alert = next(((i, a) for i, a in enumerate(alerts) if a.get("status") == "firing"), (0, alerts[0]))
-    # The alert's own labels first, then the group's common ones.
-    label_sets = (_mapping(alert.get("labels")), _mapping(payload.get("commonLabels")))
-    annotations = {**_mapping(payload.get("commonAnnotations")), **_mapping(alert.get("annotations"))}
-
-    def label(*names: str) -> object:
-        return next((labels[n] for labels in label_sets for n in names if labels.get(n)), None)
-
-    fields: dict[str, object] = {}
-    for name, value in (
-        ("alert_name", label("alertname")),
-        ("service_name", label(*_SERVICE_LABELS)),
-        ("environment", label(*_ENVIRONMENT_LABELS)),
-        ("triggered_at", alert.get("startsAt")),
-        ("threshold_value", annotations.get("threshold")),
-        ("actual_value", annotations.get("value")),
-        ("query", annotations.get("query") or _generator_expression(alert.get("generatorURL"))),
-    ):
-        if value is not None and value != "":
-            fields[name] = value
-    if "triggered_at" in fields:
-        try:
-            fields["triggered_at"] = _time(fields["triggered_at"], "triggered_at")
-        except ConfigError as error:
-            raise ConfigError(where, f"alerts[{index}].startsAt: {error.reason}") from None
-    for name, source in (("threshold_value", "threshold"), ("actual_value", "value")):
-        if name in fields and _float(fields[name]) is None:
-            if name == "actual_value":
-                del fields[name]  # a free-text "value" annotation: measure it instead
-            else:
-                raise ConfigError(where, f"annotation '{source}' is not a number: {str(fields[name])[:80]}")
-    return fields
-
-
-def _generator_expression(url: object) -> str | None:
-    """The PromQL behind a Prometheus alert: its generatorURL's `g0.expr`."""
-    if not isinstance(url, str):
-        return None
-    try:
-        values = parse_qs(urlsplit(url).query).get("g0.expr")
-    except ValueError:
-        return None
-    return values[0] if values else None
-
-
-def _payload(value: object, read: Callable[[str], str] | None) -> object:
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError("incident.alertmanager", "must be a path to a webhook payload, or the payload inline")
-    if read is None:
-        raise ConfigError("incident.alertmanager", "is a path, but this caller reads no files; inline the payload")
-    try:
-        text = read(value.strip())
-    except OSError as error:
-        raise ConfigError("incident.alertmanager", f"cannot read {excerpt(value)}: {error.strerror or error}") from None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise ConfigError(
-            "incident.alertmanager", f"{excerpt(value)} is not JSON: {excerpt(str(error), 120)}"
-        ) from None
 
 
 # -- items ----------------------------------------------------------------------------------------------------
@@ -333,15 +262,15 @@ def _item(number: int, raw: object, alert_name: str = "") -> ItemSpec:
     title_value = raw.get("title")
     title = " ".join(title_value.split()) if isinstance(title_value, str) else ""
     with _about(number, title, ""):
-        _known(raw, ITEM_FIELDS, "")
-        checked = _text(raw, "title", "", required=True, limit=MAX_TITLE)
+        check_known(raw, ITEM_FIELDS, "")
+        checked = read_text(raw, "title", "", required=True, limit=MAX_TITLE)
         assert checked is not None
-        description = _text(raw, "description", "", limit=100_000, keep_lines=True) or ""
-        priority = str(_text(raw, "priority", "", required=True, hint=f" ({', '.join(PRIORITIES)})")).upper()
+        description = read_text(raw, "description", "", limit=100_000, keep_lines=True) or ""
+        priority = str(read_text(raw, "priority", "", required=True, hint=f" ({', '.join(PRIORITIES)})")).upper()
         if priority not in PRIORITIES:
             raise ConfigError("priority", f"'{excerpt(raw['priority'])}' is not one of {', '.join(PRIORITIES)}")
-        assignee = _text(raw, "assignee", "", limit=128)
-        labels = _texts(raw.get("labels"), "labels", spaces=False, limit=MAX_LABEL)
+        assignee = read_text(raw, "assignee", "", limit=128)
+        labels = read_texts(raw.get("labels"), "labels", spaces=False, limit=MAX_LABEL)
         if any("," in label for label in labels):
             raise ConfigError("labels", "a label must not contain ',' (GitHub's label filter splits on it)")
         verification = raw.get("verification")
@@ -403,173 +332,6 @@ def _prefix(prefix: str) -> Iterator[None]:
         yield
     except ConfigError as error:
         raise ConfigError(prefix + error.field, error.reason, ticket=error.ticket) from None
-
-
-# -- field readers --------------------------------------------------------------------------------------------
-def _load_yaml(text: str) -> Any:
-    """Safe YAML without anchors or aliases, nested at most `MAX_DEPTH` deep: checked on the parser's events
-    first (linear in the text), so a few hundred bytes of aliases cannot expand into gigabytes."""
-    what = "the action-items file is not valid YAML"
-    try:
-        depth = 0
-        for event in yaml.parse(text, Loader=_LOADER):
-            if isinstance(event, yaml.AliasEvent):
-                raise ConfigError("text", f"{what}: anchors and aliases (*name) are not allowed{_line(event)}")
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise ConfigError("text", f"{what}: nested deeper than {MAX_DEPTH} levels{_line(event)}")
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error).split("\n", 1)[0]
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError("text", f"{what}: {excerpt(problem)}{where}") from None
-    except (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError) as error:
-        # a scalar YAML types but cannot build (2026-13-45), or a tag PyYAML's constructors trip on (!!int '')
-        raise ConfigError("text", f"{what}: {excerpt(str(error))}") from None
-
-
-# PyYAML's own safe loader (one file per command, so libyaml's speed does not matter; its messages are clearer).
-_LOADER = yaml.SafeLoader
-
-
-def _line(event: yaml.Event) -> str:
-    mark = event.start_mark
-    return f" (line {mark.line + 1})" if mark is not None else ""
-
-
-def excerpt(value: object, limit: int = EXCERPT) -> str:
-    """The first `limit` characters of a value from the file, on one line, for an error message."""
-    text = value if isinstance(value, str) else repr(value) if _small(value) else f"a {type(value).__name__}"
-    return re.sub(r"\s+", " ", text[: limit * 4])[:limit]
-
-
-def _quoted(value: object) -> str:
-    """`excerpt`, in quotes when it is text (as repr would show it)."""
-    return repr(excerpt(value)) if isinstance(value, str) else excerpt(value)
-
-
-def _small(value: object) -> bool:
-    """Whether repr(value) is cheap: scalars only (a list's repr walks all of it)."""
-    return value is None or isinstance(value, bool | float) or (isinstance(value, int) and value.bit_length() < 1000)
-
-
-def _known(raw: Mapping[Any, Any], known: tuple[str, ...], prefix: str) -> None:
-    unknown = sorted(str(k) for k in raw if k not in known)
-    if unknown:
-        raise ConfigError(prefix + excerpt(unknown[0]), f"unknown field (known fields: {', '.join(known)})")
-
-
-def _text(
-    raw: Mapping[Any, Any],
-    name: str,
-    prefix: str,
-    *,
-    required: bool = False,
-    limit: int = 1000,
-    hint: str = "",
-    keep_lines: bool = False,
-) -> str | None:
-    value = raw.get(name)
-    if value is None:
-        if required:
-            raise ConfigError(prefix + name, f"is missing{hint}")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ConfigError(prefix + name, f"must be text, not {type(value).__name__}")
-    text = str(value).strip() if keep_lines else " ".join(str(value).split())
-    if not text:
-        if required:
-            raise ConfigError(prefix + name, f"is empty{hint}")
-        return None
-    if "\x00" in text:
-        raise ConfigError(prefix + name, "contains a NUL character")
-    if len(text) > limit:
-        raise ConfigError(prefix + name, f"is longer than {limit} characters")
-    return text
-
-
-def _texts(value: object, field: str, *, spaces: bool = True, limit: int = 1000) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise ConfigError(field, "must be a list")
-    out = []
-    for entry in value:
-        if isinstance(entry, bool) or not isinstance(entry, str | int | float) or not str(entry).strip():
-            raise ConfigError(field, f"must be a list of non-empty texts; {_quoted(entry)} is not one")
-        text = str(entry).strip()
-        if not spaces and any(c.isspace() for c in text):
-            raise ConfigError(field, f"'{excerpt(text)}' contains spaces")
-        if len(text) > limit or "\x00" in text:
-            raise ConfigError(field, f"'{excerpt(text)}' is longer than {limit} characters or holds a NUL")
-        out.append(text)
-    return tuple(dict.fromkeys(out))
-
-
-def _named_texts(value: object, field: str) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, dict):
-        raise ConfigError(field, "must be a mapping of names to values")
-    out = []
-    for key, entry in value.items():
-        name = key if isinstance(key, str) else None
-        if not name or not name.strip() or len(name) > 200:
-            raise ConfigError(field, f"{_quoted(key)} is not a usable name")
-        name = " ".join(name.split())
-        text = _text({name: entry}, name, f"{field}.", required=True, limit=4000)
-        out.append((name, str(text)))
-    return tuple(out)
-
-
-def _number(raw: Mapping[Any, Any], name: str, prefix: str) -> float | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    number = _float(value)
-    if number is None:
-        raise ConfigError(prefix + name, f"'{str(value)[:80]}' is not a finite number")
-    return number
-
-
-def _float(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _time(value: object, field: str) -> datetime:
-    if value is None:
-        raise ConfigError(field, "is missing (when the alert fired: RFC 3339, e.g. 2026-11-20T09:41:00Z)")
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        text = _FRACTION.sub(r"\1", value.strip())
-        try:
-            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-        except ValueError:
-            raise ConfigError(
-                field, f"'{excerpt(value)}' is not an RFC 3339 time such as 2026-11-20T09:41:00Z"
-            ) from None
-    else:
-        raise ConfigError(field, f"must be a time such as 2026-11-20T09:41:00Z, not {type(value).__name__}")
-    if moment.tzinfo is None:
-        raise ConfigError(field, f"'{excerpt(value)}' has no time zone; add Z or +00:00")
-    if moment.year < 1970:
-        raise ConfigError(field, f"'{excerpt(value)}' is not a time an alert fired at")
-    return moment
-
-
-def _mapping(value: object) -> dict[str, Any]:
-    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 __all__ = [

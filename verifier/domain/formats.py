@@ -22,8 +22,12 @@ import yaml
 
 from verifier.domain.config import VerificationConfig, build_config
 from verifier.domain.protocol import (
+    CRITERIA_HEADING,
+    EXPECTED,
+    METRIC,
     SEED_CONFIG_TITLE,
     VERSION,
+    WINDOW,
     config_header_version,
     parse_reminder,
     parse_result,
@@ -51,12 +55,16 @@ _PARAMS_END = re.compile(r"[}\n]")
 _JIRA_QUOTE = re.compile(r"\{quote(?::[^{}\n]{0,200})?\}.*?(?:\{quote\}|\Z)", re.I | re.S)
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:>|bq\.)[^\n]*(?:\n|\Z)", re.M | re.I)
 _SEED_TITLE = re.compile(re.escape(SEED_CONFIG_TITLE), re.I)
-_SECTION = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*|h[1-6]\.[ \t]*)Verification Criteria[ \t]*(?::[ \t]*)?$", re.M | re.I)
+_SECTION = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*|h[1-6]\.[ \t]*)" + re.escape(CRITERIA_HEADING) + r"[ \t]*(?::[ \t]*)?$", re.M | re.I
+)
 _NEXT_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|h[1-6]\.[ \t])", re.M)
 # The value runs to the end of the line and is stripped in code: a lazy value before `[ \t]*$` backtracks
 # quadratically over a run of spaces.
 _BULLET = re.compile(
-    r"^[ \t]*[-*+][ \t]+(?:\*\*|\*)?(?P<key>Metric|Expected|Verification Window)(?:\*\*|\*)?[ \t]*:"
+    r"^[ \t]*[-*+][ \t]+(?:\*\*|\*)?(?P<key>"
+    + "|".join(map(re.escape, (METRIC, EXPECTED, WINDOW)))
+    + r")(?:\*\*|\*)?[ \t]*:"
     r"(?:\*\*|\*)?(?P<value>[^\n]*)",
     re.M | re.I,
 )
@@ -304,14 +312,14 @@ def _sections(text: str) -> list[_Candidate]:
         raw: dict[str, object] = {}
         for bullet in _BULLET.finditer(section):
             key, value = bullet.group("key").lower(), bullet.group("value").strip()
-            if key == "metric":
+            if key == METRIC.lower():
                 raw["metric"] = _strip_code(value)
-            elif key == "expected":
+            elif key == EXPECTED.lower():
                 raw["condition"] = _strip_code(value)
             else:
                 raw["delay_hours"] = _window_hours(value)
         if "metric" not in raw:
-            raise ConfigError("metric", "the Verification Criteria section names no '- **Metric**: `...`'")
+            raise ConfigError("metric", f"the {CRITERIA_HEADING} section names no '- **{METRIC}**: `...`'")
         found.append(_Candidate("seed-section", heading.start(), raw))
     return found
 
@@ -319,7 +327,7 @@ def _sections(text: str) -> list[_Candidate]:
 def _window_hours(value: str) -> float:
     words = _WINDOW_WORDS.match(_strip_code(value))
     if not words:
-        raise ConfigError("delay_hours", f"cannot read the Verification Window '{value[:80]}' (e.g. '48 hours')")
+        raise ConfigError("delay_hours", f"cannot read the {WINDOW} '{value[:80]}' (e.g. '48 hours')")
     number, unit = float(words.group(1)), words.group(2)[0].lower()
     return number * {"h": 1.0, "d": 24.0, "m": 1 / 60}[unit]
 

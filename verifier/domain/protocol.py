@@ -66,6 +66,15 @@ _CONFIG_HEADER = re.compile(rf"^\s*#\s*{re.escape(NAME)}\s*:\s*(?P<version>\S+)\
 #: What a filed ticket's title starts with (the seed's), and the title of the seed's config comment on Jira.
 TITLE_PREFIX = "[Post-Incident] "
 SEED_CONFIG_TITLE = "Automated Verification Config"
+#: The seed body's headings and bullet names (the seed article's, verbatim): filing writes them into a ticket's
+#: body (`action_items`), the run reads the criteria section (`formats`) and the incident's facts back by them.
+CRITERIA_HEADING = "Verification Criteria"
+METRIC = "Metric"
+EXPECTED = "Expected"
+WINDOW = "Verification Window"
+SERVICE = "Service"
+TRIGGERED_AT = "Triggered At"
+ACTUAL_VALUE = "Actual Value"
 GITHUB_INCIDENT_LABEL = "incident:{}"
 JIRA_INCIDENT_LABEL = "incident-{}"
 PRIORITY_LABEL = "priority:{}"

@@ -72,7 +72,7 @@ def recheck(
     if isinstance(planned, Pending):
         return None
     verified = recorded.comment.created.date().isoformat()
-    note = f"re-check {_days(config.recheck_after)} after the window judged VERIFIED on {verified}"
+    note = f"re-check {_days(config.recheck_after)} after the window judged {Outcome.VERIFIED} on {verified}"
     return Due(replace(planned, notes=(*planned.notes, note)))
 
 

@@ -53,9 +53,9 @@ class GitHubClient:
         *,
         pacer: WritePacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        max_rate_limit_wait: float = 300.0,
-        retries: int = 4,
-        backoff_factor: float = 1.0,
+        max_rate_limit_wait: float = defaults.GITHUB_MAX_RATE_LIMIT_WAIT_SECONDS,
+        retries: int = defaults.GITHUB_RETRIES,
+        backoff_factor: float = defaults.TRACKER_BACKOFF_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_pages: int = defaults.MAX_PAGES,
     ) -> None:
@@ -68,7 +68,9 @@ class GitHubClient:
         self._retry = RetryPolicy(
             attempts=retries + 1, backoff_seconds=backoff_factor, max_wait_seconds=max_rate_limit_wait, sleep=sleep
         )
-        self._secondary_wait = min(60.0, max_rate_limit_wait)  # a secondary limit that names no wait
+        self._secondary_wait = min(
+            defaults.GITHUB_SECONDARY_WAIT_SECONDS, max_rate_limit_wait
+        )  # a secondary limit that names no wait
         self._app_auth: Auth.AppAuth | None = None
         auth: Auth.Auth
         if connection.token is not None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import structlog
 
+from verifier import defaults
 from verifier.errors import TrackerThrottled
 
 _log = structlog.get_logger()
@@ -29,10 +30,10 @@ class WritePacer:
     def __init__(
         self,
         *,
-        per_minute: int = 80,
-        per_hour: int = 500,
-        min_interval: float = 1.0,
-        max_wait: float = 900.0,
+        per_minute: int = defaults.GITHUB_WRITES_PER_MINUTE,
+        per_hour: int = defaults.GITHUB_WRITES_PER_HOUR,
+        min_interval: float = defaults.GITHUB_WRITE_INTERVAL_SECONDS,
+        max_wait: float = defaults.GITHUB_MAX_PACING_WAIT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

@@ -24,7 +24,8 @@ from github.PaginatedList import PaginatedList
 
 from verifier import defaults
 from verifier.adapters.github.client import PER_PAGE, GitHubClient
-from verifier.adapters.github.graphql import IssueReader, RawIssue, to_ticket
+from verifier.adapters.github.graphql import IssueReader
+from verifier.adapters.github.raw_issue import RawIssue, to_ticket
 from verifier.adapters.paging import PageGuard
 from verifier.connections import GitHubConnection
 from verifier.domain.formats import essentials

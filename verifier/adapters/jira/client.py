@@ -63,7 +63,7 @@ class JiraClient:
         connection: JiraConnection,
         *,
         retry: RetryPolicy | None = None,
-        page_size: int = 100,
+        page_size: int = defaults.JIRA_PAGE_SIZE,
         max_pages: int = defaults.MAX_PAGES,
     ) -> None:
         self._connection = connection
