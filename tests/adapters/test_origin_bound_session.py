@@ -79,6 +79,35 @@ def test_a_redirect_within_the_origin_keeps_them(servers: Any) -> None:
     assert all(h["X-Tenant-Secret"] == "s" and h["Authorization"] == "Bearer t" for h in itself.seen)
 
 
+def test_the_origin_is_the_first_requests_over_a_chain_of_redirects(servers: Any) -> None:
+    """A redirect within the origin, then one to another: the secrets reach every hop of the first origin and none
+    of the other (the origin compared is the first request's, not the hop before)."""
+    _, other, _ = servers
+    hops: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hops.append(dict(self.headers.items()))
+            self.send_response(307)
+            self.send_header("Location", "/step" if self.path == "/api" else other.url + "/final")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    chain = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=chain.serve_forever, daemon=True).start()
+    try:
+        answer = _session().get(f"http://127.0.0.1:{chain.server_address[1]}/api", timeout=5)
+    finally:
+        chain.shutdown()
+    assert answer.status_code == 200 and len(answer.history) == 2
+    assert [(h["Authorization"], h["X-Tenant-Secret"]) for h in hops] == [("Bearer t", "s")] * 2
+    [sent] = other.seen
+    assert {"Authorization", "X-Tenant-Secret", "X-Scope-OrgID"}.isdisjoint(sent) and sent["Accept"] == "a"
+
+
 def test_origin_is_scheme_host_and_port_with_default_ports() -> None:
     assert origin("https://Mimir.example/prometheus") == origin("https://mimir.example:443/x")
     assert origin("http://mimir.example") != origin("https://mimir.example")
