@@ -4,6 +4,7 @@ the deadline out of the way, and the depth check agrees with a real count of nes
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -137,8 +138,9 @@ def test_the_size_cap_holds_with_the_deadline_out_of_the_way() -> None:
         assert len(session.get(server.url, timeout=60).content) == len(body)  # under the cap: read whole
         exact = guard(requests.Session(), GuardedAdapter(max_bytes=len(body)))
         assert exact.get(server.url, timeout=60).content == body  # exactly the cap: still whole
-        with pytest.raises(AnswerTooLarge):
+        with pytest.raises(AnswerTooLarge) as raised:
             guard(requests.Session(), GuardedAdapter(max_bytes=len(body) - 1)).get(server.url, timeout=60)
+        assert raised.value.response is not None and raised.value.response.status_code == 200
     finally:
         server.close()
 
@@ -319,6 +321,7 @@ def test_an_answer_that_stops_midway_ends_at_the_deadline_not_a_read_timeout_lat
     finally:
         server.close()
     assert str(raised.value) == "the test answer did not arrive whole within 1s"
+    assert raised.value.response is not None and raised.value.response.status_code == 200
     assert 0.9 < elapsed < 1.6
 
 
@@ -336,3 +339,42 @@ def test_a_deadline_already_passed_when_the_body_is_read_refuses_it_naming_the_a
         fast.close()
     assert str(raised.value) == "the late answer did not arrive whole within 2.5s"
     assert raised.value.response is response
+
+
+def gzip_server(plain: bytes) -> tuple[ThreadingHTTPServer, str]:
+    """Answers `plain` gzip-compressed (`Content-Encoding: gzip`), as a proxy or a backend may."""
+    packed = gzip.compress(plain)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(packed)))
+            self.end_headers()
+            self.wfile.write(packed)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_a_compressed_answer_is_read_decoded_and_the_cap_counts_what_it_unpacks_to() -> None:
+    """A gzip answer is decoded as it is read: the JSON is the one sent, and the size cap holds against what it
+    unpacks to (8 MiB of zeros is 8 KiB on the wire), so a small compressed answer cannot fill memory."""
+    server, url = gzip_server(ANSWER)
+    try:
+        assert guard(requests.Session(), GuardedAdapter()).get(url, timeout=5).json() == json.loads(ANSWER)
+    finally:
+        server.shutdown()
+    bomb = b'{"x": "' + b"0" * (8 * 1024 * 1024) + b'"}'
+    server, url = gzip_server(bomb)
+    try:
+        with pytest.raises(AnswerTooLarge, match=r"^the answer is larger than the cap of 1 MiB$"):
+            guard(requests.Session(), GuardedAdapter(max_bytes=1024 * 1024)).get(url, timeout=5)
+    finally:
+        server.shutdown()
