@@ -140,3 +140,32 @@ def test_the_environments_proxy_and_its_exceptions_still_apply_read_once_per_ori
     assert len(target.seen) == 1 and len(proxy.seen) == 3  # NO_PROXY names the host: straight there
     for server in (target, proxy):
         server.http.shutdown()
+
+
+def test_proxies_are_kept_apart_per_origin_and_a_requests_own_or_trust_env_off_still_decide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proxies read for one origin are not reused for another; a request's own `proxies` and a session that
+    does not trust the environment are honoured as requests does."""
+    target, proxy = _Server(), _Server()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    for env in ("http_proxy", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(env, raising=False)
+    port = target.http.server_address[1]
+    try:
+        session = OriginBoundSession()
+        assert session.get(f"http://localhost:{port}/direct", timeout=5).status_code == 200  # NO_PROXY: straight
+        assert session.get(f"http://127.0.0.1:{port}/proxied", timeout=5).status_code == 200  # another origin
+        assert (len(target.seen), len(proxy.seen)) == (1, 1)
+        untrusting = OriginBoundSession()
+        untrusting.trust_env = False
+        assert untrusting.get(f"{target.url}/untrusting", timeout=5).status_code == 200
+        assert (len(target.seen), len(proxy.seen)) == (2, 1)  # the environment's proxy not used
+        monkeypatch.delenv("HTTP_PROXY")
+        named = OriginBoundSession()
+        assert named.get(f"{target.url}/named", timeout=5, proxies={"http": proxy.url}).status_code == 200
+        assert (len(target.seen), len(proxy.seen)) == (2, 2)  # the request's own proxy
+    finally:
+        for server in (target, proxy):
+            server.http.shutdown()
