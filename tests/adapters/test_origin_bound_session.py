@@ -81,7 +81,7 @@ def test_a_redirect_within_the_origin_keeps_them(servers: Any) -> None:
 
 def test_the_origin_is_the_first_requests_over_a_chain_of_redirects(servers: Any) -> None:
     """A redirect within the origin, then one to another: the secrets reach every hop of the first origin and none
-    of the other (the origin compared is the first request's, not the hop before)."""
+    of the other."""
     _, other, _ = servers
     hops: list[dict[str, str]] = []
 
