@@ -5,11 +5,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
+import requests
 
+from tests.tls import PrivateCA, private_ca
 from verifier.adapters.http import OriginBoundSession, origin
+from verifier_sandbox.jira import JiraSandbox
 
 
 class _Server:
@@ -169,3 +174,23 @@ def test_proxies_are_kept_apart_per_origin_and_a_requests_own_or_trust_env_off_s
     finally:
         for server in (target, proxy):
             server.http.shutdown()
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[JiraSandbox, PrivateCA]]:
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.server_context()) as server:
+        yield server, ca
+
+
+def test_with_no_bundle_configured_the_environments_applies_and_a_requests_own_verify_wins(
+    tls_server: tuple[JiraSandbox, PrivateCA], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, ca = tls_server
+    page = f"{server.url}/_edge/tenant_info"  # public: no credentials needed
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.ca_bundle))  # the image's bundle names the private CA
+    assert OriginBoundSession().get(page, timeout=5).json() == {"cloudId": server.cloud_id}
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # the system's: this CA unknown there
+    with pytest.raises(requests.exceptions.SSLError):
+        OriginBoundSession().get(page, timeout=5)
+    assert OriginBoundSession().get(page, timeout=5, verify=str(ca.ca_bundle)).status_code == 200
