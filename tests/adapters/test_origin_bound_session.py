@@ -11,6 +11,7 @@ from typing import Any
 import certifi
 import pytest
 import requests
+import urllib3
 
 from tests.tls import PrivateCA, private_ca
 from verifier.adapters.http import OriginBoundSession, origin
@@ -188,9 +189,16 @@ def test_with_no_bundle_configured_the_environments_applies_and_a_requests_own_v
 ) -> None:
     server, ca = tls_server
     page = f"{server.url}/_edge/tenant_info"  # public: no credentials needed
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.ca_bundle))  # the image's bundle names the private CA
     assert OriginBoundSession().get(page, timeout=5).json() == {"cloudId": server.cloud_id}
+    assert OriginBoundSession().get(page, timeout=5, verify=True).status_code == 200  # True: the environment's
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # the system's: this CA unknown there
     with pytest.raises(requests.exceptions.SSLError):
         OriginBoundSession().get(page, timeout=5)
     assert OriginBoundSession().get(page, timeout=5, verify=str(ca.ca_bundle)).status_code == 200
+    with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+        assert OriginBoundSession().get(page, timeout=5, verify=False).status_code == 200
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(ca.ca_bundle))  # requests reads this one too
+    assert OriginBoundSession().get(page, timeout=5).status_code == 200
