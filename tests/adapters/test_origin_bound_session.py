@@ -172,6 +172,10 @@ def test_proxies_are_kept_apart_per_origin_and_a_requests_own_or_trust_env_off_s
         named = OriginBoundSession()
         assert named.get(f"{target.url}/named", timeout=5, proxies={"http": proxy.url}).status_code == 200
         assert (len(target.seen), len(proxy.seen)) == (2, 2)  # the request's own proxy
+        configured = OriginBoundSession()
+        configured.proxies = {"http": proxy.url}
+        assert configured.get(f"{target.url}/configured", timeout=5).status_code == 200
+        assert (len(target.seen), len(proxy.seen)) == (2, 3)  # the session's own proxy
     finally:
         for server in (target, proxy):
             server.http.shutdown()
@@ -202,3 +206,16 @@ def test_with_no_bundle_configured_the_environments_applies_and_a_requests_own_v
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.setenv("CURL_CA_BUNDLE", str(ca.ca_bundle))  # requests reads this one too
     assert OriginBoundSession().get(page, timeout=5).status_code == 200
+
+
+def test_the_sessions_client_certificate_is_presented(tmp_path: Path) -> None:
+    """Mutual TLS: the session's `cert` reaches the handshake through the merge (and none is refused)."""
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.mutual_context()) as server:
+        page = f"{server.url}/_edge/tenant_info"
+        session = OriginBoundSession()
+        session.verify = str(ca.ca_bundle)
+        with pytest.raises(requests.exceptions.RequestException):
+            session.get(page, timeout=5)
+        session.cert = (str(ca.client_cert), str(ca.client_key))
+        assert session.get(page, timeout=5).json() == {"cloudId": server.cloud_id}
