@@ -294,6 +294,7 @@ class Staller:
                     time.sleep(hold - first)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+                self.close_connection = True  # then the connection ends: a client that waits is not held forever
 
             def log_message(self, *_: Any) -> None:
                 pass
