@@ -118,6 +118,8 @@ def test_origin_is_scheme_host_and_port_with_default_ports() -> None:
     assert origin("https://Mimir.example/prometheus") == origin("https://mimir.example:443/x")
     assert origin("http://mimir.example") != origin("https://mimir.example")
     assert origin("http://127.0.0.1:9090/a") != origin("http://127.0.0.1:9091/a")
+    assert origin("http://Mimir.example/a") == ("http", "mimir.example", 80) == origin("http://mimir.example:80/b")
+    assert origin("http://mimir.example/a") != origin("http://evil.example/a")  # the host counts, not only the port
 
 
 def test_the_environments_proxy_and_its_exceptions_still_apply_read_once_per_origin(
