@@ -4,6 +4,7 @@ the deadline out of the way, and the depth check agrees with a real count of nes
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier.adapters.github import GitHubTracker
-from verifier.adapters.http import AnswerTooLarge, GuardedAdapter, guard, too_deep
+from verifier.adapters.http import AnswerTooLarge, DeadlinePassed, GuardedAdapter, guard, too_deep
 from verifier.adapters.jira import JiraTracker
 from verifier.adapters.prometheus import PrometheusMetrics
 from verifier.adapters.pushgateway import push_run_metrics
@@ -135,8 +136,11 @@ def test_the_size_cap_holds_with_the_deadline_out_of_the_way() -> None:
             metrics.label_names("up", *_window())
         session = guard(requests.Session(), GuardedAdapter(max_bytes=4 * 1024 * 1024))
         assert len(session.get(server.url, timeout=60).content) == len(body)  # under the cap: read whole
-        with pytest.raises(AnswerTooLarge):
+        exact = guard(requests.Session(), GuardedAdapter(max_bytes=len(body)))
+        assert exact.get(server.url, timeout=60).content == body  # exactly the cap: still whole
+        with pytest.raises(AnswerTooLarge) as raised:
             guard(requests.Session(), GuardedAdapter(max_bytes=len(body) - 1)).get(server.url, timeout=60)
+        assert raised.value.response is not None and raised.value.response.status_code == 200
     finally:
         server.close()
 
@@ -267,3 +271,111 @@ def test_headers_trickled_a_byte_at_a_time_end_at_the_deadline_too() -> None:
         assert "timed out" in str(error) and 1.9 < elapsed < 4  # each of the two tries gets its own second
     finally:
         server.close()
+
+
+class Staller:
+    """Sends the headers at once, the first byte of the body after `first` seconds, then nothing until `hold`
+    seconds have passed (then closes): an answer that stops in the middle."""
+
+    def __init__(self, first: float, hold: float = 6.0) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(ANSWER)))
+                self.end_headers()
+                self.wfile.flush()
+                try:
+                    time.sleep(first)
+                    self.wfile.write(ANSWER[:1])
+                    self.wfile.flush()
+                    time.sleep(hold - first)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True  # then the connection ends: a client that waits is not held forever
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+def test_an_answer_that_stops_midway_ends_at_the_deadline_not_a_read_timeout_later() -> None:
+    """The last wait for bytes is cut to what is left of the deadline: a byte at 0.9 s of a 1 s deadline, then
+    silence, ends at 1 s, not at the read timeout (another second) after that byte."""
+    server = Staller(first=0.9)
+    try:
+        session = guard(requests.Session(), GuardedAdapter(what="the test answer"))
+        started = time.monotonic()
+        with pytest.raises(DeadlinePassed) as raised:
+            session.get(server.url, timeout=1)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert str(raised.value) == "the test answer did not arrive whole within 1s"
+    assert raised.value.response is not None and raised.value.response.status_code == 200
+    assert 0.9 < elapsed < 1.6
+
+
+def test_a_deadline_already_passed_when_the_body_is_read_refuses_it_naming_the_answer() -> None:
+    """The deadline is checked before each read, not only when a read waits: an answer whose headers used the
+    whole deadline is refused with its response, not read."""
+    fast = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
+    try:
+        response = requests.get(fast.url, stream=True, timeout=5)
+        adapter = GuardedAdapter(what="the late answer")
+        with pytest.raises(DeadlinePassed) as raised:
+            adapter._read(response, time.monotonic() - 0.001, 2.5)
+        response.close()
+    finally:
+        fast.close()
+    assert str(raised.value) == "the late answer did not arrive whole within 2.5s"
+    assert raised.value.response is response
+
+
+def gzip_server(plain: bytes) -> tuple[ThreadingHTTPServer, str]:
+    """Answers `plain` gzip-compressed (`Content-Encoding: gzip`), as a proxy or a backend may."""
+    packed = gzip.compress(plain)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(packed)))
+            self.end_headers()
+            self.wfile.write(packed)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_a_compressed_answer_is_read_decoded_and_the_cap_counts_what_it_unpacks_to() -> None:
+    """A gzip answer is decoded as it is read: the JSON is the one sent, and the size cap holds against what it
+    unpacks to (8 MiB of zeros is 8 KiB on the wire), so a small compressed answer cannot fill memory."""
+    server, url = gzip_server(ANSWER)
+    try:
+        assert guard(requests.Session(), GuardedAdapter()).get(url, timeout=5).json() == json.loads(ANSWER)
+    finally:
+        server.shutdown()
+    bomb = b'{"x": "' + b"0" * (8 * 1024 * 1024) + b'"}'
+    server, url = gzip_server(bomb)
+    try:
+        with pytest.raises(AnswerTooLarge, match=r"^the answer is larger than the cap of 1 MiB$"):
+            guard(requests.Session(), GuardedAdapter(max_bytes=1024 * 1024)).get(url, timeout=5)
+    finally:
+        server.shutdown()

@@ -5,11 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
+import requests
+import urllib3
 
+from tests.tls import PrivateCA, private_ca
 from verifier.adapters.http import OriginBoundSession, origin
+from verifier_sandbox.jira import JiraSandbox
 
 
 class _Server:
@@ -79,10 +85,41 @@ def test_a_redirect_within_the_origin_keeps_them(servers: Any) -> None:
     assert all(h["X-Tenant-Secret"] == "s" and h["Authorization"] == "Bearer t" for h in itself.seen)
 
 
+def test_the_origin_is_the_first_requests_over_a_chain_of_redirects(servers: Any) -> None:
+    """A redirect within the origin, then one to another: the secrets reach every hop of the first origin and none
+    of the other."""
+    _, other, _ = servers
+    hops: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hops.append(dict(self.headers.items()))
+            self.send_response(307)
+            self.send_header("Location", "/step" if self.path == "/api" else other.url + "/final")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    chain = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=chain.serve_forever, daemon=True).start()
+    try:
+        answer = _session().get(f"http://127.0.0.1:{chain.server_address[1]}/api", timeout=5)
+    finally:
+        chain.shutdown()
+    assert answer.status_code == 200 and len(answer.history) == 2
+    assert [(h["Authorization"], h["X-Tenant-Secret"]) for h in hops] == [("Bearer t", "s")] * 2
+    [sent] = other.seen
+    assert {"Authorization", "X-Tenant-Secret", "X-Scope-OrgID"}.isdisjoint(sent) and sent["Accept"] == "a"
+
+
 def test_origin_is_scheme_host_and_port_with_default_ports() -> None:
     assert origin("https://Mimir.example/prometheus") == origin("https://mimir.example:443/x")
     assert origin("http://mimir.example") != origin("https://mimir.example")
     assert origin("http://127.0.0.1:9090/a") != origin("http://127.0.0.1:9091/a")
+    assert origin("http://Mimir.example/a") == ("http", "mimir.example", 80) == origin("http://mimir.example:80/b")
+    assert origin("http://mimir.example/a") != origin("http://evil.example/a")  # the host counts, not only the port
 
 
 def test_the_environments_proxy_and_its_exceptions_still_apply_read_once_per_origin(
@@ -111,3 +148,76 @@ def test_the_environments_proxy_and_its_exceptions_still_apply_read_once_per_ori
     assert len(target.seen) == 1 and len(proxy.seen) == 3  # NO_PROXY names the host: straight there
     for server in (target, proxy):
         server.http.shutdown()
+
+
+def test_proxies_are_kept_apart_per_origin_and_a_requests_own_or_trust_env_off_still_decide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proxies read for one origin are not reused for another; a request's own `proxies` and a session that
+    does not trust the environment are honoured as requests does."""
+    target, proxy = _Server(), _Server()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    for env in ("http_proxy", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(env, raising=False)
+    port = target.http.server_address[1]
+    try:
+        session = OriginBoundSession()
+        assert session.get(f"http://localhost:{port}/direct", timeout=5).status_code == 200  # NO_PROXY: straight
+        assert session.get(f"http://127.0.0.1:{port}/proxied", timeout=5).status_code == 200  # another origin
+        assert (len(target.seen), len(proxy.seen)) == (1, 1)
+        untrusting = OriginBoundSession()
+        untrusting.trust_env = False
+        assert untrusting.get(f"{target.url}/untrusting", timeout=5).status_code == 200
+        assert (len(target.seen), len(proxy.seen)) == (2, 1)  # the environment's proxy not used
+        monkeypatch.delenv("HTTP_PROXY")
+        named = OriginBoundSession()
+        assert named.get(f"{target.url}/named", timeout=5, proxies={"http": proxy.url}).status_code == 200
+        assert (len(target.seen), len(proxy.seen)) == (2, 2)  # the request's own proxy
+        configured = OriginBoundSession()
+        configured.proxies = {"http": proxy.url}
+        assert configured.get(f"{target.url}/configured", timeout=5).status_code == 200
+        assert (len(target.seen), len(proxy.seen)) == (2, 3)  # the session's own proxy
+    finally:
+        for server in (target, proxy):
+            server.http.shutdown()
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[JiraSandbox, PrivateCA]]:
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.server_context()) as server:
+        yield server, ca
+
+
+def test_with_no_bundle_configured_the_environments_applies_and_a_requests_own_verify_wins(
+    tls_server: tuple[JiraSandbox, PrivateCA], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, ca = tls_server
+    page = f"{server.url}/_edge/tenant_info"  # public: no credentials needed
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.ca_bundle))  # the image's bundle names the private CA
+    assert OriginBoundSession().get(page, timeout=5).json() == {"cloudId": server.cloud_id}
+    assert OriginBoundSession().get(page, timeout=5, verify=True).status_code == 200  # True: the environment's
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # the system's: this CA unknown there
+    with pytest.raises(requests.exceptions.SSLError):
+        OriginBoundSession().get(page, timeout=5)
+    assert OriginBoundSession().get(page, timeout=5, verify=str(ca.ca_bundle)).status_code == 200
+    with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+        assert OriginBoundSession().get(page, timeout=5, verify=False).status_code == 200
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(ca.ca_bundle))  # requests reads this one too
+    assert OriginBoundSession().get(page, timeout=5).status_code == 200
+
+
+def test_the_sessions_client_certificate_is_presented(tmp_path: Path) -> None:
+    """Mutual TLS: the session's `cert` reaches the handshake through the merge (and none is refused)."""
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.mutual_context()) as server:
+        page = f"{server.url}/_edge/tenant_info"
+        session = OriginBoundSession()
+        session.verify = str(ca.ca_bundle)
+        with pytest.raises(requests.exceptions.RequestException):
+            session.get(page, timeout=5)
+        session.cert = (str(ca.client_cert), str(ca.client_key))
+        assert session.get(page, timeout=5).json() == {"cloudId": server.cloud_id}

@@ -103,3 +103,6 @@ def test_what_counts_as_a_write_request() -> None:
     assert is_write(prepared("POST", f"{api}/graphql", {"query": "queryless"})) is True
     assert is_write(prepared("POST", f"{api}/graphql", ["not", "an", "object"])) is True
     assert is_write(prepared("POST", f"{api}/graphql")) is True
+    as_bytes = requests.Request("POST", f"{api}/graphql", json={"query": "query { viewer { login } }"}).prepare()
+    assert isinstance(as_bytes.body, bytes) and is_write(as_bytes) is False  # json= sends bytes
+    assert is_write(requests.PreparedRequest()) is False  # no method set: read as a GET

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from verifier import defaults
-from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, guard
+from verifier.adapters.http import AnswerRefused, DeadlinePassed, GuardedAdapter, OriginBoundSession, guard
 from verifier.domain.access import Access
 from verifier.errors import TrackerError
 
@@ -62,8 +62,9 @@ def jira_access(project: str | None, get: Callable[[dict[str, str]], Any], accou
 
 def tenant_info(site: str, verify: bool | str | None, timeout: float) -> Any:
     """The site's public `/_edge/tenant_info`, read without credentials (they belong to the API gateway), under the
-    guarded transport's deadline and caps, following no redirect."""
-    session = guard(requests.Session(), GuardedAdapter(what="Jira's tenant_info"))
+    guarded transport's deadline and caps, following no redirect. `OriginBoundSession`: the tracker's CA bundle (or
+    `verify=False`) holds here too where the environment names one (`REQUESTS_CA_BUNDLE`, psf/requests#3829)."""
+    session = guard(OriginBoundSession(), GuardedAdapter(what="Jira's tenant_info"))
     session.verify = True if verify is None else verify
     url = f"{site}/_edge/tenant_info"
     try:
