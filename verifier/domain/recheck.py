@@ -131,7 +131,7 @@ def decide_recheck(
     signing_key: bytes | None = None,
     judged: str | None = None,
 ) -> Decision:
-    """`actions.decide` for a re-check's verdict: the writes still missing on `ticket` as re-read now."""
+    """`actions.missing_writes` for a re-check's verdict: the writes still missing on `ticket` as re-read now."""
     if ticket.resolved_at != listed_resolved_at:
         return Decision(note="the ticket changed since it was listed, left for the next run")
     choice = select_config(ticket, trusted, own, signing_key).choice
