@@ -41,6 +41,8 @@ from verifier.connections import CommaList, GitHubConnection, JiraConnection, Pr
 from verifier.errors import SettingsError
 
 if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
     from verifier.ports import Tracker
 
 S = TypeVar("S", bound=BaseSettings)
@@ -96,11 +98,13 @@ def _tracker_config(prefix: str, seed_names: dict[str, tuple[str, ...]], field_n
     """
 
     def names(field: str) -> AliasChoices:
-        own = "VERIFIER_TRACKER_" if field in _TRACKER_WIDE else prefix
+        own = prefix
+        if field in _TRACKER_WIDE:
+            own = "VERIFIER_TRACKER_"  # pragma: no mutate (variables are read ignoring case: lowercase is the same)
         return AliasChoices(own + field_names.get(field, field).upper(), *seed_names.get(field, ()))
 
     return SettingsConfigDict(
-        extra="ignore",
+        extra="ignore",  # pragma: no mutate (an `extra` of None is pydantic's default, which is "ignore")
         frozen=True,
         hide_input_in_errors=True,  # inputs hold secrets
         alias_generator=AliasGenerator(validation_alias=names),
@@ -144,8 +148,10 @@ class TrackerSettings(BaseSettings, _Secrets):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Both keys: releases older than pydantic 2.11's `validate_by_name` read only `populate_by_name`; the locked
+        # one reads `validate_by_name` first, so either alone is enough there and a slip in one is invisible.
         for source in (env_settings, dotenv_settings, file_secret_settings):
-            source.config = {**source.config, "populate_by_name": False, "validate_by_name": False}
+            source.config = {**source.config, "populate_by_name": False, "validate_by_name": False}  # pragma: no mutate
         return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     def for_run(self, run: RunSettings) -> Self:
@@ -312,9 +318,9 @@ def load(cls: type[S], **overrides: Any) -> S:
     """Build settings from the environment and the secrets directory, or raise SettingsError naming each field."""
     secrets_dir = os.environ.get("VERIFIER_SECRETS_DIR", defaults.SECRETS_DIR)
     kwargs: dict[str, Any] = dict(overrides)
-    if Path(secrets_dir).is_dir():
-        kwargs["_secrets_dir"] = secrets_dir
     try:
+        if Path(secrets_dir).is_dir():  # raises when a directory above it may not be searched (not only read)
+            kwargs["_secrets_dir"] = secrets_dir
         return cls(**kwargs)
     except ValidationError as error:
         raise SettingsError([_problem(cls, e) for e in error.errors()]) from None
@@ -326,12 +332,12 @@ def load(cls: type[S], **overrides: Any) -> S:
         raise SettingsError([f"VERIFIER_SECRETS_DIR: cannot read {where}: {cause.strerror or cause}"]) from None
 
 
-def _problem(cls: type[BaseSettings], error: Any) -> str:
-    location = [str(part) for part in error.get("loc", ())]
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+def _problem(cls: type[BaseSettings], error: ErrorDetails) -> str:
+    location = [str(part) for part in error["loc"]]
+    message = error["msg"].removeprefix("Value error, ")
     if not location:  # a check across fields (one sign-in method...): name the family of variables
         family = cls.family if issubclass(cls, TrackerSettings) else None
         return f"{family}: {message}" if family else message
-    prefix = str(cls.model_config.get("env_prefix", ""))
+    prefix = cls.model_config["env_prefix"]  # every settings class has one: BaseSettings' is ""
     name = location[0] if location[0].isupper() else prefix + location[0]
     return f"{name.upper()}: {message}"

@@ -146,3 +146,27 @@ def test_a_secret_file_that_cannot_be_read_is_named_with_the_reason(
     assert problems(
         JiraSettings, monkeypatch, VERIFIER_JIRA_URL="https://jira.example", VERIFIER_JIRA_EMAIL="sre@example.com"
     ) == [f"VERIFIER_SECRETS_DIR: cannot read {token}: Permission denied"]
+
+
+def test_a_secrets_directory_below_one_that_may_not_be_searched_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A secret volume mounted below a directory the Pod's user may not enter: even asking whether the directory is
+    there is refused (the error comes from the standard library, not wrapped by pydantic-settings). It was a
+    traceback. The kernel refuses for real: as root, who may enter anything, the test drops to nobody's user id."""
+    locked = tmp_path / "locked"
+    secrets = locked / "secrets"
+    secrets.mkdir(parents=True)
+    locked.chmod(0o000)
+    monkeypatch.setenv("VERIFIER_SECRETS_DIR", str(secrets))
+    env = {"VERIFIER_JIRA_URL": "https://jira.example", "VERIFIER_JIRA_PAT": "dc-token"}
+    root = os.geteuid() == 0
+    try:
+        if root:
+            os.seteuid(65534)
+        found = problems(JiraSettings, monkeypatch, **env)
+    finally:
+        if root:
+            os.seteuid(0)
+        locked.chmod(0o700)
+    assert found == [f"VERIFIER_SECRETS_DIR: cannot read {secrets}: Permission denied"]

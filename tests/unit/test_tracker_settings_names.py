@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from verifier.connections import JiraConnection
 from verifier.errors import SettingsError
-from verifier.settings import GitHubSettings, JiraSettings, _tracker_config, load
+from verifier.settings import FilingOptions, GitHubSettings, JiraSettings, TrackerSettings, _tracker_config, load
+
+if TYPE_CHECKING:
+    from verifier.ports import Tracker
 
 JIRA_SEED = {"url": ("JIRA_BASE_URL",), "email": ("JIRA_EMAIL",), "api_token": ("JIRA_API_TOKEN",)}
 
@@ -175,3 +178,44 @@ def test_a_secret_file_named_by_a_bare_field_name_does_not_count(
     monkeypatch.setenv("VERIFIER_JIRA_URL", "https://acme.atlassian.net")
     jira = load(JiraSettings)
     assert (jira.url, jira.pat.get_secret_value()) == ("https://acme.atlassian.net", "dc-token")
+
+
+class _PlainConnection(BaseModel):
+    """A third tracker's connection model that sets neither `frozen` nor `hide_input_in_errors`."""
+
+    url: str
+    project: str = Field(pattern=r"^[A-Z]+$")
+
+
+class _ThirdSettings(_PlainConnection, TrackerSettings):
+    display_name = "Third"
+    family = "VERIFIER_THIRD_*"
+    fold_authors = False
+
+    def not_a_fix(self) -> frozenset[str]:
+        return frozenset()
+
+    def filing(self) -> FilingOptions:
+        return FilingOptions()
+
+    def build(self) -> Tracker:
+        raise NotImplementedError
+
+
+def test_the_tracker_config_itself_freezes_the_settings_and_keeps_inputs_out_of_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Jira's and GitHub's connection models set both too; a new tracker's model that forgets them must not leak a
+    secret-looking value into an error, nor let code change a setting after it was read."""
+    third = type("Third", (_ThirdSettings,), {"model_config": _tracker_config("VERIFIER_THIRD_", {}, {})})
+    setenv(monkeypatch, VERIFIER_THIRD_URL="https://third.example", VERIFIER_THIRD_PROJECT="tok-secret-value")
+    with pytest.raises(ValidationError) as error:
+        third()
+    assert [e["loc"] for e in error.value.errors()] == [("VERIFIER_THIRD_PROJECT",)]
+    assert "tok-secret-value" not in str(error.value)
+    monkeypatch.setenv("VERIFIER_THIRD_PROJECT", "OPS")
+    settings = third()
+    assert (settings.url, settings.project) == ("https://third.example", "OPS")
+    with pytest.raises(ValidationError):
+        settings.url = "https://elsewhere.example"
+    assert settings.url == "https://third.example"
