@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+import requests
+import urllib3
 from structlog.testing import capture_logs
 
-from verifier.adapters.retry import Failure, GaveUp, RetryPolicy, call, retry_after
+from verifier.adapters.retry import Failure, GaveUp, RetryPolicy, call, retry_after, transport
 from verifier.ports import WRITE_GATE
 
 
@@ -187,3 +189,12 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 def test_retry_after_compares_a_date_with_the_time_now_by_default() -> None:
     later = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     assert 3500 < (retry_after(later) or 0) <= 3600
+
+
+def test_a_connection_error_with_no_detail_is_transient_not_a_crash() -> None:
+    """requests gives its ConnectionError the urllib3 error as the first argument, which says whether anything was
+    sent; a client that raises one bare (no argument) must still get the rule's answer, not an IndexError."""
+    assert transport(requests.ConnectionError()) == Failure(refused=False, transient=True)
+    never_opened = urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.NewConnectionError(None, "refused"))
+    assert transport(requests.ConnectionError(never_opened)) == Failure(refused=True, transient=True)
+    assert transport(requests.ConnectionError("reset by peer")) == Failure(refused=False, transient=True)
