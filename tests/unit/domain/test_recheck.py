@@ -19,6 +19,7 @@ from verifier.domain.protocol import (
     parse_result,
     recheck_marker,
     recheck_signature,
+    recheck_signed_by,
     result_marker,
     result_signature,
 )
@@ -257,3 +258,92 @@ def test_every_re_check_a_config_may_ask_for_is_within_the_listings_reach(
     ended = NOW - timedelta(days=lookback) * age  # the re-check's window ended within the lookback
     resolved = ended - config.delay - config.recheck_after
     assert resolved >= NOW - timedelta(days=listing_days(lookback))
+
+
+# ------------------------------------------------------------------------ deciding on the ticket as re-read
+
+ALICE = "alice"
+TRUSTED = frozenset({BOT, ALICE})
+OWN = frozenset({BOT})
+COMMENT_AT = WINDOW_END + timedelta(days=2)
+
+
+def _config_comment(author: str, at: timedelta = timedelta(0), cid: str = "20") -> Comment:
+    return Comment(cid, author, BLOCK, COMMENT_AT + at)
+
+
+def _decide(ticket: Ticket, **kw: object) -> object:
+    args: dict[str, object] = {"trusted": TRUSTED, "own": OWN, "already_written": False, "reopens": False}
+    return decide_recheck(FAILED, RESOLVED, ticket, Flavour.JIRA_WIKI, Labels(), **{**args, **kw})  # type: ignore[arg-type]
+
+
+def test_a_ticket_resolved_again_since_it_was_listed_is_left_for_the_next_run() -> None:
+    ticket = _ticket(_result())
+    decision = decide_recheck(
+        FAILED, RESOLVED - timedelta(days=1), ticket, Flavour.MARKDOWN, Labels(), trusted=TRUSTED, own=OWN,
+        already_written=False, reopens=True,
+    )  # fmt: skip
+    assert (decision.actions, decision.note) == ((), "the ticket changed since it was listed, left for the next run")
+
+
+def test_the_decision_is_rendered_for_the_tracker_with_the_label_riding_and_dated_by_the_config() -> None:
+    """Jira's wiki markup, the regressed label in the comment's request, and the config's time (a trusted person's
+    comment) carried for the write phase's check that nothing newer was written meanwhile."""
+    ticket = _ticket(_result(), _config_comment(ALICE))
+    decision = _decide(ticket, labels_with=frozenset({"comment"}))
+    body = render_recheck(FAILED, RESOLVED, Flavour.JIRA_WIKI, None, reopens=False)
+    assert decision.actions == (WriteComment(body, labels=(REGRESSED_LABEL,)),)  # type: ignore[attr-defined]
+    assert body != render_recheck(FAILED, RESOLVED, Flavour.MARKDOWN, None, reopens=False)
+    assert decision.config_since == COMMENT_AT  # type: ignore[attr-defined]
+    assert decision.note == ""  # type: ignore[attr-defined]
+
+
+def test_a_config_in_the_body_gives_no_config_time_and_no_config_at_all_none_either() -> None:
+    assert _decide(_ticket(_result())).config_since is None  # type: ignore[attr-defined]
+    bare = done("A-1", RESOLVED_DAYS, body="no config here", comments=(_result(),))
+    decision = _decide(bare)
+    assert decision.config_since is None and len(decision.actions) == 2  # type: ignore[attr-defined]
+
+
+def test_with_a_signing_key_the_re_check_is_signed_and_an_unsigned_config_under_the_tools_name_is_not_read() -> None:
+    """Alice filed the ticket (her body needs no signature); a config comment under the tool's account without the
+    key's signature is someone else's, so the body's config is the one judged (it has no time)."""
+    ticket = _ticket(_result(key=KEY), _config_comment(BOT), reporter=ALICE)
+    decision = _decide(ticket, signing_key=KEY, reopens=True)
+    comment, label, reopen = decision.actions  # type: ignore[attr-defined]
+    marker = parse_recheck(comment.body)
+    signature = recheck_signature(KEY, "A-1", Outcome.FAILED, RESOLVED, FINGERPRINT)
+    assert marker is not None and marker.signature == signature and marker.config == FINGERPRINT
+    assert recheck_signed_by(KEY, "A-1", marker)
+    assert comment.body == render_recheck(FAILED, RESOLVED, Flavour.JIRA_WIKI, signature, reopens=True)
+    assert (label, reopen) == (AddLabel(REGRESSED_LABEL), Reopen(note_if_impossible=True))
+    assert decision.config_since is None  # type: ignore[attr-defined]
+    unkeyed = _decide(ticket, reopens=True)
+    assert unkeyed.config_since == COMMENT_AT  # type: ignore[attr-defined]  # without a key, the tool's comment counts
+
+
+def test_a_reopen_that_failed_before_is_not_noted_again() -> None:
+    labels = frozenset({"post-incident", Labels().reopen_failed})
+    got = _actions(FAILED, reopens=True, labels=labels)
+    assert got[-1] == Reopen(note_if_impossible=False)
+    assert _actions(FAILED, reopens=True)[-1] == Reopen(note_if_impossible=True)
+
+
+def test_a_verdict_on_a_config_no_longer_current_writes_nothing_and_says_where_the_new_one_is() -> None:
+    ticket = _ticket(_result(), _config_comment(ALICE, cid="21"))
+    decision = _decide(ticket, judged="0" * 16)
+    assert decision.actions == ()  # type: ignore[attr-defined]
+    assert decision.note == (  # type: ignore[attr-defined]
+        "the config changed since it was judged (comment 21): nothing written, the next run judges the new one"
+    )
+    assert _decide(ticket, judged=FINGERPRINT).note == ""  # type: ignore[attr-defined]
+
+
+def test_a_re_check_written_before_the_config_now_current_or_without_the_keys_signature_is_not_recorded() -> None:
+    labelled = frozenset({"post-incident", REGRESSED_LABEL})
+    older = _ticket(_result(), _recheck(), _config_comment(ALICE, at=timedelta(days=40)), labels=labelled)
+    assert [type(a) for a in _decide(older).actions] == [WriteComment]  # type: ignore[attr-defined]
+    unsigned = _ticket(_result(key=KEY), _recheck(), labels=labelled, reporter=ALICE)
+    assert [type(a) for a in _decide(unsigned, signing_key=KEY).actions] == [WriteComment]  # type: ignore[attr-defined]
+    signed = _ticket(_result(key=KEY), _recheck(key=KEY), labels=labelled, reporter=ALICE)
+    assert _decide(signed, signing_key=KEY).actions == ()  # type: ignore[attr-defined]
