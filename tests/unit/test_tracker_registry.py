@@ -19,7 +19,7 @@ from verifier import settings as settings_module
 from verifier.bootstrap import Adapters, app
 from verifier.errors import SettingsError
 from verifier.ports import Tracker
-from verifier.settings import TRACKERS, FilingOptions, GitHubSettings, JiraSettings, RunSettings, TrackerSettings
+from verifier.settings import TRACKERS, FilingOptions, GitHubSettings, JiraSettings, RunSettings, TrackerSettings, load
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -194,3 +194,23 @@ def test_the_composition_root_and_the_cli_name_no_tracker(module: str) -> None:
     if module == "bootstrap.py":  # the settings know their variables (the CLI's help may name them to people)
         assert not {text for text in found if text.startswith("VERIFIER_")}
     assert {JiraSettings.__name__, GitHubSettings.__name__} <= set(vars(settings_module))  # the check can fail
+
+
+@pytest.mark.parametrize(("seed_comment", "due_date"), [(True, False), (False, True)])
+def test_jira_s_filing_options_carry_each_setting(
+    monkeypatch: pytest.MonkeyPatch, seed_comment: bool, due_date: bool
+) -> None:
+    """`VERIFIER_JIRA_SEED_COMMENT`, `VERIFIER_JIRA_DUE_DATE` and `VERIFIER_JIRA_FIELDS` reach what `file` is told."""
+    monkeypatch.setenv("VERIFIER_SECRETS_DIR", "/nonexistent")
+    for name, value in {
+        "URL": "https://jira.example",
+        "PAT": "pat-123456",
+        "PROJECT": "OPS",
+        "SEED_COMMENT": str(seed_comment).lower(),
+        "DUE_DATE": str(due_date).lower(),
+        "FIELDS": "team=customfield_10042,story_points=customfield_10016",
+    }.items():
+        monkeypatch.setenv(f"VERIFIER_JIRA_{name}", value)
+    assert load(JiraSettings).filing() == FilingOptions(
+        config_comment=seed_comment, due_date=due_date, field_names=frozenset({"team", "story_points"})
+    )

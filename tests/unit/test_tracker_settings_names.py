@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from verifier.connections import JiraConnection
+from verifier.connections import CommaList, JiraConnection
 from verifier.errors import SettingsError
 from verifier.settings import FilingOptions, GitHubSettings, JiraSettings, TrackerSettings, _tracker_config, load
 
@@ -185,6 +185,7 @@ class _PlainConnection(BaseModel):
 
     url: str
     project: str = Field(pattern=r"^[A-Z]+$")
+    closed_as: CommaList = ()
 
 
 class _ThirdSettings(_PlainConnection, TrackerSettings):
@@ -219,3 +220,15 @@ def test_the_tracker_config_itself_freezes_the_settings_and_keeps_inputs_out_of_
     with pytest.raises(ValidationError):
         settings.url = "https://elsewhere.example"
     assert settings.url == "https://third.example"
+
+
+def test_the_tracker_config_itself_lets_code_pass_fields_by_name_and_reads_lists_written_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the tracker config sets for every tracker, held where no connection model or registered class sets
+    it already: fields by name in code (`populate_by_name`) and `a,b` lists not taken for JSON."""
+    third = type("Third", (_ThirdSettings,), {"model_config": _tracker_config("VERIFIER_THIRD_", {}, {})})
+    by_name = third(url="https://third.example", project="OPS")
+    assert (by_name.url, by_name.project, by_name.closed_as) == ("https://third.example", "OPS", ())
+    setenv(monkeypatch, VERIFIER_THIRD_URL="https://third.example", VERIFIER_THIRD_CLOSED_AS="Won't Do, Duplicate")
+    assert third(project="OPS").closed_as == ("Won't Do", "Duplicate")
