@@ -76,7 +76,7 @@ class MetricsSettings(PrometheusConnection, BaseSettings, _Secrets):
     def configured(cls) -> bool:
         """Whether the environment names a backend (its URL variable is set): commands that can do without
         metrics (`file`) load these settings only then."""
-        return bool(os.environ.get(str(cls.model_config.get("env_prefix", "")) + "URL"))
+        return bool(os.environ.get(cls.model_config["env_prefix"] + "URL"))
 
     @field_validator("graph_url", "grafana_url")
     @classmethod

@@ -1,5 +1,6 @@
 """Overdue reminders in the run, the SLA setting, and the per-service figures the run reports."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,9 +8,14 @@ import pytest
 from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
 from verifier.domain.tickets import Ticket
+from verifier.domain.triage import Policy
 from verifier.errors import SettingsError
+from verifier.services.apply import STOPPED
+from verifier.services.budget import Budget
 from verifier.services.push import by_service
+from verifier.services.remind import remind
 from verifier.services.run import RunOptions, run
+from verifier.services.run_report import RunReport
 from verifier.services.summary import as_json, as_text
 from verifier.settings import RunSettings, load
 
@@ -188,3 +194,24 @@ def test_bad_sla_days_name_the_variable(value: str, message: str, monkeypatch: p
     monkeypatch.setenv("VERIFIER_SLA_DAYS", value)
     with pytest.raises(SettingsError, match="VERIFIER_SLA_DAYS: .*" + message):
         load(RunSettings)
+
+
+def test_a_run_stopped_while_a_reminder_is_written_is_reported_interrupted() -> None:
+    """The stop comes after the reminder was started (the ticket re-read): nothing is sent, the reminder is left
+    for the next run, and the run says it was interrupted, so it does not look complete."""
+    stop = threading.Event()
+
+    class StoppedOnReread(FakeTracker):
+        def get_ticket(self, key: str) -> Ticket:
+            stop.set()  # SIGTERM arrives while the ticket is re-read
+            return super().get_ticket(key)
+
+    tracker = StoppedOnReread(clock=NOW)
+    tracker.add(open_ticket("A-1", created_days=10))
+    report = RunReport(started=NOW, dry_run=False)
+    budget = Budget(10)
+    remind(tracker, REMIND, Policy(frozenset({BOT}), frozenset({BOT}), frozenset()), report, budget, NOW, stop)
+    (result,) = report.overdue
+    assert (result.deferred, result.actions, result.writes) == (STOPPED, [], 0)
+    assert report.interrupted is True
+    assert budget.left == 10 and tracker.writes == []
