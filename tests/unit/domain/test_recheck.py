@@ -347,3 +347,47 @@ def test_a_re_check_written_before_the_config_now_current_or_without_the_keys_si
     assert [type(a) for a in _decide(unsigned, signing_key=KEY).actions] == [WriteComment]  # type: ignore[attr-defined]
     signed = _ticket(_result(key=KEY), _recheck(key=KEY), labels=labelled, reporter=ALICE)
     assert _decide(signed, signing_key=KEY).actions == ()  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------------------------- which re-check counts
+
+
+def _with_recheck_after(text: str) -> Ticket:
+    block = BLOCK.replace('recheck_after: "30d"', f'recheck_after: "{text}"')
+    config = find_config(block)
+    assert config is not None
+    result = _result()
+    body = result.body.replace(FINGERPRINT, fingerprint_of(config))
+    return done("A-1", RESOLVED_DAYS, body=block, comments=(replace(result, body=body),))
+
+
+def test_the_re_checks_note_says_how_long_after_and_when_the_verification_was() -> None:
+    verified = (WINDOW_END + timedelta(hours=1)).date().isoformat()
+    for text, said in (("30d", "30 days"), ("1d", "1 days"), ("36h", "1.5 days"), ("12h", "12 hours")):
+        decided = triage(_with_recheck_after(text), NOW, POLICY)
+        assert isinstance(decided, Measure) and decided.recheck, text
+        assert decided.plan.notes[-1] == f"re-check {said} after the window judged VERIFIED on {verified}"
+
+
+def test_a_re_check_of_another_config_is_passed_over_for_the_one_of_the_current_config() -> None:
+    other = find_config(BLOCK.replace("< 10", "< 20"))
+    assert other is not None
+    marker = recheck_marker(Outcome.VERIFIED, RESOLVED, signature=None, config=fingerprint_of(other))
+    later = Comment("12", BOT, "### Re-check\n\n" + marker, RECHECK_END + timedelta(hours=2))
+    found = triage(_ticket(_result(), _recheck(), later), NOW, POLICY)
+    assert isinstance(found, AlreadyRecorded) and found.recheck
+    assert found.recorded.comment.id == "11" and found.recorded.marker.verdict is Outcome.FAILED
+    assert isinstance(triage(_ticket(_result(), later), NOW, POLICY), Measure)
+
+
+def test_a_strangers_re_check_marker_before_the_tools_does_not_hide_it() -> None:
+    forged = replace(_recheck(Outcome.VERIFIED, author="mallory"), id="9", created=RECHECK_END)
+    found = triage(_ticket(_result(), forged, _recheck()), NOW, POLICY)
+    assert isinstance(found, AlreadyRecorded) and found.recorded.comment.id == "11"
+
+
+def test_a_config_written_the_same_second_as_the_re_check_leaves_it_recorded() -> None:
+    labelled = frozenset({"post-incident", REGRESSED_LABEL})
+    recheck = _recheck()
+    same = Comment("30", ALICE, BLOCK, recheck.created)
+    assert _decide(_ticket(_result(), recheck, same, labels=labelled)).actions == ()  # type: ignore[attr-defined]
