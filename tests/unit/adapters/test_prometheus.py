@@ -11,10 +11,12 @@ from pydantic import ValidationError
 from verifier.adapters.prometheus import (
     PrometheusConnection,
     check_range,
+    parse_alert_rules,
     parse_exemplars,
     parse_query_response,
     unix_seconds,
 )
+from verifier.domain.alerts import AlertRule
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, QueryRejected
 
@@ -168,3 +170,78 @@ def test_bearer_and_basic_auth_are_mutually_exclusive_and_secrets_hidden() -> No
 def test_connection_validation_names_the_fields(settings: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         PrometheusConnection.model_validate({"url": "http://x", **settings})
+
+
+# -- the rules API's answer ----------------------------------------------------------------------------------------
+
+
+def alerting(name: str = "High", **fields: object) -> dict[str, object]:
+    return {"type": "alerting", "name": name, "health": "ok", "lastEvaluation": "2026-12-06T10:00:00Z", **fields}
+
+
+def test_alert_rules_are_read_with_their_group_interval_health_and_error() -> None:
+    groups: list[object] = [
+        {"name": "checkout", "interval": 30, "rules": [alerting(lastError="boom")]},
+        {"name": "search", "interval": 1.5, "rules": [alerting(health="err")]},
+    ]
+    assert list(parse_alert_rules(groups, "High")) == [
+        AlertRule("High", "checkout", 30.0, "ok", last_error="boom", evaluated=True),
+        AlertRule("High", "search", 1.5, "err", last_error="", evaluated=True),
+    ]
+
+
+def test_only_alerting_rules_of_that_name_in_well_formed_groups_are_read() -> None:
+    groups: list[object] = [
+        "not a group",
+        {"name": "no rules list", "rules": {"type": "alerting", "name": "High"}},
+        {"name": "no rules"},
+        {
+            "name": "g",
+            "interval": 60,
+            "rules": [
+                "not a rule",
+                {"type": "recording", "name": "High", "health": "ok"},
+                alerting("Higher"),
+                alerting("high"),
+                alerting(),
+            ],
+        },
+    ]
+    assert list(parse_alert_rules(groups, "High")) == [AlertRule("High", "g", 60.0, "ok")]
+
+
+@pytest.mark.parametrize(
+    ("interval", "seconds"),
+    [(None, None), ("30s", None), (True, None), (0, None), (-5, None), (math.inf, None), (math.nan, None), (2, 2.0)],
+)
+def test_a_group_interval_counts_only_as_a_positive_finite_number(interval: object, seconds: float | None) -> None:
+    groups: list[object] = [{"name": "g", "interval": interval, "rules": [alerting()]}]
+    assert [rule.interval_seconds for rule in parse_alert_rules(groups, "High")] == [seconds]
+
+
+@pytest.mark.parametrize(
+    ("fields", "health", "evaluated"),
+    [
+        ({}, "ok", True),
+        ({"health": None}, "unknown", False),  # never evaluated: Prometheus says "unknown"
+        ({"health": "unknown"}, "unknown", False),
+        ({"lastEvaluation": None}, "ok", False),
+        ({"lastEvaluation": ""}, "ok", False),
+        ({"lastEvaluation": "0001-01-01T00:00:00Z"}, "ok", False),  # Go's zero time: never evaluated
+        ({"health": "err", "lastEvaluation": "2026-12-06T10:00:00Z"}, "err", True),
+    ],
+)
+def test_a_rule_is_evaluated_when_its_health_is_known_and_it_has_a_last_evaluation(
+    fields: dict[str, object], health: str, evaluated: bool
+) -> None:
+    groups: list[object] = [{"name": "g", "rules": [alerting(**fields)]}]
+    assert [(rule.health, rule.evaluated) for rule in parse_alert_rules(groups, "High")] == [(health, evaluated)]
+
+
+def test_a_rules_group_name_and_error_are_cut_to_a_line_and_missing_ones_are_empty() -> None:
+    groups: list[object] = [
+        {"name": "g" * 300, "rules": [alerting(lastError="e" * 600)]},
+        {"name": None, "rules": [alerting(lastError=None)]},
+    ]
+    rules = list(parse_alert_rules(groups, "High"))
+    assert [(rule.group, rule.last_error) for rule in rules] == [("g" * 200, "e" * 500), ("", "")]
