@@ -5,16 +5,21 @@ real backend will not answer so on demand; test_prometheus_adapter.py holds the 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
+import certifi
 import pytest
+import urllib3
 
-from tests.integration.backends import Reply, ScriptedServer
+from tests.integration.backends import PrometheusServer, Reply, ScriptedServer
+from tests.tls import PrivateCA, private_ca
 from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
 from verifier.domain.alerts import AlertRule
-from verifier.errors import BackendUnavailable
+from verifier.errors import BackendUnavailable, QueryRejected
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +76,137 @@ def test_alert_rules_of_a_failing_backend_is_an_error_naming_the_rules_asked_for
     with scripted(Reply(500, body)) as (_, m), pytest.raises(BackendUnavailable) as raised:
         m.alert_rules("High")
     assert str(raised.value) == "backend failed (HTTP 500 internal): rule manager stopped (query: rules of alert High)"
+
+
+# -- each answer's error text, word for word -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "message"),
+    [
+        (Reply(400, "bad  query\n text"), QueryRejected, "backend rejected the query (HTTP 400): bad query text"),
+        (Reply(422, ""), QueryRejected, "backend rejected the query (HTTP 422): (empty body)"),
+        (
+            Reply(200, "<html>login</html>"),
+            BackendUnavailable,
+            "HTTP 200 malformed response, not a JSON object: <html>login</html>",
+        ),
+        (Reply(399, "[1]"), BackendUnavailable, "HTTP 399 malformed response, not a JSON object: [1]"),
+        (Reply(402, "x"), BackendUnavailable, "HTTP 402 error: x"),
+        (Reply(502, "<html>bad gateway</html>"), BackendUnavailable, "HTTP 502 error: <html>bad gateway</html>"),
+        (
+            Reply(422, {"status": "error", "errorType": "422", "error": "bad"}),  # VictoriaMetrics' errorType
+            QueryRejected,
+            "backend rejected the query (HTTP 422): bad",
+        ),
+        (Reply(400, {"status": "error"}), QueryRejected, "backend rejected the query (HTTP 400): Bad Request"),
+        (Reply(503, {}), BackendUnavailable, "backend failed (HTTP 503): Service Unavailable"),
+        (
+            Reply(200, {"status": "error", "errorType": "bad_data", "error": "parse error"}),
+            QueryRejected,
+            "backend rejected the query (HTTP 200 bad_data): parse error",
+        ),
+        (
+            Reply(200, {"status": "error", "errorType": "execution", "error": "store down"}),
+            BackendUnavailable,
+            "backend failed (HTTP 200 execution): store down",
+        ),
+        (
+            Reply(422, {"status": "error", "errorType": "timeout", "error": "too slow"}),
+            BackendUnavailable,
+            "backend failed (HTTP 422 timeout): too slow",
+        ),
+        (
+            Reply(200, {"status": "ok", "data": {}}),
+            BackendUnavailable,
+            'malformed response (HTTP 200), no success status and data: {"status": "ok", "data": {}}',
+        ),
+        (
+            Reply(200, {"status": "success"}),
+            BackendUnavailable,
+            'malformed response (HTTP 200), no success status and data: {"status": "success"}',
+        ),
+    ],
+)
+def test_each_kind_of_failed_answer_has_its_error_and_text(reply: Reply, error: type[Exception], message: str) -> None:
+    with scripted(reply) as (_, m), pytest.raises(error) as raised:
+        m.label_names("up", T, T)
+    assert type(raised.value) is error
+    assert str(raised.value) == f"{message} (query: up)"
+
+
+def test_the_backends_text_is_cut_to_500_characters_and_a_malformed_answers_to_200() -> None:
+    with scripted(Reply(502, "e" * 501)) as (_, m), pytest.raises(BackendUnavailable) as raised:
+        m.label_names("up", T, T)
+    assert str(raised.value) == f"HTTP 502 error: {'e' * 500}... (query: up)"
+    with scripted(Reply(502, "e" * 500)) as (_, m), pytest.raises(BackendUnavailable) as raised:
+        m.label_names("up", T, T)
+    assert str(raised.value) == f"HTTP 502 error: {'e' * 500} (query: up)"
+    long = {"status": "ok", "data": {}, "padding": "p" * 300}
+    with scripted(Reply(200, long)) as (_, m), pytest.raises(BackendUnavailable) as raised:
+        m.label_names("up", T, T)
+    text = '{"status": "ok", "data": {}, "padding": "' + "p" * 300
+    assert (
+        str(raised.value) == f"malformed response (HTTP 200), no success status and data: {text[:200]}... (query: up)"
+    )
+
+
+# -- TLS: a real Prometheus serving a private CA's certificate and asking for a client certificate -----------------
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> PrivateCA:
+    return private_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def mutual_tls_prometheus(ca: PrivateCA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    workdir = tmp_path_factory.mktemp("mtls-prometheus")
+    web = workdir / "web.yml"
+    web.write_text(
+        f"tls_server_config:\n  cert_file: {ca.cert}\n  key_file: {ca.key}\n"
+        f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {ca.ca_bundle}\n"
+    )
+    server = PrometheusServer(workdir, extra_args=[f"--web.config.file={web}"])
+    server.scheme, server.verify, server.cert = "https", str(ca.ca_bundle), (str(ca.client_cert), str(ca.client_key))
+    with server:
+        yield server
+
+
+def tls_adapter(url: str, **settings: object) -> PrometheusMetrics:
+    return PrometheusMetrics(PrometheusConnection.model_validate({"url": url, "retries": 0, **settings}))
+
+
+def test_the_ca_bundle_and_the_client_certificate_reach_the_handshake(
+    mutual_tls_prometheus: PrometheusServer, ca: PrivateCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # an image's bundle, which knows no private CA
+    url = mutual_tls_prometheus.url
+    client = {"client_cert": str(ca.client_cert), "client_key": str(ca.client_key)}
+    with tls_adapter(url, ca_bundle=str(ca.ca_bundle), **client) as m:
+        assert m.instant("vector(7)", datetime.now(UTC)).series[0].points[0][1] == 7.0
+        m.ping()
+    both = tmp_path / "client.pem"  # the certificate and its key in one file: client_cert alone
+    both.write_bytes(ca.client_cert.read_bytes() + ca.client_key.read_bytes())
+    with tls_adapter(url, ca_bundle=str(ca.ca_bundle), client_cert=str(both)) as m:
+        m.ping()
+    with (
+        warnings.catch_warnings(),
+        tls_adapter(url, verify_tls=False, ca_bundle=str(tmp_path / "none.pem"), **client) as m,
+    ):
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        m.ping()  # verification off: the server's certificate is not checked (nor the bundle read)
+
+
+def test_a_certificate_the_bundle_does_not_trust_or_no_client_certificate_is_refused(
+    mutual_tls_prometheus: PrometheusServer, ca: PrivateCA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    url = mutual_tls_prometheus.url
+    client = {"client_cert": str(ca.client_cert), "client_key": str(ca.client_key)}
+    with tls_adapter(url, **client) as m, pytest.raises(BackendUnavailable) as raised:
+        m.label_names("up", T, T)  # no bundle configured: the environment's, which does not know the CA
+    assert str(raised.value).startswith(f"{url}/api/v1/labels: SSLError: certificate verify failed")
+    with tls_adapter(url, ca_bundle=str(ca.ca_bundle)) as m, pytest.raises(BackendUnavailable) as raised:
+        m.ping()  # trusted, but no client certificate: the server ends the handshake
+    assert str(raised.value).startswith(f"{url} health check failed: ")
