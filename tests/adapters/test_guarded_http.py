@@ -181,6 +181,15 @@ def test_deep_and_unclosed_nesting_is_too_deep(levels: int) -> None:
     assert not too_deep(b"[" * 64 + b"]" * 64, 64)
 
 
+def test_brackets_that_are_not_json_are_counted_as_they_stand() -> None:
+    """No pair to remove (`[}` never closes): the depth is the most brackets open at once, one for each `[` or `{`
+    and one fewer for each closing one, whatever its kind."""
+    assert not too_deep(b"[}" * 6, 5)  # six opened, never more than one at once
+    assert not too_deep(b"[}" * 6, 1)  # exactly the cap
+    assert too_deep(b"[[}}[[[", 2)  # three open at the end
+    assert not too_deep(b"[[}}[[[", 3)
+
+
 def test_answers_read_whole_leave_the_connection_to_be_kept_alive() -> None:
     server = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
     ports: set[int] = set()
