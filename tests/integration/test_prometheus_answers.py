@@ -210,3 +210,38 @@ def test_a_certificate_the_bundle_does_not_trust_or_no_client_certificate_is_ref
     with tls_adapter(url, ca_bundle=str(ca.ca_bundle)) as m, pytest.raises(BackendUnavailable) as raised:
         m.ping()  # trusted, but no client certificate: the server ends the handshake
     assert str(raised.value).startswith(f"{url} health check failed: ")
+
+
+# -- a backend that repeats the credentials back -------------------------------------------------------------------
+
+ECHO = {"status": "error", "errorType": "internal", "error": "denied: Bearer tok-s3cr3t for org abc, key k-12345"}
+CREDENTIALS = {"bearer_token": "tok-s3cr3t", "headers": {"X-Scope-OrgID": "abc", "X-Api-Key": "k-12345"}}
+MASKED = "denied: Bearer ********** for org abc, key **********"  # "abc": too short to mask without masking words
+
+
+def test_credentials_an_error_repeats_are_masked_and_the_error_keeps_its_kind() -> None:
+    with scripted(Reply(500, ECHO), **CREDENTIALS) as (_, m), pytest.raises(BackendUnavailable) as raised:
+        m.instant("up", T)
+    assert str(raised.value) == f"backend failed (HTTP 500 internal): {MASKED} (query: up)"
+    rejected = {**ECHO, "errorType": "bad_data"}
+    with scripted(Reply(400, rejected), **CREDENTIALS) as (_, m), pytest.raises(QueryRejected) as caught:
+        m.instant("up", T)
+    assert str(caught.value) == f"backend rejected the query (HTTP 400 bad_data): {MASKED} (query: up)"
+    assert caught.value.query == "up"
+
+
+def test_a_failed_health_check_says_why_with_the_credentials_masked() -> None:
+    with scripted(Reply(500, ECHO), **CREDENTIALS) as (server, m), pytest.raises(BackendUnavailable) as raised:
+        m.ping()
+    assert str(raised.value) == f"{server.url} health check failed: backend failed (HTTP 500 internal): {MASKED}"
+    fallback = [Reply(404, "404 page not found"), Reply(500, "denied: tok-s3cr3t")]
+    with scripted(*fallback, **CREDENTIALS) as (server, m), pytest.raises(BackendUnavailable) as raised:
+        m.ping()
+    assert str(raised.value) == f"{server.url} health check failed: HTTP Status Code 500 (b'denied: **********')"
+    malformed = scripted(Reply(200, {"status": "success"}), **CREDENTIALS)
+    with malformed as (server, m), pytest.raises(BackendUnavailable) as raised:
+        m.ping()
+    assert str(raised.value) == (
+        f"{server.url} health check failed: malformed response (HTTP 200), no success status and data:"
+        ' {"status": "success"}'
+    )
