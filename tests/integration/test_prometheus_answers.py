@@ -15,11 +15,11 @@ import certifi
 import pytest
 import urllib3
 
-from tests.integration.backends import PrometheusServer, Reply, ScriptedServer
+from tests.integration.backends import PrometheusServer, Reply, ScriptedServer, free_port
 from tests.tls import PrivateCA, private_ca
 from verifier.adapters.prometheus import PrometheusConnection, PrometheusMetrics
 from verifier.domain.alerts import AlertRule
-from verifier.errors import BackendUnavailable, QueryRejected
+from verifier.errors import AnswerTooLarge, BackendUnavailable, QueryRejected
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +245,118 @@ def test_a_failed_health_check_says_why_with_the_credentials_masked() -> None:
         f"{server.url} health check failed: malformed response (HTTP 200), no success status and data:"
         ' {"status": "success"}'
     )
+
+
+# -- the APIs some backends lack, and the catalogue's reading of odd answers ---------------------------------------
+
+
+@pytest.mark.parametrize("status", [404, 405, 501, 400])
+def test_an_optional_api_the_backend_lacks_or_refuses_is_none(status: int) -> None:
+    with scripted(Reply(status, "no such API")) as (server, m):
+        assert m.metric_names("x", T, T) is None
+        assert m.label_values("job", "x", T, T) == frozenset()
+        assert m.metric_type("x") is None
+        assert m.features() is None
+        assert m.features() is None  # asked once per connection, even when there is nothing
+    assert [s.path for s in server.seen] == [
+        "/api/v1/label/__name__/values",
+        "/api/v1/label/job/values",
+        "/api/v1/metadata",
+        "/api/v1/features",
+    ]
+
+
+def test_an_unreachable_backend_is_an_error_naming_the_api_and_what_was_asked() -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with PrometheusMetrics(PrometheusConnection(url=url, retries=0)) as m:
+        with pytest.raises(BackendUnavailable) as raised:
+            m.metric_names("{job='x'}", T, T)
+        assert str(raised.value) == (
+            f"{url}/api/v1/label/__name__/values: ConnectionError: Connection refused (query: {{job='x'}})"
+        )
+        with pytest.raises(BackendUnavailable) as raised:
+            m.label_names("up", T, T)
+        assert str(raised.value) == f"{url}/api/v1/labels: ConnectionError: Connection refused (query: up)"
+
+
+def test_an_answer_past_the_cap_is_answer_too_large_naming_the_api() -> None:
+    names = success(["n" * 100] * 20)  # about 2 KiB
+    with (
+        ScriptedServer(Reply(body=names)) as server,
+        PrometheusMetrics(PrometheusConnection(url=server.url, retries=0), max_answer_bytes=1024) as m,
+        pytest.raises(AnswerTooLarge) as raised,
+    ):
+        m.label_names("up", T, T)
+    assert type(raised.value) is AnswerTooLarge
+    assert str(raised.value) == (
+        f"{server.url}/api/v1/labels: the metrics backend's answer is larger than the cap of 0.000976562 MiB"
+        " (query: up)"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        ["not", "an", "object"],
+        {"x": None},
+        {"x": []},
+        {"x": ["not an object"]},
+        {"other": [{"type": "counter"}]},
+        {"x": [{"type": "", "unit": 5}]},
+    ],
+    ids=["null", "list", "null-entries", "no-entries", "entry-not-object", "other-name", "empty-or-not-text"],
+)
+def test_metadata_that_says_nothing_usable_is_no_type_and_no_unit(data: object) -> None:
+    with scripted(Reply(body=success(data))) as (server, m):
+        assert (m.metric_type("x"), m.metric_unit("x")) == (None, None)
+    assert len(server.seen) == 1
+
+
+def test_metadata_reads_the_first_entry_only() -> None:
+    entries = {"x": [{"type": "histogram", "unit": "seconds"}, {"type": "counter", "unit": "bytes"}]}
+    with scripted(Reply(body=success(entries))) as (_, m):
+        assert (m.metric_type("x"), m.metric_unit("x")) == ("histogram", "seconds")
+
+
+def test_the_metadata_kept_is_bounded_and_starts_again_when_full() -> None:
+    """1,024 names' metadata are kept; the 1,025th starts the store again (memory stays bounded)."""
+    with scripted(Reply(body=success({}))) as (server, m):
+        for n in range(1025):
+            m.metric_type(f"m{n}")
+        assert len(server.seen) == 1025
+        m.metric_type("m1024")  # kept: asked after the store started again
+        assert len(server.seen) == 1025
+        m.metric_type("m0")  # dropped when the store was full
+        assert len(server.seen) == 1026
+
+
+def test_exemplars_asks_for_the_window_and_keeps_five_by_default() -> None:
+    exemplars = [{"labels": {"trace_id": f"t{n}"}, "value": "1", "timestamp": float(n)} for n in range(7)]
+    with scripted(Reply(body=success([{"seriesLabels": {}, "exemplars": exemplars}]))) as (server, m):
+        assert m.exemplars("lat_bucket", T, T.replace(hour=13)) == ["t6", "t5", "t4", "t3", "t2"]
+    (seen,) = server.seen
+    assert (seen.path, seen.query) == (
+        "/api/v1/query_exemplars",
+        {"query": ["lat_bucket"], "start": ["1714564800.000"], "end": ["1714568400.000"]},
+    )
+
+
+def test_a_query_of_exactly_the_get_limit_goes_by_get() -> None:
+    """`query=...&time=...` of 4,096 bytes still fits a URL; one byte more goes as a form (which the scripted
+    server, answering GET only, refuses)."""
+    fixed = len("query=&time=1714564800.000")
+    with scripted(Reply(body=success({"resultType": "vector", "result": []}))) as (server, m):
+        m.instant("u" * (4096 - fixed), T)
+        with pytest.raises(BackendUnavailable, match="HTTP 501"):
+            m.instant("u" * (4097 - fixed), T)
+    assert [len(s.query["query"][0]) for s in server.seen] == [4096 - fixed]
+
+
+def test_a_retry_after_wait_does_not_eat_the_next_attempts_deadline() -> None:
+    """429 with Retry-After: 1, then an answer 0.5 s slow under a 0.8 s deadline: the second attempt's deadline
+    starts after the wait, so it is answered."""
+    replies = [Reply(429, "slow down", headers={"Retry-After": "1"}), Reply(body=success([]), delay=0.5)]
+    with scripted(*replies, retries=1, backoff_seconds=0, timeout_seconds=0.8) as (server, m):
+        assert m.label_names("up", T, T) == frozenset()
+    assert len(server.seen) == 2
