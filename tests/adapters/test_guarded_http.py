@@ -229,7 +229,11 @@ def test_an_answer_over_a_cap_is_asked_for_once_not_retried(tracker: str) -> Non
 
 
 class HeaderTrickler:
-    """Answers with a status line, then one byte of a header every 0.2 s, never ending the headers."""
+    """Answers with a status line, then one byte of a header every 0.2 s, never ending the headers; after `hold`
+    seconds it closes the connection, so a client with no watchdog on the headers fails (late, or with an answer)
+    rather than hangs for the hours http.client's header-line limit would take."""
+
+    hold = 4.0
 
     def __init__(self) -> None:
         import socket
@@ -254,7 +258,8 @@ class HeaderTrickler:
         try:
             client.recv(65536)
             client.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-            while not self._stop.is_set():
+            ends = time.monotonic() + self.hold
+            while not self._stop.is_set() and time.monotonic() < ends:
                 client.sendall(b"x")
                 time.sleep(0.2)
         except OSError:
