@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier.adapters.github import GitHubTracker
-from verifier.adapters.http import AnswerTooLarge, DeadlinePassed, GuardedAdapter, guard, too_deep
+from verifier.adapters.http import AnswerTooDeep, AnswerTooLarge, DeadlinePassed, GuardedAdapter, guard, too_deep
 from verifier.adapters.jira import JiraTracker
 from verifier.adapters.prometheus import PrometheusMetrics
 from verifier.adapters.pushgateway import push_run_metrics
@@ -188,6 +188,19 @@ def test_brackets_that_are_not_json_are_counted_as_they_stand() -> None:
     assert not too_deep(b"[}" * 6, 1)  # exactly the cap
     assert too_deep(b"[[}}[[[", 2)  # three open at the end
     assert not too_deep(b"[[}}[[[", 3)
+
+
+def test_an_answer_nested_past_the_cap_is_refused_in_the_default_wording_with_its_response() -> None:
+    deep = b"[" * 65 + b"]" * 65
+    server = Trickler(deep, chunk=len(deep), pause=0)
+    try:
+        session = guard(requests.Session(), GuardedAdapter())
+        with pytest.raises(AnswerTooDeep) as raised:
+            session.get(server.url, timeout=5)
+        assert str(raised.value) == "the answer nests JSON deeper than the cap of 64 levels"
+        assert raised.value.response is not None and raised.value.response.status_code == 200
+    finally:
+        server.close()
 
 
 def test_answers_read_whole_leave_the_connection_to_be_kept_alive() -> None:

@@ -171,14 +171,17 @@ def test_proxies_are_kept_apart_per_origin_and_a_requests_own_or_trust_env_off_s
         untrusting.trust_env = False
         assert untrusting.get(f"{target.url}/untrusting", timeout=5).status_code == 200
         assert (len(target.seen), len(proxy.seen)) == (2, 1)  # the environment's proxy not used
+        elsewhere = {"https": "http://127.0.0.1:9"}  # a proxy for https only: http's is still the environment's
+        assert OriginBoundSession().get(f"{target.url}/other", timeout=5, proxies=elsewhere).status_code == 200
+        assert (len(target.seen), len(proxy.seen)) == (2, 2)
         monkeypatch.delenv("HTTP_PROXY")
         named = guard(OriginBoundSession(), GuardedAdapter())  # the proxy reaches the guarded transport too
         assert named.get(f"{target.url}/named", timeout=5, proxies={"http": proxy.url}).status_code == 200
-        assert (len(target.seen), len(proxy.seen)) == (2, 2)  # the request's own proxy
+        assert (len(target.seen), len(proxy.seen)) == (2, 3)  # the request's own proxy
         configured = guard(OriginBoundSession(), GuardedAdapter())
         configured.proxies = {"http": proxy.url}
         assert configured.get(f"{target.url}/configured", timeout=5).status_code == 200
-        assert (len(target.seen), len(proxy.seen)) == (2, 3)  # the session's own proxy
+        assert (len(target.seen), len(proxy.seen)) == (2, 4)  # the session's own proxy
     finally:
         for server in (target, proxy):
             server.http.shutdown()
