@@ -5,6 +5,10 @@ real backend will not answer so on demand; test_prometheus_adapter.py holds the 
 
 from __future__ import annotations
 
+import base64
+import socket
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -360,3 +364,67 @@ def test_a_retry_after_wait_does_not_eat_the_next_attempts_deadline() -> None:
     with scripted(*replies, retries=1, backoff_seconds=0, timeout_seconds=0.8) as (server, m):
         assert m.label_names("up", T, T) == frozenset()
     assert len(server.seen) == 2
+
+
+# -- what each request carries, and how a failed exchange is named --------------------------------------------------
+
+
+def test_every_request_asks_for_json_and_a_user_without_a_password_sends_an_empty_one() -> None:
+    with scripted(Reply(body=success([])), username="grafana") as (server, m):
+        m.label_names("up", T, T)
+    (seen,) = server.seen
+    assert seen.headers["Accept"] == "application/json"
+    assert seen.headers["Authorization"] == "Basic " + base64.b64encode(b"grafana:").decode()
+
+
+def test_the_health_checks_fallback_query_carries_the_connections_params() -> None:
+    replies = [Reply(404, "404 page not found"), Reply(body=success({"resultType": "scalar", "result": [0, "1"]}))]
+    with scripted(*replies, params={"tenant": "a"}) as (server, m):
+        m.ping()
+    buildinfo, query = server.seen
+    assert (buildinfo.path, buildinfo.query) == ("/api/v1/status/buildinfo", {"tenant": ["a"]})
+    assert query.path == "/api/v1/query"
+    assert query.query["query"] == ["1"] and query.query["tenant"] == ["a"]
+    assert abs(float(query.query["time"][0]) - time.time()) < 60
+
+
+def test_a_backend_slower_than_the_deadline_has_timed_out() -> None:
+    slow = scripted(Reply(body=success([]), delay=0.6), timeout_seconds=0.2)
+    with slow as (server, m), pytest.raises(BackendUnavailable) as raised:
+        m.label_names("up", T, T)
+    assert str(raised.value) == f"{server.url}/api/v1/labels: timed out (query: up)"
+
+
+def test_a_backend_that_hangs_up_without_answering_is_named_by_the_failure_alone() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def hang_up() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            client.recv(65536)
+            client.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with (
+            PrometheusMetrics(PrometheusConnection(url=url, retries=0)) as m,
+            pytest.raises(BackendUnavailable) as raised,
+        ):
+            m.label_names("up", T, T)
+        assert str(raised.value) == f"{url}/api/v1/labels: ConnectionError (query: up)"
+    finally:
+        listener.close()
+
+
+def test_retries_back_off_by_the_configured_factor() -> None:
+    """urllib3 sends the first retry at once and waits factor x 2 before the second."""
+    replies = [Reply(503, "busy"), Reply(503, "busy"), Reply(body=success([]))]
+    with scripted(*replies, retries=2, backoff_seconds=0.3) as (server, m):
+        started = time.monotonic()
+        assert m.label_names("up", T, T) == frozenset()
+        assert time.monotonic() - started >= 0.6
+    assert len(server.seen) == 3

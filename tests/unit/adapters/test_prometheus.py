@@ -245,3 +245,75 @@ def test_a_rules_group_name_and_error_are_cut_to_a_line_and_missing_ones_are_emp
     ]
     rules = list(parse_alert_rules(groups, "High"))
     assert [(rule.group, rule.last_error) for rule in rules] == [("g" * 200, "e" * 500), ("", "")]
+
+
+# -- the texts a refusal carries, word for word --------------------------------------------------------------------
+
+
+def test_a_range_the_backend_would_refuse_is_refused_naming_why() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with pytest.raises(QueryRejected) as raised:
+        check_range("q", start, start, 0)
+    assert str(raised.value) == "range step must be positive, got 0s (query: q)"
+    with pytest.raises(QueryRejected) as raised:
+        check_range("q", start, start - timedelta(seconds=1), 60)
+    assert str(raised.value) == (
+        "range end 2023-12-31T23:59:59+00:00 is before its start 2024-01-01T00:00:00+00:00 (query: q)"
+    )
+    with pytest.raises(QueryRejected) as raised:
+        check_range("q", start, start + timedelta(seconds=110_010), 10)
+    assert str(raised.value) == (
+        "range of 110010s at step 10s needs 11002 points per series, over the limit of 11,000:"
+        " use a step of at least 11s or a shorter range (query: q)"
+    )
+    check_range("q", start, start, 1)  # an empty range is a range
+
+
+def test_what_a_query_result_cannot_be_is_said_exactly() -> None:
+    with pytest.raises(QueryRejected) as rejected:
+        parse_query_response(body("string", [1, "abc"]), "s")
+    assert str(rejected.value) == "the query evaluates to a string, not to numbers (query: s)"
+    with pytest.raises(QueryRejected) as rejected:
+        parse_query_response(body("matrix", [{"metric": {}, "histograms": []}]), "h")
+    assert str(rejected.value) == "native histogram samples are not supported: aggregate them (query: h)"
+    with pytest.raises(BackendUnavailable) as failed:
+        parse_query_response(body("weird", []), "w")
+    assert str(failed.value) == "malformed response: unknown resultType 'weird' (query: w)"
+    with pytest.raises(BackendUnavailable) as failed:
+        parse_query_response(body("vector", [{"metric": {}}]), "v")
+    assert str(failed.value) == "malformed response: KeyError 'value' (query: v)"
+
+
+def test_warnings_and_infos_are_kept_as_text_in_order() -> None:
+    m = parse_query_response(body("scalar", [1, "2"], warnings=["w1", 5], infos=["i1", "i2"]), "q")
+    assert (m.warnings, m.infos) == (("w1", "5"), ("i1", "i2"))
+    assert parse_query_response(body("vector", [], warnings=None, infos=None), "q") == Measurement(series=())
+
+
+def test_exemplars_need_a_trace_id_with_a_value_and_a_negative_limit_keeps_none() -> None:
+    data = [
+        {
+            "exemplars": [
+                {"labels": {"trace.id": "dotted"}, "timestamp": 3},
+                {"labels": {"Trace_ID": ""}, "timestamp": 4},  # no value: not a trace
+                {"labels": {"trace_id": "untimed"}},  # no timestamp: the oldest
+                {"labels": None, "timestamp": 5},
+                {"timestamp": 6},
+            ]
+        },
+        {"exemplars": None},
+    ]
+    assert parse_exemplars({"data": data}, 5) == ["dotted", "untimed"]
+    assert parse_exemplars({"data": data}, 0) == []
+    assert parse_exemplars({"data": data}, -1) == []
+    with pytest.raises(BackendUnavailable) as failed:
+        parse_exemplars({"data": [{"exemplars": [{"labels": {"trace_id": "t"}, "timestamp": "x"}]}]}, 5)
+    assert str(failed.value) == "malformed exemplars response: ValueError could not convert string to float: 'x'"
+
+
+def test_a_retry_after_longer_than_a_minute_waits_a_minute() -> None:
+    from verifier.adapters.prometheus import _Retry
+
+    assert _Retry().parse_retry_after("3600") == 60
+    assert _Retry().parse_retry_after("60") == 60
+    assert _Retry().parse_retry_after("5") == 5
