@@ -13,6 +13,7 @@ from unittest.mock import ANY
 
 import pytest
 import requests
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from tests.adapters.test_guarded_http import Trickler
 from tests.integration.backends import Pushgateway
@@ -294,6 +295,7 @@ class _Answer:
     def __init__(self, body: bytes) -> None:
         owner = self
         self.received: list[tuple[str, str, bytes]] = []
+        self.content_types: list[str | None] = []
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -301,6 +303,7 @@ class _Answer:
             def _serve(self) -> None:
                 data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 owner.received.append((self.command, self.path, data))
+                owner.content_types.append(self.headers.get("Content-Type"))
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -327,6 +330,9 @@ def test_the_pushgateways_answer_is_capped_at_one_mebibyte() -> None:
     try:  # exactly the cap: read, and the push went through
         push_run_metrics(exact.url, "j", counts={}, dry_run=False, timeout_seconds=5, **figures)
         assert [(method, path) for method, path, _ in exact.received] == [("POST", "/metrics/job/j")]
+        # The body named as the text exposition format it is (the push protocol tells text from protobuf by it).
+        assert exact.content_types == [CONTENT_TYPE_PLAIN_0_0_4]
+        assert b"action_item_verifier_writes{" in exact.received[0][2]
     finally:
         exact.close()
     over = _Answer(b"x" * (1024 * 1024 + 1))
