@@ -300,6 +300,40 @@ def test_headers_trickled_a_byte_at_a_time_end_at_the_deadline_too() -> None:
         server.close()
 
 
+def test_headers_that_never_end_stop_at_a_deadline_under_a_second_too() -> None:
+    server = HeaderTrickler()
+    try:
+        session = guard(requests.Session(), GuardedAdapter(max_retries=0))
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            session.get(server.url, timeout=0.4)
+        assert 0.3 < time.monotonic() - started < 0.9
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(("timeout", "deadline"), [((0.3, 0.4), "0.7s"), ((0.6, None), "0.6s"), (0.7, "0.7s")])
+def test_a_connect_and_read_pair_is_one_deadline_of_their_sum(timeout: Any, deadline: str) -> None:
+    server = Trickler()  # 62 bytes, one every 0.2 s
+    try:
+        session = guard(requests.Session(), GuardedAdapter(max_retries=0))
+        with pytest.raises(DeadlinePassed) as raised:
+            session.get(server.url, timeout=timeout)
+        assert str(raised.value) == f"the answer did not arrive whole within {deadline}"
+    finally:
+        server.close()
+
+
+def test_no_timeout_or_no_parts_is_the_default_deadline() -> None:
+    server = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
+    try:
+        session = guard(requests.Session(), GuardedAdapter(max_retries=0))
+        assert session.get(server.url, timeout=None).content == ANSWER  # the default 30 s: answered at once
+        assert session.get(server.url, timeout=(None, None)).content == ANSWER
+    finally:
+        server.close()
+
+
 class Staller:
     """Sends the headers at once, the first byte of the body after `first` seconds, then nothing until `hold`
     seconds have passed (then closes): an answer that stops in the middle."""

@@ -15,7 +15,7 @@ import requests
 import urllib3
 
 from tests.tls import PrivateCA, private_ca
-from verifier.adapters.http import GuardedAdapter, OriginBoundSession, guard, origin
+from verifier.adapters.http import AnswerTooLarge, GuardedAdapter, OriginBoundSession, guard, origin
 from verifier_sandbox.jira import JiraSandbox
 
 
@@ -151,7 +151,7 @@ def test_the_environments_proxy_and_its_exceptions_still_apply_read_once_per_ori
         server.http.shutdown()
 
 
-def test_proxies_are_kept_apart_per_origin_and_a_requests_own_or_trust_env_off_still_decide(
+def test_proxies_kept_apart_per_origin_a_requests_own_and_trust_env_off_decide_through_the_guarded_transport(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The proxies read for one origin are not reused for another; a request's own `proxies` and a session that
@@ -214,7 +214,7 @@ def test_with_no_bundle_configured_the_environments_applies_and_a_requests_own_v
     assert OriginBoundSession().get(page, timeout=5).status_code == 200
 
 
-def test_the_sessions_client_certificate_is_presented(tmp_path: Path) -> None:
+def test_the_sessions_client_certificate_is_presented_through_the_guarded_transport(tmp_path: Path) -> None:
     """Mutual TLS: the session's `cert` reaches the handshake through the merge (and none is refused)."""
     ca = private_ca(tmp_path)
     with JiraSandbox("cloud").use_tls(ca.mutual_context()) as server:
@@ -261,3 +261,11 @@ def test_a_requests_own_tls_settings_and_stream_apply_with_or_without_the_enviro
             assert session.get(page, timeout=5, stream=True, **tls).raw.read() == body  # streamed: left unread
             session.stream = True
             assert session.get(page, timeout=5, **tls).raw.read() == body, trust_env
+
+
+def test_a_guarded_session_guards_https_too(tls_server: tuple[JiraSandbox, PrivateCA]) -> None:
+    server, ca = tls_server
+    session = guard(OriginBoundSession(), GuardedAdapter(max_bytes=8))
+    with pytest.raises(AnswerTooLarge) as raised:
+        session.get(f"{server.url}/_edge/tenant_info", timeout=5, verify=str(ca.ca_bundle))
+    assert str(raised.value) == "the answer is larger than the cap of 7.62939e-06 MiB"
