@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier.adapters.github import GitHubTracker
-from verifier.adapters.http import AnswerTooLarge, DeadlinePassed, GuardedAdapter, guard, too_deep
+from verifier.adapters.http import AnswerTooDeep, AnswerTooLarge, DeadlinePassed, GuardedAdapter, guard, too_deep
 from verifier.adapters.jira import JiraTracker
 from verifier.adapters.prometheus import PrometheusMetrics
 from verifier.adapters.pushgateway import push_run_metrics
@@ -181,6 +181,28 @@ def test_deep_and_unclosed_nesting_is_too_deep(levels: int) -> None:
     assert not too_deep(b"[" * 64 + b"]" * 64, 64)
 
 
+def test_brackets_that_are_not_json_are_counted_as_they_stand() -> None:
+    """No pair to remove (`[}` never closes): the depth is the most brackets open at once, one for each `[` or `{`
+    and one fewer for each closing one, whatever its kind."""
+    assert not too_deep(b"[}" * 6, 5)  # six opened, never more than one at once
+    assert not too_deep(b"[}" * 6, 1)  # exactly the cap
+    assert too_deep(b"[[}}[[[", 2)  # three open at the end
+    assert not too_deep(b"[[}}[[[", 3)
+
+
+def test_an_answer_nested_past_the_cap_is_refused_in_the_default_wording_with_its_response() -> None:
+    deep = b"[" * 65 + b"]" * 65
+    server = Trickler(deep, chunk=len(deep), pause=0)
+    try:
+        session = guard(requests.Session(), GuardedAdapter())
+        with pytest.raises(AnswerTooDeep) as raised:
+            session.get(server.url, timeout=5)
+        assert str(raised.value) == "the answer nests JSON deeper than the cap of 64 levels"
+        assert raised.value.response is not None and raised.value.response.status_code == 200
+    finally:
+        server.close()
+
+
 def test_answers_read_whole_leave_the_connection_to_be_kept_alive() -> None:
     server = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
     ports: set[int] = set()
@@ -220,7 +242,11 @@ def test_an_answer_over_a_cap_is_asked_for_once_not_retried(tracker: str) -> Non
 
 
 class HeaderTrickler:
-    """Answers with a status line, then one byte of a header every 0.2 s, never ending the headers."""
+    """Answers with a status line, then one byte of a header every 0.2 s, never ending the headers; after `hold`
+    seconds it closes the connection, so a client with no watchdog on the headers fails (late, or with an answer)
+    rather than hangs for the hours http.client's header-line limit would take."""
+
+    hold = 4.0
 
     def __init__(self) -> None:
         import socket
@@ -245,7 +271,8 @@ class HeaderTrickler:
         try:
             client.recv(65536)
             client.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-            while not self._stop.is_set():
+            ends = time.monotonic() + self.hold
+            while not self._stop.is_set() and time.monotonic() < ends:
                 client.sendall(b"x")
                 time.sleep(0.2)
         except OSError:
@@ -269,6 +296,40 @@ def test_headers_trickled_a_byte_at_a_time_end_at_the_deadline_too() -> None:
         metrics = PrometheusMetrics(PrometheusConnection(url=server.url, timeout_seconds=1, retries=1))
         error, elapsed = timed(lambda: metrics.label_names("up", *_window()))
         assert "timed out" in str(error) and 1.9 < elapsed < 4  # each of the two tries gets its own second
+    finally:
+        server.close()
+
+
+def test_headers_that_never_end_stop_at_a_deadline_under_a_second_too() -> None:
+    server = HeaderTrickler()
+    try:
+        session = guard(requests.Session(), GuardedAdapter(max_retries=0))
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            session.get(server.url, timeout=0.4)
+        assert 0.3 < time.monotonic() - started < 0.9
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(("timeout", "deadline"), [((0.3, 0.4), "0.7s"), ((0.6, None), "0.6s"), (0.7, "0.7s")])
+def test_a_connect_and_read_pair_is_one_deadline_of_their_sum(timeout: Any, deadline: str) -> None:
+    server = Trickler()  # 62 bytes, one every 0.2 s
+    try:
+        session = guard(requests.Session(), GuardedAdapter(max_retries=0))
+        with pytest.raises(DeadlinePassed) as raised:
+            session.get(server.url, timeout=timeout)
+        assert str(raised.value) == f"the answer did not arrive whole within {deadline}"
+    finally:
+        server.close()
+
+
+def test_no_timeout_or_no_parts_is_the_default_deadline() -> None:
+    server = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
+    try:
+        session = guard(requests.Session(), GuardedAdapter(max_retries=0))
+        assert session.get(server.url, timeout=None).content == ANSWER  # the default 30 s: answered at once
+        assert session.get(server.url, timeout=(None, None)).content == ANSWER
     finally:
         server.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,7 @@ import requests
 import urllib3
 
 from tests.tls import PrivateCA, private_ca
-from verifier.adapters.http import OriginBoundSession, origin
+from verifier.adapters.http import AnswerTooLarge, GuardedAdapter, OriginBoundSession, guard, origin
 from verifier_sandbox.jira import JiraSandbox
 
 
@@ -150,7 +151,7 @@ def test_the_environments_proxy_and_its_exceptions_still_apply_read_once_per_ori
         server.http.shutdown()
 
 
-def test_proxies_are_kept_apart_per_origin_and_a_requests_own_or_trust_env_off_still_decide(
+def test_proxies_kept_apart_per_origin_a_requests_own_and_trust_env_off_decide_through_the_guarded_transport(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The proxies read for one origin are not reused for another; a request's own `proxies` and a session that
@@ -170,14 +171,17 @@ def test_proxies_are_kept_apart_per_origin_and_a_requests_own_or_trust_env_off_s
         untrusting.trust_env = False
         assert untrusting.get(f"{target.url}/untrusting", timeout=5).status_code == 200
         assert (len(target.seen), len(proxy.seen)) == (2, 1)  # the environment's proxy not used
+        elsewhere = {"https": "http://127.0.0.1:9"}  # a proxy for https only: http's is still the environment's
+        assert OriginBoundSession().get(f"{target.url}/other", timeout=5, proxies=elsewhere).status_code == 200
+        assert (len(target.seen), len(proxy.seen)) == (2, 2)
         monkeypatch.delenv("HTTP_PROXY")
-        named = OriginBoundSession()
+        named = guard(OriginBoundSession(), GuardedAdapter())  # the proxy reaches the guarded transport too
         assert named.get(f"{target.url}/named", timeout=5, proxies={"http": proxy.url}).status_code == 200
-        assert (len(target.seen), len(proxy.seen)) == (2, 2)  # the request's own proxy
-        configured = OriginBoundSession()
+        assert (len(target.seen), len(proxy.seen)) == (2, 3)  # the request's own proxy
+        configured = guard(OriginBoundSession(), GuardedAdapter())
         configured.proxies = {"http": proxy.url}
         assert configured.get(f"{target.url}/configured", timeout=5).status_code == 200
-        assert (len(target.seen), len(proxy.seen)) == (2, 3)  # the session's own proxy
+        assert (len(target.seen), len(proxy.seen)) == (2, 4)  # the session's own proxy
     finally:
         for server in (target, proxy):
             server.http.shutdown()
@@ -210,14 +214,58 @@ def test_with_no_bundle_configured_the_environments_applies_and_a_requests_own_v
     assert OriginBoundSession().get(page, timeout=5).status_code == 200
 
 
-def test_the_sessions_client_certificate_is_presented(tmp_path: Path) -> None:
+def test_the_sessions_client_certificate_is_presented_through_the_guarded_transport(tmp_path: Path) -> None:
     """Mutual TLS: the session's `cert` reaches the handshake through the merge (and none is refused)."""
     ca = private_ca(tmp_path)
     with JiraSandbox("cloud").use_tls(ca.mutual_context()) as server:
         page = f"{server.url}/_edge/tenant_info"
-        session = OriginBoundSession()
+        session = guard(OriginBoundSession(), GuardedAdapter())  # through the guarded transport, as the adapters send
         session.verify = str(ca.ca_bundle)
         with pytest.raises(requests.exceptions.RequestException):
             session.get(page, timeout=5)
         session.cert = (str(ca.client_cert), str(ca.client_key))
         assert session.get(page, timeout=5).json() == {"cloudId": server.cloud_id}
+
+
+def test_with_no_bundle_anywhere_verification_is_on_and_a_configured_bundle_yields_to_a_requests_own(
+    tls_server: tuple[JiraSandbox, PrivateCA], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Neither the settings nor the environment name a bundle: the system's CAs verify (a private CA refused),
+    never no verification at all. A bundle the request names itself wins over the session's configured one."""
+    server, ca = tls_server
+    page = f"{server.url}/_edge/tenant_info"
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(requests.exceptions.SSLError):
+        OriginBoundSession().get(page, timeout=5)
+    configured = OriginBoundSession()
+    configured.verify = str(private_ca(tmp_path / "other").ca_bundle)  # another CA's
+    with pytest.raises(requests.exceptions.SSLError):
+        configured.get(page, timeout=5)
+    assert configured.get(page, timeout=5, verify=str(ca.ca_bundle)).status_code == 200
+
+
+def test_a_requests_own_tls_settings_and_stream_apply_with_or_without_the_environment(tmp_path: Path) -> None:
+    """The request's `verify`, `cert` and `stream`, and the session's `stream`, reach the exchange both through
+    the session's own merge (trusting the environment) and requests' (not trusting it)."""
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.mutual_context()) as server:
+        page = f"{server.url}/_edge/tenant_info"
+        tls = {"verify": str(ca.ca_bundle), "cert": (str(ca.client_cert), str(ca.client_key))}
+        body = OriginBoundSession().get(page, timeout=5, **tls).content
+        assert json.loads(body) == {"cloudId": server.cloud_id}
+        for trust_env in (True, False):
+            session = OriginBoundSession()
+            session.trust_env = trust_env
+            assert session.get(page, timeout=5, **tls).raw.read() == b""  # not streamed: read already
+            assert session.get(page, timeout=5, stream=True, **tls).raw.read() == body  # streamed: left unread
+            session.stream = True
+            assert session.get(page, timeout=5, **tls).raw.read() == body, trust_env
+
+
+def test_a_guarded_session_guards_https_too(tls_server: tuple[JiraSandbox, PrivateCA]) -> None:
+    server, ca = tls_server
+    session = guard(OriginBoundSession(), GuardedAdapter(max_bytes=8))
+    with pytest.raises(AnswerTooLarge) as raised:
+        session.get(f"{server.url}/_edge/tenant_info", timeout=5, verify=str(ca.ca_bundle))
+    assert str(raised.value) == "the answer is larger than the cap of 7.62939e-06 MiB"

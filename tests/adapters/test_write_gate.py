@@ -50,6 +50,7 @@ def test_a_bare_guarded_session_sends_no_write_request_the_budget_has_no_room_fo
                 session.post(url, json={"body": "x"}, timeout=5)
             except WriteRefused as error:
                 refused = str(error)
+                assert error.request is not None and (error.request.method, error.request.url) == ("POST", url)
                 break
             sent += 1
     assert refused == "the write budget has no room for this write request: it was not sent"

@@ -214,6 +214,7 @@ class _Server:
     ready_path = "/-/ready"
     scheme = "http"  # "https" for a server given a certificate (`verify`: the CA bundle that trusts it)
     verify: bool | str = True
+    cert: tuple[str, str] | None = None  # the client certificate a server that asks for one is probed with
 
     def __init__(self, workdir: Path, binary: str) -> None:
         self.workdir = workdir
@@ -250,7 +251,10 @@ class _Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if requests.get(self.root + self.ready_path, timeout=1, verify=self.verify).status_code == 200:
+                if (
+                    requests.get(self.root + self.ready_path, timeout=1, verify=self.verify, cert=self.cert).status_code
+                    == 200
+                ):
                     return True
             except requests.RequestException:
                 pass

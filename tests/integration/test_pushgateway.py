@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
 import pytest
 import requests
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from tests.adapters.test_guarded_http import Trickler
 from tests.integration.backends import Pushgateway
 from verifier.adapters.pushgateway import Pushgateway as PushgatewaySink
 from verifier.adapters.pushgateway import push_run_metrics, push_service_metrics
@@ -208,3 +212,150 @@ def test_each_test_pushgateway_keeps_its_series_to_itself(tmp_path: Path) -> Non
         assert _series(second, "verifier-leak", "action_item_verifier_results") == {}
     with first:  # started again on its own file: its series are back
         assert _series(first, "verifier-leak", "action_item_verifier_results")
+
+
+# -- what a push says, and how it fails -----------------------------------------------------------------------------
+
+HELP = {
+    "action_item_verifier_tickets": "Tickets seen by the last run, by verdict.",
+    "action_item_verifier_run_errors": "Tickets or listings that hit an error.",
+    "action_item_verifier_writes": "Tracker writes made by the last run (0 in a dry run).",
+    "action_item_verifier_run_duration_seconds": "Duration of the last run.",
+    "action_item_verifier_last_run_timestamp_seconds": "When the last run ended.",
+    "action_item_verifier_last_success_timestamp_seconds": "When the last run that handled every ticket ended.",
+    "action_item_verifier_results": (
+        "Tickets judged by the last run, by the service their incident names and by verdict."
+    ),
+    "action_item_verifier_overdue": (
+        "Open action items past the SLA of their priority, by service, as the last run found them."
+    ),
+}
+
+
+def test_every_pushed_metric_is_a_gauge_with_its_help_text(pushgateway: Pushgateway) -> None:
+    """The HELP line is what a dashboard author reads in the metrics browser: each one exact."""
+    push_run_metrics(
+        pushgateway.url, "verifier-help", counts={}, errors=0, writes=0, duration_seconds=1, finished_at=1,
+        succeeded=True, dry_run=False,
+    )  # fmt: skip
+    push_service_metrics(pushgateway.url, "verifier-help", results={"s": {}}, overdue={"s": 1}, dry_run=False)
+    text = requests.get(f"{pushgateway.url}/metrics", timeout=5).text
+    helps = dict(re.findall(r"(?m)^# HELP (action_item_verifier_\w+) (.*)$", text))
+    types = dict(re.findall(r"(?m)^# TYPE (action_item_verifier_\w+) (\w+)$", text))
+    assert helps == HELP
+    assert types == dict.fromkeys(HELP, "gauge")
+
+
+def test_the_sink_pushes_the_run_and_its_services_marked_as_the_run_was(pushgateway: Pushgateway) -> None:
+    sink = PushgatewaySink(pushgateway.url, "verifier-sink")
+    sink.push_run(
+        counts={"FAILED": 2}, errors=1, writes=3, duration_seconds=2.5, finished_at=300.0, succeeded=True, dry_run=True
+    )
+    sink.push_services(results={"checkout": {"FAILED": 2}}, overdue={"search": 4}, dry_run=True)
+    dry = (("dry_run", "true"),)
+    assert _series(pushgateway, "verifier-sink", "action_item_verifier_run_errors") == {dry: 1}
+    assert _series(pushgateway, "verifier-sink", "action_item_verifier_writes") == {dry: 3}
+    assert _series(pushgateway, "verifier-sink", "action_item_verifier_run_duration_seconds") == {dry: 2.5}
+    assert _series(pushgateway, "verifier-sink", "action_item_verifier_last_run_timestamp_seconds") == {dry: 300}
+    assert _series(pushgateway, "verifier-sink", "action_item_verifier_last_success_timestamp_seconds") == {dry: 300}
+    assert _series(pushgateway, "verifier-sink", "action_item_verifier_tickets")[(*dry, ("verdict", "FAILED"))] == 2
+    assert _series(pushgateway, "verifier-sink", "action_item_verifier_overdue") == {
+        (("breakdown", "service"), *dry, ("service", "search")): 4
+    }
+    assert _results(pushgateway, "verifier-sink") == {("checkout", "FAILED"): 2}
+    results = _series(pushgateway, "verifier-sink", "action_item_verifier_results")
+    assert {dict(k)["dry_run"] for k in results} == {"true"}
+
+
+def test_a_push_the_pushgateway_refuses_is_an_error_with_its_status_and_the_start_of_its_text(tmp_path: Path) -> None:
+    """A metric of the same name but another type in another group: the real Pushgateway refuses with HTTP 400 and
+    a long text, of which the error keeps the first 200 characters. (A Pushgateway of its own: the shared one holds
+    these metrics as gauges already.)"""
+    conflict = "# TYPE action_item_verifier_tickets counter\naction_item_verifier_tickets 1\n"
+    conflict += "# TYPE action_item_verifier_results counter\naction_item_verifier_results 1\n"
+    figures: dict[str, Any] = {"errors": 0, "writes": 0, "duration_seconds": 1, "finished_at": 1, "succeeded": True}
+    with Pushgateway(tmp_path) as gateway:
+        assert requests.put(f"{gateway.url}/metrics/job/other", data=conflict, timeout=5).status_code == 200
+        prefix = f"pushing metrics to {gateway.url} failed: HTTP 400 Bad Request: "
+        pushes = [
+            lambda: push_run_metrics(gateway.url, "verifier", counts={}, dry_run=False, **figures),
+            lambda: push_service_metrics(gateway.url, "verifier", results={"s": {}}, overdue=None, dry_run=False),
+        ]
+        for push in pushes:
+            with pytest.raises(VerifierError) as raised:
+                push()
+            message = str(raised.value)
+            assert message.startswith(prefix + "pushed metrics are invalid or inconsistent with existing metrics")
+            assert len(message) == len(prefix) + 200, message
+
+
+class _Answer:
+    """A loopback server answering every request with `body` at once (status 200), counting what it received."""
+
+    def __init__(self, body: bytes) -> None:
+        owner = self
+        self.received: list[tuple[str, str, bytes]] = []
+        self.content_types: list[str | None] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.received.append((self.command, self.path, data))
+                owner.content_types.append(self.headers.get("Content-Type"))
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_PUT = _serve
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+def test_the_pushgateways_answer_is_capped_at_one_mebibyte() -> None:
+    figures: dict[str, Any] = {"errors": 0, "writes": 0, "duration_seconds": 1, "finished_at": 1, "succeeded": True}
+    exact = _Answer(b"x" * 1024 * 1024)
+    try:  # exactly the cap: read, and the push went through
+        push_run_metrics(exact.url, "j", counts={}, dry_run=False, timeout_seconds=5, **figures)
+        assert [(method, path) for method, path, _ in exact.received] == [("POST", "/metrics/job/j")]
+        # The body named as the text exposition format it is (the push protocol tells text from protobuf by it).
+        assert exact.content_types == [CONTENT_TYPE_PLAIN_0_0_4]
+        assert b"action_item_verifier_writes{" in exact.received[0][2]
+    finally:
+        exact.close()
+    over = _Answer(b"x" * (1024 * 1024 + 1))
+    try:
+        with pytest.raises(VerifierError) as raised:
+            push_service_metrics(over.url, "j", results={}, overdue=None, dry_run=False, timeout_seconds=5)
+        assert str(raised.value) == (
+            f"pushing metrics to {over.url} failed: the Pushgateway's answer is larger than the cap of 1 MiB"
+        )
+        assert [(method, path) for method, path, _ in over.received] == [("PUT", "/metrics/job/j/breakdown/service")]
+    finally:
+        over.close()
+
+
+def test_the_service_push_has_a_total_deadline_and_names_it() -> None:
+    trickler = Trickler()  # the answer's 62 bytes, one every 0.2 s
+    try:
+        started = time.monotonic()
+        with pytest.raises(VerifierError) as raised:
+            push_service_metrics(trickler.url, "j", results={}, overdue=None, dry_run=False, timeout_seconds=0.6)
+        assert 0.5 < time.monotonic() - started < 2.5
+        assert str(raised.value) == (
+            f"pushing metrics to {trickler.url} failed: the Pushgateway's answer did not arrive whole within 0.6s"
+        )
+    finally:
+        trickler.close()

@@ -11,10 +11,12 @@ from pydantic import ValidationError
 from verifier.adapters.prometheus import (
     PrometheusConnection,
     check_range,
+    parse_alert_rules,
     parse_exemplars,
     parse_query_response,
     unix_seconds,
 )
+from verifier.domain.alerts import AlertRule
 from verifier.domain.measurement import Measurement, Series
 from verifier.errors import BackendUnavailable, QueryRejected
 
@@ -168,3 +170,150 @@ def test_bearer_and_basic_auth_are_mutually_exclusive_and_secrets_hidden() -> No
 def test_connection_validation_names_the_fields(settings: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         PrometheusConnection.model_validate({"url": "http://x", **settings})
+
+
+# -- the rules API's answer ----------------------------------------------------------------------------------------
+
+
+def alerting(name: str = "High", **fields: object) -> dict[str, object]:
+    return {"type": "alerting", "name": name, "health": "ok", "lastEvaluation": "2026-12-06T10:00:00Z", **fields}
+
+
+def test_alert_rules_are_read_with_their_group_interval_health_and_error() -> None:
+    groups: list[object] = [
+        {"name": "checkout", "interval": 30, "rules": [alerting(lastError="boom")]},
+        {"name": "search", "interval": 1.5, "rules": [alerting(health="err")]},
+    ]
+    assert list(parse_alert_rules(groups, "High")) == [
+        AlertRule("High", "checkout", 30.0, "ok", last_error="boom", evaluated=True),
+        AlertRule("High", "search", 1.5, "err", last_error="", evaluated=True),
+    ]
+
+
+def test_only_alerting_rules_of_that_name_in_well_formed_groups_are_read() -> None:
+    groups: list[object] = [
+        "not a group",
+        {"name": "no rules list", "rules": {"type": "alerting", "name": "High"}},
+        {"name": "no rules"},
+        {
+            "name": "g",
+            "interval": 60,
+            "rules": [
+                "not a rule",
+                {"type": "recording", "name": "High", "health": "ok"},
+                alerting("Higher"),
+                alerting("high"),
+                alerting(),
+            ],
+        },
+    ]
+    assert list(parse_alert_rules(groups, "High")) == [AlertRule("High", "g", 60.0, "ok")]
+
+
+@pytest.mark.parametrize(
+    ("interval", "seconds"),
+    [(None, None), ("30s", None), (True, None), (0, None), (-5, None), (math.inf, None), (math.nan, None), (2, 2.0)],
+)
+def test_a_group_interval_counts_only_as_a_positive_finite_number(interval: object, seconds: float | None) -> None:
+    groups: list[object] = [{"name": "g", "interval": interval, "rules": [alerting()]}]
+    assert [rule.interval_seconds for rule in parse_alert_rules(groups, "High")] == [seconds]
+
+
+@pytest.mark.parametrize(
+    ("fields", "health", "evaluated"),
+    [
+        ({}, "ok", True),
+        ({"health": None}, "unknown", False),  # never evaluated: Prometheus says "unknown"
+        ({"health": "unknown"}, "unknown", False),
+        ({"lastEvaluation": None}, "ok", False),
+        ({"lastEvaluation": ""}, "ok", False),
+        ({"lastEvaluation": "0001-01-01T00:00:00Z"}, "ok", False),  # Go's zero time: never evaluated
+        ({"health": "err", "lastEvaluation": "2026-12-06T10:00:00Z"}, "err", True),
+    ],
+)
+def test_a_rule_is_evaluated_when_its_health_is_known_and_it_has_a_last_evaluation(
+    fields: dict[str, object], health: str, evaluated: bool
+) -> None:
+    groups: list[object] = [{"name": "g", "rules": [alerting(**fields)]}]
+    assert [(rule.health, rule.evaluated) for rule in parse_alert_rules(groups, "High")] == [(health, evaluated)]
+
+
+def test_a_rules_group_name_and_error_are_cut_to_a_line_and_missing_ones_are_empty() -> None:
+    groups: list[object] = [
+        {"name": "g" * 300, "rules": [alerting(lastError="e" * 600)]},
+        {"name": None, "rules": [alerting(lastError=None)]},
+    ]
+    rules = list(parse_alert_rules(groups, "High"))
+    assert [(rule.group, rule.last_error) for rule in rules] == [("g" * 200, "e" * 500), ("", "")]
+
+
+# -- the texts a refusal carries, word for word --------------------------------------------------------------------
+
+
+def test_a_range_the_backend_would_refuse_is_refused_naming_why() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with pytest.raises(QueryRejected) as raised:
+        check_range("q", start, start, 0)
+    assert str(raised.value) == "range step must be positive, got 0s (query: q)"
+    with pytest.raises(QueryRejected) as raised:
+        check_range("q", start, start - timedelta(seconds=1), 60)
+    assert str(raised.value) == (
+        "range end 2023-12-31T23:59:59+00:00 is before its start 2024-01-01T00:00:00+00:00 (query: q)"
+    )
+    with pytest.raises(QueryRejected) as raised:
+        check_range("q", start, start + timedelta(seconds=110_010), 10)
+    assert str(raised.value) == (
+        "range of 110010s at step 10s needs 11002 points per series, over the limit of 11,000:"
+        " use a step of at least 11s or a shorter range (query: q)"
+    )
+    check_range("q", start, start, 1)  # an empty range is a range
+
+
+def test_what_a_query_result_cannot_be_is_said_exactly() -> None:
+    with pytest.raises(QueryRejected) as rejected:
+        parse_query_response(body("string", [1, "abc"]), "s")
+    assert str(rejected.value) == "the query evaluates to a string, not to numbers (query: s)"
+    with pytest.raises(QueryRejected) as rejected:
+        parse_query_response(body("matrix", [{"metric": {}, "histograms": []}]), "h")
+    assert str(rejected.value) == "native histogram samples are not supported: aggregate them (query: h)"
+    with pytest.raises(BackendUnavailable) as failed:
+        parse_query_response(body("weird", []), "w")
+    assert str(failed.value) == "malformed response: unknown resultType 'weird' (query: w)"
+    with pytest.raises(BackendUnavailable) as failed:
+        parse_query_response(body("vector", [{"metric": {}}]), "v")
+    assert str(failed.value) == "malformed response: KeyError 'value' (query: v)"
+
+
+def test_warnings_and_infos_are_kept_as_text_in_order() -> None:
+    m = parse_query_response(body("scalar", [1, "2"], warnings=["w1", 5], infos=["i1", "i2"]), "q")
+    assert (m.warnings, m.infos) == (("w1", "5"), ("i1", "i2"))
+    assert parse_query_response(body("vector", [], warnings=None, infos=None), "q") == Measurement(series=())
+
+
+def test_exemplars_need_a_trace_id_with_a_value_and_a_negative_limit_keeps_none() -> None:
+    data = [
+        {
+            "exemplars": [
+                {"labels": {"trace.id": "dotted"}, "timestamp": 3},
+                {"labels": {"Trace_ID": ""}, "timestamp": 4},  # no value: not a trace
+                {"labels": {"trace_id": "untimed"}},  # no timestamp: the oldest
+                {"labels": None, "timestamp": 5},
+                {"timestamp": 6},
+            ]
+        },
+        {"exemplars": None},
+    ]
+    assert parse_exemplars({"data": data}, 5) == ["dotted", "untimed"]
+    assert parse_exemplars({"data": data}, 0) == []
+    assert parse_exemplars({"data": data}, -1) == []
+    with pytest.raises(BackendUnavailable) as failed:
+        parse_exemplars({"data": [{"exemplars": [{"labels": {"trace_id": "t"}, "timestamp": "x"}]}]}, 5)
+    assert str(failed.value) == "malformed exemplars response: ValueError could not convert string to float: 'x'"
+
+
+def test_a_retry_after_longer_than_a_minute_waits_a_minute() -> None:
+    from verifier.adapters.prometheus import _Retry
+
+    assert _Retry().parse_retry_after("3600") == 60
+    assert _Retry().parse_retry_after("60") == 60
+    assert _Retry().parse_retry_after("5") == 5
