@@ -23,11 +23,12 @@ import pytest
 import structlog
 
 from tests.adapters import test_jira_adapter as jr
-from tests.adapters.test_filing import action_items, jira_tracker, parsed
+from tests.adapters.test_filing import action_items, created, jira_tracker, parsed
 from verifier.adapters.jira.filing import seed_comment
 from verifier.domain.formats import find_config
 from verifier.errors import TrackerError
 from verifier.services.filing import file_items
+from verifier_sandbox.http import Reply
 from verifier_sandbox.jira import JiraSandbox, JiraTransition
 from verifier_sandbox.jira_model import JiraUser
 
@@ -361,3 +362,71 @@ def test_the_tracker_says_which_credential_it_uses_and_nothing_of_it(jira: JiraS
     tracker = jr.tracker(jira)
     method = "email+api_token" if jira.cloud else "pat"
     assert repr(tracker) == f"JiraTracker(url={jira.url!r}, auth={method})"
+
+
+def test_an_assignee_by_email_is_the_user_with_that_email_among_longer_ones(jira_cloud: JiraSandbox) -> None:
+    dana = jira_cloud.user("dana")
+    jira_cloud.users["dana-au"] = JiraUser.named("dana-au", "dana@example.com.au")  # found by the same prefix
+    doc = action_items()
+    doc["items"][0]["assignee"] = "DANA@example.com"
+
+    report = file_items(parsed(doc), jira_tracker(jira_cloud), None, dry_run=False)
+
+    assert report.error is None
+    assert jira_cloud.issue("OPS-1").assignee == dana
+
+
+def test_an_ambiguous_assignee_names_five_of_the_people_it_matches(jira_cloud: JiraSandbox) -> None:
+    for n in range(6):
+        jira_cloud.user(f"dana-{n}")
+    doc = action_items()
+    doc["items"][0]["assignee"] = "Dana"
+
+    report = file_items(parsed(doc), jira_tracker(jira_cloud), None, dry_run=False)
+
+    assert "the assignee 'Dana' matches 6 users (Dana 0, Dana 1, Dana 2, Dana 3, Dana 4); give an email" in str(
+        report.error
+    )
+    assert jira_cloud.issues == {}
+
+
+def test_filing_sends_the_due_date_and_each_mapped_field_value(jira_cloud: JiraSandbox) -> None:
+    jira_cloud.user("alice")
+    jira_cloud.custom_fields = {"customfield_10042": "string", "customfield_10016": "number"}
+    doc = action_items()
+    doc["items"][0]["fields"] = {"team": "Payments", "story_points": 3}
+    mapping = {"team": "customfield_10042", "story_points": "customfield_10016"}
+    tracker = jira_tracker(jira_cloud, custom_fields=mapping)
+    now = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+    with structlog.testing.capture_logs() as logs:
+        report = file_items(
+            parsed(doc), tracker, None, dry_run=False, now=now, sla_days={"P1": 7, "P3": 90}, field_names=set(mapping)
+        )
+
+    assert report.error is None
+    first, second = (body["fields"] for body in created(jira_cloud))
+    assert (first["duedate"], first["customfield_10042"], first["customfield_10016"]) == ("2026-11-28", "Payments", 3)
+    assert second["duedate"] == "2027-02-19" and "customfield_10042" not in second
+    assert [e["ticket"] for e in logs if e["event"] == "jira.created"] == ["OPS-1", "OPS-2"]
+    assert [e["fingerprint"] for e in logs if e["event"] == "jira.created"] == [
+        item.fingerprint for item in report.items
+    ]
+
+
+def test_a_create_answer_without_a_key_is_refused_naming_it(jira_cloud: JiraSandbox) -> None:
+    jira_cloud.user("alice")
+    jira_cloud.faults.inject(Reply.json(201, {}), match=lambda r: r.method == "POST" and r.path.endswith("/issue"))
+
+    report = file_items(parsed(), jira_tracker(jira_cloud), None, dry_run=False)
+
+    assert "Jira create the issue: the answer carries no issue key" in str(report.error)
+
+
+def test_filing_without_a_project_says_which_setting_is_missing(jira_cloud: JiraSandbox) -> None:
+    report = file_items(parsed(), jira_tracker(jira_cloud, project=None), None, dry_run=False)
+    assert str(report.error) == (
+        'item 1 ("Add connection pooling to the payments client"): '
+        "filing needs the Jira project key to create issues in (VERIFIER_JIRA_PROJECT)"
+    )
+    assert jira_cloud.writes() == []
