@@ -26,6 +26,7 @@ from tests.adapters import test_jira_adapter as jr
 from tests.adapters.test_filing import action_items, created, jira_tracker, parsed
 from verifier.adapters.jira.filing import seed_comment
 from verifier.domain.formats import find_config
+from verifier.domain.protocol import fingerprint_line
 from verifier.errors import TrackerError
 from verifier.services.filing import file_items
 from verifier_sandbox.http import Reply
@@ -412,6 +413,9 @@ def test_filing_sends_the_due_date_and_each_mapped_field_value(jira_cloud: JiraS
     assert [e["fingerprint"] for e in logs if e["event"] == "jira.created"] == [
         item.fingerprint for item in report.items
     ]
+    assert _events(logs, "jira.seed_comment_skipped") == [  # unit, labels and a window: more than the seed's fields
+        {"ticket": "OPS-1", "reason": "the config needs more than the seed's fields"}
+    ]
 
 
 def test_a_create_answer_without_a_key_is_refused_naming_it(jira_cloud: JiraSandbox) -> None:
@@ -430,3 +434,49 @@ def test_filing_without_a_project_says_which_setting_is_missing(jira_cloud: Jira
         "filing needs the Jira project key to create issues in (VERIFIER_JIRA_PROJECT)"
     )
     assert jira_cloud.writes() == []
+
+
+# -- what is read ----------------------------------------------------------------------------------------------
+def test_a_comment_edited_by_someone_else_says_who_and_when(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    ours = jira.add_comment(key, "a result", author=jira.bot.name)
+    jira.add_comment(key, "untouched", author="bob")
+    at = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    jira.edit_comment(key, ours, "a forged result", editor="mallory", at=at)
+
+    edited, untouched = jr.tracker(jira).get_ticket(key).comments
+
+    mallory = jira.user("mallory").account_id if jira.cloud else "mallory"
+    assert (edited.id, edited.body, edited.updated_by, edited.updated) == (ours, "a forged result", mallory, at)
+    assert untouched.updated_by == (jira.user("bob").account_id if jira.cloud else "bob")  # Jira: its author
+
+
+def test_a_filed_ticket_is_found_by_its_creator_never_its_editable_reporter(jira: JiraSandbox) -> None:
+    """Someone else created an issue carrying the item's fingerprint and set its reporter to the tool's account:
+    it is a squatter, not the tool's filing."""
+    fingerprint = "0123456789abcdef"
+    body = f"An action item.\n\n{fingerprint_line(fingerprint)}"
+    squatter = jira.add_issue(
+        description=body, labels=["incident-INC-7"], creator="mallory", reporter=jira.bot.name, status="To Do"
+    )
+    tracker = jira_tracker(jira)
+
+    with structlog.testing.capture_logs():
+        filed = tracker.find_filed("INC-7", fingerprint)
+
+    assert (filed.ticket, filed.squatted) == (None, (squatter,))
+    (search,) = [r for r in jira.requests if "/search" in r.path]
+    assert search.param("jql") == 'labels = "incident-INC-7" AND project = "OPS" ORDER BY key ASC'
+    assert search.param("fields") == "description,creator,reporter" and search.param("expand") is None
+
+
+def test_a_not_a_fix_resolution_is_skipped_naming_the_ticket(jira: JiraSandbox) -> None:
+    skipped = jira.add_issue(labels=[jr.LABEL], resolution="Won't Do")
+    kept = jira.add_issue(labels=[jr.LABEL])
+    tracker = jr.tracker(jira)
+
+    with structlog.testing.capture_logs() as logs:
+        assert [t.key for t in tracker.resolved_tickets(jr.LABEL, 7)] == [kept]
+
+    assert _events(logs, "jira.skip_not_a_fix") == [{"ticket": skipped, "resolution": "Won't Do"}]
+    assert _events(logs, "jira.search") == [{"jql": tracker.jql(jr.LABEL, 7)}]
