@@ -480,3 +480,12 @@ def test_a_not_a_fix_resolution_is_skipped_naming_the_ticket(jira: JiraSandbox) 
 
     assert _events(logs, "jira.skip_not_a_fix") == [{"ticket": skipped, "resolution": "Won't Do"}]
     assert _events(logs, "jira.search") == [{"jql": tracker.jql(jr.LABEL, 7)}]
+
+
+def test_the_listing_looks_back_at_least_one_day(jira_cloud: JiraSandbox) -> None:
+    tracker = jira_tracker(jira_cloud)
+    assert tracker.jql("postmortem", 1) == (
+        'labels = "postmortem" AND statusCategory = Done AND resolved >= -1d AND project = "OPS" ORDER BY key ASC'
+    )
+    with pytest.raises(ValueError, match=r"^lookback_days must be at least 1$"):
+        tracker.jql("postmortem", 0)
