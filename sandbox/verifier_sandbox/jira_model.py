@@ -70,6 +70,10 @@ class JiraUser:
     account_id: str
     display_name: str
     email: str
+    # Deactivated accounts and app (bot) accounts are still found by `user/search` (Cloud's `accountType`:
+    # "atlassian" for people, "app" for apps); `dataclasses.replace` a user to make one.
+    active: bool = True
+    account_type: str = "atlassian"
 
     @classmethod
     def named(cls, name: str, email: str | None = None) -> JiraUser:
@@ -198,12 +202,12 @@ class Renderer:
 
     def user(self, user: JiraUser) -> dict[str, Any]:
         avatars = {size: f"{self.base}/avatar/{user.name}?s={size}" for size in ("16x16", "24x24", "32x32", "48x48")}
-        common = {"displayName": user.display_name, "active": True, "timeZone": "UTC", "avatarUrls": avatars}
+        common = {"displayName": user.display_name, "active": user.active, "timeZone": "UTC", "avatarUrls": avatars}
         if self.cloud:
             return {
                 "self": self.api(f"user?accountId={user.account_id}"),
                 "accountId": user.account_id,
-                "accountType": "atlassian",
+                "accountType": user.account_type,
                 **common,
             }
         return {
