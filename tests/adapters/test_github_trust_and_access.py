@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from tests.adapters.test_github_adapter import REPO, tracker
+from tests.adapters.test_github_adapter import REPO, app_key, tracker
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox
 
 PAT = "github_pat_11AAAAAAA0sandbox"  # a sandbox credential
+__all__ = ["app_key"]  # the fixture, shared with test_github_adapter.py
 
 
 def _events(logs: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
@@ -143,3 +144,14 @@ def test_a_write_that_failed_names_the_write_and_the_ticket(
     assert caught.value.ticket == key
     sent = [r for r in github.writes() if r.method == method]
     assert len(sent) == (1 if method == "POST" else 5)  # a POST is never sent again; others by the retry rule
+
+
+# -- what the tracker says about itself --------------------------------------------------------------------------
+def test_the_repr_names_the_server_the_repositories_and_the_kind_of_sign_in_never_the_secret(
+    github: GitHubSandbox, app_key: str
+) -> None:
+    gh = tracker(github, repositories=(REPO, "acme/web"))
+    assert repr(gh) == f"GitHubTracker(api_url='{github.url}', repositories=('{REPO}', 'acme/web'), auth=token)"
+    app = tracker(github, token=None, app_id=github.app_id, app_private_key=app_key, installation_id=8)
+    assert repr(app) == f"GitHubTracker(api_url='{github.url}', repositories=('{REPO}',), auth=app {github.app_id})"
+    assert github.requests == []
