@@ -1,0 +1,71 @@
+"""What the GitHub adapter reads for a verdict, held exactly, in-process through the real PyGithub client against
+the GitHub sandbox (#27: written from adapters.github's mutation pass): which closed issues a run judges, who wrote
+what (the tool's own account stays itself whatever the trusted entries say), and a nested page that cannot be read
+refused naming the issue. Every exchange is held to GitHub's API description (conftest.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from structlog.testing import capture_logs
+
+from tests.adapters.test_github_adapter import LABEL, REPO, tracker
+from verifier.errors import TrackerError
+from verifier_sandbox.github import GitHubSandbox
+
+
+def test_a_lookback_under_a_day_is_refused_before_anything_is_asked(github: GitHubSandbox) -> None:
+    with pytest.raises(ValueError, match=r"^lookback_days must be at least 1$"):
+        next(iter(tracker(github).resolved_tickets(LABEL, 0)))
+    assert github.requests == []
+
+
+def test_issues_closed_as_not_a_fix_or_before_the_lookback_are_left_out_and_said(github: GitHubSandbox) -> None:
+    now = datetime.now(UTC)
+    fixed = github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=now - timedelta(days=6, hours=23))
+    github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=now - timedelta(days=7, minutes=5))
+    dropped = github.add_issue(REPO, labels=[LABEL], state="closed", state_reason="not_planned")
+    duplicate = github.add_issue(REPO, labels=[LABEL], state="closed", state_reason="duplicate")
+    reopened = github.add_issue(REPO, labels=[LABEL], state="closed", state_reason="reopened")
+
+    with capture_logs() as logs:
+        found = [t.key for t in tracker(github).resolved_tickets(LABEL, 7)]
+
+    assert sorted(found) == [f"{REPO}#{fixed}", f"{REPO}#{reopened}"]
+    skipped = [(e["ticket"], e["state_reason"]) for e in logs if e["event"] == "github.skip_not_a_fix"]
+    assert sorted(skipped) == [(f"{REPO}#{dropped}", "not_planned"), (f"{REPO}#{duplicate}", "duplicate")]
+    assert [(e["repository"], e["label"]) for e in logs if e["event"] == "github.search"] == [(REPO, LABEL)]
+
+
+def test_the_tools_own_account_stays_itself_whatever_the_trusted_entries_pin(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", user="alice")
+    github.add_comment(REPO, number, "a result", user=github.login)
+    github.add_comment(REPO, number, "a reply", user="alice")
+    gh = tracker(github)
+    alice = github.payloads.user("alice")["id"]
+    gh.trust([f"{github.login}=1", f"trusted-alice={alice}"])  # the tool's login pinned to someone else's id
+
+    [ticket] = gh.resolved_tickets(LABEL, 7)
+
+    # the tool's own results are found by its login; alice is named by the entry her id resolved from
+    assert [c.author for c in ticket.comments] == [github.login, "trusted-alice"]
+    assert ticket.reporter == ticket.creator == "trusted-alice"
+    rest = gh.get_ticket(f"{REPO}#{number}")
+    assert [c.author for c in rest.comments] == [github.login, "trusted-alice"]
+
+
+def test_comments_past_the_first_page_that_cannot_be_read_refuse_the_issue_by_name(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    for n in range(101):
+        github.add_comment(REPO, number, f"comment {n}", user="bob")
+    github.fail(times=10, status=502, match=lambda r: b"MoreComments" in r.body)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker(github).resolved_tickets(LABEL, 7))
+
+    assert caught.value.ticket == f"{REPO}#{number}"
+    assert str(caught.value) == (
+        f"{REPO}#{number}: GitHub read the issue's comments failed: HTTP 502: sandbox: injected failure"
+    )
