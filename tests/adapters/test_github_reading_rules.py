@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from tests.adapters.test_github_adapter import LABEL, REPO, tracker
 from verifier.errors import TrackerError
 from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import Reply
 
 
 def test_a_lookback_under_a_day_is_refused_before_anything_is_asked(github: GitHubSandbox) -> None:
@@ -68,4 +69,71 @@ def test_comments_past_the_first_page_that_cannot_be_read_refuse_the_issue_by_na
     assert caught.value.ticket == f"{REPO}#{number}"
     assert str(caught.value) == (
         f"{REPO}#{number}: GitHub read the issue's comments failed: HTTP 502: sandbox: injected failure"
+    )
+
+
+# -- who added a judgement label, as REST reads it (a pull request, or a filed issue) -----------------------------
+def test_rest_reads_who_added_each_judgement_label_over_every_page_of_events(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    github.edit_labels(REPO, number, add=["verification-failed"], actor="bob")
+    github.edit_labels(REPO, number, add=["verified-by-otel"], actor="bob")
+    github.edit_labels(REPO, number, remove=["verification-failed"], actor="bob")
+    for n in range(120):  # the last word on verified-by-otel sits on the second page of events
+        github.edit_labels(REPO, number, add=[f"noise-{n}"], actor="carol")
+    github.edit_labels(REPO, number, remove=["verified-by-otel"], actor="carol")
+    github.edit_labels(REPO, number, add=["verified-by-otel", "verification-failed"], actor="Mallory")
+    github.edit_labels(REPO, number, remove=["noise-0"], actor="carol")
+
+    ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.kind == "pull request"
+    assert ticket.labelled_by == (("verified-by-otel", "mallory"), ("verification-failed", "mallory"))
+    pages = [r.param("page") for r in github.requests if r.path.endswith("/events")]
+    assert pages == [None, "2"]  # from the first page on (PyGithub asks the first without a number)
+
+
+def test_rest_reads_no_events_for_an_issue_without_judgement_labels_or_with_a_result_marker(
+    github: GitHubSandbox,
+) -> None:
+    plain = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    marked = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed", pull_request=True)
+    marker = "<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-01-01T00:00:00Z</sub>"
+    github.add_comment(REPO, marked, "thanks", user="bob")
+    github.add_comment(REPO, marked, marker, user=github.login)
+    gh = tracker(github)
+
+    assert gh.get_ticket(f"{REPO}#{plain}").labelled_by == ()
+    assert gh.get_ticket(f"{REPO}#{marked}").labelled_by is None
+    assert not [r for r in github.requests if r.path.endswith("/events")]
+
+
+def test_rest_events_that_cannot_be_read_leave_the_labels_unattributed_and_say_so(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed", pull_request=True)
+    github.fail(times=10, status=502, match=lambda r: r.path.endswith("/events"))
+
+    with capture_logs() as logs:
+        ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.labelled_by is None
+    [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["ticket"] == f"{REPO}#{number}"
+    assert (
+        unread["error"] == f"{REPO}#{number}: GitHub read the issue events failed: HTTP 502: sandbox: injected failure"
+    )
+
+
+def test_graphql_label_events_past_the_first_page_answered_strangely_say_which_issue(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed")
+    for n in range(101):
+        github.edit_labels(REPO, number, add=[f"noise-{n}"], actor="bob")
+    nothing = {"data": {"repository": None}}
+    github.faults.inject(lambda: Reply.json(200, nothing), times=1, match=lambda r: b"MoreEvents" in r.body)
+
+    with capture_logs() as logs:
+        [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+
+    assert ticket.labelled_by is None
+    [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["error"] == (
+        f"{REPO}#{number}: GitHub read the issue's label events failed: unexpected GraphQL answer: no repository.issue"
     )
