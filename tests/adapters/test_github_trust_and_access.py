@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from tests.adapters.test_github_adapter import REPO, app_key, tracker
+from tests.adapters.test_github_adapter import REPO, FakeClock, app_key, connect, tracker
+from verifier.adapters.github import GitHubTracker, WritePacer
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox
 
@@ -155,3 +156,57 @@ def test_the_repr_names_the_server_the_repositories_and_the_kind_of_sign_in_neve
     app = tracker(github, token=None, app_id=github.app_id, app_private_key=app_key, installation_id=8)
     assert repr(app) == f"GitHubTracker(api_url='{github.url}', repositories=('{REPO}',), auth=app {github.app_id})"
     assert github.requests == []
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda gh, key: gh.comment(key, "result"),
+        lambda gh, key: gh.add_labels(key, ["verified-by-otel"]),
+        lambda gh, key: gh.reopen(key),
+        lambda gh, key: gh.reopen(key, ["verification-failed"]),
+        lambda gh, key: gh.edit_body(key, "new body"),
+        lambda gh, key: gh.add_sub_issue(f"{REPO}#1", key),
+    ],
+)
+def test_a_write_the_pacer_refuses_names_its_ticket_and_sends_nothing(github: GitHubSandbox, write: Any) -> None:
+    github.add_issue(REPO, title="INC-1")
+    number = github.add_issue(REPO, labels=["postmortem"], state="closed")
+    clock = FakeClock()
+    gh = GitHubTracker(
+        connect(github), pacer=WritePacer(min_interval=10.0, max_wait=0.0, clock=clock, sleep=clock.sleep)
+    )
+    gh.comment(f"{REPO}#1", "the write before")
+    github.clear_requests()
+
+    with pytest.raises(TrackerThrottled) as caught:
+        write(gh, f"{REPO}#{number}")
+
+    assert caught.value.ticket == f"{REPO}#{number}"
+    assert str(caught.value).startswith(f"{REPO}#{number}: GitHub write pacing: the next write is allowed in 10s.")
+    assert github.writes() == [] and clock.sleeps == []
+
+
+def test_a_reopen_with_labels_says_why_it_was_reopened_and_is_logged(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=["postmortem"], state="closed")
+    key = f"{REPO}#{number}"
+    with capture_logs() as logs:
+        assert tracker(github).reopen(key, ["verification-failed"]) is True
+        assert tracker(github).reopen(key) is True
+    patches = [r.json() for r in github.writes()]
+    assert patches == [
+        {"state": "open", "state_reason": "reopened", "labels": ["postmortem", "verification-failed"]},
+        {"state": "open", "state_reason": "reopened"},
+    ]
+    assert [(e["event"], e["ticket"]) for e in logs if e["event"] == "github.reopened"] == [
+        ("github.reopened", key)
+    ] * 2
+
+
+def test_a_reopen_whose_labels_cannot_be_read_sends_no_update(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=["postmortem"], state="closed")
+    github.fail(times=10, status=502, match=lambda r: r.method == "GET")
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).reopen(f"{REPO}#{number}", ["verification-failed"])
+    assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: HTTP 502: sandbox: injected failure"
+    assert github.writes() == []  # the update replaces the label set: never sent without the labels it has now
