@@ -137,3 +137,69 @@ def test_graphql_label_events_past_the_first_page_answered_strangely_say_which_i
     assert unread["error"] == (
         f"{REPO}#{number}: GitHub read the issue's label events failed: unexpected GraphQL answer: no repository.issue"
     )
+
+
+# -- a backend that answers strangely is refused out loud, naming what was missing ---------------------------------
+def _page(nodes: object, info: object = None) -> dict[str, object]:
+    page_info = info if info is not None else {"hasNextPage": False, "endCursor": None}
+    return {"data": {"repository": {"issues": {"pageInfo": page_info, "nodes": nodes}}}}
+
+
+def _node(**fields: object) -> dict[str, object]:
+    empty = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
+    return {
+        "number": 7,
+        "title": "t",
+        "body": "",
+        "url": "u",
+        "state": "CLOSED",
+        "stateReason": "COMPLETED",
+        "closedAt": datetime.now(UTC).isoformat(),
+        "createdAt": None,
+        "author": None,
+        "comments": {"totalCount": 0, **empty},
+        "labels": empty,
+        "timelineItems": empty,
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "refusal"),
+    [
+        (
+            {"data": {"repository": None}},
+            "GitHub list acme/api issues failed: unexpected GraphQL answer: no repository.issues",
+        ),
+        (_page({}), "GitHub list acme/api issues failed: unexpected GraphQL answer: no issues.nodes"),
+        (
+            _page([], {"hasNextPage": "yes"}),
+            "GitHub list acme/api issues failed: unexpected GraphQL answer: no pageInfo",
+        ),
+        (
+            _page([], {"hasNextPage": True, "endCursor": ""}),
+            "GitHub list acme/api issues failed: unexpected GraphQL answer: no endCursor for the next page",
+        ),
+        (
+            _page([_node(number=True)]),
+            "acme/api#True: GitHub read failed: unexpected GraphQL answer: no issue number",
+        ),
+        (
+            _page([_node(closedAt="yesterday")]),
+            "acme/api#7: GitHub read failed: unexpected GraphQL answer: no time (got 'yesterday')",
+        ),
+        (
+            _page([_node(comments={"nodes": [{"databaseId": "9"}], "pageInfo": {"hasNextPage": False}})]),
+            "acme/api#7: GitHub read failed: unexpected GraphQL answer: no comment id",
+        ),
+    ],
+)
+def test_a_listing_answered_strangely_is_refused_naming_what_is_missing(answer: object, refusal: str) -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answers break the schema on purpose
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, answer), times=1)
+        sleeps: list[float] = []
+        with pytest.raises(TrackerError) as caught:
+            list(tracker(github, sleeps).resolved_tickets(LABEL, 7))
+        assert str(caught.value) == refusal
+        assert len(github.requests) == 1 and sleeps == []  # the same answer would come again: not asked again
