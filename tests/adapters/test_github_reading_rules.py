@@ -203,3 +203,22 @@ def test_a_listing_answered_strangely_is_refused_naming_what_is_missing(answer: 
             list(tracker(github, sleeps).resolved_tickets(LABEL, 7))
         assert str(caught.value) == refusal
         assert len(github.requests) == 1 and sleeps == []  # the same answer would come again: not asked again
+
+
+def test_an_issue_closed_between_the_two_listings_comes_once_and_the_rest_still_come(github: GitHubSandbox) -> None:
+    now = datetime.now(UTC)
+    since = now - timedelta(days=30)
+    open_one = github.add_issue(REPO, labels=[LABEL], state="open", updated_at=now - timedelta(days=3))
+    closed_before = github.add_issue(REPO, labels=[LABEL], state="closed", updated_at=now - timedelta(days=2))
+
+    with capture_logs() as logs:
+        listing = tracker(github).post_incident_tickets(LABEL, since)
+        first = next(listing)
+        issue = github.issue(REPO, open_one)  # closed meanwhile: the closed listing finds it too
+        issue.state, issue.state_reason, issue.closed_at, issue.updated_at = "closed", "completed", now, now
+        closed_after = github.add_issue(REPO, labels=[LABEL], state="closed", updated_at=now + timedelta(seconds=5))
+        rest = [t.key for t in listing]
+
+    assert [first.key, *rest] == [f"{REPO}#{n}" for n in (open_one, closed_before, closed_after)]
+    searches = [e for e in logs if e["event"] == "github.search"]
+    assert [(e["repository"], e["label"], e["closed_since"]) for e in searches] == [(REPO, LABEL, since.isoformat())]
