@@ -26,6 +26,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from verifier_sandbox.github_graphql import GraphQLEndpoint
 from verifier_sandbox.github_model import (
@@ -519,7 +520,7 @@ class GitHubSandbox(SandboxServer):
 
     def _user_by_login(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         """`GET /users/{username}`: logins match in any case, as on GitHub; one with no account is 404."""
-        wanted = p["username"]
+        wanted = unquote(p["username"])  # the path segment as sent (`a%2Fb`), the login it names (`a/b`)
         if wanted.lower() in self.no_such_users:
             raise HttpError(self.error(404, "Not Found"))
         login = next((known for known in self.user_ids if known.lower() == wanted.lower()), wanted)

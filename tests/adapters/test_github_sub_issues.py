@@ -67,6 +67,7 @@ def test_file_adds_each_item_as_a_sub_issue_by_its_id_and_a_rerun_links_nothing_
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("ALREADY FILED") == 2
     assert github.writes() == []  # already under the issue: nothing written
+    assert "not sub-issues" not in again.stdout  # and not said to be under another issue (#27)
 
 
 def test_a_rerun_links_items_filed_before_they_had_a_parent(github: GitHubSandbox, tmp_path: Path) -> None:

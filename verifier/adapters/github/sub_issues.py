@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from verifier.adapters.github.filing import GitHubFiling
+from verifier.adapters.github.reading import parse_key
 from verifier.errors import TrackerError
 
 __all__ = ["GitHubSubIssues"]
@@ -32,7 +33,9 @@ class GitHubSubIssues(GitHubFiling):
         raw: dict[str, Any] = self._call(lambda: child_issue.raw_data, action="read", ticket=child)
         current = str(raw.get("parent_issue_url") or "")
         if current:
-            if current.lower() == parent_issue.url.lower():
+            # GitHub's URL is absolute; a lazy PyGithub issue's `url` is only its path: compared as keys.
+            repo, number = parse_key(parent)
+            if _key(current).lower() == f"{repo}#{number}".lower():
                 return False
             raise TrackerError(f"it is a sub-issue of {_key(current)} already; left there", ticket=child)
         issue_id = raw.get("id")

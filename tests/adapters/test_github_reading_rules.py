@@ -1,0 +1,224 @@
+"""What the GitHub adapter reads for a verdict, held exactly, in-process through the real PyGithub client against
+the GitHub sandbox (#27: written from adapters.github's mutation pass): which closed issues a run judges, who wrote
+what (the tool's own account stays itself whatever the trusted entries say), and a nested page that cannot be read
+refused naming the issue. Every exchange is held to GitHub's API description (conftest.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from structlog.testing import capture_logs
+
+from tests.adapters.test_github_adapter import LABEL, REPO, tracker
+from verifier.errors import TrackerError
+from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import Reply
+
+
+def test_a_lookback_under_a_day_is_refused_before_anything_is_asked(github: GitHubSandbox) -> None:
+    with pytest.raises(ValueError, match=r"^lookback_days must be at least 1$"):
+        next(iter(tracker(github).resolved_tickets(LABEL, 0)))
+    assert github.requests == []
+
+
+def test_issues_closed_as_not_a_fix_or_before_the_lookback_are_left_out_and_said(github: GitHubSandbox) -> None:
+    now = datetime.now(UTC)
+    fixed = github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=now - timedelta(days=6, hours=23))
+    github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=now - timedelta(days=7, minutes=5))
+    dropped = github.add_issue(REPO, labels=[LABEL], state="closed", state_reason="not_planned")
+    duplicate = github.add_issue(REPO, labels=[LABEL], state="closed", state_reason="duplicate")
+    reopened = github.add_issue(REPO, labels=[LABEL], state="closed", state_reason="reopened")
+
+    with capture_logs() as logs:
+        found = [t.key for t in tracker(github).resolved_tickets(LABEL, 7)]
+
+    assert sorted(found) == [f"{REPO}#{fixed}", f"{REPO}#{reopened}"]
+    skipped = [(e["ticket"], e["state_reason"]) for e in logs if e["event"] == "github.skip_not_a_fix"]
+    assert sorted(skipped) == [(f"{REPO}#{dropped}", "not_planned"), (f"{REPO}#{duplicate}", "duplicate")]
+    assert [(e["repository"], e["label"]) for e in logs if e["event"] == "github.search"] == [(REPO, LABEL)]
+
+
+def test_the_tools_own_account_stays_itself_whatever_the_trusted_entries_pin(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", user="alice")
+    github.add_comment(REPO, number, "a result", user=github.login)
+    github.add_comment(REPO, number, "a reply", user="alice")
+    gh = tracker(github)
+    alice = github.payloads.user("alice")["id"]
+    gh.trust([f"{github.login}=1", f"trusted-alice={alice}"])  # the tool's login pinned to someone else's id
+
+    [ticket] = gh.resolved_tickets(LABEL, 7)
+
+    # the tool's own results are found by its login; alice is named by the entry her id resolved from
+    assert [c.author for c in ticket.comments] == [github.login, "trusted-alice"]
+    assert ticket.reporter == ticket.creator == "trusted-alice"
+    rest = gh.get_ticket(f"{REPO}#{number}")
+    assert [c.author for c in rest.comments] == [github.login, "trusted-alice"]
+
+
+def test_comments_past_the_first_page_that_cannot_be_read_refuse_the_issue_by_name(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    for n in range(101):
+        github.add_comment(REPO, number, f"comment {n}", user="bob")
+    github.fail(times=10, status=502, match=lambda r: b"MoreComments" in r.body)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker(github).resolved_tickets(LABEL, 7))
+
+    assert caught.value.ticket == f"{REPO}#{number}"
+    assert str(caught.value) == (
+        f"{REPO}#{number}: GitHub read the issue's comments failed: HTTP 502: sandbox: injected failure"
+    )
+
+
+# -- who added a judgement label, as REST reads it (a pull request, or a filed issue) -----------------------------
+def test_rest_reads_who_added_each_judgement_label_over_every_page_of_events(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    github.edit_labels(REPO, number, add=["verification-failed"], actor="bob")
+    github.edit_labels(REPO, number, add=["verified-by-otel"], actor="bob")
+    github.edit_labels(REPO, number, remove=["verification-failed"], actor="bob")
+    for n in range(120):  # the last word on verified-by-otel sits on the second page of events
+        github.edit_labels(REPO, number, add=[f"noise-{n}"], actor="carol")
+    github.edit_labels(REPO, number, remove=["verified-by-otel"], actor="carol")
+    github.edit_labels(REPO, number, add=["verified-by-otel", "verification-failed"], actor="Mallory")
+    github.edit_labels(REPO, number, remove=["noise-0"], actor="carol")
+
+    ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.kind == "pull request"
+    assert ticket.labelled_by == (("verified-by-otel", "mallory"), ("verification-failed", "mallory"))
+    pages = [r.param("page") for r in github.requests if r.path.endswith("/events")]
+    assert pages == [None, "2"]  # from the first page on (PyGithub asks the first without a number)
+
+
+def test_rest_reads_no_events_for_an_issue_without_judgement_labels_or_with_a_result_marker(
+    github: GitHubSandbox,
+) -> None:
+    plain = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    marked = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed", pull_request=True)
+    marker = "<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-01-01T00:00:00Z</sub>"
+    github.add_comment(REPO, marked, "thanks", user="bob")
+    github.add_comment(REPO, marked, marker, user=github.login)
+    gh = tracker(github)
+
+    assert gh.get_ticket(f"{REPO}#{plain}").labelled_by == ()
+    assert gh.get_ticket(f"{REPO}#{marked}").labelled_by is None
+    assert not [r for r in github.requests if r.path.endswith("/events")]
+
+
+def test_rest_events_that_cannot_be_read_leave_the_labels_unattributed_and_say_so(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed", pull_request=True)
+    github.fail(times=10, status=502, match=lambda r: r.path.endswith("/events"))
+
+    with capture_logs() as logs:
+        ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.labelled_by is None
+    [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["ticket"] == f"{REPO}#{number}"
+    assert (
+        unread["error"] == f"{REPO}#{number}: GitHub read the issue events failed: HTTP 502: sandbox: injected failure"
+    )
+
+
+def test_graphql_label_events_past_the_first_page_answered_strangely_say_which_issue(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed")
+    for n in range(101):
+        github.edit_labels(REPO, number, add=[f"noise-{n}"], actor="bob")
+    nothing = {"data": {"repository": None}}
+    github.faults.inject(lambda: Reply.json(200, nothing), times=1, match=lambda r: b"MoreEvents" in r.body)
+
+    with capture_logs() as logs:
+        [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+
+    assert ticket.labelled_by is None
+    [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["error"] == (
+        f"{REPO}#{number}: GitHub read the issue's label events failed: unexpected GraphQL answer: no repository.issue"
+    )
+
+
+# -- a backend that answers strangely is refused out loud, naming what was missing ---------------------------------
+def _page(nodes: object, info: object = None) -> dict[str, object]:
+    page_info = info if info is not None else {"hasNextPage": False, "endCursor": None}
+    return {"data": {"repository": {"issues": {"pageInfo": page_info, "nodes": nodes}}}}
+
+
+def _node(**fields: object) -> dict[str, object]:
+    empty = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
+    return {
+        "number": 7,
+        "title": "t",
+        "body": "",
+        "url": "u",
+        "state": "CLOSED",
+        "stateReason": "COMPLETED",
+        "closedAt": datetime.now(UTC).isoformat(),
+        "createdAt": None,
+        "author": None,
+        "comments": {"totalCount": 0, **empty},
+        "labels": empty,
+        "timelineItems": empty,
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "refusal"),
+    [
+        (
+            {"data": {"repository": None}},
+            "GitHub list acme/api issues failed: unexpected GraphQL answer: no repository.issues",
+        ),
+        (_page({}), "GitHub list acme/api issues failed: unexpected GraphQL answer: no issues.nodes"),
+        (
+            _page([], {"hasNextPage": "yes"}),
+            "GitHub list acme/api issues failed: unexpected GraphQL answer: no pageInfo",
+        ),
+        (
+            _page([], {"hasNextPage": True, "endCursor": ""}),
+            "GitHub list acme/api issues failed: unexpected GraphQL answer: no endCursor for the next page",
+        ),
+        (
+            _page([_node(number=True)]),
+            "acme/api#True: GitHub read failed: unexpected GraphQL answer: no issue number",
+        ),
+        (
+            _page([_node(closedAt="yesterday")]),
+            "acme/api#7: GitHub read failed: unexpected GraphQL answer: no time (got 'yesterday')",
+        ),
+        (
+            _page([_node(comments={"nodes": [{"databaseId": "9"}], "pageInfo": {"hasNextPage": False}})]),
+            "acme/api#7: GitHub read failed: unexpected GraphQL answer: no comment id",
+        ),
+    ],
+)
+def test_a_listing_answered_strangely_is_refused_naming_what_is_missing(answer: object, refusal: str) -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answers break the schema on purpose
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, answer), times=1)
+        sleeps: list[float] = []
+        with pytest.raises(TrackerError) as caught:
+            list(tracker(github, sleeps).resolved_tickets(LABEL, 7))
+        assert str(caught.value) == refusal
+        assert len(github.requests) == 1 and sleeps == []  # the same answer would come again: not asked again
+
+
+def test_an_issue_closed_between_the_two_listings_comes_once_and_the_rest_still_come(github: GitHubSandbox) -> None:
+    now = datetime.now(UTC)
+    since = now - timedelta(days=30)
+    open_one = github.add_issue(REPO, labels=[LABEL], state="open", updated_at=now - timedelta(days=3))
+    closed_before = github.add_issue(REPO, labels=[LABEL], state="closed", updated_at=now - timedelta(days=2))
+
+    with capture_logs() as logs:
+        listing = tracker(github).post_incident_tickets(LABEL, since)
+        first = next(listing)
+        issue = github.issue(REPO, open_one)  # closed meanwhile: the closed listing finds it too
+        issue.state, issue.state_reason, issue.closed_at, issue.updated_at = "closed", "completed", now, now
+        closed_after = github.add_issue(REPO, labels=[LABEL], state="closed", updated_at=now + timedelta(seconds=5))
+        rest = [t.key for t in listing]
+
+    assert [first.key, *rest] == [f"{REPO}#{n}" for n in (open_one, closed_before, closed_after)]
+    searches = [e for e in logs if e["event"] == "github.search"]
+    assert [(e["repository"], e["label"], e["closed_since"]) for e in searches] == [(REPO, LABEL, since.isoformat())]
