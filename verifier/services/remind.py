@@ -40,7 +40,7 @@ def remind(
     breach not reminded yet, the longest overdue first, within what is left of the write budget. A ticket this
     run has just written to (a reopened fix) is reminded next run, so that it gets one comment at a time."""
     report.reminders_checked = True
-    touched = {r.key for r in report.results if r.actions}
+    touched = report.touched()
     todo: list[tuple[datetime, Ticket, TicketResult]] = []
     try:
         for ticket in tracker.post_incident_tickets(options.label, now):

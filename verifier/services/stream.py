@@ -1,6 +1,9 @@
 """The run's streaming middle: list and triage the tickets, measure each due one as it is listed (on the query
 pool), and write each verdict as it comes in (through the write phase, `write.py`), oldest due first within the
 write budget. No new measurement starts after the run's deadline or a stop; the verdicts ready are written.
+Memory stays flat in the number of tickets: at most `WINDOW` due tickets are held whole at once, the others are
+listed by key and due time and read back as room frees (`readback.py`), and each result goes out once it is final
+(`RunReport.sink`).
 """
 
 from __future__ import annotations
@@ -9,10 +12,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -30,14 +33,20 @@ from verifier.errors import TrackerError, TrackerThrottled
 from verifier.ports import Metrics, Tracker
 from verifier.services.budget import Budget
 from verifier.services.measure import measure
+from verifier.services.readback import Back, Listed, ReadBack
 from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
 from verifier.services.workers import Workers
-from verifier.services.write import Job, Phase, Writer, Written, write_all
+from verifier.services.write import Job, Phase, Unread, Writer, Written, write_all
 
 log = structlog.get_logger("verifier.run")
 
 _POLL_SECONDS = 0.25  # how often the run's thread looks at its deadline and for a stop while verdicts come in
+#: Due tickets a run holds whole at once (listed ticket, plan, verdict; a few KB each); beyond, the listing keeps
+#: key and due time and the ticket is read back as room frees (#26). A dry run holds all: its plan needs them.
+WINDOW = 1_000
+
+Inbox = queue.SimpleQueue[object]  # (Due, Verdict | None) from the query pool, a `Back`, or None (room freed)
 
 
 @dataclass(slots=True)
@@ -68,10 +77,11 @@ def stream(
     """List and triage the tickets, measuring each due one as it is listed; then write each as its verdict comes
     in, in the budget's order (oldest due first, decided once the listing is complete). No new measurement
     starts after the deadline or a stop; the verdicts ready by then are written, the rest left for the next run."""
-    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]] = queue.SimpleQueue()
-    due: list[Due] = []
+    inbox: Inbox = queue.SimpleQueue()
+    due: list[Due | Listed] = []
     held: list[Due] = []  # measured once the listing is complete (the budget may bind)
-    measuring = 0
+    measuring = whole = 0
+    window = 2**62 if options.dry_run else WINDOW
     for ticket in _tickets(tracker, options, report):
         if stop.is_set():
             report.interrupted = True
@@ -81,28 +91,38 @@ def stream(
             log.error("run_deadline_passed", while_="listing")
             break
         item = _triage(ticket, now=report.started, policy=policy, report=report)
-        if item is None:
+        if not isinstance(item, Due):
             continue
+        if whole >= window:  # held by key and due time alone, read back in the budget's order (#26)
+            due.append(_listed(item, keep=report.sink is None))
+            continue
+        whole += 1
         due.append(item)
         if item.plan is not None:
             measuring += 1
             # While the budget covers every ticket listed so far at its most, measure as listed; once it may
             # bind, the rest wait for the listing's end and are measured oldest due first, the budget's order.
             if len(due) * MOST_WRITES <= options.max_writes:
-                queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+                queries.submit(partial(_measure_into, inbox, item, metrics, options, stop, deadline))
             else:
                 held.append(item)
-    due.sort(key=_due_order)
+    due.sort(key=_rank_order)
     for item in sorted(held, key=_due_order):
-        queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+        queries.submit(partial(_measure_into, inbox, item, metrics, options, stop, deadline))
     del held
     if options.dry_run:  # nothing is written: wait for the verdicts, then list what would be written in order
-        _collect(verdicts, measuring, stop, deadline, report, lambda item: None)
-        _record(report, due, write_all(tracker, _jobs(due), policy, options.labels, budget, **_dry(options, stop)))
-        return due
+        whole_due = [item for item in due if isinstance(item, Due)]  # all of them: a dry run holds every one
+        _collect(inbox, measuring, stop, deadline, report, lambda item: None)
+        _record(
+            report,
+            whole_due,
+            write_all(tracker, _jobs(whole_due), policy, options.labels, budget, **_dry(options, stop)),
+        )
+        return whole_due
     # From here each ticket is kept only until its writes are done: its ticket, plan and verdict are then dropped
-    # and its result alone stays (what the summary and `--json` print), so memory does not grow with the run.
-    results = {item.ticket.key: item.result for item in due}
+    # and its result goes out (`RunReport.finish`), so memory does not grow with the run.
+    results = {item.ticket.key: item.result for item in due if isinstance(item, Due)}
+    back = ReadBack(tracker, writes, inbox, window=window, held=whole)
     writer = Writer(
         tracker,
         policy,
@@ -111,29 +131,49 @@ def stream(
         ranks=len(due),
         workers=writes,
         stop=stop,
-        done=partial(_wrote, results),
+        done=partial(_wrote, results, report, back),
     )
+    back.follow(writer.ctx.halt, writer.ledger.waiting)
     unmeasured: dict[int, Due] = {}
-    for rank, item in enumerate(due):
-        item.rank = rank
-        if item.plan is not None:
-            unmeasured[rank] = item
-    ready = partial(_ready, writer, unmeasured, results)
-    for item in due:
-        if item.plan is None:
-            ready(item)
+    for rank, entry in enumerate(due):
+        if isinstance(entry, Listed):
+            back.add(rank, entry)
+            continue
+        entry.rank = rank
+        if entry.plan is not None:
+            unmeasured[rank] = entry
+    ready = partial(_ready, writer, unmeasured, results, report, back)
+    for entry in due:
+        if isinstance(entry, Due) and entry.plan is None:
+            ready(entry)
     due.clear()
-    _collect(verdicts, measuring, stop, deadline, report, ready)
+    came = _Came(
+        report, policy, metrics, options, queries, writer, back, inbox, results, unmeasured, ready, stop, deadline
+    )
+    _collect(inbox, measuring, stop, deadline, report, ready, back, came)
     for rank, item in unmeasured.items():  # the deadline or a stop came before its measurement
         _unjudged(report, item.result)
+        report.finish(item.result)
         results.pop(item.ticket.key, None)
         writer.skip(rank)
     unmeasured.clear()
+    for rank, listed in back.left():  # not read back: the deadline, a stop or the tracker's rate limit came first
+        result = _result_of(listed)
+        _unjudged(report, result, throttled=writer.ctx.halt.is_set())
+        report.finish(result)
+        writer.skip(rank)
     _phase_into(report, writer.finish())
     return []
 
 
-def _ready(writer: Writer, unmeasured: dict[int, Due], results: dict[str, TicketResult], item: Due) -> None:
+def _ready(
+    writer: Writer,
+    unmeasured: dict[int, Due],
+    results: dict[str, TicketResult],
+    report: RunReport,
+    back: ReadBack,
+    item: Due,
+) -> None:
     """A due ticket's verdict is in (or it needed none): write it, and keep of it only its result."""
     if item.verdict is None:  # not measured: the deadline or a stop came first
         return
@@ -142,40 +182,121 @@ def _ready(writer: Writer, unmeasured: dict[int, Due], results: dict[str, Ticket
         _judged(item, item.verdict)
     if not writer.write(item.rank, _job(item)):
         results.pop(item.ticket.key, None)  # nothing to write: its result is complete
+        report.finish(item.result)
+        back.finished()
 
 
-def _wrote(results: dict[str, TicketResult], key: str, written: Written) -> None:
-    """Copy what the writes did into the ticket's result (from the tracker pool's threads)."""
+def _wrote(results: dict[str, TicketResult], report: RunReport, back: ReadBack, key: str, written: Written) -> None:
+    """Copy what the writes did into the ticket's result, which is then final (from the tracker pool's threads)."""
     result = results.pop(key, None)
     if result is not None:
         _written_into(result, written)
+        report.finish(result)
+    back.finished()
+
+
+@dataclass
+class _Came:
+    """What handling the tickets read back needs (`_came_back`, on the run's thread)."""
+
+    report: RunReport
+    policy: Policy
+    metrics: Metrics
+    options: RunOptions
+    queries: Workers
+    writer: Writer
+    back: ReadBack
+    inbox: Inbox
+    results: dict[str, TicketResult]
+    unmeasured: dict[int, Due]
+    ready: Callable[[Due], None]
+    stop: threading.Event
+    deadline: float
+
+    def __call__(self, back: Back) -> int:
+        """Triage each ticket read back: measure it, write it, or record why not. Returns the measurements
+        started."""
+        self.back.arrived(back)
+        started = 0
+        for rank, listed, fresh in back.tickets:
+            try:
+                started += self._one(rank, listed, fresh)
+            except Exception as error:  # a bug must cost this ticket alone
+                log.exception("read_back_crashed", ticket=listed.key)
+                self._final(rank, listed, Outcome.ERROR, f"internal error: {error}")
+        return started
+
+    def _one(self, rank: int, listed: Listed, fresh: Ticket | Unread) -> int:
+        if isinstance(fresh, Unread):
+            if fresh.throttled:  # the tracker's rate limit: nothing more is read or written
+                if not self.writer.phase.throttled:
+                    self.writer.phase.throttled = fresh.error
+                self.writer.ctx.halt.set()
+            self._final(rank, listed, Outcome.ERROR, fresh.error)
+            return 0
+        item = _triage(fresh, now=self.report.started, policy=self.policy, report=self.report, into=listed.result)
+        if not isinstance(item, Due):  # not due any more: its result is final (or it left the run's scope)
+            if item is None:
+                self._final(rank, listed, NotJudged.SKIPPED, "not judged: out of the run's scope when read back")
+                return 0
+            self.writer.skip(rank)
+            self.back.finished()
+            return 0
+        item.rank = rank
+        self.results[item.ticket.key] = item.result
+        if item.plan is None:
+            self.ready(item)
+            return 0
+        self.unmeasured[rank] = item
+        measure = partial(_measure_into, self.inbox, item, self.metrics, self.options, self.stop, self.deadline)
+        self.queries.submit(measure)
+        return 1
+
+    def _final(self, rank: int, listed: Listed, outcome: Outcome | NotJudged, reason: str) -> None:
+        result = _result_of(listed)
+        result.outcome, result.reason = outcome, reason
+        self.report.finish(result)
+        self.writer.skip(rank)
+        self.back.finished()
 
 
 def _collect(
-    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]],
+    inbox: Inbox,
     measuring: int,
     stop: threading.Event,
     deadline: float,
     report: RunReport,
     ready: Callable[[Due], None],
+    back: ReadBack | None = None,
+    came: Callable[[Back], int] | None = None,
 ) -> None:
-    """Hand each verdict to `ready` as it comes in, until every measurement is in, the deadline or a stop."""
-    while measuring:
+    """Hand each verdict to `ready` as it comes in, and read the listed tickets back as room frees, until every
+    measurement is in, the deadline or a stop."""
+    while measuring or (back is not None and back.busy):
         if stop.is_set():
             report.interrupted = True
             break
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        if back is not None:
+            back.feed()
         try:
-            item, verdict = verdicts.get(timeout=min(_POLL_SECONDS, left))
+            message = inbox.get(timeout=min(_POLL_SECONDS, left))
         except queue.Empty:
             continue
+        if message is None:  # room freed
+            continue
+        if isinstance(message, Back):
+            assert came is not None
+            measuring += came(message)
+            continue
+        measured, verdict = cast(tuple[Due, Verdict | None], message)
         measuring -= 1
         if verdict is not None:
-            _judged(item, verdict)
-        ready(item)
-    if measuring and not stop.is_set():
+            _judged(measured, verdict)
+        ready(measured)
+    if (measuring or (back is not None and back.busy)) and not stop.is_set():
         report.deadline_passed = True
         log.error("run_deadline_passed", unmeasured=measuring)
 
@@ -207,20 +328,22 @@ def listing_days(lookback_days: int) -> int:
     return lookback_days + MAX_DURATION.days
 
 
-def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) -> Due | None:
+def _triage(
+    ticket: Ticket, now: datetime, policy: Policy, report: RunReport, into: TicketResult | None = None
+) -> Due | TicketResult | None:
+    """A listed ticket's triage: `Due` when it may need writes, else its final result (recorded; None when it is
+    outside the run's scope). `into`: the result already recorded for it (a ticket read back) takes the new one."""
     service = incident_service(ticket.body) if body_refusal(ticket, policy.trusted) is None else None  # (#20)
     result = TicketResult(ticket.key, ticket.url, Outcome.PENDING, "", service=service)
     try:
         decision = triage(ticket, now, policy)
     except Exception as error:  # a bug must not take the other tickets down
         log.exception("triage_crashed", ticket=ticket.key)
-        report.results.append(result)
         result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
-        return None
+        return _final(report, _kept(report, result, into))
     if isinstance(decision, Skip) and decision.outside:
         log.debug("ticket", ticket=ticket.key, verdict=NotJudged.SKIPPED.value, reason=decision.reason)
         return None
-    report.results.append(result)
     if isinstance(decision, Skip):
         result.outcome, result.reason = (
             NotJudged.ELSEWHERE if decision.elsewhere else NotJudged.SKIPPED,
@@ -230,24 +353,52 @@ def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) ->
             result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
             log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
         log.info("ticket", ticket=ticket.key, verdict=NotJudged.SKIPPED.value, reason=decision.reason)
-        return None
+        return _final(report, _kept(report, result, into))
     if isinstance(decision, Wait):
         result.reason, result.due_at = decision.pending.reason, decision.pending.due_at
         log.info("ticket", ticket=ticket.key, verdict=Outcome.PENDING.value, due_at=decision.pending.due_at.isoformat())
-        return None
+        return _final(report, _kept(report, result, into))
     if isinstance(decision, AlreadyRecorded):
         marker, again = decision.recorded.marker, decision.recheck
         result.outcome, result.reason = marker.verdict, "re-check already recorded" if again else "already recorded"
         verdict = Verdict(marker.verdict, result.reason, recheck=again)
-        return Due(slim(ticket), result, verdict, already_written=True, recheck=again)
+        return Due(slim(ticket), _kept(report, result, into), verdict, already_written=True, recheck=again)
     if isinstance(decision, Judged):
-        return Due(slim(ticket), result, decision.verdict)
+        return Due(slim(ticket), _kept(report, result, into), decision.verdict)
     assert isinstance(decision, Measure)
     result.due_at, result.query = decision.plan.due_at, decision.plan.query
     if decision.refused:
         result.refused = list(decision.refused)
         log.warning("untrusted_input_refused", ticket=ticket.key, refused=result.refused)
-    return Due(slim(ticket), result, plan=decision.plan, recheck=decision.recheck)
+    return Due(slim(ticket), _kept(report, result, into), plan=decision.plan, recheck=decision.recheck)
+
+
+def _kept(report: RunReport, result: TicketResult, into: TicketResult | None) -> TicketResult:
+    """`result` recorded in the report, or copied into the one recorded already."""
+    if into is None:
+        report.add(result)
+        return result
+    for name in (f.name for f in fields(TicketResult)):
+        setattr(into, name, getattr(result, name))
+    return into
+
+
+def _final(report: RunReport, result: TicketResult) -> TicketResult:
+    report.finish(result)
+    return result
+
+
+def _listed(item: Due, *, keep: bool) -> Listed:
+    """A due ticket beyond the window, as the listing keeps it (its result too when the report keeps them all)."""
+    result = item.result
+    when = result.due_at or item.ticket.resolved_at or datetime.min
+    return Listed(result.key, result.url, result.due_at, when, result.service, result if keep else None)
+
+
+def _result_of(listed: Listed) -> TicketResult:
+    if listed.result is not None:
+        return listed.result
+    return TicketResult(listed.key, listed.url, Outcome.PENDING, "", due_at=listed.due_at, service=listed.service)
 
 
 def slim(ticket: Ticket) -> Ticket:
@@ -257,7 +408,7 @@ def slim(ticket: Ticket) -> Ticket:
 
 
 def _measure_into(
-    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]],
+    verdicts: Inbox,
     item: Due,
     metrics: Metrics,
     options: RunOptions,
@@ -292,6 +443,10 @@ def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOpt
         query_seconds=round(time.monotonic() - started, 3),
     )
     return verdict
+
+
+def _rank_order(item: Due | Listed) -> tuple[int, datetime]:
+    return item.order if isinstance(item, Listed) else _due_order(item)
 
 
 def _due_order(item: Due) -> tuple[int, datetime]:
@@ -338,11 +493,15 @@ def _record(report: RunReport, due: Iterable[Due], phase: Phase) -> None:
         results[item.ticket.key] = item.result
     for key, written in phase.written.items():
         _written_into(results[key], written)
+    for item in due:
+        report.finish(item.result)
     _phase_into(report, phase)
 
 
-def _unjudged(report: RunReport, result: TicketResult) -> None:
+def _unjudged(report: RunReport, result: TicketResult, *, throttled: bool = False) -> None:
     cut = "the run was stopped first" if report.interrupted else "the run's deadline passed first"
+    if throttled and not report.interrupted:
+        cut = "the tracker's rate limit stopped the run first"
     result.outcome, result.reason = NotJudged.SKIPPED, f"not judged: {cut}"
 
 
