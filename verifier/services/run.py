@@ -47,6 +47,7 @@ def run(
     clock = time.monotonic()
     deadline = clock + options.run_deadline_seconds if options.run_deadline_seconds else math.inf
     report = RunReport(started=now, dry_run=options.dry_run, sink=sink)
+    report.tally.keep_touched = options.overdue_reminders
     try:
         policy = policy_for(options, frozenset({tracker.account()}))
     except TrackerError as error:  # cannot even sign in: nothing to do but say so

@@ -43,13 +43,14 @@ class Tally:
     by_service: dict[str | None, dict[RunOutcome, int]] = field(default_factory=dict)
     writes: int = 0
     touched: set[str] = field(default_factory=set)
+    keep_touched: bool = True  # only the overdue reminders read `touched`
 
     def add(self, result: TicketResult) -> None:
         self.counts[result.outcome] = self.counts.get(result.outcome, 0) + 1
         outcomes = self.by_service.setdefault(result.service, {})
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
         self.writes += result.writes
-        if result.actions:
+        if result.actions and self.keep_touched:
             self.touched.add(result.key)
 
 

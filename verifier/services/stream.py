@@ -37,7 +37,7 @@ from verifier.services.readback import Back, Listed, ReadBack
 from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
 from verifier.services.workers import Workers
-from verifier.services.write import Job, Phase, Unread, Writer, Written, write_all
+from verifier.services.write import Job, Phase, Unread, Writer, Written, needs_writes, write_all
 
 log = structlog.get_logger("verifier.run")
 
@@ -92,6 +92,10 @@ def stream(
             break
         item = _triage(ticket, now=report.started, policy=policy, report=report)
         if not isinstance(item, Due):
+            continue
+        if item.plan is None and not needs_writes(tracker, policy, options.labels, _job(item)):
+            _judged(item, _job(item).verdict)  # recorded already: final as listed (an idle run holds nothing)
+            report.finish(item.result)
             continue
         if whole >= window:  # held by key and due time alone, read back in the budget's order (#26)
             due.append(_listed(item, keep=report.sink is None))

@@ -50,7 +50,18 @@ from verifier.services.apply import (
 from verifier.services.budget import Allowance, Budget, Ledger
 from verifier.services.workers import Workers
 
-__all__ = ["BUDGET_SPENT", "Job", "Phase", "Unread", "Writer", "Written", "decide_reread", "reread", "write_all"]
+__all__ = [
+    "BUDGET_SPENT",
+    "Job",
+    "Phase",
+    "Unread",
+    "Writer",
+    "Written",
+    "decide_reread",
+    "needs_writes",
+    "reread",
+    "write_all",
+]
 
 log = structlog.get_logger("verifier.run")
 
@@ -265,6 +276,13 @@ def write_all(
         return writer.finish()
     finally:
         workers.close()
+
+
+def needs_writes(tracker: Tracker, policy: Policy, labels: Labels, job: Job) -> bool:
+    """Whether the ticket as listed needs writes, as `Writer.write` first asks (no read): one whose result is
+    recorded already needs none, and the run need not hold it until the listing's end (#26)."""
+    ctx = Context(tracker, policy, labels, threading.Event(), threading.Event())
+    return bool(_decide(job, job.listed, ctx).actions)
 
 
 def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -> Decision:
