@@ -259,3 +259,28 @@ def test_a_streamed_report_counts_as_a_kept_one() -> None:
     assert streamed.touched() == kept.touched() == {"A"}
     assert streamed.by_service() == kept.by_service() == {"pay": {"VERIFIED": 1}, None: {"ERROR": 1, "PENDING": 1}}
     assert streamed.exit_code == kept.exit_code and streamed.complete == kept.complete is False
+
+
+def test_a_stop_leaves_the_tickets_not_read_back_unjudged_and_writes_nothing_more(window: int) -> None:
+    """SIGTERM while the listed tickets are read back: what is not back yet is not judged, nothing more is read."""
+    tracker = _tracker(9)
+    stop = threading.Event()
+
+    listed_late = {f"T{n}" for n in range(2, 9)}
+
+    def backs() -> list[list[str]]:
+        return [batch for batch in tracker.batches if set(batch) <= listed_late]
+
+    def stopping(at: object) -> Measurement:
+        if backs():  # the first measurement of a ticket read back
+            stop.set()
+        return instant(0.05)
+
+    out: list[TicketResult] = []
+    report = run(tracker, FakeMetrics({QUERY: stopping}), RunOptions(concurrency=1), NOW, stop, sink=out.append)
+    assert report.interrupted and report.exit_code == ExitCode.INTERRUPTED
+    assert sorted(r.key for r in out) == [f"T{n}" for n in range(9)]  # every ticket's result out once
+    unjudged = [r.key for r in out if r.reason == "not judged: the run was stopped first"]
+    assert len(unjudged) >= 9 - 2 - tracker.batch_size, out
+    assert backs() == [["T8", "T7", "T6"]]  # no read back after the stop
+    assert not [key for key, *_ in tracker.writes if key in unjudged]
