@@ -50,18 +50,7 @@ from verifier.services.apply import (
 from verifier.services.budget import Allowance, Budget, Ledger
 from verifier.services.workers import Workers
 
-__all__ = [
-    "BUDGET_SPENT",
-    "Job",
-    "Phase",
-    "Unread",
-    "Writer",
-    "Written",
-    "decide_reread",
-    "needs_writes",
-    "reread",
-    "write_all",
-]
+__all__ = ["BUDGET_SPENT", "Job", "Phase", "Unread", "Writer", "Written", "decide_reread", "reread", "write_all"]
 
 log = structlog.get_logger("verifier.run")
 
