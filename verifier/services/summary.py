@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -29,23 +29,6 @@ def as_json(report: RunReport, *, tickets: bool = True) -> dict[str, Any]:
         "overdue": [_result(result) for result in report.overdue] if report.reminders_checked else None,
         "plan": _plan_json(report.plan) if report.plan else None,
     }
-
-
-def json_text(report: RunReport) -> Iterator[str]:
-    """`as_json(report)` as JSON text (indent 2), in pieces: the tickets one at a time, so that the dicts of
-    50,000 tickets are never held at once (#26)."""
-    mark = "\x00tickets\x00"
-    head = json.dumps({**as_json(report, tickets=False), "tickets": mark}, indent=2, default=_plain)
-    before, after = head.split(json.dumps(mark), 1)
-    yield before
-    if not report.results:
-        yield "[]"
-    for n, result in enumerate(report.results):
-        text = json.dumps(_result(result), indent=2, default=_plain)
-        yield ("[\n    " if n == 0 else ",\n    ") + text.replace("\n", "\n    ")
-    if report.results:
-        yield "\n  ]"
-    yield after
 
 
 def _plain(value: object) -> object:
