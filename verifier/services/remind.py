@@ -22,7 +22,7 @@ from verifier.services.apply import BUDGET_SPENT, RATE_LIMITED, STOPPED, Sender,
 from verifier.services.budget import Allowance, Budget
 from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
-from verifier.services.stream import slim
+from verifier.services.triaged import slim
 
 log = structlog.get_logger("verifier.run")
 

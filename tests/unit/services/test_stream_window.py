@@ -20,7 +20,7 @@ from verifier.domain.tickets import Ticket
 from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
-from verifier.services import stream
+from verifier.services import stream, triaged
 from verifier.services.run import RunOptions, RunReport, TicketResult, run
 from verifier.services.write import BUDGET_SPENT
 
@@ -213,7 +213,7 @@ class CountsAtLastWrite(Batches):
             mine = [o for o in found if type(o) in (Verdict, QueryPlan) and "flatwin" in str(o.query)]
             self.alive = {kind.__name__: sum(1 for o in mine if type(o) is kind) for kind in (Verdict, QueryPlan)}
             self.alive["TicketResult"] = sum(1 for o in found if type(o) is TicketResult and o.key.startswith("FW-"))
-            self.alive["Due"] = sum(1 for o in found if type(o) is stream.Due and o.ticket.key.startswith("FW-"))
+            self.alive["Due"] = sum(1 for o in found if type(o) is triaged.Due and o.ticket.key.startswith("FW-"))
         return answer
 
 
