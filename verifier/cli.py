@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -316,25 +317,28 @@ def _run(args: argparse.Namespace, adapters: Adapters | None) -> int:
     from verifier.bootstrap import app
     from verifier.services.push import push_metrics
     from verifier.services.run import run
-    from verifier.services.summary import as_json, as_text, json_text
+    from verifier.services.summary import Streamed
 
-    with app(adapters=adapters) as context:
+    with app(adapters=adapters) as context, ExitStack() as files:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         options = context.run_options(
             dry_run=args.dry_run, early=args.now, issues=tuple(args.issue), rejudge=args.rejudge
         )
         context.resolve_trust()
-        report = run(context.tracker, context.metrics, options, datetime.now(UTC), stop)
-        if args.summary_file:
-            with open(args.summary_file, "w", encoding="utf-8") as handle:
-                json.dump(redaction.redact_data(as_json(report)), handle, indent=2)
-        if args.json:
-            for piece in json_text(report):  # a ticket at a time: 50,000 tickets' dicts never held at once
-                sys.stdout.write(piece)
-            sys.stdout.write("\n")
-        else:
-            print(as_text(report))
+        now = datetime.now(UTC)
+        summary = files.enter_context(open(args.summary_file, "w", encoding="utf-8")) if args.summary_file else None
+        # Each ticket's result is printed once final, and not kept: memory stays flat in the number of tickets.
+        out = Streamed(
+            now,
+            options.dry_run,
+            text=None if args.json else sys.stdout,
+            json_out=sys.stdout if args.json else None,
+            file=summary,
+            redact=redaction.redact_data,
+        )
+        report = run(context.tracker, context.metrics, options, now, stop, sink=out)
+        out.close(report)
         sink = context.run_metrics
         if sink is not None:
             push_metrics(sink, report, finished_at=time.time(), by_hand=bool(args.issue or args.now or args.dry_run))

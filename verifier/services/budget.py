@@ -122,6 +122,11 @@ class Ledger:
         self._settle()
         return answer
 
+    def waiting(self) -> int:
+        """How many ranks wait for earlier ones to decide."""
+        with self._lock:
+            return len(self._waiting)
+
     def release(self, rank: int) -> None:
         """`rank` reserves nothing (no writes, a failed read, never measured)."""
         with self._lock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import structlog
 
@@ -39,7 +39,7 @@ def push_metrics(sink: RunMetrics, report: RunReport, *, finished_at: float, by_
             dry_run=report.dry_run,
         )
         sink.push_services(
-            results=by_service(report.results),
+            results=_named(report.by_service()),
             overdue={service: sum(n.values()) for service, n in by_service(report.overdue).items()}
             if report.reminders_checked
             else None,
@@ -56,3 +56,13 @@ def by_service(results: Iterable[TicketResult]) -> dict[str, dict[RunOutcome, in
         outcomes = counts.setdefault(result.service or defaults.UNKNOWN_SERVICE, {})
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
     return counts
+
+
+def _named(counts: Mapping[str | None, Mapping[RunOutcome, int]]) -> dict[str, dict[RunOutcome, int]]:
+    """Counts by service as `by_service` names them (`unknown` for a ticket that names none)."""
+    named: dict[str, dict[RunOutcome, int]] = {}
+    for service, outcomes in counts.items():
+        into = named.setdefault(service or defaults.UNKNOWN_SERVICE, {})
+        for outcome, count in outcomes.items():
+            into[outcome] = into.get(outcome, 0) + count
+    return named

@@ -22,7 +22,7 @@ from verifier.services.apply import BUDGET_SPENT, RATE_LIMITED, STOPPED, Sender,
 from verifier.services.budget import Allowance, Budget
 from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
-from verifier.services.stream import slim
+from verifier.services.triaged import slim
 
 log = structlog.get_logger("verifier.run")
 
@@ -40,7 +40,7 @@ def remind(
     breach not reminded yet, the longest overdue first, within what is left of the write budget. A ticket this
     run has just written to (a reopened fix) is reminded next run, so that it gets one comment at a time."""
     report.reminders_checked = True
-    touched = {r.key for r in report.results if r.actions}
+    touched = report.touched()
     todo: list[tuple[datetime, Ticket, TicketResult]] = []
     try:
         for ticket in tracker.post_incident_tickets(options.label, now):

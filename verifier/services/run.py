@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -39,11 +40,14 @@ def run(
     options: RunOptions,
     now: datetime,
     stop: threading.Event | None = None,
+    sink: Callable[[TicketResult], None] | None = None,
 ) -> RunReport:
+    """`sink`: where each ticket's result goes once it is final (the report then keeps counts, not results)."""
     stop = stop or threading.Event()
     clock = time.monotonic()
     deadline = clock + options.run_deadline_seconds if options.run_deadline_seconds else math.inf
-    report = RunReport(started=now, dry_run=options.dry_run)
+    report = RunReport(started=now, dry_run=options.dry_run, sink=sink)
+    report.tally.keep_touched = options.overdue_reminders
     try:
         policy = policy_for(options, frozenset({tracker.account()}))
     except TrackerError as error:  # cannot even sign in: nothing to do but say so

@@ -3,6 +3,8 @@ and `push.py` pushes, and whose `exit_code` the CronJob reads."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +33,27 @@ class TicketResult:
     conditions: list[dict[str, object]] = field(default_factory=list)  # a config of several: each one's line, graph
 
 
+@dataclass
+class Tally:
+    """What the summary line, the exit code and the pushed metrics count of the results, kept instead of the
+    results themselves when they are streamed out (#26): counts by outcome and by service, writes, and the keys
+    written to (the overdue reminders leave those for the next run)."""
+
+    counts: dict[RunOutcome, int] = field(default_factory=dict)
+    by_service: dict[str | None, dict[RunOutcome, int]] = field(default_factory=dict)
+    writes: int = 0
+    touched: set[str] = field(default_factory=set)
+    keep_touched: bool = True  # only the overdue reminders read `touched`
+
+    def add(self, result: TicketResult) -> None:
+        self.counts[result.outcome] = self.counts.get(result.outcome, 0) + 1
+        outcomes = self.by_service.setdefault(result.service, {})
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+        self.writes += result.writes
+        if result.actions and self.keep_touched:
+            self.touched.add(result.key)
+
+
 #: Verdicts that needed an answer from the metrics backend: with none of them and some ERROR, the run failed.
 _JUDGED = frozenset({Outcome.VERIFIED, Outcome.FAILED, Outcome.INCONCLUSIVE})
 
@@ -39,7 +62,10 @@ _JUDGED = frozenset({Outcome.VERIFIED, Outcome.FAILED, Outcome.INCONCLUSIVE})
 class RunReport:
     started: datetime
     dry_run: bool
-    results: list[TicketResult] = field(default_factory=list)
+    results: list[TicketResult] = field(default_factory=list)  # every ticket's result, unless streamed (`sink`)
+    #: Where each ticket's result goes once it is final (the CLI prints it): `results` then stays empty and only
+    #: the `Tally` is kept, so memory does not grow with the number of tickets (#26).
+    sink: Callable[[TicketResult], None] | None = None
     overdue: list[TicketResult] = field(default_factory=list)  # open tickets past their SLA (reminders on)
     reminders_checked: bool = False  # whether the run listed the open tickets (then `overdue` is complete)
     errors: list[str] = field(default_factory=list)  # run-level failures (listing the tracker)
@@ -48,21 +74,47 @@ class RunReport:
     plan: backlog.Plan | None = None  # a dry run's first-run plan
     throttled: str = ""  # the tracker's rate limit that stopped the writing (the rest is left for the next run)
     duration_seconds: float = 0.0
+    tally: Tally = field(default_factory=Tally)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, result: TicketResult) -> None:
+        """A ticket's result, as soon as it is made (it may still change): kept unless results are streamed."""
+        if self.sink is None:
+            self.results.append(result)
+
+    def finish(self, result: TicketResult) -> None:
+        """A ticket's result is final (from any of the run's threads): streamed out and counted."""
+        if self.sink is not None:
+            with self._lock:
+                self.tally.add(result)
+                self.sink(result)
+
+    def _tally(self) -> Tally:
+        if self.sink is not None:
+            return self.tally
+        tally = Tally()
+        for result in self.results:
+            tally.add(result)
+        return tally
+
+    def touched(self) -> set[str]:
+        """The keys of the tickets this run wrote to (or, in a dry run, would)."""
+        return self._tally().touched
+
+    def by_service(self) -> dict[str | None, dict[RunOutcome, int]]:
+        return self._tally().by_service
 
     @property
     def writes(self) -> int:
-        return sum(r.writes for r in (*self.results, *self.overdue))
+        return self._tally().writes + sum(r.writes for r in self.overdue)
 
     def counts(self) -> dict[RunOutcome, int]:
-        counts: dict[RunOutcome, int] = {}
-        for result in self.results:
-            counts[result.outcome] = counts.get(result.outcome, 0) + 1
-        return dict(sorted(counts.items()))
+        return dict(sorted(self._tally().counts.items()))
 
     @property
     def complete(self) -> bool:
         """Whether the run handled every ticket: nothing stopped it and no ticket ended in ERROR."""
-        ticket_errors = any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue))
+        ticket_errors = self.counts().get(Outcome.ERROR) or _errors(self.overdue)
         return self.exit_code == ExitCode.OK and not ticket_errors
 
     @property
@@ -75,8 +127,13 @@ class RunReport:
             return ExitCode.THROTTLED
         if self.deadline_passed:
             return ExitCode.DEADLINE
-        ticket_errors = any(r.outcome == Outcome.ERROR for r in (*self.results, *self.overdue))
-        judged = any(r.outcome in _JUDGED for r in self.results)
+        counts = self.counts()
+        ticket_errors = counts.get(Outcome.ERROR) or _errors(self.overdue)
+        judged = any(counts.get(outcome) for outcome in _JUDGED)
         if self.errors or (ticket_errors and not judged):  # as a whole: the listing, or every measurement, failed
             return ExitCode.STOPPED_AFTER_WRITES if self.writes else ExitCode.FAILED
         return ExitCode.OK
+
+
+def _errors(results: Iterable[TicketResult]) -> bool:
+    return any(r.outcome == Outcome.ERROR for r in results)

@@ -1,6 +1,9 @@
 """The run's streaming middle: list and triage the tickets, measure each due one as it is listed (on the query
 pool), and write each verdict as it comes in (through the write phase, `write.py`), oldest due first within the
 write budget. No new measurement starts after the run's deadline or a stop; the verdicts ready are written.
+Memory stays flat in the number of tickets: at most `WINDOW` due tickets are held whole at once, the others are
+listed by key and due time and read back as room frees (`readback.py`), and each result goes out once it is final
+(`RunReport.sink`).
 """
 
 from __future__ import annotations
@@ -9,48 +12,40 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
-from verifier.domain.action_items import incident_service
 from verifier.domain.actions import MOST_WRITES
 from verifier.domain.durations import MAX_DURATION
 from verifier.domain.outcomes import NotJudged, Outcome
 from verifier.domain.planning import QueryPlan
 from verifier.domain.render import condition_line
-from verifier.domain.selection import body_refusal
 from verifier.domain.tickets import Ticket
-from verifier.domain.triage import AlreadyRecorded, Judged, Measure, Policy, Skip, Wait, triage
+from verifier.domain.triage import Policy
 from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.ports import Metrics, Tracker
 from verifier.services.budget import Budget
 from verifier.services.measure import measure
+from verifier.services.readback import Back, Listed, ReadBack
 from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
+from verifier.services.triaged import Arrivals, Due, as_listed, result_of, triage_listed
 from verifier.services.workers import Workers
-from verifier.services.write import Job, Phase, Writer, Written, write_all
+from verifier.services.write import Job, Phase, Writer, Written, needs_writes, write_all
 
 log = structlog.get_logger("verifier.run")
 
 _POLL_SECONDS = 0.25  # how often the run's thread looks at its deadline and for a stop while verdicts come in
+#: Due tickets a run holds whole at once (listed ticket, plan, verdict; a few KB each); beyond, the listing keeps
+#: key and due time and the ticket is read back as room frees (#26). A dry run holds all: its plan needs them.
+WINDOW = 1_000
 
-
-@dataclass(slots=True)
-class Due:
-    """A ticket that may need writes: judged already (invalid config, recorded result) or to be measured."""
-
-    ticket: Ticket
-    result: TicketResult
-    verdict: Verdict | None = None
-    plan: QueryPlan | None = None
-    already_written: bool = False
-    recheck: bool = False  # a later re-check (`recheck.py`): its verdict is written with its own marker
-    rank: int = -1  # its place in the write budget's order (oldest due first), once the listing is complete
+Inbox = queue.SimpleQueue[object]  # (Due, Verdict | None) from the query pool, a `Back`, or None (room freed)
 
 
 def stream(
@@ -68,10 +63,11 @@ def stream(
     """List and triage the tickets, measuring each due one as it is listed; then write each as its verdict comes
     in, in the budget's order (oldest due first, decided once the listing is complete). No new measurement
     starts after the deadline or a stop; the verdicts ready by then are written, the rest left for the next run."""
-    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]] = queue.SimpleQueue()
-    due: list[Due] = []
+    inbox: Inbox = queue.SimpleQueue()
+    due: list[Due | Listed] = []
     held: list[Due] = []  # measured once the listing is complete (the budget may bind)
-    measuring = 0
+    measuring = whole = 0
+    window = 2**62 if options.dry_run else WINDOW
     for ticket in _tickets(tracker, options, report):
         if stop.is_set():
             report.interrupted = True
@@ -80,29 +76,43 @@ def stream(
             report.deadline_passed = True
             log.error("run_deadline_passed", while_="listing")
             break
-        item = _triage(ticket, now=report.started, policy=policy, report=report)
-        if item is None:
+        item = triage_listed(ticket, now=report.started, policy=policy, report=report)
+        if not isinstance(item, Due):
             continue
+        if item.plan is None and not needs_writes(tracker, policy, options.labels, _job(item)):
+            _judged(item, _job(item).verdict)  # recorded already: final as listed (an idle run holds nothing)
+            report.finish(item.result)
+            continue
+        if whole >= window:  # held by key and due time alone, read back in the budget's order (#26)
+            due.append(as_listed(item, keep=report.sink is None))
+            continue
+        whole += 1
         due.append(item)
         if item.plan is not None:
             measuring += 1
             # While the budget covers every ticket listed so far at its most, measure as listed; once it may
             # bind, the rest wait for the listing's end and are measured oldest due first, the budget's order.
             if len(due) * MOST_WRITES <= options.max_writes:
-                queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+                queries.submit(partial(_measure_into, inbox, item, metrics, options, stop, deadline))
             else:
                 held.append(item)
-    due.sort(key=_due_order)
+    due.sort(key=_rank_order)
     for item in sorted(held, key=_due_order):
-        queries.submit(partial(_measure_into, verdicts, item, metrics, options, stop, deadline))
+        queries.submit(partial(_measure_into, inbox, item, metrics, options, stop, deadline))
     del held
     if options.dry_run:  # nothing is written: wait for the verdicts, then list what would be written in order
-        _collect(verdicts, measuring, stop, deadline, report, lambda item: None)
-        _record(report, due, write_all(tracker, _jobs(due), policy, options.labels, budget, **_dry(options, stop)))
-        return due
+        whole_due = [item for item in due if isinstance(item, Due)]  # all of them: a dry run holds every one
+        _collect(inbox, measuring, stop, deadline, report, lambda item: None)
+        _record(
+            report,
+            whole_due,
+            write_all(tracker, _jobs(whole_due), policy, options.labels, budget, **_dry(options, stop)),
+        )
+        return whole_due
     # From here each ticket is kept only until its writes are done: its ticket, plan and verdict are then dropped
-    # and its result alone stays (what the summary and `--json` print), so memory does not grow with the run.
-    results = {item.ticket.key: item.result for item in due}
+    # and its result goes out (`RunReport.finish`), so memory does not grow with the run.
+    results = {item.ticket.key: item.result for item in due if isinstance(item, Due)}
+    back = ReadBack(tracker, writes, inbox, window=window, held=whole)
     writer = Writer(
         tracker,
         policy,
@@ -111,29 +121,48 @@ def stream(
         ranks=len(due),
         workers=writes,
         stop=stop,
-        done=partial(_wrote, results),
+        done=partial(_wrote, results, report, back),
     )
+    back.follow(writer.ctx.halt, writer.ledger.waiting)
     unmeasured: dict[int, Due] = {}
-    for rank, item in enumerate(due):
-        item.rank = rank
-        if item.plan is not None:
-            unmeasured[rank] = item
-    ready = partial(_ready, writer, unmeasured, results)
-    for item in due:
-        if item.plan is None:
-            ready(item)
+    for rank, entry in enumerate(due):
+        if isinstance(entry, Listed):
+            back.add(rank, entry)
+            continue
+        entry.rank = rank
+        if entry.plan is not None:
+            unmeasured[rank] = entry
+    ready = partial(_ready, writer, unmeasured, results, report, back)
+    for entry in due:
+        if isinstance(entry, Due) and entry.plan is None:
+            ready(entry)
     due.clear()
-    _collect(verdicts, measuring, stop, deadline, report, ready)
+    submit = partial(_submit, queries, inbox, metrics, options, stop, deadline)
+    came = Arrivals(report, policy, writer, back, results, unmeasured, ready, submit)
+    _collect(inbox, measuring, stop, deadline, report, ready, back, came)
     for rank, item in unmeasured.items():  # the deadline or a stop came before its measurement
         _unjudged(report, item.result)
+        report.finish(item.result)
         results.pop(item.ticket.key, None)
         writer.skip(rank)
     unmeasured.clear()
+    for rank, listed in back.left():  # not read back: the deadline, a stop or the tracker's rate limit came first
+        result = result_of(listed)
+        _unjudged(report, result, throttled=writer.ctx.halt.is_set())
+        report.finish(result)
+        writer.skip(rank)
     _phase_into(report, writer.finish())
     return []
 
 
-def _ready(writer: Writer, unmeasured: dict[int, Due], results: dict[str, TicketResult], item: Due) -> None:
+def _ready(
+    writer: Writer,
+    unmeasured: dict[int, Due],
+    results: dict[str, TicketResult],
+    report: RunReport,
+    back: ReadBack,
+    item: Due,
+) -> None:
     """A due ticket's verdict is in (or it needed none): write it, and keep of it only its result."""
     if item.verdict is None:  # not measured: the deadline or a stop came first
         return
@@ -142,40 +171,56 @@ def _ready(writer: Writer, unmeasured: dict[int, Due], results: dict[str, Ticket
         _judged(item, item.verdict)
     if not writer.write(item.rank, _job(item)):
         results.pop(item.ticket.key, None)  # nothing to write: its result is complete
+        report.finish(item.result)
+        back.finished()
 
 
-def _wrote(results: dict[str, TicketResult], key: str, written: Written) -> None:
-    """Copy what the writes did into the ticket's result (from the tracker pool's threads)."""
+def _wrote(results: dict[str, TicketResult], report: RunReport, back: ReadBack, key: str, written: Written) -> None:
+    """Copy what the writes did into the ticket's result, which is then final (from the tracker pool's threads)."""
     result = results.pop(key, None)
     if result is not None:
         _written_into(result, written)
+        report.finish(result)
+    back.finished()
 
 
 def _collect(
-    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]],
+    inbox: Inbox,
     measuring: int,
     stop: threading.Event,
     deadline: float,
     report: RunReport,
     ready: Callable[[Due], None],
+    back: ReadBack | None = None,
+    came: Callable[[Back], int] | None = None,
 ) -> None:
-    """Hand each verdict to `ready` as it comes in, until every measurement is in, the deadline or a stop."""
-    while measuring:
+    """Hand each verdict to `ready` as it comes in, and read the listed tickets back as room frees, until every
+    measurement is in, the deadline or a stop."""
+    while measuring or (back is not None and back.busy):
         if stop.is_set():
             report.interrupted = True
             break
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        if back is not None:
+            back.feed()
         try:
-            item, verdict = verdicts.get(timeout=min(_POLL_SECONDS, left))
+            message = inbox.get(timeout=min(_POLL_SECONDS, left))
         except queue.Empty:
             continue
+        if message is None:  # room freed
+            continue
+        if isinstance(message, Back):
+            assert came is not None
+            measuring += came(message)
+            continue
+        measured, verdict = cast(tuple[Due, Verdict | None], message)
         measuring -= 1
         if verdict is not None:
-            _judged(item, verdict)
-        ready(item)
-    if measuring and not stop.is_set():
+            _judged(measured, verdict)
+        ready(measured)
+    if (measuring or (back is not None and back.busy)) and not stop.is_set():
         report.deadline_passed = True
         log.error("run_deadline_passed", unmeasured=measuring)
 
@@ -207,57 +252,20 @@ def listing_days(lookback_days: int) -> int:
     return lookback_days + MAX_DURATION.days
 
 
-def _triage(ticket: Ticket, now: datetime, policy: Policy, report: RunReport) -> Due | None:
-    service = incident_service(ticket.body) if body_refusal(ticket, policy.trusted) is None else None  # (#20)
-    result = TicketResult(ticket.key, ticket.url, Outcome.PENDING, "", service=service)
-    try:
-        decision = triage(ticket, now, policy)
-    except Exception as error:  # a bug must not take the other tickets down
-        log.exception("triage_crashed", ticket=ticket.key)
-        report.results.append(result)
-        result.outcome, result.reason = Outcome.ERROR, f"internal error: {error}"
-        return None
-    if isinstance(decision, Skip) and decision.outside:
-        log.debug("ticket", ticket=ticket.key, verdict=NotJudged.SKIPPED.value, reason=decision.reason)
-        return None
-    report.results.append(result)
-    if isinstance(decision, Skip):
-        result.outcome, result.reason = (
-            NotJudged.ELSEWHERE if decision.elsewhere else NotJudged.SKIPPED,
-            decision.reason,
-        )
-        if decision.ignored_authors:
-            result.reason += f" (ignored configs by untrusted {', '.join(decision.ignored_authors)})"
-            log.warning("untrusted_config_ignored", ticket=ticket.key, authors=list(decision.ignored_authors))
-        log.info("ticket", ticket=ticket.key, verdict=NotJudged.SKIPPED.value, reason=decision.reason)
-        return None
-    if isinstance(decision, Wait):
-        result.reason, result.due_at = decision.pending.reason, decision.pending.due_at
-        log.info("ticket", ticket=ticket.key, verdict=Outcome.PENDING.value, due_at=decision.pending.due_at.isoformat())
-        return None
-    if isinstance(decision, AlreadyRecorded):
-        marker, again = decision.recorded.marker, decision.recheck
-        result.outcome, result.reason = marker.verdict, "re-check already recorded" if again else "already recorded"
-        verdict = Verdict(marker.verdict, result.reason, recheck=again)
-        return Due(slim(ticket), result, verdict, already_written=True, recheck=again)
-    if isinstance(decision, Judged):
-        return Due(slim(ticket), result, decision.verdict)
-    assert isinstance(decision, Measure)
-    result.due_at, result.query = decision.plan.due_at, decision.plan.query
-    if decision.refused:
-        result.refused = list(decision.refused)
-        log.warning("untrusted_input_refused", ticket=ticket.key, refused=result.refused)
-    return Due(slim(ticket), result, plan=decision.plan, recheck=decision.recheck)
-
-
-def slim(ticket: Ticket) -> Ticket:
-    """What the write phase needs of a listed ticket (key, resolution, labels): it re-reads the rest before writing,
-    so thousands of due tickets do not keep their bodies and comments in memory."""
-    return replace(ticket, body="", comments=())
+def _submit(
+    queries: Workers,
+    inbox: Inbox,
+    metrics: Metrics,
+    options: RunOptions,
+    stop: threading.Event,
+    deadline: float,
+    item: Due,
+) -> None:
+    queries.submit(partial(_measure_into, inbox, item, metrics, options, stop, deadline))
 
 
 def _measure_into(
-    verdicts: queue.SimpleQueue[tuple[Due, Verdict | None]],
+    verdicts: Inbox,
     item: Due,
     metrics: Metrics,
     options: RunOptions,
@@ -292,6 +300,10 @@ def _measure_safely(key: str, plan: QueryPlan, metrics: Metrics, options: RunOpt
         query_seconds=round(time.monotonic() - started, 3),
     )
     return verdict
+
+
+def _rank_order(item: Due | Listed) -> tuple[int, datetime]:
+    return item.order if isinstance(item, Listed) else _due_order(item)
 
 
 def _due_order(item: Due) -> tuple[int, datetime]:
@@ -338,11 +350,15 @@ def _record(report: RunReport, due: Iterable[Due], phase: Phase) -> None:
         results[item.ticket.key] = item.result
     for key, written in phase.written.items():
         _written_into(results[key], written)
+    for item in due:
+        report.finish(item.result)
     _phase_into(report, phase)
 
 
-def _unjudged(report: RunReport, result: TicketResult) -> None:
+def _unjudged(report: RunReport, result: TicketResult, *, throttled: bool = False) -> None:
     cut = "the run was stopped first" if report.interrupted else "the run's deadline passed first"
+    if throttled and not report.interrupted:
+        cut = "the tracker's rate limit stopped the run first"
     result.outcome, result.reason = NotJudged.SKIPPED, f"not judged: {cut}"
 
 

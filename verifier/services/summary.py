@@ -1,12 +1,13 @@
-"""A run's report for people (a table on the terminal) and for machines (`--report FILE`, `--json`)."""
+"""A run's report for people (a table on the terminal) and for machines (`--summary-file FILE`, `--json`): whole
+(`as_text`, `as_json`), or streamed as the run goes (`Streamed`: the CLI's, so nothing per ticket is kept)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 
 from verifier.domain.backlog import KINDS, Plan
 from verifier.domain.outcomes import NotJudged
@@ -30,23 +31,6 @@ def as_json(report: RunReport, *, tickets: bool = True) -> dict[str, Any]:
     }
 
 
-def json_text(report: RunReport) -> Iterator[str]:
-    """`as_json(report)` as JSON text (indent 2), in pieces: the tickets one at a time, so that the dicts of
-    50,000 tickets are never held at once (#26)."""
-    mark = "\x00tickets\x00"
-    head = json.dumps({**as_json(report, tickets=False), "tickets": mark}, indent=2, default=_plain)
-    before, after = head.split(json.dumps(mark), 1)
-    yield before
-    if not report.results:
-        yield "[]"
-    for n, result in enumerate(report.results):
-        text = json.dumps(_result(result), indent=2, default=_plain)
-        yield ("[\n    " if n == 0 else ",\n    ") + text.replace("\n", "\n    ")
-    if report.results:
-        yield "\n  ]"
-    yield after
-
-
 def _plain(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -62,27 +46,95 @@ def _result(result: TicketResult) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()}
 
 
+class Streamed:
+    """The run's output as it goes (#26): each ticket's result once final (a line of the table on `text`, a
+    ticket of the JSON on `json_out` and on `file`, redacted with `redact`), then, at `close`, the rest of the
+    report. The JSON is `as_json`'s with the tickets first and in the order they were done."""
+
+    def __init__(
+        self,
+        started: datetime,
+        dry_run: bool,
+        *,
+        text: TextIO | None = None,
+        json_out: TextIO | None = None,
+        file: TextIO | None = None,
+        redact: Callable[[Any], Any] = lambda data: data,
+    ) -> None:
+        self._text, self._redact, self._dry_run = text, redact, dry_run
+        self._json = [out for out in (json_out, file) if out is not None]
+        self._file = file
+        self._width = 0
+        self._tickets = 0
+        head = json.dumps({"started": started.isoformat(), "dry_run": dry_run}, indent=2)
+        self._write_json(head[: -len("\n}")] + ',\n  "tickets": [')
+
+    def __call__(self, result: TicketResult) -> None:
+        """One ticket's final result (the run's `RunReport.sink`; called under the report's lock)."""
+        if self._text is not None:
+            self._width = max(self._width, len(result.key))
+            self._text.write("".join(line + "\n" for line in _lines(result, self._width, self._dry_run)))
+        if self._json:
+            fields = _result(result)
+            for out in self._json:
+                text = json.dumps(self._redact(fields) if out is self._file else fields, indent=2, default=_plain)
+                out.write(("\n    " if not self._tickets else ",\n    ") + text.replace("\n", "\n    "))
+        self._tickets += 1
+
+    def close(self, report: RunReport) -> None:
+        """The rest of the report: the open tickets overdue and the summary lines, or the JSON's other fields."""
+        if self._text is not None:
+            width = max((len(r.key) for r in report.overdue), default=self._width or 6)
+            lines = [
+                line for result in report.overdue for line in _lines(result, max(width, self._width), report.dry_run)
+            ]
+            self._text.write("".join(line + "\n" for line in [*lines, *_tail(report)]))
+        if self._json:
+            rest = as_json(report, tickets=False)
+            for name in ("started", "dry_run", "tickets"):
+                del rest[name]
+            for out in self._json:
+                data = self._redact(rest) if out is self._file else rest
+                end = "" if out is self._file else "\n"  # the file as `json.dump` writes it
+                out.write(("\n  ]," if self._tickets else "],") + json.dumps(data, indent=2, default=_plain)[1:] + end)
+
+    def _write_json(self, text: str) -> None:
+        for out in self._json:
+            out.write(self._redact(text) if out is self._file else text)
+
+
 def as_text(report: RunReport) -> str:
-    lines = []
     width = max((len(r.key) for r in (*report.results, *report.overdue)), default=6)
-    for result in (*report.results, *report.overdue):
-        detail = result.reason
-        if result.value is not None and result.threshold is not None:
-            detail = f"{result.value:.4g} vs threshold {result.threshold:.4g}; {detail}"
-        if result.actions:
-            verb = "would write" if report.dry_run else "wrote"
-            detail += f" [{verb}: {', '.join(result.actions)}]"
-        if result.deferred:
-            detail += f" [left for the next run: {result.deferred}]"
-        if result.refused:
-            detail += f" [refused: {'; '.join(result.refused)}]"
-        lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
-        for number, condition in enumerate(result.conditions, start=1):
-            graph = f" [graph: {condition['graph']}]" if condition.get("graph") else ""
-            lines.append(f"{'':<{width}}  {'':<12}  condition {number}: {condition['line']}{graph}")
+    lines = [line for result in (*report.results, *report.overdue) for line in _lines(result, width, report.dry_run)]
+    return "\n".join([*lines, *_tail(report)])
+
+
+def _lines(result: TicketResult, width: int, dry_run: bool) -> list[str]:
+    """A ticket's lines of the table: its result, then each of its conditions."""
+    lines = []
+    detail = result.reason
+    if result.value is not None and result.threshold is not None:
+        detail = f"{result.value:.4g} vs threshold {result.threshold:.4g}; {detail}"
+    if result.actions:
+        verb = "would write" if dry_run else "wrote"
+        detail += f" [{verb}: {', '.join(result.actions)}]"
+    if result.deferred:
+        detail += f" [left for the next run: {result.deferred}]"
+    if result.refused:
+        detail += f" [refused: {'; '.join(result.refused)}]"
+    lines.append(f"{result.key:<{width}}  {result.outcome:<12}  {detail}")
+    for number, condition in enumerate(result.conditions, start=1):
+        graph = f" [graph: {condition['graph']}]" if condition.get("graph") else ""
+        lines.append(f"{'':<{width}}  {'':<12}  condition {number}: {condition['line']}{graph}")
+    return lines
+
+
+def _tail(report: RunReport) -> list[str]:
+    """The table's last lines: the counts, the overdue tickets, errors, and what stopped the run."""
+    lines = []
     counts = ", ".join(f"{n} {_name(k)}" for k, n in report.counts().items()) or "no tickets"
     mode = " (dry run: nothing written)" if report.dry_run else ""
-    tickets, writes = _count(len(report.results), "ticket"), _count(report.writes, "write")
+    tickets, writes = _count(sum(report.counts().values()), "ticket"), _count(report.writes, "write")
     lines.append(f"{tickets}: {counts}; {writes} in {report.duration_seconds:.1f}s{mode}")
     if report.reminders_checked:
         reminded = sum(1 for r in report.overdue if "reminder" in r.actions and not r.deferred)
@@ -103,7 +155,7 @@ def as_text(report: RunReport) -> str:
         )
     if report.plan is not None:
         lines.extend(_plan_text(report.plan))
-    return "\n".join(lines)
+    return lines
 
 
 def _name(outcome: str) -> str:

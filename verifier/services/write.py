@@ -267,6 +267,13 @@ def write_all(
         workers.close()
 
 
+def needs_writes(tracker: Tracker, policy: Policy, labels: Labels, job: Job) -> bool:
+    """Whether the ticket as listed needs writes, as `Writer.write` first asks (no read): one whose result is
+    recorded already needs none, and the run need not hold it until the listing's end (#26)."""
+    ctx = Context(tracker, policy, labels, threading.Event(), threading.Event())
+    return bool(_decide(job, job.listed, ctx).actions)
+
+
 def _decide(job: Job, ticket: Ticket, ctx: Context, judged: str | None = None) -> Decision:
     if job.verdict.recheck:
         return decide_recheck(

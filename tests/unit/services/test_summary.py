@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
 from verifier.domain.backlog import Plan
 from verifier.services.run import RunReport, TicketResult
-from verifier.services.summary import as_json, as_text, json_text
+from verifier.services.summary import Streamed, as_json, as_text
 
 STARTED = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -245,12 +246,26 @@ def test_one_ticket_one_write_and_one_overdue_ticket_are_counted_in_the_singular
     ]
 
 
-def test_the_json_written_a_ticket_at_a_time_is_the_json_of_the_whole_report() -> None:
-    """`run --json` writes the tickets one at a time (#26): the same text as encoding the whole report at once."""
-    for results in ([], [result("A-1")], [result("A-1"), result("B-22", "FAILED", "grew", value=3.5, threshold=1.0)]):
+def test_the_output_streamed_a_ticket_at_a_time_is_that_of_the_whole_report() -> None:
+    """`run` prints each ticket once final and keeps none (#26): the same JSON as `as_json` (the tickets first),
+    the file's redacted, and the same table as `as_text`."""
+    for results in ([], [result("A-1")], [result("A-1"), result("B-2", "FAILED", "grew", value=3.5, threshold=1.0)]):
         report = RunReport(started=STARTED, dry_run=False, results=results, errors=["listing tickets stopped: x"])
         if results:
             results[-1].due_at = STARTED - timedelta(hours=2)
             results[-1].data = {"steps": 4, "events": ["a"]}
-        whole = json.dumps(as_json(report), indent=2, default=lambda v: v.isoformat())
-        assert "".join(json_text(report)) == whole
+        text, out, file = io.StringIO(), io.StringIO(), io.StringIO()
+        streamed = Streamed(
+            STARTED, False, json_out=out, file=file, redact=lambda d: json.loads(json.dumps(d).replace("grew", "***"))
+        )
+        table = Streamed(STARTED, False, text=text)
+        for one in results:
+            streamed(one)
+            table(one)
+        streamed.close(report)
+        table.close(report)
+        whole = json.loads(json.dumps(as_json(report), default=lambda v: v.isoformat()))
+        assert json.loads(out.getvalue()) == whole and out.getvalue().endswith("}\n")
+        assert list(json.loads(out.getvalue()))[:3] == ["started", "dry_run", "tickets"]
+        assert ("grew" in out.getvalue(), "grew" in file.getvalue()) == (len(results) == 2, False)
+        assert text.getvalue() == as_text(report) + "\n"
