@@ -57,6 +57,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 
 from verifier import defaults
+from verifier.adapters.watchdog import arm
 from verifier.ports import WRITE_GATE
 
 __all__ = [
@@ -241,9 +242,7 @@ class _DeadlineHeaders:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-        watchdog = threading.Timer(max(0.0, _attempt.started + seconds - time.monotonic()), stop)
-        watchdog.daemon = True
-        watchdog.start()
+        watchdog = arm(_attempt.started + seconds - time.monotonic(), stop)  # one thread keeps every deadline
         try:
             response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
         except Exception:
@@ -251,7 +250,7 @@ class _DeadlineHeaders:
                 raise TimeoutError(f"no answer's headers within {seconds:g}s") from None
             raise
         finally:
-            watchdog.cancel()
+            watchdog.disarm()
         if fired.is_set():  # http.client takes the end of the stream for the end of the headers
             response.close()
             raise TimeoutError(f"no answer's headers within {seconds:g}s")
@@ -391,7 +390,8 @@ class OriginBoundSession(requests.Session):
                 named = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or named
             merge: Callable[[Any, Any], Any] = merge_setting  # unannotated in the stubs
             settings: Any = {
-                "proxies": merge(dict(found), self.proxies),
+                # merge_setting's rule for two dicts, without its runtime Protocol checks (~25 us each, 3.11)
+                "proxies": {k: v for k, v in {**(self.proxies or {}), **found}.items() if v is not None},
                 "stream": merge(stream, self.stream),
                 "verify": merge(named, self.verify),
                 "cert": merge(cert, self.cert),
