@@ -23,12 +23,12 @@ from verifier.domain.binding import fingerprint_of
 from verifier.domain.selection import select_config
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
-from verifier.errors import TrackerThrottled
+from verifier.errors import TrackerError, TrackerThrottled
 from verifier.ports import BatchReads
 from verifier.services.workers import Workers
 from verifier.services.write import Budget, Job, Phase, Writer
 from verifier_sandbox.github import GitHubSandbox
-from verifier_sandbox.http import Exchange
+from verifier_sandbox.http import Exchange, Reply
 
 OTHER = "acme/web"
 CONFIG = '```yaml\n# action-item-verifier: v1\nmetric: "errors_total"\ncondition: "< 1"\ndelay: "6h"\n```\n'
@@ -101,6 +101,17 @@ def test_an_error_other_than_not_found_refuses_the_whole_batch(github: GitHubSan
     github.graphql.rate_limit(times=50)  # RATE_LIMITED until the retries give up: throttled, never "no issues"
     with pytest.raises(TrackerThrottled, match="GraphQL"):
         client.get_tickets(keys)
+
+
+def test_an_error_below_an_aliased_issue_refuses_the_whole_answer_not_just_that_issue(github: GitHubSandbox) -> None:
+    """NOT_FOUND nulls an aliased issue and leaves the others whole; one deeper in an issue (a connection of it)
+    would leave that issue half read: the whole answer is refused, never read as the issue without its comments."""
+    keys = filed(github, 2)
+    deeper = {"type": "NOT_FOUND", "message": "Could not resolve", "path": ["r0", "i1", "comments"]}
+    answer = {"data": {"r0": {"i0": None, "i1": None}}, "errors": [deeper]}
+    github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
+    with pytest.raises(TrackerError, match="GraphQL errors NOT_FOUND"):
+        tracker(github).get_tickets(keys)
 
 
 # -- the run's writer over the batched reads ---------------------------------------------------------------------
