@@ -219,8 +219,8 @@ class FeatureList(Protocol):
 
 @runtime_checkable
 class BatchReads(Protocol):
-    """A tracker that reads many tickets in one request (Jira: a search for `key in (…)`). Optional: the run
-    re-reads one ticket at a time from a tracker without it."""
+    """A tracker that reads many tickets in one request (Jira: a search for `key in (…)`; GitHub: one GraphQL query
+    naming each issue). Optional: the run re-reads one ticket at a time from a tracker without it."""
 
     #: The most keys one call may name.
     batch_size: int

@@ -221,6 +221,28 @@ def test_answers_read_whole_leave_the_connection_to_be_kept_alive() -> None:
         server.close()
 
 
+def test_the_deadlines_of_many_requests_start_no_thread_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait for headers is kept by one watchdog thread, not a timer thread started for each request (#26:
+    about 0.2 ms each, thousands of times a run, under the one interpreter lock)."""
+    server = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted(self: threading.Thread) -> None:
+        started.append(f"{type(self).__name__} {self.name}")
+        start(self)
+
+    session = guard(requests.Session(), GuardedAdapter())
+    try:
+        session.get(server.url, timeout=5)  # the watchdog, started once (or already running)
+        monkeypatch.setattr(threading.Thread, "start", counted)
+        assert [session.get(server.url, timeout=5).status_code for _ in range(40)] == [200] * 40
+        # Only the test server's threads (one a connection) start; no timer or watchdog thread per request.
+        assert [name for name in started if "process_request_thread" not in name] == []
+    finally:
+        server.close()
+
+
 @pytest.mark.parametrize("tracker", ["jira", "github"])
 def test_an_answer_over_a_cap_is_asked_for_once_not_retried(tracker: str) -> None:
     body = b'{"a":' + b"[" * 100 + b"]" * 100 + b"}"

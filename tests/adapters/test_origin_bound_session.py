@@ -151,6 +151,35 @@ def test_the_environments_proxy_and_its_exceptions_still_apply_read_once_per_ori
         server.http.shutdown()
 
 
+def test_the_netrc_files_credentials_still_apply_read_once_per_origin(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A netrc file's credentials for the host are sent (requests' rule), looked up once per origin (#26: requests
+    looks for the file on every request); a host it does not name gets none, and a request's own auth wins."""
+    named, unnamed = _Server(), _Server()
+    from verifier.adapters import http
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login robot password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    reads: list[str] = []
+    real = http.get_netrc_auth
+    monkeypatch.setattr(http, "get_netrc_auth", lambda url: reads.append(url) or real(url))
+    session = OriginBoundSession()
+    for n in range(3):
+        assert session.get(f"{named.url}/api/{n}", timeout=5).status_code == 200
+    assert [seen.get("Authorization") for seen in named.seen] == ["Basic cm9ib3Q6czNjcmV0"] * 3  # robot:s3cret
+    assert len(reads) == 1
+    session.get(f"{named.url}/own", auth=("alice", "pw"), timeout=5)
+    assert named.seen[-1]["Authorization"] == "Basic YWxpY2U6cHc="
+    netrc.write_text("machine example.org login robot password s3cret\n")
+    assert OriginBoundSession().get(f"{unnamed.url}/x", timeout=5).status_code == 200
+    assert "Authorization" not in unnamed.seen[0]
+    for server in (named, unnamed):
+        server.http.shutdown()
+
+
 def test_proxies_kept_apart_per_origin_a_requests_own_and_trust_env_off_decide_through_the_guarded_transport(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

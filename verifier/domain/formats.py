@@ -14,6 +14,7 @@ last one wins. Whatever the text, only `ConfigError` is raised.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -86,6 +87,20 @@ def find_config(text: str) -> VerificationConfig | None:
         raise ConfigError("text", f"must be text, not {type(text).__name__}")
     if len(text) > MAX_TEXT:
         raise ConfigError("text", f"is longer than {MAX_TEXT} characters")
+    return _parsed(text) if len(text) <= _MEMO_TEXT else _parse(text)
+
+
+#: A run reads each ticket's texts three times (listed, re-read before writing, read after): each text is parsed
+#: once (#26). The config is immutable; a ConfigError is not kept (raised again). At most 512 texts of 8 KB.
+_MEMO_TEXT = 8192
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> VerificationConfig | None:
+    return _parse(text)
+
+
+def _parse(text: str) -> VerificationConfig | None:
     text = unquoted(text.replace("\r\n", "\n"))  # GitHub returns a text written in its web editor with CRLF ends
     candidates = [*_blocks(text), *_sections(text)]
     if not candidates:

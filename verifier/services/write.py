@@ -97,6 +97,8 @@ class Writer:
         self._ready: deque[tuple[int, Job]] = deque()  # verdicts in, not re-read yet
         self._written: deque[Step] = deque()  # result comments sent, not checked for a duplicate yet
         self._lock = threading.Lock()
+        # Asked once: a runtime Protocol check costs ~25 us (3.11), and a run has a read round per ticket or two.
+        self._batch = tracker.batch_size if isinstance(tracker, BatchReads) else 1
 
     def write(self, rank: int, job: Job) -> bool:
         """Queue the ticket's writes; False when the listing shows it needs none (then nothing is recorded)."""
@@ -132,8 +134,7 @@ class Writer:
         and not re-read yet, as many as one read can name (one when the tracker reads one at a time), and read
         them at once: under load a read names many tickets, and when verdicts come in one by one a read serves
         the check after one ticket's writes and the read before the next one's (#26)."""
-        tracker = self.ctx.tracker
-        size = tracker.batch_size if isinstance(tracker, BatchReads) else 1
+        size = self._batch
         with self._lock:
             written = [self._written.popleft() for _ in range(min(size, len(self._written)))]
             ready = [self._ready.popleft() for _ in range(min(size - len(written), len(self._ready)))]

@@ -19,7 +19,7 @@ requests instead of 10,100, and well within the hourly quota). Writes stay on RE
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -34,12 +34,13 @@ from verifier.adapters.github.graphql_queries import (
     MORE_EVENTS,
     MORE_LABELS,
     PAGE,
+    read_issues,
 )
 from verifier.adapters.github.raw_issue import RawIssue
 from verifier.adapters.http import AnswerTooLarge
 from verifier.adapters.paging import PageGuard
 from verifier.domain.formats import essentials
-from verifier.errors import TrackerError
+from verifier.errors import TrackerError, TrackerThrottled
 
 __all__ = ["GraphQLErrors", "IssueReader", "graphql_failure"]
 
@@ -151,6 +152,52 @@ class IssueReader:
                 return None
             return self._whole(full_name, _at(answer, "repository", "issue"))
 
+    def many(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], RawIssue]:
+        """Issues by (repository, number), each whole as `issue` reads it, in one request (`read_issues`). One
+        GitHub has no issue of (a pull request, nothing), or whose nested pages fail, is left out: the caller reads
+        it alone, where its error is its own. An answer over the size cap is asked for again in smaller groups."""
+        wanted = list(dict.fromkeys(wanted))
+        if len(wanted) <= 1:
+            alone = {(full, number): self.issue(full, number) for full, number in wanted}
+            return {named: raw for named, raw in alone.items() if raw is not None}
+        numbers: dict[str, list[int]] = {}
+        for full_name, number in wanted:
+            numbers.setdefault(full_name, []).append(number)
+        variables: dict[str, Any] = {"comments": PAGE}
+        order: list[tuple[str, int]] = []
+        for j, (full_name, listed) in enumerate(numbers.items()):
+            variables[f"owner{j}"], variables[f"name{j}"] = full_name.split("/", 1)
+            for number in listed:
+                variables[f"n{len(order)}"] = number
+                order.append((full_name, number))
+        query = read_issues(tuple(len(listed) for listed in numbers.values()))
+        answer = self._call(partial_send(self._post, query, variables, missing=True), "read", None)
+        if isinstance(answer, AnswerTooLarge):
+            _log.warning("github.answer_too_large", action="read", ticket=None, issues=len(order))
+            step = max(1, len(order) // 5)
+            return {k: v for n in range(0, len(order), step) for k, v in self.many(order[n : n + step]).items()}
+        with _refused("read", None):
+            data = _data(answer)
+        found: dict[tuple[str, int], RawIssue] = {}
+        alias = {full_name: f"r{j}" for j, full_name in enumerate(numbers)}
+        for k, (full_name, number) in enumerate(order):
+            repository = data.get(alias[full_name])
+            node = repository.get(f"i{k}") if isinstance(repository, dict) else None
+            if node is None:  # NOT_FOUND (`partial_send`): read alone, as REST sees it
+                continue
+            try:
+                with _refused("read", f"{full_name}#{number}"):
+                    raw = self._whole(full_name, node if isinstance(node, dict) else {})
+                    if raw.number != number:
+                        raise _Unexpected(f"issue {number}")
+            except TrackerThrottled:
+                raise
+            except TrackerError as error:  # this issue alone: read alone, where the error is its own
+                _log.warning("github.batched_read_left_out", ticket=f"{full_name}#{number}", error=str(error))
+                continue
+            found[(full_name, number)] = raw
+        return found
+
     # -- one request, smaller when the answer is over the size cap -------------------------------------------
     def _shrinking(
         self, query: str, variables: dict[str, Any], action: str, ticket: str | None, *, issues: bool
@@ -248,8 +295,10 @@ class _NotFound(Exception):
     pass
 
 
-def partial_send(post: Post, query: str, variables: dict[str, Any]) -> Callable[[], Any]:
-    """One POST; the answer, or the AnswerTooLarge it was refused with (the caller asks again, smaller)."""
+def partial_send(post: Post, query: str, variables: dict[str, Any], *, missing: bool = False) -> Callable[[], Any]:
+    """One POST; the answer, or the AnswerTooLarge it was refused with (the caller asks again, smaller). `missing`:
+    an answer whose errors are all NOT_FOUND for an aliased repository or issue (`read_issues`: the path names
+    one, nothing deeper) is kept, those left null; any other error refuses the whole answer."""
 
     def send() -> Any:
         try:
@@ -261,10 +310,20 @@ def partial_send(post: Post, query: str, variables: dict[str, Any]) -> Callable[
             refused = GraphQLErrors([e if isinstance(e, dict) else {"message": str(e)} for e in errors], headers)
             if refused.not_found and query is GET_ISSUE:
                 raise _NotFound from refused
+            if missing and refused.not_found and all(_aliased(e) for e in refused.errors):
+                return answer
             raise refused
         return answer
 
     return send
+
+
+def _aliased(error: Mapping[str, Any]) -> bool:
+    """An error whose path is an aliased repository (`r0`) or an issue in it (`r0`, `i3`): what it nulls is all."""
+    path = error.get("path")
+    if not isinstance(path, list) or not 1 <= len(path) <= 2 or not all(isinstance(p, str) for p in path):
+        return False
+    return path[0][:1] == "r" and path[0][1:].isdigit() and all(p[:1] == "i" and p[1:].isdigit() for p in path[1:])
 
 
 def _comment(node: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,8 @@
   (`verifier.adapters.github.graphql`): 100 issues a request with their comments, labels and label events; who
   added a judgement label (`judgement_labels`: the verified and failed labels) is read from the `labeled` events
   with their `actor`. GraphQL lists no pull requests.
+- Re-reads before and after writing (`BatchReads`): many issues in one GraphQL request (`IssueReader.many`, as
+  many as a listing page holds, for the same points), each read as `get_ticket` reads it.
 - REST reads what GraphQL does not: an issue GraphQL does not know (a pull request, or nothing), and filing's
   searches, page by page with `PaginatedList.get_page`, so a page that failed is asked for again (an iterator that
   raised cannot be resumed). Plain issues carry no `pull_request` key, so `issue.pull_request` would cost one GET
@@ -13,7 +15,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -101,6 +103,23 @@ class GitHubReading(GitHubClient):
             return self._from_graphql(full_name, raw)
         # Not an issue to GraphQL: a pull request (REST reads it as one, and the run skips it), or nothing (404).
         return self._call(lambda: self._ticket(key, self._issue(key)), action="read", ticket=key)
+
+    #: `BatchReads`: as many issues as a listing page reads whole (GitHub's largest `first`), for the same points.
+    batch_size = PER_PAGE
+
+    def get_tickets(self, keys: Sequence[str]) -> dict[str, Ticket]:
+        """`BatchReads`: the issues named, each as `get_ticket` reads it, in one GraphQL request (`IssueReader.many`).
+        A key of another repository, or one GraphQL has no issue of (a pull request, nothing), is left out: the
+        caller reads it alone."""
+        wanted = []
+        for key in keys:
+            match = _KEY.match(key)
+            if match is not None and match["repo"] in self._connection.repositories:
+                wanted.append((match["repo"], int(match["number"])))
+        found = self._reader.many(wanted)
+        return {
+            f"{full_name}#{number}": self._from_graphql(full_name, raw) for (full_name, number), raw in found.items()
+        }
 
     def _each(self, listing: PaginatedList[Issue], *, action: str) -> Iterator[Issue]:
         """The listing's issues, one page requested at a time, with the library's errors translated; a listing
