@@ -75,10 +75,11 @@ def test_comments_past_the_first_page_that_cannot_be_read_refuse_the_issue_by_na
 # -- who added a judgement label, as REST reads it (a pull request, or a filed issue) -----------------------------
 def test_rest_reads_who_added_each_judgement_label_over_every_page_of_events(github: GitHubSandbox) -> None:
     number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    github.add_comment(REPO, number, "a comment that is no result marker", user="bob")
     github.edit_labels(REPO, number, add=["verification-failed"], actor="bob")
     github.edit_labels(REPO, number, add=["verified-by-otel"], actor="bob")
     github.edit_labels(REPO, number, remove=["verification-failed"], actor="bob")
-    for n in range(120):  # the last word on verified-by-otel sits on the second page of events
+    for n in range(220):  # the last word on verified-by-otel sits on the third page of events
         github.edit_labels(REPO, number, add=[f"noise-{n}"], actor="carol")
     github.edit_labels(REPO, number, remove=["verified-by-otel"], actor="carol")
     github.edit_labels(REPO, number, add=["verified-by-otel", "verification-failed"], actor="Mallory")
@@ -89,7 +90,7 @@ def test_rest_reads_who_added_each_judgement_label_over_every_page_of_events(git
     assert ticket.kind == "pull request"
     assert ticket.labelled_by == (("verified-by-otel", "mallory"), ("verification-failed", "mallory"))
     pages = [r.param("page") for r in github.requests if r.path.endswith("/events")]
-    assert pages == [None, "2"]  # from the first page on (PyGithub asks the first without a number)
+    assert pages == [None, "2", "3"]  # from the first page on (PyGithub asks the first without a number)
 
 
 def test_rest_reads_no_events_for_an_issue_without_judgement_labels_or_with_a_result_marker(

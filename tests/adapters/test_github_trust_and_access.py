@@ -210,3 +210,55 @@ def test_a_reopen_whose_labels_cannot_be_read_sends_no_update(github: GitHubSand
         tracker(github).reopen(f"{REPO}#{number}", ["verification-failed"])
     assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: HTTP 502: sandbox: injected failure"
     assert github.writes() == []  # the update replaces the label set: never sent without the labels it has now
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("API rate limit exceeded for user ID 1.", "primary rate limit"),
+        ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "secondary"),
+    ],
+)
+def test_doctor_takes_a_403_that_names_a_rate_limit_as_a_rate_limit_not_a_missing_permission(
+    github: GitHubSandbox, message: str, kind: str
+) -> None:
+    """GitHub's 403 for a rate limit need not carry Retry-After or a spent quota's headers; its message names it."""
+    github.add_repo(REPO)
+    github.add_token(PAT, github.login)
+    github.fine_grained[PAT] = {"metadata=read"}
+    listing = f"/repos/{REPO}/issues"
+    github.faults.inject(github.error(403, message), times=10, match=lambda r: r.path == listing)
+    with pytest.raises(TrackerThrottled) as caught:
+        tracker(github, token=PAT).access(datetime.now(UTC))
+    assert str(caught.value).startswith(f"GitHub list {REPO} issues failed: HTTP 403, {kind}")
+
+
+def test_edit_body_sends_the_new_body_and_nothing_else(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, title="t", body="old", labels=["postmortem"])
+    tracker(github).edit_body(f"{REPO}#{number}", "new body")
+    (write,) = github.writes()
+    assert (write.method, write.path, write.json()) == ("PATCH", f"/repos/{REPO}/issues/{number}", {"body": "new body"})
+    assert github.issue(REPO, number).body == "new body" and github.issue(REPO, number).labels == ["postmortem"]
+
+
+def test_a_sub_issue_whose_child_cannot_be_read_names_the_child_and_links_nothing(github: GitHubSandbox) -> None:
+    parent, child = github.add_issue(REPO, title="INC-1"), github.add_issue(REPO, title="item")
+    github.fail(times=10, status=502, match=lambda r: r.method == "GET")
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).add_sub_issue(f"{REPO}#{parent}", f"{REPO}#{child}")
+    assert str(caught.value) == f"{REPO}#{child}: GitHub read failed: HTTP 502: sandbox: injected failure"
+    assert github.writes() == []
+
+
+def test_a_sub_issue_linked_is_logged_with_the_child_and_the_parent(github: GitHubSandbox) -> None:
+    parent, child = github.add_issue(REPO, title="INC-1"), github.add_issue(REPO, title="item")
+    with capture_logs() as logs:
+        tracker(github).add_sub_issue(f"{REPO}#{parent}", f"{REPO}#{child}")
+    assert [e for e in logs if e["event"] == "github.sub_issue_added"] == [
+        {
+            "event": "github.sub_issue_added",
+            "ticket": f"{REPO}#{child}",
+            "parent": f"{REPO}#{parent}",
+            "log_level": "info",
+        }
+    ]

@@ -23,6 +23,8 @@ def test_the_line_names_every_kind_the_first_message_and_how_many_more() -> None
 
 def test_one_error_says_no_more_and_a_missing_type_or_message_is_named() -> None:
     assert str(GraphQLErrors([{"message": "bad"}], {})) == "GraphQL errors ERROR: bad"
+    two = GraphQLErrors([{"type": "A", "message": "first"}, {"type": "A", "message": "second"}], {})
+    assert str(two) == "GraphQL errors A: first (and 1 more)"
     assert str(GraphQLErrors([{"type": "NOT_FOUND"}], {})) == "GraphQL errors NOT_FOUND: no message"
     assert str(GraphQLErrors([], {})) == "GraphQL errors ERROR: no message"
 

@@ -29,6 +29,17 @@ def test_a_spent_quota_is_the_primary_limit_with_its_reset_in_utc() -> None:
     assert rate_limit(403, PRIMARY, {"x-ratelimit-reset": "soon"}) == rate_limit(403, PRIMARY, {})
 
 
+def test_the_reset_is_said_in_utc_whatever_the_machines_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        line = rate_limit(403, "Forbidden", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1700000000"})
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert line == "primary rate limit (the token's hourly request quota is spent, resets at 22:13:20 UTC)"
+
+
 def test_a_retry_after_or_a_429_is_the_secondary_limit() -> None:
     secondary = "secondary rate limit (too many requests or writes in a short time"
     assert rate_limit(403, "Forbidden", {"Retry-After": "30"}) == secondary + ", retry after 30s)"
@@ -106,19 +117,21 @@ def test_a_wait_up_to_max_wait_is_slept_and_logged_one_past_it_is_refused() -> N
     clock = Clock()
     paced = pacer(clock, [0.0], min_interval=5.0, max_wait=5.0)
     with capture_logs() as logs:
-        paced.acquire("acme/api#1")
-    assert clock.sleeps == [5.0] and clock.now == 5.0
-    assert logs == [{"event": "github.pacing", "wait_seconds": 5.0, "ticket": "acme/api#1", "log_level": "info"}]
-    clock.now = 5.0 - 1e-9
+        paced.acquire("acme/api#1")  # at 0.0 again: the whole interval, exactly max_wait
+        clock.now += 0.544
+        paced.acquire("acme/api#2")
+    assert clock.sleeps == pytest.approx([5.0, 4.456])
+    waits = [(e["event"], e["wait_seconds"], e["ticket"]) for e in logs]
+    assert waits == [("github.pacing", 5.0, "acme/api#1"), ("github.pacing", 4.46, "acme/api#2")]
     paced.min_interval = 5.5
     with pytest.raises(TrackerThrottled) as caught:
-        paced.acquire("acme/api#2")
+        paced.acquire("acme/api#3")
     assert str(caught.value) == (
-        "acme/api#2: GitHub write pacing: the next write is allowed in 6s. The run stops writing and the next run "
+        "acme/api#3: GitHub write pacing: the next write is allowed in 6s. The run stops writing and the next run "
         "carries on; if it recurs, lower VERIFIER_MAX_WRITES or run less often (other tools may share this "
         "token's quota)"
     )
-    assert caught.value.ticket == "acme/api#2" and clock.sleeps == [5.0]
+    assert caught.value.ticket == "acme/api#3" and len(clock.sleeps) == 2
 
 
 def test_a_write_is_counted_when_it_goes_after_its_wait() -> None:

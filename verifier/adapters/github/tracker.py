@@ -74,7 +74,9 @@ class GitHubTracker(GitHubSubIssues):
             try:
                 send("GET", f"/repos/{full_name}/issues", parameters={"per_page": 1})
             except GithubException as error:
-                if error.status not in (403, 404) or rate_limit(error.status, str(error.data), error.headers or {}):
+                # GitHub's message, not the body's repr: PyGithub's rate-limit tests match the message's words
+                message = str(error.data.get("message") or "") if isinstance(error.data, dict) else ""
+                if error.status not in (403, 404) or rate_limit(error.status, message, error.headers or {}):
                     raise
                 headers = {str(k).lower(): str(v) for k, v in (error.headers or {}).items()}
                 return headers.get("x-accepted-github-permissions") or "issues=read"
