@@ -428,3 +428,33 @@ def test_retries_back_off_by_the_configured_factor() -> None:
         assert m.label_names("up", T, T) == frozenset()
         assert time.monotonic() - started >= 0.6
     assert len(server.seen) == 3
+
+
+def test_the_catalogues_requests_carry_the_selector_and_the_window_and_its_errors_the_selector() -> None:
+    end = T.replace(hour=13)
+    window = {"start": ["1714564800.000"], "end": ["1714568400.000"]}
+    with scripted(Reply(body=success(["a"]))) as (server, m):
+        assert m.metric_names("{job='x'}", T, end) == {"a"}
+        assert m.label_values("Zone_A1", "{job='x'}", T, end) == {"a"}  # capitals and digits: a label name
+    assert [(s.path, s.query) for s in server.seen] == [
+        ("/api/v1/label/__name__/values", {"match[]": ["{job='x'}"], **window}),
+        ("/api/v1/label/Zone_A1/values", {"match[]": ["{job='x'}"], **window}),
+    ]
+    with scripted(Reply(body=success({"not": "a list"}))) as (_, m):
+        for call in (lambda: m.metric_names("sel", T, T), lambda: m.label_values("job", "sel", T, T)):
+            with pytest.raises(BackendUnavailable) as raised:
+                call()
+            assert str(raised.value) == "malformed response: data is not a list of names (query: sel)"
+    failing = {"status": "error", "errorType": "internal", "error": "down"}
+    with scripted(Reply(500, failing)) as (_, m):
+        for call, query in [
+            (lambda: m.label_values("job", "sel", T, T), "sel"),
+            (lambda: m.exemplars("lat", T, T), "lat"),
+            (lambda: m.features(), "features"),
+        ]:
+            with pytest.raises(BackendUnavailable) as raised:
+                call()
+            assert str(raised.value) == f"backend failed (HTTP 500 internal): down (query: {query})"
+    with scripted() as (_, m), pytest.raises(QueryRejected) as rejected:
+        m.label_values("a-b", "sel", T, T)
+    assert str(rejected.value) == "'a-b' is not a label name the values API takes (query: sel)"
