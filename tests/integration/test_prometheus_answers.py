@@ -443,7 +443,11 @@ def test_the_catalogues_requests_carry_the_selector_and_the_window_and_its_error
         ("/api/v1/label/Zone_A1/values", {"match[]": ["{job='x'}"], **window}),
     ]
     with scripted(Reply(body=success({"not": "a list"}))) as (_, m):
-        for call in (lambda: m.metric_names("sel", T, T), lambda: m.label_values("job", "sel", T, T)):
+        for call in (
+            lambda: m.metric_names("sel", T, T),
+            lambda: m.label_values("job", "sel", T, T),
+            lambda: m.label_names("sel", T, T),
+        ):
             with pytest.raises(BackendUnavailable) as raised:
                 call()
             assert str(raised.value) == "malformed response: data is not a list of names (query: sel)"
