@@ -6,6 +6,7 @@ real backend will not answer so on demand; test_prometheus_adapter.py holds the 
 from __future__ import annotations
 
 import base64
+import re
 import socket
 import threading
 import time
@@ -213,7 +214,8 @@ def test_a_certificate_the_bundle_does_not_trust_or_no_client_certificate_is_ref
     assert str(raised.value).startswith(f"{url}/api/v1/labels: SSLError: certificate verify failed")
     with tls_adapter(url, ca_bundle=str(ca.ca_bundle)) as m, pytest.raises(BackendUnavailable) as raised:
         m.ping()  # trusted, but no client certificate: the server ends the handshake
-    assert str(raised.value).startswith(f"{url} health check failed: ")
+    # One line naming the TLS alert (OpenSSL's wording: "sslv3 alert bad certificate" here), not "SSLError(SSLError(1,"
+    assert re.fullmatch(rf"{re.escape(url)} health check failed: SSLError: \w+ alert [a-z ]+", str(raised.value))
 
 
 # -- a backend that repeats the credentials back -------------------------------------------------------------------
@@ -428,3 +430,67 @@ def test_retries_back_off_by_the_configured_factor() -> None:
         assert m.label_names("up", T, T) == frozenset()
         assert time.monotonic() - started >= 0.6
     assert len(server.seen) == 3
+
+
+def test_the_catalogues_requests_carry_the_selector_and_the_window_and_its_errors_the_selector() -> None:
+    end = T.replace(hour=13)
+    window = {"start": ["1714564800.000"], "end": ["1714568400.000"]}
+    with scripted(Reply(body=success(["a"]))) as (server, m):
+        assert m.metric_names("{job='x'}", T, end) == {"a"}
+        assert m.label_values("Zone_A1", "{job='x'}", T, end) == {"a"}  # capitals and digits: a label name
+    assert [(s.path, s.query) for s in server.seen] == [
+        ("/api/v1/label/__name__/values", {"match[]": ["{job='x'}"], **window}),
+        ("/api/v1/label/Zone_A1/values", {"match[]": ["{job='x'}"], **window}),
+    ]
+    with scripted(Reply(body=success({"not": "a list"}))) as (_, m):
+        for call in (
+            lambda: m.metric_names("sel", T, T),
+            lambda: m.label_values("job", "sel", T, T),
+            lambda: m.label_names("sel", T, T),
+        ):
+            with pytest.raises(BackendUnavailable) as raised:
+                call()
+            assert str(raised.value) == "malformed response: data is not a list of names (query: sel)"
+    failing = {"status": "error", "errorType": "internal", "error": "down"}
+    with scripted(Reply(500, failing)) as (_, m):
+        for call, query in [
+            (lambda: m.label_values("job", "sel", T, T), "sel"),
+            (lambda: m.exemplars("lat", T, T), "lat"),
+            (lambda: m.features(), "features"),
+        ]:
+            with pytest.raises(BackendUnavailable) as raised:
+                call()
+            assert str(raised.value) == f"backend failed (HTTP 500 internal): down (query: {query})"
+    with scripted() as (_, m), pytest.raises(QueryRejected) as rejected:
+        m.label_values("a-b", "sel", T, T)
+    assert str(rejected.value) == "'a-b' is not a label name the values API takes (query: sel)"
+
+
+def test_each_query_call_names_its_query_in_its_errors() -> None:
+    start, end = T, T.replace(hour=13)
+    failing = {"status": "error", "errorType": "internal", "error": "down"}
+    with scripted(Reply(500, failing)) as (server, m):
+        for call in (lambda: m.range("rate(x[5m])", start, end, 60), lambda: m.metric_type("rate(x[5m])")):
+            with pytest.raises(BackendUnavailable) as raised:
+                call()
+            assert str(raised.value) == "backend failed (HTTP 500 internal): down (query: rate(x[5m]))"
+    malformed = success({"resultType": "weird", "result": []})
+    with scripted(Reply(body=malformed)) as (_, m):
+        for call in (lambda: m.instant("rate(x[5m])", start), lambda: m.range("rate(x[5m])", start, end, 60)):
+            with pytest.raises(BackendUnavailable) as raised:
+                call()
+            assert str(raised.value) == "malformed response: unknown resultType 'weird' (query: rate(x[5m]))"
+    with scripted() as (server, m), pytest.raises(QueryRejected) as rejected:
+        m.range("rate(x[5m])", end, start, 60)
+    assert rejected.value.query == "rate(x[5m])"
+    with scripted(Reply(body=success(["job"]))) as (server, m):
+        assert m.label_names("{job='x'}", start, end) == {"job"}
+    assert server.seen[0].query == {"match[]": ["{job='x'}"], "start": ["1714564800.000"], "end": ["1714568400.000"]}
+
+
+def test_a_four_character_secret_is_masked_too() -> None:
+    echo = {"status": "error", "errorType": "internal", "error": "org abcd denied"}
+    echoing = scripted(Reply(500, echo), headers={"X-Scope-OrgID": "abcd"})
+    with echoing as (_, m), pytest.raises(BackendUnavailable) as raised:
+        m.instant("up", T)
+    assert str(raised.value) == "backend failed (HTTP 500 internal): org ********** denied (query: up)"

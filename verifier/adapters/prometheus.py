@@ -276,7 +276,12 @@ def _transport_reason(exc: BaseException) -> str:
     if isinstance(exc, PrometheusApiClientException):
         return _snippet(str(exc))
     text = str(exc)
-    for pattern in (r"\[Errno -?\d+\] ([^'\")\]]+)", r"(certificate verify failed[^'\")\]]*)", r"(SSL[^'\")\]]*)"):
+    # OpenSSL's reason: "[SSL: SSLV3_ALERT_BAD_CERTIFICATE] sslv3 alert bad certificate (_ssl.c:2580)"
+    for pattern in (
+        r"\[Errno -?\d+\] ([^'\")\]]+)",
+        r"(certificate verify failed[^'\")\]]*)",
+        r"\[SSL: \w+\] ([^'\"()]+)",
+    ):
         if match := re.search(pattern, text):
             return f"{type(exc).__name__}: {match.group(1).strip()}"
     return type(exc).__name__

@@ -212,7 +212,18 @@ def test_only_alerting_rules_of_that_name_in_well_formed_groups_are_read() -> No
 
 @pytest.mark.parametrize(
     ("interval", "seconds"),
-    [(None, None), ("30s", None), (True, None), (0, None), (-5, None), (math.inf, None), (math.nan, None), (2, 2.0)],
+    [
+        (None, None),
+        ("30s", None),
+        (True, None),
+        (0, None),
+        (-5, None),
+        (math.inf, None),
+        (math.nan, None),
+        (2, 2.0),
+        (1, 1.0),
+        (0.5, 0.5),
+    ],
 )
 def test_a_group_interval_counts_only_as_a_positive_finite_number(interval: object, seconds: float | None) -> None:
     groups: list[object] = [{"name": "g", "interval": interval, "rules": [alerting()]}]
@@ -295,6 +306,7 @@ def test_exemplars_need_a_trace_id_with_a_value_and_a_negative_limit_keeps_none(
         {
             "exemplars": [
                 {"labels": {"trace.id": "dotted"}, "timestamp": 3},
+                {"labels": {"traceid": "half"}, "timestamp": 0.5},
                 {"labels": {"Trace_ID": ""}, "timestamp": 4},  # no value: not a trace
                 {"labels": {"trace_id": "untimed"}},  # no timestamp: the oldest
                 {"labels": None, "timestamp": 5},
@@ -303,7 +315,7 @@ def test_exemplars_need_a_trace_id_with_a_value_and_a_negative_limit_keeps_none(
         },
         {"exemplars": None},
     ]
-    assert parse_exemplars({"data": data}, 5) == ["dotted", "untimed"]
+    assert parse_exemplars({"data": data}, 5) == ["dotted", "half", "untimed"]
     assert parse_exemplars({"data": data}, 0) == []
     assert parse_exemplars({"data": data}, -1) == []
     with pytest.raises(BackendUnavailable) as failed:
