@@ -17,13 +17,16 @@ import hashlib
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
 import structlog
 
 from tests.adapters import test_jira_adapter as jr
 from tests.adapters.test_filing import action_items, created, jira_tracker, parsed
+from tests.tls import private_ca
 from verifier.adapters.jira.filing import seed_comment
 from verifier.domain.formats import find_config
 from verifier.domain.protocol import fingerprint_line
@@ -489,3 +492,17 @@ def test_the_listing_looks_back_at_least_one_day(jira_cloud: JiraSandbox) -> Non
     )
     with pytest.raises(ValueError, match=r"^lookback_days must be at least 1$"):
         tracker.jql("postmortem", 0)
+
+
+def test_the_cloud_id_check_trusts_the_ca_bundle_the_tracker_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`access` reads the site's tenant_info with the tracker's own TLS settings: a site behind a private CA is
+    checked, not reported unreadable."""
+    ca = private_ca(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # as many images set it
+    with JiraSandbox("cloud").use_tls(ca.server_context()) as site:
+        tracker = jira_tracker(site, cloud_id=site.cloud_id, api_gateway_url=site.url, ca_bundle=str(ca.ca_bundle))
+        found = tracker.access(datetime.now(UTC))
+    assert f"VERIFIER_JIRA_CLOUD_ID is {site.url}'s cloud id" in found.granted
+    assert found.warnings == () and found.missing == ()
