@@ -391,3 +391,12 @@ def test_a_config_written_the_same_second_as_the_re_check_leaves_it_recorded() -
     recheck = _recheck()
     same = Comment("30", ALICE, BLOCK, recheck.created)
     assert _decide(_ticket(_result(), recheck, same, labels=labelled)).actions == ()  # type: ignore[attr-defined]
+
+
+def test_a_re_check_waits_for_its_window_to_settle() -> None:
+    """Half an hour after the re-check's window ended, with an hour to settle, it is not due yet; an hour later it is."""
+    policy = replace(POLICY, settle=timedelta(hours=1))
+    early = triage(_ticket(_result()), RECHECK_END + timedelta(minutes=30), policy)
+    assert isinstance(early, AlreadyRecorded) and not early.recheck
+    due = triage(_ticket(_result()), RECHECK_END + timedelta(minutes=90), policy)
+    assert isinstance(due, Measure) and due.recheck
