@@ -400,3 +400,10 @@ def test_a_re_check_waits_for_its_window_to_settle() -> None:
     assert isinstance(early, AlreadyRecorded) and not early.recheck
     due = triage(_ticket(_result()), RECHECK_END + timedelta(minutes=90), policy)
     assert isinstance(due, Measure) and due.recheck
+
+
+def test_an_unsigned_re_check_before_the_signed_one_does_not_hide_it() -> None:
+    unsigned = replace(_recheck(), id="9", created=RECHECK_END)
+    ticket = _ticket(_result(key=KEY), unsigned, _recheck(key=KEY), reporter="alice")
+    found = triage(ticket, NOW, SIGNED)
+    assert isinstance(found, AlreadyRecorded) and found.recheck and found.recorded.comment.id == "11"
