@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from verifier.domain.filing_fields import EXCERPT, excerpt
+from datetime import UTC, datetime
+
+import pytest
+
+from verifier.domain.filing_fields import EXCERPT, excerpt, read_time
+from verifier.errors import ConfigError
 
 
 def test_an_excerpt_shows_a_number_only_while_its_text_is_cheap_to_make() -> None:
@@ -12,3 +17,16 @@ def test_an_excerpt_shows_a_number_only_while_its_text_is_cheap_to_make() -> Non
     assert excerpt(-(2**998)) == str(-(2**998))[:EXCERPT]
     assert excerpt([1, 2]) == "a list" and excerpt(None) == "None" and excerpt(1.5) == "1.5"
     assert excerpt("a\n  b", 3) == "a b"
+
+
+def test_a_time_ending_in_z_either_case_is_utc() -> None:
+    fired = datetime(2026, 11, 20, 9, 41, tzinfo=UTC)
+    assert read_time("2026-11-20T09:41:00Z", "triggered_at") == fired
+    assert read_time(" 2026-11-20T09:41:00z ", "triggered_at") == fired
+    assert read_time("2026-11-20T10:41:00+01:00", "triggered_at") == fired
+    with pytest.raises(ConfigError) as error:
+        read_time("2026-11-20T09:41:00", "triggered_at")
+    assert (error.value.field, error.value.reason) == (
+        "triggered_at",
+        "'2026-11-20T09:41:00' has no time zone; add Z or +00:00",
+    )
