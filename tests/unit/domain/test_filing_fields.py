@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from verifier.domain.filing_fields import EXCERPT, excerpt, read_time
+from verifier.domain.filing_fields import EXCERPT, MAX_DEPTH, excerpt, load_yaml, read_time
 from verifier.errors import ConfigError
 
 
@@ -30,3 +30,32 @@ def test_a_time_ending_in_z_either_case_is_utc() -> None:
         "triggered_at",
         "'2026-11-20T09:41:00' has no time zone; add Z or +00:00",
     )
+
+
+def _refusal(text: str) -> tuple[str, str]:
+    with pytest.raises(ConfigError) as error:
+        load_yaml(text)
+    return error.value.field, error.value.reason
+
+
+def test_an_alias_is_refused_naming_its_line() -> None:
+    assert _refusal("a: &x 1\nb: *x\n") == (
+        "text",
+        "the action-items file is not valid YAML: anchors and aliases (*name) are not allowed (line 2)",
+    )
+
+
+def _lists(value: object) -> int:
+    return 1 + max(map(_lists, value), default=0) if isinstance(value, list) else 0
+
+
+def test_nesting_is_read_to_exactly_the_limit_and_refused_one_level_past_it() -> None:
+    """The top mapping is one level: 31 lists inside it make 32."""
+    deepest = load_yaml("a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n")
+    assert _lists(deepest["a"]) == MAX_DEPTH - 1
+    past = "a:\n  b: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"
+    assert _refusal(past) == (
+        "text",
+        f"the action-items file is not valid YAML: nested deeper than {MAX_DEPTH} levels (line 2)",
+    )
+    assert load_yaml("a: [" + "[[]]," * 40 + "]\n") == {"a": [[[]]] * 40}  # side by side is not deeper
