@@ -59,3 +59,6 @@ def test_nesting_is_read_to_exactly_the_limit_and_refused_one_level_past_it() ->
         f"the action-items file is not valid YAML: nested deeper than {MAX_DEPTH} levels (line 2)",
     )
     assert load_yaml("a: [" + "[[]]," * 40 + "]\n") == {"a": [[[]]] * 40}  # side by side is not deeper
+    # ...and lists closed before do not make room for a deeper one after them.
+    after = "a: [" + "[]," * 40 + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "]\n"
+    assert _refusal(after)[1].endswith(f"nested deeper than {MAX_DEPTH} levels (line 1)")

@@ -23,7 +23,7 @@ from verifier.domain.protocol import (
     result_marker,
     result_signature,
 )
-from verifier.domain.recheck import decide_recheck, recheck_actions
+from verifier.domain.recheck import decide_recheck, recheck_actions, window_end
 from verifier.domain.render import render_recheck, render_result
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.triage import AlreadyRecorded, Measure, Policy, triage
@@ -407,3 +407,10 @@ def test_an_unsigned_re_check_before_the_signed_one_does_not_hide_it() -> None:
     ticket = _ticket(_result(key=KEY), unsigned, _recheck(key=KEY), reporter="alice")
     found = triage(ticket, NOW, SIGNED)
     assert isinstance(found, AlreadyRecorded) and found.recheck and found.recorded.comment.id == "11"
+
+
+def test_the_window_ends_after_the_delay_and_a_re_check_s_after_it_too() -> None:
+    plain = find_config(BLOCK.replace('recheck_after: "30d"\n', ""))
+    assert plain is not None and CONFIG is not None
+    assert window_end(plain, RESOLVED) == RESOLVED + timedelta(hours=48)
+    assert window_end(CONFIG, RESOLVED) == RESOLVED + timedelta(hours=48) + timedelta(days=30)
