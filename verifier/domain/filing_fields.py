@@ -169,7 +169,8 @@ def read_time(value: object, field: str) -> datetime:
     elif isinstance(value, str):
         text = _FRACTION.sub(r"\1", value.strip())
         try:
-            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+            # Python 3.11 reads a trailing "Z" itself; only the lowercase "z" RFC 3339 also allows needs rewriting.
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("z") else text)
         except ValueError:
             raise ConfigError(
                 field, f"'{excerpt(value)}' is not an RFC 3339 time such as 2026-11-20T09:41:00Z"

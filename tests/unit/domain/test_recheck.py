@@ -23,7 +23,7 @@ from verifier.domain.protocol import (
     result_marker,
     result_signature,
 )
-from verifier.domain.recheck import decide_recheck, recheck_actions
+from verifier.domain.recheck import decide_recheck, recheck_actions, window_end
 from verifier.domain.render import render_recheck, render_result
 from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.triage import AlreadyRecorded, Measure, Policy, triage
@@ -391,3 +391,26 @@ def test_a_config_written_the_same_second_as_the_re_check_leaves_it_recorded() -
     recheck = _recheck()
     same = Comment("30", ALICE, BLOCK, recheck.created)
     assert _decide(_ticket(_result(), recheck, same, labels=labelled)).actions == ()  # type: ignore[attr-defined]
+
+
+def test_a_re_check_waits_for_its_window_to_settle() -> None:
+    """Half an hour after the re-check's window ended, with an hour to settle, it is not due yet; an hour later it is."""
+    policy = replace(POLICY, settle=timedelta(hours=1))
+    early = triage(_ticket(_result()), RECHECK_END + timedelta(minutes=30), policy)
+    assert isinstance(early, AlreadyRecorded) and not early.recheck
+    due = triage(_ticket(_result()), RECHECK_END + timedelta(minutes=90), policy)
+    assert isinstance(due, Measure) and due.recheck
+
+
+def test_an_unsigned_re_check_before_the_signed_one_does_not_hide_it() -> None:
+    unsigned = replace(_recheck(), id="9", created=RECHECK_END)
+    ticket = _ticket(_result(key=KEY), unsigned, _recheck(key=KEY), reporter="alice")
+    found = triage(ticket, NOW, SIGNED)
+    assert isinstance(found, AlreadyRecorded) and found.recheck and found.recorded.comment.id == "11"
+
+
+def test_the_window_ends_after_the_delay_and_a_re_check_s_after_it_too() -> None:
+    plain = find_config(BLOCK.replace('recheck_after: "30d"\n', ""))
+    assert plain is not None and CONFIG is not None
+    assert window_end(plain, RESOLVED) == RESOLVED + timedelta(hours=48)
+    assert window_end(CONFIG, RESOLVED) == RESOLVED + timedelta(hours=48) + timedelta(days=30)

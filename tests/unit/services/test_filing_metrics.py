@@ -49,3 +49,31 @@ def test_each_condition_is_resolved_on_its_own_and_the_config_keeps_its_source()
     got = resolved_config("A-1", whole, FakeMetrics(), notes)
     assert got == whole.config and got.parts == CONFIG.parts and got.source == "block"
     assert [part.metric for part in got.parts] == ["up", "x_total"] and notes == []
+
+
+class _EmptyCatalog(FakeMetrics):
+    """A backend that lists its metric names (`MetricCatalog`), and has none of the config's."""
+
+    def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
+        return frozenset()
+
+    def metric_type(self, name: str) -> str | None:
+        return None
+
+    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def metric_unit(self, name: str) -> str | None:
+        return None
+
+
+def test_a_condition_whose_metric_does_not_resolve_is_filed_as_written_and_noted_by_item() -> None:
+    whole, notes = planned(), []
+    got = resolved_config("A-1", whole, _EmptyCatalog(), notes)
+    assert got == whole.config and got.source == "block"
+    assert len(notes) == 2, notes
+    assert all(note.startswith("A-1: its metric's type and unit were not resolved: ") for note in notes), notes
+    assert notes[0].endswith("tried up, up_total") and notes[1].endswith("tried x_total"), notes
