@@ -506,3 +506,20 @@ def test_the_cloud_id_check_trusts_the_ca_bundle_the_tracker_was_given(
         found = tracker.access(datetime.now(UTC))
     assert f"VERIFIER_JIRA_CLOUD_ID is {site.url}'s cloud id" in found.granted
     assert found.warnings == () and found.missing == ()
+
+
+def test_a_comment_with_labels_that_fails_names_the_ticket_and_is_sent_once(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    _failing(jira, f"/issue/{key}", "PUT")
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira).comment(key, "a result", ["verified"])
+    assert caught.value.ticket == key
+    assert str(caught.value) == f"{key}: Jira comment and label failed: {INJECTED}"  # a PUT that adds a comment
+    assert len(jira.writes()) == 1
+
+
+def test_a_signed_in_user_without_an_id_is_refused(jira_cloud: JiraSandbox) -> None:
+    jira_cloud.faults.inject(Reply.json(200, {"active": True}), match=lambda r: r.path.endswith("/myself"))
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira_cloud).account()
+    assert str(caught.value) == "Jira's /myself answer carries no account id or user name"
