@@ -106,6 +106,7 @@ def test_alert_rules_of_a_failing_backend_is_an_error_naming_the_rules_asked_for
         ),
         (Reply(400, {"status": "error"}), QueryRejected, "backend rejected the query (HTTP 400): Bad Request"),
         (Reply(503, {}), BackendUnavailable, "backend failed (HTTP 503): Service Unavailable"),
+        (Reply(599, {}), BackendUnavailable, "backend failed (HTTP 599): no error text"),  # no reason phrase
         (
             Reply(200, {"status": "error", "errorType": "bad_data", "error": "parse error"}),
             QueryRejected,
