@@ -1,12 +1,15 @@
-"""`services.apply.write_safely`: one ticket's writes outside the write phase (the reminders'), with its handling."""
+"""`services.apply`: `write_safely` (the reminders' writes, with the write phase's handling) and the duplicate check."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
-from verifier.services.apply import RATE_LIMITED, STOPPED, Sender, Written, write_safely
+from tests.unit.domain.test_recheck import FAILED, KEY, POLICY, SIGNED, _recheck, _result, _ticket
+from verifier.services.apply import RATE_LIMITED, STOPPED, Sender, Written, _later_results, write_safely
 from verifier.services.budget import Allowance, Budget
 
 
@@ -49,3 +52,18 @@ def test_the_writes_get_the_tickets_record_and_what_is_not_used_goes_back() -> N
         "",
     )
     assert budget.left == 4
+
+
+def test_of_two_re_checks_written_at_once_the_later_is_the_one_to_delete() -> None:
+    """Two runs at once may both write the re-check: the oldest stays. With a signing key, a re-check without the
+    key's signature is not the tool's and is neither kept nor deleted."""
+    first = _recheck(key=KEY)
+    second = replace(_recheck(key=KEY), id="12", created=first.created + timedelta(minutes=1))
+    ticket = _ticket(_result(key=KEY), first, second, reporter="alice")
+    assert _later_results(ticket, "12", SIGNED, FAILED, None) == ["12"]
+    assert _later_results(ticket, "11", SIGNED, FAILED, None) == []
+    assert _later_results(ticket, "", SIGNED, FAILED, None) == ["12"]
+    unsigned = replace(_recheck(), id="9", created=first.created - timedelta(minutes=1))
+    with_unsigned = _ticket(_result(key=KEY), unsigned, first, second, reporter="alice")
+    assert _later_results(with_unsigned, "", SIGNED, FAILED, None) == ["12"]
+    assert _later_results(with_unsigned, "", POLICY, FAILED, None) == ["11", "12"]  # no key: all three are ours
