@@ -15,6 +15,7 @@ from tests.unit.fakes import FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
 from tests.unit.run_tickets import BLOCK, NOW, QUERY, done
 from verifier.domain.measurement import Measurement
+from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan
 from verifier.domain.tickets import Ticket
 from verifier.domain.verdicts import Verdict
@@ -158,7 +159,10 @@ def test_a_throttled_read_back_stops_reading_and_writing_and_names_the_rate_limi
     assert sorted(r.key for r in out) == [f"T{n}" for n in range(6)]  # every ticket's result out once
     not_judged = [r for r in out if r.reason == "not judged: the tracker's rate limit stopped the run first"]
     errors = [r for r in out if r.reason == "throttled: HTTP 429: retry after 600 s"]
-    assert len(errors) == 1 and len(not_judged) >= 1, out
+    # Each ticket of the batched read the rate limit refused is named by it: how many were asked together depends on
+    # the threads' timing (one under an idle machine, three under mutmut's), never a ticket outside such a read.
+    assert errors and len(not_judged) >= 1, out
+    assert len(errors) + len(not_judged) + sum(r.outcome is Outcome.VERIFIED for r in out) == 6, out
 
 
 def test_when_the_budget_binds_the_oldest_due_ticket_gets_it_though_it_was_listed_last(
