@@ -10,7 +10,8 @@ killed half-way never loses a reopen and never writes a comment twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from verifier import defaults
@@ -166,7 +167,23 @@ def missing_writes(
     actions = actions_for(
         verdict, ticket, flavour, labels, already_written=written, labels_with=labels_with, signing_key=signing_key
     )
-    return Decision(tuple(actions), config_since=choice.created if choice else None)
+    return Decision(spare_noted(actions, ticket, own), config_since=choice.created if choice else None)
+
+
+def spare_noted(actions: Sequence[Action], ticket: Ticket, own: frozenset[str]) -> tuple[Action, ...]:
+    """The actions, with no second note that the reopen is impossible when the tool's note is on this resolution
+    already: a run stopped between the note and its label (which is what `actions_for` reads) wrote it once."""
+    if ticket.resolved_at is None:
+        return tuple(actions)
+    resolved = ticket.resolved_at.replace(microsecond=0)
+    noted = any(
+        c.author in own
+        and not c.edited
+        and c.created.replace(microsecond=0) >= resolved
+        and " ".join(c.body.split()) == REOPEN_FAILED_NOTE
+        for c in ticket.comments
+    )
+    return tuple(replace(a, note_if_impossible=False) if noted and isinstance(a, Reopen) else a for a in actions)
 
 
 def judged_elsewise(judged: str | None, choice: Choice | None) -> str | None:

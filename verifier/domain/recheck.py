@@ -21,7 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, combined, judged_elsewise
+from verifier.domain.actions import (
+    AddLabel,
+    Decision,
+    Labels,
+    Reopen,
+    WriteComment,
+    combined,
+    judged_elsewise,
+    spare_noted,
+)
 from verifier.domain.binding import fingerprint_of
 from verifier.domain.config import VerificationConfig
 from verifier.domain.outcomes import Outcome
@@ -152,7 +161,7 @@ def decide_recheck(
         labels_with=labels_with,
         signing_key=signing_key,
     )
-    return Decision(tuple(actions), config_since=choice.created if choice else None)
+    return Decision(spare_noted(actions, ticket, own), config_since=choice.created if choice else None)
 
 
 def recheck_actions(

@@ -9,7 +9,7 @@ from datetime import timedelta
 from tests.unit.fakes import BOT
 from tests.unit.run_tickets import BLOCK, NOW, done
 from verifier.domain.action_items import bound_facts
-from verifier.domain.actions import AddLabel, Decision, Labels, Reopen, WriteComment, missing_writes
+from verifier.domain.actions import REOPEN_FAILED_NOTE, AddLabel, Decision, Labels, Reopen, WriteComment, missing_writes
 from verifier.domain.config import canonical, render_config
 from verifier.domain.formats import find_config
 from verifier.domain.protocol import bound_config_signature, result_marker, result_signature
@@ -84,3 +84,34 @@ def test_with_a_signing_key_an_unsigned_config_under_the_tools_name_does_not_mak
     decision = _decide(HELD, ticket, signing_key=KEY)
     assert decision.actions == (AddLabel(LABELS.verified),)
     assert decision.config_since is None  # the judged config is the signed body
+
+
+def test_a_run_stopped_between_the_impossible_reopens_note_and_its_label_does_not_note_twice() -> None:
+    """The note goes before the reopen-failed label; a run killed between the two (SIGKILL, a lost node) left the note
+    without the label, and the next run, reading only the label, wrote the note again (tests/e2e/test_faults.py's
+    SIGKILL test, when the kill fell there). The tool's own note on this resolution counts; anyone else's, an edited
+    one, or one from before this resolution does not."""
+    failed = Verdict(Outcome.FAILED, "the condition broke")
+    ticket = done("A-1")
+    assert ticket.resolved_at is not None
+    result = Comment(
+        "7",
+        BOT,
+        result_marker(Outcome.FAILED, ticket.resolved_at, early=False),
+        ticket.resolved_at + timedelta(hours=1),
+    )
+    after = ticket.resolved_at + timedelta(hours=1, seconds=1)
+    labelled = frozenset({LABELS.failed})
+
+    def reopen(*notes: Comment) -> Decision:
+        return _decide(failed, done("A-1", comments=(result, *notes), labels=labelled))
+
+    assert reopen(Comment("8", BOT, REOPEN_FAILED_NOTE, after)).actions == (Reopen(note_if_impossible=False),)
+    rewrapped = REOPEN_FAILED_NOTE.replace(": ", ":\n")  # a tracker that gives the text back re-wrapped
+    assert reopen(Comment("8", BOT, rewrapped, after)).actions == (Reopen(note_if_impossible=False),)
+    assert reopen(Comment("8", "mallory", REOPEN_FAILED_NOTE, after)).actions == (Reopen(note_if_impossible=True),)
+    edited = Comment("8", BOT, REOPEN_FAILED_NOTE, after, updated=after + timedelta(minutes=1))
+    assert reopen(edited).actions == (Reopen(note_if_impossible=True),)
+    before = Comment("8", BOT, REOPEN_FAILED_NOTE, ticket.resolved_at - timedelta(days=1))
+    assert reopen(before).actions == (Reopen(note_if_impossible=True),)
+    assert reopen().actions == (Reopen(note_if_impossible=True),)
