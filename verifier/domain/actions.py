@@ -173,13 +173,11 @@ def missing_writes(
 def spare_noted(actions: Sequence[Action], ticket: Ticket, own: frozenset[str]) -> tuple[Action, ...]:
     """The actions, with no second note that the reopen is impossible when the tool's note is on this resolution
     already: a run stopped between the note and its label (which is what `actions_for` reads) wrote it once."""
-    if ticket.resolved_at is None:
-        return tuple(actions)
-    resolved = ticket.resolved_at.replace(microsecond=0)
-    noted = any(
+    resolved = ticket.resolved_at
+    noted = resolved is not None and any(
         c.author in own
         and not c.edited
-        and c.created.replace(microsecond=0) >= resolved
+        and c.created.replace(microsecond=0) >= resolved.replace(microsecond=0)
         and " ".join(c.body.split()) == REOPEN_FAILED_NOTE
         for c in ticket.comments
     )

@@ -115,3 +115,10 @@ def test_a_run_stopped_between_the_impossible_reopens_note_and_its_label_does_no
     before = Comment("8", BOT, REOPEN_FAILED_NOTE, ticket.resolved_at - timedelta(days=1))
     assert reopen(before).actions == (Reopen(note_if_impossible=True),)
     assert reopen().actions == (Reopen(note_if_impossible=True),)
+    same_second = Comment("8", BOT, REOPEN_FAILED_NOTE, ticket.resolved_at.replace(microsecond=0))
+    assert reopen(same_second).actions == (Reopen(note_if_impossible=False),)
+
+
+def test_a_ticket_open_when_listed_and_now_needs_no_writes_and_no_note_is_looked_for() -> None:
+    failed = Verdict(Outcome.FAILED, "the condition broke")
+    assert _decide(failed, done("A-1", resolved_at=None, status="In Progress")).actions == ()
