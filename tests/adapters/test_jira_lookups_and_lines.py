@@ -22,12 +22,15 @@ from typing import Any
 
 import certifi
 import pytest
+import requests
 import structlog
 
 from tests.adapters import test_jira_adapter as jr
 from tests.adapters.test_filing import action_items, created, jira_tracker, parsed
 from tests.tls import private_ca
+from verifier.adapters.jira import JiraTracker
 from verifier.adapters.jira.filing import seed_comment
+from verifier.adapters.retry import RetryPolicy
 from verifier.domain.formats import find_config
 from verifier.domain.protocol import fingerprint_line
 from verifier.errors import TrackerError
@@ -350,6 +353,92 @@ def test_the_report_listing_logs_its_search(jira_cloud: JiraSandbox) -> None:
     with structlog.testing.capture_logs() as logs:
         assert [t.key for t in tracker.post_incident_tickets(jr.LABEL, since)] == [key]
     assert _events(logs, "jira.search") == [{"jql": tracker.report_jql(jr.LABEL, since)}]
+
+
+def test_a_search_that_fails_names_what_it_was_doing(jira: JiraSandbox) -> None:
+    jira.add_issue(labels=[jr.LABEL])
+    _failing(jira, "/search/jql" if jira.cloud else "/search")
+
+    with pytest.raises(TrackerError) as caught:
+        list(jr.tracker(jira).resolved_tickets(jr.LABEL, 7))
+
+    assert caught.value.ticket is None
+    assert str(caught.value) == f"Jira search failed: {INJECTED} (after 4 attempts)"
+
+
+def test_a_cloud_search_page_without_a_token_is_the_last_and_one_without_issues_lists_none(
+    jira_cloud: JiraSandbox,
+) -> None:
+    """Jira Cloud leaves `nextPageToken` out on the last page (`isLast` may be missing too), a page that says
+    `isLast` is the last whatever token it carries, and a page may carry no `issues`: the listing ends there,
+    empty, after one request."""
+    jira_cloud.add_issue(labels=[jr.LABEL])
+    tracker = jr.tracker(jira_cloud)
+    for answer in ({"issues": []}, {"isLast": True}, {"issues": [], "isLast": True, "nextPageToken": "more"}):
+        jira_cloud.clear_requests()
+        jira_cloud.faults.inject(Reply.json(200, answer), match=lambda r: r.path.endswith("/search/jql"))
+
+        assert list(tracker.resolved_tickets(jr.LABEL, 7)) == []
+        assert len([r for r in jira_cloud.requests if r.path.endswith("/search/jql")]) == 1
+
+
+def test_a_cloud_search_whose_token_leads_back_stops_at_the_cycle(jira_cloud: JiraSandbox) -> None:
+    """Empty pages whose `nextPageToken` comes round again: stopped at the second page, naming the cycle, well
+    before the page cap."""
+    jira_cloud.faults.inject(
+        Reply.json(200, {"issues": [], "isLast": False, "nextPageToken": "round"}),
+        times=10,
+        match=lambda r: r.path.endswith("/search/jql"),
+    )
+    tracker = JiraTracker(jr.connect(jira_cloud), retry=RetryPolicy(sleep=lambda _: None), max_pages=5)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker.resolved_tickets(jr.LABEL, 7))
+
+    assert str(caught.value) == (
+        f"Jira search ({tracker.jql(jr.LABEL, 7)}): page 2 leads back to an earlier page token; stopped (a cycle)"
+    )
+    assert [r.param("nextPageToken") for r in jira_cloud.requests if r.path.endswith("/search/jql")] == [None, "round"]
+
+
+def _as_served(server: JiraSandbox, key: str) -> dict[str, Any]:
+    """The issue as the sandbox serves it (for a search page answered by hand)."""
+    auth = (server.email, server.api_token) if server.cloud else None
+    headers = {} if server.cloud else {"Authorization": f"Bearer {server.pat}"}
+    answer = requests.get(f"{server.url}/rest/api/2/issue/{key}", auth=auth, headers=headers, timeout=10)
+    issue: dict[str, Any] = answer.json()
+    return issue
+
+
+def test_a_cloud_search_page_served_again_under_a_new_token_stops_the_listing(jira_cloud: JiraSandbox) -> None:
+    key = jira_cloud.add_issue(labels=[jr.LABEL])
+    issue = _as_served(jira_cloud, key)
+    for token in ("one", "two", "three"):
+        jira_cloud.faults.inject(
+            Reply.json(200, {"issues": [issue], "isLast": False, "nextPageToken": token}),
+            match=lambda r: r.path.endswith("/search/jql"),
+        )
+    tracker = jr.tracker(jira_cloud)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker.resolved_tickets(jr.LABEL, 7))
+
+    assert str(caught.value) == (
+        f"Jira search ({tracker.jql(jr.LABEL, 7)}): page 2 repeats an earlier page; stopped (the listing does not "
+        "advance)"
+    )
+
+
+def test_a_cloud_search_whose_last_page_carries_an_earlier_token_ends_there(jira_cloud: JiraSandbox) -> None:
+    """Only a token that would be followed can lead back: the last page's is never asked for."""
+    for answer in (
+        {"issues": [], "isLast": False, "nextPageToken": "a"},
+        {"issues": [], "isLast": True, "nextPageToken": "a"},
+    ):
+        jira_cloud.faults.inject(Reply.json(200, answer), match=lambda r: r.path.endswith("/search/jql"))
+
+    assert list(jr.tracker(jira_cloud).resolved_tickets(jr.LABEL, 7)) == []
+    assert [r.param("nextPageToken") for r in jira_cloud.requests if r.path.endswith("/search/jql")] == [None, "a"]
 
 
 def test_data_center_batched_reads_ask_for_no_reconciliation(jira_dc: JiraSandbox) -> None:
