@@ -441,6 +441,46 @@ def test_a_cloud_search_whose_last_page_carries_an_earlier_token_ends_there(jira
     assert [r.param("nextPageToken") for r in jira_cloud.requests if r.path.endswith("/search/jql")] == [None, "a"]
 
 
+def test_a_data_center_search_page_without_issues_or_total_ends_the_listing(jira_dc: JiraSandbox) -> None:
+    """A page without `issues` lists none; a page without `total` is the last: one request each."""
+    key = jira_dc.add_issue(labels=[jr.LABEL])
+    issue = _as_served(jira_dc, key)
+    tracker = jr.tracker(jira_dc)
+    for answer, listed in (({"startAt": 0, "maxResults": 50}, []), ({"startAt": 0, "issues": [issue]}, [key])):
+        jira_dc.clear_requests()
+        jira_dc.faults.inject(Reply.json(200, answer), match=lambda r: r.path.endswith("/search"))
+
+        assert [t.key for t in tracker.resolved_tickets(jr.LABEL, 7)] == listed
+        assert len([r for r in jira_dc.requests if r.path.endswith("/search")]) == 1
+
+
+def test_a_data_center_search_page_served_again_stops_the_listing(jira_dc: JiraSandbox) -> None:
+    key = jira_dc.add_issue(labels=[jr.LABEL])
+    page = {"startAt": 0, "maxResults": 1, "total": 3, "issues": [_as_served(jira_dc, key)]}
+    jira_dc.faults.inject(Reply.json(200, page), times=3, match=lambda r: r.path.endswith("/search"))
+    tracker = jr.tracker(jira_dc)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker.resolved_tickets(jr.LABEL, 7))
+
+    assert str(caught.value) == (
+        f"Jira search ({tracker.jql(jr.LABEL, 7)}): page 2 repeats an earlier page; stopped (the listing does not "
+        "advance)"
+    )
+
+
+def test_a_label_with_quotes_and_backslashes_is_searched_for_exactly(jira: JiraSandbox) -> None:
+    label = 'post"mortem\\x'
+    key = jira.add_issue(labels=[label])
+    jira.add_issue(labels=["post"])
+    tracker = jr.tracker(jira)
+
+    assert tracker.jql(label, 7) == (
+        'labels = "post\\"mortem\\\\x" AND statusCategory = Done AND resolved >= -7d ORDER BY key ASC'
+    )
+    assert [t.key for t in tracker.resolved_tickets(label, 7)] == [key]
+
+
 def test_data_center_batched_reads_ask_for_no_reconciliation(jira_dc: JiraSandbox) -> None:
     keys = [jira_dc.add_issue() for _ in range(2)]
     tracker = jr.tracker(jira_dc)
