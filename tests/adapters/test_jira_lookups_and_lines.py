@@ -28,7 +28,7 @@ import structlog
 from tests.adapters import test_jira_adapter as jr
 from tests.adapters.test_filing import action_items, created, jira_tracker, parsed
 from tests.tls import private_ca
-from verifier.adapters.jira import JiraTracker
+from verifier.adapters.jira import JiraTracker, reading
 from verifier.adapters.jira.filing import seed_comment
 from verifier.adapters.retry import RetryPolicy
 from verifier.domain.formats import find_config
@@ -489,6 +489,28 @@ def test_data_center_batched_reads_ask_for_no_reconciliation(jira_dc: JiraSandbo
     assert sorted(tracker.get_tickets(keys)) == keys
     (search,) = [r for r in jira_dc.requests if "/search" in r.path]
     assert search.param("reconcileIssues") is None
+
+
+def test_the_tickets_remembered_for_reconciling_and_reopening_are_the_latest_read(
+    jira_cloud: JiraSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both memories keep the last `_WORKFLOWS_KEPT` tickets read (here two of three): the ids a batched re-read
+    reconciles, and the workflow status a reopen takes its cached transition by."""
+    monkeypatch.setattr(reading, "_WORKFLOWS_KEPT", 2)
+    first, second, third = (jira_cloud.add_issue() for _ in range(3))
+    tracker = jr.tracker(jira_cloud)
+    for key in (first, second, third):
+        tracker.get_ticket(key)
+
+    tracker.get_tickets([first, second, third])
+    (search,) = [r for r in jira_cloud.requests if r.path.endswith("/search/jql")]
+    assert search.params("reconcileIssues") == [str(jira_cloud.issue(key).id) for key in (second, third)]
+
+    for key in (third, second, first):
+        assert tracker.reopen(key) is True
+    listed = [r.path for r in jira_cloud.requests if r.method == "GET" and r.path.endswith("/transitions")]
+    # third's status lists and caches the transition; second's takes it; first's status was forgotten.
+    assert listed == [f"/rest/api/2/issue/{key}/transitions" for key in (third, first)]
 
 
 def test_the_tracker_says_which_credential_it_uses_and_nothing_of_it(jira: JiraSandbox) -> None:
