@@ -513,6 +513,34 @@ def test_the_tickets_remembered_for_reconciling_and_reopening_are_the_latest_rea
     assert listed == [f"/rest/api/2/issue/{key}/transitions" for key in (third, first)]
 
 
+@pytest.mark.parametrize(
+    "other",
+    [{"project": "WEB"}, {"issue_type": "Bug"}, {"status": "Closed", "category": "done"}],
+    ids=["project", "issue type", "status"],
+)
+def test_a_transition_cached_for_one_workflow_status_is_never_sent_for_another(
+    jira: JiraSandbox, other: dict[str, str]
+) -> None:
+    """A workflow belongs to a project and an issue type, and what it offers depends on the status: elsewhere
+    transition 11 may mean something else (here: archiving), so each is asked for on its own."""
+    jira.set_workflow(
+        "web",
+        [JiraTransition("11", "Archive", "Archived", "done"), JiraTransition("21", "Back to work", "To Do", "new")],
+    )
+    ops, web = jira.add_issue(), jira.add_issue(workflow="web", **other)
+    tracker = jr.tracker(jira)
+    for key in (ops, web):
+        tracker.get_ticket(key)
+
+    assert tracker.reopen(ops) is True and tracker.reopen(web) is True
+
+    assert (jira.issue(ops).status, jira.issue(web).status) == ("To Do", "To Do")
+    assert [(w.path, w.json()) for w in jira.writes()] == [
+        (f"/rest/api/2/issue/{ops}/transitions", {"transition": {"id": "11"}}),
+        (f"/rest/api/2/issue/{web}/transitions", {"transition": {"id": "21"}}),
+    ]
+
+
 def test_the_tracker_says_which_credential_it_uses_and_nothing_of_it(jira: JiraSandbox) -> None:
     tracker = jr.tracker(jira)
     method = "email+api_token" if jira.cloud else "pat"
