@@ -541,6 +541,25 @@ def test_a_transition_cached_for_one_workflow_status_is_never_sent_for_another(
     ]
 
 
+@pytest.mark.parametrize(
+    ("priorities", "levels"),
+    [
+        (None, ["P0", "P1", "P2", "P3", None, None]),  # the default mapping: by name
+        ({"P0": "1", "P1": "hIGH", "P2": "3"}, ["P0", "P1", "P2", "P3", None, None]),  # by id, by name any case
+        ({"P0": "5", "P1": "Medium", "P2": "2"}, [None, "P2", "P1", "P3", "P0", None]),
+    ],
+    ids=["default", "ids and names", "reordered"],
+)
+def test_a_tickets_priority_is_read_through_the_filing_mapping(
+    jira: JiraSandbox, priorities: dict[str, str] | None, levels: list[str | None]
+) -> None:
+    names = ["Highest", "High", "Medium", "Low", "Lowest", None]
+    keys = [jira.add_issue(priority=name) for name in names]
+    tracker = jr.tracker(jira, **({"priorities": priorities} if priorities else {}))
+
+    assert [tracker.get_ticket(key).priority for key in keys] == levels
+
+
 def test_the_tracker_says_which_credential_it_uses_and_nothing_of_it(jira: JiraSandbox) -> None:
     tracker = jr.tracker(jira)
     method = "email+api_token" if jira.cloud else "pat"
