@@ -201,6 +201,22 @@ def test_a_key_with_dot_segments_cannot_move_a_write_to_another_ticket(jira: Jir
     assert all("%2F" in r.path for r in jira.requests if "/issue/" in r.path)
 
 
+def test_a_key_with_dot_segments_cannot_read_another_ticket(jira: JiraSandbox) -> None:
+    first, second = jira.add_issue(description="one"), jira.add_issue(description="two")
+
+    with pytest.raises(TrackerError, match="HTTP 404"):
+        jr.tracker(jira).get_ticket(f"{first}/../{second}")
+
+    assert [r.path for r in jira.requests if "/issue/" in r.path] == [f"/rest/api/2/issue/{first}%2F..%2F{second}"]
+
+
+def test_a_ticket_read_asks_for_the_fields_it_reads_and_its_history(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    jr.tracker(jira).get_ticket(key)
+    (read,) = [r for r in jira.requests if r.path.endswith(f"/issue/{key}")]
+    assert read.query == (("fields", ",".join(reading.READ_FIELDS)), ("expand", "changelog"))
+
+
 def test_a_comment_id_with_dot_segments_cannot_delete_another_tickets_comment(jira: JiraSandbox) -> None:
     first, second = jira.add_issue(), jira.add_issue()
     theirs = jira.add_comment(second, "keep me")
