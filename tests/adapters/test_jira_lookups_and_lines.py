@@ -248,6 +248,17 @@ def test_each_failed_write_names_its_ticket_and_what_it_was_doing(jira: JiraSand
     assert [c.body for c in jira.issue(key).comments] == ["a result"]
 
 
+def test_a_ticket_read_that_fails_names_the_ticket(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    _failing(jira, f"/issue/{key}", "GET")
+
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira).get_ticket(key)
+
+    assert caught.value.ticket == key
+    assert str(caught.value) == f"{key}: Jira read failed: {INJECTED} (after 4 attempts)"
+
+
 def test_a_reopen_that_fails_names_the_ticket_and_the_step(jira: JiraSandbox) -> None:
     key = jira.add_issue()
     tracker = jr.tracker(jira)
