@@ -422,7 +422,7 @@ class JiraSandbox(SandboxServer):
         found = self._run_jql(str(args.get("jql", "")))
         start, size = int_param(args.get("startAt"), 0, self), self._page_size(args.get("maxResults"))
         fields = selected_fields(args.get("fields"), "*navigable")
-        changelog = "changelog" in (req.param("expand") or "")
+        changelog = _expands(req, "changelog")
         issues = [
             r.issue(
                 i, fields, self.inline_comments, changelog=changelog, changelog_cap=self._cap(self.search_changelog)
@@ -458,7 +458,7 @@ class JiraSandbox(SandboxServer):
         if keys is None:
             raise expired
         fields = selected_fields(args.get("fields"), "id")
-        changelog = "changelog" in (req.param("expand") or "")
+        changelog = _expands(req, "changelog")
         reconciled = {n for value in req.params("reconcileIssues") for n in value.split(",")}
         if len(reconciled) > 50:
             raise HttpError(self.error(400, "reconcileIssues accepts at most 50 issue ids."))
@@ -491,7 +491,7 @@ class JiraSandbox(SandboxServer):
     def _get_issue(self, req: RecordedRequest, p: Mapping[str, str]) -> Reply:
         r = self._render(p["v"])
         fields = selected_fields([f for v in req.params("fields") for f in v.split(",")], "*all")
-        changelog = "changelog" in (req.param("expand") or "")
+        changelog = _expands(req, "changelog")
         cap = self._cap(self.inline_changelog)
         issue = self._find(p["key"])
         return Reply.json(200, r.issue(issue, fields, self.inline_comments, changelog=changelog, changelog_cap=cap))
@@ -742,6 +742,12 @@ class JiraSandbox(SandboxServer):
         if issue.properties.pop(p["prop"], None) is None:
             raise HttpError(self.error(404, f"The property with key '{p['prop']}' does not exist."))
         return Reply.empty(204)
+
+
+def _expands(req: RecordedRequest, entity: str) -> bool:
+    """Whether `expand` (a comma-separated list of entities; Jira ignores the names it does not know) asks for
+    `entity`: `expand=XXchangelogXX` expands nothing."""
+    return entity in {name.strip() for value in req.params("expand") for name in value.split(",")}
 
 
 def _named(value: Any, known: Mapping[str, str]) -> str | None:

@@ -451,6 +451,26 @@ def test_sandbox_cloud_search_by_post_defaults_to_ids_and_pages_by_token(jira_cl
     assert requests.post(url, json=other, auth=auth).status_code == 400
 
 
+def test_sandbox_expands_only_the_entities_named(jira: JiraSandbox) -> None:
+    """`expand` is a comma-separated list of entity names; a name Jira does not know expands nothing."""
+    key = jira.add_issue(labels=[LABEL])
+    jira.edit_description(key, "edited", editor="mallory")
+    auth = (jira.email, jira.api_token) if jira.cloud else None
+    headers = {} if jira.cloud else {"Authorization": f"Bearer {jira.pat}"}
+    url = f"{jira.url}/rest/api/2/issue/{key}"
+    expanded = {
+        expand: "changelog" in requests.get(url, params={"expand": expand}, auth=auth, headers=headers).json()
+        for expand in ("names,changelog", "changelog", "XXchangelogXX", "changelogs", "names")
+    }
+    assert expanded == {
+        "names,changelog": True,
+        "changelog": True,
+        "XXchangelogXX": False,
+        "changelogs": False,
+        "names": False,
+    }
+
+
 @pytest.mark.parametrize(
     ("jql", "expected"),
     [

@@ -22,12 +22,15 @@ from typing import Any
 
 import certifi
 import pytest
+import requests
 import structlog
 
 from tests.adapters import test_jira_adapter as jr
 from tests.adapters.test_filing import action_items, created, jira_tracker, parsed
 from tests.tls import private_ca
+from verifier.adapters.jira import JiraTracker, reading
 from verifier.adapters.jira.filing import seed_comment
+from verifier.adapters.retry import RetryPolicy
 from verifier.domain.formats import find_config
 from verifier.domain.protocol import fingerprint_line
 from verifier.errors import TrackerError
@@ -198,6 +201,22 @@ def test_a_key_with_dot_segments_cannot_move_a_write_to_another_ticket(jira: Jir
     assert all("%2F" in r.path for r in jira.requests if "/issue/" in r.path)
 
 
+def test_a_key_with_dot_segments_cannot_read_another_ticket(jira: JiraSandbox) -> None:
+    first, second = jira.add_issue(description="one"), jira.add_issue(description="two")
+
+    with pytest.raises(TrackerError, match="HTTP 404"):
+        jr.tracker(jira).get_ticket(f"{first}/../{second}")
+
+    assert [r.path for r in jira.requests if "/issue/" in r.path] == [f"/rest/api/2/issue/{first}%2F..%2F{second}"]
+
+
+def test_a_ticket_read_asks_for_the_fields_it_reads_and_its_history(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    jr.tracker(jira).get_ticket(key)
+    (read,) = [r for r in jira.requests if r.path.endswith(f"/issue/{key}")]
+    assert read.query == (("fields", ",".join(reading.READ_FIELDS)), ("expand", "changelog"))
+
+
 def test_a_comment_id_with_dot_segments_cannot_delete_another_tickets_comment(jira: JiraSandbox) -> None:
     first, second = jira.add_issue(), jira.add_issue()
     theirs = jira.add_comment(second, "keep me")
@@ -227,6 +246,17 @@ def test_each_failed_write_names_its_ticket_and_what_it_was_doing(jira: JiraSand
     assert str(labels.value) == f"{key}: Jira add labels failed: {INJECTED} (after 4 attempts)"
     assert str(deleted.value) == f"{key}: Jira delete comment failed: {INJECTED} (after 4 attempts)"
     assert [c.body for c in jira.issue(key).comments] == ["a result"]
+
+
+def test_a_ticket_read_that_fails_names_the_ticket(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    _failing(jira, f"/issue/{key}", "GET")
+
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira).get_ticket(key)
+
+    assert caught.value.ticket == key
+    assert str(caught.value) == f"{key}: Jira read failed: {INJECTED} (after 4 attempts)"
 
 
 def test_a_reopen_that_fails_names_the_ticket_and_the_step(jira: JiraSandbox) -> None:
@@ -352,6 +382,132 @@ def test_the_report_listing_logs_its_search(jira_cloud: JiraSandbox) -> None:
     assert _events(logs, "jira.search") == [{"jql": tracker.report_jql(jr.LABEL, since)}]
 
 
+def test_a_search_that_fails_names_what_it_was_doing(jira: JiraSandbox) -> None:
+    jira.add_issue(labels=[jr.LABEL])
+    _failing(jira, "/search/jql" if jira.cloud else "/search")
+
+    with pytest.raises(TrackerError) as caught:
+        list(jr.tracker(jira).resolved_tickets(jr.LABEL, 7))
+
+    assert caught.value.ticket is None
+    assert str(caught.value) == f"Jira search failed: {INJECTED} (after 4 attempts)"
+
+
+def test_a_cloud_search_page_without_a_token_is_the_last_and_one_without_issues_lists_none(
+    jira_cloud: JiraSandbox,
+) -> None:
+    """Jira Cloud leaves `nextPageToken` out on the last page (`isLast` may be missing too), a page that says
+    `isLast` is the last whatever token it carries, and a page may carry no `issues`: the listing ends there,
+    empty, after one request."""
+    jira_cloud.add_issue(labels=[jr.LABEL])
+    tracker = jr.tracker(jira_cloud)
+    for answer in ({"issues": []}, {"isLast": True}, {"issues": [], "isLast": True, "nextPageToken": "more"}):
+        jira_cloud.clear_requests()
+        jira_cloud.faults.inject(Reply.json(200, answer), match=lambda r: r.path.endswith("/search/jql"))
+
+        assert list(tracker.resolved_tickets(jr.LABEL, 7)) == []
+        assert len([r for r in jira_cloud.requests if r.path.endswith("/search/jql")]) == 1
+
+
+def test_a_cloud_search_whose_token_leads_back_stops_at_the_cycle(jira_cloud: JiraSandbox) -> None:
+    """Empty pages whose `nextPageToken` comes round again: stopped at the second page, naming the cycle, well
+    before the page cap."""
+    jira_cloud.faults.inject(
+        Reply.json(200, {"issues": [], "isLast": False, "nextPageToken": "round"}),
+        times=10,
+        match=lambda r: r.path.endswith("/search/jql"),
+    )
+    tracker = JiraTracker(jr.connect(jira_cloud), retry=RetryPolicy(sleep=lambda _: None), max_pages=5)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker.resolved_tickets(jr.LABEL, 7))
+
+    assert str(caught.value) == (
+        f"Jira search ({tracker.jql(jr.LABEL, 7)}): page 2 leads back to an earlier page token; stopped (a cycle)"
+    )
+    assert [r.param("nextPageToken") for r in jira_cloud.requests if r.path.endswith("/search/jql")] == [None, "round"]
+
+
+def _as_served(server: JiraSandbox, key: str) -> dict[str, Any]:
+    """The issue as the sandbox serves it (for a search page answered by hand)."""
+    auth = (server.email, server.api_token) if server.cloud else None
+    headers = {} if server.cloud else {"Authorization": f"Bearer {server.pat}"}
+    answer = requests.get(f"{server.url}/rest/api/2/issue/{key}", auth=auth, headers=headers, timeout=10)
+    issue: dict[str, Any] = answer.json()
+    return issue
+
+
+def test_a_cloud_search_page_served_again_under_a_new_token_stops_the_listing(jira_cloud: JiraSandbox) -> None:
+    key = jira_cloud.add_issue(labels=[jr.LABEL])
+    issue = _as_served(jira_cloud, key)
+    for token in ("one", "two", "three"):
+        jira_cloud.faults.inject(
+            Reply.json(200, {"issues": [issue], "isLast": False, "nextPageToken": token}),
+            match=lambda r: r.path.endswith("/search/jql"),
+        )
+    tracker = jr.tracker(jira_cloud)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker.resolved_tickets(jr.LABEL, 7))
+
+    assert str(caught.value) == (
+        f"Jira search ({tracker.jql(jr.LABEL, 7)}): page 2 repeats an earlier page; stopped (the listing does not "
+        "advance)"
+    )
+
+
+def test_a_cloud_search_whose_last_page_carries_an_earlier_token_ends_there(jira_cloud: JiraSandbox) -> None:
+    """Only a token that would be followed can lead back: the last page's is never asked for."""
+    for answer in (
+        {"issues": [], "isLast": False, "nextPageToken": "a"},
+        {"issues": [], "isLast": True, "nextPageToken": "a"},
+    ):
+        jira_cloud.faults.inject(Reply.json(200, answer), match=lambda r: r.path.endswith("/search/jql"))
+
+    assert list(jr.tracker(jira_cloud).resolved_tickets(jr.LABEL, 7)) == []
+    assert [r.param("nextPageToken") for r in jira_cloud.requests if r.path.endswith("/search/jql")] == [None, "a"]
+
+
+def test_a_data_center_search_page_without_issues_or_total_ends_the_listing(jira_dc: JiraSandbox) -> None:
+    """A page without `issues` lists none; a page without `total` is the last: one request each."""
+    key = jira_dc.add_issue(labels=[jr.LABEL])
+    issue = _as_served(jira_dc, key)
+    tracker = jr.tracker(jira_dc)
+    for answer, listed in (({"startAt": 0, "maxResults": 50}, []), ({"startAt": 0, "issues": [issue]}, [key])):
+        jira_dc.clear_requests()
+        jira_dc.faults.inject(Reply.json(200, answer), match=lambda r: r.path.endswith("/search"))
+
+        assert [t.key for t in tracker.resolved_tickets(jr.LABEL, 7)] == listed
+        assert len([r for r in jira_dc.requests if r.path.endswith("/search")]) == 1
+
+
+def test_a_data_center_search_page_served_again_stops_the_listing(jira_dc: JiraSandbox) -> None:
+    key = jira_dc.add_issue(labels=[jr.LABEL])
+    page = {"startAt": 0, "maxResults": 1, "total": 3, "issues": [_as_served(jira_dc, key)]}
+    jira_dc.faults.inject(Reply.json(200, page), times=3, match=lambda r: r.path.endswith("/search"))
+    tracker = jr.tracker(jira_dc)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker.resolved_tickets(jr.LABEL, 7))
+
+    assert str(caught.value) == (
+        f"Jira search ({tracker.jql(jr.LABEL, 7)}): page 2 repeats an earlier page; stopped (the listing does not "
+        "advance)"
+    )
+
+
+def test_a_label_with_quotes_and_backslashes_is_searched_for_exactly(jira: JiraSandbox) -> None:
+    label = 'post"mortem\\x'
+    key = jira.add_issue(labels=[label])
+    jira.add_issue(labels=["post"])
+    tracker = jr.tracker(jira)
+
+    assert tracker.jql(label, 7) == (
+        'labels = "post\\"mortem\\\\x" AND statusCategory = Done AND resolved >= -7d ORDER BY key ASC'
+    )
+    assert [t.key for t in tracker.resolved_tickets(label, 7)] == [key]
+
+
 def test_data_center_batched_reads_ask_for_no_reconciliation(jira_dc: JiraSandbox) -> None:
     keys = [jira_dc.add_issue() for _ in range(2)]
     tracker = jr.tracker(jira_dc)
@@ -360,6 +516,75 @@ def test_data_center_batched_reads_ask_for_no_reconciliation(jira_dc: JiraSandbo
     assert sorted(tracker.get_tickets(keys)) == keys
     (search,) = [r for r in jira_dc.requests if "/search" in r.path]
     assert search.param("reconcileIssues") is None
+
+
+def test_the_tickets_remembered_for_reconciling_and_reopening_are_the_latest_read(
+    jira_cloud: JiraSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both memories keep the last `_WORKFLOWS_KEPT` tickets read (here two of three): the ids a batched re-read
+    reconciles, and the workflow status a reopen takes its cached transition by."""
+    monkeypatch.setattr(reading, "_WORKFLOWS_KEPT", 2)
+    first, second, third = (jira_cloud.add_issue() for _ in range(3))
+    tracker = jr.tracker(jira_cloud)
+    for key in (first, second, third):
+        tracker.get_ticket(key)
+
+    tracker.get_tickets([first, second, third])
+    (search,) = [r for r in jira_cloud.requests if r.path.endswith("/search/jql")]
+    assert search.params("reconcileIssues") == [str(jira_cloud.issue(key).id) for key in (second, third)]
+
+    for key in (third, second, first):
+        assert tracker.reopen(key) is True
+    listed = [r.path for r in jira_cloud.requests if r.method == "GET" and r.path.endswith("/transitions")]
+    # third's status lists and caches the transition; second's takes it; first's status was forgotten.
+    assert listed == [f"/rest/api/2/issue/{key}/transitions" for key in (third, first)]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [{"project": "WEB"}, {"issue_type": "Bug"}, {"status": "Closed", "category": "done"}],
+    ids=["project", "issue type", "status"],
+)
+def test_a_transition_cached_for_one_workflow_status_is_never_sent_for_another(
+    jira: JiraSandbox, other: dict[str, str]
+) -> None:
+    """A workflow belongs to a project and an issue type, and what it offers depends on the status: elsewhere
+    transition 11 may mean something else (here: archiving), so each is asked for on its own."""
+    jira.set_workflow(
+        "web",
+        [JiraTransition("11", "Archive", "Archived", "done"), JiraTransition("21", "Back to work", "To Do", "new")],
+    )
+    ops, web = jira.add_issue(), jira.add_issue(workflow="web", **other)
+    tracker = jr.tracker(jira)
+    for key in (ops, web):
+        tracker.get_ticket(key)
+
+    assert tracker.reopen(ops) is True and tracker.reopen(web) is True
+
+    assert (jira.issue(ops).status, jira.issue(web).status) == ("To Do", "To Do")
+    assert [(w.path, w.json()) for w in jira.writes()] == [
+        (f"/rest/api/2/issue/{ops}/transitions", {"transition": {"id": "11"}}),
+        (f"/rest/api/2/issue/{web}/transitions", {"transition": {"id": "21"}}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("priorities", "levels"),
+    [
+        (None, ["P0", "P1", "P2", "P3", None, None]),  # the default mapping: by name
+        ({"P0": "1", "P1": "hIGH", "P2": "3"}, ["P0", "P1", "P2", "P3", None, None]),  # by id, by name any case
+        ({"P0": "5", "P1": "Medium", "P2": "2"}, [None, "P2", "P1", "P3", "P0", None]),
+    ],
+    ids=["default", "ids and names", "reordered"],
+)
+def test_a_tickets_priority_is_read_through_the_filing_mapping(
+    jira: JiraSandbox, priorities: dict[str, str] | None, levels: list[str | None]
+) -> None:
+    names = ["Highest", "High", "Medium", "Low", "Lowest", None]
+    keys = [jira.add_issue(priority=name) for name in names]
+    tracker = jr.tracker(jira, **({"priorities": priorities} if priorities else {}))
+
+    assert [tracker.get_ticket(key).priority for key in keys] == levels
 
 
 def test_the_tracker_says_which_credential_it_uses_and_nothing_of_it(jira: JiraSandbox) -> None:

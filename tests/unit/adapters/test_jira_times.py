@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,3 +36,22 @@ def test_a_jira_time_is_read_as_strptime_reads_it(
             continue
     found = _parse_time(text)
     assert expected is not None and found == expected and found.utcoffset() == expected.utcoffset(), text
+
+
+def test_what_the_fast_path_does_not_match_is_read_by_strptime_then_fromisoformat() -> None:
+    assert _parse_time("2025-1-3T4:05:06.5+0000") == datetime(2025, 1, 3, 4, 5, 6, 500000, tzinfo=UTC)
+    assert _parse_time("2025-1-3T4:05:06-0130") == datetime(
+        2025, 1, 3, 4, 5, 6, tzinfo=timezone(-timedelta(minutes=90))
+    )
+    assert _parse_time("2025-01-13 10:22:33+02:00") == datetime(2025, 1, 13, 8, 22, 33, tzinfo=UTC)
+    naive = _parse_time("2025-01-13T10:22:33")  # taken as UTC
+    assert naive == datetime(2025, 1, 13, 10, 22, 33, tzinfo=UTC) and naive.tzinfo is UTC
+    assert _parse_time("2025-01-13T10:22:33Z") == datetime(2025, 1, 13, 10, 22, 33, tzinfo=UTC)
+
+
+def test_no_time_is_none_and_a_time_that_is_not_one_says_why() -> None:
+    assert _parse_time(None) is None and _parse_time("") is None
+    with pytest.raises(ValueError, match=r"^day is out of range for month$"):
+        _parse_time("2025-02-30T10:00:00.000+0000")
+    with pytest.raises(ValueError, match=r"^Invalid isoformat string: 'yesterday'$"):
+        _parse_time("yesterday")
