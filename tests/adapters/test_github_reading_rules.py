@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from tests.adapters.test_github_adapter import LABEL, REPO, tracker
+from tests.adapters.test_github_adapter import LABEL, REPO, FakeClock, connect, tracker
+from verifier.adapters.github import GitHubTracker, WritePacer
 from verifier.errors import TrackerError
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.http import Reply
@@ -138,6 +139,67 @@ def test_graphql_label_events_past_the_first_page_answered_strangely_say_which_i
     assert unread["error"] == (
         f"{REPO}#{number}: GitHub read the issue's label events failed: unexpected GraphQL answer: no repository.issue"
     )
+
+
+# -- REST's nested pages (a pull request, or a filed issue) stop at the page cap or a repeated page ---------------
+def _capped(github: GitHubSandbox, max_pages: int) -> GitHubTracker:
+    clock = FakeClock()
+    return GitHubTracker(connect(github), pacer=WritePacer(clock=clock, sleep=clock.sleep), max_pages=max_pages)
+
+
+def test_rest_reads_every_page_of_a_pull_requests_comments_and_stops_at_the_page_cap(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    for n in range(101):  # two pages of comments
+        github.add_comment(REPO, number, f"comment {n}", user="bob")
+    key = f"{REPO}#{number}"
+
+    ticket = _capped(github, 2).get_ticket(key)
+
+    assert ticket.kind == "pull request"
+    assert [c.body for c in ticket.comments] == [f"comment {n}" for n in range(101)]
+    assert [c.id for c in ticket.comments] == [str(c.id) for c in github.issue(REPO, number).comments]
+    with pytest.raises(TrackerError) as caught:
+        _capped(github, 1).get_ticket(key)
+    assert caught.value.ticket == key
+    assert str(caught.value) == f"{key}: GitHub comments: stopped at the cap of 1 pages (the listing did not end)"
+
+
+def test_rest_comments_whose_second_page_repeats_the_first_are_refused_by_ticket(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    for n in range(101):
+        github.add_comment(REPO, number, f"comment {n}", user="bob")
+    issue = github.issue(REPO, number)
+    first = [github.payloads.comment(github.repos[REPO], issue, c) for c in issue.comments[:100]]
+    github.faults.inject(
+        Reply.json(200, first), match=lambda r: r.path.endswith(f"/{number}/comments") and r.param("page") == "2"
+    )
+    key = f"{REPO}#{number}"
+
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_ticket(key)
+
+    assert caught.value.ticket == key
+    assert (
+        str(caught.value)
+        == f"{key}: GitHub comments: page 2 repeats an earlier page; stopped (the listing does not advance)"
+    )
+
+
+def test_rest_label_events_past_the_page_cap_leave_the_labels_unattributed_and_say_so(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    github.edit_labels(REPO, number, add=["verified-by-otel"], actor="bob")
+    for n in range(220):  # three pages of events
+        github.edit_labels(REPO, number, add=[f"noise-{n}"], actor="carol")
+    key = f"{REPO}#{number}"
+
+    assert _capped(github, 3).get_ticket(key).labelled_by == (("verified-by-otel", "bob"),)
+    with capture_logs() as logs:
+        ticket = _capped(github, 2).get_ticket(key)
+
+    assert ticket.labelled_by is None
+    [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["ticket"] == key
+    assert unread["error"] == f"{key}: GitHub issue events: stopped at the cap of 2 pages (the listing did not end)"
 
 
 # -- a backend that answers strangely is refused out loud, naming what was missing ---------------------------------
