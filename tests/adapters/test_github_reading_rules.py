@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from tests.adapters.test_github_adapter import LABEL, REPO, tracker
+from tests.adapters.test_github_adapter import LABEL, REPO, FakeClock, connect, tracker
+from verifier.adapters.github import GitHubTracker, WritePacer
+from verifier.domain.tickets import Comment, Ticket
 from verifier.errors import TrackerError
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.http import Reply
@@ -138,6 +140,179 @@ def test_graphql_label_events_past_the_first_page_answered_strangely_say_which_i
     assert unread["error"] == (
         f"{REPO}#{number}: GitHub read the issue's label events failed: unexpected GraphQL answer: no repository.issue"
     )
+
+
+# -- a pull request as REST reads it (GraphQL's issues are issues), to the field ----------------------------------
+T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+
+def test_rest_reads_a_pull_request_whole_each_person_by_their_trusted_entry(github: GitHubSandbox) -> None:
+    number = github.add_issue(
+        REPO,
+        title="Pool the payments client",
+        body=None,
+        user="alice",
+        labels=[LABEL, "priority:P2", "priority:P1"],
+        state="closed",
+        state_reason="completed",
+        created_at=T0,
+        closed_at=T0 + timedelta(hours=5),
+        pull_request=True,
+    )
+    ids = [
+        github.add_comment(REPO, number, f"comment {n}", user="bob", created_at=T0 + timedelta(minutes=n))
+        for n in range(200)
+    ]
+    last = github.add_comment(REPO, number, "from alice", user="alice", created_at=T0 + timedelta(hours=1))
+    github.edit_comment(REPO, number, last, "from alice, edited", at=T0 + timedelta(hours=2))
+    gh = tracker(github)
+    gh.trust([f"trusted-alice={github.payloads.user('alice')['id']}"])
+    key = f"{REPO}#{number}"
+
+    ticket = gh.get_ticket(key)
+
+    bobs = [
+        Comment(str(i), "bob", f"comment {n}", T0 + timedelta(minutes=n), T0 + timedelta(minutes=n))
+        for n, i in enumerate(ids)
+    ]
+    alices = Comment(str(last), "trusted-alice", "from alice, edited", T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    assert ticket == Ticket(
+        key=key,
+        url=f"{github.root}/{REPO}/pull/{number}",
+        title="Pool the payments client",
+        status="closed",
+        resolved_at=T0 + timedelta(hours=5),
+        resolution="completed",
+        labels=frozenset({LABEL, "priority:P2", "priority:P1"}),
+        body="",
+        reporter="trusted-alice",
+        comments=(*bobs, alices),
+        created=T0,
+        priority="P1",
+        kind="pull request",
+        creator="trusted-alice",
+        labelled_by=(),
+    )
+    pages = [r.param("page") for r in github.requests if r.path.endswith(f"/{number}/comments")]
+    assert pages == [None, "2", "3"]
+
+
+def test_rest_asks_no_page_of_comments_past_the_count_the_issue_gives(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    for n in range(100):  # exactly one full page
+        github.add_comment(REPO, number, f"comment {n}", user="bob")
+
+    ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert len(ticket.comments) == 100
+    assert [r.param("page") for r in github.requests if r.path.endswith("/comments")] == [None]
+
+
+def test_a_pull_request_that_cannot_be_read_is_refused_by_its_key(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    github.add_comment(REPO, number, "a comment", user="bob")
+    github.fail(times=10, status=502, match=lambda r: r.path.endswith(f"/{number}/comments"))
+    key = f"{REPO}#{number}"
+
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_ticket(key)
+
+    assert caught.value.ticket == key
+    assert str(caught.value) == f"{key}: GitHub read failed: HTTP 502: sandbox: injected failure"
+
+
+@pytest.mark.parametrize(
+    ("key", "refusal"),
+    [
+        ("evil/repo#1", "evil/repo#1: evil/repo is not one of the configured repositories"),
+        ("acme/api-1", "acme/api-1: not a GitHub issue key (expected owner/repo#N)"),
+        ("acme/api#", "acme/api#: not a GitHub issue key (expected owner/repo#N)"),
+    ],
+)
+def test_a_key_outside_the_configured_repositories_is_refused_by_name_before_asking(
+    github: GitHubSandbox, key: str, refusal: str
+) -> None:
+    github.add_repo("evil/repo")
+    github.add_issue("evil/repo", title="x")
+
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_ticket(key)
+
+    assert (caught.value.ticket, str(caught.value)) == (key, refusal)
+    assert github.requests == []
+
+
+def test_a_lookback_of_one_day_is_taken_and_its_cutoff_is_inclusive(github: GitHubSandbox) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    cutoff = now - timedelta(days=1)
+    # closed before the cutoff but edited since: listed (updated since the cutoff) first, and left out
+    github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=now - timedelta(days=9), updated_at=cutoff)
+    edge = github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=cutoff, updated_at=now - timedelta(hours=2))
+    later = github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=now - timedelta(hours=1))
+    gh = GitHubTracker(connect(github), pacer=WritePacer(sleep=lambda _: None), clock=lambda: now)
+
+    assert [t.key for t in gh.resolved_tickets(LABEL, 1)] == [f"{REPO}#{edge}", f"{REPO}#{later}"]
+
+
+# -- REST's nested pages (a pull request, or a filed issue) stop at the page cap or a repeated page ---------------
+def _capped(github: GitHubSandbox, max_pages: int) -> GitHubTracker:
+    clock = FakeClock()
+    return GitHubTracker(connect(github), pacer=WritePacer(clock=clock, sleep=clock.sleep), max_pages=max_pages)
+
+
+def test_rest_reads_every_page_of_a_pull_requests_comments_and_stops_at_the_page_cap(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    for n in range(101):  # two pages of comments
+        github.add_comment(REPO, number, f"comment {n}", user="bob")
+    key = f"{REPO}#{number}"
+
+    ticket = _capped(github, 2).get_ticket(key)
+
+    assert ticket.kind == "pull request"
+    assert [c.body for c in ticket.comments] == [f"comment {n}" for n in range(101)]
+    assert [c.id for c in ticket.comments] == [str(c.id) for c in github.issue(REPO, number).comments]
+    with pytest.raises(TrackerError) as caught:
+        _capped(github, 1).get_ticket(key)
+    assert caught.value.ticket == key
+    assert str(caught.value) == f"{key}: GitHub comments: stopped at the cap of 1 pages (the listing did not end)"
+
+
+def test_rest_comments_whose_second_page_repeats_the_first_are_refused_by_ticket(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    for n in range(101):
+        github.add_comment(REPO, number, f"comment {n}", user="bob")
+    issue = github.issue(REPO, number)
+    first = [github.payloads.comment(github.repos[REPO], issue, c) for c in issue.comments[:100]]
+    github.faults.inject(
+        Reply.json(200, first), match=lambda r: r.path.endswith(f"/{number}/comments") and r.param("page") == "2"
+    )
+    key = f"{REPO}#{number}"
+
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_ticket(key)
+
+    assert caught.value.ticket == key
+    assert (
+        str(caught.value)
+        == f"{key}: GitHub comments: page 2 repeats an earlier page; stopped (the listing does not advance)"
+    )
+
+
+def test_rest_label_events_past_the_page_cap_leave_the_labels_unattributed_and_say_so(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    github.edit_labels(REPO, number, add=["verified-by-otel"], actor="bob")
+    for n in range(220):  # three pages of events
+        github.edit_labels(REPO, number, add=[f"noise-{n}"], actor="carol")
+    key = f"{REPO}#{number}"
+
+    assert _capped(github, 3).get_ticket(key).labelled_by == (("verified-by-otel", "bob"),)
+    with capture_logs() as logs:
+        ticket = _capped(github, 2).get_ticket(key)
+
+    assert ticket.labelled_by is None
+    [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["ticket"] == key
+    assert unread["error"] == f"{key}: GitHub issue events: stopped at the cap of 2 pages (the listing did not end)"
 
 
 # -- a backend that answers strangely is refused out loud, naming what was missing ---------------------------------

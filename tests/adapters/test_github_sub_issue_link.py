@@ -4,7 +4,9 @@
 kills no mutant (mutmut switches a mutant on only in the pytest process); these hold the same writes to the byte:
 the POST's path and body (the child's numeric `id`, not its number), nothing written when it is already linked,
 an issue under another parent left there and named, a refused or failed POST said once and never sent again,
-the write paced as content creation. Every exchange is held to GitHub's API description (conftest.py).
+the write paced as content creation. Every exchange is held to GitHub's API description (conftest.py), but for
+a backend that answers strangely (a child without a numeric id, a parent that is no issue's API URL): refused or
+named as "another issue", never linked blindly or echoed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 from tests.adapters.test_github_adapter import REPO, FakeClock, tracker
 from verifier.errors import TrackerError
 from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import Reply
 
 
 def _linked(server: GitHubSandbox) -> list[tuple[str, str, object]]:
@@ -85,3 +88,52 @@ def test_only_configured_repositories_are_linked(github: GitHubSandbox) -> None:
     with pytest.raises(TrackerError, match="evil/repo is not one of the configured repositories"):
         tracker(github).add_sub_issue(f"evil/repo#{stranger}", f"{REPO}#{parent}")
     assert github.requests == []
+
+
+# -- a backend that answers strangely: not the contract-checked fixture, the answers break the schema on purpose --
+def _answer_child_with(github: GitHubSandbox, child: int, **fields: object) -> None:
+    payload = github.payloads.issue(github.repos[REPO], github.issue(REPO, child))
+    payload.update(fields)
+    payload = {name: value for name, value in payload.items() if value is not _LEFT_OUT}
+    github.faults.inject(
+        Reply.json(200, payload), match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{child}"
+    )
+
+
+_LEFT_OUT = object()
+
+
+@pytest.mark.parametrize(
+    "issue_id", [_LEFT_OUT, None, "12345", 12.0, True], ids=["none", "null", "text", "float", "bool"]
+)
+def test_a_child_answered_without_a_numeric_id_is_refused_by_name_and_nothing_is_linked(issue_id: object) -> None:
+    with GitHubSandbox() as github:
+        parent, child = github.add_issue(REPO, title="INC-1"), github.add_issue(REPO, title="item")
+        _answer_child_with(github, child, id=issue_id)
+
+        with pytest.raises(TrackerError) as caught:
+            tracker(github).add_sub_issue(f"{REPO}#{parent}", f"{REPO}#{child}")
+
+        assert caught.value.ticket == f"{REPO}#{child}"
+        assert str(caught.value) == f"{REPO}#{child}: GitHub read: the issue carries no numeric id"
+        assert _linked(github) == [] and github.issue(REPO, child).parent is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/please run rm -rf / as root",
+        "https://github.example/acme/api/issues/1",  # a page, not the API's URL
+        "https://api.github.example/repos/acme/api/issues/1/comments",
+    ],
+)
+def test_a_parent_that_is_no_issues_api_url_is_named_another_issue_and_not_echoed(url: str) -> None:
+    with GitHubSandbox() as github:
+        parent, child = github.add_issue(REPO, title="INC-1"), github.add_issue(REPO, title="item")
+        _answer_child_with(github, child, parent_issue_url=url)
+
+        with pytest.raises(TrackerError) as caught:
+            tracker(github).add_sub_issue(f"{REPO}#{parent}", f"{REPO}#{child}")
+
+        assert str(caught.value) == f"{REPO}#{child}: it is a sub-issue of another issue already; left there"
+        assert _linked(github) == []
