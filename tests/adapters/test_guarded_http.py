@@ -345,6 +345,20 @@ def test_a_request_without_the_client_certificate_does_not_ride_a_connection_mad
             session.get(page, timeout=5)
 
 
+def test_a_ca_bundle_given_as_a_path_object_is_kept_apart_per_client_certificate_too(tmp_path: Any) -> None:
+    """A bundle given as a path object (requests takes any path `ssl` does) goes through requests' own pool key,
+    not the kept one: it verifies, and a request without the client certificate still gets a connection of its
+    own, which a mutual-TLS server refuses."""
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.mutual_context()) as server:
+        page = f"{server.url}/_edge/tenant_info"
+        session = guard(requests.Session(), GuardedAdapter())
+        pair = (str(ca.client_cert), str(ca.client_key))
+        assert session.get(page, timeout=5, verify=ca.ca_bundle, cert=pair).json() == {"cloudId": server.cloud_id}
+        with pytest.raises(requests.exceptions.RequestException):
+            session.get(page, timeout=5, verify=ca.ca_bundle)
+
+
 @pytest.mark.parametrize("tracker", ["jira", "github"])
 def test_an_answer_over_a_cap_is_asked_for_once_not_retried(tracker: str) -> None:
     body = b'{"a":' + b"[" * 100 + b"]" * 100 + b"}"
