@@ -4,6 +4,7 @@ the deadline out of the way, and the depth check agrees with a real count of nes
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import socket
@@ -272,15 +273,15 @@ def test_one_guarded_session_sends_each_request_to_the_origin_it_names() -> None
         second.close()
 
 
-def _closed_ports(count: int) -> list[int]:
-    """Loopback ports nothing listens on (bound, then closed): a request there is refused at once."""
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
+@contextlib.contextmanager
+def _refusing_ports(count: int) -> Iterator[list[int]]:
+    """Loopback ports bound but not listening, held while the test runs (so no other process takes one): a
+    connection there is refused at once."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        yield [sock.getsockname()[1] for sock in sockets]
 
 
 def test_the_pool_key_is_worked_out_once_per_origin_and_tls_setting_and_kept_for_64_at_most(
@@ -309,9 +310,10 @@ def test_the_pool_key_is_worked_out_once_per_origin_and_tls_setting_and_kept_for
             assert session.get(f"{server.url}/{n}", timeout=5).status_code == 200
         assert session.get(f"{server.url}/3", timeout=5, verify=False).status_code == 200
         assert asked == [f"{server.url}/0 True", f"{server.url}/3 False"]
-        for port in _closed_ports(70):  # the key is worked out before connecting: a refused origin counts too
-            with pytest.raises(requests.exceptions.ConnectionError):
-                session.get(f"http://127.0.0.1:{port}/", timeout=5)
+        with _refusing_ports(70) as ports:  # the key is worked out before connecting: a refused origin counts too
+            for port in ports:
+                with pytest.raises(requests.exceptions.ConnectionError):
+                    session.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert len(adapter._pool_keys) == 64
     finally:
         server.close()
