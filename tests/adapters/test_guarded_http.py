@@ -4,27 +4,42 @@ the deadline out of the way, and the depth check agrees with a real count of nes
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import certifi
 import pytest
 import requests
+import requests.adapters
+import urllib3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.tls import private_ca
 from verifier.adapters.github import GitHubTracker
-from verifier.adapters.http import AnswerTooDeep, AnswerTooLarge, DeadlinePassed, GuardedAdapter, guard, too_deep
+from verifier.adapters.http import (
+    AnswerTooDeep,
+    AnswerTooLarge,
+    DeadlinePassed,
+    GuardedAdapter,
+    OriginBoundSession,
+    guard,
+    too_deep,
+)
 from verifier.adapters.jira import JiraTracker
 from verifier.adapters.prometheus import PrometheusMetrics
 from verifier.adapters.pushgateway import push_run_metrics
 from verifier.adapters.retry import RetryPolicy
 from verifier.connections import GitHubConnection, JiraConnection, PrometheusConnection
 from verifier.errors import BackendUnavailable, TrackerError, VerifierError
+from verifier_sandbox.jira import JiraSandbox
 
 ANSWER = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
 
@@ -241,6 +256,109 @@ def test_the_deadlines_of_many_requests_start_no_thread_per_request(monkeypatch:
         assert [name for name in started if "process_request_thread" not in name] == []
     finally:
         server.close()
+
+
+def test_one_guarded_session_sends_each_request_to_the_origin_it_names() -> None:
+    """The pool key is kept per origin (#26): a session talking to two servers never sends one's request into the
+    other's pool."""
+    first = Trickler(b'{"server":1}', chunk=64, pause=0)
+    second = Trickler(b'{"server":2}', chunk=64, pause=0)
+    try:
+        session = guard(requests.Session(), GuardedAdapter())
+        urls = [first.url, second.url, first.url, second.url]
+        assert [session.get(url, timeout=5).json()["server"] for url in urls] == [1, 2, 1, 2]
+        assert (first.requests, second.requests) == (2, 2)
+    finally:
+        first.close()
+        second.close()
+
+
+@contextlib.contextmanager
+def _refusing_ports(count: int) -> Iterator[list[int]]:
+    """Loopback ports bound but not listening, held while the test runs (so no other process takes one): a
+    connection there is refused at once."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        yield [sock.getsockname()[1] for sock in sockets]
+
+
+def test_the_pool_key_is_worked_out_once_per_origin_and_tls_setting_and_kept_for_64_at_most(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """requests parses the URL and asks the file system about the CA bundle for every request's pool key; the
+    guarded adapter asks once per origin, CA bundle and client certificate (#26), and keeps no more than 64 (a
+    session talks to a few origins: memory stays bounded whatever it is sent to)."""
+    server = Trickler(ANSWER, chunk=len(ANSWER), pause=0)
+    asked: list[str] = []
+    real = requests.adapters.HTTPAdapter.build_connection_pool_key_attributes
+
+    def counted(
+        self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> Any:
+        asked.append(f"{request.url} {verify}")
+        return real(self, request, verify, cert)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "build_connection_pool_key_attributes", counted)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # `verify` stays the session's True
+        monkeypatch.delenv(name, raising=False)
+    adapter = GuardedAdapter()
+    session = guard(requests.Session(), adapter)
+    try:
+        for n in range(3):
+            assert session.get(f"{server.url}/{n}", timeout=5).status_code == 200
+        assert session.get(f"{server.url}/3", timeout=5, verify=False).status_code == 200
+        assert asked == [f"{server.url}/0 True", f"{server.url}/3 False"]
+        with _refusing_ports(70) as ports:  # the key is worked out before connecting: a refused origin counts too
+            for port in ports:
+                with pytest.raises(requests.exceptions.ConnectionError):
+                    session.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert len(adapter._pool_keys) == 64
+    finally:
+        server.close()
+
+
+def test_a_request_that_skipped_verification_leaves_no_connection_a_verifying_one_reuses(tmp_path: Any) -> None:
+    """The TLS settings are part of the pool key (requests' CVE-2024-35195): after a request with `verify=False`,
+    one that verifies gets a connection of its own, and a server its bundle does not trust is refused."""
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.server_context()) as server:
+        page = f"{server.url}/_edge/tenant_info"  # public: no credentials needed
+        session = guard(requests.Session(), GuardedAdapter())
+        with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+            assert session.get(page, timeout=5, verify=False).json() == {"cloudId": server.cloud_id}
+        with pytest.raises(requests.exceptions.SSLError):
+            session.get(page, timeout=5, verify=certifi.where())  # the system's CAs: this private CA unknown there
+        assert session.get(page, timeout=5, verify=str(ca.ca_bundle)).json() == {"cloudId": server.cloud_id}
+
+
+def test_a_request_without_the_client_certificate_does_not_ride_a_connection_made_with_it(tmp_path: Any) -> None:
+    """Mutual TLS: the client certificate is part of the pool key, so a request that presents none gets a
+    connection of its own, which the server refuses."""
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.mutual_context()) as server:
+        page = f"{server.url}/_edge/tenant_info"
+        session = guard(OriginBoundSession(), GuardedAdapter())  # its `verify` wins over the environment's
+        session.verify = str(ca.ca_bundle)
+        pair = (str(ca.client_cert), str(ca.client_key))
+        assert session.get(page, timeout=5, cert=pair).json() == {"cloudId": server.cloud_id}
+        with pytest.raises(requests.exceptions.RequestException):
+            session.get(page, timeout=5)
+
+
+def test_a_ca_bundle_given_as_a_path_object_is_kept_apart_per_client_certificate_too(tmp_path: Any) -> None:
+    """A bundle given as a path object (requests takes any path `ssl` does) goes through requests' own pool key,
+    not the kept one: it verifies, and a request without the client certificate still gets a connection of its
+    own, which a mutual-TLS server refuses."""
+    ca = private_ca(tmp_path)
+    with JiraSandbox("cloud").use_tls(ca.mutual_context()) as server:
+        page = f"{server.url}/_edge/tenant_info"
+        session = guard(requests.Session(), GuardedAdapter())
+        pair = (str(ca.client_cert), str(ca.client_key))
+        assert session.get(page, timeout=5, verify=ca.ca_bundle, cert=pair).json() == {"cloudId": server.cloud_id}
+        with pytest.raises(requests.exceptions.RequestException):
+            session.get(page, timeout=5, verify=ca.ca_bundle)
 
 
 @pytest.mark.parametrize("tracker", ["jira", "github"])

@@ -180,6 +180,47 @@ def test_the_netrc_files_credentials_still_apply_read_once_per_origin(
         server.http.shutdown()
 
 
+def _netrc(monkeypatch: pytest.MonkeyPatch, path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(path))
+
+
+def test_a_netrc_entry_for_one_host_is_never_sent_to_another(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The netrc lookup is kept per origin: the credentials of the host the file names go there only, in whatever
+    order the hosts are asked (netrc names a host, not a port: here `localhost` and `127.0.0.1`, one server)."""
+    server = _Server()
+    port = server.http.server_address[1]
+    _netrc(monkeypatch, tmp_path / "netrc", "machine localhost login robot password s3cret\n")
+    session = OriginBoundSession()
+    for host in ("127.0.0.1", "localhost", "127.0.0.1", "localhost"):
+        assert session.get(f"http://{host}:{port}/", timeout=5).status_code == 200
+    robot = "Basic cm9ib3Q6czNjcmV0"  # robot:s3cret
+    assert [seen.get("Authorization") for seen in server.seen] == [None, robot, None, robot]
+    server.http.shutdown()
+
+
+def test_the_netrc_file_is_read_once_per_origin_for_the_sessions_life(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A session reads the netrc file once per origin (requests would look for it on every request): a change
+    made while it runs applies to the next session, not to this one's later requests."""
+    server = _Server()
+    netrc = tmp_path / "netrc"
+    _netrc(monkeypatch, netrc, "machine 127.0.0.1 login robot password s3cret\n")
+    session = OriginBoundSession()
+    assert session.get(f"{server.url}/1", timeout=5).status_code == 200
+    _netrc(monkeypatch, netrc, "machine 127.0.0.1 login robot password changed\n")
+    assert session.get(f"{server.url}/2", timeout=5).status_code == 200
+    assert OriginBoundSession().get(f"{server.url}/3", timeout=5).status_code == 200
+    assert [seen.get("Authorization") for seen in server.seen] == [
+        "Basic cm9ib3Q6czNjcmV0",  # robot:s3cret
+        "Basic cm9ib3Q6czNjcmV0",
+        "Basic cm9ib3Q6Y2hhbmdlZA==",  # robot:changed
+    ]
+    server.http.shutdown()
+
+
 def test_proxies_kept_apart_per_origin_a_requests_own_and_trust_env_off_decide_through_the_guarded_transport(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
