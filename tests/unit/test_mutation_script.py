@@ -1,0 +1,60 @@
+"""scripts/mutation hands mutmut the tests as they stand (#27).
+
+mutmut copies tests/ into the group's mutants/ over the copy of the run before and removes nothing there: a test
+file moved since (the unit tests' move into packages, #23) stayed in the copy, was collected, failed on its import
+of what had moved, and stopped the run before it tried anything. Here mutmut is a stand-in that notes what the
+copy holds when it is started; the script runs in a scratch repository with the group's earlier copy in place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+STAND_IN = """#!/bin/sh
+# mutmut as the script starts it, in the group's directory: note whether the moved test is still in the copy.
+if [ -e mutants/tests/unit/test_moved_away.py ]; then echo stale >> "$SEEN"; else echo fresh >> "$SEEN"; fi
+"""
+
+
+def test_each_mutmut_run_starts_without_the_test_files_gone_from_tests(tmp_path: Path) -> None:
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "mutation", repo / "scripts" / "mutation")
+    shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
+    (repo / "docs").mkdir()
+    (repo / "docs" / "mutation.md").write_text("# Mutation testing\n")
+    (repo / "verifier").symlink_to(ROOT / "verifier")
+    (repo / "tests" / "unit").mkdir(parents=True)
+    (repo / "tests" / "unit" / "test_here.py").write_text("def test_here() -> None:\n    pass\n")
+    bin_dir = repo / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (bin_dir / "mutmut").write_text(STAND_IN)
+    for tool in ("python", "mutmut"):
+        (bin_dir / tool).chmod(0o755)
+    earlier = repo / ".mutation" / "wiring" / "mutants" / "tests" / "unit"  # the copy of an earlier run
+    earlier.mkdir(parents=True)
+    (earlier / "test_moved_away.py").write_text("from verifier.gone import nothing\n")
+
+    seen = tmp_path / "seen"
+    env = {**os.environ, "SEEN": str(seen), "MUTATION_CHILDREN": "1"}
+    done = subprocess.run(
+        ["bash", "scripts/mutation", "--group", "wiring"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    runs = seen.read_text().split()
+    assert runs and set(runs) == {"fresh"}, done.stdout + done.stderr
