@@ -2,7 +2,8 @@
 
 mutmut copies tests/ into the group's mutants/ over the copy of the run before and removes nothing there: a test
 file moved since (the unit tests' move into packages, #23) stayed in the copy, was collected, failed on its import
-of what had moved, and stopped the run before it tried anything. Here mutmut is a stand-in that notes what the
+of what had moved, and stopped the run before it tried anything; a module moved since stayed in its copy of
+verifier/, where `tests/unit/test_mutation_docs.py` listed it, and stopped the run too. Here mutmut is a stand-in that notes what the
 copy holds when it is started; the script runs in a scratch repository with the group's earlier copy in place.
 """
 
@@ -20,11 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 STAND_IN = """#!/bin/sh
 # mutmut as the script starts it, in the group's directory: note whether the moved test is still in the copy.
-if [ -e mutants/tests/unit/test_moved_away.py ]; then echo stale >> "$SEEN"; else echo fresh >> "$SEEN"; fi
+if [ -e mutants/tests/unit/test_moved_away.py ]; then echo stale-test >> "$SEEN"; else echo fresh >> "$SEEN"; fi
+if [ -e mutants/verifier/moved_away.py ] || [ -e mutants/verifier/moved_away.py.meta ]; then echo stale-module >> "$SEEN"; fi
 """
 
 
-def test_each_mutmut_run_starts_without_the_test_files_gone_from_tests(tmp_path: Path) -> None:
+def test_each_mutmut_run_starts_without_the_tests_and_modules_gone_since(tmp_path: Path) -> None:
     if shutil.which("bash") is None:
         pytest.skip("no bash")
     repo = tmp_path / "repo"
@@ -44,7 +46,11 @@ def test_each_mutmut_run_starts_without_the_test_files_gone_from_tests(tmp_path:
         (bin_dir / tool).chmod(0o755)
     earlier = repo / ".mutation" / "wiring" / "mutants" / "tests" / "unit"  # the copy of an earlier run
     earlier.mkdir(parents=True)
-    (earlier / "test_moved_away.py").write_text("from verifier.gone import nothing\n")
+    (earlier / "test_moved_away.py").write_text("from verifier.moved_away import nothing\n")
+    module = repo / ".mutation" / "wiring" / "mutants" / "verifier"
+    module.mkdir()
+    (module / "moved_away.py").write_text("nothing = None\n")
+    (module / "moved_away.py.meta").write_text("{}\n")
 
     seen = tmp_path / "seen"
     env = {**os.environ, "SEEN": str(seen), "MUTATION_CHILDREN": "1"}
