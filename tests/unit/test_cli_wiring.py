@@ -273,6 +273,26 @@ def test_evaluate_prints_the_verdict_and_exits_by_it(tmp_path: Path, capsys: pyt
     assert "notes:" not in out  # empty values are left out of the text
 
 
+def test_evaluate_prints_one_line_per_condition_of_several(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`conditions:` (#24): each condition on a line of its own, numbered from 1, as the result comment shows it;
+    the list itself is not printed."""
+    config = tmp_path / "config.md"
+    config.write_text(
+        "```yaml\n# action-item-verifier: v1\nconditions:\n  - metric: latency_seconds\n    condition: < 100ms p99\n"
+        "  - metric: latency_seconds\n    condition: < 300ms p50\n```"
+    )
+    resolved = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, out, _ = run(World(), capsys, "evaluate", "--config", str(config), "--resolved-at", resolved)
+    assert code == ExitCode.INCONCLUSIVE  # the p50 query has no data here
+    data = "data: {} of 1 step with data; 10,000 requests in the window (needs 100)"
+    assert [line for line in out.splitlines() if line.startswith("condition")] == [
+        "condition 1: VERIFIED: latency_seconds < 100ms p99: measured 0.05 seconds against < 0.1 seconds; "
+        "the condition held; " + data.format(1),
+        "condition 2: INCONCLUSIVE: latency_seconds < 300ms p50; no data: the query returned no samples; "
+        + data.format(0),
+    ]
+
+
 def test_evaluate_now_and_early(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.md"
     config.write_text(BLOCK)
