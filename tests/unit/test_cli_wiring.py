@@ -29,7 +29,7 @@ from tests.unit.services.test_run import BLOCK, QUERY, ticket
 from verifier import bootstrap, defaults
 from verifier.bootstrap import Adapters, app
 from verifier.cli import main
-from verifier.errors import TrackerError
+from verifier.errors import MetricsError, TrackerError
 from verifier.exit_codes import ExitCode
 
 TOKEN = "ghp_wiring_secret_123456"
@@ -566,6 +566,59 @@ def test_file_names_a_bad_or_missing_file_and_exits_2(tmp_path: Path, capsys: py
     missing = tmp_path / "none.yaml"
     code, out, err = run(World(), capsys, "file", str(missing))
     assert (code, err) == (ExitCode.INVALID, f"error: cannot read {missing}: No such file or directory\n")
+
+
+ITEMS = """incident:
+  id: INC-7
+  alert_name: ErrorsHigh
+  metric_name: errors_total
+  service_name: checkout
+  environment: production
+  threshold_value: 5
+  triggered_at: 2026-11-20T10:00:00Z
+  query: sum(rate(errors_total[5m]))
+items:
+  - title: Fix the errors
+    priority: P2
+    {fields}
+    verification: {{metric: errors_total, condition: "< 5", delay: 24h}}
+"""
+INCIDENT_QUERY = "sum(rate(errors_total[5m]))"
+
+
+def test_file_says_on_one_line_why_nothing_was_filed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An item wrong for the tracker (`fields:` on GitHub) and a backend that fails while the incident is measured:
+    one line on stderr each, nothing created, and the exit codes for a bad input and a failure."""
+    items = tmp_path / "items.yaml"
+    items.write_text(ITEMS.format(fields="fields: {team: Payments}"))
+    world = World()
+    code, out, err = run(world, capsys, "file", str(items))
+    assert (code, out, world.tracker.writes) == (ExitCode.INVALID, "", [])
+    assert err == (
+        "error: item 1 (\"Fix the errors\"): config field 'fields.team': this tracker has no custom fields (on Jira,"
+        " VERIFIER_JIRA_FIELDS maps them); nothing was filed\n"
+    )
+    items.write_text(ITEMS.format(fields=""))
+    world.metrics.answers[INCIDENT_QUERY] = MetricsError("HTTP 503 from the backend", query=INCIDENT_QUERY)
+    code, out, err = run(world, capsys, "file", str(items))
+    assert (code, out, world.tracker.writes) == (ExitCode.FAILED, "", [])
+    assert err == (
+        "error: the metrics backend failed: HTTP 503 from the backend (query: sum(rate(errors_total[5m]))); nothing"
+        " was filed\n"
+    )
+
+
+def test_file_reports_a_tracker_that_fails_while_filing_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = tmp_path / "items.yaml"
+    items.write_text(ITEMS.format(fields=""))
+    world = World()
+    world.metrics.answers[INCIDENT_QUERY] = instant(12.0)
+    world.tracker.fail_on = {"create"}
+    code, out, err = run(world, capsys, "file", str(items))
+    assert code == ExitCode.FAILED and "NOT FILED" in out
+    assert err == 'error: item 1 ("Fix the errors"): Fix the errors: create failed with HTTP 500\n'
 
 
 def test_file_on_jira_needs_the_project(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
