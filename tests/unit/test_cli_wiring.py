@@ -121,6 +121,7 @@ def test_run_without_flags_writes_and_pushes_the_figures_of_the_run(capsys: pyte
     assert code == ExitCode.OK
     assert world.written() == [("acme/api#1", "comment"), ("acme/api#1", "label")]
     assert "acme/api#1" in out and "VERIFIED" in out  # the table, not JSON
+    assert out.startswith("acme/api#1") and '"tickets"' not in out and "{" not in out
     [figures] = world.pushed.runs
     assert figures["dry_run"] is False and figures["writes"] == 2 and figures["succeeded"] is True
     assert before <= figures["finished_at"] <= datetime.now(UTC).timestamp()
@@ -175,13 +176,18 @@ def test_run_report_file_is_the_json_report_redacted_and_indented(
 ) -> None:
     world = World()
     world.add("acme/api#1", title=f"Fix the leak of {TOKEN}")
+    # A config that quotes the token: the ticket's reason carries it, and no earlier layer scrubs it.
+    world.add(
+        "acme/api#2", body=f"```yaml\n# action-item-verifier: v1\nmetric: latency_seconds\ncondition: {TOKEN}\n```"
+    )
     path = tmp_path / "report.json"
     _, out, _ = run(world, capsys, "run", "--json", "--summary-file", str(path))
     text = path.read_text(encoding="utf-8")
     assert TOKEN not in text and TOKEN not in out
     written = json.loads(text)
     assert written == json.loads(out)
-    assert written["counts"] == {"VERIFIED": 1}
+    assert written["counts"] == {"INVALID": 1, "VERIFIED": 1}
+    assert "**********" in next(t["reason"] for t in written["tickets"] if t["key"] == "acme/api#2")
     assert text == json.dumps(written, indent=2)
 
 
