@@ -136,3 +136,8 @@ def test_json_output_reaching_64_kb_exactly_is_written_at_that_piece() -> None:
     out = Writes()
     _print_json(data, out)  # type: ignore[arg-type]
     assert [len(w) for w in out.writes] == [65536, 65536, 1]
+    short = ["x" * 65529]  # a first piece one character short: written with the piece after it
+    assert [len(p) for p in json.JSONEncoder(indent=2).iterencode(short)] == [65535, 1, 1]
+    out = Writes()
+    _print_json(short, out)  # type: ignore[arg-type]
+    assert [len(w) for w in out.writes] == [65536, 2]

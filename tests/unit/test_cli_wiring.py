@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from tests.unit.services.test_run import BLOCK, QUERY, ticket
 from verifier import bootstrap, defaults
 from verifier.bootstrap import Adapters, app
 from verifier.cli import main
+from verifier.domain.action_items import ActionItem
+from verifier.domain.tickets import Ticket
 from verifier.errors import MetricsError, TrackerError
 from verifier.exit_codes import ExitCode
 
@@ -205,6 +207,16 @@ def test_the_inconclusive_and_invalid_labels_come_from_their_settings(
     run(world, capsys, "run")
     labels = {key: body for key, kind, body in world.tracker.writes if kind == "label"}
     assert labels == {"acme/api#1": "ask-a-human", "acme/api#2": "fix-the-config"}
+
+
+def test_the_verified_label_comes_from_its_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VERIFIER_VERIFIED_LABEL", "otel-ok")
+    world = World()
+    world.add("acme/api#1")
+    run(world, capsys, "run")
+    assert [(key, body) for key, kind, body in world.tracker.writes if kind == "label"] == [("acme/api#1", "otel-ok")]
 
 
 def test_the_signing_key_setting_signs_results_and_refuses_unsigned_configs(
@@ -625,6 +637,53 @@ def test_file_reports_a_tracker_that_fails_while_filing_on_stderr(
     code, out, err = run(world, capsys, "file", str(items))
     assert code == ExitCode.FAILED and "NOT FILED" in out
     assert err == 'error: item 1 ("Fix the errors"): Fix the errors: create failed with HTTP 500\n'
+
+
+@dataclass
+class Filing(FakeTracker):
+    """Keeps the due date of each item it files."""
+
+    due: dict[str, date | None] = field(default_factory=dict)
+
+    def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
+        self.due[item.title] = item.due
+        return super().create(item, config_comment=config_comment)
+
+
+def jira_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERIFIER_TRACKER", "jira")
+    monkeypatch.setenv("VERIFIER_JIRA_URL", "https://acme.atlassian.net")
+    monkeypatch.setenv("VERIFIER_JIRA_PAT", "jira-pat-123456")
+    monkeypatch.setenv("VERIFIER_JIRA_PROJECT", "OPS")
+
+
+@pytest.mark.parametrize(
+    ("tracker", "due_setting", "dated"), [("jira", None, True), ("jira", "false", False), ("github", None, False)]
+)
+def test_file_sets_due_dates_from_the_sla_where_the_tracker_settings_say_so(
+    tracker: str,
+    due_setting: str | None,
+    dated: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`VERIFIER_JIRA_DUE_DATE` (default true): each item due its priority's SLA (`VERIFIER_SLA_DAYS`) from the
+    filing day; GitHub issues have no due date."""
+    if tracker == "jira":
+        jira_env(monkeypatch)
+    if due_setting is not None:
+        monkeypatch.setenv("VERIFIER_JIRA_DUE_DATE", due_setting)
+    monkeypatch.setenv("VERIFIER_SLA_DAYS", "P2=12")
+    items = tmp_path / "items.yaml"
+    items.write_text(ITEMS.format(fields=""))
+    world = World(tracker=Filing())
+    world.metrics.answers[INCIDENT_QUERY] = instant(12.0)
+    code, _, _ = run(world, capsys, "file", str(items))
+    assert code == ExitCode.OK
+    assert world.tracker.due == {  # type: ignore[attr-defined]
+        "Fix the errors": (datetime.now(UTC) + timedelta(days=12)).date() if dated else None
+    }
 
 
 def test_file_on_jira_needs_the_project(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
