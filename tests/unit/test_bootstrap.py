@@ -194,3 +194,16 @@ def test_the_verified_and_failed_labels_reach_the_github_adapter_as_judgement_la
     with app(metrics=False) as context:
         settings = context.tracker_settings
         assert isinstance(settings, GitHubSettings) and settings.judgement_labels == ("ok-by-otel", "nok-by-otel")
+
+
+def test_the_secrets_of_settings_given_to_the_app_are_masked_in_every_output() -> None:
+    """`app(given=...)` (the demo hands its throwaway servers' settings this way): what they hold that no output may
+    show is registered with the redactor as for settings read from the environment."""
+    from verifier.redaction import MASK, redact
+
+    password = "given-prometheus-password-" + os.urandom(6).hex()
+    given = MetricsSettings(url="http://127.0.0.1:9", username="demo", password=password)
+    assert redact(f"echoed {password}") == f"echoed {password}"  # unknown before
+    with app(run=False, tracker=False, metrics=True, given=[given]) as context:
+        assert context.metrics_settings is given
+    assert redact(f"echoed {password}") == f"echoed {MASK}"

@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ from tests.unit.services.test_run import BLOCK, QUERY, ticket
 from verifier import bootstrap, defaults
 from verifier.bootstrap import Adapters, app
 from verifier.cli import main
-from verifier.errors import TrackerError
+from verifier.domain.action_items import ActionItem
+from verifier.domain.tickets import Ticket
+from verifier.errors import MetricsError, TrackerError
 from verifier.exit_codes import ExitCode
 
 TOKEN = "ghp_wiring_secret_123456"
@@ -121,6 +123,7 @@ def test_run_without_flags_writes_and_pushes_the_figures_of_the_run(capsys: pyte
     assert code == ExitCode.OK
     assert world.written() == [("acme/api#1", "comment"), ("acme/api#1", "label")]
     assert "acme/api#1" in out and "VERIFIED" in out  # the table, not JSON
+    assert out.startswith("acme/api#1") and '"tickets"' not in out and "{" not in out
     [figures] = world.pushed.runs
     assert figures["dry_run"] is False and figures["writes"] == 2 and figures["succeeded"] is True
     assert before <= figures["finished_at"] <= datetime.now(UTC).timestamp()
@@ -175,13 +178,18 @@ def test_run_report_file_is_the_json_report_redacted_and_indented(
 ) -> None:
     world = World()
     world.add("acme/api#1", title=f"Fix the leak of {TOKEN}")
+    # A config that quotes the token: the ticket's reason carries it, and no earlier layer scrubs it.
+    world.add(
+        "acme/api#2", body=f"```yaml\n# action-item-verifier: v1\nmetric: latency_seconds\ncondition: {TOKEN}\n```"
+    )
     path = tmp_path / "report.json"
     _, out, _ = run(world, capsys, "run", "--json", "--summary-file", str(path))
     text = path.read_text(encoding="utf-8")
     assert TOKEN not in text and TOKEN not in out
     written = json.loads(text)
     assert written == json.loads(out)
-    assert written["counts"] == {"VERIFIED": 1}
+    assert written["counts"] == {"INVALID": 1, "VERIFIED": 1}
+    assert "**********" in next(t["reason"] for t in written["tickets"] if t["key"] == "acme/api#2")
     assert text == json.dumps(written, indent=2)
 
 
@@ -199,6 +207,16 @@ def test_the_inconclusive_and_invalid_labels_come_from_their_settings(
     run(world, capsys, "run")
     labels = {key: body for key, kind, body in world.tracker.writes if kind == "label"}
     assert labels == {"acme/api#1": "ask-a-human", "acme/api#2": "fix-the-config"}
+
+
+def test_the_verified_label_comes_from_its_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VERIFIER_VERIFIED_LABEL", "otel-ok")
+    world = World()
+    world.add("acme/api#1")
+    run(world, capsys, "run")
+    assert [(key, body) for key, kind, body in world.tracker.writes if kind == "label"] == [("acme/api#1", "otel-ok")]
 
 
 def test_the_signing_key_setting_signs_results_and_refuses_unsigned_configs(
@@ -271,6 +289,26 @@ def test_evaluate_prints_the_verdict_and_exits_by_it(tmp_path: Path, capsys: pyt
     assert code == ExitCode.OK
     assert "verdict:     VERIFIED\n" in out and f"query:       {QUERY}\n" in out
     assert "notes:" not in out  # empty values are left out of the text
+
+
+def test_evaluate_prints_one_line_per_condition_of_several(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`conditions:` (#24): each condition on a line of its own, numbered from 1, as the result comment shows it;
+    the list itself is not printed."""
+    config = tmp_path / "config.md"
+    config.write_text(
+        "```yaml\n# action-item-verifier: v1\nconditions:\n  - metric: latency_seconds\n    condition: < 100ms p99\n"
+        "  - metric: latency_seconds\n    condition: < 300ms p50\n```"
+    )
+    resolved = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, out, _ = run(World(), capsys, "evaluate", "--config", str(config), "--resolved-at", resolved)
+    assert code == ExitCode.INCONCLUSIVE  # the p50 query has no data here
+    data = "data: {} of 1 step with data; 10,000 requests in the window (needs 100)"
+    assert [line for line in out.splitlines() if line.startswith("condition")] == [
+        "condition 1: VERIFIED: latency_seconds < 100ms p99: measured 0.05 seconds against < 0.1 seconds; "
+        "the condition held; " + data.format(1),
+        "condition 2: INCONCLUSIVE: latency_seconds < 300ms p50; no data: the query returned no samples; "
+        + data.format(0),
+    ]
 
 
 def test_evaluate_now_and_early(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -546,6 +584,106 @@ def test_file_names_a_bad_or_missing_file_and_exits_2(tmp_path: Path, capsys: py
     missing = tmp_path / "none.yaml"
     code, out, err = run(World(), capsys, "file", str(missing))
     assert (code, err) == (ExitCode.INVALID, f"error: cannot read {missing}: No such file or directory\n")
+
+
+ITEMS = """incident:
+  id: INC-7
+  alert_name: ErrorsHigh
+  metric_name: errors_total
+  service_name: checkout
+  environment: production
+  threshold_value: 5
+  triggered_at: 2026-11-20T10:00:00Z
+  query: sum(rate(errors_total[5m]))
+items:
+  - title: Fix the errors
+    priority: P2
+    {fields}
+    verification: {{metric: errors_total, condition: "< 5", delay: 24h}}
+"""
+INCIDENT_QUERY = "sum(rate(errors_total[5m]))"
+
+
+def test_file_says_on_one_line_why_nothing_was_filed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An item wrong for the tracker (`fields:` on GitHub) and a backend that fails while the incident is measured:
+    one line on stderr each, nothing created, and the exit codes for a bad input and a failure."""
+    items = tmp_path / "items.yaml"
+    items.write_text(ITEMS.format(fields="fields: {team: Payments}"))
+    world = World()
+    code, out, err = run(world, capsys, "file", str(items))
+    assert (code, out, world.tracker.writes) == (ExitCode.INVALID, "", [])
+    assert err == (
+        "error: item 1 (\"Fix the errors\"): config field 'fields.team': this tracker has no custom fields (on Jira,"
+        " VERIFIER_JIRA_FIELDS maps them); nothing was filed\n"
+    )
+    items.write_text(ITEMS.format(fields=""))
+    world.metrics.answers[INCIDENT_QUERY] = MetricsError("HTTP 503 from the backend", query=INCIDENT_QUERY)
+    code, out, err = run(world, capsys, "file", str(items))
+    assert (code, out, world.tracker.writes) == (ExitCode.FAILED, "", [])
+    assert err == (
+        "error: the metrics backend failed: HTTP 503 from the backend (query: sum(rate(errors_total[5m]))); nothing"
+        " was filed\n"
+    )
+
+
+def test_file_reports_a_tracker_that_fails_while_filing_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = tmp_path / "items.yaml"
+    items.write_text(ITEMS.format(fields=""))
+    world = World()
+    world.metrics.answers[INCIDENT_QUERY] = instant(12.0)
+    world.tracker.fail_on = {"create"}
+    code, out, err = run(world, capsys, "file", str(items))
+    assert code == ExitCode.FAILED and "NOT FILED" in out
+    assert err == 'error: item 1 ("Fix the errors"): Fix the errors: create failed with HTTP 500\n'
+
+
+@dataclass
+class Filing(FakeTracker):
+    """Keeps the due date of each item it files."""
+
+    due: dict[str, date | None] = field(default_factory=dict)
+
+    def create(self, item: ActionItem, *, config_comment: bool = False) -> Ticket:
+        self.due[item.title] = item.due
+        return super().create(item, config_comment=config_comment)
+
+
+def jira_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERIFIER_TRACKER", "jira")
+    monkeypatch.setenv("VERIFIER_JIRA_URL", "https://acme.atlassian.net")
+    monkeypatch.setenv("VERIFIER_JIRA_PAT", "jira-pat-123456")
+    monkeypatch.setenv("VERIFIER_JIRA_PROJECT", "OPS")
+
+
+@pytest.mark.parametrize(
+    ("tracker", "due_setting", "dated"), [("jira", None, True), ("jira", "false", False), ("github", None, False)]
+)
+def test_file_sets_due_dates_from_the_sla_where_the_tracker_settings_say_so(
+    tracker: str,
+    due_setting: str | None,
+    dated: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`VERIFIER_JIRA_DUE_DATE` (default true): each item due its priority's SLA (`VERIFIER_SLA_DAYS`) from the
+    filing day; GitHub issues have no due date."""
+    if tracker == "jira":
+        jira_env(monkeypatch)
+    if due_setting is not None:
+        monkeypatch.setenv("VERIFIER_JIRA_DUE_DATE", due_setting)
+    monkeypatch.setenv("VERIFIER_SLA_DAYS", "P2=12")
+    items = tmp_path / "items.yaml"
+    items.write_text(ITEMS.format(fields=""))
+    world = World(tracker=Filing())
+    world.metrics.answers[INCIDENT_QUERY] = instant(12.0)
+    code, _, _ = run(world, capsys, "file", str(items))
+    assert code == ExitCode.OK
+    assert world.tracker.due == {  # type: ignore[attr-defined]
+        "Fix the errors": (datetime.now(UTC) + timedelta(days=12)).date() if dated else None
+    }
 
 
 def test_file_on_jira_needs_the_project(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -485,6 +485,8 @@ def test_filing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         False,
     )
     assert isinstance(settings, JiraConnection)  # what the adapter takes, validated once
+    monkeypatch.setenv("VERIFIER_JIRA_PRIORITIES", "P0=Sev=1")  # the priority is what follows the first `=`
+    assert load(JiraSettings).priorities["P0"] == "Sev=1"
     monkeypatch.setenv("VERIFIER_JIRA_PRIORITIES", "P5=Low")
     with pytest.raises(SettingsError, match=r"VERIFIER_JIRA_PRIORITIES: 'P5=Low' is not P0\.\.P3"):
         load(JiraSettings)
