@@ -74,7 +74,8 @@ class Phase:
 
 class Writer:
     """Writes each due ticket as soon as its verdict is ready: re-read, decide, reserve (in rank order, `Ledger`),
-    apply, on the tracker's pool. `write` and `skip` are called once per rank; `finish` waits for the writes."""
+    apply, on the tracker's pool. `write` and `skip` are called once per rank; `finish` waits for the writes.
+    A dry run's writer decides from the ticket as listed and reserves alike, and reads and sends nothing."""
 
     def __init__(
         self,
