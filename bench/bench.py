@@ -3,7 +3,7 @@ and GitHub, against the sandbox servers with injected latency.
 
     .venv/bin/python bench/bench.py [--sizes 1000] [--trackers jira,github] [--latency 0.05] [--concurrency 16]
         [--article-sample 200] [--outcomes 100] [--sparkline-size N] [--real-prometheus N] [--resolution N]
-        [--hostile-comments N]
+        [--hostile-comments N] [--dry-run SIZES [--baseline DIR]]
 
 The defaults take about two minutes on a 2-core machine; the README's figures come from `--sizes 1000,10000,50000
 --article-sample 1000`. For each tracker and size it seeds a sandbox tracker (Jira Cloud or GitHub) and a
@@ -87,6 +87,13 @@ def main() -> int:
     parser.add_argument(
         "--hostile-comments", type=int, default=0, metavar="N", help="one ticket with N comments of 60 KB (0: skip)"
     )
+    parser.add_argument("--dry-run", default="", metavar="SIZES", help="also a dry run's peak RSS at these Jira sizes")
+    parser.add_argument(
+        "--baseline",
+        default="",
+        metavar="DIR",
+        help="--dry-run from this source tree too (`git archive main verifier`)",
+    )
     args = parser.parse_args()
     trackers = [t for t in args.trackers.split(",") if t]
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -108,6 +115,8 @@ def main() -> int:
         hostile_ticket(args.hostile_comments, args.concurrency)
     if args.resolution:
         resolution_cost(args.resolution)
+    if args.dry_run:
+        dry_run_memory([int(s) for s in args.dry_run.split(",")], args.latency, args.concurrency, args.baseline)
     help_time()
     return 0
 
@@ -252,7 +261,9 @@ def sandboxes(tracker: str, size: int, now: datetime, outcome: str = "verified")
         prometheus.stop()
 
 
-def run_child(bench: Bench, concurrency: int, **settings: str) -> dict[str, Any]:
+def run_child(bench: Bench, concurrency: int, source: str | None = None, **settings: str) -> dict[str, Any]:
+    """The CLI's run over the sandboxes; `source`: a directory holding another `verifier` package to run instead
+    (the child runs there: `-c` puts its working directory first on the import path)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("VERIFIER_", "JIRA_", "GITHUB_"))},
         **bench.env(),
@@ -266,7 +277,7 @@ def run_child(bench: Bench, concurrency: int, **settings: str) -> dict[str, Any]
     }
     started = time.perf_counter()
     command = [sys.executable, "-c", _MEASURED_RUN]  # our own code, no outside input
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    done = subprocess.run(command, env=env, cwd=source, capture_output=True, text=True, check=False)  # noqa: S603
     wall = time.perf_counter() - started
     if done.returncode not in (0, 1):  # 1: a ticket failed verification (the failed outcome)
         print(done.stderr[-2000:], file=sys.stderr)
@@ -522,6 +533,31 @@ def per_outcome(trackers: list[str], size: int, latency: float, concurrency: int
             cells[outcome].append(f"{sent / size:.2f} + {metrics / size:.2f} ({k['writes'] / size:.2f})")
     for outcome in OUTCOMES:
         print(f"| {outcome} | " + " | ".join(cells[outcome]) + " |")
+
+
+def dry_run_memory(sizes: list[int], latency: float, concurrency: int, baseline: str) -> None:
+    """A dry run (`VERIFIER_DRY_RUN`, the chart's default: every team's first run) over `sizes` due Jira tickets:
+    peak RSS, wall time and requests; with `baseline`, that tree's run too, alternately, on the same sandboxes."""
+    print(f"\ndry run (Jira){' against ' + baseline if baseline else ''}:")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    trees = {"this tree": None, **({"baseline": baseline} if baseline else {})}
+    for size in sizes:
+        with sandboxes("jira", size, now) as bench:
+            bench.set_latency(latency)
+            peaks = {}
+            for name, source in trees.items():
+                bench.clear()
+                result = run_child(bench, concurrency, source, VERIFIER_DRY_RUN="true")
+                k, report, peaks[name] = bench.kinds(), result["report"], result["rss_mb"]
+                print(
+                    f"  {size:,} {name}: peak RSS {result['rss_mb']:.0f} MB, {result['wall']:.1f} s, "
+                    f"{tracker_requests(k):,} tracker requests ({k['writes']} writes, {k['search pages']} search "
+                    f"pages, {k['batched re-reads']} batched reads), plan {report['plan']['writes']:,} writes; "
+                    f"load average {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+            if baseline:
+                print(f"  {size:,}: this tree / baseline {peaks['this tree'] / peaks['baseline']:.2f}x peak RSS")
 
 
 def sparkline_cost(size: int, latency: float, concurrency: int) -> None:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from verifier import defaults
 
 KINDS = ("comment", "label", "reopen", "reminder")
+_ORDER = {kind: place for place, kind in enumerate(KINDS)}
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,33 @@ def kinds(request: str) -> list[str]:
     return [part.split(" ", 1)[0] for part in request.split(" + ")]
 
 
-def plan(tickets: Iterable[Sequence[str]], budget: int, interval: timedelta) -> Plan:
-    """The plan for tickets' actions (oldest due first, as the run orders them)."""
-    charges: list[int] = []
-    by_kind: dict[str, int] = {}
-    for actions in tickets:
-        if actions:
-            charges.append(len(actions))
+@dataclass
+class Counted:
+    """What the plan reads of tickets' actions, kept instead of the actions (a dry run's memory stays flat in the
+    number of tickets, #26): each ticket's count of write requests in the run's order (0: none), and the kinds."""
+
+    charges: bytearray = field(default_factory=bytearray)  # by place in the run's order; a ticket writes at most 3
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def put(self, at: int, actions: Sequence[str]) -> None:
+        """The actions of the ticket at place `at` (within `charges`)."""
+        self.charges[at] = len(actions)
         for name in (name for action in actions for name in kinds(action)):
-            by_kind[name] = by_kind.get(name, 0) + 1
+            self.by_kind[name] = self.by_kind.get(name, 0) + 1
+
+    def append(self, actions: Sequence[str]) -> None:
+        self.charges.append(0)
+        self.put(len(self.charges) - 1, actions)
+
+
+def plan(tickets: Iterable[Sequence[str]], budget: int, interval: timedelta, *, first: Counted | None = None) -> Plan:
+    """The plan for tickets' actions (oldest due first, as the run orders them), after those `first` counted."""
+    counted = Counted(bytearray(first.charges), dict(first.by_kind)) if first else Counted()
+    for actions in tickets:
+        counted.append(actions)
+    charges = [charge for charge in counted.charges if charge]
+    # In KINDS' order, whatever order the tickets were counted in (a dry run counts them as their verdicts come).
+    by_kind = dict(sorted(counted.by_kind.items(), key=lambda kind: (_ORDER.get(kind[0], len(KINDS)), kind[0])))
     return Plan(sum(charges), by_kind, budget, runs_to_drain(charges, budget), interval)
 
 

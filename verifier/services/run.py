@@ -62,7 +62,7 @@ def run(
     queries = Workers(options.concurrency, "measure")
     writes = Workers(options.concurrency, "write")
     try:
-        due = stream(tracker, metrics, options, policy, report, budget, queries, writes, stop, deadline)
+        planned = stream(tracker, metrics, options, policy, report, budget, queries, writes, stop, deadline)
     finally:
         queries.close()  # a measurement stuck past the deadline is left behind: its thread is a daemon
         writes.close()
@@ -72,8 +72,8 @@ def run(
         else:
             remind(tracker, options, policy, report, budget, now, stop)
     if options.dry_run:
-        # In the order the writes go: only due tickets and reminders have actions.
-        tickets = (r.actions for r in (*(item.result for item in due), *report.overdue))
-        report.plan = backlog.plan(tickets, options.max_writes, options.run_interval)
+        # In the order the writes go: the due tickets (counted as they were decided), then the reminders.
+        reminders = (r.actions for r in report.overdue)
+        report.plan = backlog.plan(reminders, options.max_writes, options.run_interval, first=planned)
     report.duration_seconds = time.monotonic() - clock
     return report

@@ -3,7 +3,8 @@ pool), and write each verdict as it comes in (through the write phase, `write.py
 write budget. No new measurement starts after the run's deadline or a stop; the verdicts ready are written.
 Memory stays flat in the number of tickets: at most `WINDOW` due tickets are held whole at once, the others are
 listed by key and due time and read back as room frees (`readback.py`), and each result goes out once it is final
-(`RunReport.sink`).
+(`RunReport.sink`). A dry run takes the same path with the writer in dry mode: nothing is sent, what would be
+written is recorded and counted for the first-run plan.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import cast
 
 import structlog
 
 from verifier.domain.actions import MOST_WRITES
+from verifier.domain.backlog import Counted
 from verifier.domain.durations import MAX_DURATION
 from verifier.domain.outcomes import NotJudged, Outcome
 from verifier.domain.planning import QueryPlan
@@ -36,13 +38,13 @@ from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
 from verifier.services.triaged import Arrivals, Due, as_listed, result_of, triage_listed
 from verifier.services.workers import Workers
-from verifier.services.write import Job, Phase, Writer, Written, needs_writes, write_all
+from verifier.services.write import Job, Phase, Writer, Written, needs_writes
 
 log = structlog.get_logger("verifier.run")
 
 _POLL_SECONDS = 0.25  # how often the run's thread looks at its deadline and for a stop while verdicts come in
 #: Due tickets a run holds whole at once (listed ticket, plan, verdict; a few KB each); beyond, the listing keeps
-#: key and due time and the ticket is read back as room frees (#26). A dry run holds all: its plan needs them.
+#: key and due time and the ticket is read back as room frees (#26). A dry run too: its plan keeps counts alone.
 WINDOW = 1_000
 
 Inbox = queue.SimpleQueue[object]  # (Due, Verdict | None) from the query pool, a `Back`, or None (room freed)
@@ -59,15 +61,16 @@ def stream(
     writes: Workers,
     stop: threading.Event,
     deadline: float,
-) -> list[Due]:
+) -> Counted | None:
     """List and triage the tickets, measuring each due one as it is listed; then write each as its verdict comes
     in, in the budget's order (oldest due first, decided once the listing is complete). No new measurement
-    starts after the deadline or a stop; the verdicts ready by then are written, the rest left for the next run."""
+    starts after the deadline or a stop; the verdicts ready by then are written, the rest left for the next run.
+    A dry run writes nothing and returns what it would write, counted in the budget's order."""
     inbox: Inbox = queue.SimpleQueue()
     due: list[Due | Listed] = []
     held: list[Due] = []  # measured once the listing is complete (the budget may bind)
     measuring = whole = 0
-    window = 2**62 if options.dry_run else WINDOW
+    window = WINDOW
     for ticket in _tickets(tracker, options, report):
         if stop.is_set():
             report.interrupted = True
@@ -100,15 +103,6 @@ def stream(
     for item in sorted(held, key=_due_order):
         queries.submit(partial(_measure_into, inbox, item, metrics, options, stop, deadline))
     del held
-    if options.dry_run:  # nothing is written: wait for the verdicts, then list what would be written in order
-        whole_due = [item for item in due if isinstance(item, Due)]  # all of them: a dry run holds every one
-        _collect(inbox, measuring, stop, deadline, report, lambda item: None)
-        _record(
-            report,
-            whole_due,
-            write_all(tracker, _jobs(whole_due), policy, options.labels, budget, **_dry(options, stop)),
-        )
-        return whole_due
     # From here each ticket is kept only until its writes are done: its ticket, plan and verdict are then dropped
     # and its result goes out (`RunReport.finish`), so memory does not grow with the run.
     results = {item.ticket.key: item.result for item in due if isinstance(item, Due)}
@@ -122,6 +116,7 @@ def stream(
         workers=writes,
         stop=stop,
         done=partial(_wrote, results, report, back),
+        dry_run=options.dry_run,
     )
     back.follow(writer.ctx.halt, writer.ledger.waiting)
     unmeasured: dict[int, Due] = {}
@@ -152,7 +147,7 @@ def stream(
         report.finish(result)
         writer.skip(rank)
     _phase_into(report, writer.finish())
-    return []
+    return writer.planned
 
 
 def _ready(
@@ -328,31 +323,6 @@ def _judged(item: Due, verdict: Verdict) -> None:
 def _job(item: Due) -> Job:
     assert item.verdict is not None
     return Job(item.ticket, item.verdict, item.already_written)
-
-
-def _jobs(due: Iterable[Due]) -> list[Job]:
-    return [_job(item) for item in due if item.verdict is not None]
-
-
-def _dry(options: RunOptions, stop: threading.Event) -> dict[str, Any]:
-    return {"concurrency": options.concurrency, "dry_run": True, "stop": stop}
-
-
-def _record(report: RunReport, due: Iterable[Due], phase: Phase) -> None:
-    """A dry run: copy what the writes would do into the report; say why an unmeasured ticket was not judged."""
-    results: dict[str, TicketResult] = {}
-    for item in due:
-        if item.verdict is None:  # the deadline or a stop came before its measurement
-            _unjudged(report, item.result)
-            continue
-        if item.plan is None:
-            _judged(item, item.verdict)
-        results[item.ticket.key] = item.result
-    for key, written in phase.written.items():
-        _written_into(results[key], written)
-    for item in due:
-        report.finish(item.result)
-    _phase_into(report, phase)
 
 
 def _unjudged(report: RunReport, result: TicketResult, *, throttled: bool = False) -> None:

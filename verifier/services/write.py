@@ -30,6 +30,7 @@ from verifier.domain.actions import (
     describe,
     missing_writes,
 )
+from verifier.domain.backlog import Counted
 from verifier.domain.recheck import decide_recheck
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
@@ -73,7 +74,8 @@ class Phase:
 
 class Writer:
     """Writes each due ticket as soon as its verdict is ready: re-read, decide, reserve (in rank order, `Ledger`),
-    apply, on the tracker's pool. `write` and `skip` are called once per rank; `finish` waits for the writes."""
+    apply, on the tracker's pool. `write` and `skip` are called once per rank; `finish` waits for the writes.
+    A dry run's writer decides from the ticket as listed and reserves alike, and reads and sends nothing."""
 
     def __init__(
         self,
@@ -86,10 +88,14 @@ class Writer:
         workers: Workers,
         stop: threading.Event,
         done: Callable[[str, Written], None] | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.ctx = Context(tracker, policy, labels, stop, threading.Event())
         self.ledger = Ledger(budget, ranks)
         self.phase = Phase()
+        # A dry run sends nothing: each ticket's writes are decided from the ticket as listed (or read back),
+        # reserved in the budget's order like a real run's, and counted by rank for the first-run plan.
+        self.planned = Counted(bytearray(ranks)) if dry_run else None
         # What each ticket's writes came to, handed to `done` as it is known (then not kept: memory stays flat
         # in the number of tickets), or kept in `phase.written`.
         self._done_hook = done
@@ -102,9 +108,15 @@ class Writer:
 
     def write(self, rank: int, job: Job) -> bool:
         """Queue the ticket's writes; False when the listing shows it needs none (then nothing is recorded)."""
-        if not _decide(job, job.listed, self.ctx).actions:  # from the listing: no read needed
+        decision = _decide(job, job.listed, self.ctx)
+        if not decision.actions:  # from the listing: no read needed
             self.ledger.release(rank)
             return False
+        if self.planned is not None:
+            answer = self.ledger.request(rank, decision.charge, partial(self._would, rank, job, decision))
+            if answer is not None:
+                self._would(rank, job, decision, answer)
+            return True
         with self._lock:
             self._ready.append((rank, job))
         self._workers.submit(self._next)
@@ -120,6 +132,14 @@ class Writer:
         if not self.ctx.halt.is_set():
             phase.throttled = ""
         return phase
+
+    def _would(self, rank: int, job: Job, decision: Decision, granted: bool) -> None:
+        """A dry run: what the ticket's writes would be; beyond the budget still listed (the plan counts them)."""
+        written = Written([describe(action) for action in decision.actions], deferred="" if granted else BUDGET_SPENT)
+        assert self.planned is not None
+        with self._lock:
+            self.planned.put(rank, written.actions)
+        self._record(job.listed.key, written)
 
     def _record(self, key: str, written: Written) -> None:
         if written.throttled and not self.phase.throttled:
@@ -247,20 +267,9 @@ def write_all(
     stop: threading.Event,
 ) -> Phase:
     """Write `jobs` (ordered: oldest due first) within `budget`, every verdict ready already."""
-    if dry_run:
-        phase = Phase()
-        ctx = Context(tracker, policy, labels, stop, threading.Event())
-        for job in jobs:
-            decision = _decide(job, job.listed, ctx)
-            if not decision.actions:
-                continue
-            phase.written[job.listed.key] = written = Written([describe(a) for a in decision.actions])
-            if not budget.take(decision.charge):  # still listed: the first-run plan counts every ticket's writes
-                written.deferred = BUDGET_SPENT
-        return phase
     workers = Workers(concurrency, "write")
     try:
-        writer = Writer(tracker, policy, labels, budget, ranks=len(jobs), workers=workers, stop=stop)
+        writer = Writer(tracker, policy, labels, budget, ranks=len(jobs), workers=workers, stop=stop, dry_run=dry_run)
         for rank, job in enumerate(jobs):
             writer.write(rank, job)
         return writer.finish()

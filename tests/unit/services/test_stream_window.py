@@ -8,16 +8,18 @@ import gc
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 import pytest
 
-from tests.unit.fakes import FakeMetrics, FakeTracker
+from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
 from tests.unit.run_tickets import BLOCK, NOW, QUERY, done
 from verifier.domain.measurement import Measurement
 from verifier.domain.outcomes import Outcome
 from verifier.domain.planning import QueryPlan
-from verifier.domain.tickets import Ticket
+from verifier.domain.render import render_result
+from verifier.domain.tickets import Comment, Flavour, Ticket
 from verifier.domain.verdicts import Verdict
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier.exit_codes import ExitCode
@@ -288,3 +290,96 @@ def test_a_stop_leaves_the_tickets_not_read_back_unjudged_and_writes_nothing_mor
     assert len(unjudged) >= 9 - 2 - tracker.batch_size, out
     assert backs() == [["T8", "T7", "T6"]]  # no read back after the stop
     assert not [key for key, *_ in tracker.writes if key in unjudged]
+
+
+# A dry run (#26): the chart's default, so the first run every platform team makes. It takes the real run's path
+# with the writer in dry mode: the same window and read back, nothing sent, and its first-run plan kept as counts.
+
+
+def _backlog(tracker: Batches) -> Batches:
+    """Six held fixes (T0 due last), a regression, a result recorded without its label, an invalid config, one not
+    due yet and an open ticket past its SLA: every kind of write a first run plans, in an order the budget binds."""
+    for n in range(6):
+        tracker.add(done(f"T{n}", 3 + n / 10))
+    tracker.add(done("F", 5, body=BLOCK.replace("latency", "errors")))
+    recorded = render_result(Verdict(Outcome.VERIFIED, "the condition held"), NOW - timedelta(days=8), Flavour.MARKDOWN)
+    tracker.add(done("R", 8, comments=(Comment("1", BOT, recorded, NOW - timedelta(days=1)),)))
+    tracker.add(done("I", 9, body=BLOCK.replace("100ms", "100kB")))
+    tracker.add(done("P", 1))
+    tracker.add(
+        done("LATE", 3, resolved_at=None, resolution=None, status="To Do", priority="P1", created=NOW - timedelta(30))
+    )
+    return tracker
+
+
+def _dry(size: int, max_writes: int, *, streamed: bool) -> tuple[object, ...]:
+    stream.WINDOW = size
+    tracker = _backlog(Batches(clock=NOW))
+    out: list[TicketResult] = []
+    options = RunOptions(concurrency=2, dry_run=True, max_writes=max_writes, overdue_reminders=True)
+    metrics = FakeMetrics({QUERY: instant(0.05), OTHER: instant(0.5)})
+    report = run(tracker, metrics, options, NOW, sink=out.append if streamed else None)
+    results = out + report.overdue if streamed else report.results + report.overdue
+    assert tracker.writes == [] and report.writes == 0  # a dry run sends no write, however far it reads back
+    assert report.plan is not None
+    plan = (report.plan.writes, report.plan.by_kind, report.plan.runs)
+    found = {r.key: (str(r.outcome), r.actions, r.deferred, r.reason) for r in results}
+    assert len(found) == len(results), results  # each result out once
+    return found, plan, report.counts(), report.exit_code, bool(tracker.batches)
+
+
+@pytest.mark.parametrize("streamed", [True, False])
+@pytest.mark.parametrize("max_writes", [100, 7])
+def test_a_dry_run_beyond_the_window_gives_the_results_and_plan_of_one_that_holds_every_ticket(
+    monkeypatch: pytest.MonkeyPatch, max_writes: int, *, streamed: bool
+) -> None:
+    monkeypatch.setattr(stream, "WINDOW", stream.WINDOW)  # restored after `_dry` lowers it
+    *whole, read_back = _dry(10_000, max_writes, streamed=streamed)
+    assert not read_back  # every ticket held whole: a dry run reads nothing more than the listing
+    for size in (1, 2):
+        *windowed, read_back = _dry(size, max_writes, streamed=streamed)
+        assert read_back  # beyond the window: read back, then judged
+        assert windowed == whole, size
+    found, plan, counts, code = whole
+    assert counts == {"FAILED": 1, "INVALID": 1, "PENDING": 1, "VERIFIED": 7}
+    assert code == ExitCode.OK
+    assert found["R"][1] == ["label verified-by-otel"] and found["LATE"][1] == ["reminder", "label overdue"]
+    assert found["F"][1] == ["comment", "label verification-failed", "reopen"]
+    assert found["I"][1] == ["comment", "label verification-config-invalid"]
+    kinds = {"comment": 8, "label": 10, "reopen": 1, "reminder": 1}
+    deferred = {key for key, (_, _, why, _) in found.items() if why}
+    if max_writes == 100:
+        assert plan == (20, kinds, 1) and not deferred
+    else:  # measured ones oldest due first (F, T5, T4 fit in 7), then the judged ones, then the reminder
+        assert plan == (20, kinds, 3)
+        assert deferred == {"T3", "T2", "T1", "T0", "I", "R", "LATE"}
+        assert {found[key][2] for key in deferred} == {BUDGET_SPENT}
+
+
+def test_a_dry_run_holds_only_the_window_whole_at_its_last_measurement(window: int) -> None:
+    """Before, a dry run held every due ticket whole (ticket, plan, and later its verdict) to the run's end, and its
+    first-run plan was made from every result's actions: 60 of each at the last measurement."""
+    tickets, measured = 60, [0]
+    alive: dict[str, int] = {}
+    tracker = Batches(clock=NOW)
+    for n in range(tickets):  # on a metric of their own: objects other tests left behind are not counted
+        tracker.add(done(f"DW-{n}", 3 + n / 100, body=BLOCK.replace("latency", "drywin")))
+
+    def answer(at: object) -> Measurement:
+        measured[0] += 1
+        if measured[0] == tickets:
+            gc.collect()
+            found = gc.get_objects()
+            alive["Due"] = sum(1 for o in found if type(o) is triaged.Due and o.ticket.key.startswith("DW-"))
+            alive["QueryPlan"] = sum(1 for o in found if type(o) is QueryPlan and "drywin" in o.query)
+            alive["TicketResult"] = sum(1 for o in found if type(o) is TicketResult and o.key.startswith("DW-"))
+        return instant(0.05)
+
+    keys: list[str] = []
+    options = RunOptions(concurrency=2, dry_run=True)
+    metrics = FakeMetrics({QUERY.replace("latency", "drywin"): answer})
+    report = run(tracker, metrics, options, NOW, sink=lambda result: keys.append(result.key))
+    assert report.counts() == {"VERIFIED": tickets} and sorted(keys) == sorted(f"DW-{n}" for n in range(tickets))
+    assert tracker.writes == [] and report.plan is not None and report.plan.writes == 2 * tickets
+    bound = window + 2 * tracker.batch_size  # the tickets held, and a batch read back while another is measured
+    assert 0 < alive["Due"] <= bound and alive["QueryPlan"] <= bound and alive["TicketResult"] <= bound, alive
