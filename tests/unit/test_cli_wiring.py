@@ -712,3 +712,43 @@ def test_file_prints_its_report_measures_with_the_backend_and_adds_the_runs_labe
     assert all("postmortem" in world.tracker.tickets[key].labels for key in created)
     code, out, _ = run(world, capsys, "file", str(EXAMPLES), "--json")
     assert isinstance(json.loads(out), dict)
+
+
+# `doctor`.
+
+
+@dataclass
+class Answering(FakeMetrics):
+    """A backend that answers `doctor`'s ping."""
+
+    pinged: int = 0
+
+    def ping(self) -> None:
+        self.pinged += 1
+
+
+def test_doctor_checks_the_tracker_the_backend_at_its_url_and_the_trusted_authors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VERIFIER_TRUSTED_AUTHORS", "alice")
+    world = World(metrics=Answering())
+    code, out, _ = run(world, capsys, "doctor")
+    assert (code, world.metrics.pinged, world.trusted) == (ExitCode.OK, 1, [["alice"]])  # type: ignore[attr-defined]
+    assert out == (
+        "ok    tracker (github): signed in as verifier-bot\n"
+        "ok    metrics backend: http://prometheus.invalid:9090 answered\n"
+        "ok    trusted authors (by id): alice -> alice\n"
+    )
+
+
+def test_doctor_reports_bad_tracker_settings_as_a_failed_check_and_runs_the_others(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tracker's settings are not loaded up front: a tracker that cannot even be set up is one failed check."""
+    monkeypatch.setenv("VERIFIER_TRACKER", "jira")
+    world = World(metrics=Answering())
+    code, out, err = run(world, capsys, "doctor")
+    assert (code, err) == (ExitCode.FAILED, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("FAIL  tracker (jira): invalid settings: ") and "VERIFIER_JIRA_URL" in lines[0]
+    assert lines[1:] == ["ok    metrics backend: http://prometheus.invalid:9090 answered"]
