@@ -15,7 +15,7 @@ import re
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -309,6 +309,29 @@ def test_evaluate_prints_one_line_per_condition_of_several(tmp_path: Path, capsy
         "condition 2: INCONCLUSIVE: latency_seconds < 300ms p50; no data: the query returned no samples; "
         + data.format(0),
     ]
+
+
+@pytest.mark.parametrize(("accept", "verdict"), [(None, "INCONCLUSIVE"), ("true", "VERIFIED")])
+def test_evaluate_judges_an_answer_with_warnings_only_when_the_setting_accepts_them(
+    accept: str | None,
+    verdict: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`VERIFIER_PROMETHEUS_ACCEPT_WARNINGS` (a Thanos partial response): inconclusive by default, judged when set."""
+    if accept is not None:
+        monkeypatch.setenv("VERIFIER_PROMETHEUS_ACCEPT_WARNINGS", accept)
+    config = tmp_path / "config.md"
+    config.write_text(BLOCK)
+    warned = replace(instant(0.05), warnings=("partial response: store b unreachable",))
+    world = World(metrics=FakeMetrics({QUERY: warned}))
+    resolved = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, out, _ = run(world, capsys, "evaluate", "--config", str(config), "--resolved-at", resolved, "--json")
+    report = json.loads(out)
+    assert (report["verdict"], code) == (verdict, ExitCode.OK if accept else ExitCode.INCONCLUSIVE)
+    if not accept:
+        assert report["reason"] == "the backend warned: partial response: store b unreachable"
 
 
 def test_evaluate_now_and_early(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
