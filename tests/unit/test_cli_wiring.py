@@ -446,6 +446,36 @@ def test_the_pushgateway_setting_builds_the_sink_with_its_job(monkeypatch: pytes
 # `check-config`: the resolution on the backend, a file it cannot read or decode.
 
 
+@dataclass
+class FailingCatalog(FakeMetrics):
+    """A backend that lists metric names, and fails when asked which."""
+
+    def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
+        raise MetricsError("HTTP 503 from the backend", query=selector)
+
+    def metric_type(self, name: str) -> str | None:
+        return None
+
+    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def metric_unit(self, name: str) -> str | None:
+        return None
+
+
+def test_check_config_resolve_exits_by_a_resolution_the_backend_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.md"
+    config.write_text(BLOCK)
+    code, out, _ = run(World(metrics=FailingCatalog()), capsys, "check-config", "--resolve", "--json", str(config))
+    assert code == ExitCode.BACKEND_ERROR
+    assert json.loads(out)["resolved"].startswith("the metrics backend failed: ")
+
+
 def test_check_config_resolve_adds_the_resolution_to_the_explanation(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
