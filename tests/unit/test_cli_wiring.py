@@ -15,7 +15,7 @@ import re
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -311,6 +311,29 @@ def test_evaluate_prints_one_line_per_condition_of_several(tmp_path: Path, capsy
     ]
 
 
+@pytest.mark.parametrize(("accept", "verdict"), [(None, "INCONCLUSIVE"), ("true", "VERIFIED")])
+def test_evaluate_judges_an_answer_with_warnings_only_when_the_setting_accepts_them(
+    accept: str | None,
+    verdict: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`VERIFIER_PROMETHEUS_ACCEPT_WARNINGS` (a Thanos partial response): inconclusive by default, judged when set."""
+    if accept is not None:
+        monkeypatch.setenv("VERIFIER_PROMETHEUS_ACCEPT_WARNINGS", accept)
+    config = tmp_path / "config.md"
+    config.write_text(BLOCK)
+    warned = replace(instant(0.05), warnings=("partial response: store b unreachable",))
+    world = World(metrics=FakeMetrics({QUERY: warned}))
+    resolved = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, out, _ = run(world, capsys, "evaluate", "--config", str(config), "--resolved-at", resolved, "--json")
+    report = json.loads(out)
+    assert (report["verdict"], code) == (verdict, ExitCode.OK if accept else ExitCode.INCONCLUSIVE)
+    if not accept:
+        assert report["reason"] == "the backend warned: partial response: store b unreachable"
+
+
 def test_evaluate_now_and_early(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.md"
     config.write_text(BLOCK)
@@ -421,6 +444,36 @@ def test_the_pushgateway_setting_builds_the_sink_with_its_job(monkeypatch: pytes
 
 
 # `check-config`: the resolution on the backend, a file it cannot read or decode.
+
+
+@dataclass
+class FailingCatalog(FakeMetrics):
+    """A backend that lists metric names, and fails when asked which."""
+
+    def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
+        raise MetricsError("HTTP 503 from the backend", query=selector)
+
+    def metric_type(self, name: str) -> str | None:
+        return None
+
+    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def metric_unit(self, name: str) -> str | None:
+        return None
+
+
+def test_check_config_resolve_exits_by_a_resolution_the_backend_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.md"
+    config.write_text(BLOCK)
+    code, out, _ = run(World(metrics=FailingCatalog()), capsys, "check-config", "--resolve", "--json", str(config))
+    assert code == ExitCode.BACKEND_ERROR
+    assert json.loads(out)["resolved"].startswith("the metrics backend failed: ")
 
 
 def test_check_config_resolve_adds_the_resolution_to_the_explanation(
@@ -712,3 +765,43 @@ def test_file_prints_its_report_measures_with_the_backend_and_adds_the_runs_labe
     assert all("postmortem" in world.tracker.tickets[key].labels for key in created)
     code, out, _ = run(world, capsys, "file", str(EXAMPLES), "--json")
     assert isinstance(json.loads(out), dict)
+
+
+# `doctor`.
+
+
+@dataclass
+class Answering(FakeMetrics):
+    """A backend that answers `doctor`'s ping."""
+
+    pinged: int = 0
+
+    def ping(self) -> None:
+        self.pinged += 1
+
+
+def test_doctor_checks_the_tracker_the_backend_at_its_url_and_the_trusted_authors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VERIFIER_TRUSTED_AUTHORS", "alice")
+    world = World(metrics=Answering())
+    code, out, _ = run(world, capsys, "doctor")
+    assert (code, world.metrics.pinged, world.trusted) == (ExitCode.OK, 1, [["alice"]])  # type: ignore[attr-defined]
+    assert out == (
+        "ok    tracker (github): signed in as verifier-bot\n"
+        "ok    metrics backend: http://prometheus.invalid:9090 answered\n"
+        "ok    trusted authors (by id): alice -> alice\n"
+    )
+
+
+def test_doctor_reports_bad_tracker_settings_as_a_failed_check_and_runs_the_others(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tracker's settings are not loaded up front: a tracker that cannot even be set up is one failed check."""
+    monkeypatch.setenv("VERIFIER_TRACKER", "jira")
+    world = World(metrics=Answering())
+    code, out, err = run(world, capsys, "doctor")
+    assert (code, err) == (ExitCode.FAILED, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("FAIL  tracker (jira): invalid settings: ") and "VERIFIER_JIRA_URL" in lines[0]
+    assert lines[1:] == ["ok    metrics backend: http://prometheus.invalid:9090 answered"]
