@@ -196,6 +196,10 @@ def test_the_deadline_leaves_the_tickets_not_read_back_unjudged(window: int) -> 
     options = RunOptions(concurrency=2, run_deadline_seconds=0.5)
     report = run(tracker, FakeMetrics({QUERY: hang}), options, NOW, sink=out.append)
     slow.set()
+    # The measurements left behind at the deadline end now: they would log into the next test's output.
+    for thread in threading.enumerate():
+        if thread.name.startswith("measure-"):
+            thread.join(5)
     assert report.deadline_passed and report.exit_code == ExitCode.DEADLINE
     assert sorted(r.key for r in out) == [f"T{n}" for n in range(6)]
     assert {r.reason for r in out} == {"not judged: the run's deadline passed first"}
