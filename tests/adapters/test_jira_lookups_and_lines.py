@@ -259,6 +259,17 @@ def test_a_ticket_read_that_fails_names_the_ticket(jira: JiraSandbox) -> None:
     assert str(caught.value) == f"{key}: Jira read failed: {INJECTED} (after 4 attempts)"
 
 
+def test_an_issue_without_its_fields_is_refused_naming_the_ticket(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    issue = {k: v for k, v in _as_served(jira, key).items() if k != "fields"}
+    jira.faults.inject(Reply.json(200, issue), match=lambda r: r.path.endswith(f"/issue/{key}"))
+
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira).get_ticket(key)
+
+    assert (caught.value.ticket, str(caught.value)) == (key, f"{key}: Jira returned the issue without its fields")
+
+
 def test_a_reopen_that_fails_names_the_ticket_and_the_step(jira: JiraSandbox) -> None:
     key = jira.add_issue()
     tracker = jr.tracker(jira)
