@@ -270,6 +270,26 @@ def test_an_issue_without_its_fields_is_refused_naming_the_ticket(jira: JiraSand
     assert (caught.value.ticket, str(caught.value)) == (key, f"{key}: Jira returned the issue without its fields")
 
 
+def test_an_issue_of_an_unexpected_shape_is_refused_naming_the_ticket_and_the_fault(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    issue = _as_served(jira, key)
+    issue["fields"]["created"] = "yesterday"
+    jira.faults.inject(Reply.json(200, issue), match=lambda r: r.path.endswith(f"/issue/{key}"))
+
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira).get_ticket(key)
+
+    assert (caught.value.ticket, str(caught.value)) == (
+        key,
+        f"{key}: unexpected Jira issue shape: Invalid isoformat string: 'yesterday'",
+    )
+
+
+def test_an_issue_without_a_description_has_an_empty_body(jira: JiraSandbox) -> None:
+    key = jira.add_issue(description=None)
+    assert jr.tracker(jira).get_ticket(key).body == ""
+
+
 def test_a_reopen_that_fails_names_the_ticket_and_the_step(jira: JiraSandbox) -> None:
     key = jira.add_issue()
     tracker = jr.tracker(jira)
