@@ -290,6 +290,22 @@ def test_an_issue_without_a_description_has_an_empty_body(jira: JiraSandbox) -> 
     assert jr.tracker(jira).get_ticket(key).body == ""
 
 
+def test_comments_missing_from_the_issue_are_read_from_their_own_pages(jira: JiraSandbox) -> None:
+    """An issue whose `comment` field is missing, or carries no `comments`, has its comments read page by page."""
+    keys = [jira.add_issue() for _ in range(2)]
+    for key, comment in zip(keys, ({"drop": True}, {"total": 1, "startAt": 0, "maxResults": 0}), strict=True):
+        jira.add_comment(key, f"a result on {key}")
+        issue = _as_served(jira, key)
+        if "drop" in comment:
+            del issue["fields"]["comment"]
+        else:
+            issue["fields"]["comment"] = comment
+        jira.faults.inject(Reply.json(200, issue), match=lambda r, key=key: r.path.endswith(f"/issue/{key}"))
+
+    tracker = jr.tracker(jira)
+    assert [[c.body for c in tracker.get_ticket(key).comments] for key in keys] == [[f"a result on {k}"] for k in keys]
+
+
 def test_a_reopen_that_fails_names_the_ticket_and_the_step(jira: JiraSandbox) -> None:
     key = jira.add_issue()
     tracker = jr.tracker(jira)
@@ -318,9 +334,11 @@ def test_a_history_page_that_fails_is_a_gap_naming_the_ticket(jira_cloud: JiraSa
     assert [(r.param("startAt"), r.param("maxResults")) for r in pages] == [("0", "100"), ("100", "100")]
 
     _failing(jira_cloud, "/changelog")
-    gap = tracker.get_ticket(key).history_gap
+    with structlog.testing.capture_logs() as logs:
+        gap = tracker.get_ticket(key).history_gap
 
     assert gap == f"its history could not be read: {key}: Jira read the history failed: {INJECTED} (after 4 attempts)"
+    assert [e["ticket"] for e in _events(logs, "jira.history_unread")] == [key]
 
 
 def test_reading_permissions_that_fails_says_what_was_read(jira_cloud: JiraSandbox) -> None:
