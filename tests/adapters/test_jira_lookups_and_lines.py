@@ -28,7 +28,7 @@ import structlog
 from tests.adapters import test_jira_adapter as jr
 from tests.adapters.test_filing import action_items, created, jira_tracker, parsed
 from tests.tls import private_ca
-from verifier.adapters.jira import JiraTracker, reading
+from verifier.adapters.jira import JiraTracker, history, reading
 from verifier.adapters.jira.filing import seed_comment
 from verifier.adapters.retry import RetryPolicy
 from verifier.domain.formats import find_config
@@ -259,6 +259,53 @@ def test_a_ticket_read_that_fails_names_the_ticket(jira: JiraSandbox) -> None:
     assert str(caught.value) == f"{key}: Jira read failed: {INJECTED} (after 4 attempts)"
 
 
+def test_an_issue_without_its_fields_is_refused_naming_the_ticket(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    issue = {k: v for k, v in _as_served(jira, key).items() if k != "fields"}
+    jira.faults.inject(Reply.json(200, issue), match=lambda r: r.path.endswith(f"/issue/{key}"))
+
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira).get_ticket(key)
+
+    assert (caught.value.ticket, str(caught.value)) == (key, f"{key}: Jira returned the issue without its fields")
+
+
+def test_an_issue_of_an_unexpected_shape_is_refused_naming_the_ticket_and_the_fault(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    issue = _as_served(jira, key)
+    issue["fields"]["created"] = "yesterday"
+    jira.faults.inject(Reply.json(200, issue), match=lambda r: r.path.endswith(f"/issue/{key}"))
+
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira).get_ticket(key)
+
+    assert (caught.value.ticket, str(caught.value)) == (
+        key,
+        f"{key}: unexpected Jira issue shape: Invalid isoformat string: 'yesterday'",
+    )
+
+
+def test_an_issue_without_a_description_has_an_empty_body(jira: JiraSandbox) -> None:
+    key = jira.add_issue(description=None)
+    assert jr.tracker(jira).get_ticket(key).body == ""
+
+
+def test_comments_missing_from_the_issue_are_read_from_their_own_pages(jira: JiraSandbox) -> None:
+    """An issue whose `comment` field is missing, or carries no `comments`, has its comments read page by page."""
+    keys = [jira.add_issue() for _ in range(2)]
+    for key, comment in zip(keys, ({"drop": True}, {"total": 1, "startAt": 0, "maxResults": 0}), strict=True):
+        jira.add_comment(key, f"a result on {key}")
+        issue = _as_served(jira, key)
+        if "drop" in comment:
+            del issue["fields"]["comment"]
+        else:
+            issue["fields"]["comment"] = comment
+        jira.faults.inject(Reply.json(200, issue), match=lambda r, key=key: r.path.endswith(f"/issue/{key}"))
+
+    tracker = jr.tracker(jira)
+    assert [[c.body for c in tracker.get_ticket(key).comments] for key in keys] == [[f"a result on {k}"] for k in keys]
+
+
 def test_a_reopen_that_fails_names_the_ticket_and_the_step(jira: JiraSandbox) -> None:
     key = jira.add_issue()
     tracker = jr.tracker(jira)
@@ -287,9 +334,11 @@ def test_a_history_page_that_fails_is_a_gap_naming_the_ticket(jira_cloud: JiraSa
     assert [(r.param("startAt"), r.param("maxResults")) for r in pages] == [("0", "100"), ("100", "100")]
 
     _failing(jira_cloud, "/changelog")
-    gap = tracker.get_ticket(key).history_gap
+    with structlog.testing.capture_logs() as logs:
+        gap = tracker.get_ticket(key).history_gap
 
     assert gap == f"its history could not be read: {key}: Jira read the history failed: {INJECTED} (after 4 attempts)"
+    assert [e["ticket"] for e in _events(logs, "jira.history_unread")] == [key]
 
 
 def test_reading_permissions_that_fails_says_what_was_read(jira_cloud: JiraSandbox) -> None:
@@ -297,6 +346,123 @@ def test_reading_permissions_that_fails_says_what_was_read(jira_cloud: JiraSandb
     with pytest.raises(TrackerError) as caught:
         jira_tracker(jira_cloud).access(datetime.now(UTC))
     assert str(caught.value) == f"Jira read my permissions failed: {INJECTED} (after 4 attempts)"
+
+
+# -- the history trust reads (verifier.adapters.jira.history: pure, fed as the adapter feeds it) ------------------
+def _change(ident: str, who: str, created: str, *items: tuple[str, str | None, str | None]) -> dict[str, Any]:
+    changes = [{"field": field, "fromString": old, "toString": new} for field, old, new in items]
+    return {"id": ident, "author": {"name": who}, "created": created, "items": changes}
+
+
+def _who(user: Any) -> str:
+    return str(user["name"]) if isinstance(user, dict) else ""
+
+
+LABELLED = _change("1", "alice", "2026-01-01T00:00:00.000+0000", ("labels", "", "pm"), ("status", "Done", "Open"))
+REOPENED = _change("2", "bob", "2026-01-02T00:00:00.000+0000", ("status", "Open", "Done"))
+
+
+def test_the_inline_history_is_whole_when_it_holds_every_item() -> None:
+    asked: list[int] = []
+
+    def fetch(start: int) -> dict[str, Any]:
+        asked.append(start)
+        return {}
+
+    kept = [{"id": "1", "author": {"name": "alice"}, "created": LABELLED["created"], "items": LABELLED["items"][:1]}]
+    assert history.whole_history("OPS-1", {"histories": [LABELLED, REOPENED, "junk"], "total": 2}, fetch) == (
+        kept,
+        None,
+    )
+    assert history.whole_history("OPS-1", {"histories": [LABELLED]}, fetch) == (kept, None)
+    assert asked == []
+    assert history.whole_history("OPS-1", None, fetch) == ([], "the tracker sent no history")
+    assert history.whole_history("OPS-1", {"histories": [LABELLED, REOPENED], "total": 5}, None) == (
+        kept,
+        "2 of 5 history items came and there are no more pages",
+    )
+
+
+@pytest.mark.parametrize(
+    ("pages", "asked"),
+    [
+        ({0: [2, {"total": 5}], 2: [2, {"total": 5}], 4: [1, {"total": 5}]}, [0, 2, 4]),  # to the total
+        ({0: [1, {"total": 9, "isLast": False}], 1: [1, {"total": 9, "isLast": True}]}, [0, 1]),  # to isLast
+        ({0: [1, {"total": 9}], 1: [0, {"total": 9}]}, [0, 1]),  # to an empty page
+    ],
+    ids=["total", "isLast", "empty page"],
+)
+def test_a_longer_history_is_read_page_by_page_to_its_end(pages: dict[int, list[Any]], asked: list[int]) -> None:
+    served: list[int] = []
+    made = iter(range(100, 200))
+
+    def fetch(start: int) -> dict[str, Any]:
+        served.append(start)
+        count, rest = pages.get(start, [0, {}])
+        edits = [_change(str(next(made)), f"user{start}", "2026-01-03T00:00:00.000+0000", ("description", "a", "b"))]
+        return {"values": [*edits, *(REOPENED | {"id": str(next(made))} for _ in range(count - 1))][:count], **rest}
+
+    found, gap = history.whole_history("OPS-1", {"histories": [LABELLED], "total": 50}, fetch)
+
+    assert (served, gap) == (asked, None)
+    assert [h["author"]["name"] for h in found] == [f"user{start}" for start in asked if pages[start][0]]
+
+
+def test_a_history_that_fails_or_repeats_itself_is_a_gap_said_out_loud() -> None:
+    def failing(start: int) -> dict[str, Any]:
+        raise TrackerError("Jira read the history failed: HTTP 500", ticket="OPS-1")
+
+    def repeating(start: int) -> dict[str, Any]:
+        return {"values": [LABELLED], "total": 9}
+
+    kept = history.relevant([LABELLED])
+    with structlog.testing.capture_logs() as logs:
+        assert history.whole_history("OPS-1", {"histories": [LABELLED], "total": 9}, failing) == (
+            kept,
+            "its history could not be read: OPS-1: Jira read the history failed: HTTP 500",
+        )
+        assert history.whole_history("OPS-2", {"histories": [LABELLED], "total": 9}, repeating) == (
+            kept,
+            "its history could not be read: OPS-2: Jira history: page 2 repeats an earlier page; stopped (the "
+            "listing does not advance)",
+        )
+    assert [e["ticket"] for e in _events(logs, "jira.history_unread")] == ["OPS-1", "OPS-2"]
+    assert _events(logs, "jira.history_unread")[0] == {
+        "ticket": "OPS-1",
+        "error": "OPS-1: Jira read the history failed: HTTP 500",
+    }
+
+
+def test_who_edited_the_body_and_who_added_each_label_in_the_order_jira_recorded_them() -> None:
+    """Sorted by time, then by id as a number (`"11"` before `"100"`); the last to add a label is its adder, a
+    label nobody added came with the ticket (its creator's), and a gap leaves nobody known to have added one."""
+    changes = history.relevant(
+        [
+            _change("100", "dave", "2026-01-03T00:00:00.000+0000", ("description", "c", "d")),
+            _change("11", "erin", "2026-01-03T00:00:00.000+0000", ("description", "b", "c")),
+            _change("10", "carol", "2026-01-03T00:00:00.000+0000", ("description", "a", "b")),
+            _change(
+                "9", "bob", "2026-01-04T00:00:00.000+0000", ("description", "d", "e"), ("labels", "pm", "pm verified")
+            ),
+            _change("12", "mallory", "2026-01-02T00:00:00.000+0000", ("labels", "pm", "pm verified")),
+            _change("13", "mallory", "2026-01-02T00:00:00.000+0000", ("labels", "other", "other pm")),
+            _change("14", "carol", "2026-01-05T00:00:00.000+0000", ("description", "e", "f")),
+        ]
+    )
+    fields = {"creator": {"name": "alice"}, "labels": ["pm", "verified", "other"]}
+
+    assert history.trust_fields(changes, fields, _who, None) == {
+        "creator": "alice",
+        "body_edited_by": ("carol", "erin", "dave", "bob"),
+        "labelled_by": (("pm", "mallory"), ("verified", "bob"), ("other", "alice")),
+        "history_gap": None,
+    }
+    assert history.trust_fields(changes, fields, _who, "a gap") == {
+        "creator": "alice",
+        "body_edited_by": ("carol", "erin", "dave", "bob"),
+        "labelled_by": None,
+        "history_gap": "a gap",
+    }
 
 
 # -- reopening: the cached transition -------------------------------------------------------------------------
