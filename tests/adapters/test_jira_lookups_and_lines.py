@@ -26,6 +26,7 @@ import requests
 import structlog
 
 from tests.adapters import test_jira_adapter as jr
+from tests.adapters.contract import MALFORMED
 from tests.adapters.test_filing import action_items, created, jira_tracker, parsed
 from tests.tls import private_ca
 from verifier.adapters.jira import JiraTracker, history, reading
@@ -914,3 +915,42 @@ def test_a_signed_in_user_without_an_id_is_refused(jira_cloud: JiraSandbox) -> N
     with pytest.raises(TrackerError) as caught:
         jr.tracker(jira_cloud).account()
     assert str(caught.value) == "Jira's /myself answer carries no account id or user name"
+
+
+@pytest.mark.parametrize(
+    "page_items",
+    [["not an issue"], [None], "issues", ()],
+    ids=["a string", "null", "not a list", "a page that is a list"],
+)
+def test_a_search_page_whose_issues_are_not_objects_is_refused_naming_the_search(
+    jira: JiraSandbox, page_items: Any
+) -> None:
+    """A strange answer stops the listing with a TrackerError the run reports ("listing tickets stopped"), not an
+    AttributeError that ended the whole run with a traceback."""
+    key = jira.add_issue(labels=[jr.LABEL])
+    issue = _as_served(jira, key)
+    items = [issue, *page_items] if isinstance(page_items, list) else page_items
+    page: Any = {"issues": items, "isLast": True} if jira.cloud else {"issues": items, "startAt": 0, "total": 2}
+    if page_items == ():
+        page = [issue]
+    off_contract = [(MALFORMED, "issues that are not objects")]
+    search = "/search/jql" if jira.cloud else "/search"
+    jira.faults.inject(Reply.json(200, page, off_contract), match=lambda r: r.path.endswith(search))
+    tracker = jr.tracker(jira)
+
+    with pytest.raises(TrackerError) as caught:
+        list(tracker.resolved_tickets(jr.LABEL, 7))
+
+    assert caught.value.ticket is None
+    assert str(caught.value) == f"Jira search ({tracker.jql(jr.LABEL, 7)}): its issues are not all objects"
+
+
+def test_an_issue_answered_as_something_else_than_an_object_is_refused_naming_the_ticket(jira: JiraSandbox) -> None:
+    key = jira.add_issue()
+    answer = Reply.json(200, ["not", "an", "issue"], [(MALFORMED, "an issue that is a list")])
+    jira.faults.inject(answer, match=lambda r: r.path.endswith(f"/issue/{key}"))
+
+    with pytest.raises(TrackerError) as caught:
+        jr.tracker(jira).get_ticket(key)
+
+    assert caught.value.ticket == key

@@ -80,9 +80,10 @@ class JiraReading(JiraClient):
     def get_ticket(self, key: str) -> Ticket:
         path = f"issue/{quote(key, safe='')}"
         params = {"fields": ",".join(READ_FIELDS), "expand": "changelog"}
-        return self._ticket(
-            self._remember_workflow(self._request("GET", path, ticket=key, action="read", params=params))
-        )
+        raw = self._request("GET", path, ticket=key, action="read", params=params)
+        if not isinstance(raw, dict):  # a strange answer is refused naming the ticket, not an AttributeError
+            raise TrackerError("Jira answered the issue with something other than an object", ticket=key)
+        return self._ticket(self._remember_workflow(raw))
 
     @property
     def batch_size(self) -> int:
@@ -161,7 +162,7 @@ class JiraReading(JiraClient):
         if self._is_cloud():
             while True:
                 page = self._request("GET", "search/jql", ticket=None, action="search", params=params)
-                issues = page.get("issues", [])
+                issues = _issues(page, pages.what)
                 token = page.get("nextPageToken")
                 last = not token or page.get("isLast") is True
                 pages.check(_keys(issues), token=None if last else str(token))
@@ -172,7 +173,7 @@ class JiraReading(JiraClient):
         start = 0
         while True:
             page = self._request("GET", "search", ticket=None, action="search", params={**params, "startAt": start})
-            issues = page.get("issues", [])
+            issues = _issues(page, pages.what)
             pages.check(_keys(issues))
             yield from issues
             start += len(issues)
@@ -270,6 +271,14 @@ class JiraReading(JiraClient):
             return shown
         account_id = user.get("accountId") if self._is_cloud() else user.get("key")
         return self._identities.name(shown, str(account_id) if account_id else None)
+
+
+def _issues(page: Any, search: str) -> list[dict[str, Any]]:
+    """A search page's issues; a page whose issues are not a list of objects stops the listing, said out loud."""
+    issues = page.get("issues", []) if isinstance(page, dict) else None
+    if not isinstance(issues, list) or not all(isinstance(issue, dict) for issue in issues):
+        raise TrackerError(f"{search}: its issues are not all objects")
+    return issues
 
 
 def _keys(issues: Any) -> list[str]:
