@@ -27,7 +27,7 @@ from verifier.domain.action_items import fingerprint_in, incident_facts
 from verifier.domain.filing import FilingDocument, parse_filing
 from verifier.domain.formats import find_config
 from verifier.domain.selection import select_config
-from verifier.errors import ConfigError
+from verifier.errors import ConfigError, TrackerError
 from verifier.services.filing import file_items
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.jira import JiraSandbox
@@ -271,6 +271,43 @@ def test_github_files_every_field(github: GitHubSandbox) -> None:
     assert issue.comments == []  # the seed's GitHub filing writes no config comment
     assert clock.sleeps == [1.0]  # two issue creations, paced one second apart
     assert report.items[0].url == f"{github.root}/{REPO}/issues/1"
+
+
+def test_github_finds_its_filed_issue_on_the_third_page_and_stops_at_the_page_cap(github: GitHubSandbox) -> None:
+    github.add_repo(REPO)
+    for n in range(200):  # the incident's label on others' issues, opened before: two full pages first
+        github.add_issue(REPO, title=f"noise {n}", labels=["incident:INC-2041"], user="mallory", created_at=TRIGGERED)
+    first = file_items(parsed(), github_tracker(github), None, dry_run=False)
+    assert [i.key for i in first.items] == [f"{REPO}#201", f"{REPO}#202"]
+    fingerprint = fingerprint_in(github.issue(REPO, 201).body or "")
+    assert fingerprint is not None
+    before = len(github.requests)
+
+    filed = github_tracker(github).find_filed("INC-2041", fingerprint)
+
+    assert filed.ticket is not None and filed.squatted == ()
+    ticket = filed.ticket
+    assert (ticket.key, ticket.kind, ticket.reporter) == (f"{REPO}#201", "issue", github.login)
+    assert ticket.title == "[Post-Incident] Add connection pooling to the payments client"
+    pages = [r.param("page") for r in github.requests[before:] if r.path == f"/repos/{REPO}/issues"]
+    assert pages == [None, "2", "3"]
+    connection = GitHubConnection.model_validate(
+        {"api_url": github.url, "repositories": (REPO,), "token": github.token}
+    )
+    capped = GitHubTracker(connection, pacer=WritePacer(sleep=lambda _: None), max_pages=2)
+    with pytest.raises(TrackerError) as caught:
+        capped.find_filed("INC-2041", fingerprint)
+    assert str(caught.value) == f"GitHub list {REPO} issues: stopped at the cap of 2 pages (the listing did not end)"
+
+
+def test_github_a_listing_of_filed_issues_that_fails_names_the_repository(github: GitHubSandbox) -> None:
+    github.add_repo(REPO)
+    github.fail(times=10, status=502, match=lambda r: r.path == f"/repos/{REPO}/issues" and r.method == "GET")
+
+    with pytest.raises(TrackerError) as caught:
+        github_tracker(github).find_filed("INC-2041", "0" * 16)
+
+    assert str(caught.value) == f"GitHub list {REPO} issues failed: HTTP 502: sandbox: injected failure"
 
 
 def test_github_refuses_an_assignee_who_cannot_be_assigned(github: GitHubSandbox) -> None:
