@@ -158,6 +158,18 @@ def test_graphql_comments_keep_when_each_was_written_and_last_edited(github: Git
     )
 
 
+def test_a_deleted_account_is_nobody_whatever_the_trusted_entries_say(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", user="")  # GraphQL's `author: null`
+    github.add_comment(REPO, number, "written by an account deleted since", user="")
+    gh = tracker(github)
+    gh.trust(["alice"])
+
+    [ticket] = gh.resolved_tickets(LABEL, 7)
+
+    assert (ticket.reporter, ticket.creator) == ("", "")
+    assert [c.author for c in ticket.comments] == [""]
+
+
 # -- a pull request as REST reads it (GraphQL's issues are issues), to the field ----------------------------------
 T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
