@@ -262,3 +262,20 @@ def test_a_sub_issue_linked_is_logged_with_the_child_and_the_parent(github: GitH
             "log_level": "info",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("failing", "read"),
+    [(f"/repos/{REPO}", f"read {REPO}"), (f"/repos/{REPO}/installation", f"read the App's installation on {REPO}")],
+)
+def test_doctor_names_the_read_that_failed(github: GitHubSandbox, app_key: str, failing: str, read: str) -> None:
+    app = tracker(
+        github, token=None, app_id=github.app_id, app_private_key=app_key, installation_id=github.installation_id
+    )
+    github.add_repo(REPO)
+    github.fail(times=10, status=502, match=lambda r: r.method == "GET" and r.path == failing)
+
+    with pytest.raises(TrackerError) as caught:
+        app.access(datetime.now(UTC))
+
+    assert str(caught.value) == f"GitHub {read} failed: HTTP 502: sandbox: injected failure"
