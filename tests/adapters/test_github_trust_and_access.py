@@ -279,3 +279,15 @@ def test_doctor_names_the_read_that_failed(github: GitHubSandbox, app_key: str, 
         app.access(datetime.now(UTC))
 
     assert str(caught.value) == f"GitHub {read} failed: HTTP 502: sandbox: injected failure"
+
+
+def test_an_app_that_cannot_be_read_is_named_as_the_read_that_failed(github: GitHubSandbox, app_key: str) -> None:
+    app = tracker(
+        github, token=None, app_id=github.app_id, app_private_key=app_key, installation_id=github.installation_id
+    )
+    github.fail(times=10, status=502, match=lambda r: r.method == "GET" and r.path == "/app")
+
+    with pytest.raises(TrackerError) as caught:
+        app.account()
+
+    assert str(caught.value) == "GitHub read the GitHub App failed: HTTP 502: sandbox: injected failure"
