@@ -291,3 +291,15 @@ def test_an_app_that_cannot_be_read_is_named_as_the_read_that_failed(github: Git
         app.account()
 
     assert str(caught.value) == "GitHub read the GitHub App failed: HTTP 502: sandbox: injected failure"
+
+
+def test_a_403_that_names_no_rate_limit_is_a_refusal_not_retried(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    github.fail(times=1, status=403, match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}")
+    sleeps: list[float] = []
+
+    with pytest.raises(TrackerError) as caught:
+        tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+
+    assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: HTTP 403: sandbox: injected failure"
+    assert sleeps == []
