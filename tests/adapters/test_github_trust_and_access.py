@@ -19,6 +19,7 @@ from tests.adapters.test_github_adapter import REPO, FakeClock, app_key, connect
 from verifier.adapters.github import GitHubTracker, WritePacer
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import Reply
 
 PAT = "github_pat_11AAAAAAA0sandbox"  # a sandbox credential
 __all__ = ["app_key"]  # the fixture, shared with test_github_adapter.py
@@ -303,3 +304,17 @@ def test_a_403_that_names_no_rate_limit_is_a_refusal_not_retried(github: GitHubS
 
     assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: HTTP 403: sandbox: injected failure"
     assert sleeps == []
+
+
+def test_a_403_with_retry_after_is_a_rate_limit_whatever_its_message(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    refusal = Reply.json(403, {"message": "Forbidden", "documentation_url": "https://docs.github.com"})
+    github.faults.inject(
+        refusal.with_headers([("Retry-After", "2")]),
+        match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}",
+    )
+    sleeps: list[float] = []
+
+    ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.key == f"{REPO}#{number}" and sleeps == [2]
