@@ -318,3 +318,14 @@ def test_a_403_with_retry_after_is_a_rate_limit_whatever_its_message(github: Git
     ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
 
     assert ticket.key == f"{REPO}#{number}" and sleeps == [2]
+
+
+def test_a_503_with_retry_after_is_asked_again_after_the_wait_it_names(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    busy = Reply.json(503, {"message": "Service Unavailable"}).with_headers([("Retry-After", "3")])
+    github.faults.inject(busy, match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}")
+    sleeps: list[float] = []
+
+    ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.key == f"{REPO}#{number}" and sleeps == [3]
