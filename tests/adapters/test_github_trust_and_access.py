@@ -329,3 +329,17 @@ def test_a_503_with_retry_after_is_asked_again_after_the_wait_it_names(github: G
     ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
 
     assert ticket.key == f"{REPO}#{number}" and sleeps == [3]
+
+
+def test_a_429_that_names_no_wait_is_asked_again_after_the_limits_minute_capped(github: GitHubSandbox) -> None:
+    status, waits = 429, [30]  # GitHub names no wait for its secondary limits: the minute, within 30 s here
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    github.faults.inject(
+        Reply.json(status, {"message": "try later"}),
+        match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}",
+    )
+    sleeps: list[float] = []
+
+    ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.key == f"{REPO}#{number}" and sleeps == waits
