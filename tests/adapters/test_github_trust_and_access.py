@@ -326,9 +326,11 @@ def test_a_503_with_retry_after_is_asked_again_after_the_wait_it_names(github: G
     github.faults.inject(busy, match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}")
     sleeps: list[float] = []
 
-    ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+    with capture_logs() as logs:
+        ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
 
     assert ticket.key == f"{REPO}#{number}" and sleeps == [3]
+    assert [(e["call"], e["wait"]) for e in logs if e["event"] == "tracker.retry"] == [("read", 3)]
 
 
 def test_a_429_that_names_no_wait_is_asked_again_after_the_limits_minute_capped(github: GitHubSandbox) -> None:
@@ -343,3 +345,16 @@ def test_a_429_that_names_no_wait_is_asked_again_after_the_limits_minute_capped(
     ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
 
     assert ticket.key == f"{REPO}#{number}" and sleeps == waits
+
+
+def test_a_refusal_without_a_message_says_it_has_no_details(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    github.faults.inject(
+        Reply.json(404, {"documentation_url": "https://docs.github.com"}),
+        match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}",
+    )
+
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: HTTP 404: no details"
