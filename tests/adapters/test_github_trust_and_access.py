@@ -358,3 +358,13 @@ def test_a_refusal_without_a_message_says_it_has_no_details(github: GitHubSandbo
         tracker(github).get_ticket(f"{REPO}#{number}")
 
     assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: HTTP 404: no details"
+
+
+def test_a_rate_limit_that_asks_too_long_a_wait_is_throttled_naming_the_ticket(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    github.throttle(times=1, retry_after=3600, match=lambda r: r.path == f"/repos/{REPO}/issues/{number}")
+
+    with pytest.raises(TrackerThrottled) as caught:
+        tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert caught.value.ticket == f"{REPO}#{number}"
