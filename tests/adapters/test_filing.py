@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from structlog.testing import capture_logs
 
 from tests.adapters.test_github_adapter import FakeClock
 from verifier.adapters.github import GitHubTracker, WritePacer
@@ -26,10 +27,13 @@ from verifier.connections import GitHubConnection, JiraConnection
 from verifier.domain.action_items import fingerprint_in, incident_facts
 from verifier.domain.filing import FilingDocument, parse_filing
 from verifier.domain.formats import find_config
+from verifier.domain.labels import fit_label
 from verifier.domain.selection import select_config
-from verifier.errors import ConfigError
+from verifier.domain.tickets import Filed
+from verifier.errors import ConfigError, TrackerError
 from verifier.services.filing import file_items
 from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import Reply
 from verifier_sandbox.jira import JiraSandbox
 from verifier_sandbox.prometheus import Counter, Histogram, MetricsStore, PrometheusSandbox
 
@@ -271,6 +275,128 @@ def test_github_files_every_field(github: GitHubSandbox) -> None:
     assert issue.comments == []  # the seed's GitHub filing writes no config comment
     assert clock.sleeps == [1.0]  # two issue creations, paced one second apart
     assert report.items[0].url == f"{github.root}/{REPO}/issues/1"
+
+
+def test_github_finds_its_filed_issue_on_the_third_page_and_stops_at_the_page_cap(github: GitHubSandbox) -> None:
+    github.add_repo(REPO)
+    for n in range(200):  # the incident's label on others' issues, opened before: two full pages first
+        github.add_issue(REPO, title=f"noise {n}", labels=["incident:INC-2041"], user="mallory", created_at=TRIGGERED)
+    first = file_items(parsed(), github_tracker(github), None, dry_run=False)
+    assert [i.key for i in first.items] == [f"{REPO}#201", f"{REPO}#202"]
+    fingerprint = fingerprint_in(github.issue(REPO, 201).body or "")
+    assert fingerprint is not None
+    before = len(github.requests)
+
+    filed = github_tracker(github).find_filed("INC-2041", fingerprint)
+
+    assert filed.ticket is not None and filed.squatted == ()
+    ticket = filed.ticket
+    assert (ticket.key, ticket.kind, ticket.reporter) == (f"{REPO}#201", "issue", github.login)
+    assert ticket.title == "[Post-Incident] Add connection pooling to the payments client"
+    pages = [r.param("page") for r in github.requests[before:] if r.path == f"/repos/{REPO}/issues"]
+    assert pages == [None, "2", "3"]
+    connection = GitHubConnection.model_validate(
+        {"api_url": github.url, "repositories": (REPO,), "token": github.token}
+    )
+    capped = GitHubTracker(connection, pacer=WritePacer(sleep=lambda _: None), max_pages=2)
+    with pytest.raises(TrackerError) as caught:
+        capped.find_filed("INC-2041", fingerprint)
+    assert str(caught.value) == f"GitHub list {REPO} issues: stopped at the cap of 2 pages (the listing did not end)"
+
+
+def test_github_a_listing_of_filed_issues_that_fails_names_the_repository(github: GitHubSandbox) -> None:
+    github.add_repo(REPO)
+    github.fail(times=10, status=502, match=lambda r: r.path == f"/repos/{REPO}/issues" and r.method == "GET")
+
+    with pytest.raises(TrackerError) as caught:
+        github_tracker(github).find_filed("INC-2041", "0" * 16)
+
+    assert str(caught.value) == f"GitHub list {REPO} issues failed: HTTP 502: sandbox: injected failure"
+
+
+def test_github_the_filed_issue_is_the_oldest_of_the_tools_own_and_copies_by_others_are_named(
+    github: GitHubSandbox,
+) -> None:
+    github.add_repo(REPO)
+    file_items(parsed(), github_tracker(github), None, dry_run=False)
+    ours, other = github.issue(REPO, 1), github.issue(REPO, 2)
+    fingerprint = fingerprint_in(ours.body or "")
+    assert fingerprint is not None
+    label = ["incident:INC-2041"]
+    # a pull request of the tool's account and someone's copy, both older; a second copy of the tool's, newer
+    github.add_issue(REPO, body=ours.body, labels=label, user=github.login, created_at=TRIGGERED, pull_request=True)
+    copy = github.add_issue(REPO, body=ours.body, labels=label, user="mallory", created_at=TRIGGERED)
+    github.add_issue(REPO, body=ours.body, labels=label, user=github.login, created_at=datetime.now(UTC))
+    gh = github_tracker(github)
+
+    filed = gh.find_filed("INC-2041", fingerprint)
+
+    assert filed.ticket is not None and filed.ticket.key == f"{REPO}#1" and filed.squatted == (f"{REPO}#{copy}",)
+    # the second item's issue lost its label; a copy of it by someone else is all there is: named, not taken
+    other.labels = []
+    squat = github.add_issue(REPO, body=other.body, labels=label, user="mallory")
+    assert gh.find_filed("INC-2041", fingerprint_in(other.body or "") or "") == Filed(None, (f"{REPO}#{squat}",))
+
+
+def test_github_logs_each_issue_it_created_and_each_label_it_shortened(github: GitHubSandbox) -> None:
+    github.add_repo(REPO)
+    incident = "INC-2041-" + "checkout-" * 5  # its label, incident:<id>, 63 characters: GitHub takes 50
+    long = f"incident:{incident}"
+    doc = action_items(id=incident)
+
+    with capture_logs() as logs:
+        report = file_items(parsed(doc), github_tracker(github), None, dry_run=False)
+
+    keys = [i.key for i in report.items]
+    prints = [fingerprint_in(github.issue(REPO, n).body or "") for n in (1, 2)]
+    assert [(e["ticket"], e["fingerprint"]) for e in logs if e["event"] == "github.created"] == list(
+        zip(keys, prints, strict=True)
+    )
+    shortened = [e for e in logs if e["event"] == "github.label_shortened"]
+    assert shortened == 2 * [
+        {
+            "event": "github.label_shortened",
+            "log_level": "warning",
+            "label": long,
+            "shortened": fit_label(long, 50),
+            "limit": 50,
+        }
+    ]
+    assert github.issue(REPO, 1).labels[2] == fit_label(long, 50)
+
+
+def _strange(github: GitHubSandbox, number: int, *, listing: bool) -> Reply:
+    """The issue's JSON with a time that is none: PyGithub refuses it when read (`BadAttributeException`)."""
+    payload = {**github.payloads.issue(github.repos[REPO], github.issue(REPO, number)), "created_at": "yesterday"}
+    return Reply.json(200, [payload]) if listing else Reply.json(201, payload)
+
+
+def test_github_a_created_issue_answered_strangely_is_refused_naming_it() -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answers break the schema on purpose
+        github.add_repo(REPO)
+        created_here = lambda r: r.method == "POST" and r.path == f"/repos/{REPO}/issues"  # noqa: E731
+        github.faults.inject_after(lambda: _strange(github, 1, listing=False), match=created_here)
+
+        report = file_items(parsed(), github_tracker(github), None, dry_run=False)
+
+        assert str(report.error) == (
+            f'item 1 ("Add connection pooling to the payments client"): {REPO}#1: GitHub read failed: unexpected answer:'
+            " BadAttributeException"
+        )
+
+
+def test_github_a_found_issue_answered_strangely_is_refused_naming_it() -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answers break the schema on purpose
+        github.add_repo(REPO)
+        file_items(parsed(), github_tracker(github), None, dry_run=False)
+        listed = lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues"  # noqa: E731
+        github.faults.inject(lambda: _strange(github, 1, listing=True), match=listed)
+
+        with pytest.raises(TrackerError) as caught:
+            github_tracker(github).find_filed("INC-2041", fingerprint_in(github.issue(REPO, 1).body or "") or "")
+
+        assert caught.value.ticket == f"{REPO}#1"
+        assert str(caught.value) == f"{REPO}#1: GitHub read failed: unexpected answer: BadAttributeException"
 
 
 def test_github_refuses_an_assignee_who_cannot_be_assigned(github: GitHubSandbox) -> None:

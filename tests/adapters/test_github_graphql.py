@@ -239,3 +239,19 @@ def test_the_sandbox_refuses_a_field_the_schema_does_not_have() -> None:
         auth = {"Authorization": f"token {github.token}"}
         answer = requests.post(f"{github.url}/graphql", json={"query": query}, headers=auth).json()
     assert "data" not in answer and "Cannot query field 'assignee' on type 'Issue'" in answer["errors"][0]["message"]
+
+
+def test_a_graphql_rate_limit_that_names_no_wait_waits_the_secondary_limits_minute_capped(
+    github: GitHubSandbox,
+) -> None:
+    """No Retry-After, no spent quota in the headers (a secondary limit's answer): the customary minute, within
+    `max_rate_limit_wait` (30 s here), then the query again."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    limited = {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit already exceeded."}]}
+    github.faults.inject(Reply.json(200, limited), times=1, match=lambda r: r.path.endswith("/graphql"))
+    sleeps: list[float] = []
+
+    found = [t.key for t in tracker(github, sleeps).resolved_tickets(LABEL, 7)]
+
+    assert found == [f"{REPO}#{number}"]
+    assert sleeps == [30]

@@ -137,9 +137,37 @@ def test_graphql_label_events_past_the_first_page_answered_strangely_say_which_i
 
     assert ticket.labelled_by is None
     [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["ticket"] == f"{REPO}#{number}"
     assert unread["error"] == (
         f"{REPO}#{number}: GitHub read the issue's label events failed: unexpected GraphQL answer: no repository.issue"
     )
+
+
+def test_graphql_comments_keep_when_each_was_written_and_last_edited(github: GitHubSandbox) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", closed_at=now - timedelta(hours=1))
+    kept = github.add_comment(REPO, number, "as written", user="bob", created_at=now - timedelta(hours=4))
+    edited = github.add_comment(REPO, number, "first words", user="carol", created_at=now - timedelta(hours=3))
+    github.edit_comment(REPO, number, edited, "second words", at=now - timedelta(hours=2))
+
+    [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+
+    assert ticket.comments == (
+        Comment(str(kept), "bob", "as written", now - timedelta(hours=4), now - timedelta(hours=4)),
+        Comment(str(edited), "carol", "second words", now - timedelta(hours=3), now - timedelta(hours=2)),
+    )
+
+
+def test_a_deleted_account_is_nobody_whatever_the_trusted_entries_say(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed", user="")  # GraphQL's `author: null`
+    github.add_comment(REPO, number, "written by an account deleted since", user="")
+    gh = tracker(github)
+    gh.trust(["alice"])
+
+    [ticket] = gh.resolved_tickets(LABEL, 7)
+
+    assert (ticket.reporter, ticket.creator) == ("", "")
+    assert [c.author for c in ticket.comments] == [""]
 
 
 # -- a pull request as REST reads it (GraphQL's issues are issues), to the field ----------------------------------

@@ -19,6 +19,7 @@ from tests.adapters.test_github_adapter import REPO, FakeClock, app_key, connect
 from verifier.adapters.github import GitHubTracker, WritePacer
 from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox
+from verifier_sandbox.http import Reply
 
 PAT = "github_pat_11AAAAAAA0sandbox"  # a sandbox credential
 __all__ = ["app_key"]  # the fixture, shared with test_github_adapter.py
@@ -262,3 +263,108 @@ def test_a_sub_issue_linked_is_logged_with_the_child_and_the_parent(github: GitH
             "log_level": "info",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("failing", "read"),
+    [(f"/repos/{REPO}", f"read {REPO}"), (f"/repos/{REPO}/installation", f"read the App's installation on {REPO}")],
+)
+def test_doctor_names_the_read_that_failed(github: GitHubSandbox, app_key: str, failing: str, read: str) -> None:
+    app = tracker(
+        github, token=None, app_id=github.app_id, app_private_key=app_key, installation_id=github.installation_id
+    )
+    github.add_repo(REPO)
+    github.fail(times=10, status=502, match=lambda r: r.method == "GET" and r.path == failing)
+
+    with pytest.raises(TrackerError) as caught:
+        app.access(datetime.now(UTC))
+
+    assert str(caught.value) == f"GitHub {read} failed: HTTP 502: sandbox: injected failure"
+
+
+def test_an_app_that_cannot_be_read_is_named_as_the_read_that_failed(github: GitHubSandbox, app_key: str) -> None:
+    app = tracker(
+        github, token=None, app_id=github.app_id, app_private_key=app_key, installation_id=github.installation_id
+    )
+    github.fail(times=10, status=502, match=lambda r: r.method == "GET" and r.path == "/app")
+
+    with pytest.raises(TrackerError) as caught:
+        app.account()
+
+    assert str(caught.value) == "GitHub read the GitHub App failed: HTTP 502: sandbox: injected failure"
+
+
+def test_a_403_that_names_no_rate_limit_is_a_refusal_not_retried(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    github.fail(times=1, status=403, match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}")
+    sleeps: list[float] = []
+
+    with pytest.raises(TrackerError) as caught:
+        tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+
+    assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: HTTP 403: sandbox: injected failure"
+    assert sleeps == []
+
+
+def test_a_403_with_retry_after_is_a_rate_limit_whatever_its_message(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    refusal = Reply.json(403, {"message": "Forbidden", "documentation_url": "https://docs.github.com"})
+    github.faults.inject(
+        refusal.with_headers([("Retry-After", "2")]),
+        match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}",
+    )
+    sleeps: list[float] = []
+
+    ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.key == f"{REPO}#{number}" and sleeps == [2]
+
+
+def test_a_503_with_retry_after_is_asked_again_after_the_wait_it_names(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    busy = Reply.json(503, {"message": "Service Unavailable"}).with_headers([("Retry-After", "3")])
+    github.faults.inject(busy, match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}")
+    sleeps: list[float] = []
+
+    with capture_logs() as logs:
+        ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.key == f"{REPO}#{number}" and sleeps == [3]
+    assert [(e["call"], e["wait"]) for e in logs if e["event"] == "tracker.retry"] == [("read", 3)]
+
+
+def test_a_429_that_names_no_wait_is_asked_again_after_the_limits_minute_capped(github: GitHubSandbox) -> None:
+    status, waits = 429, [30]  # GitHub names no wait for its secondary limits: the minute, within 30 s here
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    github.faults.inject(
+        Reply.json(status, {"message": "try later"}),
+        match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}",
+    )
+    sleeps: list[float] = []
+
+    ticket = tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.key == f"{REPO}#{number}" and sleeps == waits
+
+
+def test_a_refusal_without_a_message_says_it_has_no_details(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    github.faults.inject(
+        Reply.json(404, {"documentation_url": "https://docs.github.com"}),
+        match=lambda r: r.method == "GET" and r.path == f"/repos/{REPO}/issues/{number}",
+    )
+
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: HTTP 404: no details"
+
+
+def test_a_rate_limit_that_asks_too_long_a_wait_is_throttled_naming_the_ticket(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, state="closed", pull_request=True)  # read through REST
+    github.throttle(times=1, retry_after=3600, match=lambda r: r.path == f"/repos/{REPO}/issues/{number}")
+
+    with pytest.raises(TrackerThrottled) as caught:
+        tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert caught.value.ticket == f"{REPO}#{number}"
