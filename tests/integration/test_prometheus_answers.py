@@ -122,6 +122,11 @@ def test_alert_rules_of_a_failing_backend_is_an_error_naming_the_rules_asked_for
             BackendUnavailable,
             "backend failed (HTTP 422 timeout): too slow",
         ),
+        (  # an error status is never read as data, whatever its body says
+            Reply(400, {"status": "success", "errorType": "execution", "data": {"resultType": "vector", "result": []}}),
+            BackendUnavailable,
+            "backend failed (HTTP 400 execution): Bad Request",
+        ),
         (
             Reply(200, {"status": "ok", "data": {}}),
             BackendUnavailable,
