@@ -217,7 +217,8 @@ def test_a_certificate_the_bundle_does_not_trust_or_no_client_certificate_is_ref
     client = {"client_cert": str(ca.client_cert), "client_key": str(ca.client_key)}
     with tls_adapter(url, **client) as m, pytest.raises(BackendUnavailable) as raised:
         m.label_names("up", T, T)  # no bundle configured: the environment's, which does not know the CA
-    assert str(raised.value).startswith(f"{url}/api/v1/labels: SSLError: certificate verify failed")
+    assert str(raised.value).startswith(f"{url}/api/v1/labels: SSLError: certificate verify failed: ")
+    assert "_ssl.c" not in str(raised.value)  # OpenSSL's reason, without its source location cut in half
     with tls_adapter(url, ca_bundle=str(ca.ca_bundle)) as m, pytest.raises(BackendUnavailable) as raised:
         m.ping()  # trusted, but no client certificate: the server ends the handshake
     # One line naming the TLS alert (OpenSSL's wording: "sslv3 alert bad certificate" here), not "SSLError(SSLError(1,"
