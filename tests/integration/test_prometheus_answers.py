@@ -397,6 +397,19 @@ def test_the_health_checks_fallback_query_carries_the_connections_params() -> No
     assert abs(float(query.query["time"][0]) - time.time()) < 60
 
 
+def test_the_health_checks_fallback_query_goes_with_the_connections_credentials_and_deadline() -> None:
+    """The fallback query is sent by the library's client on the adapter's own session: with the bearer token,
+    and cut at the connection's deadline (not the default 30 s)."""
+    scalar = success({"resultType": "scalar", "result": [0, "1"]})
+    with scripted(Reply(404, "404 page not found"), Reply(body=scalar), bearer_token="tok-s3cr3t") as (server, m):
+        m.ping()
+    assert [seen.headers.get("Authorization") for seen in server.seen] == ["Bearer tok-s3cr3t"] * 2
+    slow = [Reply(404, "404 page not found"), Reply(body=scalar, delay=0.6)]
+    with scripted(*slow, timeout_seconds=0.2) as (server, m), pytest.raises(BackendUnavailable) as raised:
+        m.ping()
+    assert str(raised.value) == f"{server.url} health check failed: timed out"
+
+
 def test_a_backend_slower_than_the_deadline_has_timed_out() -> None:
     slow = scripted(Reply(body=success([]), delay=0.6), timeout_seconds=0.2)
     with slow as (server, m), pytest.raises(BackendUnavailable) as raised:
