@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import certifi
 import pytest
@@ -364,6 +365,16 @@ def test_a_query_of_exactly_the_get_limit_goes_by_get() -> None:
         with pytest.raises(BackendUnavailable, match="HTTP 501"):
             m.instant("u" * (4097 - fixed), T)
     assert [len(s.query["query"][0]) for s in server.seen] == [4096 - fixed]
+
+
+def test_a_query_posted_as_a_form_is_retried_like_one_sent_by_get() -> None:
+    """A query past the GET limit goes as a form: a read all the same, so a 5xx is retried as for a GET."""
+    replies = [Reply(503, "busy"), Reply(body=success({"resultType": "vector", "result": []}))]
+    with scripted(*replies, retries=1, backoff_seconds=0) as (server, m):
+        handler: Any = server._http.RequestHandlerClass
+        handler.do_POST = handler.do_GET  # this server takes forms too (the body is not read)
+        m.instant("u" * 5000, T)
+    assert [seen.path for seen in server.seen] == ["/api/v1/query"] * 2
 
 
 def test_a_retry_after_wait_does_not_eat_the_next_attempts_deadline() -> None:
