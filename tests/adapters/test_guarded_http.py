@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -50,12 +51,14 @@ class Trickler:
     def __init__(self, body: bytes = ANSWER, chunk: int = 1, pause: float = 0.2) -> None:
         owner = self
         self.requests = 0
+        self.methods: list[str] = []
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
                 owner.requests += 1
+                owner.methods.append(self.command)
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -106,9 +109,22 @@ def timed(call: Callable[[], object]) -> tuple[BaseException, float]:
 def test_the_prometheus_timeout_is_a_total_deadline(trickler: Trickler) -> None:
     metrics = PrometheusMetrics(PrometheusConnection(url=trickler.url, timeout_seconds=1, retries=0))
     error, elapsed = timed(lambda: metrics.label_names("up", *_window()))
-    assert isinstance(error, BackendUnavailable)
+    assert type(error) is BackendUnavailable  # not AnswerTooLarge, which the run would ask again by aggregation
     assert "the metrics backend's answer did not arrive whole within 1s" in str(error)
     assert 0.9 < elapsed < 3  # the whole answer would take 13 s, each byte well within a read timeout
+
+
+def test_a_prometheus_query_too_long_for_a_url_is_posted_under_the_same_total_deadline(trickler: Trickler) -> None:
+    """A query past the GET limit goes as a form (POST): with the connection's deadline, not the default 30 s."""
+    metrics = PrometheusMetrics(PrometheusConnection(url=trickler.url, timeout_seconds=1, retries=0))
+    query = 'up{job="' + "x" * 5000 + '"}'
+    error, elapsed = timed(lambda: metrics.instant(query, datetime.now(UTC)))
+    assert type(error) is BackendUnavailable
+    assert str(error).startswith(
+        f"{trickler.url}/api/v1/query: the metrics backend's answer did not arrive whole within 1s (query: up{{job="
+    )
+    assert 0.9 < elapsed < 3
+    assert (trickler.requests, trickler.methods) == (1, ["POST"])
 
 
 def test_the_jira_timeout_is_a_total_deadline(trickler: Trickler) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import certifi
 import pytest
@@ -122,6 +123,11 @@ def test_alert_rules_of_a_failing_backend_is_an_error_naming_the_rules_asked_for
             BackendUnavailable,
             "backend failed (HTTP 422 timeout): too slow",
         ),
+        (  # an error status is never read as data, whatever its body says
+            Reply(400, {"status": "success", "errorType": "execution", "data": {"resultType": "vector", "result": []}}),
+            BackendUnavailable,
+            "backend failed (HTTP 400 execution): Bad Request",
+        ),
         (
             Reply(200, {"status": "ok", "data": {}}),
             BackendUnavailable,
@@ -212,7 +218,8 @@ def test_a_certificate_the_bundle_does_not_trust_or_no_client_certificate_is_ref
     client = {"client_cert": str(ca.client_cert), "client_key": str(ca.client_key)}
     with tls_adapter(url, **client) as m, pytest.raises(BackendUnavailable) as raised:
         m.label_names("up", T, T)  # no bundle configured: the environment's, which does not know the CA
-    assert str(raised.value).startswith(f"{url}/api/v1/labels: SSLError: certificate verify failed")
+    assert str(raised.value).startswith(f"{url}/api/v1/labels: SSLError: certificate verify failed: ")
+    assert "_ssl.c" not in str(raised.value)  # OpenSSL's reason, without its source location cut in half
     with tls_adapter(url, ca_bundle=str(ca.ca_bundle)) as m, pytest.raises(BackendUnavailable) as raised:
         m.ping()  # trusted, but no client certificate: the server ends the handshake
     # One line naming the TLS alert (OpenSSL's wording: "sslv3 alert bad certificate" here), not "SSLError(SSLError(1,"
@@ -360,6 +367,16 @@ def test_a_query_of_exactly_the_get_limit_goes_by_get() -> None:
     assert [len(s.query["query"][0]) for s in server.seen] == [4096 - fixed]
 
 
+def test_a_query_posted_as_a_form_is_retried_like_one_sent_by_get() -> None:
+    """A query past the GET limit goes as a form: a read all the same, so a 5xx is retried as for a GET."""
+    replies = [Reply(503, "busy"), Reply(body=success({"resultType": "vector", "result": []}))]
+    with scripted(*replies, retries=1, backoff_seconds=0) as (server, m):
+        handler: Any = server._http.RequestHandlerClass
+        handler.do_POST = handler.do_GET  # this server takes forms too (the body is not read)
+        m.instant("u" * 5000, T)
+    assert [seen.path for seen in server.seen] == ["/api/v1/query"] * 2
+
+
 def test_a_retry_after_wait_does_not_eat_the_next_attempts_deadline() -> None:
     """429 with Retry-After: 1, then an answer 0.5 s slow under a 0.8 s deadline: the second attempt's deadline
     starts after the wait, so it is answered."""
@@ -389,6 +406,19 @@ def test_the_health_checks_fallback_query_carries_the_connections_params() -> No
     assert query.path == "/api/v1/query"
     assert query.query["query"] == ["1"] and query.query["tenant"] == ["a"]
     assert abs(float(query.query["time"][0]) - time.time()) < 60
+
+
+def test_the_health_checks_fallback_query_goes_with_the_connections_credentials_and_deadline() -> None:
+    """The fallback query is sent by the library's client on the adapter's own session: with the bearer token,
+    and cut at the connection's deadline (not the default 30 s)."""
+    scalar = success({"resultType": "scalar", "result": [0, "1"]})
+    with scripted(Reply(404, "404 page not found"), Reply(body=scalar), bearer_token="tok-s3cr3t") as (server, m):
+        m.ping()
+    assert [seen.headers.get("Authorization") for seen in server.seen] == ["Bearer tok-s3cr3t"] * 2
+    slow = [Reply(404, "404 page not found"), Reply(body=scalar, delay=0.6)]
+    with scripted(*slow, timeout_seconds=0.2) as (server, m), pytest.raises(BackendUnavailable) as raised:
+        m.ping()
+    assert str(raised.value) == f"{server.url} health check failed: timed out"
 
 
 def test_a_backend_slower_than_the_deadline_has_timed_out() -> None:

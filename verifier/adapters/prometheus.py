@@ -279,7 +279,7 @@ def _transport_reason(exc: BaseException) -> str:
     # OpenSSL's reason: "[SSL: SSLV3_ALERT_BAD_CERTIFICATE] sslv3 alert bad certificate (_ssl.c:2580)"
     for pattern in (
         r"\[Errno -?\d+\] ([^'\")\]]+)",
-        r"(certificate verify failed[^'\")\]]*)",
+        r"(certificate verify failed[^'\"()\]]*)",  # not OpenSSL's "(_ssl.c:1006)" after it
         r"\[SSL: \w+\] ([^'\"()]+)",
     ):
         if match := re.search(pattern, text):

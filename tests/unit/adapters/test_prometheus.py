@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -134,6 +135,18 @@ def test_unix_seconds() -> None:
         "1714564800.250"
     )
     assert unix_seconds(datetime(2024, 5, 1, 12, 0)) == "1714564800.000"  # naive: UTC
+
+
+def test_a_naive_time_is_utc_whatever_zone_the_machine_is_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image runs in UTC, where reading a naive time as local or as UTC agree; a machine elsewhere must not
+    shift every query's time by its zone's offset."""
+    monkeypatch.setenv("TZ", "IST-5:30")  # POSIX: UTC+5:30, no zone database needed
+    time.tzset()
+    try:
+        assert unix_seconds(datetime(2024, 5, 1, 12, 0)) == "1714564800.000"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_connection_url_keeps_the_path_prefix_without_trailing_slash() -> None:

@@ -78,15 +78,21 @@ def test_alarms_of_the_same_deadline_fire_in_the_order_they_were_armed(monkeypat
     """The order they were armed breaks the tie (a clock read the same for all of them): never a comparison of
     the callbacks, and never a crash."""
     monkeypatch.setattr(watchdog, "time", SimpleNamespace(monotonic=lambda: 1000.0))
-    dog = watchdog._Watchdog()
-    fired: list[int] = []
-    done = threading.Event()
-    with dog._wake:  # all three are on the heap before the thread looks
-        for n in range(3):
-            dog.arm(0, lambda n=n: fired.append(n))
-        dog.arm(0, done.set)
-    assert done.wait(5)
-    assert fired == [0, 1, 2]
+    try:
+        dog = watchdog._Watchdog()
+        fired: list[int] = []
+        done = threading.Event()
+        with dog._wake:  # all three are on the heap before the thread looks
+            for n in range(3):
+                dog.arm(0, lambda n=n: fired.append(n))
+            dog.arm(0, done.set)
+        assert done.wait(5)
+        assert fired == [0, 1, 2]
+    finally:
+        monkeypatch.undo()
+        # The module's own watchdog may have read the standing clock meanwhile: an alarm due now wakes it to read
+        # the real one again.
+        watchdog.arm(0, lambda: None)
 
 
 def test_an_alarm_that_raises_leaves_the_thread_keeping_the_others() -> None:
