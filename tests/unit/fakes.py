@@ -163,3 +163,26 @@ def as_sent(answer: Measurement) -> Measurement:
     """An answer as the Prometheus adapter hands it on: each series' labels sorted by name, the series by labels."""
     series = (Series(tuple(sorted(s.labels)), s.points) for s in answer.series)
     return replace(answer, series=tuple(sorted(series, key=lambda s: s.labels)))
+
+
+@dataclass
+class FakeCatalog(FakeMetrics):
+    """A backend that lists the series it holds (`MetricCatalog`): `names` whatever is asked, no types, units or
+    labels. A test overrides what it needs."""
+
+    names: frozenset[str] = frozenset()
+
+    def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
+        return self.names
+
+    def metric_type(self, name: str) -> str | None:
+        return None
+
+    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
+        return frozenset()
+
+    def metric_unit(self, name: str) -> str | None:
+        return None

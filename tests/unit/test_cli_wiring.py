@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import structlog
 
-from tests.unit.fakes import FakeMetrics, FakeTracker
+from tests.unit.fakes import FakeCatalog, FakeMetrics, FakeTracker
 from tests.unit.helpers import instant
 from tests.unit.services.test_run import BLOCK, QUERY, ticket
 from verifier import bootstrap, defaults
@@ -446,24 +446,11 @@ def test_the_pushgateway_setting_builds_the_sink_with_its_job(monkeypatch: pytes
 # `check-config`: the resolution on the backend, a file it cannot read or decode.
 
 
-@dataclass
-class FailingCatalog(FakeMetrics):
+class FailingCatalog(FakeCatalog):
     """A backend that lists metric names, and fails when asked which."""
 
     def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
         raise MetricsError("HTTP 503 from the backend", query=selector)
-
-    def metric_type(self, name: str) -> str | None:
-        return None
-
-    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
-        return frozenset()
-
-    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
-        return frozenset()
-
-    def metric_unit(self, name: str) -> str | None:
-        return None
 
 
 def test_check_config_resolve_exits_by_a_resolution_the_backend_failed(

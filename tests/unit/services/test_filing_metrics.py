@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.unit.fakes import FakeMetrics
+from tests.unit.fakes import FakeCatalog, FakeMetrics
 from verifier.domain.config import build_config
 from verifier.domain.planning import QueryPlan, plan
 from verifier.errors import ConfigError, QueryRejected
@@ -51,23 +51,8 @@ def test_each_condition_is_resolved_on_its_own_and_the_config_keeps_its_source()
     assert [part.metric for part in got.parts] == ["up", "x_total"] and notes == []
 
 
-class _EmptyCatalog(FakeMetrics):
+class _EmptyCatalog(FakeCatalog):
     """A backend that lists its metric names (`MetricCatalog`), and has none of the config's."""
-
-    def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
-        return frozenset()
-
-    def metric_type(self, name: str) -> str | None:
-        return None
-
-    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
-        return frozenset()
-
-    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
-        return frozenset()
-
-    def metric_unit(self, name: str) -> str | None:
-        return None
 
 
 def test_a_condition_whose_metric_does_not_resolve_is_filed_as_written_and_noted_by_item() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tests.unit.fakes import FakeMetrics
+from tests.unit.fakes import FakeCatalog
 from tests.unit.helpers import RESOLVED, config, instant, steps
 from verifier.domain.evidence import Evidence, GraphLinks
 from verifier.domain.measurement import Measurement, Series
@@ -102,25 +102,10 @@ LINKS = GraphLinks("https://prometheus.example.com", sparkline=False)
 
 
 @dataclass
-class Catalog(FakeMetrics):
+class Catalog(FakeCatalog):
     """A backend that lists the series it holds (`MetricCatalog`): `names`, whatever is asked."""
 
     names: frozenset[str] = frozenset({"http.server.request.duration_bucket", "http.server.request.duration_count"})
-
-    def metric_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str] | None:
-        return self.names
-
-    def metric_type(self, name: str) -> str | None:
-        return None
-
-    def label_names(self, selector: str, start: datetime, end: datetime) -> frozenset[str]:
-        return frozenset()
-
-    def label_values(self, label: str, selector: str, start: datetime, end: datetime) -> frozenset[str]:
-        return frozenset()
-
-    def metric_unit(self, name: str) -> str | None:
-        return None
 
 
 def test_a_metric_is_queried_under_the_name_the_backend_holds() -> None:
