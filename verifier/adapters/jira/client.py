@@ -153,7 +153,7 @@ class JiraClient:
         except ValueError as exc:
             raise TrackerError(f"Jira {action}: the answer is not JSON", ticket=ticket) from exc
 
-    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None, idempotent: bool = True) -> T:
+    def _call(self, fn: Callable[[], T], *, action: str, ticket: str | None, idempotent: bool) -> T:
         """Run one client call, tried again by `retry.call`'s rule; failures as TrackerError."""
         try:
             return retry.call(fn, idempotent=idempotent, policy=self._retry, classify=_failure, what=f"jira {action}")
