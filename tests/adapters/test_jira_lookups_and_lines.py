@@ -954,3 +954,4 @@ def test_an_issue_answered_as_something_else_than_an_object_is_refused_naming_th
         jr.tracker(jira).get_ticket(key)
 
     assert caught.value.ticket == key
+    assert str(caught.value) == f"{key}: Jira answered the issue with something other than an object"
