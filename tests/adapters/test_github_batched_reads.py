@@ -103,15 +103,50 @@ def test_an_error_other_than_not_found_refuses_the_whole_batch(github: GitHubSan
         client.get_tickets(keys)
 
 
-def test_an_error_below_an_aliased_issue_refuses_the_whole_answer_not_just_that_issue(github: GitHubSandbox) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        ["r0", "i1", "comments"],  # a connection of the issue: it would be read half
+        ["r0", "i0", "i1"],  # deeper than an issue, whatever its steps are called
+        None,  # no path: what it nulls is unknown
+        "r0",  # a path that is no list
+        ["r0", 1],  # a list index where an alias belongs
+        [0],
+        ["rx"],  # steps that are no alias of the query's
+        ["x0"],
+        ["rx", "i1"],
+        ["r0", "x1"],
+        ["r0", "ix"],
+    ],
+)
+def test_an_error_below_an_aliased_issue_refuses_the_whole_answer_not_just_that_issue(
+    github: GitHubSandbox, path: Any
+) -> None:
     """NOT_FOUND nulls an aliased issue and leaves the others whole; one deeper in an issue (a connection of it)
-    would leave that issue half read: the whole answer is refused, never read as the issue without its comments."""
+    would leave that issue half read: the whole answer is refused, never read as the issue without its comments.
+    So is one whose path names no aliased repository or issue of the query."""
     keys = filed(github, 2)
-    deeper = {"type": "NOT_FOUND", "message": "Could not resolve", "path": ["r0", "i1", "comments"]}
+    deeper = {"type": "NOT_FOUND", "message": "Could not resolve", "path": path}
     answer = {"data": {"r0": {"i0": None, "i1": None}}, "errors": [deeper]}
     github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
     with pytest.raises(TrackerError, match="GraphQL errors NOT_FOUND"):
         tracker(github).get_tickets(keys)
+
+
+def test_a_configured_repository_github_has_not_is_left_out_and_the_others_read_from_the_batch(
+    github: GitHubSandbox,
+) -> None:
+    """GitHub answers a repository it cannot resolve with `null` and a NOT_FOUND error whose path is its alias
+    (`["r1"]`): the other repository's issues are still read from the one answer, the missing ones left out."""
+    keys = filed(github, 2)
+    client = tracker(github, repositories=(REPO, "acme/gone"))
+    github.clear_requests()
+
+    found = client.get_tickets([*keys, "acme/gone#1", "acme/gone#2"])
+
+    assert sorted(found) == keys
+    assert operations(github) == ["ReadIssues"]
+    assert [found[key].key for key in keys] == keys
 
 
 # -- the run's writer over the batched reads ---------------------------------------------------------------------
