@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from tests.adapters.test_github_adapter import LABEL, REPO, tracker
 from tests.unit.run_tickets import HELD
@@ -71,6 +72,31 @@ def test_a_batched_read_gives_each_issue_as_a_single_read_does(github: GitHubSan
     assert github.graphql.costs[0] == 1  # 5 issues x (comments, labels, events): 15 requests, the least a query costs
 
 
+def test_one_key_is_read_alone_as_get_ticket_reads_it_and_none_asks_nothing(github: GitHubSandbox) -> None:
+    (key,) = filed(github, 1)
+    pull = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    client = tracker(github)
+    github.clear_requests()
+
+    assert client.get_tickets([]) == {} and github.requests == []
+    assert client.get_tickets([key]) == {key: client.get_ticket(key)}
+    assert operations(github) == ["GetIssue", "GetIssue"]  # the batch of one, then `get_ticket`
+    github.clear_requests()
+    assert client.get_tickets([f"{REPO}#{pull}"]) == {}  # a pull request: no issue, left out
+    assert operations(github) == ["GetIssue"]
+
+
+def test_issues_of_three_repositories_are_read_in_one_request(github: GitHubSandbox) -> None:
+    keys = filed(github, 2) + filed(github, 1, OTHER) + filed(github, 2, "acme/ops")
+    client = tracker(github, repositories=(REPO, OTHER, "acme/ops"))
+    github.clear_requests()
+
+    found = client.get_tickets(keys)
+
+    assert operations(github) == ["ReadIssues"]
+    assert found == {key: client.get_ticket(key) for key in keys}
+
+
 def test_a_batch_of_a_hundred_costs_what_a_listing_page_does(github: GitHubSandbox) -> None:
     keys = filed(github, 100)
     client = tracker(github)
@@ -88,9 +114,14 @@ def test_an_answer_over_the_size_cap_is_asked_for_again_in_smaller_groups(github
     client = tracker(github)
     github.clear_requests()
 
-    found = client.get_tickets(keys)
+    with capture_logs() as logs:
+        found = client.get_tickets(keys)
 
     assert sorted(found) == sorted(keys) and [len(found[key].comments) for key in keys] == [0, 0] + [100] * 6 + [0, 0]
+    too_large = [line for line in logs if line["event"] == "github.answer_too_large"]
+    assert too_large == [
+        {"event": "github.answer_too_large", "log_level": "warning", "action": "read", "ticket": None, "issues": 10}
+    ]
     asked = [json.loads(r.body)["variables"] for r in github.requests]
     assert [sum(1 for name in v if name[:1] == "n" and name[1:].isdigit()) for v in asked] == [10, 2, 2, 2, 2, 2]
 
@@ -129,7 +160,7 @@ def test_an_error_below_an_aliased_issue_refuses_the_whole_answer_not_just_that_
     deeper = {"type": "NOT_FOUND", "message": "Could not resolve", "path": path}
     answer = {"data": {"r0": {"i0": None, "i1": None}}, "errors": [deeper]}
     github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
-    with pytest.raises(TrackerError, match="GraphQL errors NOT_FOUND"):
+    with pytest.raises(TrackerError, match=r"^GitHub read failed: GraphQL errors NOT_FOUND: Could not resolve$"):
         tracker(github).get_tickets(keys)
 
 
