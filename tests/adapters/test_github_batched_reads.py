@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from structlog.testing import capture_logs
 
 from tests.adapters.test_github_adapter import LABEL, REPO, tracker
@@ -178,6 +179,75 @@ def test_a_configured_repository_github_has_not_is_left_out_and_the_others_read_
     assert sorted(found) == keys
     assert operations(github) == ["ReadIssues"]
     assert [found[key].key for key in keys] == keys
+
+
+def test_a_batch_under_ten_over_the_size_cap_is_read_one_issue_at_a_time(github: GitHubSandbox) -> None:
+    """Ten or more are asked for again in fifths; fewer, one at a time (two together may be over the cap again)."""
+    keys = filed(github, 9)
+    for number in range(3, 9):  # 6 x 100 comments of 60,000 characters: 36 MB, over the 32 MiB cap of one answer
+        for n in range(100):
+            github.add_comment(REPO, number, f"{n} " + "x" * 60_000, user="mallory")
+    client = tracker(github)
+    github.clear_requests()
+
+    with capture_logs() as logs:
+        found = client.get_tickets(keys)
+
+    assert sorted(found) == sorted(keys) and [len(found[key].comments) for key in keys] == [0, 0] + [100] * 6 + [0]
+    assert operations(github) == ["ReadIssues"] + ["GetIssue"] * 9
+    assert [line["issues"] for line in logs if line["event"] == "github.answer_too_large"] == [9]
+
+
+def _batch_answer(github: GitHubSandbox, keys: Sequence[str]) -> tuple[GitHubTracker, dict[str, Any]]:
+    """The tracker, and GitHub's own answer to its batched read of `keys` (asked again as it was sent)."""
+    client = tracker(github)
+    client.get_tickets(keys)
+    sent = [r for r in github.requests if r.path.endswith("/graphql") and b"ReadIssues" in r.body][-1]
+    auth = {"Authorization": f"bearer {github.token}", "Content-Type": "application/json"}
+    answer = requests.post(f"{github.url}/graphql", data=sent.body, headers=auth).json()
+    github.clear_requests()
+    return client, answer
+
+
+def test_an_issue_answered_as_another_is_left_out_of_the_batch_said_and_read_alone(github: GitHubSandbox) -> None:
+    """GitHub answering `i1` with another issue: never taken as the issue asked for; the rest of the batch is."""
+    keys = filed(github, 3)
+    client, answer = _batch_answer(github, keys)
+    answer["data"]["r0"]["i1"]["number"] = 99
+    github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
+
+    with capture_logs() as logs:
+        found = client.get_tickets(keys)
+
+    assert sorted(found) == [keys[0], keys[2]] and found[keys[2]] == client.get_ticket(keys[2])
+    left_out = [line for line in logs if line["event"] == "github.batched_read_left_out"]
+    assert left_out == [
+        {
+            "event": "github.batched_read_left_out",
+            "log_level": "warning",
+            "ticket": keys[1],
+            "error": f"{keys[1]}: GitHub read failed: unexpected GraphQL answer: no issue 2",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("strange", "read"),
+    [
+        (lambda data: data.update(r0="strange"), []),  # the repository no object: none of its issues
+        (lambda data: data["r0"].update(i0="strange"), [1, 2]),  # one issue no object: left out
+    ],
+)
+def test_a_batched_answer_of_the_wrong_type_leaves_out_what_it_cannot_read(strange: Any, read: list[int]) -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answers break the schema on purpose
+        keys = filed(github, 3)
+        client, answer = _batch_answer(github, keys)
+        strange(answer["data"])
+        github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
+
+        found = client.get_tickets(keys)
+
+        assert sorted(found) == [keys[n] for n in read]
 
 
 # -- the run's writer over the batched reads ---------------------------------------------------------------------
