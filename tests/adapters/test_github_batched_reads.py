@@ -250,6 +250,15 @@ def test_a_batched_answer_of_the_wrong_type_leaves_out_what_it_cannot_read(stran
         assert sorted(found) == [keys[n] for n in read]
 
 
+def test_a_batched_answer_without_data_is_refused_out_loud() -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answer breaks the schema on purpose
+        keys = filed(github, 2)
+        github.faults.inject(Reply.json(200, {"data": None}), match=lambda r: b"ReadIssues" in r.body)
+        with pytest.raises(TrackerError) as caught:
+            tracker(github).get_tickets(keys)
+        assert str(caught.value) == "GitHub read failed: unexpected GraphQL answer: no data"
+
+
 # -- the run's writer over the batched reads ---------------------------------------------------------------------
 class _OneAtATime:
     """The same tracker without `BatchReads`: what the run did before GitHub's reads were batched."""
