@@ -426,3 +426,36 @@ def test_an_issue_closed_between_the_two_listings_comes_once_and_the_rest_still_
     assert [first.key, *rest] == [f"{REPO}#{n}" for n in (open_one, closed_before, closed_after)]
     searches = [e for e in logs if e["event"] == "github.search"]
     assert [(e["repository"], e["label"], e["closed_since"]) for e in searches] == [(REPO, LABEL, since.isoformat())]
+
+
+def test_a_listing_whose_next_cursor_leads_back_is_refused_as_a_cycle() -> None:
+    """Each page new issues, but the cursor to the next is one already followed: the listing would never end."""
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the nodes are cut short
+        github.add_repo(REPO)
+        for number in (1, 2):
+            page = _page([_node(number=number)], {"hasNextPage": True, "endCursor": "A"})
+            github.faults.inject(Reply.json(200, page), times=1)
+        with pytest.raises(TrackerError) as caught:
+            list(tracker(github).resolved_tickets(LABEL, 7))
+        assert str(caught.value) == (
+            "GitHub list acme/api issues: page 2 leads back to an earlier page token; stopped (a cycle)"
+        )
+        assert len(github.requests) == 2
+
+
+def test_the_last_pages_cursor_is_no_cycle_whatever_it_names() -> None:
+    """`hasNextPage: false` ends the listing: the cursor that page carries is never followed, so never a cycle."""
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the nodes are cut short
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, _page([_node(number=1)], {"hasNextPage": True, "endCursor": "A"})))
+        github.faults.inject(Reply.json(200, _page([_node(number=2)], {"hasNextPage": False, "endCursor": "A"})))
+        keys = [t.key for t in tracker(github).resolved_tickets(LABEL, 7)]
+        assert keys == [f"{REPO}#1", f"{REPO}#2"] and len(github.requests) == 2
+
+
+def test_a_single_read_answered_without_the_issue_is_refused_naming_it(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    github.faults.inject(Reply.json(200, {"data": {"repository": None}}), match=lambda r: b"GetIssue" in r.body)
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_ticket(f"{REPO}#{number}")
+    assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: unexpected GraphQL answer: no repository.issue"
