@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from graphql import parse, validate
+from structlog.testing import capture_logs
 
 from tests.adapters.graphql_contract import GRAPHQL_CONTRACT, load_schema
 from tests.adapters.test_github_adapter import LABEL, REPO, tracker
@@ -201,6 +202,45 @@ def test_a_page_over_the_size_cap_is_asked_for_again_in_smaller_pages(github: Gi
     assert [len(t.comments) for t in found] == [0] + [100] * 6
     # 100 and 20 issues: refused at the cap; 4 (18 MB) read; the next page at full size again (3 left)
     assert [v["first"] for _, v in sent(github)] == [100, 20, 4, 100]
+
+
+def test_one_issue_over_the_size_cap_is_read_in_smaller_pages_of_comments(github: GitHubSandbox) -> None:
+    """A single read (`get_ticket`) over the cap: its first page of comments, then each page after it, asked for
+    again smaller (100, then 20). Bodies of 60,000 characters each escaped to 6 bytes (`\\u00e9`): 100 of them are
+    36 MB, over the 32 MiB cap of one answer; 80 are under it."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    for n in range(120):
+        github.add_comment(REPO, number, f"{n} " + "\u00e9" * 60_000, user="mallory")
+    client = tracker(github)
+    github.clear_requests()
+
+    with capture_logs() as logs:
+        ticket = client.get_ticket(f"{REPO}#{number}")
+
+    assert [c.id for c in ticket.comments] == [str(c.id) for c in github.issue(REPO, number).comments]
+    assert len(ticket.comments) == 120
+    asked = sent(github)
+    assert [(operation, v.get("comments", v.get("first"))) for operation, v in asked] == [
+        ("GetIssue", 100),
+        ("GetIssue", 20),
+        ("MoreComments", 100),
+        ("MoreComments", 20),  # the same page again, smaller
+        ("MoreComments", 100),  # the next one at full size again: 80 left, under the cap
+    ]
+    assert asked[0][1] == {"owner": "acme", "name": "api", "number": number, "comments": 100}  # no `first`
+    after = [v["after"] for _, v in asked[2:]]
+    assert after[0] == after[1] != after[2]
+    too_large = [line for line in logs if line["event"] == "github.answer_too_large"]
+    assert too_large == [
+        {
+            "event": "github.answer_too_large",
+            "log_level": "warning",
+            "action": "read",
+            "ticket": f"{REPO}#{number}",
+            "issues": 1,
+            "comments": 100,
+        }
+    ]
 
 
 # -- who is who -------------------------------------------------------------------------------------------------
