@@ -9,6 +9,7 @@ size cap asked for again in smaller pages; bots named as REST names them; the Gr
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.http import Reply
 
+_SECOND = timedelta(seconds=1)
 MARKER = "<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-01-01T00:00:00Z</sub>"
 
 
@@ -83,6 +85,48 @@ def test_comments_and_label_events_past_a_page_are_paged_for_that_issue_alone(gi
     assert found[f"{REPO}#{quiet}"].comments == () and found[f"{REPO}#{quiet}"].labelled_by == ()
     follow_ups = [(name, v["number"], v["first"]) for name, v in sent(github)[1:]]
     assert follow_ups == [("MoreComments", busy, 100)] * 2 + [("MoreEvents", busy, 100)] * 4
+
+
+_MOMENT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def _pairs(label: str, actor: str, at: datetime) -> list[tuple[str, str, str, datetime]]:
+    """A page of label events: 50 times `label` added and removed again by `actor` in the second `at`."""
+    return [(kind, label, actor, at) for _ in range(50) for kind in ("add", "remove")]
+
+
+@pytest.mark.parametrize(
+    "second_and_third",
+    [
+        pytest.param(_pairs("triage", "bob", _MOMENT) + _pairs("triage", "carol", _MOMENT), id="who"),
+        pytest.param(_pairs("triage", "bob", _MOMENT) + _pairs("urgent", "bob", _MOMENT), id="which label"),
+        pytest.param(_pairs("triage", "bob", _MOMENT) + _pairs("triage", "bob", _MOMENT + _SECOND), id="when"),
+        pytest.param(
+            [("add", f"l{n}", "bob", _MOMENT) for n in range(100)]
+            + [("remove", f"l{n}", "bob", _MOMENT) for n in range(100)],
+            id="added or removed",
+        ),
+    ],
+)
+def test_label_events_alike_but_for_one_field_are_no_repeated_page(
+    github: GitHubSandbox, second_and_third: list[tuple[str, str, str, datetime]]
+) -> None:
+    """Two pages of label events alike but for who made them, which label, when, or whether it was added or
+    removed: different events, not a page answered twice, so every page is read and who added the judgement label
+    last is known (the first page comes with the issue; the pages after it are held by a guard of their own)."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    first = _pairs("filler", "bob", _MOMENT - _SECOND)[:-1]  # and the issue's first event: labelled `postmortem`
+    for kind, label, actor, at in first + second_and_third:
+        change = {"add": [label]} if kind == "add" else {"remove": [label]}
+        github.edit_labels(REPO, number, **change, actor=actor, at=at)
+    github.edit_labels(REPO, number, add=[defaults.VERIFIED_LABEL], actor="trent")
+
+    with capture_logs() as logs:
+        ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.labelled_by == ((defaults.VERIFIED_LABEL, "trent"),)
+    assert [line for line in logs if line["event"] == "github.events_unread"] == []
+    assert [(name, v["first"]) for name, v in sent(github) if name == "MoreEvents"] == [("MoreEvents", 100)] * 3
 
 
 # -- errors in a 200 answer: refused out loud -------------------------------------------------------------------

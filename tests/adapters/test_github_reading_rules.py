@@ -459,3 +459,26 @@ def test_a_single_read_answered_without_the_issue_is_refused_naming_it(github: G
     with pytest.raises(TrackerError) as caught:
         tracker(github).get_ticket(f"{REPO}#{number}")
     assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: unexpected GraphQL answer: no repository.issue"
+
+
+@pytest.mark.parametrize(
+    ("label", "actor", "adders"),
+    [
+        pytest.param({"name": "verified-by-otel"}, "mallory", (("verified-by-otel", ""),), id="an actor"),
+        pytest.param("verified-by-otel", {"__typename": "User", "login": "mallory", "databaseId": 9}, (), id="a label"),
+    ],
+)
+def test_a_label_event_answered_with_a_string_for_an_object_is_nobodys_not_a_crash(
+    label: object, actor: object, adders: object
+) -> None:
+    """The schema makes an event's label and actor objects; a backend answering a string instead is read as no one
+    (an actor) or no label (a label), never as the text it sent, and the listing is read, not broken by an
+    AttributeError: the judgement label is added by nobody, or by no event at all."""
+    event = {"__typename": "LabeledEvent", "createdAt": "2026-01-05T12:00:00Z", "label": label, "actor": actor}
+    events = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [event]}
+    labels = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [{"name": "verified-by-otel"}]}
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answer breaks the schema on purpose
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, _page([_node(labels=labels, timelineItems=events)])), times=1)
+        [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+        assert ticket.labelled_by == adders
