@@ -392,6 +392,14 @@ def _node(**fields: object) -> dict[str, object]:
             _page([_node(closedAt="yesterday")]),
             "acme/api#7: GitHub read failed: unexpected GraphQL answer: no time (got 'yesterday')",
         ),
+        (  # a hostile time is cut to its first 40 characters
+            _page([_node(closedAt="2026-01-05T12:00:00Z and then some more text")]),
+            "acme/api#7: GitHub read failed: unexpected GraphQL answer: no time (got '2026-01-05T12:00:00Z and then some more ')",
+        ),
+        (
+            {"data": {"repository": {"issues": {"nodes": [], "pageInfo": None}}}},
+            "GitHub list acme/api issues failed: unexpected GraphQL answer: no pageInfo",
+        ),
         (
             _page([_node(comments={"nodes": [{"databaseId": "9"}], "pageInfo": {"hasNextPage": False}})]),
             "acme/api#7: GitHub read failed: unexpected GraphQL answer: no comment id",
@@ -482,3 +490,13 @@ def test_a_label_event_answered_with_a_string_for_an_object_is_nobodys_not_a_cra
         github.faults.inject(Reply.json(200, _page([_node(labels=labels, timelineItems=events)])), times=1)
         [ticket] = tracker(github).resolved_tickets(LABEL, 7)
         assert ticket.labelled_by == adders
+
+
+def test_strange_but_readable_fields_are_read_as_absent_not_as_their_text() -> None:
+    """A creation time that is no text is no time; a bot's login that already ends in `[bot]` keeps one suffix."""
+    author = {"__typename": "Bot", "login": "renovate[bot]", "databaseId": 5}
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answer breaks the schema on purpose
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, _page([_node(createdAt=12345, author=author)])), times=1)
+        [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+    assert (ticket.created, ticket.creator) == (None, "renovate[bot]")
