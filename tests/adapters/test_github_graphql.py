@@ -287,6 +287,19 @@ def test_one_issue_over_the_size_cap_is_read_in_smaller_pages_of_comments(github
     ]
 
 
+def test_a_single_read_refused_by_graphql_names_the_issue_and_is_not_asked_again(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    refusal = {"data": {"repository": None}, "errors": [{"type": "FORBIDDEN", "message": "Resource not accessible"}]}
+    github.faults.inject(Reply.json(200, refusal), match=lambda r: b"GetIssue" in r.body)
+    sleeps: list[float] = []
+    with pytest.raises(TrackerError) as caught:
+        tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+    assert (
+        str(caught.value) == f"{REPO}#{number}: GitHub read failed: GraphQL errors FORBIDDEN: Resource not accessible"
+    )
+    assert [name for name, _ in sent(github)] == ["GetIssue"] and sleeps == []
+
+
 # -- who is who -------------------------------------------------------------------------------------------------
 def test_a_bot_is_named_as_rest_names_it(github: GitHubSandbox) -> None:
     number = github.add_issue(REPO, labels=[LABEL], state="closed", user="action-item-verifier[bot]")
