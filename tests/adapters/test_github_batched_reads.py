@@ -165,6 +165,17 @@ def test_an_error_below_an_aliased_issue_refuses_the_whole_answer_not_just_that_
         tracker(github).get_tickets(keys)
 
 
+def test_an_error_other_than_not_found_at_an_aliased_issue_refuses_the_whole_batch(github: GitHubSandbox) -> None:
+    """Only NOT_FOUND nulls an aliased issue as "no such issue"; another error there (FORBIDDEN) is refused."""
+    keys = filed(github, 2)
+    forbidden = {"type": "FORBIDDEN", "message": "Resource not accessible", "path": ["r0", "i1"]}
+    answer = {"data": {"r0": {"i0": None, "i1": None}}, "errors": [forbidden]}
+    github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_tickets(keys)
+    assert str(caught.value) == "GitHub read failed: GraphQL errors FORBIDDEN: Resource not accessible"
+
+
 def test_a_configured_repository_github_has_not_is_left_out_and_the_others_read_from_the_batch(
     github: GitHubSandbox,
 ) -> None:

@@ -129,6 +129,18 @@ def test_label_events_alike_but_for_one_field_are_no_repeated_page(
     assert [(name, v["first"]) for name, v in sent(github) if name == "MoreEvents"] == [("MoreEvents", 100)] * 3
 
 
+def test_labels_past_a_page_are_paged_for_that_issue_alone_and_an_empty_body_stays_empty(
+    github: GitHubSandbox,
+) -> None:
+    names = [LABEL, *(f"area-{n:03}" for n in range(149))]
+    number = github.add_issue(REPO, labels=names, state="closed", body=None)
+
+    ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.labels == frozenset(names) and ticket.body == ""
+    assert [(name, v["number"], v["first"]) for name, v in sent(github)[1:]] == [("MoreLabels", number, 100)]
+
+
 # -- errors in a 200 answer: refused out loud -------------------------------------------------------------------
 def is_listing(request: Any) -> bool:
     return request.path.endswith("/graphql") and b"ListIssues" in request.body

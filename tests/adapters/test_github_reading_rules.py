@@ -400,6 +400,8 @@ def _node(**fields: object) -> dict[str, object]:
             {"data": {"repository": {"issues": {"nodes": [], "pageInfo": None}}}},
             "GitHub list acme/api issues failed: unexpected GraphQL answer: no pageInfo",
         ),
+        ([{"data": None}], "GitHub list acme/api issues failed: unexpected GraphQL answer: no data"),
+        ({"errors": ["boom"]}, "GitHub list acme/api issues failed: GraphQL errors ERROR: boom"),
         (
             _page([_node(comments={"nodes": [{"databaseId": "9"}], "pageInfo": {"hasNextPage": False}})]),
             "acme/api#7: GitHub read failed: unexpected GraphQL answer: no comment id",
