@@ -141,6 +141,15 @@ def test_labels_past_a_page_are_paged_for_that_issue_alone_and_an_empty_body_sta
     assert [(name, v["number"], v["first"]) for name, v in sent(github)[1:]] == [("MoreLabels", number, 100)]
 
 
+def test_label_events_of_one_page_are_read_with_the_issue_and_not_asked_for_again(github: GitHubSandbox) -> None:
+    """GitHub gives the last page its `endCursor` too: with `hasNextPage` false it is never followed."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    github.edit_labels(REPO, number, add=[defaults.VERIFIED_LABEL], actor="trent")
+    ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+    assert ticket.labelled_by == ((defaults.VERIFIED_LABEL, "trent"),)
+    assert [name for name, _ in sent(github)] == ["GetIssue"]
+
+
 # -- errors in a 200 answer: refused out loud -------------------------------------------------------------------
 def is_listing(request: Any) -> bool:
     return request.path.endswith("/graphql") and b"ListIssues" in request.body

@@ -502,3 +502,57 @@ def test_strange_but_readable_fields_are_read_as_absent_not_as_their_text() -> N
         github.faults.inject(Reply.json(200, _page([_node(createdAt=12345, author=author)])), times=1)
         [ticket] = tracker(github).resolved_tickets(LABEL, 7)
     assert (ticket.created, ticket.creator) == (None, "renovate[bot]")
+
+
+def test_graphql_comments_and_label_events_past_the_page_cap_are_named_by_what_and_ticket(
+    github: GitHubSandbox,
+) -> None:
+    """Three pages of comments with a cap of two refuse the issue; four of label events leave its labels
+    unattributed, said: each line names the connection (comments, label events) and the issue."""
+    chatty = github.add_issue(REPO, labels=[LABEL], state="closed")
+    for n in range(250):
+        github.add_comment(REPO, chatty, f"note {n}", user="bob")
+    relabelled = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed")
+    for n in range(150):
+        github.edit_labels(REPO, relabelled, add=[f"noise-{n}"], remove=[f"noise-{n - 1}"], actor="bob")
+    client = _capped(github, max_pages=2)
+
+    with pytest.raises(TrackerError) as caught:
+        client.get_ticket(f"{REPO}#{chatty}")
+    assert (
+        str(caught.value)
+        == f"{REPO}#{chatty}: GitHub comments: stopped at the cap of 2 pages (the listing did not end)"
+    )
+    with capture_logs() as logs:
+        ticket = client.get_ticket(f"{REPO}#{relabelled}")
+    assert ticket.labelled_by is None
+    [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["error"] == (
+        f"{REPO}#{relabelled}: GitHub label events: stopped at the cap of 2 pages (the listing did not end)"
+    )
+
+
+def _comments_page(ident: int, more: bool) -> Reply:
+    """An answer to MoreComments: one comment, and the cursor `A` whether or not there is a next page."""
+    comment = {"databaseId": ident, "body": "x", "createdAt": "2026-01-05T12:00:00Z", "updatedAt": None, "author": None}
+    page = {"pageInfo": {"hasNextPage": more, "endCursor": "A"}, "nodes": [comment]}
+    return Reply.json(200, {"data": {"repository": {"issue": {"comments": page}}}})
+
+
+def test_graphql_comments_whose_next_cursor_leads_back_are_refused_and_the_last_pages_cursor_is_none() -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the pages are cut short
+        numbers = [github.add_issue(REPO, labels=[LABEL], state="closed") for _ in range(2)]
+        for number in numbers:
+            for n in range(101):
+                github.add_comment(REPO, number, f"note {n}", user="bob")
+        client = tracker(github)
+        for ident, more in ((9001, True), (9002, True), (9003, True), (9004, False)):
+            github.faults.inject(_comments_page(ident, more), match=lambda r: b"MoreComments" in r.body)
+
+        with pytest.raises(TrackerError) as caught:
+            client.get_ticket(f"{REPO}#{numbers[0]}")
+        assert str(caught.value) == (
+            f"{REPO}#{numbers[0]}: GitHub comments: page 3 leads back to an earlier page token; stopped (a cycle)"
+        )
+        ticket = client.get_ticket(f"{REPO}#{numbers[1]}")  # `A` again, but on the last page: never followed
+        assert [c.id for c in ticket.comments[100:]] == ["9003", "9004"]
