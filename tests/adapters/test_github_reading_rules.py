@@ -556,3 +556,16 @@ def test_graphql_comments_whose_next_cursor_leads_back_are_refused_and_the_last_
         )
         ticket = client.get_ticket(f"{REPO}#{numbers[1]}")  # `A` again, but on the last page: never followed
         assert [c.id for c in ticket.comments[100:]] == ["9003", "9004"]
+
+
+def test_a_page_of_graphql_comments_without_nodes_is_refused_naming_the_connection() -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the page breaks the schema on purpose
+        number = github.add_issue(REPO, labels=[LABEL], state="closed")
+        for n in range(101):
+            github.add_comment(REPO, number, f"note {n}", user="bob")
+        page = {"pageInfo": {"hasNextPage": False, "endCursor": None}}
+        answer = {"data": {"repository": {"issue": {"comments": page}}}}
+        github.faults.inject(Reply.json(200, answer), match=lambda r: b"MoreComments" in r.body)
+        with pytest.raises(TrackerError) as caught:
+            tracker(github).get_ticket(f"{REPO}#{number}")
+        assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: unexpected GraphQL answer: no comments.nodes"
