@@ -401,6 +401,10 @@ def _node(**fields: object) -> dict[str, object]:
             "GitHub list acme/api issues failed: unexpected GraphQL answer: no pageInfo",
         ),
         ([{"data": None}], "GitHub list acme/api issues failed: unexpected GraphQL answer: no data"),
+        (
+            _page([_node(comments="none")]),
+            "acme/api#7: GitHub read failed: unexpected GraphQL answer: no comments.nodes",
+        ),
         ({"errors": ["boom"]}, "GitHub list acme/api issues failed: GraphQL errors ERROR: boom"),
         (
             _page([_node(comments={"nodes": [{"databaseId": "9"}], "pageInfo": {"hasNextPage": False}})]),
@@ -502,6 +506,15 @@ def test_strange_but_readable_fields_are_read_as_absent_not_as_their_text() -> N
         github.faults.inject(Reply.json(200, _page([_node(createdAt=12345, author=author)])), times=1)
         [ticket] = tracker(github).resolved_tickets(LABEL, 7)
     assert (ticket.created, ticket.creator) == (None, "renovate[bot]")
+
+
+def test_a_closure_without_a_reason_has_no_resolution() -> None:
+    """Issues closed before GitHub recorded reasons answer `stateReason: null`: no resolution, not the text "none"."""
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the nodes are cut short
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, _page([_node(stateReason=None)])), times=1)
+        [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+    assert ticket.resolution is None
 
 
 def test_graphql_comments_and_label_events_past_the_page_cap_are_named_by_what_and_ticket(
