@@ -9,6 +9,7 @@ size cap asked for again in smaller pages; bots named as REST names them; the Gr
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -373,3 +374,20 @@ def test_a_graphql_rate_limit_that_names_no_wait_waits_the_secondary_limits_minu
 
     assert found == [f"{REPO}#{number}"]
     assert sleeps == [30]
+
+
+def test_a_graphql_rate_limit_without_headers_that_outlasts_the_retries_is_the_primary_limit_by_ticket(
+    github: GitHubSandbox,
+) -> None:
+    """RATE_LIMITED is GraphQL's point quota: named the primary limit even when no header says the quota is spent,
+    and a single read names its issue."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    limited = {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit already exceeded."}]}
+    github.faults.inject(Reply.json(200, limited), times=50, match=lambda r: r.path.endswith("/graphql"))
+    with pytest.raises(TrackerThrottled) as caught:
+        tracker(github).get_ticket(f"{REPO}#{number}")
+    assert re.match(
+        rf"{REPO}#{number}: GitHub read failed: GraphQL primary rate limit \(the token's hourly request quota is "
+        r"spent, resets at \d\d:\d\d:\d\d UTC\): GraphQL errors RATE_LIMITED: API rate limit already exceeded\.\. The run stops",
+        str(caught.value),
+    )
