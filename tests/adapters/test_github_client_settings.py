@@ -90,3 +90,19 @@ def test_without_a_pacer_of_its_own_the_trackers_sleep_paces_its_writes(github: 
     client.comment(f"{REPO}#{number}", "second")
     assert len(naps) == 1 and 0 < naps[0] <= defaults.GITHUB_WRITE_INTERVAL_SECONDS
     assert [c.body for c in github.issue(REPO, number).comments] == ["first", "second"]
+
+
+def test_the_rate_limit_wait_and_the_backoff_reach_the_retry_rule(github: GitHubSandbox) -> None:
+    """As the CLI builds it, a rate limit may ask for up to GitHub's own cap (300 s), not the trackers' minute;
+    a tracker given a backoff waits it, doubling, after a 5xx."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    naps: list[float] = []
+    client = GitHubTracker(connect(github), sleep=naps.append)
+    github.throttle(times=1, status=429, retry_after=240)
+    assert client.get_ticket(f"{REPO}#{number}").key == f"{REPO}#{number}"
+    assert naps == [240.0]
+
+    sleeps: list[float] = []
+    github.fail(times=3, status=502)
+    assert tracker(github, sleeps).get_ticket(f"{REPO}#{number}").key == f"{REPO}#{number}"  # backoff 0.01
+    assert sleeps == [0.02, 0.04]
