@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
+from structlog.testing import capture_logs
 
 from tests.adapters.test_github_adapter import LABEL, REPO, tracker
 from tests.unit.run_tickets import HELD
@@ -71,6 +73,31 @@ def test_a_batched_read_gives_each_issue_as_a_single_read_does(github: GitHubSan
     assert github.graphql.costs[0] == 1  # 5 issues x (comments, labels, events): 15 requests, the least a query costs
 
 
+def test_one_key_is_read_alone_as_get_ticket_reads_it_and_none_asks_nothing(github: GitHubSandbox) -> None:
+    (key,) = filed(github, 1)
+    pull = github.add_issue(REPO, labels=[LABEL], state="closed", pull_request=True)
+    client = tracker(github)
+    github.clear_requests()
+
+    assert client.get_tickets([]) == {} and github.requests == []
+    assert client.get_tickets([key]) == {key: client.get_ticket(key)}
+    assert operations(github) == ["GetIssue", "GetIssue"]  # the batch of one, then `get_ticket`
+    github.clear_requests()
+    assert client.get_tickets([f"{REPO}#{pull}"]) == {}  # a pull request: no issue, left out
+    assert operations(github) == ["GetIssue"]
+
+
+def test_issues_of_three_repositories_are_read_in_one_request(github: GitHubSandbox) -> None:
+    keys = filed(github, 2) + filed(github, 1, OTHER) + filed(github, 2, "acme/ops")
+    client = tracker(github, repositories=(REPO, OTHER, "acme/ops"))
+    github.clear_requests()
+
+    found = client.get_tickets(keys)
+
+    assert operations(github) == ["ReadIssues"]
+    assert found == {key: client.get_ticket(key) for key in keys}
+
+
 def test_a_batch_of_a_hundred_costs_what_a_listing_page_does(github: GitHubSandbox) -> None:
     keys = filed(github, 100)
     client = tracker(github)
@@ -88,9 +115,14 @@ def test_an_answer_over_the_size_cap_is_asked_for_again_in_smaller_groups(github
     client = tracker(github)
     github.clear_requests()
 
-    found = client.get_tickets(keys)
+    with capture_logs() as logs:
+        found = client.get_tickets(keys)
 
     assert sorted(found) == sorted(keys) and [len(found[key].comments) for key in keys] == [0, 0] + [100] * 6 + [0, 0]
+    too_large = [line for line in logs if line["event"] == "github.answer_too_large"]
+    assert too_large == [
+        {"event": "github.answer_too_large", "log_level": "warning", "action": "read", "ticket": None, "issues": 10}
+    ]
     asked = [json.loads(r.body)["variables"] for r in github.requests]
     assert [sum(1 for name in v if name[:1] == "n" and name[1:].isdigit()) for v in asked] == [10, 2, 2, 2, 2, 2]
 
@@ -103,15 +135,139 @@ def test_an_error_other_than_not_found_refuses_the_whole_batch(github: GitHubSan
         client.get_tickets(keys)
 
 
-def test_an_error_below_an_aliased_issue_refuses_the_whole_answer_not_just_that_issue(github: GitHubSandbox) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        ["r0", "i1", "comments"],  # a connection of the issue: it would be read half
+        ["r0", "i0", "i1"],  # deeper than an issue, whatever its steps are called
+        None,  # no path: what it nulls is unknown
+        "r0",  # a path that is no list
+        ["r0", 1],  # a list index where an alias belongs
+        [0],
+        ["rx"],  # steps that are no alias of the query's
+        ["x0"],
+        ["rx", "i1"],
+        ["r0", "x1"],
+        ["r0", "ix"],
+    ],
+)
+def test_an_error_below_an_aliased_issue_refuses_the_whole_answer_not_just_that_issue(
+    github: GitHubSandbox, path: Any
+) -> None:
     """NOT_FOUND nulls an aliased issue and leaves the others whole; one deeper in an issue (a connection of it)
-    would leave that issue half read: the whole answer is refused, never read as the issue without its comments."""
+    would leave that issue half read: the whole answer is refused, never read as the issue without its comments.
+    So is one whose path names no aliased repository or issue of the query."""
     keys = filed(github, 2)
-    deeper = {"type": "NOT_FOUND", "message": "Could not resolve", "path": ["r0", "i1", "comments"]}
+    deeper = {"type": "NOT_FOUND", "message": "Could not resolve", "path": path}
     answer = {"data": {"r0": {"i0": None, "i1": None}}, "errors": [deeper]}
     github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
-    with pytest.raises(TrackerError, match="GraphQL errors NOT_FOUND"):
+    with pytest.raises(TrackerError, match=r"^GitHub read failed: GraphQL errors NOT_FOUND: Could not resolve$"):
         tracker(github).get_tickets(keys)
+
+
+def test_an_error_other_than_not_found_at_an_aliased_issue_refuses_the_whole_batch(github: GitHubSandbox) -> None:
+    """Only NOT_FOUND nulls an aliased issue as "no such issue"; another error there (FORBIDDEN) is refused."""
+    keys = filed(github, 2)
+    forbidden = {"type": "FORBIDDEN", "message": "Resource not accessible", "path": ["r0", "i1"]}
+    answer = {"data": {"r0": {"i0": None, "i1": None}}, "errors": [forbidden]}
+    github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_tickets(keys)
+    assert str(caught.value) == "GitHub read failed: GraphQL errors FORBIDDEN: Resource not accessible"
+
+
+def test_a_configured_repository_github_has_not_is_left_out_and_the_others_read_from_the_batch(
+    github: GitHubSandbox,
+) -> None:
+    """GitHub answers a repository it cannot resolve with `null` and a NOT_FOUND error whose path is its alias
+    (`["r1"]`): the other repository's issues are still read from the one answer, the missing ones left out."""
+    keys = filed(github, 2)
+    client = tracker(github, repositories=(REPO, "acme/gone"))
+    github.clear_requests()
+
+    found = client.get_tickets([*keys, "acme/gone#1", "acme/gone#2"])
+
+    assert sorted(found) == keys
+    assert operations(github) == ["ReadIssues"]
+    assert [found[key].key for key in keys] == keys
+
+
+def test_a_batch_under_ten_over_the_size_cap_is_read_one_issue_at_a_time(github: GitHubSandbox) -> None:
+    """Ten or more are asked for again in fifths; fewer, one at a time (two together may be over the cap again)."""
+    keys = filed(github, 9)
+    for number in range(3, 9):  # 6 x 100 comments of 60,000 characters: 36 MB, over the 32 MiB cap of one answer
+        for n in range(100):
+            github.add_comment(REPO, number, f"{n} " + "x" * 60_000, user="mallory")
+    client = tracker(github)
+    github.clear_requests()
+
+    with capture_logs() as logs:
+        found = client.get_tickets(keys)
+
+    assert sorted(found) == sorted(keys) and [len(found[key].comments) for key in keys] == [0, 0] + [100] * 6 + [0]
+    assert operations(github) == ["ReadIssues"] + ["GetIssue"] * 9
+    assert [line["issues"] for line in logs if line["event"] == "github.answer_too_large"] == [9]
+
+
+def _batch_answer(github: GitHubSandbox, keys: Sequence[str]) -> tuple[GitHubTracker, dict[str, Any]]:
+    """The tracker, and GitHub's own answer to its batched read of `keys` (asked again as it was sent)."""
+    client = tracker(github)
+    client.get_tickets(keys)
+    sent = [r for r in github.requests if r.path.endswith("/graphql") and b"ReadIssues" in r.body][-1]
+    auth = {"Authorization": f"bearer {github.token}", "Content-Type": "application/json"}
+    answer = requests.post(f"{github.url}/graphql", data=sent.body, headers=auth).json()
+    github.clear_requests()
+    return client, answer
+
+
+def test_an_issue_answered_as_another_is_left_out_of_the_batch_said_and_read_alone(github: GitHubSandbox) -> None:
+    """GitHub answering `i1` with another issue: never taken as the issue asked for; the rest of the batch is."""
+    keys = filed(github, 3)
+    client, answer = _batch_answer(github, keys)
+    answer["data"]["r0"]["i1"]["number"] = 99
+    github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
+
+    with capture_logs() as logs:
+        found = client.get_tickets(keys)
+
+    assert sorted(found) == [keys[0], keys[2]] and found[keys[2]] == client.get_ticket(keys[2])
+    left_out = [line for line in logs if line["event"] == "github.batched_read_left_out"]
+    assert left_out == [
+        {
+            "event": "github.batched_read_left_out",
+            "log_level": "warning",
+            "ticket": keys[1],
+            "error": f"{keys[1]}: GitHub read failed: unexpected GraphQL answer: no issue 2",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("strange", "read"),
+    [
+        (lambda data: data.update(r0="strange"), []),  # the repository no object: none of its issues
+        (lambda data: data["r0"].update(i0="strange"), [1, 2]),  # one issue no object: left out
+    ],
+)
+def test_a_batched_answer_of_the_wrong_type_leaves_out_what_it_cannot_read(strange: Any, read: list[int]) -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answers break the schema on purpose
+        keys = filed(github, 3)
+        client, answer = _batch_answer(github, keys)
+        strange(answer["data"])
+        github.faults.inject(Reply.json(200, answer), match=lambda r: b"ReadIssues" in r.body)
+
+        found = client.get_tickets(keys)
+
+        assert sorted(found) == [keys[n] for n in read]
+
+
+def test_a_batched_answer_without_data_is_refused_out_loud() -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answer breaks the schema on purpose
+        keys = filed(github, 2)
+        github.faults.inject(Reply.json(200, {"data": None}), match=lambda r: b"ReadIssues" in r.body)
+        with pytest.raises(TrackerError) as caught:
+            tracker(github).get_tickets(keys)
+        assert str(caught.value) == "GitHub read failed: unexpected GraphQL answer: no data"
 
 
 # -- the run's writer over the batched reads ---------------------------------------------------------------------

@@ -14,8 +14,10 @@ import certifi
 import pytest
 
 from tests.adapters.contract import ContractValidator
-from tests.adapters.test_github_adapter import LABEL, REPO, app_key, tracker
+from tests.adapters.test_github_adapter import LABEL, REPO, app_key, connect, tracker
 from tests.tls import PrivateCA, private_ca
+from verifier import defaults
+from verifier.adapters.github import GitHubTracker
 from verifier.errors import TrackerError
 from verifier_sandbox.github import GitHubSandbox
 
@@ -76,3 +78,31 @@ def test_the_tools_own_login_is_known_in_lower_case(app_key: str) -> None:
         app = {"token": None, "app_id": github.app_id, "app_private_key": app_key, "installation_id": 1}
         assert tracker(github, **app).account() == "verifier-app[bot]"  # learnt from GET /app
         assert tracker(github, **app, app_slug="Configured-App").account() == "configured-app[bot]"
+
+
+def test_without_a_pacer_of_its_own_the_trackers_sleep_paces_its_writes(github: GitHubSandbox) -> None:
+    """As the CLI builds it (no pacer given): two comments at once, the second waits the writes' interval, slept
+    with the tracker's own `sleep`."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    naps: list[float] = []
+    client = GitHubTracker(connect(github), sleep=naps.append)
+    client.comment(f"{REPO}#{number}", "first")
+    client.comment(f"{REPO}#{number}", "second")
+    assert len(naps) == 1 and 0 < naps[0] <= defaults.GITHUB_WRITE_INTERVAL_SECONDS
+    assert [c.body for c in github.issue(REPO, number).comments] == ["first", "second"]
+
+
+def test_the_rate_limit_wait_and_the_backoff_reach_the_retry_rule(github: GitHubSandbox) -> None:
+    """As the CLI builds it, a rate limit may ask for up to GitHub's own cap (300 s), not the trackers' minute;
+    a tracker given a backoff waits it, doubling, after a 5xx."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    naps: list[float] = []
+    client = GitHubTracker(connect(github), sleep=naps.append)
+    github.throttle(times=1, status=429, retry_after=240)
+    assert client.get_ticket(f"{REPO}#{number}").key == f"{REPO}#{number}"
+    assert naps == [240.0]
+
+    sleeps: list[float] = []
+    github.fail(times=3, status=502)
+    assert tracker(github, sleeps).get_ticket(f"{REPO}#{number}").key == f"{REPO}#{number}"  # backoff 0.01
+    assert sleeps == [0.02, 0.04]

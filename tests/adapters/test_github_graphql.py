@@ -9,12 +9,15 @@ size cap asked for again in smaller pages; bots named as REST names them; the Gr
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from graphql import parse, validate
+from structlog.testing import capture_logs
 
 from tests.adapters.graphql_contract import GRAPHQL_CONTRACT, load_schema
 from tests.adapters.test_github_adapter import LABEL, REPO, tracker
@@ -24,6 +27,7 @@ from verifier.errors import TrackerError, TrackerThrottled
 from verifier_sandbox.github import GitHubSandbox
 from verifier_sandbox.http import Reply
 
+_SECOND = timedelta(seconds=1)
 MARKER = "<sub>action-item-verifier result v1; verdict=VERIFIED; resolved=2026-01-01T00:00:00Z</sub>"
 
 
@@ -82,6 +86,69 @@ def test_comments_and_label_events_past_a_page_are_paged_for_that_issue_alone(gi
     assert found[f"{REPO}#{quiet}"].comments == () and found[f"{REPO}#{quiet}"].labelled_by == ()
     follow_ups = [(name, v["number"], v["first"]) for name, v in sent(github)[1:]]
     assert follow_ups == [("MoreComments", busy, 100)] * 2 + [("MoreEvents", busy, 100)] * 4
+
+
+_MOMENT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def _pairs(label: str, actor: str, at: datetime) -> list[tuple[str, str, str, datetime]]:
+    """A page of label events: 50 times `label` added and removed again by `actor` in the second `at`."""
+    return [(kind, label, actor, at) for _ in range(50) for kind in ("add", "remove")]
+
+
+@pytest.mark.parametrize(
+    "second_and_third",
+    [
+        pytest.param(_pairs("triage", "bob", _MOMENT) + _pairs("triage", "carol", _MOMENT), id="who"),
+        pytest.param(_pairs("triage", "bob", _MOMENT) + _pairs("urgent", "bob", _MOMENT), id="which label"),
+        pytest.param(_pairs("triage", "bob", _MOMENT) + _pairs("triage", "bob", _MOMENT + _SECOND), id="when"),
+        pytest.param(
+            [("add", f"l{n}", "bob", _MOMENT) for n in range(100)]
+            + [("remove", f"l{n}", "bob", _MOMENT) for n in range(100)],
+            id="added or removed",
+        ),
+    ],
+)
+def test_label_events_alike_but_for_one_field_are_no_repeated_page(
+    github: GitHubSandbox, second_and_third: list[tuple[str, str, str, datetime]]
+) -> None:
+    """Two pages of label events alike but for who made them, which label, when, or whether it was added or
+    removed: different events, not a page answered twice, so every page is read and who added the judgement label
+    last is known (the first page comes with the issue; the pages after it are held by a guard of their own)."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    first = _pairs("filler", "bob", _MOMENT - _SECOND)[:-1]  # and the issue's first event: labelled `postmortem`
+    for kind, label, actor, at in first + second_and_third:
+        change = {"add": [label]} if kind == "add" else {"remove": [label]}
+        github.edit_labels(REPO, number, **change, actor=actor, at=at)
+    github.edit_labels(REPO, number, add=[defaults.VERIFIED_LABEL], actor="trent")
+
+    with capture_logs() as logs:
+        ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.labelled_by == ((defaults.VERIFIED_LABEL, "trent"),)
+    assert [line for line in logs if line["event"] == "github.events_unread"] == []
+    assert [(name, v["first"]) for name, v in sent(github) if name == "MoreEvents"] == [("MoreEvents", 100)] * 3
+
+
+def test_labels_past_a_page_are_paged_for_that_issue_alone_and_an_empty_body_stays_empty(
+    github: GitHubSandbox,
+) -> None:
+    names = [LABEL, *(f"area-{n:03}" for n in range(149))]
+    number = github.add_issue(REPO, labels=names, state="closed", body=None)
+
+    ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+
+    assert ticket.labels == frozenset(names) and ticket.body == ""
+    assert [(name, v["number"], v["first"]) for name, v in sent(github)[1:]] == [("MoreLabels", number, 100)]
+
+
+def test_label_events_of_one_page_are_read_with_the_issue_and_not_asked_for_again(github: GitHubSandbox) -> None:
+    """GitHub gives the last page its `endCursor` too: with `hasNextPage` false it is never followed."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    github.edit_labels(REPO, number, add=[defaults.VERIFIED_LABEL], actor="trent")
+    ticket = tracker(github).get_ticket(f"{REPO}#{number}")
+    assert ticket.labelled_by == ((defaults.VERIFIED_LABEL, "trent"),)
+    assert [name for name, _ in sent(github)] == ["GetIssue"]
 
 
 # -- errors in a 200 answer: refused out loud -------------------------------------------------------------------
@@ -203,6 +270,58 @@ def test_a_page_over_the_size_cap_is_asked_for_again_in_smaller_pages(github: Gi
     assert [v["first"] for _, v in sent(github)] == [100, 20, 4, 100]
 
 
+def test_one_issue_over_the_size_cap_is_read_in_smaller_pages_of_comments(github: GitHubSandbox) -> None:
+    """A single read (`get_ticket`) over the cap: its first page of comments, then each page after it, asked for
+    again smaller (100, then 20). Bodies of 60,000 characters each escaped to 6 bytes (`\\u00e9`): 100 of them are
+    36 MB, over the 32 MiB cap of one answer; 80 are under it."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    for n in range(120):
+        github.add_comment(REPO, number, f"{n} " + "\u00e9" * 60_000, user="mallory")
+    client = tracker(github)
+    github.clear_requests()
+
+    with capture_logs() as logs:
+        ticket = client.get_ticket(f"{REPO}#{number}")
+
+    assert [c.id for c in ticket.comments] == [str(c.id) for c in github.issue(REPO, number).comments]
+    assert len(ticket.comments) == 120
+    asked = sent(github)
+    assert [(operation, v.get("comments", v.get("first"))) for operation, v in asked] == [
+        ("GetIssue", 100),
+        ("GetIssue", 20),
+        ("MoreComments", 100),
+        ("MoreComments", 20),  # the same page again, smaller
+        ("MoreComments", 100),  # the next one at full size again: 80 left, under the cap
+    ]
+    assert asked[0][1] == {"owner": "acme", "name": "api", "number": number, "comments": 100}  # no `first`
+    after = [v["after"] for _, v in asked[2:]]
+    assert after[0] == after[1] != after[2]
+    too_large = [line for line in logs if line["event"] == "github.answer_too_large"]
+    assert too_large == [
+        {
+            "event": "github.answer_too_large",
+            "log_level": "warning",
+            "action": "read",
+            "ticket": f"{REPO}#{number}",
+            "issues": 1,
+            "comments": 100,
+        }
+    ]
+
+
+def test_a_single_read_refused_by_graphql_names_the_issue_and_is_not_asked_again(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    refusal = {"data": {"repository": None}, "errors": [{"type": "FORBIDDEN", "message": "Resource not accessible"}]}
+    github.faults.inject(Reply.json(200, refusal), match=lambda r: b"GetIssue" in r.body)
+    sleeps: list[float] = []
+    with pytest.raises(TrackerError) as caught:
+        tracker(github, sleeps).get_ticket(f"{REPO}#{number}")
+    assert (
+        str(caught.value) == f"{REPO}#{number}: GitHub read failed: GraphQL errors FORBIDDEN: Resource not accessible"
+    )
+    assert [name for name, _ in sent(github)] == ["GetIssue"] and sleeps == []
+
+
 # -- who is who -------------------------------------------------------------------------------------------------
 def test_a_bot_is_named_as_rest_names_it(github: GitHubSandbox) -> None:
     number = github.add_issue(REPO, labels=[LABEL], state="closed", user="action-item-verifier[bot]")
@@ -255,3 +374,20 @@ def test_a_graphql_rate_limit_that_names_no_wait_waits_the_secondary_limits_minu
 
     assert found == [f"{REPO}#{number}"]
     assert sleeps == [30]
+
+
+def test_a_graphql_rate_limit_without_headers_that_outlasts_the_retries_is_the_primary_limit_by_ticket(
+    github: GitHubSandbox,
+) -> None:
+    """RATE_LIMITED is GraphQL's point quota: named the primary limit even when no header says the quota is spent,
+    and a single read names its issue."""
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    limited = {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit already exceeded."}]}
+    github.faults.inject(Reply.json(200, limited), times=50, match=lambda r: r.path.endswith("/graphql"))
+    with pytest.raises(TrackerThrottled) as caught:
+        tracker(github).get_ticket(f"{REPO}#{number}")
+    assert re.match(
+        rf"{REPO}#{number}: GitHub read failed: GraphQL primary rate limit \(the token's hourly request quota is "
+        r"spent, resets at \d\d:\d\d:\d\d UTC\): GraphQL errors RATE_LIMITED: API rate limit already exceeded\.\. The run stops",
+        str(caught.value),
+    )

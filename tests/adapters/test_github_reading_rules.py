@@ -392,6 +392,20 @@ def _node(**fields: object) -> dict[str, object]:
             _page([_node(closedAt="yesterday")]),
             "acme/api#7: GitHub read failed: unexpected GraphQL answer: no time (got 'yesterday')",
         ),
+        (  # a hostile time is cut to its first 40 characters
+            _page([_node(closedAt="2026-01-05T12:00:00Z and then some more text")]),
+            "acme/api#7: GitHub read failed: unexpected GraphQL answer: no time (got '2026-01-05T12:00:00Z and then some more ')",
+        ),
+        (
+            {"data": {"repository": {"issues": {"nodes": [], "pageInfo": None}}}},
+            "GitHub list acme/api issues failed: unexpected GraphQL answer: no pageInfo",
+        ),
+        ([{"data": None}], "GitHub list acme/api issues failed: unexpected GraphQL answer: no data"),
+        (
+            _page([_node(comments="none")]),
+            "acme/api#7: GitHub read failed: unexpected GraphQL answer: no comments.nodes",
+        ),
+        ({"errors": ["boom"]}, "GitHub list acme/api issues failed: GraphQL errors ERROR: boom"),
         (
             _page([_node(comments={"nodes": [{"databaseId": "9"}], "pageInfo": {"hasNextPage": False}})]),
             "acme/api#7: GitHub read failed: unexpected GraphQL answer: no comment id",
@@ -426,3 +440,145 @@ def test_an_issue_closed_between_the_two_listings_comes_once_and_the_rest_still_
     assert [first.key, *rest] == [f"{REPO}#{n}" for n in (open_one, closed_before, closed_after)]
     searches = [e for e in logs if e["event"] == "github.search"]
     assert [(e["repository"], e["label"], e["closed_since"]) for e in searches] == [(REPO, LABEL, since.isoformat())]
+
+
+def test_a_listing_whose_next_cursor_leads_back_is_refused_as_a_cycle() -> None:
+    """Each page new issues, but the cursor to the next is one already followed: the listing would never end."""
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the nodes are cut short
+        github.add_repo(REPO)
+        for number in (1, 2):
+            page = _page([_node(number=number)], {"hasNextPage": True, "endCursor": "A"})
+            github.faults.inject(Reply.json(200, page), times=1)
+        with pytest.raises(TrackerError) as caught:
+            list(tracker(github).resolved_tickets(LABEL, 7))
+        assert str(caught.value) == (
+            "GitHub list acme/api issues: page 2 leads back to an earlier page token; stopped (a cycle)"
+        )
+        assert len(github.requests) == 2
+
+
+def test_the_last_pages_cursor_is_no_cycle_whatever_it_names() -> None:
+    """`hasNextPage: false` ends the listing: the cursor that page carries is never followed, so never a cycle."""
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the nodes are cut short
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, _page([_node(number=1)], {"hasNextPage": True, "endCursor": "A"})))
+        github.faults.inject(Reply.json(200, _page([_node(number=2)], {"hasNextPage": False, "endCursor": "A"})))
+        keys = [t.key for t in tracker(github).resolved_tickets(LABEL, 7)]
+        assert keys == [f"{REPO}#1", f"{REPO}#2"] and len(github.requests) == 2
+
+
+def test_a_single_read_answered_without_the_issue_is_refused_naming_it(github: GitHubSandbox) -> None:
+    number = github.add_issue(REPO, labels=[LABEL], state="closed")
+    github.faults.inject(Reply.json(200, {"data": {"repository": None}}), match=lambda r: b"GetIssue" in r.body)
+    with pytest.raises(TrackerError) as caught:
+        tracker(github).get_ticket(f"{REPO}#{number}")
+    assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: unexpected GraphQL answer: no repository.issue"
+
+
+@pytest.mark.parametrize(
+    ("label", "actor", "adders"),
+    [
+        pytest.param({"name": "verified-by-otel"}, "mallory", (("verified-by-otel", ""),), id="an actor"),
+        pytest.param("verified-by-otel", {"__typename": "User", "login": "mallory", "databaseId": 9}, (), id="a label"),
+    ],
+)
+def test_a_label_event_answered_with_a_string_for_an_object_is_nobodys_not_a_crash(
+    label: object, actor: object, adders: object
+) -> None:
+    """The schema makes an event's label and actor objects; a backend answering a string instead is read as no one
+    (an actor) or no label (a label), never as the text it sent, and the listing is read, not broken by an
+    AttributeError: the judgement label is added by nobody, or by no event at all."""
+    event = {"__typename": "LabeledEvent", "createdAt": "2026-01-05T12:00:00Z", "label": label, "actor": actor}
+    events = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [event]}
+    labels = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [{"name": "verified-by-otel"}]}
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answer breaks the schema on purpose
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, _page([_node(labels=labels, timelineItems=events)])), times=1)
+        [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+        assert ticket.labelled_by == adders
+
+
+def test_strange_but_readable_fields_are_read_as_absent_not_as_their_text() -> None:
+    """A creation time that is no text is no time; a bot's login that already ends in `[bot]` keeps one suffix."""
+    author = {"__typename": "Bot", "login": "renovate[bot]", "databaseId": 5}
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the answer breaks the schema on purpose
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, _page([_node(createdAt=12345, author=author)])), times=1)
+        [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+    assert (ticket.created, ticket.creator) == (None, "renovate[bot]")
+
+
+def test_a_closure_without_a_reason_has_no_resolution() -> None:
+    """Issues closed before GitHub recorded reasons answer `stateReason: null`: no resolution, not the text "none"."""
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the nodes are cut short
+        github.add_repo(REPO)
+        github.faults.inject(Reply.json(200, _page([_node(stateReason=None)])), times=1)
+        [ticket] = tracker(github).resolved_tickets(LABEL, 7)
+    assert ticket.resolution is None
+
+
+def test_graphql_comments_and_label_events_past_the_page_cap_are_named_by_what_and_ticket(
+    github: GitHubSandbox,
+) -> None:
+    """Three pages of comments with a cap of two refuse the issue; four of label events leave its labels
+    unattributed, said: each line names the connection (comments, label events) and the issue."""
+    chatty = github.add_issue(REPO, labels=[LABEL], state="closed")
+    for n in range(250):
+        github.add_comment(REPO, chatty, f"note {n}", user="bob")
+    relabelled = github.add_issue(REPO, labels=[LABEL, "verified-by-otel"], state="closed")
+    for n in range(150):
+        github.edit_labels(REPO, relabelled, add=[f"noise-{n}"], remove=[f"noise-{n - 1}"], actor="bob")
+    client = _capped(github, max_pages=2)
+
+    with pytest.raises(TrackerError) as caught:
+        client.get_ticket(f"{REPO}#{chatty}")
+    assert (
+        str(caught.value)
+        == f"{REPO}#{chatty}: GitHub comments: stopped at the cap of 2 pages (the listing did not end)"
+    )
+    with capture_logs() as logs:
+        ticket = client.get_ticket(f"{REPO}#{relabelled}")
+    assert ticket.labelled_by is None
+    [unread] = [e for e in logs if e["event"] == "github.events_unread"]
+    assert unread["error"] == (
+        f"{REPO}#{relabelled}: GitHub label events: stopped at the cap of 2 pages (the listing did not end)"
+    )
+
+
+def _comments_page(ident: int, more: bool) -> Reply:
+    """An answer to MoreComments: one comment, and the cursor `A` whether or not there is a next page."""
+    comment = {"databaseId": ident, "body": "x", "createdAt": "2026-01-05T12:00:00Z", "updatedAt": None, "author": None}
+    page = {"pageInfo": {"hasNextPage": more, "endCursor": "A"}, "nodes": [comment]}
+    return Reply.json(200, {"data": {"repository": {"issue": {"comments": page}}}})
+
+
+def test_graphql_comments_whose_next_cursor_leads_back_are_refused_and_the_last_pages_cursor_is_none() -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the pages are cut short
+        numbers = [github.add_issue(REPO, labels=[LABEL], state="closed") for _ in range(2)]
+        for number in numbers:
+            for n in range(101):
+                github.add_comment(REPO, number, f"note {n}", user="bob")
+        client = tracker(github)
+        for ident, more in ((9001, True), (9002, True), (9003, True), (9004, False)):
+            github.faults.inject(_comments_page(ident, more), match=lambda r: b"MoreComments" in r.body)
+
+        with pytest.raises(TrackerError) as caught:
+            client.get_ticket(f"{REPO}#{numbers[0]}")
+        assert str(caught.value) == (
+            f"{REPO}#{numbers[0]}: GitHub comments: page 3 leads back to an earlier page token; stopped (a cycle)"
+        )
+        ticket = client.get_ticket(f"{REPO}#{numbers[1]}")  # `A` again, but on the last page: never followed
+        assert [c.id for c in ticket.comments[100:]] == ["9003", "9004"]
+
+
+def test_a_page_of_graphql_comments_without_nodes_is_refused_naming_the_connection() -> None:
+    with GitHubSandbox() as github:  # not the contract-checked fixture: the page breaks the schema on purpose
+        number = github.add_issue(REPO, labels=[LABEL], state="closed")
+        for n in range(101):
+            github.add_comment(REPO, number, f"note {n}", user="bob")
+        page = {"pageInfo": {"hasNextPage": False, "endCursor": None}}
+        answer = {"data": {"repository": {"issue": {"comments": page}}}}
+        github.faults.inject(Reply.json(200, answer), match=lambda r: b"MoreComments" in r.body)
+        with pytest.raises(TrackerError) as caught:
+            tracker(github).get_ticket(f"{REPO}#{number}")
+        assert str(caught.value) == f"{REPO}#{number}: GitHub read failed: unexpected GraphQL answer: no comments.nodes"

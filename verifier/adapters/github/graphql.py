@@ -340,7 +340,7 @@ def _events(nodes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "event": "labeled" if e.get("__typename") == "LabeledEvent" else "unlabeled",
-            "label": str((e.get("label") or {}).get("name") or ""),
+            "label": str(e["label"].get("name") or "") if isinstance(e.get("label"), dict) else "",
             "actor": rest_user(e.get("actor")),
         }
         for e in nodes
