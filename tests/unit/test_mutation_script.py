@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,18 @@ def test_each_mutmut_run_starts_without_the_tests_and_modules_gone_since_and_map
     )
     runs = seen.read_text().split()
     assert runs and set(runs) == {"fresh"}, done.stdout + done.stderr
+
+
+def test_every_top_level_package_the_tests_import_is_copied_for_mutmut() -> None:
+    """mutmut runs the tests in its copy of the repository, which holds verifier/, tests/ and pyproject's
+    `also_copy`: a package the tests import that is not copied fails collection and stops every run of the group
+    (`tests/unit/test_bench_report.py` imports `bench`, which was not copied: the core's run failed at once)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    copied = {entry.strip("/") for entry in config["also_copy"]} | {"verifier", "tests"}
+    imported = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        for name in re.findall(r"(?m)^\s*(?:from|import) (\w+)", path.read_text()):
+            if (ROOT / name).is_dir():  # a package of the repository (bench/ is a namespace package)
+                imported.add(name)
+    assert "bench" in imported  # the check sees what it is for
+    assert sorted(imported - copied) == []
