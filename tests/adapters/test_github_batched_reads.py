@@ -107,11 +107,16 @@ def test_a_batch_of_a_hundred_costs_what_a_listing_page_does(github: GitHubSandb
     assert operations(github) == ["ReadIssues"] and github.graphql.costs == [3]
 
 
-def test_an_answer_over_the_size_cap_is_asked_for_again_in_smaller_groups(github: GitHubSandbox) -> None:
-    keys = filed(github, 10)
-    for number in range(3, 9):  # 6 x 100 comments of 60,000 characters: 36 MB, over the 32 MiB cap of one answer
+def _over_the_cap(github: GitHubSandbox) -> None:
+    """Issues 3 to 8 get 100 comments of 60,000 characters each: 36 MB, over the 32 MiB cap of one answer."""
+    for number in range(3, 9):
         for n in range(100):
             github.add_comment(REPO, number, f"{n} " + "x" * 60_000, user="mallory")
+
+
+def test_an_answer_over_the_size_cap_is_asked_for_again_in_smaller_groups(github: GitHubSandbox) -> None:
+    keys = filed(github, 10)
+    _over_the_cap(github)
     client = tracker(github)
     github.clear_requests()
 
@@ -195,9 +200,7 @@ def test_a_configured_repository_github_has_not_is_left_out_and_the_others_read_
 def test_a_batch_under_ten_over_the_size_cap_is_read_one_issue_at_a_time(github: GitHubSandbox) -> None:
     """Ten or more are asked for again in fifths; fewer, one at a time (two together may be over the cap again)."""
     keys = filed(github, 9)
-    for number in range(3, 9):  # 6 x 100 comments of 60,000 characters: 36 MB, over the 32 MiB cap of one answer
-        for n in range(100):
-            github.add_comment(REPO, number, f"{n} " + "x" * 60_000, user="mallory")
+    _over_the_cap(github)
     client = tracker(github)
     github.clear_requests()
 

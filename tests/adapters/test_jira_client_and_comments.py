@@ -15,6 +15,7 @@ against the contract-checked Jira sandbox (#27: written from mutmut's survivors 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,13 @@ def _one_try(server: JiraSandbox, attempts: int = 1) -> JiraTracker:
     return JiraTracker(jr.connect(server), retry=RetryPolicy(attempts=attempts, sleep=lambda _: None))
 
 
+def _refused(read: Callable[[], object]) -> TrackerError:
+    """The TrackerError `read` ends with."""
+    with pytest.raises(TrackerError) as caught:
+        read()
+    return caught.value
+
+
 def _comment_pages(server: JiraSandbox, key: str) -> list[Any]:
     return [r for r in server.requests if r.path.endswith(f"/issue/{key}/comment") and r.method == "GET"]
 
@@ -68,10 +76,9 @@ def test_the_deployment_is_read_once_and_logged_with_its_version(jira: JiraSandb
 
 def test_a_failed_deployment_read_says_what_was_read(jira: JiraSandbox) -> None:
     _failing(jira, "/serverInfo")
-    with pytest.raises(TrackerError) as caught:
-        jr.tracker(jira).account()
-    assert caught.value.ticket is None
-    assert str(caught.value) == f"Jira read serverInfo failed: {INJECTED} (after 4 attempts)"
+    refused = _refused(lambda: jr.tracker(jira).account())
+    assert refused.ticket is None
+    assert str(refused) == f"Jira read serverInfo failed: {INJECTED} (after 4 attempts)"
 
 
 # -- requests and failure lines -----------------------------------------------------------------------------------
@@ -90,36 +97,29 @@ def test_an_answer_that_is_not_json_is_refused_naming_the_ticket(jira: JiraSandb
     key = jira.add_issue()
     page = Reply(200, b"<html>maintenance</html>", (("Content-Type", "application/json"), (MALFORMED, "not JSON")))
     jira.faults.inject(page, match=lambda r: r.path.endswith(f"/issue/{key}"))
-    with pytest.raises(TrackerError) as caught:
-        jr.tracker(jira).get_ticket(key)
-    assert caught.value.ticket == key
-    assert str(caught.value) == f"{key}: Jira read: the answer is not JSON"
+    refused = _refused(lambda: jr.tracker(jira).get_ticket(key))
+    assert refused.ticket == key
+    assert str(refused) == f"{key}: Jira read: the answer is not JSON"
 
 
 def test_an_error_answer_without_a_body_says_no_details(jira: JiraSandbox) -> None:
     key = jira.add_issue()
     jira.faults.inject(Reply.empty(500), match=lambda r: r.path.endswith(f"/issue/{key}"))
-    with pytest.raises(TrackerError) as caught:
-        _one_try(jira).get_ticket(key)
-    assert str(caught.value) == f"{key}: Jira read failed: HTTP 500: no details"
+    refused = _refused(lambda: _one_try(jira).get_ticket(key))
+    assert str(refused) == f"{key}: Jira read failed: HTTP 500: no details"
 
 
 def test_a_refused_credential_says_how_to_renew_it(jira: JiraSandbox) -> None:
     jira.faults.inject(Reply.json(401, {"errorMessages": ["expired"], "errors": {}}))
-    with pytest.raises(TrackerError) as caught:
-        _one_try(jira).account()
+    refused = _refused(lambda: _one_try(jira).account())
     advice = client._CLOUD_401_ADVICE + client._SCOPED_401_ADVICE if jira.cloud else client._DC_401_ADVICE
-    assert str(caught.value) == f"Jira read the signed-in user failed: HTTP 401: expired. {advice}"
+    assert str(refused) == f"Jira read the signed-in user failed: HTTP 401: expired. {advice}"
 
 
 def test_two_attempts_are_counted_and_one_is_not(jira: JiraSandbox) -> None:
     key = jira.add_issue()
     _failing(jira, f"/issue/{key}", "GET")
-    lines = []
-    for attempts in (1, 2):
-        with pytest.raises(TrackerError) as caught:
-            _one_try(jira, attempts).get_ticket(key)
-        lines.append(str(caught.value))
+    lines = [str(_refused(lambda n=n: _one_try(jira, n).get_ticket(key))) for n in (1, 2)]
     assert lines == [f"{key}: Jira read failed: {INJECTED}", f"{key}: Jira read failed: {INJECTED} (after 2 attempts)"]
 
 
@@ -168,10 +168,9 @@ def test_a_comment_page_that_fails_names_the_ticket_and_what_was_read(jira: Jira
     for n in range(25):
         jira.add_comment(key, f"comment {n}")
     _failing(jira, f"/issue/{key}/comment", "GET")
-    with pytest.raises(TrackerError) as caught:
-        jr.tracker(jira).get_ticket(key)
-    assert caught.value.ticket == key
-    assert str(caught.value) == f"{key}: Jira read comments failed: {INJECTED} (after 4 attempts)"
+    refused = _refused(lambda: jr.tracker(jira).get_ticket(key))
+    assert refused.ticket == key
+    assert str(refused) == f"{key}: Jira read comments failed: {INJECTED} (after 4 attempts)"
 
 
 def test_a_comment_page_served_again_stops_naming_the_ticket(jira: JiraSandbox) -> None:
@@ -181,10 +180,9 @@ def test_a_comment_page_served_again_stops_naming_the_ticket(jira: JiraSandbox) 
     _with_comments(jira, key, served[:1], total=1000)
     again = Reply.json(200, {"comments": served[1:], "startAt": 1, "maxResults": 100, "total": 1000})
     jira.faults.inject(again, times=5, match=lambda r: r.path.endswith(f"/issue/{key}/comment"))
-    with pytest.raises(TrackerError) as caught:
-        jr.tracker(jira).get_ticket(key)
-    assert caught.value.ticket == key
-    assert str(caught.value) == (
+    refused = _refused(lambda: jr.tracker(jira).get_ticket(key))
+    assert refused.ticket == key
+    assert str(refused) == (
         f"{key}: Jira comments: page 2 repeats an earlier page; stopped (the listing does not advance)"
     )
     assert len(ids) == 3
@@ -200,10 +198,9 @@ def test_comment_pages_stop_at_the_trackers_page_cap_naming_the_ticket(jira: Jir
         page = {"comments": [comment], "startAt": 1 + n, "maxResults": 100, "total": 1000}
         jira.faults.inject(Reply.json(200, page), match=lambda r: r.path.endswith(f"/issue/{key}/comment"))
     capped = JiraTracker(jr.connect(jira), retry=RetryPolicy(attempts=1), max_pages=2)
-    with pytest.raises(TrackerError) as caught:
-        capped.get_ticket(key)
-    assert caught.value.ticket == key
-    assert str(caught.value) == f"{key}: Jira comments: stopped at the cap of 2 pages (the listing did not end)"
+    refused = _refused(lambda: capped.get_ticket(key))
+    assert refused.ticket == key
+    assert str(refused) == f"{key}: Jira comments: stopped at the cap of 2 pages (the listing did not end)"
 
 
 def test_a_comment_page_without_a_total_is_the_last(jira: JiraSandbox) -> None:
