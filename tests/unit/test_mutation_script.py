@@ -32,26 +32,34 @@ grep -q '"tests_by_mangled_function_name": {}, "duration_by_test": {}' mutants/m
 """
 
 
-def test_each_mutmut_run_starts_without_the_tests_and_modules_gone_since_and_maps_the_tests_anew(
-    tmp_path: Path,
-) -> None:
-    if shutil.which("bash") is None:
-        pytest.skip("no bash")
+def _scratch(tmp_path: Path, stand_in: str, doc: str = "# Mutation testing\n") -> Path:
+    """A repository with the script, pyproject, `doc` as docs/mutation.md, verifier/ and one unit test, and
+    `stand_in` as mutmut."""
     repo = tmp_path / "repo"
     (repo / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "mutation", repo / "scripts" / "mutation")
+    shutil.copy(ROOT / "scripts" / "mutation_explained.py", repo / "scripts" / "mutation_explained.py")
     shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
     (repo / "docs").mkdir()
-    (repo / "docs" / "mutation.md").write_text("# Mutation testing\n")
+    (repo / "docs" / "mutation.md").write_text(doc)
     (repo / "verifier").symlink_to(ROOT / "verifier")
     (repo / "tests" / "unit").mkdir(parents=True)
     (repo / "tests" / "unit" / "test_here.py").write_text("def test_here() -> None:\n    pass\n")
     bin_dir = repo / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
     (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    (bin_dir / "mutmut").write_text(STAND_IN)
+    (bin_dir / "mutmut").write_text(stand_in)
     for tool in ("python", "mutmut"):
         (bin_dir / tool).chmod(0o755)
+    return repo
+
+
+def test_each_mutmut_run_starts_without_the_tests_and_modules_gone_since_and_maps_the_tests_anew(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    repo = _scratch(tmp_path, STAND_IN)
     earlier = repo / ".mutation" / "wiring" / "mutants" / "tests" / "unit"  # the copy of an earlier run
     earlier.mkdir(parents=True)
     (earlier / "test_moved_away.py").write_text("from verifier.moved_away import nothing\n")
@@ -76,6 +84,39 @@ def test_each_mutmut_run_starts_without_the_tests_and_modules_gone_since_and_map
     )
     runs = seen.read_text().split()
     assert runs and set(runs) == {"fresh"}, done.stdout + done.stderr
+
+
+def test_the_survivors_tried_again_are_those_docs_mutation_md_does_not_explain(tmp_path: Path) -> None:
+    """An explained survivor (mostly an equivalent) tried again runs every test that covers it for nothing: in a
+    tracker group that is minutes each. A run tries again only the unexplained ones; `--explained` all of them."""
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    doc = "| mutant | why |\n|---|---|\n| `cli.x_main__mutmut_1`, `_3` | equivalent |\n"
+    repo = _scratch(tmp_path, '#!/bin/sh\necho "$*" >> "$SEEN"\n', doc)
+    results = repo / ".mutation" / "wiring" / "mutants" / "verifier"
+    results.mkdir(parents=True)
+    codes = {f"verifier.cli.x_main__mutmut_{n}": code for n, code in ((1, 0), (2, 0), (3, 0), (4, 1), (5, None))}
+    (results / "cli.py.meta").write_text(json.dumps({"exit_code_by_key": codes}))
+
+    tried = []
+    for flags in ([], ["--explained"]):
+        seen = tmp_path / f"seen{len(flags)}"
+        env = {**os.environ, "SEEN": str(seen), "MUTATION_CHILDREN": "1"}
+        subprocess.run(
+            ["bash", "scripts/mutation", *flags, "--group", "wiring"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        again = seen.read_text().splitlines()[1]  # the first run tries the untried; the second, the survivors
+        tried.append(sorted(name for name in again.split() if name.startswith("verifier.cli.")))
+
+    # _4 was killed; _5 never tried (the stand-in records no result), so it is named in both
+    assert tried == [
+        ["verifier.cli.x_main__mutmut_2", "verifier.cli.x_main__mutmut_5"],
+        [f"verifier.cli.x_main__mutmut_{n}" for n in (1, 2, 3, 5)],
+    ]
 
 
 def test_every_top_level_package_the_tests_import_is_copied_for_mutmut() -> None:
