@@ -21,6 +21,7 @@ from tests.e2e.conftest import MetricsProxy
 from tests.e2e.seed import (
     EXPECT,
     INCONCLUSIVE,
+    REOPEN_FAILED,
     Desk,
     Expect,
     Timeline,
@@ -285,17 +286,23 @@ def test_prometheus_stopped_mid_run(
 
 
 @pytest.mark.parametrize("desk", ["jira-cloud"], indirect=True)
+@pytest.mark.parametrize(
+    ("victim", "note"),
+    [
+        ("regressed", False),  # right after its result comment is stored, before its label and reopen
+        ("locked", True),  # right after the note that it cannot be reopened, before the note's label
+    ],
+)
 def test_sigkill_mid_run_then_a_rerun_reopens_every_failed_ticket_without_a_second_comment(
-    desk: Desk, env: dict[str, str], t: Timeline
+    desk: Desk, env: dict[str, str], t: Timeline, victim: str, note: bool
 ) -> None:
     names = ["held", "regressed", "errors_regressed", "no_data", "locked"]
     keys = desk.seed(t, names)
     process = subprocess.Popen(command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def is_killing_point(r: RecordedRequest) -> bool:
-        return desk.is_comment_post(r, keys["regressed"])
+        return desk.is_comment_post(r, keys[victim]) and (b"could not reopen" in r.body) == note
 
-    # Killed right after the FAILED ticket's result comment is stored, before its label and reopen.
     on_request(desk, is_killing_point, lambda: os.kill(process.pid, signal.SIGKILL))
     try:
         process.communicate(timeout=60)
@@ -303,8 +310,9 @@ def test_sigkill_mid_run_then_a_rerun_reopens_every_failed_ticket_without_a_seco
         process.kill()
 
     assert process.returncode == -signal.SIGKILL
-    killed = desk.state(keys["regressed"])
+    killed = desk.state(keys[victim])
     assert killed.results == ["FAILED"] and not killed.open
+    assert (len(killed.notes), REOPEN_FAILED in killed.labels) == ((1, False) if note else (0, False))
     for name in names:  # other tickets were being written at the same time: each is whole, or on its way
         state = desk.state(keys[name])
         assert len(state.results) <= 1, name

@@ -54,10 +54,12 @@ class AddLabel:
 
 @dataclass(frozen=True)
 class Reopen:
-    # When the workflow has no way back: say so in a comment and a label, unless said already for this resolution
-    # (the reopen itself is tried every run, in case the workflow changed).
+    # When the workflow has no way back: say so in a comment and a label, each unless there already for this
+    # resolution (the reopen itself is tried every run, in case the workflow changed). A run stopped between the
+    # two leaves the label to the next.
     note_if_impossible: bool = True
     labels: tuple[str, ...] = ()  # added in the same request (GitHub: one issue update)
+    label_if_impossible: bool = True
 
 
 Action = WriteComment | AddLabel | Reopen
@@ -104,8 +106,14 @@ def actions_for(
         actions.append(AddLabel(label))
     if verdict.outcome is Outcome.FAILED:
         # Still resolved, so still to reopen (a stale reopen-failed label says nothing about this resolution).
-        actions.append(Reopen(note_if_impossible=labels.reopen_failed not in ticket.labels))
+        actions.append(impossible_unsaid(ticket, labels))
     return combined(actions, labels_with)
+
+
+def impossible_unsaid(ticket: Ticket, labels: Labels) -> Reopen:
+    """A reopen that, should the workflow refuse it, notes and labels that unless the label says so already."""
+    unsaid = labels.reopen_failed not in ticket.labels
+    return Reopen(note_if_impossible=unsaid, label_if_impossible=unsaid)
 
 
 def combined(actions: list[Action], labels_with: frozenset[str]) -> list[Action]:
@@ -118,7 +126,7 @@ def combined(actions: list[Action], labels_with: frozenset[str]) -> list[Action]
             actions[i] = WriteComment(action.body, (*action.labels, label))
             return [a for a in actions if not isinstance(a, AddLabel)]
         if isinstance(action, Reopen) and "reopen" in labels_with:
-            actions[i] = Reopen(action.note_if_impossible, (*action.labels, label))
+            actions[i] = replace(action, labels=(*action.labels, label))
             return [a for a in actions if not isinstance(a, AddLabel)]
     return actions
 
@@ -172,7 +180,8 @@ def missing_writes(
 
 def spare_noted(actions: Sequence[Action], ticket: Ticket, own: frozenset[str]) -> tuple[Action, ...]:
     """The actions, with no second note that the reopen is impossible when the tool's note is on this resolution
-    already: a run stopped between the note and its label (which is what `actions_for` reads) wrote it once."""
+    already: a run stopped between the note and its label (which is what `actions_for` reads) wrote it once, and
+    the label is still to come."""
     resolved = ticket.resolved_at
     noted = resolved is not None and any(
         c.author in own

@@ -28,6 +28,7 @@ from verifier.domain.actions import (
     Reopen,
     WriteComment,
     combined,
+    impossible_unsaid,
     judged_elsewise,
     spare_noted,
 )
@@ -191,5 +192,5 @@ def recheck_actions(
         if REGRESSED_LABEL not in ticket.labels:
             actions.append(AddLabel(REGRESSED_LABEL))
         if reopens:
-            actions.append(Reopen(note_if_impossible=labels.reopen_failed not in ticket.labels))
+            actions.append(impossible_unsaid(ticket, labels))
     return list(combined(list(actions), labels_with))

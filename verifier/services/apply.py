@@ -179,15 +179,8 @@ def apply_until_comment(ctx: Context, step: Step) -> bool:
             if not reopened:
                 step.allowance.sent -= 1
                 written.actions.pop()
-            if reopened or not action.note_if_impossible:
-                continue
-            if not step.allowance.take(2):
-                written.deferred = "the note that the reopen is impossible: " + BUDGET_SPENT
-                continue
-            reopen_failed = ctx.labels.reopen_failed
-            _send(ctx, step, "reopen impossible: comment", partial(tracker.comment, key, REOPEN_FAILED_NOTE))
-            labels = [reopen_failed, *action.labels]
-            _send(ctx, step, "label " + reopen_failed, partial(tracker.add_labels, key, labels))
+            if not reopened:
+                _say_impossible(ctx, step, action)
     return False
 
 
@@ -207,6 +200,24 @@ def check_written(ctx: Context, step: Step, fresh: Ticket | None) -> bool:
         step.written.actions[-1] = "deleted: a concurrent run wrote the same result first"
         return False
     return apply_until_comment(ctx, step)
+
+
+def _say_impossible(ctx: Context, step: Step, action: Reopen) -> None:
+    """The note and the label that the reopen is impossible, each unless already there (`Reopen`), and the labels
+    that were to ride with the reopen."""
+    tracker, key = ctx.tracker, step.job.listed.key
+    reopen_failed = ctx.labels.reopen_failed
+    labels = [reopen_failed] if action.label_if_impossible else []
+    labels += action.labels
+    if not action.note_if_impossible and not labels:
+        return
+    if not step.allowance.take(int(action.note_if_impossible) + int(bool(labels))):
+        step.written.deferred = "the note that the reopen is impossible: " + BUDGET_SPENT
+        return
+    if action.note_if_impossible:
+        _send(ctx, step, "reopen impossible: comment", partial(tracker.comment, key, REOPEN_FAILED_NOTE))
+    if labels:
+        _send(ctx, step, "label " + ", ".join(labels), partial(tracker.add_labels, key, labels))
 
 
 def _reopen(tracker: Tracker, key: str, action: Reopen) -> bool:

@@ -90,7 +90,7 @@ def test_a_run_stopped_between_the_impossible_reopens_note_and_its_label_does_no
     """The note goes before the reopen-failed label; a run killed between the two (SIGKILL, a lost node) left the note
     without the label, and the next run, reading only the label, wrote the note again (tests/e2e/test_faults.py's
     SIGKILL test, when the kill fell there). The tool's own note on this resolution counts; anyone else's, an edited
-    one, or one from before this resolution does not."""
+    one, or one from before this resolution does not. The label is still to come, until it is there."""
     failed = Verdict(Outcome.FAILED, "the condition broke")
     ticket = done("A-1")
     assert ticket.resolved_at is not None
@@ -106,7 +106,10 @@ def test_a_run_stopped_between_the_impossible_reopens_note_and_its_label_does_no
     def reopen(*notes: Comment) -> Decision:
         return _decide(failed, done("A-1", comments=(result, *notes), labels=labelled))
 
-    assert reopen(Comment("8", BOT, REOPEN_FAILED_NOTE, after)).actions == (Reopen(note_if_impossible=False),)
+    noted = Comment("8", BOT, REOPEN_FAILED_NOTE, after)
+    assert reopen(noted).actions == (Reopen(note_if_impossible=False, label_if_impossible=True),)
+    said = done("A-1", comments=(result, noted), labels=labelled | {LABELS.reopen_failed})
+    assert _decide(failed, said).actions == (Reopen(note_if_impossible=False, label_if_impossible=False),)
     rewrapped = REOPEN_FAILED_NOTE.replace(": ", ":\n")  # a tracker that gives the text back re-wrapped
     assert reopen(Comment("8", BOT, rewrapped, after)).actions == (Reopen(note_if_impossible=False),)
     assert reopen(Comment("8", "mallory", REOPEN_FAILED_NOTE, after)).actions == (Reopen(note_if_impossible=True),)

@@ -325,7 +325,7 @@ def test_with_a_signing_key_the_re_check_is_signed_and_an_unsigned_config_under_
 def test_a_reopen_that_failed_before_is_not_noted_again() -> None:
     labels = frozenset({"post-incident", Labels().reopen_failed})
     got = _actions(FAILED, reopens=True, labels=labels)
-    assert got[-1] == Reopen(note_if_impossible=False)
+    assert got[-1] == Reopen(note_if_impossible=False, label_if_impossible=False)
     assert _actions(FAILED, reopens=True)[-1] == Reopen(note_if_impossible=True)
 
 

@@ -96,6 +96,19 @@ def test_reopen_impossible_says_so_in_comment_and_label_once() -> None:
     assert len(tracker.writes) == 4
 
 
+def test_a_run_stopped_between_the_impossible_reopens_note_and_its_label_adds_the_label_next_time() -> None:
+    tracker, metrics = setup(ticket("A-1"), answer=instant(0.4))
+    tracker.reopenable, tracker.labels_with = False, frozenset({"comment"})  # Jira: the result's label rides along
+    tracker.fail_on = {"label"}  # the one label request: reopen-failed, after the note
+    run(tracker, metrics, RunOptions(), NOW)
+    assert kinds(tracker, "A-1") == ["comment", "comment"]
+    assert "reopen-failed" not in tracker.tickets["A-1"].labels
+    run(tracker, metrics, RunOptions(), NOW)
+    assert kinds(tracker, "A-1") == ["comment", "comment", "label:reopen-failed"]  # no second note
+    run(tracker, metrics, RunOptions(), NOW)
+    assert len(tracker.writes) == 3
+
+
 def test_a_run_killed_between_comment_and_reopen_reopens_next_time_without_a_second_comment() -> None:
     tracker, metrics = setup(ticket("A-1"), answer=instant(0.4))
     tracker.fail_on = {"reopen"}
