@@ -209,8 +209,6 @@ def _say_impossible(ctx: Context, step: Step, action: Reopen) -> None:
     reopen_failed = ctx.labels.reopen_failed
     labels = [reopen_failed] if action.label_if_impossible else []
     labels += action.labels
-    if not action.note_if_impossible and not labels:
-        return
     if not step.allowance.take(int(action.note_if_impossible) + int(bool(labels))):
         step.written.deferred = "the note that the reopen is impossible: " + BUDGET_SPENT
         return

@@ -109,6 +109,20 @@ def test_a_run_stopped_between_the_impossible_reopens_note_and_its_label_adds_th
     assert len(tracker.writes) == 3
 
 
+def test_the_labels_that_were_to_ride_with_an_impossible_reopen_go_with_its_label() -> None:
+    tracker, metrics = setup(ticket("A-1"), answer=instant(0.4))
+    tracker.reopenable, tracker.labels_with = False, frozenset({"reopen"})  # GitHub's one update, refused here
+    report = run(tracker, metrics, RunOptions(), NOW)
+    assert kinds(tracker, "A-1") == ["comment", "comment", "label:reopen-failed,verification-failed"]
+    assert report.results[0].actions == [
+        "comment",
+        "reopen impossible: comment",
+        "label reopen-failed, verification-failed",
+    ]
+    run(tracker, metrics, RunOptions(), NOW)
+    assert len(tracker.writes) == 3
+
+
 def test_a_run_killed_between_comment_and_reopen_reopens_next_time_without_a_second_comment() -> None:
     tracker, metrics = setup(ticket("A-1"), answer=instant(0.4))
     tracker.fail_on = {"reopen"}
