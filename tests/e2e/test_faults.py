@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from tests.e2e.conftest import MetricsProxy
 from tests.e2e.seed import (
     EXPECT,
     INCONCLUSIVE,
+    JIRA_ONLY,
     REOPEN_FAILED,
     Desk,
     Expect,
@@ -322,3 +324,44 @@ def test_sigkill_mid_run_then_a_rerun_reopens_every_failed_ticket_without_a_seco
 
     assert rerun.code == 0, rerun
     check_end_state(desk, keys)
+
+
+def is_change(request: RecordedRequest) -> bool:
+    """A request that changes a ticket: GitHub's GraphQL and Jira's POST searches only read."""
+    return request.is_write and not request.path.endswith(("/graphql", "/search", "/search/jql"))
+
+
+@pytest.mark.parametrize("desk", ["jira-cloud", "github"], indirect=True)
+def test_sigkill_after_any_write_then_a_rerun_ends_as_an_unkilled_run(
+    desk: Desk, env: dict[str, str], t: Timeline
+) -> None:
+    """The run killed right after each of its writes in turn (one ticket at a time, so each kill falls between
+    two writes of one ticket): the next run leaves every ticket as an unkilled run does, no comment twice."""
+    names = [n for n in ("held", "regressed", "no_data", "locked") if desk.is_jira or n not in JIRA_ONLY]
+    env = {**env, "VERIFIER_CONCURRENCY": "1"}
+    unkilled = desk.seed(t, names)
+    before = sum(map(is_change, desk.server.requests))
+    assert run_cli(env).code == 0
+    total = sum(map(is_change, desk.server.requests)) - before
+    check_end_state(desk, unkilled)
+    assert total >= (7 if desk.is_jira else 6)  # Jira's locked ticket: its result, the note, the note's label
+
+    for cut in range(1, total + 1):
+        keys = desk.seed(t, names)
+        process = subprocess.Popen(command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen = []
+
+        def is_killing_point(r: RecordedRequest, cut: int = cut, seen: list[bool] = seen) -> bool:
+            seen.extend([True] if is_change(r) else [])
+            return len(seen) == cut
+
+        remove = on_request(desk, is_killing_point, partial(os.kill, process.pid, signal.SIGKILL))
+        try:
+            process.communicate(timeout=60)
+        finally:
+            process.kill()
+            remove()
+        assert process.returncode == -signal.SIGKILL, cut
+
+        assert run_cli(env).code == 0, cut
+        check_end_state(desk, keys)
