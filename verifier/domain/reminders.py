@@ -7,6 +7,7 @@ nothing, and a changed priority (a new due date) is a new breach.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from verifier import defaults
@@ -17,18 +18,41 @@ from verifier.domain.tickets import Flavour, Ticket
 LABEL = defaults.OVERDUE_LABEL
 
 
-def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now: datetime) -> datetime | None:
-    """The due date of an overdue open ticket that has no reminder for it yet; None otherwise."""
+@dataclass(frozen=True)
+class Owed:
+    """What an overdue open ticket is still owed for its breach (due on `due`): the reminder, the `overdue` label,
+    or both. The label alone when a run stopped between the two (the reminder is what marks the breach)."""
+
+    due: datetime
+    reminder: bool
+    label: bool
+
+    @property
+    def writes(self) -> list[str]:
+        return [w for w, owed in (("reminder", self.reminder), (f"label {LABEL}", self.label)) if owed]
+
+
+def owed(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now: datetime) -> Owed | None:
+    """What an overdue open ticket is still owed for its breach; None when nothing, or when it is not overdue."""
     if ticket.resolved_at is not None:
         return None
     due = due_date(ticket, sla_days)
     if due is None or due >= now:
         return None
     stamp = due.date().isoformat()
-    for comment in ticket.comments:
-        if comment.author in own and not comment.edited and parse_reminder(comment.body) == stamp:
-            return None
-    return due
+    reminded = any(
+        comment.author in own and not comment.edited and parse_reminder(comment.body) == stamp
+        for comment in ticket.comments
+    )
+    if reminded and LABEL in ticket.labels:
+        return None
+    return Owed(due, reminder=not reminded, label=LABEL not in ticket.labels)
+
+
+def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now: datetime) -> datetime | None:
+    """The due date of an overdue open ticket that has no reminder for it yet; None otherwise."""
+    found = owed(ticket, own, sla_days, now)
+    return found.due if found is not None and found.reminder else None
 
 
 def render_reminder(ticket: Ticket, due: datetime, now: datetime, flavour: Flavour) -> str:

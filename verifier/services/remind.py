@@ -12,9 +12,8 @@ import structlog
 from verifier.domain.action_items import incident_service
 from verifier.domain.outcomes import NotJudged, Outcome
 from verifier.domain.reminders import LABEL as OVERDUE_LABEL
-from verifier.domain.reminders import breach, render_reminder
+from verifier.domain.reminders import Owed, owed, render_reminder
 from verifier.domain.sla import due_date, lateness, priority
-from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
 from verifier.errors import TrackerError
 from verifier.ports import Tracker
@@ -22,7 +21,6 @@ from verifier.services.apply import BUDGET_SPENT, RATE_LIMITED, STOPPED, Sender,
 from verifier.services.budget import Allowance, Budget
 from verifier.services.run_options import RunOptions
 from verifier.services.run_report import RunReport, TicketResult
-from verifier.services.triaged import slim
 
 log = structlog.get_logger("verifier.run")
 
@@ -41,7 +39,7 @@ def remind(
     run has just written to (a reopened fix) is reminded next run, so that it gets one comment at a time."""
     report.reminders_checked = True
     touched = report.touched()
-    todo: list[tuple[datetime, Ticket, TicketResult]] = []
+    todo: list[tuple[datetime, Owed, str, TicketResult]] = []
     try:
         for ticket in tracker.post_incident_tickets(options.label, now):
             if stop.is_set():
@@ -55,24 +53,25 @@ def remind(
                 ticket.key, ticket.url, NotJudged.OVERDUE, late, due_at=due, service=incident_service(ticket.body)
             )
             report.overdue.append(result)
-            if breach(ticket, policy.own, options.sla_days, now) is None:
+            owes = owed(ticket, policy.own, options.sla_days, now)
+            if owes is None:
                 result.reason += "; reminded already"
             elif ticket.key in touched:
                 result.deferred = "written to by this run; reminded next run"
             else:
-                todo.append((due, slim(ticket), result))
+                todo.append((due, owes, ticket.key, result))
     except TrackerError as error:
         report.errors.append(f"listing open tickets stopped: {error}")
         log.error("listing_failed", error=str(error), listing="open tickets")
-    for _, ticket, result in sorted(todo, key=lambda item: item[0]):
-        cost = 1 if OVERDUE_LABEL in ticket.labels else 2
+    for _, owes, key, result in sorted(todo, key=lambda item: item[0]):
+        cost = len(owes.writes)
         if options.dry_run:  # listed even beyond the budget: the first-run plan counts every reminder
-            result.actions.extend(["reminder", f"label {OVERDUE_LABEL}"][:cost])
+            result.actions.extend(owes.writes)
             result.deferred = "" if budget.take(cost) else BUDGET_SPENT
             continue
         if report.throttled or not budget.take(cost):
             result.deferred = BUDGET_SPENT if not report.throttled else RATE_LIMITED
-            log.info("write_budget_exhausted", ticket=ticket.key, budget=options.max_writes)
+            log.info("write_budget_exhausted", ticket=key, budget=options.max_writes)
             continue
         if stop.is_set():
             report.interrupted = True
@@ -80,8 +79,8 @@ def remind(
             budget.give_back(cost)
             continue
         halt = threading.Event()  # the write phase's handling: a rate limit here stops the reminders too
-        writes = partial(_write_reminder, tracker, ticket.key, result, options, policy, now)
-        written = write_safely(ticket.key, Allowance(budget, cost), stop, halt, writes)
+        writes = partial(_write_reminder, tracker, key, result, options, policy, now)
+        written = write_safely(key, Allowance(budget, cost), stop, halt, writes)
         result.actions, result.writes = written.actions, written.writes
         result.deferred = written.deferred or result.deferred
         report.interrupted = report.interrupted or written.deferred == STOPPED
@@ -102,15 +101,16 @@ def _write_reminder(
     send: Sender,
     written: Written,
 ) -> None:
-    """Write the reminder, judged on the ticket as it is now: it may have been closed or reminded meanwhile.
-    A label someone removed since the listing is paid from what is left of the budget."""
+    """Write the reminder and its label, judged on the ticket as it is now: it may have been closed or reminded
+    meanwhile. A label someone removed since the listing is paid from what is left of the budget."""
     ticket = tracker.get_ticket(key)
-    due = breach(ticket, policy.own, options.sla_days, now)
-    if due is None:
+    owes = owed(ticket, policy.own, options.sla_days, now)
+    if owes is None:
         result.reason += "; the ticket changed since it was listed, left for the next run"
         return
-    send("reminder", partial(tracker.comment, key, render_reminder(ticket, due, now, tracker.flavour)))
-    log.info("reminded", ticket=key, due=due.date().isoformat())
-    if OVERDUE_LABEL not in ticket.labels:
+    if owes.reminder:
+        send("reminder", partial(tracker.comment, key, render_reminder(ticket, owes.due, now, tracker.flavour)))
+        log.info("reminded", ticket=key, due=owes.due.date().isoformat())
+    if owes.label:
         label = f"label {OVERDUE_LABEL}"
         send(label, partial(tracker.add_labels, key, [OVERDUE_LABEL]), no_room=f"{label}: {BUDGET_SPENT}")

@@ -19,7 +19,7 @@ from tests.unit.fakes import BOT
 from verifier.domain.formats import find_config
 from verifier.domain.planning import QueryPlan, plan
 from verifier.domain.protocol import result_signature
-from verifier.domain.reminders import breach, render_reminder
+from verifier.domain.reminders import LABEL, Owed, breach, owed, render_reminder
 from verifier.domain.render import render_recheck, render_result
 from verifier.domain.report import DEFAULT_SLA_DAYS, as_json, as_markdown, build_report, due_date
 from verifier.domain.tickets import Comment, Flavour, Ticket
@@ -133,6 +133,23 @@ def test_reminder_once_per_breach() -> None:
     # someone else's copy of the marker does not count
     copied = Ticket(**{**overdue.__dict__, "comments": (Comment("r2", "mallory", text, NOW),)})
     assert breach(copied, frozenset({BOT}), {"P1": 7}, NOW) is not None
+
+
+def test_a_reminder_without_its_label_owes_the_label_alone() -> None:
+    overdue = make("A-6", "search", created_days=10, priority="P1")
+    own, sla = frozenset({BOT}), {"P1": 7}
+    due = overdue.created + timedelta(days=7)  # type: ignore[operator]
+    assert owed(overdue, own, sla, NOW) == Owed(due, reminder=True, label=True)
+    text = render_reminder(overdue, due, NOW, Flavour.MARKDOWN)
+    reminded = replace(overdue, comments=(Comment("r1", BOT, text, NOW),))
+    assert owed(reminded, own, sla, NOW) == Owed(due, reminder=False, label=True)  # a run stopped between the two
+    assert owed(reminded, own, sla, NOW).writes == ["label overdue"]  # type: ignore[union-attr]
+    labelled = replace(reminded, labels=reminded.labels | {LABEL})
+    assert owed(labelled, own, sla, NOW) is None
+    escalated = replace(labelled, priority="P0")  # a new breach: its reminder, the label being there
+    assert owed(escalated, own, {"P0": 3, "P1": 7}, NOW) == Owed(overdue.created + timedelta(days=3), True, False)  # type: ignore[operator]
+    assert owed(replace(overdue, resolved_at=NOW), own, sla, NOW) is None
+    assert owed(overdue, own, sla, due) is None  # due now is not overdue yet
 
 
 def test_pending_uses_the_real_plan() -> None:

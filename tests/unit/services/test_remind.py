@@ -146,6 +146,20 @@ def test_a_failed_reminder_is_an_error_and_the_next_run_tries_again() -> None:
     assert writes(tracker, "A-1") == ["comment", "label:overdue"]
 
 
+def test_a_run_stopped_between_the_reminder_and_its_label_adds_the_label_next_time() -> None:
+    tracker, metrics = setup(open_ticket("A-1", created_days=10))
+    tracker.fail_on = {"label"}  # as a run killed after the reminder was stored
+    run(tracker, metrics, REMIND, NOW)
+    assert writes(tracker, "A-1") == ["comment"]
+    plan = run(tracker, metrics, RunOptions(overdue_reminders=True, dry_run=True), NOW)
+    assert plan.overdue[0].actions == ["label overdue"]  # the first-run plan counts the label alone
+    second = run(tracker, metrics, REMIND, NOW + timedelta(hours=6))
+    assert writes(tracker, "A-1") == ["comment", "label:overdue"]  # no second reminder
+    assert second.overdue[0].actions == ["label overdue"] and second.writes == 1
+    third = run(tracker, metrics, REMIND, NOW + timedelta(hours=12))
+    assert third.writes == 0 and third.overdue[0].reason.endswith("reminded already")
+
+
 @pytest.mark.parametrize(("failing", "written"), [("comment", []), ("label", ["reminder"])])
 def test_a_reminder_write_that_failed_is_not_reported_as_written(failing: str, written: list[str]) -> None:
     tracker, metrics = setup(open_ticket("A-1", created_days=10))
