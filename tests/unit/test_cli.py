@@ -108,11 +108,11 @@ def test_json_output_is_written_in_pieces_of_about_64_kb() -> None:
     """`--json` (#26): json.dump would write every token alone (tens of thousands of writes through the redacting
     stream), one string would hold the whole report at once. Each write ends at the first of the encoder's pieces
     that reaches 65,536 characters; the last one ends the document with a newline."""
-    from verifier.cli import _print_json
+    from verifier.commands import print_json
 
     data = {"tickets": [{"key": f"OPS-{n}", "line": "x" * (n % 97)} for n in range(4000)]}
     out = Writes()
-    _print_json(data, out)  # type: ignore[arg-type]
+    print_json(data, out)  # type: ignore[arg-type]
     assert "".join(out.writes) == json.dumps(data, indent=2) + "\n"
     expected, size = [0], 0
     for piece in json.JSONEncoder(indent=2).iterencode(data):
@@ -129,15 +129,15 @@ def test_json_output_is_written_in_pieces_of_about_64_kb() -> None:
 def test_json_output_reaching_64_kb_exactly_is_written_at_that_piece() -> None:
     """Pieces that add up to 65,536 characters exactly are written then, not one piece later, and the count starts
     again from nothing: here two writes of 65,536 characters, then the newline."""
-    from verifier.cli import _print_json
+    from verifier.commands import print_json
 
     data = ["x" * 65530, "y" * 65528]  # pieces: '[\n  "x…"', ',\n  "y…"', '\n', ']'
     assert [len(p) for p in json.JSONEncoder(indent=2).iterencode(data)] == [65536, 65534, 1, 1]
     out = Writes()
-    _print_json(data, out)  # type: ignore[arg-type]
+    print_json(data, out)  # type: ignore[arg-type]
     assert [len(w) for w in out.writes] == [65536, 65536, 1]
     short = ["x" * 65529]  # a first piece one character short: written with the piece after it
     assert [len(p) for p in json.JSONEncoder(indent=2).iterencode(short)] == [65535, 1, 1]
     out = Writes()
-    _print_json(short, out)  # type: ignore[arg-type]
+    print_json(short, out)  # type: ignore[arg-type]
     assert [len(w) for w in out.writes] == [65536, 2]

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -516,6 +517,19 @@ def test_demo_runs_against_the_sandbox_servers(
     assert "action-item-verifier result v1; verdict=FAILED" in out
     assert "tracker writes in the second run: 0" in out
     assert TOKEN not in out
+
+
+def test_the_demo_without_the_sandbox_says_what_to_install_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tests/unit/test_packaging.py runs this in a child process, where mutmut cannot see it."""
+    monkeypatch.setitem(sys.modules, "verifier_sandbox.demo", None)  # an import of it raises ImportError
+    assert main(["demo"]) == ExitCode.INVALID
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == (
+        "",
+        "error: the demo needs the sandbox servers: pip install -e ./sandbox in the repository\n",
+    )
 
 
 def test_report_defaults_and_the_bounds_of_trend_weeks(capsys: pytest.CaptureFixture[str]) -> None:
