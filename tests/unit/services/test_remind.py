@@ -10,7 +10,7 @@ from tests.unit.helpers import instant
 from verifier.domain.tickets import Ticket
 from verifier.domain.triage import Policy
 from verifier.errors import SettingsError
-from verifier.services.apply import STOPPED
+from verifier.services.apply import BUDGET_SPENT, STOPPED
 from verifier.services.budget import Budget
 from verifier.services.push import by_service
 from verifier.services.remind import remind
@@ -158,6 +158,18 @@ def test_a_run_stopped_between_the_reminder_and_its_label_adds_the_label_next_ti
     assert second.overdue[0].actions == ["label overdue"] and second.writes == 1
     third = run(tracker, metrics, REMIND, NOW + timedelta(hours=12))
     assert third.writes == 0 and third.overdue[0].reason.endswith("reminded already")
+
+
+def test_breaches_due_at_the_same_moment_are_written_in_the_order_listed_whatever_each_owes() -> None:
+    tracker, metrics = setup(open_ticket("A-2", created_days=10))
+    tracker.fail_on = {"label"}
+    run(tracker, metrics, REMIND, NOW)  # A-2 now owes its label alone
+    tracker.add(open_ticket("A-1", created_days=10))  # due at the same moment, owes both
+    report = run(tracker, metrics, RunOptions(overdue_reminders=True, max_writes=1), NOW)
+    assert [(r.key, r.actions, r.deferred) for r in report.overdue] == [
+        ("A-2", ["label overdue"], ""),
+        ("A-1", [], BUDGET_SPENT),
+    ]
 
 
 @pytest.mark.parametrize(("failing", "written"), [("comment", []), ("label", ["reminder"])])
