@@ -49,12 +49,6 @@ def owed(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now: 
     return Owed(due, reminder=not reminded, label=LABEL not in ticket.labels)
 
 
-def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now: datetime) -> datetime | None:
-    """The due date of an overdue open ticket that has no reminder for it yet; None otherwise."""
-    found = owed(ticket, own, sla_days, now)
-    return found.due if found is not None and found.reminder else None
-
-
 def render_reminder(ticket: Ticket, due: datetime, now: datetime, flavour: Flavour) -> str:
     late = (now - due).days
     text = (

@@ -150,15 +150,15 @@ def test_every_config_signature_line_ever_written_is_read(line: str, signature: 
 def test_an_edited_reminder_does_not_stand_for_the_tools() -> None:
     from datetime import timedelta
 
-    from verifier.domain.reminders import breach
+    from verifier.domain.reminders import owed
     from verifier.domain.tickets import Comment, Ticket
 
     now, created = AT + timedelta(days=30), AT
     reminder = Comment("1", "bot", protocol.reminder_marker(date(2026, 11, 8)), now - timedelta(days=1))
     ticket = Ticket("OPS-1", "u", "t", "Open", None, None, frozenset(), "", "bot", (reminder,), created, "P1")
-    assert breach(ticket, frozenset({"bot"}), {"P1": 7}, now) is None  # reminded already
+    assert not owed(ticket, frozenset({"bot"}), {"P1": 7}, now).reminder  # type: ignore[union-attr]  # reminded already
     edited = Comment(reminder.id, "bot", reminder.body, reminder.created, updated=now)  # someone changed it
-    assert breach(Ticket(**{**ticket.__dict__, "comments": (edited,)}), frozenset({"bot"}), {"P1": 7}, now) is not None
+    assert owed(Ticket(**{**ticket.__dict__, "comments": (edited,)}), frozenset({"bot"}), {"P1": 7}, now).reminder  # type: ignore[union-attr]
 
 
 # The later re-check's marker (#24): its own kind, so that no release reads it as a result.

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.unit.fakes import BOT
-from verifier.domain.reminders import breach, render_reminder
+from verifier.domain.reminders import owed, render_reminder
 from verifier.domain.tickets import Flavour, Ticket
 from verifier.domain.units import SECONDS, Threshold, declared_unit
 from verifier.errors import ConfigError
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OWN = frozenset({BOT})
+
+
+def breach(ticket: Ticket, own: frozenset[str], sla_days: Mapping[str, int], now: datetime) -> datetime | None:
+    """The due date of an overdue open ticket whose reminder is still owed; None otherwise."""
+    owes = owed(ticket, own, sla_days, now)
+    return owes.due if owes is not None and owes.reminder else None
 
 
 def open_ticket(created: datetime, priority: str | None = "P1") -> Ticket:

@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.unit.domain.test_reminders import breach
 from tests.unit.fakes import BOT
 from verifier.domain.formats import find_config
 from verifier.domain.planning import QueryPlan, plan
 from verifier.domain.protocol import result_signature
-from verifier.domain.reminders import LABEL, Owed, breach, owed, render_reminder
+from verifier.domain.reminders import LABEL, Owed, owed, render_reminder
 from verifier.domain.render import render_recheck, render_result
 from verifier.domain.report import DEFAULT_SLA_DAYS, as_json, as_markdown, build_report, due_date
 from verifier.domain.tickets import Comment, Flavour, Ticket

@@ -17,7 +17,7 @@ import pytest
 from tests.unit.fakes import BOT, FakeMetrics, FakeTracker
 from tests.unit.helpers import config, instant
 from verifier.domain.planning import IncidentFacts, QueryPlan, plan
-from verifier.domain.reminders import breach, render_reminder
+from verifier.domain.reminders import Owed, owed, render_reminder
 from verifier.domain.render import parse_marker, render_result
 from verifier.domain.selection import own_results
 from verifier.domain.tickets import Comment, Flavour, Ticket
@@ -89,11 +89,15 @@ def test_a_result_is_written_once_when_the_tracker_returns_it_escaped(flavour: F
 @pytest.mark.parametrize("flavour", list(Flavour))
 def test_a_reminder_is_recognised_as_the_tracker_returns_it(flavour: Flavour) -> None:
     overdue = done("A-2", None, status="To Do", resolution=None, created=NOW - timedelta(days=40), priority="P2")  # type: ignore[arg-type]
-    due = breach(overdue, frozenset({BOT}), {"P2": 30}, NOW)
+    owes = owed(overdue, frozenset({BOT}), {"P2": 30}, NOW)
+    assert owes is not None and owes.reminder
+    due = owes.due
     assert due == NOW - timedelta(days=10)
     echoed = RETURNED[flavour](render_reminder(overdue, due, NOW, flavour))
     reminded = replace(overdue, comments=(Comment("1", BOT, echoed, NOW),))
-    assert breach(reminded, frozenset({BOT}), {"P2": 30}, NOW + timedelta(days=1)) is None
+    assert owed(reminded, frozenset({BOT}), {"P2": 30}, NOW + timedelta(days=1)) == Owed(
+        due, reminder=False, label=True
+    )
 
 
 def test_an_overdue_ticket_is_reminded_once_when_jira_returns_the_reminder_escaped() -> None:
